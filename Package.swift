@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+// The edt package: an offline-first sync core for out-of-hours children's social care.
+// Layout and dependency rules: see README.md ("Architecture") and the design notes it links.
+import PackageDescription
+
+/// Settings applied to every target of ours, so the whole tree builds under the same rules.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "edt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "edt", targets: ["edt"]),
+        .executable(name: "edt-bench", targets: ["edt-bench"]),
+        .library(name: "Replication", targets: ["Replication"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+    ],
+    targets: [
+        // MARK: - Core (pure Swift, no I/O)
+
+        /// Version vectors, multi-value registers, entries, records, replicas and deltas.
+        .target(
+            name: "Replication",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // MARK: - Programs
+
+        /// The one command-line program that wires everything together.
+        .executableTarget(
+            name: "edt",
+            dependencies: [
+                "Replication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tools
+
+        /// Benchmarks: ratios against baselines measured in the same run. Not tests.
+        .executableTarget(
+            name: "edt-bench",
+            dependencies: [
+                "Replication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/edt-bench"
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,0 +1,27 @@
+/// One event: the `counter`-th write by `device`. Unique across all replicas.
+public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The device that made the write.
+    public let device: DeviceID
+    /// The device's event counter, starting at 1.
+    public let counter: UInt64
+
+    /// A dot; throws ``ReplicationError/invalidCounter`` for a zero counter.
+    public init(_ device: DeviceID, _ counter: UInt64) throws(ReplicationError) {
+        guard counter > 0 else { throw .invalidCounter }
+        self.device = device
+        self.counter = counter
+    }
+
+    /// A dot whose counter is known to be positive.
+    init(unchecked device: DeviceID, _ counter: UInt64) {
+        self.device = device
+        self.counter = counter
+    }
+
+    /// Ordered by device, then counter: the canonical order of siblings and entries.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.device == rhs.device ? lhs.counter < rhs.counter : lhs.device < rhs.device
+    }
+
+    public var description: String { "\(device.rawValue):\(counter)" }
+}

@@ -1,0 +1,190 @@
+/// A case: a map of fields (multi-value registers keyed by path) plus a set of immutable entries.
+///
+/// Equality is over content (fields and entries) only; ``version`` is bookkeeping for sync.
+public struct Record: Sendable, Equatable {
+    /// One field of a record.
+    public struct Field: Hashable, Sendable {
+        public let path: FieldPath
+        public internal(set) var register: MultiValueRegister
+
+        public init(path: FieldPath, register: MultiValueRegister) {
+            self.path = path
+            self.register = register
+        }
+    }
+
+    /// The record's identity.
+    public let id: RecordID
+    /// Fields, sorted by path.
+    public private(set) var fields: [Field]
+    /// Entries, sorted by dot.
+    public private(set) var entries: [Entry]
+    /// The largest counter per device of every write this record has incorporated. Only grows;
+    /// used to find the records a delta must carry.
+    public private(set) var version: VersionVector
+
+    /// An empty record.
+    public init(id: RecordID) {
+        self.id = id
+        fields = []
+        entries = []
+        version = VersionVector()
+    }
+
+    /// A record (or part of one, in a delta) as read from the wire. Fields are sorted by path,
+    /// entries by dot; duplicates are joined, so the result is the same however they were ordered.
+    public init(id: RecordID, fields: [Field], entries: [Entry]) {
+        self.init(id: id)
+        for field in fields.sorted(by: { $0.path < $1.path }) {
+            if let last = self.fields.indices.last, self.fields[last].path == field.path {
+                self.fields[last].register.formJoin(field.register)
+            } else {
+                self.fields.append(field)
+            }
+        }
+        for entry in entries.sorted(by: { $0.dot < $1.dot }) where self.entries.last?.dot != entry.dot {
+            self.entries.append(entry)
+        }
+        recomputeVersion()
+    }
+
+    public static func == (lhs: Record, rhs: Record) -> Bool {
+        lhs.id == rhs.id && lhs.fields == rhs.fields && lhs.entries == rhs.entries
+    }
+
+    /// The register at `path`, if anything was ever written there.
+    public func register(at path: FieldPath) -> MultiValueRegister? {
+        fieldIndex(of: path).found.map { fields[$0].register }
+    }
+
+    /// The paths of fields whose concurrent values are both kept.
+    public var conflictedPaths: [FieldPath] {
+        fields.filter(\.register.isConflicted).map(\.path)
+    }
+
+    /// True when the record holds no field and no entry.
+    public var isEmpty: Bool { fields.isEmpty && entries.isEmpty }
+
+    // MARK: - Changing
+
+    /// Records a write of `value` at `path` by `dot`, made having seen `seen` of that field.
+    mutating func assign(_ value: FieldValue, at path: FieldPath, dot: Dot, seen: VersionVector) {
+        let position = fieldIndex(of: path)
+        if let found = position.found {
+            fields[found].register.assign(value, dot: dot, seen: seen)
+        } else {
+            fields.insert(
+                Field(path: path, register: MultiValueRegister(value: value, dot: dot, seen: seen)),
+                at: position.insertion)
+        }
+        version.insert(dot)
+    }
+
+    /// Adds an entry; returns false when it was already there.
+    @discardableResult
+    mutating func insert(_ entry: Entry) -> Bool {
+        let position = entryIndex(of: entry.dot)
+        guard position.found == nil else { return false }
+        entries.insert(entry, at: position.insertion)
+        version.insert(entry.dot)
+        return true
+    }
+
+    /// Joins `other` (a whole record or the part of one a delta carries) into this record.
+    /// Returns true when the content (fields or entries) changed.
+    @discardableResult
+    mutating func formJoin(_ other: Record) -> Bool {
+        var changed = false
+        if !other.fields.isEmpty {
+            changed = joinFields(other.fields) || changed
+        }
+        if !other.entries.isEmpty {
+            changed = joinEntries(other.entries) || changed
+        }
+        version.formJoin(other.version)
+        return changed
+    }
+
+    private mutating func joinFields(_ incoming: [Field]) -> Bool {
+        var changed = false
+        var appended: [Field] = []
+        var i = 0
+        for field in incoming {
+            while i < fields.count, fields[i].path < field.path { i += 1 }
+            if i < fields.count, fields[i].path == field.path {
+                if fields[i].register.formJoin(field.register) { changed = true }
+            } else if i == fields.count {
+                appended.append(field)
+            } else {
+                fields.insert(field, at: i)
+                i += 1
+                changed = true
+            }
+        }
+        if !appended.isEmpty {
+            fields.append(contentsOf: appended)
+            changed = true
+        }
+        return changed
+    }
+
+    private mutating func joinEntries(_ incoming: [Entry]) -> Bool {
+        var changed = false
+        for entry in incoming where insert(entry) { changed = true }
+        return changed
+    }
+
+    private mutating func recomputeVersion() {
+        var version = VersionVector()
+        for field in fields {
+            for dot in field.register.siblingDots { version.insert(dot) }
+        }
+        for entry in entries { version.insert(entry.dot) }
+        self.version = version
+    }
+
+    // MARK: - Deltas
+
+    /// The part of this record that `knowledge` does not cover: fields with a sibling it lacks
+    /// (whole registers, with their contexts) and entries it lacks. Nil when nothing is missing.
+    func missing(from knowledge: VersionVector) -> Record? {
+        let missingFields = fields.filter { $0.register.hasSibling(notCoveredBy: knowledge) }
+        let missingEntries = entries.filter { !knowledge.contains($0.dot) }
+        guard !missingFields.isEmpty || !missingEntries.isEmpty else { return nil }
+        var part = Record(id: id)
+        part.fields = missingFields
+        part.entries = missingEntries
+        part.recomputeVersion()
+        return part
+    }
+
+    // MARK: - Searching
+
+    private func fieldIndex(of path: FieldPath) -> (found: Int?, insertion: Int) {
+        var low = 0
+        var high = fields.count
+        while low < high {
+            let middle = (low + high) / 2
+            if fields[middle].path < path {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return (low < fields.count && fields[low].path == path ? low : nil, low)
+    }
+
+    private func entryIndex(of dot: Dot) -> (found: Int?, insertion: Int) {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].dot < dot {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return (low < entries.count && entries[low].dot == dot ? low : nil, low)
+    }
+}

@@ -1,0 +1,163 @@
+/// A replica of the referral store: records, the version vector of everything incorporated, and
+/// the device that writes here.
+///
+/// A value type: copies are independent. Writing, merging and applying deltas are mutating.
+public struct Replica: Sendable {
+    /// The device whose writes this replica stamps.
+    public let device: DeviceID
+    /// Every event this replica has incorporated, per device.
+    public private(set) var knowledge: VersionVector
+    /// The records, by id.
+    public private(set) var records: [RecordID: Record]
+    /// The highest counter this device has used; never reused, even if knowledge was restored low.
+    private var lastCounter: UInt64
+    private var index: ChangeIndex
+
+    /// An empty replica for `device`.
+    public init(device: DeviceID) {
+        self.device = device
+        knowledge = VersionVector()
+        records = [:]
+        lastCounter = 0
+        index = ChangeIndex()
+    }
+
+    /// The record with `id`, if this replica has it.
+    public subscript(id: RecordID) -> Record? { records[id] }
+
+    /// Record ids in canonical order.
+    public var recordIDs: [RecordID] { records.keys.sorted() }
+
+    /// Every conflicted field, in canonical order.
+    public var conflicts: [(record: RecordID, path: FieldPath, values: [FieldValue])] {
+        recordIDs.flatMap { id in
+            records[id].map { record in
+                record.fields.filter(\.register.isConflicted).map { (id, $0.path, $0.register.values) }
+            } ?? []
+        }
+    }
+
+    // MARK: - Reading and writing
+
+    /// What a person sees of a field, and the context to write back with.
+    public struct FieldRead: Sendable, Hashable {
+        /// The kept values: one, or several when the field is in conflict.
+        public let values: [FieldValue]
+        /// What the reader has seen of this field. Pass it to ``Replica/write(_:to:in:seen:)`` so
+        /// the write replaces exactly what was seen and keeps anything that arrived since.
+        public let context: VersionVector
+    }
+
+    /// The field at `path` of record `id`, or nil when nothing was written there.
+    public func read(_ path: FieldPath, in id: RecordID) -> FieldRead? {
+        records[id]?.register(at: path).map { FieldRead(values: $0.values, context: $0.context) }
+    }
+
+    /// Writes `value` at `path` of record `id` (created when new) with the next dot of ``device``.
+    ///
+    /// - Parameter seen: the context of the read the write is based on. Nil means "everything
+    ///   this replica holds now", which replaces the current value(s); resolving a conflict is such
+    ///   a write. A stale context keeps whatever it did not see, so that is never lost.
+    /// - Returns: the write's dot.
+    @discardableResult
+    public mutating func write(
+        _ value: FieldValue, to path: FieldPath, in id: RecordID, seen: VersionVector? = nil
+    ) -> Dot {
+        let dot = nextDot()
+        let current = records[id]?.register(at: path)?.context ?? VersionVector()
+        // A device always holds its own earlier writes, so its write covers them: this keeps each
+        // device's writes to a field a chain, which version-vector contexts rely on.
+        var context = seen ?? current
+        context.raise(device, to: current[device])
+        update(id) { $0.assign(value, at: path, dot: dot, seen: context) }
+        return dot
+    }
+
+    /// Appends an immutable entry to record `id` (created when new); returns its dot.
+    @discardableResult
+    public mutating func append(kind: String, payload: FieldValue, to id: RecordID) throws(ReplicationError) -> Dot {
+        try Entry.validate(kind: kind)
+        guard payload.isFinite else { throw .nonFiniteNumber }
+        let dot = nextDot()
+        let entry = try Entry(dot: dot, kind: kind, payload: payload)
+        update(id) { $0.insert(entry) }
+        return dot
+    }
+
+    private mutating func nextDot() -> Dot {
+        lastCounter = max(lastCounter, knowledge[device]) + 1
+        let dot = Dot(unchecked: device, lastCounter)
+        knowledge.insert(dot)
+        return dot
+    }
+
+    private mutating func update(_ id: RecordID, _ change: (inout Record) -> Void) {
+        var record = records.removeValue(forKey: id) ?? Record(id: id)
+        let previous = record.version
+        change(&record)
+        index.noteChange(of: id, from: previous, to: record.version)
+        index.flush()
+        records[id] = record
+    }
+
+    // MARK: - Merging
+
+    /// Joins another replica's whole state into this one. Commutative, associative, idempotent.
+    /// - Returns: how many records changed.
+    @discardableResult
+    public mutating func merge(_ other: Replica) -> Int {
+        var changed = 0
+        for record in other.records.values where join(record) { changed += 1 }
+        index.flush()
+        knowledge.formJoin(other.knowledge)
+        lastCounter = max(lastCounter, other.knowledge[device])
+        compactIndexIfNeeded()
+        return changed
+    }
+
+    /// Everything this replica has that `other` (a version vector) does not cover.
+    public func delta(since other: VersionVector) -> Delta {
+        let ids = index.records(notCoveredBy: other, isLive: isLive)
+        let parts = ids.compactMap { records[$0]?.missing(from: other) }
+        return Delta(base: other, knowledge: knowledge, records: parts)
+    }
+
+    /// Takes in a delta from another replica. Its content is always merged (joins are safe in any
+    /// order); this replica's version vector rises to the sender's only when it had already seen
+    /// the delta's base, so a delta that arrives early or twice does no harm.
+    @discardableResult
+    public mutating func apply(_ delta: Delta) -> DeltaOutcome {
+        var changed = 0
+        for part in delta.records where join(part) { changed += 1 }
+        index.flush()
+        let advance = knowledge.descends(delta.base)
+        if advance { knowledge.formJoin(delta.knowledge) }
+        lastCounter = max(lastCounter, delta.knowledge[device])
+        compactIndexIfNeeded()
+        return DeltaOutcome(changedRecords: changed, advancedKnowledge: advance)
+    }
+
+    /// Joins one record (or part of one) in place; returns true when its content changed.
+    private mutating func join(_ incoming: Record) -> Bool {
+        guard let position = records.index(forKey: incoming.id) else {
+            guard !incoming.isEmpty else { return false }
+            records[incoming.id] = incoming
+            index.noteChange(of: incoming.id, from: VersionVector(), to: incoming.version)
+            return true
+        }
+        let before = records.values[position].version
+        let changed = records.values[position].formJoin(incoming)
+        let after = records.values[position].version
+        if before != after { index.noteChange(of: incoming.id, from: before, to: after) }
+        return changed
+    }
+
+    private func isLive(_ device: DeviceID, _ counter: UInt64, _ id: RecordID) -> Bool {
+        records[id]?.version[device] == counter
+    }
+
+    private mutating func compactIndexIfNeeded() {
+        let records = self.records
+        index.compact { device, counter, id in records[id]?.version[device] == counter }
+    }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct EDTBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "edt-bench", subcommands: [])
+}
