@@ -8,8 +8,11 @@
 /// - concurrent writes are both kept and the field is in conflict (``isConflicted``);
 /// - a write whose context covers all siblings (a resolution) leaves one value.
 ///
-/// Contexts are per field and per device: a device's writes to one field form a chain, because a
-/// device always holds its own earlier writes (or what replaced them) when it writes again.
+/// The context is a version vector over writes to this field. The invariant that makes this
+/// safe: every write the context covers is either kept here or was replaced by a write that saw
+/// it. A write keeps it (its dot is the device's newest, and the device's earlier writes to the
+/// field are already in the context), and so does a join; so a join never drops a value that no
+/// later write saw.
 public struct MultiValueRegister: Hashable, Sendable {
     /// One kept value and the write that made it.
     public struct Sibling: Hashable, Sendable {

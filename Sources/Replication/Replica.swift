@@ -64,11 +64,7 @@ public struct Replica: Sendable {
         _ value: FieldValue, to path: FieldPath, in id: RecordID, seen: VersionVector? = nil
     ) -> Dot {
         let dot = nextDot()
-        let current = records[id]?.register(at: path)?.context ?? VersionVector()
-        // A device always holds its own earlier writes, so its write covers them: this keeps each
-        // device's writes to a field a chain, which version-vector contexts rely on.
-        var context = seen ?? current
-        context.raise(device, to: current[device])
+        let context = seen ?? records[id]?.register(at: path)?.context ?? VersionVector()
         update(id) { $0.assign(value, at: path, dot: dot, seen: context) }
         return dot
     }
