@@ -67,10 +67,20 @@ public struct MultiValueRegister: Hashable, Sendable {
     /// Joins `other` into this register; returns true when anything changed.
     @discardableResult
     mutating func formJoin(_ other: MultiValueRegister) -> Bool {
+        guard let joined = joined(with: other) else { return false }
+        self = joined
+        return true
+    }
+
+    /// The join of this register and `other`, or nil when it would equal this register.
+    ///
+    /// Non-mutating on purpose: a record's fields are usually shared with another copy of the
+    /// replica, and asking "would this change?" first avoids copying them when it would not.
+    func joined(with other: MultiValueRegister) -> MultiValueRegister? {
         if siblings.count == other.siblings.count, context == other.context,
             zip(siblings, other.siblings).allSatisfy({ $0.dot == $1.dot })
         {
-            return false
+            return nil
         }
         var merged: [Sibling] = []
         merged.reserveCapacity(siblings.count + other.siblings.count)
@@ -89,11 +99,14 @@ public struct MultiValueRegister: Hashable, Sendable {
                 j += 1
             }
         }
-        let contextChanged = context.formJoin(other.context)
+        let joinedContext = context.joined(with: other.context)
         let siblingsChanged =
             merged.count != siblings.count || !zip(merged, siblings).allSatisfy({ $0.dot == $1.dot })
-        siblings = merged
-        return contextChanged || siblingsChanged
+        guard siblingsChanged || joinedContext != context else { return nil }
+        var result = self
+        result.siblings = merged
+        result.context = joinedContext
+        return result
     }
 
     /// True when some sibling is an event that `knowledge` does not cover.

@@ -101,7 +101,7 @@ public struct Record: Sendable, Equatable {
         if !other.entries.isEmpty {
             changed = joinEntries(other.entries) || changed
         }
-        version.formJoin(other.version)
+        if !version.descends(other.version) { version.formJoin(other.version) }
         return changed
     }
 
@@ -112,7 +112,11 @@ public struct Record: Sendable, Equatable {
         for field in incoming {
             while i < fields.count, fields[i].path < field.path { i += 1 }
             if i < fields.count, fields[i].path == field.path {
-                if fields[i].register.formJoin(field.register) { changed = true }
+                // Ask before mutating, so fields shared with another replica are not copied.
+                if let joined = fields[i].register.joined(with: field.register) {
+                    fields[i].register = joined
+                    changed = true
+                }
             } else if i == fields.count {
                 appended.append(field)
             } else {

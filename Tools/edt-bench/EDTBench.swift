@@ -1,6 +1,13 @@
 import ArgumentParser
 
+/// `edt-bench`: benchmarks of edt's hot paths, each printed beside a baseline measured in the same
+/// run. Not tests: the machines are shared and noisy, so figures are medians of repeated runs.
 @main
 struct EDTBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "edt-bench", subcommands: [])
+    static let configuration = CommandConfiguration(
+        commandName: "edt-bench",
+        abstract: "Benchmarks of edt, with baselines measured in the same run.",
+        discussion: "Build in release mode for meaningful figures: swift build -c release --product edt-bench",
+        subcommands: [MergeBenchmark.self]
+    )
 }

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Timing helpers shared by the benchmarks.
+enum Measure {
+    /// Seconds taken by `body`.
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure(body)
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// The median of `values` (not empty).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
+
+/// Progress on stderr, only when stderr is a terminal, so `--json` output stays clean for scripts.
+struct Progress {
+    let enabled = isatty(2) == 1
+
+    func say(_ message: String) {
+        guard enabled else { return }
+        Self.writeToStandardError("\u{1B}[2K\r" + message)
+    }
+
+    func done() {
+        guard enabled else { return }
+        Self.writeToStandardError("\u{1B}[2K\r")
+    }
+
+    private static func writeToStandardError(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// A JSON object with keys in the order given, for benchmark output.
+struct JSONLine {
+    private var members: [String] = []
+
+    mutating func add(_ key: String, _ value: Double, decimals: Int = 6) {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        members.append("\"\(key)\": \(rounded)")
+    }
+
+    mutating func add(_ key: String, _ value: Int) { members.append("\"\(key)\": \(value)") }
+
+    var text: String { "{" + members.joined(separator: ", ") + "}" }
+}
