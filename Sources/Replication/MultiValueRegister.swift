@@ -18,50 +18,92 @@ public struct MultiValueRegister: Hashable, Sendable {
     public struct Sibling: Hashable, Sendable {
         public let dot: Dot
         public let value: FieldValue
+
+        public init(dot: Dot, value: FieldValue) {
+            self.dot = dot
+            self.value = value
+        }
     }
 
-    /// Kept values, sorted by dot. Never empty in a register that exists.
-    public private(set) var siblings: [Sibling]
+    /// Never empty. A field holds one value unless it is in conflict, and that one is stored
+    /// inline so that merging a record walks one contiguous buffer instead of chasing pointers.
+    private enum Storage: Hashable, Sendable {
+        case one(Sibling)
+        /// Two or more, sorted by dot, no duplicates.
+        case many([Sibling])
+    }
+
+    private var storage: Storage
     /// Every write to this field that has been seen, kept or superseded.
     public private(set) var context: VersionVector
 
     /// A register holding exactly the siblings and context given (as read from the wire).
     /// Siblings are sorted and de-duplicated by dot; the context is widened to cover them.
-    public init(siblings: [Sibling], context: VersionVector) {
+    /// Returns nil when `siblings` is empty: a register always holds a value.
+    public init?(siblings: [Sibling], context: VersionVector) {
         var unique: [Sibling] = []
         for sibling in siblings.sorted(by: { $0.dot < $1.dot }) where unique.last?.dot != sibling.dot {
             unique.append(sibling)
         }
+        guard !unique.isEmpty else { return nil }
         var context = context
         for sibling in unique where !context.contains(sibling.dot) { context.insert(sibling.dot) }
-        self.siblings = unique
-        self.context = context
+        self.init(sorted: unique, context: context)
     }
 
     /// A register made by one write.
     init(value: FieldValue, dot: Dot, seen: VersionVector) {
-        siblings = [Sibling(dot: dot, value: value)]
-        var context = seen
-        context.insert(dot)
+        storage = .one(Sibling(dot: dot, value: value))
+        context = seen.joined(with: VersionVector(dot))
+    }
+
+    /// Siblings known to be sorted, unique and not empty.
+    private init(sorted siblings: [Sibling], context: VersionVector) {
+        storage = siblings.count == 1 ? .one(siblings[0]) : .many(siblings)
         self.context = context
+    }
+
+    /// Kept values and their writes, sorted by dot: one, or several when in conflict.
+    public var siblings: [Sibling] {
+        switch storage {
+        case .one(let sibling): [sibling]
+        case .many(let siblings): siblings
+        }
     }
 
     /// The kept values, in dot order. One value unless the field is in conflict.
     public var values: [FieldValue] { siblings.map(\.value) }
 
     /// True when concurrent writes are both kept and a person must resolve them.
-    public var isConflicted: Bool { siblings.count > 1 }
+    public var isConflicted: Bool {
+        if case .many = storage { return true }
+        return false
+    }
 
-    /// The dots of the kept siblings.
-    var siblingDots: some Sequence<Dot> { siblings.lazy.map(\.dot) }
+    /// Calls `body` with the siblings, without copying them into a new array.
+    @inline(__always)
+    private func withSiblings<Result>(_ body: (UnsafeBufferPointer<Sibling>) -> Result) -> Result {
+        switch storage {
+        case .one(let sibling):
+            withUnsafePointer(to: sibling) { body(UnsafeBufferPointer(start: $0, count: 1)) }
+        case .many(let siblings):
+            siblings.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// Calls `body` with the dot of every kept sibling.
+    func forEachDot(_ body: (Dot) -> Void) {
+        withSiblings { for sibling in $0 { body(sibling.dot) } }
+    }
 
     /// Records a write made with knowledge `seen`: siblings `seen` covers are replaced; the rest stay.
     mutating func assign(_ value: FieldValue, dot: Dot, seen: VersionVector) {
-        siblings.removeAll { seen.contains($0.dot) }
-        let position = siblings.firstIndex { dot < $0.dot } ?? siblings.endIndex
-        siblings.insert(Sibling(dot: dot, value: value), at: position)
-        context.formJoin(seen)
+        var kept = siblings.filter { !seen.contains($0.dot) }
+        let position = kept.firstIndex { dot < $0.dot } ?? kept.endIndex
+        kept.insert(Sibling(dot: dot, value: value), at: position)
+        var context = self.context.joined(with: seen)
         context.insert(dot)
+        self = MultiValueRegister(sorted: kept, context: context)
     }
 
     /// Joins `other` into this register; returns true when anything changed.
@@ -77,40 +119,48 @@ public struct MultiValueRegister: Hashable, Sendable {
     /// Non-mutating on purpose: a record's fields are usually shared with another copy of the
     /// replica, and asking "would this change?" first avoids copying them when it would not.
     func joined(with other: MultiValueRegister) -> MultiValueRegister? {
-        if siblings.count == other.siblings.count, context == other.context,
-            zip(siblings, other.siblings).allSatisfy({ $0.dot == $1.dot })
-        {
-            return nil
+        if case .one(let mine) = storage, case .one(let theirs) = other.storage, mine.dot == theirs.dot {
+            // The common case: the same single write on both sides.
+            switch context.compare(to: other.context) {
+            case .equal, .after: return nil
+            case .before, .concurrent: return MultiValueRegister(sorted: [mine], context: context.joined(with: other.context))
+            }
         }
-        var merged: [Sibling] = []
-        merged.reserveCapacity(siblings.count + other.siblings.count)
-        var i = 0
-        var j = 0
-        while i < siblings.count || j < other.siblings.count {
-            if j == other.siblings.count || (i < siblings.count && siblings[i].dot < other.siblings[j].dot) {
-                if !other.context.contains(siblings[i].dot) { merged.append(siblings[i]) }
-                i += 1
-            } else if i == siblings.count || other.siblings[j].dot < siblings[i].dot {
-                if !context.contains(other.siblings[j].dot) { merged.append(other.siblings[j]) }
-                j += 1
-            } else {
-                merged.append(siblings[i])
-                i += 1
-                j += 1
+        let merged: [Sibling] = withSiblings { mine in
+            other.withSiblings { theirs in
+                var merged: [Sibling] = []
+                merged.reserveCapacity(mine.count + theirs.count)
+                var i = 0
+                var j = 0
+                while i < mine.count || j < theirs.count {
+                    if j == theirs.count || (i < mine.count && mine[i].dot < theirs[j].dot) {
+                        if !other.context.contains(mine[i].dot) { merged.append(mine[i]) }
+                        i += 1
+                    } else if i == mine.count || theirs[j].dot < mine[i].dot {
+                        if !context.contains(theirs[j].dot) { merged.append(theirs[j]) }
+                        j += 1
+                    } else {
+                        merged.append(mine[i])
+                        i += 1
+                        j += 1
+                    }
+                }
+                return merged
             }
         }
         let joinedContext = context.joined(with: other.context)
-        let siblingsChanged =
-            merged.count != siblings.count || !zip(merged, siblings).allSatisfy({ $0.dot == $1.dot })
+        let siblingsChanged = withSiblings { mine in
+            merged.count != mine.count || !zip(merged, mine).allSatisfy { $0.dot == $1.dot }
+        }
         guard siblingsChanged || joinedContext != context else { return nil }
-        var result = self
-        result.siblings = merged
-        result.context = joinedContext
-        return result
+        // A join of two non-empty registers is never empty: the newest write on either side
+        // cannot be covered by the other side's context without being kept there too.
+        guard !merged.isEmpty else { return nil }
+        return MultiValueRegister(sorted: merged, context: joinedContext)
     }
 
     /// True when some sibling is an event that `knowledge` does not cover.
     func hasSibling(notCoveredBy knowledge: VersionVector) -> Bool {
-        siblings.contains { !knowledge.contains($0.dot) }
+        withSiblings { $0.contains { !knowledge.contains($0.dot) } }
     }
 }

@@ -105,6 +105,11 @@ public struct Record: Sendable, Equatable {
         return changed
     }
 
+    /// Raises ``version`` to cover `other` too (used when a whole copy replaces this one).
+    mutating func keepVersion(atLeast other: VersionVector) {
+        if !version.descends(other) { version.formJoin(other) }
+    }
+
     private mutating func joinFields(_ incoming: [Field]) -> Bool {
         var changed = false
         var appended: [Field] = []
@@ -141,7 +146,7 @@ public struct Record: Sendable, Equatable {
     private mutating func recomputeVersion() {
         var version = VersionVector()
         for field in fields {
-            for dot in field.register.siblingDots { version.insert(dot) }
+            field.register.forEachDot { version.insert($0) }
         }
         for entry in entries { version.insert(entry.dot) }
         self.version = version

@@ -103,7 +103,11 @@ public struct Replica: Sendable {
     @discardableResult
     public mutating func merge(_ other: Replica) -> Int {
         var changed = 0
-        for record in other.records.values where join(record) { changed += 1 }
+        let known = knowledge
+        for record in other.records.values
+        where join(record, known: known, senderKnowledge: other.knowledge) {
+            changed += 1
+        }
         index.flush()
         knowledge.formJoin(other.knowledge)
         lastCounter = max(lastCounter, other.knowledge[device])
@@ -124,7 +128,8 @@ public struct Replica: Sendable {
     @discardableResult
     public mutating func apply(_ delta: Delta) -> DeltaOutcome {
         var changed = 0
-        for part in delta.records where join(part) { changed += 1 }
+        let known = knowledge
+        for part in delta.records where join(part, known: known, senderKnowledge: nil) { changed += 1 }
         index.flush()
         let advance = knowledge.descends(delta.base)
         if advance { knowledge.formJoin(delta.knowledge) }
@@ -134,7 +139,21 @@ public struct Replica: Sendable {
     }
 
     /// Joins one record (or part of one) in place; returns true when its content changed.
-    private mutating func join(_ incoming: Record) -> Bool {
+    ///
+    /// Two shortcuts rest on the knowledge invariant (this replica has incorporated every event
+    /// its ``knowledge`` covers) and on a record's version covering every event it holds or has
+    /// superseded:
+    /// - an incoming record whose version `known` covers brings nothing new;
+    /// - when the sender's knowledge covers this replica's copy, the sender's copy already holds
+    ///   everything this one does, so it is the join and is taken as it is.
+    /// So merging a copy of state already seen costs a lookup per record, not a walk of its fields.
+    ///
+    /// - Parameters:
+    ///   - known: this replica's knowledge before the merge began.
+    ///   - senderKnowledge: the sender's knowledge when `incoming` is a whole record (a full
+    ///     merge); nil for the part of a record that a delta carries.
+    private mutating func join(_ incoming: Record, known: VersionVector, senderKnowledge: VersionVector?) -> Bool {
+        if known.descends(incoming.version) { return false }
         guard let position = records.index(forKey: incoming.id) else {
             guard !incoming.isEmpty else { return false }
             records[incoming.id] = incoming
@@ -142,7 +161,15 @@ public struct Replica: Sendable {
             return true
         }
         let before = records.values[position].version
-        let changed = records.values[position].formJoin(incoming)
+        let changed: Bool
+        if let senderKnowledge, senderKnowledge.descends(before) {
+            changed = before != incoming.version || records.values[position] != incoming
+            var replacement = incoming
+            replacement.keepVersion(atLeast: before)  // versions only grow; the index relies on it
+            records.values[position] = replacement
+        } else {
+            changed = records.values[position].formJoin(incoming)
+        }
         let after = records.values[position].version
         if before != after { index.noteChange(of: incoming.id, from: before, to: after) }
         return changed

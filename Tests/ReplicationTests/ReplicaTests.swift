@@ -145,9 +145,10 @@ struct ReplicaTests {
     }
 
     @Test func recordsBuiltFromWirePartsAreOrderIndependent() throws {
-        let register = MultiValueRegister(
+        let register = try #require(MultiValueRegister(
             siblings: [.init(dot: Make.dot("b", 1), value: .string("B")), .init(dot: Make.dot("a", 1), value: .string("A"))],
-            context: VersionVector())
+            context: VersionVector()))
+        #expect(MultiValueRegister(siblings: [], context: Make.vector(["a": 1])) == nil, "a register always holds a value")
         #expect(register.siblings.map(\.dot) == [Make.dot("a", 1), Make.dot("b", 1)])
         #expect(register.context == Make.vector(["a": 1, "b": 1]), "the context covers its own siblings")
         let entry = try Entry(dot: Make.dot("a", 2), kind: "note", payload: .null)
