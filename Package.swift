@@ -30,6 +30,13 @@ let package = Package(
             name: "Replication",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        /// The EDT line protocol: streaming frame decoder, messages, encoder.
+        .target(name: "LineProtocol", dependencies: ["Replication", "CXXHash"]),
+
+        // MARK: - System libraries
+
+        /// xxHash (libxxhash-dev), for the line protocol's stream checksum.
+        .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
 
         // MARK: - Programs
 
@@ -49,6 +56,7 @@ let package = Package(
             name: "edt-bench",
             dependencies: [
                 "Replication",
+                "LineProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/edt-bench"
@@ -57,6 +65,10 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        .testTarget(
+            name: "LineProtocolTests",
+            dependencies: ["LineProtocol", "Replication"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Turns the bytes of an EDTLP stream, in chunks of any size, into frames.
+///
+/// Checks what every stream shares: the header (name and major version), line length (while
+/// reading, so a line with no end cannot grow memory), CR LF endings, verbs, consecutive frame
+/// numbers, and the `END` line's frame count and checksum; then that nothing follows `END`. It
+/// buffers at most one partial line. Arguments are not interpreted here: ``MessageDecoder`` does
+/// that, and checks their UTF-8 as it reads them.
+///
+/// ```swift
+/// let decoder = FrameDecoder()
+/// for chunk in chunks { try decoder.decode(chunk) { frame in print(frame.verb) } }
+/// let summary = try decoder.finish()
+/// ```
+///
+/// A reference type, since its running checksum lives in C memory; use one per stream.
+public final class FrameDecoder {
+    /// What a complete, verified stream held.
+    public struct Summary: Sendable, Hashable {
+        public let header: Header
+        public let frames: Int
+        public let checksum: String
+    }
+
+    public let limits: Limits
+    /// The stream's header, once its first line has been read.
+    public private(set) var header: Header?
+
+    private var carry: [UInt8] = []
+    private var linesRead = 0
+    private var framesRead = 0
+    private var sawInput = false
+    private var finishedChecksum: String?
+    private let checksum = StreamChecksum()
+
+    public init(limits: Limits = .standard) {
+        self.limits = limits
+    }
+
+    /// Reads the next chunk of the stream and calls `onFrame` for each complete frame in it.
+    public func decode(
+        _ chunk: [UInt8], _ onFrame: (Frame) throws(LineProtocolError) -> Void
+    ) throws(LineProtocolError) {
+        try decode(chunk[...], onFrame)
+    }
+
+    /// Reads the next chunk of the stream and calls `onFrame` for each complete frame in it.
+    public func decode(
+        _ chunk: ArraySlice<UInt8>, _ onFrame: (Frame) throws(LineProtocolError) -> Void
+    ) throws(LineProtocolError) {
+        guard !chunk.isEmpty else { return }
+        sawInput = true
+        guard finishedChecksum == nil else {
+            throw LineProtocolError(.trailingData, line: linesRead + 1, "bytes follow the END line")
+        }
+        var position = chunk.startIndex
+        var hashedUpTo = position
+
+        if !carry.isEmpty {
+            guard let newline = Self.newline(in: chunk, from: position) else {
+                try keepPartialLine(chunk)
+                return
+            }
+            try checkLength(carry.count + (newline - position))
+            carry.append(contentsOf: chunk[position..<newline])
+            let line = carry[...]
+            carry = []
+            position = newline + 1
+            hashedUpTo = position
+            if try processLine(line, onFrame) {
+                try expectNothingAfterEnd(chunk[position...])
+                return
+            }
+            checksum.update(line)
+            checksum.update(Self.lineFeed)
+        }
+
+        while let newline = Self.newline(in: chunk, from: position) {
+            try checkLength(newline - position)
+            let line = chunk[position..<newline]
+            if Self.isEndLine(line) {
+                // The checksum covers every byte before the END line.
+                checksum.update(chunk[hashedUpTo..<position])
+                hashedUpTo = position
+            }
+            let ended = try processLine(line, onFrame)
+            position = newline + 1
+            if ended {
+                try expectNothingAfterEnd(chunk[position...])
+                return
+            }
+        }
+        checksum.update(chunk[hashedUpTo..<position])
+        try keepPartialLine(chunk[position...])
+    }
+
+    /// Declares the end of input; throws unless the stream was complete and verified.
+    @discardableResult
+    public func finish() throws(LineProtocolError) -> Summary {
+        guard sawInput else { throw LineProtocolError(.emptyInput, line: 1, "the stream is empty") }
+        guard carry.isEmpty else {
+            throw LineProtocolError(.truncated, line: linesRead + 1, "the input ends inside a line (no LF): it was cut short")
+        }
+        guard let finishedChecksum, let header else {
+            throw LineProtocolError(.missingEnd, line: linesRead + 1, "the input ends without an END line: it was cut short")
+        }
+        return Summary(header: header, frames: framesRead, checksum: finishedChecksum)
+    }
+
+    // MARK: - Lines
+
+    private static let lineFeed: ArraySlice<UInt8> = [0x0A]
+
+    private static func newline(in chunk: ArraySlice<UInt8>, from position: Int) -> Int? {
+        guard position < chunk.endIndex else { return nil }
+        return chunk.withUnsafeBytes { raw -> Int? in
+            guard let base = raw.baseAddress else { return nil }
+            let offset = position - chunk.startIndex
+            guard let found = memchr(base + offset, 0x0A, raw.count - offset) else { return nil }
+            return position + (UnsafeRawPointer(found) - (base + offset))
+        }
+    }
+
+    private static func isEndLine(_ line: ArraySlice<UInt8>) -> Bool {
+        line.count >= 3 && line.prefix(4).elementsEqual(line.count == 3 ? "END".utf8 : "END ".utf8)
+    }
+
+    private func checkLength(_ count: Int) throws(LineProtocolError) {
+        guard count <= limits.maximumLineBytes else {
+            throw LineProtocolError(.lineTooLong, line: linesRead + 1,
+                "a line is longer than \(limits.maximumLineBytes) bytes")
+        }
+    }
+
+    private func keepPartialLine(_ bytes: ArraySlice<UInt8>) throws(LineProtocolError) {
+        guard !bytes.isEmpty else { return }
+        try checkLength(carry.count + bytes.count)
+        carry.append(contentsOf: bytes)
+    }
+
+    private func expectNothingAfterEnd(_ rest: ArraySlice<UInt8>) throws(LineProtocolError) {
+        guard rest.isEmpty else {
+            throw LineProtocolError(.trailingData, line: linesRead + 1, "bytes follow the END line")
+        }
+    }
+
+    /// Handles one complete line (without its LF); returns true when it was the END line.
+    private func processLine(
+        _ line: ArraySlice<UInt8>, _ onFrame: (Frame) throws(LineProtocolError) -> Void
+    ) throws(LineProtocolError) -> Bool {
+        linesRead += 1
+        let number = linesRead
+        if line.last == 0x0D {
+            throw LineProtocolError(.crlf, line: number, "the line ends in CR LF; EDTLP lines end in LF alone")
+        }
+        guard let header else {
+            self.header = try Header.parse(line, lineNumber: number)
+            return false
+        }
+        let verbEnd = line.firstIndex(of: 0x20) ?? line.endIndex
+        let verb = line[line.startIndex..<verbEnd]
+        let rest = verbEnd < line.endIndex ? line[(verbEnd + 1)...] : line[line.endIndex...]
+        if verb.elementsEqual("END".utf8) {
+            try verifyEnd(rest, line: number, header: header)
+            return true
+        }
+        guard let known = Frame.Verb(verb) else {
+            throw LineProtocolError(.unknownVerb, line: number,
+                "unknown verb \"\(Self.printable(verb))\": EDTLP \(EDTLP.majorVersion) frames are DELTA, REC, PULL, ACK, NAK, +NAME and END")
+        }
+        let numberEnd = rest.firstIndex(of: 0x20) ?? rest.endIndex
+        guard let frameNumber = Self.decimal(rest[rest.startIndex..<numberEnd]) else {
+            throw LineProtocolError(.malformedFrame, line: number, "\(known.text) must be followed by its frame number")
+        }
+        guard frameNumber == framesRead + 1 else {
+            throw LineProtocolError(.badSequence, line: number,
+                "frame number \(frameNumber) where \(framesRead + 1) was due: a frame was duplicated, lost or reordered")
+        }
+        framesRead += 1
+        let arguments = numberEnd < rest.endIndex ? rest[(numberEnd + 1)...] : rest[rest.endIndex...]
+        try onFrame(Frame(verb: known, number: frameNumber, arguments: arguments, line: number))
+        return false
+    }
+
+    private func verifyEnd(_ arguments: ArraySlice<UInt8>, line: Int, header: Header) throws(LineProtocolError) {
+        let parts = arguments.split(separator: 0x20, omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Self.decimal(parts[0]) ?? (parts[0].elementsEqual("0".utf8) ? 0 : nil) else {
+            throw LineProtocolError(.malformedFrame, line: line, "END must be followed by the frame count and the checksum")
+        }
+        guard count == framesRead else {
+            throw LineProtocolError(.countMismatch, line: line,
+                "END says \(count) frames but \(framesRead) were received: frames were lost or added")
+        }
+        let expected = checksum.text
+        guard parts[1].elementsEqual(expected.utf8) else {
+            throw LineProtocolError(.digestMismatch, line: line,
+                "END says checksum \(Self.printable(parts[1])) but the bytes received give \(expected): the stream was corrupted")
+        }
+        finishedChecksum = expected
+    }
+
+    /// A positive decimal without leading zeros, at most 18 digits.
+    private static func decimal(_ token: ArraySlice<UInt8>) -> Int? {
+        guard let first = token.first, first != UInt8(ascii: "0"), token.count <= 18 else { return nil }
+        var value = 0
+        for byte in token {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    }
+
+    /// At most 40 bytes of `bytes` for an error message, with anything unprintable as `?`.
+    static func printable(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes.prefix(40).map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,288 @@
+public import Replication
+
+/// The JSON of EDTLP payloads: a strict reader and a canonical writer for ``FieldValue``.
+///
+/// Canonical form (what the writer produces, and what golden vectors hold): no whitespace
+/// outside strings; object keys sorted by their UTF-8 bytes; strings escape only `"`, `\`, and
+/// control characters (`\b \f \n \r \t`, others as `\u00XX` in lowercase hex); numbers that are
+/// whole and fit 64 bits are written as integers, others in Swift's shortest round-trip form.
+///
+/// The reader accepts RFC 8259 JSON without insignificant whitespace; it refuses duplicate keys,
+/// lone surrogates, numbers out of range, and nesting deeper than the limit.
+public enum JSONPayload {
+    // MARK: - Writing
+
+    /// Appends the canonical JSON of `value` to `out`.
+    public static func write(_ value: FieldValue, to out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .integer(let number): out.append(contentsOf: String(number).utf8)
+        case .double(let number): writeNumber(number, to: &out)
+        case .string(let text): write(string: text, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (index, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(string: member.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                write(member.value, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeNumber(_ number: Double, to out: inout [UInt8]) {
+        if number == number.rounded(), let whole = Int64(exactly: number) {
+            out.append(contentsOf: String(whole).utf8)
+        } else if number.isFinite {
+            out.append(contentsOf: number.description.utf8)
+        } else {
+            out.append(contentsOf: "null".utf8)  // unreachable for values that passed validation
+        }
+    }
+
+    /// Appends `text` as a JSON string.
+    public static func write(string text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+            case 0x08: out.append(contentsOf: "\\b".utf8)
+            case 0x0C: out.append(contentsOf: "\\f".utf8)
+            case 0x0A: out.append(contentsOf: "\\n".utf8)
+            case 0x0D: out.append(contentsOf: "\\r".utf8)
+            case 0x09: out.append(contentsOf: "\\t".utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: - Reading
+
+    /// Why a payload could not be read.
+    public enum ReadError: Error, Equatable, Sendable {
+        case invalid(String)
+        case invalidUTF8
+    }
+
+    /// Reads exactly one JSON value filling `bytes`.
+    public static func read(_ bytes: ArraySlice<UInt8>, maximumDepth: Int = Limits.standard.maximumJSONDepth) throws(ReadError) -> FieldValue {
+        var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
+        let value = try reader.value(depth: 0)
+        guard reader.position == bytes.endIndex else {
+            throw .invalid("unexpected bytes after the JSON value at offset \(reader.position - bytes.startIndex)")
+        }
+        return value
+    }
+
+    private struct Reader {
+        let bytes: ArraySlice<UInt8>
+        let maximumDepth: Int
+        var position: Int
+
+        init(bytes: ArraySlice<UInt8>, maximumDepth: Int) {
+            self.bytes = bytes
+            self.maximumDepth = maximumDepth
+            position = bytes.startIndex
+        }
+
+        var offset: Int { position - bytes.startIndex }
+
+        func fail(_ what: String) -> ReadError { .invalid("\(what) at offset \(offset)") }
+
+        mutating func expect(_ literal: String) throws(ReadError) {
+            for byte in literal.utf8 {
+                guard position < bytes.endIndex, bytes[position] == byte else { throw fail("expected \(literal)") }
+                position += 1
+            }
+        }
+
+        mutating func value(depth: Int) throws(ReadError) -> FieldValue {
+            guard position < bytes.endIndex else { throw fail("expected a value") }
+            switch bytes[position] {
+            case UInt8(ascii: "{"): return try object(depth: depth + 1)
+            case UInt8(ascii: "["): return try array(depth: depth + 1)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"): try expect("null"); return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+            default: throw fail("expected a value")
+            }
+        }
+
+        mutating func object(depth: Int) throws(ReadError) -> FieldValue {
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+            position += 1
+            var members: [String: FieldValue] = [:]
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return .object(members)
+            }
+            while true {
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try string()
+                try expect(":")
+                let member = try value(depth: depth)
+                guard members.updateValue(member, forKey: key) == nil else { throw fail("duplicate key \"\(key)\"") }
+                guard position < bytes.endIndex else { throw fail("unterminated object") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "}") {
+                    position += 1
+                    return .object(members)
+                } else {
+                    throw fail("expected , or }")
+                }
+            }
+        }
+
+        mutating func array(depth: Int) throws(ReadError) -> FieldValue {
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+            position += 1
+            var items: [FieldValue] = []
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                return .array(items)
+            }
+            while true {
+                items.append(try value(depth: depth))
+                guard position < bytes.endIndex else { throw fail("unterminated array") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "]") {
+                    position += 1
+                    return .array(items)
+                } else {
+                    throw fail("expected , or ]")
+                }
+            }
+        }
+
+        mutating func string() throws(ReadError) -> String {
+            position += 1  // the opening quote
+            let start = position
+            // Fast path: no escapes.
+            while position < bytes.endIndex {
+                let byte = bytes[position]
+                if byte == UInt8(ascii: "\"") {
+                    guard let text = String(validating: bytes[start..<position], as: UTF8.self) else { throw .invalidUTF8 }
+                    position += 1
+                    return text
+                }
+                if byte == UInt8(ascii: "\\") { break }
+                if byte < 0x20 { throw fail("a raw control character in a string") }
+                position += 1
+            }
+            var scratch = Array(bytes[start..<position])
+            while position < bytes.endIndex {
+                let byte = bytes[position]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    position += 1
+                    guard let text = String(validating: scratch, as: UTF8.self) else { throw .invalidUTF8 }
+                    return text
+                case UInt8(ascii: "\\"):
+                    position += 1
+                    guard position < bytes.endIndex else { throw fail("unterminated escape") }
+                    let escaped = bytes[position]
+                    position += 1
+                    switch escaped {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(escaped)
+                    case UInt8(ascii: "b"): scratch.append(0x08)
+                    case UInt8(ascii: "f"): scratch.append(0x0C)
+                    case UInt8(ascii: "n"): scratch.append(0x0A)
+                    case UInt8(ascii: "r"): scratch.append(0x0D)
+                    case UInt8(ascii: "t"): scratch.append(0x09)
+                    case UInt8(ascii: "u"):
+                        var scalar = try hex4()
+                        if (0xD800..<0xDC00).contains(scalar) {
+                            try expect("\\u")
+                            let low = try hex4()
+                            guard (0xDC00..<0xE000).contains(low) else { throw fail("a lone surrogate") }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00..<0xE000).contains(scalar) {
+                            throw fail("a lone surrogate")
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { throw fail("an invalid escape") }
+                        UTF8.encode(unicode) { scratch.append($0) }
+                    default:
+                        throw fail("an invalid escape")
+                    }
+                default:
+                    if byte < 0x20 { throw fail("a raw control character in a string") }
+                    scratch.append(byte)
+                    position += 1
+                }
+            }
+            throw fail("unterminated string")
+        }
+
+        mutating func hex4() throws(ReadError) -> UInt32 {
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                guard position < bytes.endIndex else { throw fail("a short \\u escape") }
+                let byte = bytes[position]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - 0x30)
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - 0x61 + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - 0x41 + 10)
+                default: throw fail("a bad \\u escape")
+                }
+                value = value << 4 | digit
+                position += 1
+            }
+            return value
+        }
+
+        mutating func number() throws(ReadError) -> FieldValue {
+            let start = position
+            var isWhole = true
+            if bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard position < bytes.endIndex, Self.isDigit(bytes[position]) else { throw fail("a bad number") }
+            if bytes[position] == UInt8(ascii: "0") {
+                position += 1
+            } else {
+                while position < bytes.endIndex, Self.isDigit(bytes[position]) { position += 1 }
+            }
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: ".") {
+                isWhole = false
+                position += 1
+                guard position < bytes.endIndex, Self.isDigit(bytes[position]) else { throw fail("a bad number") }
+                while position < bytes.endIndex, Self.isDigit(bytes[position]) { position += 1 }
+            }
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+                isWhole = false
+                position += 1
+                if position < bytes.endIndex, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                    position += 1
+                }
+                guard position < bytes.endIndex, Self.isDigit(bytes[position]) else { throw fail("a bad number") }
+                while position < bytes.endIndex, Self.isDigit(bytes[position]) { position += 1 }
+            }
+            let text = String(decoding: bytes[start..<position], as: UTF8.self)
+            if isWhole, let whole = Int64(text) { return .integer(whole) }
+            guard let number = Double(text), number.isFinite else { throw fail("a number out of range") }
+            if number == number.rounded(), let whole = Int64(exactly: number) { return .integer(whole) }
+            return .double(number)
+        }
+
+        static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    }
+}

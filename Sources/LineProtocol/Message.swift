@@ -1,0 +1,94 @@
+public import Replication
+
+/// A typed frame of an EDTLP stream.
+public enum Message: Sendable, Equatable {
+    /// `DELTA`: the `record` messages that follow form one delta, computed against `base` by a
+    /// sender whose version vector was `knowledge`.
+    case delta(base: VersionVector, knowledge: VersionVector)
+    /// `REC`: one record's part of the current delta.
+    case record(Record)
+    /// `PULL`: send what changed since this cursor.
+    case pull(since: Cursor)
+    /// `ACK`: the record is durably stored; `cursor` is the receiver's cursor after storing it.
+    case ack(record: RecordID, cursor: Cursor)
+    /// `NAK`: the record is refused; it stays with the sender, flagged, never dropped.
+    case nak(record: RecordID, reason: RejectionReason, message: String)
+    /// `+NAME`: a frame a later minor version added, which this version skips. Its arguments
+    /// are kept as written (printable ASCII), so a relay can pass it on unchanged.
+    case ignorable(verb: String, arguments: String)
+}
+
+/// A position in a peer's history, opaque to everyone but the peer that issued it.
+///
+/// Printable ASCII without spaces, 1 to 1,024 bytes. edt's central endpoint issues its version
+/// vector in ``Notation`` form.
+public struct Cursor: Sendable, Hashable, CustomStringConvertible {
+    public static let maximumLength = 1024
+    public let text: String
+
+    /// Nil when `text` is empty, too long, or holds a space or a non-printable byte.
+    public init?(_ text: String) {
+        guard !text.isEmpty, text.utf8.count <= Self.maximumLength, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return nil
+        }
+        self.text = text
+    }
+
+    /// The cursor of a version vector, in ``Notation`` form.
+    public init(_ vector: VersionVector) { text = Notation.text(vector) }
+
+    /// The version vector this cursor spells, when it is one.
+    public var vector: VersionVector? { Notation.vector(Substring(text)) }
+
+    public var description: String { text }
+}
+
+/// Why a receiver refused a record. Stable codes; a later minor version may add more, which an
+/// older peer reads as ``other(_:)``.
+public enum RejectionReason: Sendable, Hashable, CustomStringConvertible {
+    /// The record fails validation (a required field, an NHS number check digit...).
+    case invalid
+    /// The device may not write records for that authority.
+    case forbidden
+    /// The device has been revoked.
+    case revoked
+    /// The record asks for a transition its current state does not allow.
+    case conflictOfState
+    /// The record exceeds a size limit.
+    case tooLarge
+    /// The receiver failed; send again later.
+    case `internal`
+    /// A reason this version does not know.
+    case other(String)
+
+    public init?(code: String) {
+        switch code {
+        case "invalid": self = .invalid
+        case "forbidden": self = .forbidden
+        case "revoked": self = .revoked
+        case "conflict-of-state": self = .conflictOfState
+        case "too-large": self = .tooLarge
+        case "internal": self = .internal
+        default:
+            guard !code.isEmpty, code.utf8.count <= 64,
+                code.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
+            else { return nil }
+            self = .other(code)
+        }
+    }
+
+    /// The code as written on the wire.
+    public var code: String {
+        switch self {
+        case .invalid: "invalid"
+        case .forbidden: "forbidden"
+        case .revoked: "revoked"
+        case .conflictOfState: "conflict-of-state"
+        case .tooLarge: "too-large"
+        case .internal: "internal"
+        case .other(let code): code
+        }
+    }
+
+    public var description: String { code }
+}

@@ -1,0 +1,224 @@
+public import Replication
+
+/// Turns the bytes of an EDTLP stream into typed messages, checking every token and payload,
+/// and which frames the stream's kind allows where.
+///
+/// ```swift
+/// let decoder = MessageDecoder()
+/// try decoder.decode(chunk) { message, line in ... }
+/// let summary = try decoder.finish()   // verifies END's count and checksum
+/// ```
+/// Messages are handed over as they are read; a consumer that must be all-or-nothing (a bundle
+/// import) keeps them until ``finish()`` succeeds.
+public final class MessageDecoder {
+    private let frames: FrameDecoder
+    private var inDelta = false
+    private var sawPull = false
+
+    public init(limits: Limits = .standard) {
+        frames = FrameDecoder(limits: limits)
+    }
+
+    /// The stream's header, once read.
+    public var header: Header? { frames.header }
+
+    /// Reads the next chunk and calls `onMessage` with each message and the line it was on.
+    public func decode(
+        _ chunk: ArraySlice<UInt8>, _ onMessage: (Message, Int) throws(LineProtocolError) -> Void
+    ) throws(LineProtocolError) {
+        try frames.decode(chunk) { (frame: Frame) throws(LineProtocolError) in
+            try onMessage(try self.message(from: frame), frame.line)
+        }
+    }
+
+    /// Reads the next chunk and calls `onMessage` with each message and the line it was on.
+    public func decode(
+        _ chunk: [UInt8], _ onMessage: (Message, Int) throws(LineProtocolError) -> Void
+    ) throws(LineProtocolError) {
+        try decode(chunk[...], onMessage)
+    }
+
+    /// Declares the end of input; throws unless the stream was complete and verified.
+    @discardableResult
+    public func finish() throws(LineProtocolError) -> FrameDecoder.Summary {
+        try frames.finish()
+    }
+
+    // MARK: - Frames to messages
+
+    private func message(from frame: Frame) throws(LineProtocolError) -> Message {
+        guard let kind = frames.header?.kind else {
+            throw LineProtocolError(.notEDTLP, line: frame.line, "a frame before the header")
+        }
+        let line = frame.line
+        switch frame.verb {
+        case .ignorable(let verb):
+            guard frame.arguments.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+                throw LineProtocolError(.malformedFrame, line: line, "\(verb) arguments must be printable ASCII")
+            }
+            return .ignorable(verb: verb, arguments: String(decoding: frame.arguments, as: UTF8.self))
+        case .delta:
+            guard kind == .push || kind == .reply || kind == .bundle else { throw unexpected(frame, kind) }
+            let tokens = try self.tokens(frame, count: 2, shape: "DELTA n base=VECTOR knowledge=VECTOR")
+            var base: VersionVector?
+            var knowledge: VersionVector?
+            for token in tokens {
+                guard let parameter = Header.parameter(token) else {
+                    throw LineProtocolError(.malformedFrame, line: line, "DELTA takes key=value arguments")
+                }
+                guard let vector = Notation.vector(Substring(parameter.value)) else {
+                    throw LineProtocolError(.invalidIdentifier, line: line, "\"\(parameter.value)\" is not a version vector")
+                }
+                switch parameter.key {
+                case "base": base = vector
+                case "knowledge": knowledge = vector
+                default: break  // a later minor version's parameter
+                }
+            }
+            guard let base, let knowledge else {
+                throw LineProtocolError(.malformedFrame, line: line, "DELTA needs base= and knowledge=")
+            }
+            inDelta = true
+            return .delta(base: base, knowledge: knowledge)
+        case .record:
+            guard inDelta else {
+                throw LineProtocolError(.unexpectedFrame, line: line, "REC outside a delta: a DELTA frame must come first")
+            }
+            guard let space = frame.arguments.firstIndex(of: 0x20) else {
+                throw LineProtocolError(.malformedFrame, line: line, "REC needs a record id and a JSON payload")
+            }
+            let id = try recordID(frame.arguments[frame.arguments.startIndex..<space], line: line)
+            let value: FieldValue
+            do throws(JSONPayload.ReadError) {
+                value = try JSONPayload.read(frame.arguments[(space + 1)...], maximumDepth: frames.limits.maximumJSONDepth)
+            } catch {
+                switch error {
+                case .invalidUTF8:
+                    throw LineProtocolError(.invalidUTF8, line: line, "a string in the payload of \(id) is not valid UTF-8")
+                case .invalid(let why):
+                    throw LineProtocolError(.invalidPayload, line: line, "the payload of \(id) is not valid JSON: \(why)")
+                }
+            }
+            do throws(RecordPayload.ReadError) {
+                return .record(try RecordPayload.read(value, id: id))
+            } catch {
+                switch error {
+                case .shape(let why):
+                    throw LineProtocolError(.invalidPayload, line: line, "record \(id): \(why)")
+                case .identifier(let why):
+                    throw LineProtocolError(.invalidIdentifier, line: line, "record \(id): \(why)")
+                }
+            }
+        case .pull:
+            guard kind == .push else { throw unexpected(frame, kind) }
+            guard !sawPull else { throw LineProtocolError(.unexpectedFrame, line: line, "a second PULL in one stream") }
+            sawPull = true
+            let tokens = try self.tokens(frame, count: 1, shape: "PULL n since=CURSOR")
+            guard let parameter = Header.parameter(tokens[0]), parameter.key == "since", let cursor = Cursor(parameter.value) else {
+                throw LineProtocolError(.malformedFrame, line: line, "PULL takes since=CURSOR")
+            }
+            return .pull(since: cursor)
+        case .ack:
+            guard kind == .reply else { throw unexpected(frame, kind) }
+            let tokens = try self.tokens(frame, count: 2, shape: "ACK n RECORD-ID CURSOR")
+            let id = try recordID(Array(tokens[0].utf8)[...], line: line)
+            guard let cursor = Cursor(String(tokens[1])) else {
+                throw LineProtocolError(.malformedFrame, line: line, "\"\(tokens[1])\" is not a cursor")
+            }
+            return .ack(record: id, cursor: cursor)
+        case .nak:
+            guard kind == .reply else { throw unexpected(frame, kind) }
+            let parts = frame.arguments.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else {
+                throw LineProtocolError(.malformedFrame, line: line, "NAK needs a record id, a reason code and a JSON string")
+            }
+            let id = try recordID(parts[0], line: line)
+            guard let reason = RejectionReason(code: String(decoding: parts[1], as: UTF8.self)) else {
+                throw LineProtocolError(.malformedFrame, line: line, "\"\(FrameDecoder.printable(parts[1]))\" is not a reason code")
+            }
+            let text: FieldValue
+            do throws(JSONPayload.ReadError) {
+                text = try JSONPayload.read(parts[2], maximumDepth: 1)
+            } catch {
+                switch error {
+                case .invalidUTF8:
+                    throw LineProtocolError(.invalidUTF8, line: line, "the NAK message is not valid UTF-8")
+                case .invalid(let why):
+                    throw LineProtocolError(.invalidPayload, line: line, "the NAK message is not a JSON string: \(why)")
+                }
+            }
+            guard case .string(let message) = text else {
+                throw LineProtocolError(.invalidPayload, line: line, "the NAK message must be a JSON string")
+            }
+            return .nak(record: id, reason: reason, message: message)
+        }
+    }
+
+    private func unexpected(_ frame: Frame, _ kind: Header.Kind) -> LineProtocolError {
+        LineProtocolError(.unexpectedFrame, line: frame.line, "\(frame.verb.text) is not allowed in a \(kind.rawValue) stream")
+    }
+
+    /// The space-separated ASCII tokens of a frame's arguments, exactly `count` of them.
+    private func tokens(_ frame: Frame, count: Int, shape: String) throws(LineProtocolError) -> [Substring] {
+        guard frame.arguments.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+            throw LineProtocolError(.malformedFrame, line: frame.line, "\(frame.verb.text) arguments must be printable ASCII")
+        }
+        let text = String(decoding: frame.arguments, as: UTF8.self)
+        let tokens = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard tokens.count == count, tokens.allSatisfy({ !$0.isEmpty }) else {
+            throw LineProtocolError(.malformedFrame, line: frame.line, "expected \(shape)")
+        }
+        return tokens
+    }
+
+    private func recordID(_ bytes: ArraySlice<UInt8>, line: Int) throws(LineProtocolError) -> RecordID {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let id = try? RecordID(text) else {
+            throw LineProtocolError(.invalidIdentifier, line: line, "\"\(FrameDecoder.printable(bytes))\" is not a record id")
+        }
+        return id
+    }
+}
+
+/// A whole stream, decoded and verified.
+public struct DecodedStream: Sendable, Equatable {
+    public let header: Header
+    public let messages: [Message]
+    public let checksum: String
+
+    /// Decodes and verifies `bytes`, feeding them in chunks of `chunkSize` (to exercise streaming).
+    public init(_ bytes: [UInt8], chunkSize: Int = 1 << 16, limits: Limits = .standard) throws(LineProtocolError) {
+        let decoder = MessageDecoder(limits: limits)
+        var messages: [Message] = []
+        var start = 0
+        let step = max(1, chunkSize)
+        while start < bytes.count {
+            let end = min(bytes.count, start + step)
+            try decoder.decode(bytes[start..<end]) { message, _ in messages.append(message) }
+            start = end
+        }
+        let summary = try decoder.finish()
+        header = summary.header
+        self.messages = messages
+        checksum = summary.checksum
+    }
+
+    /// The deltas the stream carries, each with its records.
+    public var deltas: [Delta] {
+        var result: [Delta] = []
+        var current: (base: VersionVector, knowledge: VersionVector, records: [Record])?
+        for message in messages {
+            switch message {
+            case .delta(let base, let knowledge):
+                if let current { result.append(Delta(base: current.base, knowledge: current.knowledge, records: current.records)) }
+                current = (base, knowledge, [])
+            case .record(let record):
+                current?.records.append(record)
+            default:
+                break
+            }
+        }
+        if let current { result.append(Delta(base: current.base, knowledge: current.knowledge, records: current.records)) }
+        return result
+    }
+}

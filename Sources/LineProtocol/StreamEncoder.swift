@@ -1,0 +1,78 @@
+public import Replication
+
+/// Writes an EDTLP stream: the header, numbered frames, and the `END` line with the frame count
+/// and checksum. Output can be taken in pieces with ``takeBytes()`` as it is produced, so a large
+/// stream never has to be held whole.
+///
+/// ```swift
+/// let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", "edt-laptop-a")]))
+/// encoder.append(delta)
+/// let bytes = encoder.finish()
+/// ```
+public final class StreamEncoder {
+    private var pending: [UInt8] = []
+    private var frames = 0
+    private var finished = false
+    private let checksum = StreamChecksum()
+
+    public init(header: Header) {
+        pending.append(contentsOf: header.line.utf8)
+        pending.append(0x0A)
+    }
+
+    /// How many frames have been written.
+    public var frameCount: Int { frames }
+
+    /// Writes one message as the next frame.
+    public func append(_ message: Message) {
+        precondition(!finished, "append after finish")
+        frames += 1
+        switch message {
+        case .delta(let base, let knowledge):
+            pending.append(contentsOf: "DELTA \(frames) base=\(Notation.text(base)) knowledge=\(Notation.text(knowledge))".utf8)
+        case .record(let record):
+            pending.append(contentsOf: "REC \(frames) \(record.id.rawValue) ".utf8)
+            RecordPayload.write(record, to: &pending)
+        case .pull(let cursor):
+            pending.append(contentsOf: "PULL \(frames) since=\(cursor.text)".utf8)
+        case .ack(let record, let cursor):
+            pending.append(contentsOf: "ACK \(frames) \(record.rawValue) \(cursor.text)".utf8)
+        case .nak(let record, let reason, let message):
+            pending.append(contentsOf: "NAK \(frames) \(record.rawValue) \(reason.code) ".utf8)
+            JSONPayload.write(string: message, to: &pending)
+        case .ignorable(let verb, let arguments):
+            pending.append(contentsOf: (arguments.isEmpty ? "\(verb) \(frames)" : "\(verb) \(frames) \(arguments)").utf8)
+        }
+        pending.append(0x0A)
+    }
+
+    /// Writes a `DELTA` frame and one `REC` frame per record of `delta`.
+    public func append(_ delta: Delta) {
+        append(.delta(base: delta.base, knowledge: delta.knowledge))
+        for record in delta.records { append(.record(record)) }
+    }
+
+    /// The bytes produced since the last call, all counted in the checksum.
+    public func takeBytes() -> [UInt8] {
+        defer { pending.removeAll(keepingCapacity: true) }
+        if !finished { checksum.update(pending[...]) }
+        return pending
+    }
+
+    /// Writes the `END` line and returns the remaining bytes.
+    public func finish() -> [UInt8] {
+        precondition(!finished, "finish called twice")
+        checksum.update(pending[...])
+        pending.append(contentsOf: "END \(frames) \(checksum.text)\n".utf8)
+        finished = true
+        defer { pending = [] }
+        return pending
+    }
+
+    /// A whole stream in one call.
+    public static func encode(header: Header, messages: [Message]) -> [UInt8] {
+        let encoder = StreamEncoder(header: header)
+        for message in messages { encoder.append(message) }
+        return encoder.finish()
+    }
+}
