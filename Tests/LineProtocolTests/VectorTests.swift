@@ -1,0 +1,137 @@
+import Foundation
+import LineProtocol
+import Replication
+import Testing
+
+/// One golden vector of `Protocol/vectors` and the outcome written beside it.
+struct GoldenVector: CustomTestStringConvertible, Sendable {
+    enum Outcome: Equatable, Sendable {
+        case ok(frames: Int, checksum: String)
+        case error(LineProtocolError.Code, line: Int)
+    }
+
+    let name: String
+    let bytes: [UInt8]
+    let outcome: Outcome
+
+    var testDescription: String { name }
+
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Protocol/vectors")
+
+    static func all() -> [GoldenVector] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".edtlp") }.sorted().compactMap { file in
+            let name = String(file.dropLast(".edtlp".count))
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path),
+                let expected = FileManager.default.contents(atPath: directory.appendingPathComponent(name + ".expected").path)
+            else { return nil }
+            let words = String(decoding: expected, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
+            let outcome: Outcome
+            if words.first == "ok", words.count == 3, let frames = Int(words[1].dropFirst("frames=".count)) {
+                outcome = .ok(frames: frames, checksum: String(words[2].dropFirst("checksum=".count)))
+            } else if words.first == "error", words.count == 4, let code = LineProtocolError.Code(rawValue: words[1]),
+                let line = Int(words[3])
+            {
+                outcome = .error(code, line: line)
+            } else {
+                return nil
+            }
+            return GoldenVector(name: name, bytes: Array(data), outcome: outcome)
+        }
+    }
+
+    /// Decodes with the given chunk size and reports the outcome and the messages.
+    func decode(chunkSize: Int) -> (Outcome, [Message]) {
+        do {
+            let stream = try DecodedStream(bytes, chunkSize: chunkSize)
+            return (.ok(frames: stream.messages.count, checksum: stream.checksum), stream.messages)
+        } catch {
+            return (.error(error.code, line: error.line), [])
+        }
+    }
+}
+
+@Suite("Golden vectors")
+struct VectorTests {
+    @Test func theVectorsAreAllThere() {
+        let vectors = GoldenVector.all()
+        #expect(vectors.count >= 27, "Protocol/vectors must hold every vector and its .expected file")
+        let codes = Set(vectors.compactMap { vector -> LineProtocolError.Code? in
+            if case .error(let code, _) = vector.outcome { return code }
+            return nil
+        })
+        for required: LineProtocolError.Code in [
+            .truncated, .missingEnd, .countMismatch, .digestMismatch, .lineTooLong, .unknownVerb,
+            .unsupportedVersion, .invalidUTF8, .invalidPayload, .badSequence, .crlf,
+        ] {
+            #expect(codes.contains(required), "no vector for \(required.rawValue)")
+        }
+    }
+
+    @Test(arguments: GoldenVector.all())
+    func decodesToItsExpectedOutcome(_ vector: GoldenVector) {
+        let (outcome, _) = vector.decode(chunkSize: 1 << 16)
+        #expect(outcome == vector.outcome)
+    }
+
+    @Test(arguments: GoldenVector.all().filter { if case .ok = $0.outcome { true } else { false } })
+    func validVectorsReEncodeByteForByte(_ vector: GoldenVector) throws {
+        let stream = try DecodedStream(vector.bytes)
+        let encoded = StreamEncoder.encode(header: stream.header, messages: stream.messages)
+        #expect(encoded == vector.bytes, "re-encoding \(vector.name) changed its bytes")
+    }
+
+    @Test(arguments: GoldenVector.all())
+    func everyChunkingDecodesTheSame(_ vector: GoldenVector) {
+        let (reference, referenceMessages) = vector.decode(chunkSize: 1 << 20)
+        let sizes = vector.bytes.count > 100_000 ? [1, 7, 4096, 65_537] : Array(1...64) + [97, 256, 1000, 4096]
+        for size in sizes {
+            let (outcome, messages) = vector.decode(chunkSize: size)
+            #expect(outcome == reference, "chunks of \(size) bytes")
+            #expect(messages == referenceMessages, "chunks of \(size) bytes")
+        }
+        // Random split points, including empty chunks.
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let decoder = MessageDecoder()
+            var messages: [Message] = []
+            var outcome: GoldenVector.Outcome?
+            var start = 0
+            do {
+                while start < vector.bytes.count {
+                    let end = min(vector.bytes.count, start + Int.random(in: 0...300, using: &random))
+                    try decoder.decode(vector.bytes[start..<end]) { message, _ in messages.append(message) }
+                    start = end
+                }
+                let summary = try decoder.finish()
+                outcome = .ok(frames: summary.frames, checksum: summary.checksum)
+            } catch {
+                outcome = .error(error.code, line: error.line)
+                messages = []
+            }
+            #expect(outcome == reference)
+            #expect(messages == referenceMessages)
+        }
+    }
+
+    @Test func theConflictVectorCarriesBothValuesAndTheEntries() throws {
+        let vector = try #require(GoldenVector.all().first { $0.name == "valid-bundle-conflict" })
+        let stream = try DecodedStream(vector.bytes)
+        #expect(stream.header.kind == .bundle)
+        #expect(stream.header["device"] == "edt-laptop-b")
+        let delta = try #require(stream.deltas.first)
+        let record = try #require(delta.records.first)
+        let location = try #require(record.register(at: try FieldPath("children.c1.location")))
+        #expect(location.isConflicted)
+        #expect(location.values.count == 2)
+        #expect(record.register(at: try FieldPath("children.c1.name"))?.values == [.string("Zoë \"Zo\" Nowak-Łukasiewicz")])
+        #expect(record.register(at: try FieldPath("children.c1.age"))?.values == [.integer(7)])
+        #expect(record.register(at: try FieldPath("children.c1.heightMetres"))?.values == [.double(1.25)])
+        #expect(record.entries.map(\.kind) == ["conversation", "decision"])
+        var replica = Replica(device: try DeviceID("edt-laptop-c"))
+        replica.apply(delta)
+        #expect(replica.conflicts.count == 1)
+    }
+}
