@@ -62,6 +62,15 @@ let package = Package(
             path: "Tools/edt-bench"
         ),
 
+        /// The libFuzzer target for the EDTLP decoder (Tools/fuzz builds it with the sanitizers).
+        .executableTarget(
+            name: "edt-fuzz-decoder",
+            dependencies: ["LineProtocol", "CFuzzerDriver"],
+            path: "Tools/fuzz-decoder"
+        ),
+        /// Declares libFuzzer's driver entry point for edt-fuzz-decoder.
+        .target(name: "CFuzzerDriver", path: "Tools/fuzz-driver"),
+
         // MARK: - Tests
 
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),

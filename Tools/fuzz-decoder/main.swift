@@ -1,0 +1,59 @@
+// edt-fuzz-decoder: the libFuzzer target for the EDTLP decoder.
+//
+// Built by Tools/fuzz with -sanitize=fuzzer,address and -DEDT_FUZZING, it runs libFuzzer. Built
+// normally, it replays the files named on its command line through the same checks, so a crash
+// libFuzzer found can be reproduced in an ordinary debug build.
+import CFuzzerDriver
+import LineProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decodes `bytes` in chunks whose size comes from the first byte; when the stream is valid,
+/// re-encodes what was read and checks that it decodes to the same messages.
+func check(_ bytes: [UInt8]) {
+    let chunkSize = Int(bytes.first ?? 1) % 64 + 1
+    let limits = Limits(maximumLineBytes: 4096, maximumJSONDepth: 16)
+    guard let stream = try? DecodedStream(bytes, chunkSize: chunkSize, limits: limits) else { return }
+    let reencoded = StreamEncoder.encode(header: stream.header, messages: stream.messages)
+    guard let again = try? DecodedStream(reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16)) else {
+        fatalError("a valid stream re-encoded into an invalid one")  // a bug for the fuzzer to report
+    }
+    guard again.messages == stream.messages, again.header == stream.header else {
+        fatalError("a valid stream changed meaning when re-encoded")
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    check(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    return 0
+}
+
+#if EDT_FUZZING
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) })
+#else
+let paths = CommandLine.arguments.dropFirst()
+if paths.isEmpty {
+    print("usage: edt-fuzz-decoder FILE...   (replays inputs; run Tools/fuzz to fuzz)")
+}
+for path in paths {
+    guard let file = fopen(path, "rb") else {
+        print("error: cannot open \(path)")
+        exit(1)
+    }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    fclose(file)
+    check(bytes)
+    print("ok \(path) (\(bytes.count) bytes)")
+}
+#endif
