@@ -76,8 +76,14 @@ public enum JSONPayload {
 
     /// Why a payload could not be read.
     public enum ReadError: Error, Equatable, Sendable {
+        /// Not valid JSON (as EDTLP restricts it).
         case invalid(String)
+        /// A string that is not valid UTF-8.
         case invalidUTF8
+        /// Valid JSON, but not of the shape the frame requires.
+        case shape(String)
+        /// An identifier inside the payload that is not well formed.
+        case identifier(String)
     }
 
     /// Reads exactly one JSON value filling `bytes`.
@@ -90,7 +96,8 @@ public enum JSONPayload {
         return value
     }
 
-    private struct Reader {
+    /// A strict, forward-only JSON reader over a byte slice.
+    struct Reader {
         let bytes: ArraySlice<UInt8>
         let maximumDepth: Int
         var position: Int
@@ -124,6 +131,69 @@ public enum JSONPayload {
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw fail("expected a value")
             }
+        }
+
+        var isAtEnd: Bool { position == bytes.endIndex }
+
+        /// Reads an object, calling `body` for each key with the reader placed on its value;
+        /// `body` must read the value. Refuses a repeated key.
+        mutating func forEachMember(depth: Int, _ body: (inout Reader, String) throws(ReadError) -> Void) throws(ReadError) {
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
+            position += 1
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
+            var keys: [String] = []
+            while true {
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try string()
+                guard !keys.contains(key) else { throw fail("duplicate key \"\(key)\"") }
+                keys.append(key)
+                try expect(":")
+                try body(&self, key)
+                guard position < bytes.endIndex else { throw fail("unterminated object") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "}") {
+                    position += 1
+                    return
+                } else {
+                    throw fail("expected , or }")
+                }
+            }
+        }
+
+        /// Reads an array, calling `body` with the reader placed on each element.
+        mutating func forEachElement(depth: Int, _ body: (inout Reader) throws(ReadError) -> Void) throws(ReadError) {
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "[") else { throw .shape("expected an array") }
+            position += 1
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                return
+            }
+            while true {
+                try body(&self)
+                guard position < bytes.endIndex else { throw fail("unterminated array") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "]") {
+                    position += 1
+                    return
+                } else {
+                    throw fail("expected , or ]")
+                }
+            }
+        }
+
+        /// Reads a string value, or refuses with a shape error naming `key`.
+        mutating func stringValue(for key: String) throws(ReadError) -> String {
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else {
+                throw .shape("\"\(key)\" must be a string")
+            }
+            return try string()
         }
 
         mutating func object(depth: Int) throws(ReadError) -> FieldValue {
@@ -181,7 +251,7 @@ public enum JSONPayload {
             while position < bytes.endIndex {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
-                    guard let text = String(validating: bytes[start..<position], as: UTF8.self) else { throw .invalidUTF8 }
+                    let text = try Self.text(bytes[start..<position])
                     position += 1
                     return text
                 }
@@ -195,8 +265,7 @@ public enum JSONPayload {
                 switch byte {
                 case UInt8(ascii: "\""):
                     position += 1
-                    guard let text = String(validating: scratch, as: UTF8.self) else { throw .invalidUTF8 }
-                    return text
+                    return try Self.text(scratch[...])
                 case UInt8(ascii: "\\"):
                     position += 1
                     guard position < bytes.endIndex else { throw fail("unterminated escape") }
@@ -231,6 +300,21 @@ public enum JSONPayload {
                 }
             }
             throw fail("unterminated string")
+        }
+
+        /// The string spelled by `bytes`, refusing invalid UTF-8. ASCII, the common case, takes a
+        /// fast path that needs no validation.
+        static func text(_ bytes: ArraySlice<UInt8>) throws(ReadError) -> String {
+            let result: String? = bytes.withUnsafeBufferPointer { buffer in
+                var isASCII = true
+                for byte in buffer where byte >= 0x80 {
+                    isASCII = false
+                    break
+                }
+                return isASCII ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+            }
+            guard let result else { throw .invalidUTF8 }
+            return result
         }
 
         mutating func hex4() throws(ReadError) -> UInt32 {

@@ -88,26 +88,10 @@ public final class MessageDecoder {
                 throw LineProtocolError(.malformedFrame, line: line, "REC needs a record id and a JSON payload")
             }
             let id = try recordID(frame.arguments[frame.arguments.startIndex..<space], line: line)
-            let value: FieldValue
             do throws(JSONPayload.ReadError) {
-                value = try JSONPayload.read(frame.arguments[(space + 1)...], maximumDepth: frames.limits.maximumJSONDepth)
+                return .record(try RecordPayload.read(frame.arguments[(space + 1)...], id: id, maximumDepth: frames.limits.maximumJSONDepth))
             } catch {
-                switch error {
-                case .invalidUTF8:
-                    throw LineProtocolError(.invalidUTF8, line: line, "a string in the payload of \(id) is not valid UTF-8")
-                case .invalid(let why):
-                    throw LineProtocolError(.invalidPayload, line: line, "the payload of \(id) is not valid JSON: \(why)")
-                }
-            }
-            do throws(RecordPayload.ReadError) {
-                return .record(try RecordPayload.read(value, id: id))
-            } catch {
-                switch error {
-                case .shape(let why):
-                    throw LineProtocolError(.invalidPayload, line: line, "record \(id): \(why)")
-                case .identifier(let why):
-                    throw LineProtocolError(.invalidIdentifier, line: line, "record \(id): \(why)")
-                }
+                throw Self.payloadError(error, line: line, what: "record \(id)")
             }
         case .pull:
             guard kind == .push else { throw unexpected(frame, kind) }
@@ -140,17 +124,21 @@ public final class MessageDecoder {
             do throws(JSONPayload.ReadError) {
                 text = try JSONPayload.read(parts[2], maximumDepth: 1)
             } catch {
-                switch error {
-                case .invalidUTF8:
-                    throw LineProtocolError(.invalidUTF8, line: line, "the NAK message is not valid UTF-8")
-                case .invalid(let why):
-                    throw LineProtocolError(.invalidPayload, line: line, "the NAK message is not a JSON string: \(why)")
-                }
+                throw Self.payloadError(error, line: line, what: "the NAK message")
             }
             guard case .string(let message) = text else {
                 throw LineProtocolError(.invalidPayload, line: line, "the NAK message must be a JSON string")
             }
             return .nak(record: id, reason: reason, message: message)
+        }
+    }
+
+    private static func payloadError(_ error: JSONPayload.ReadError, line: Int, what: String) -> LineProtocolError {
+        switch error {
+        case .invalidUTF8: LineProtocolError(.invalidUTF8, line: line, "a string in \(what) is not valid UTF-8")
+        case .invalid(let why): LineProtocolError(.invalidPayload, line: line, "\(what) is not valid EDTLP JSON: \(why)")
+        case .shape(let why): LineProtocolError(.invalidPayload, line: line, "\(what): \(why)")
+        case .identifier(let why): LineProtocolError(.invalidIdentifier, line: line, "\(what): \(why)")
         }
     }
 

@@ -16,9 +16,10 @@ public enum Notation {
 
     /// Parses `device:counter`; nil when malformed.
     public static func dot(_ text: Substring) -> Dot? {
-        guard let colon = text.lastIndex(of: ":"),
+        let utf8 = text.utf8
+        guard let colon = utf8.lastIndex(of: UInt8(ascii: ":")),
             let device = try? DeviceID(String(text[..<colon])),
-            let counter = counter(text[text.index(after: colon)...])
+            let counter = counter(text[utf8.index(after: colon)...])
         else { return nil }
         return try? Dot(device, counter)
     }
@@ -26,23 +27,29 @@ public enum Notation {
     /// Parses the vector notation, strictly: sorted, no repeated device, no zero counter.
     public static func vector(_ text: Substring) -> VersionVector? {
         if text == "-" { return VersionVector() }
-        var counters: [DeviceID: UInt64] = [:]
+        var vector = VersionVector()
         var previous: DeviceID?
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let dot = dot(part) else { return nil }
+        for part in text.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            guard let dot = dot(Substring(part)) else { return nil }
             if let previous, !(previous < dot.device) { return nil }
             previous = dot.device
-            counters[dot.device] = dot.counter
+            vector.insert(dot)
         }
-        return counters.isEmpty ? nil : VersionVector(counters)
+        return vector.isEmpty ? nil : vector
     }
 
     /// A decimal counter: digits only, no leading zero, positive, fits 64 bits.
     static func counter(_ text: Substring) -> UInt64? {
         let utf8 = text.utf8
-        guard let first = utf8.first, first != UInt8(ascii: "0"), utf8.count <= 20,
-            utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-        else { return nil }
-        return UInt64(text)
+        guard let first = utf8.first, first != UInt8(ascii: "0"), utf8.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for byte in utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
     }
 }

@@ -40,71 +40,103 @@ enum RecordPayload {
         out.append(contentsOf: "]}".utf8)
     }
 
-    enum ReadError: Error {
-        case shape(String)
-        case identifier(String)
-    }
-
-    static func read(_ value: FieldValue, id: RecordID) throws(ReadError) -> Record {
-        guard case .object(let members) = value else { throw .shape("the payload must be a JSON object") }
+    /// Reads a `REC` payload straight from its bytes (no intermediate JSON tree).
+    static func read(_ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int) throws(JSONPayload.ReadError) -> Record {
+        var reader = JSONPayload.Reader(bytes: bytes, maximumDepth: maximumDepth)
         var fields: [Record.Field] = []
         var entries: [Entry] = []
-        for item in try array(members["fields"], "fields") {
-            guard case .object(let field) = item else { throw .shape("each field must be an object") }
-            let path = try text(field["path"], "path")
-            guard let fieldPath = try? FieldPath(path) else { throw .identifier("invalid field path \"\(path)\"") }
-            let contextText = try text(field["context"], "context")
-            guard let context = Notation.vector(Substring(contextText)) else {
-                throw .identifier("invalid context vector \"\(contextText)\" for \(path)")
-            }
-            var siblings: [MultiValueRegister.Sibling] = []
-            for value in try array(field["values"], "values") {
-                guard case .object(let sibling) = value, let content = sibling["value"] else {
-                    throw .shape("each value of \(path) must be an object with \"dot\" and \"value\"")
+        try reader.forEachMember(depth: 1) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+            switch key {
+            case "fields":
+                try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
+                    fields.append(try field(&reader))
                 }
-                siblings.append(.init(dot: try dot(sibling["dot"]), value: content))
-            }
-            guard Set(siblings.map(\.dot)).count == siblings.count else {
-                throw .shape("field \(path) lists one dot twice")
-            }
-            guard let register = MultiValueRegister(siblings: siblings, context: context) else {
-                throw .shape("field \(path) has no value")
-            }
-            fields.append(Record.Field(path: fieldPath, register: register))
-        }
-        guard Set(fields.map(\.path)).count == fields.count else { throw .shape("a field path appears twice") }
-        for item in try array(members["entries"], "entries") {
-            guard case .object(let entry) = item, let payload = entry["payload"] else {
-                throw .shape("each entry must be an object with \"dot\", \"kind\" and \"payload\"")
-            }
-            let kind = try text(entry["kind"], "kind")
-            let entryDot = try dot(entry["dot"])
-            do throws(ReplicationError) {
-                entries.append(try Entry(dot: entryDot, kind: kind, payload: payload))
-            } catch {
-                throw .identifier("\(error)")
+            case "entries":
+                try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
+                    entries.append(try entry(&reader))
+                }
+            default:
+                _ = try reader.value(depth: 1)  // a later minor version's key
             }
         }
+        guard reader.isAtEnd else { throw .invalid("unexpected bytes after the JSON value") }
         guard !fields.isEmpty || !entries.isEmpty else { throw .shape("a record frame must carry a field or an entry") }
+        var paths = Set<FieldPath>()
+        for field in fields where !paths.insert(field.path).inserted {
+            throw .shape("field \(field.path) appears twice")
+        }
+        var dots = Set<Dot>()
+        for entry in entries where !dots.insert(entry.dot).inserted {
+            throw .shape("entry \(entry.dot) appears twice")
+        }
         return Record(id: id, fields: fields, entries: entries)
     }
 
-    private static func array(_ value: FieldValue?, _ key: String) throws(ReadError) -> [FieldValue] {
-        switch value {
-        case nil: return []
-        case .array(let items)?: return items
-        default: throw .shape("\"\(key)\" must be an array")
+    private static func field(_ reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) -> Record.Field {
+        var path: FieldPath?
+        var context: VersionVector?
+        var siblings: [MultiValueRegister.Sibling] = []
+        var sawValues = false
+        try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+            switch key {
+            case "path":
+                let text = try reader.stringValue(for: key)
+                guard let parsed = try? FieldPath(text) else { throw .identifier("invalid field path \"\(text)\"") }
+                path = parsed
+            case "context":
+                let text = try reader.stringValue(for: key)
+                guard let parsed = Notation.vector(Substring(text)) else { throw .identifier("invalid context vector \"\(text)\"") }
+                context = parsed
+            case "values":
+                sawValues = true
+                try reader.forEachElement(depth: 4) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
+                    var dot: Dot?
+                    var value: FieldValue?
+                    try reader.forEachMember(depth: 5) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+                        switch key {
+                        case "dot": dot = try Self.dot(&reader)
+                        case "value": value = try reader.value(depth: 5)
+                        default: _ = try reader.value(depth: 5)
+                        }
+                    }
+                    guard let dot, let value else { throw .shape("each value must have \"dot\" and \"value\"") }
+                    siblings.append(.init(dot: dot, value: value))
+                }
+            default:
+                _ = try reader.value(depth: 3)
+            }
+        }
+        guard let path, let context, sawValues else { throw .shape("each field must have \"context\", \"path\" and \"values\"") }
+        guard Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
+        guard let register = MultiValueRegister(siblings: siblings, context: context) else {
+            throw .shape("field \(path) has no value")
+        }
+        return Record.Field(path: path, register: register)
+    }
+
+    private static func entry(_ reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) -> Entry {
+        var dot: Dot?
+        var kind: String?
+        var payload: FieldValue?
+        try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+            switch key {
+            case "dot": dot = try Self.dot(&reader)
+            case "kind": kind = try reader.stringValue(for: key)
+            case "payload": payload = try reader.value(depth: 3)
+            default: _ = try reader.value(depth: 3)
+            }
+        }
+        guard let dot, let kind, let payload else { throw .shape("each entry must have \"dot\", \"kind\" and \"payload\"") }
+        do throws(ReplicationError) {
+            return try Entry(dot: dot, kind: kind, payload: payload)
+        } catch {
+            throw .identifier("\(error)")
         }
     }
 
-    private static func text(_ value: FieldValue?, _ key: String) throws(ReadError) -> String {
-        guard case .string(let text)? = value else { throw .shape("\"\(key)\" must be a string") }
-        return text
-    }
-
-    private static func dot(_ value: FieldValue?) throws(ReadError) -> Dot {
-        let raw = try text(value, "dot")
-        guard let dot = Notation.dot(Substring(raw)) else { throw .identifier("invalid dot \"\(raw)\"") }
+    private static func dot(_ reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) -> Dot {
+        let text = try reader.stringValue(for: "dot")
+        guard let dot = Notation.dot(Substring(text)) else { throw .identifier("invalid dot \"\(text)\"") }
         return dot
     }
 }

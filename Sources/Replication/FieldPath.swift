@@ -9,7 +9,7 @@ public struct FieldPath: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Validates `rawValue`: 1 to 128 characters, segments of `A-Z a-z 0-9 _ -` separated by
     /// single dots. Throws ``ReplicationError/invalidFieldPath(_:)`` otherwise.
     public init(_ rawValue: String) throws(ReplicationError) {
-        let bytes = Array(rawValue.utf8)
+        let bytes = rawValue.utf8
         var previousWasDot = true
         for byte in bytes {
             if byte == UInt8(ascii: ".") {
