@@ -32,6 +32,8 @@ let package = Package(
         ),
         /// The EDT line protocol: streaming frame decoder, messages, encoder.
         .target(name: "LineProtocol", dependencies: ["Replication", "CXXHash"]),
+        /// The referral record: schema, validation, document view, entries.
+        .target(name: "Referrals", dependencies: ["Replication"]),
 
         // MARK: - System libraries
 
@@ -74,6 +76,7 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication"]),
         .testTarget(
             name: "LineProtocolTests",
             dependencies: ["LineProtocol", "Replication"]

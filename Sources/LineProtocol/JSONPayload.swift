@@ -87,9 +87,16 @@ public enum JSONPayload {
     }
 
     /// Reads exactly one JSON value filling `bytes`.
-    public static func read(_ bytes: ArraySlice<UInt8>, maximumDepth: Int = Limits.standard.maximumJSONDepth) throws(ReadError) -> FieldValue {
+    ///
+    /// - Parameter allowingWhitespace: accept insignificant whitespace (for documents people
+    ///   write, such as a referral given to `edt referral new`); wire payloads never have it.
+    public static func read(
+        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = Limits.standard.maximumJSONDepth, allowingWhitespace: Bool = false
+    ) throws(ReadError) -> FieldValue {
         var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
+        reader.allowsWhitespace = allowingWhitespace
         let value = try reader.value(depth: 0)
+        reader.skipWhitespace()
         guard reader.position == bytes.endIndex else {
             throw .invalid("unexpected bytes after the JSON value at offset \(reader.position - bytes.startIndex)")
         }
@@ -101,6 +108,12 @@ public enum JSONPayload {
         let bytes: ArraySlice<UInt8>
         let maximumDepth: Int
         var position: Int
+        var allowsWhitespace = false
+
+        mutating func skipWhitespace() {
+            guard allowsWhitespace else { return }
+            while position < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        }
 
         init(bytes: ArraySlice<UInt8>, maximumDepth: Int) {
             self.bytes = bytes
@@ -120,6 +133,7 @@ public enum JSONPayload {
         }
 
         mutating func value(depth: Int) throws(ReadError) -> FieldValue {
+            skipWhitespace()
             guard position < bytes.endIndex else { throw fail("expected a value") }
             switch bytes[position] {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
@@ -199,17 +213,21 @@ public enum JSONPayload {
         mutating func object(depth: Int) throws(ReadError) -> FieldValue {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             position += 1
+            skipWhitespace()
             var members: [String: FieldValue] = [:]
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
                 position += 1
                 return .object(members)
             }
             while true {
+                skipWhitespace()
                 guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key = try string()
+                skipWhitespace()
                 try expect(":")
                 let member = try value(depth: depth)
                 guard members.updateValue(member, forKey: key) == nil else { throw fail("duplicate key \"\(key)\"") }
+                skipWhitespace()
                 guard position < bytes.endIndex else { throw fail("unterminated object") }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1
@@ -225,6 +243,7 @@ public enum JSONPayload {
         mutating func array(depth: Int) throws(ReadError) -> FieldValue {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             position += 1
+            skipWhitespace()
             var items: [FieldValue] = []
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
                 position += 1
@@ -232,6 +251,7 @@ public enum JSONPayload {
             }
             while true {
                 items.append(try value(depth: depth))
+                skipWhitespace()
                 guard position < bytes.endIndex else { throw fail("unterminated array") }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1

@@ -1,0 +1,60 @@
+public import Replication
+
+/// The immutable entries of a referral: every conversation, decision and note is recorded, timed,
+/// dated and signed by who made it; a correction is a new entry pointing at what it corrects.
+public enum ReferralEntry {
+    /// The kinds of entry.
+    public enum Kind: String, Sendable, CaseIterable {
+        case conversation
+        case decision
+        case note
+        case correction
+    }
+
+    /// Who made an entry.
+    public struct Author: Sendable, Hashable {
+        public let name: String
+        public let role: String
+
+        public init(name: String, role: String) throws(ReferralError) {
+            let name = name.trimmingSpaces
+            let role = role.trimmingSpaces
+            guard !name.isEmpty else { throw ReferralError(path: "by", "the name of the person making the entry is required") }
+            guard !role.isEmpty else { throw ReferralError(path: "role", "the role of the person making the entry is required") }
+            self.name = name
+            self.role = role
+        }
+    }
+
+    /// The payload of an entry before it is signed: text, author, instant, device, and for a
+    /// correction the entry it corrects.
+    public static func payload(
+        kind: Kind, text: String, author: Author, at instant: String, device: DeviceID, corrects: Dot? = nil
+    ) throws(ReferralError) -> [String: FieldValue] {
+        let text = text.trimmingSpaces
+        guard !text.isEmpty else { throw ReferralError(path: "text", "an entry needs text") }
+        guard text.unicodeScalars.count <= 100_000 else { throw ReferralError(path: "text", "is longer than 100,000 characters") }
+        guard Identifiers.isInstant(instant) else { throw ReferralError(path: "at", "must be an ISO 8601 instant with an offset") }
+        if kind == .correction, corrects == nil {
+            throw ReferralError(path: "corrects", "a correction must name the entry it corrects (its dot, e.g. edt-laptop-a:12)")
+        }
+        var payload: [String: FieldValue] = [
+            "text": .string(text),
+            "by": .string(author.name),
+            "role": .string(author.role),
+            "at": .string(instant),
+            "device": .string(device.rawValue),
+        ]
+        if let corrects { payload["corrects"] = .string("\(corrects.device.rawValue):\(corrects.counter)") }
+        return payload
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var scalars = Substring(self).unicodeScalars
+        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}
