@@ -21,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // MARK: - Core (pure Swift, no I/O)
@@ -34,6 +35,19 @@ let package = Package(
         .target(name: "LineProtocol", dependencies: ["Replication", "CXXHash"]),
         /// The referral record: schema, validation, document view, entries.
         .target(name: "Referrals", dependencies: ["Replication"]),
+
+        // MARK: - Storage (I/O)
+
+        /// The laptop's durable, encrypted replica store (SQLite through GRDB).
+        .target(
+            name: "ReplicaStore",
+            dependencies: [
+                "Replication", "LineProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: - System libraries
 

@@ -7,6 +7,13 @@ import Replication
 /// order, fields by path, values and entries by dot). Unknown keys are ignored, so a later minor
 /// version may add some.
 enum RecordPayload {
+    /// The payload bytes of `record`, canonical.
+    static func encode(_ record: Record) -> [UInt8] {
+        var out: [UInt8] = []
+        write(record, to: &out)
+        return out
+    }
+
     static func write(_ record: Record, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"entries":["#.utf8)
         for (index, entry) in record.entries.enumerated() {

@@ -22,6 +22,21 @@ public struct Replica: Sendable {
         index = ChangeIndex()
     }
 
+    /// A replica restored from storage: its records and its version vector as they were saved.
+    ///
+    /// The version vector must be one the replica really reached (saved together with the
+    /// records, atomically): it claims that every event it covers is in `records`.
+    public init(device: DeviceID, knowledge: VersionVector, records: [Record]) {
+        self.init(device: device)
+        for record in records where !record.isEmpty {
+            self.records[record.id] = record
+            index.noteChange(of: record.id, from: VersionVector(), to: record.version)
+        }
+        index.flush()
+        self.knowledge = knowledge
+        lastCounter = knowledge[device]
+    }
+
     /// The record with `id`, if this replica has it.
     public subscript(id: RecordID) -> Record? { records[id] }
 

@@ -1,0 +1,22 @@
+public import Replication
+
+/// A record as the JSON of a `REC` payload, for storing records outside a stream (the laptop's
+/// encrypted store keeps each record this way).
+public enum RecordCoding {
+    /// The canonical JSON of `record` (PROTOCOL.md §3.1).
+    public static func encode(_ record: Record) -> [UInt8] { RecordPayload.encode(record) }
+
+    /// Reads a record back; throws ``LineProtocolError`` (`invalid-payload`, `invalid-utf8`,
+    /// `invalid-identifier`) naming line 1.
+    public static func decode(_ bytes: [UInt8], id: RecordID) throws(LineProtocolError) -> Record {
+        do throws(JSONPayload.ReadError) {
+            return try RecordPayload.read(bytes[...], id: id, maximumDepth: Limits.standard.maximumJSONDepth)
+        } catch {
+            switch error {
+            case .invalidUTF8: throw LineProtocolError(.invalidUTF8, line: 1, "record \(id) holds text that is not UTF-8")
+            case .invalid(let why), .shape(let why): throw LineProtocolError(.invalidPayload, line: 1, "record \(id): \(why)")
+            case .identifier(let why): throw LineProtocolError(.invalidIdentifier, line: 1, "record \(id): \(why)")
+            }
+        }
+    }
+}

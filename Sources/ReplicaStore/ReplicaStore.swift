@@ -1,0 +1,226 @@
+import Crypto
+public import Foundation
+import GRDB
+import LineProtocol
+public import Replication
+
+/// The laptop's durable, encrypted replica: SQLite (WAL, full sync) holding every record sealed
+/// with AES-GCM under a key derived from the passphrase.
+///
+/// - A change is made with ``commit(_:)``: it runs on a copy of the replica, and the changed
+///   records are written and made durable in one transaction before it returns. If anything
+///   fails, neither the file nor the replica in memory changes.
+/// - Opening after a crash needs nobody: SQLite replays or discards its write-ahead log.
+/// - No personal value is stored in the clear in any file (database, WAL, journal): only record
+///   ids, the device id, authority codes and version vectors are.
+public final class ReplicaStore {
+    /// The database file inside the store directory.
+    public static let fileName = "replica.sqlite"
+    private static let formatTag = "edt-store-1"
+
+    public let directory: URL
+    public let device: DeviceID
+    /// The authorities (GSS codes) this device serves.
+    public let authorities: [String]
+    /// The device's Ed25519 public key (raw 32 bytes), for enrolment with the central endpoint.
+    public let publicKey: [UInt8]
+    /// The replica as last committed.
+    public private(set) var replica: Replica
+
+    private let database: DatabaseQueue
+    private let cipher: StoreCipher
+    private let signingKey: Curve25519.Signing.PrivateKey
+
+    private init(directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
+                 signingKey: Curve25519.Signing.PrivateKey, replica: Replica) {
+        self.directory = directory
+        self.device = device
+        self.authorities = authorities
+        self.database = database
+        self.cipher = cipher
+        self.signingKey = signingKey
+        self.publicKey = Array(signingKey.publicKey.rawRepresentation)
+        self.replica = replica
+    }
+
+    // MARK: - Creating and opening
+
+    /// Creates a new store in `directory` (made if missing; must not hold a store already).
+    public static func create(
+        at directory: URL, device: DeviceID, authorities: [String], passphrase: String
+    ) throws(StoreError) -> ReplicaStore {
+        guard !passphrase.isEmpty else { throw StoreError(.refused, "the passphrase must not be empty") }
+        let file = directory.appendingPathComponent(fileName)
+        guard !FileManager.default.fileExists(atPath: file.path) else {
+            throw StoreError(.alreadyExists, "\(directory.path) already holds an edt store; use another directory")
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError(.io, "cannot create \(directory.path): \(error.localizedDescription)")
+        }
+        let parameters = StoreCipher.newParameters()
+        let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
+        let signingKey = Curve25519.Signing.PrivateKey()
+        let database = try openDatabase(file)
+        let authoritiesJSON = String(decoding: (try? JSONEncoder().encode(authorities)) ?? Data("[]".utf8), as: UTF8.self)
+        let parametersJSON = (try? JSONEncoder().encode(parameters)) ?? Data()
+        let check = try cipher.seal(Array(formatTag.utf8), context: "check")
+        let sealedKey = try cipher.seal(Array(signingKey.rawRepresentation), context: "signing-key")
+        do {
+            try database.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
+                    CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
+                    CREATE TABLE checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
+                    """)
+                let rows: [(String, any DatabaseValueConvertible)] = [
+                    ("format", formatTag), ("kdf", parametersJSON), ("check", check), ("device", device.rawValue),
+                    ("authorities", authoritiesJSON), ("signingKey", sealedKey),
+                    ("publicKey", Data(signingKey.publicKey.rawRepresentation)), ("knowledge", Notation.text(VersionVector())),
+                ]
+                for (key, value) in rows {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+                }
+            }
+        } catch {
+            throw StoreError(.io, "cannot write the new store: \(error)")
+        }
+        return ReplicaStore(directory: directory, device: device, authorities: authorities, database: database,
+                            cipher: cipher, signingKey: signingKey, replica: Replica(device: device))
+    }
+
+    /// Opens the store in `directory`, refusing a wrong passphrase.
+    public static func open(at directory: URL, passphrase: String) throws(StoreError) -> ReplicaStore {
+        let file = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw StoreError(.notFound, "no edt store in \(directory.path); create one with `edt init --store \(directory.path) ...`")
+        }
+        let database = try openDatabase(file)
+        do {
+            return try database.read { db throws -> ReplicaStore in
+                func meta(_ key: String) throws -> DatabaseValue {
+                    guard let value = try DatabaseValue.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) else {
+                        throw StoreError(.corrupt, "the store in \(directory.path) lacks its \(key): it is not an edt store, or was damaged")
+                    }
+                    return value
+                }
+                guard String.fromDatabaseValue(try meta("format")) == formatTag else {
+                    throw StoreError(.corrupt, "\(file.path) is not an edt store of a version this program reads")
+                }
+                guard let parametersData = Data.fromDatabaseValue(try meta("kdf")),
+                    let parameters = try? JSONDecoder().decode(StoreCipher.Parameters.self, from: parametersData)
+                else { throw StoreError(.corrupt, "the store's key settings are unreadable") }
+                let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
+                guard let check = Data.fromDatabaseValue(try meta("check")),
+                    cipher.open(check, context: "check") == Array(formatTag.utf8)
+                else { throw StoreError(.wrongPassphrase, "wrong passphrase for the store in \(directory.path)") }
+                guard let deviceText = String.fromDatabaseValue(try meta("device")), let device = try? DeviceID(deviceText),
+                    let authoritiesText = String.fromDatabaseValue(try meta("authorities")),
+                    let authorities = try? JSONDecoder().decode([String].self, from: Data(authoritiesText.utf8)),
+                    let sealedKey = Data.fromDatabaseValue(try meta("signingKey")),
+                    let rawKey = cipher.open(sealedKey, context: "signing-key"),
+                    let signingKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawKey),
+                    let knowledgeText = String.fromDatabaseValue(try meta("knowledge")),
+                    let knowledge = Notation.vector(Substring(knowledgeText))
+                else { throw StoreError(.corrupt, "the store's identity is unreadable: it was damaged") }
+                var records: [Replication.Record] = []
+                for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM records") {
+                    let idText: String = row["id"]
+                    let sealed: Data = row["sealed"]
+                    guard let id = try? RecordID(idText), let plain = cipher.open(sealed, context: "record:" + idText),
+                        let record = try? RecordCoding.decode(plain, id: id)
+                    else { throw StoreError(.corrupt, "record \(idText) cannot be read: the store was damaged or altered") }
+                    records.append(record)
+                }
+                let replica = Replica(device: device, knowledge: knowledge, records: records)
+                return ReplicaStore(directory: directory, device: device, authorities: authorities, database: database,
+                                    cipher: cipher, signingKey: signingKey, replica: replica)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "cannot read the store in \(directory.path): \(error)")
+        }
+    }
+
+    private static func openDatabase(_ file: URL) throws(StoreError) -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL in WAL mode syncs the log on every commit: a commit that returned is durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            return try DatabaseQueue(path: file.path, configuration: configuration)
+        } catch {
+            throw StoreError(.io, "cannot open \(file.path): \(error)")
+        }
+    }
+
+    // MARK: - Changing
+
+    /// Runs `change` on a copy of the replica, then writes every record it changed, and the new
+    /// version vector, in one durable transaction. Returns `change`'s result once durable.
+    /// Nothing changes, on disk or in memory, when `change` throws or the write fails.
+    @discardableResult
+    public func commit<Result>(_ change: (inout Replica) throws -> Result) throws -> Result {
+        var working = replica
+        let before = replica.knowledge
+        let result = try change(&working)
+        let changed = working.delta(since: before).records.map(\.id)
+        guard !changed.isEmpty || working.knowledge != before else { return result }
+        var rows: [(String, Data)] = []
+        for id in changed {
+            guard let record = working[id] else { continue }
+            rows.append((id.rawValue, try cipher.seal(RecordCoding.encode(record), context: "record:" + id.rawValue)))
+        }
+        let knowledge = Notation.text(working.knowledge)
+        do {
+            try database.write { db in
+                for (id, sealed) in rows {
+                    try db.execute(sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed",
+                                   arguments: [id, sealed])
+                }
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'", arguments: [knowledge])
+            }
+        } catch {
+            throw StoreError(.io, "could not save the change (nothing was saved): \(error)")
+        }
+        replica = working
+        return result
+    }
+
+    /// Signs `message` with the device's Ed25519 key.
+    public func sign(_ message: [UInt8]) throws(StoreError) -> [UInt8] {
+        do {
+            return Array(try signingKey.signature(for: message))
+        } catch {
+            throw StoreError(.io, "could not sign: \(error)")
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// The cursor last acknowledged by `peer` (the central endpoint's URL).
+    public func checkpoint(for peer: String) throws(StoreError) -> String? {
+        do {
+            return try database.read { db in try String.fetchOne(db, sql: "SELECT cursor FROM checkpoints WHERE peer = ?", arguments: [peer]) }
+        } catch {
+            throw StoreError(.io, "cannot read the sync checkpoint: \(error)")
+        }
+    }
+
+    /// Records `cursor` for `peer`, durably. Call only once the peer acknowledged it.
+    public func setCheckpoint(_ cursor: String, for peer: String) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
+                               arguments: [peer, cursor])
+            }
+        } catch {
+            throw StoreError(.io, "cannot save the sync checkpoint: \(error)")
+        }
+    }
+}
