@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "edt",
             dependencies: [
-                "Replication",
+                "Replication", "LineProtocol", "Referrals", "ReplicaStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

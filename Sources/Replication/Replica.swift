@@ -153,6 +153,21 @@ public struct Replica: Sendable {
         return DeltaOutcome(changedRecords: changed, advancedKnowledge: advance)
     }
 
+    /// Merges record parts (as a delta carries them) without raising the version vector: for
+    /// taking in part of a delta, when some of its records were refused. A later delta, computed
+    /// against this replica's unchanged vector, brings what was left out.
+    /// - Returns: how many records changed.
+    @discardableResult
+    public mutating func merge(parts: [Record]) -> Int {
+        var changed = 0
+        let known = knowledge
+        for part in parts where join(part, known: known, senderKnowledge: nil) { changed += 1 }
+        index.flush()
+        for part in parts { lastCounter = max(lastCounter, part.version[device]) }
+        compactIndexIfNeeded()
+        return changed
+    }
+
     /// Joins one record (or part of one) in place; returns true when its content changed.
     ///
     /// Two shortcuts rest on the knowledge invariant (this replica has incorporated every event

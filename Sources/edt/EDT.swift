@@ -1,12 +1,34 @@
 import ArgumentParser
 
-/// The `edt` command-line program: one executable, subcommands per job (see README.md).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `edt` command-line program: one executable, subcommands per job (see README.md and the
+/// contract in CLI.md). Exit status: 0 done; 1 refused (with an `error:` line); 2 usage; 3 I/O.
 @main
 struct EDT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edt",
         abstract: "Offline-first sync core for out-of-hours children's social care.",
         version: "0.1.0",
-        subcommands: [Demo.self]
+        subcommands: [Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, Demo.self]
     )
+
+    /// Maps failures to the exit statuses of the contract: usage errors exit 2 (not 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as Failure {
+            failure.exit()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error)
+                FileHandleOutput.standardError(message.hasPrefix("Error:") ? message : "error: " + message)
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import LineProtocol
+import Referrals
+import ReplicaStore
+import Replication
+
+/// `edt bundle`: sync two replicas with no network, through a file in the line protocol.
+struct BundleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Carry a replica's content by file (USB stick) in the EDT line protocol.",
+        subcommands: [Export.self, Import.self]
+    )
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the replica's content as an EDTLP bundle (to stdout when no --out).",
+            discussion: "With --since VECTOR (the recipient's `edt bundle vector`), only what the recipient lacks."
+        )
+
+        @OptionGroup var options: StoreOptions
+        @Option(help: ArgumentHelp("The bundle file to write.", valueName: "F")) var out: String?
+        @Option(help: ArgumentHelp("Only what a replica with this version vector lacks.", valueName: "VECTOR")) var since: String?
+
+        func run() throws {
+            let store = try options.open()
+            var base = VersionVector()
+            if let since {
+                guard let vector = Notation.vector(Substring(since)) else {
+                    throw Failure.refused("--since \"\(since)\" is not a version vector (e.g. edt-laptop-a:12,edt-laptop-b:3, or -)")
+                }
+                base = vector
+            }
+            let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", store.device.rawValue)]))
+            encoder.append(store.replica.delta(since: base))
+            let bytes = encoder.finish()
+            if let out {
+                let temporary = out + ".partial"
+                guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
+                    throw Failure.inputOutput("cannot write \(out): check the directory exists and is writable")
+                }
+                do {
+                    if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
+                    try FileManager.default.moveItem(atPath: temporary, toPath: out)
+                } catch {
+                    throw Failure.inputOutput("cannot write \(out): \(error.localizedDescription)")
+                }
+            } else {
+                FileHandleOutput.standardOutput(bytes)
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge an EDTLP bundle into the replica (from stdin when no --in): all or nothing, idempotent.",
+            discussion: """
+                The whole bundle is verified first (frame count, checksum, every record); a damaged \
+                bundle changes nothing. Records whose fields are not valid referral fields are \
+                rejected and counted; the rest are merged. Importing the same bundle twice changes nothing.
+                """
+        )
+
+        @OptionGroup var options: StoreOptions
+        @Option(name: .customLong("in"), help: ArgumentHelp("The bundle file to read.", valueName: "F")) var input: String?
+        @Flag(help: "Print one JSON object: {\"applied\": N, \"rejected\": N}.")
+        var json = false
+
+        func run() throws {
+            let store = try options.open()
+            let bytes = try InputFile.read(input)
+            let stream: DecodedStream
+            do {
+                stream = try DecodedStream(bytes)
+            } catch {
+                throw Failure.refused("\(input ?? "stdin") is not a valid bundle (\(error)); nothing was imported")
+            }
+            guard stream.header.kind == .bundle else {
+                throw Failure.refused("\(input ?? "stdin") is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
+            }
+            var rejected = 0
+            var accepted: [Delta] = []
+            var rejectedAny = false
+            for delta in stream.deltas {
+                let good = delta.records.filter { record in
+                    let valid = record.fields.allSatisfy { field in
+                        field.register.values.allSatisfy { (try? ReferralCapture.validateWrite($0, at: field.path, in: nil)) != nil || $0 == .null }
+                    }
+                    if !valid { rejected += 1 }
+                    return valid
+                }
+                if good.count != delta.records.count { rejectedAny = true }
+                accepted.append(Delta(base: delta.base, knowledge: delta.knowledge, records: good))
+            }
+            let applied = try store.commitOrFail { replica in
+                var changed = 0
+                for delta in accepted {
+                    // A delta with refused records must not raise the version vector: merge its parts only.
+                    changed += rejectedAny ? replica.merge(parts: delta.records) : replica.apply(delta).changedRecords
+                }
+                return changed
+            }
+            if json {
+                JSONOutput.print(.object(["applied": .integer(Int64(applied)), "rejected": .integer(Int64(rejected))]))
+            } else {
+                print("Merged \(applied) changed referral\(applied == 1 ? "" : "s")\(rejected > 0 ? "; rejected \(rejected)" : "")")
+            }
+        }
+    }
+}

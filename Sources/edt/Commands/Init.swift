@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Referrals
+import ReplicaStore
+import Replication
+
+/// `edt init`: creates an encrypted replica for a device.
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create an encrypted replica store for a device.",
+        discussion: """
+            The passphrase comes from EDT_PASSPHRASE, or is asked for twice on a terminal. The \
+            device's Ed25519 signing key is made here and kept only encrypted; its public key is \
+            printed for enrolment with the central endpoint.
+            """
+    )
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(help: ArgumentHelp("This device's identity (A-Z a-z 0-9 . _ -).", valueName: "ID"))
+    var device: String
+
+    @Option(name: .customLong("authority"), help: ArgumentHelp("An authority this device serves (GSS code); repeat for several.", valueName: "CODE"))
+    var authorities: [String]
+
+    @Flag(help: "Print one JSON object: {\"device\", \"publicKey\"}.")
+    var json = false
+
+    func validate() throws {
+        guard (try? DeviceID(device)) != nil else {
+            throw ValidationError("--device \"\(device)\" is not a device id: use 1 to 128 of A-Z a-z 0-9 . _ -")
+        }
+        guard !authorities.isEmpty else { throw ValidationError("give at least one --authority CODE") }
+        for code in authorities where !Identifiers.isAuthorityCode(code) {
+            throw ValidationError("--authority \"\(code)\" is not a GSS code (e.g. E06000038)")
+        }
+    }
+
+    func run() throws {
+        let deviceID = try DeviceID(device)
+        let passphrase = try Passphrase.obtain(confirming: true)
+        let store: ReplicaStore
+        do {
+            store = try ReplicaStore.create(at: options.directory, device: deviceID, authorities: Array(Set(authorities)).sorted(),
+                                            passphrase: passphrase)
+        } catch {
+            throw Failure(storeError: error)
+        }
+        let publicKey = Data(store.publicKey).base64EncodedString()
+        if json {
+            JSONOutput.print(.object(["device": .string(deviceID.rawValue), "publicKey": .string(publicKey)]))
+        } else {
+            print("Created an encrypted replica for \(deviceID) in \(options.store)")
+            print("Authorities: \(store.authorities.joined(separator: ", "))")
+            print("Public key (for `edt central enroll`): \(publicKey)")
+        }
+    }
+}

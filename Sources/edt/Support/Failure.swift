@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A command that did not do its job: refused (exit 1) or failed on I/O (exit 3), always with a
+/// one-line `error:` reason on stderr. A failed command changes nothing.
+struct Failure: Error {
+    enum Kind {
+        case refused
+        case inputOutput
+    }
+
+    let kind: Kind
+    let message: String
+
+    static func refused(_ message: String) -> Failure { Failure(kind: .refused, message: message) }
+    static func inputOutput(_ message: String) -> Failure { Failure(kind: .inputOutput, message: message) }
+
+    func exit() -> Never {
+        let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandleOutput.standardError("error: " + oneLine)
+        Glibc.exit(kind == .refused ? 1 : 3)
+    }
+}
+
+/// Writing to the standard streams without Foundation's buffering surprises.
+enum FileHandleOutput {
+    static func standardError(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    static func standardOutput(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    static var standardInputIsTerminal: Bool { isatty(0) == 1 }
+}
