@@ -78,6 +78,12 @@ let package = Package(
             path: "Tools/edt-bench"
         ),
 
+        /// Test helper: captures referrals in a loop, printing each id once durable.
+        .executableTarget(
+            name: "edt-capture-loop",
+            dependencies: ["ReplicaStore", "Referrals", "Replication"],
+            path: "Tools/edt-capture-loop"
+        ),
         /// The libFuzzer target for the EDTLP decoder (Tools/fuzz builds it with the sanitizers).
         .executableTarget(
             name: "edt-fuzz-decoder",
@@ -91,6 +97,11 @@ let package = Package(
 
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication"]),
+        .testTarget(
+            name: "ReplicaStoreTests",
+            dependencies: ["ReplicaStore", "Replication", "Referrals", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol"]),
         .testTarget(
             name: "LineProtocolTests",
             dependencies: ["LineProtocol", "Replication"]

@@ -1,0 +1,53 @@
+import Foundation
+import ReplicaStore
+import Replication
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built products directory (where `edt` and the test helpers are).
+func productsDirectory() -> URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+}
+
+@Suite("Durability under SIGKILL")
+struct DurabilityTests {
+    /// A child captures referrals in a loop and prints each id once its commit returned; it is
+    /// killed with SIGKILL at a random moment, many times. Every printed capture must be there,
+    /// and the store must open with no repair.
+    @Test func everyCaptureReportedDoneSurvivesAKill() throws {
+        let helper = productsDirectory().appendingPathComponent("edt-capture-loop")
+        try #require(FileManager.default.isExecutableFile(atPath: helper.path), "build edt-capture-loop first (swift build --build-tests)")
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        _ = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "pw")
+
+        var reported: Set<String> = []
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<12 {
+            let process = Process()
+            process.executableURL = helper
+            process.arguments = [directory.path, "100000"]
+            process.environment = ["EDT_PASSPHRASE": "pw", "PATH": "/usr/bin:/bin"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Let it open the store (scrypt) and capture for a random while, then kill it.
+            usleep(UInt32.random(in: 400_000...1_400_000, using: &random))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            // Only complete lines were reported done; a line cut by the kill was not.
+            let lines = printed.split(separator: "\n", omittingEmptySubsequences: false)
+            reported.formUnion(lines.dropLast().map(String.init))
+            let store = try ReplicaStore.open(at: directory, passphrase: "pw")
+            let present = Set(store.replica.records.keys.map(\.rawValue))
+            let missing = reported.subtracting(present)
+            #expect(missing.isEmpty, "round \(round): \(missing.count) captures reported done are missing")
+        }
+        #expect(reported.count > 12, "the loop should have captured something before each kill")
+    }
+}

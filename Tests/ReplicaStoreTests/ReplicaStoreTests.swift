@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import ReplicaStore
+import Replication
+import Testing
+
+/// A fresh directory under the system temporary directory, removed afterwards by the caller.
+func temporaryDirectory() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("edt-test-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite("Replica store")
+struct ReplicaStoreTests {
+    let device: DeviceID
+    let id: RecordID
+
+    init() throws {
+        device = try DeviceID("edt-laptop-a")
+        id = try RecordID("0b0c0d0e-1111-4222-8333-444455556666")
+    }
+
+    @Test func whatWasCommittedIsThereAfterReopening() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "pass phrase")
+        try store.commit { replica in
+            replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: id)
+            try replica.append(kind: "note", payload: .string("called police"), to: id)
+        }
+        let digest = store.replica.digest()
+        let reopened = try ReplicaStore.open(at: directory, passphrase: "pass phrase")
+        #expect(reopened.replica.digest() == digest)
+        #expect(reopened.replica.knowledge == store.replica.knowledge)
+        #expect(reopened.device == device)
+        #expect(reopened.authorities == ["E06000038"])
+        #expect(reopened.publicKey == store.publicKey)
+        // The restored replica keeps counting where it stopped: no dot is reused.
+        let next = try reopened.commit { replica in replica.write(.string("x"), to: try FieldPath("channel"), in: id) }
+        #expect(next.counter == 3)
+    }
+
+    @Test func aWrongPassphraseIsRefusedClearly() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        _ = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "right")
+        #expect(throws: StoreError(.wrongPassphrase, "wrong passphrase for the store in \(directory.path)")) {
+            try ReplicaStore.open(at: directory, passphrase: "wrong")
+        }
+        #expect(throws: StoreError.self) { try ReplicaStore.create(at: directory, device: device, authorities: [], passphrase: "x") }
+        #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory.appendingPathComponent("nothing"), passphrase: "right") }
+    }
+
+    @Test func aChangeThatThrowsChangesNothing() throws {
+        struct Refused: Error {}
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+        try store.commit { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
+        let before = store.replica.digest()
+        #expect(throws: Refused.self) {
+            try store.commit { replica in
+                replica.write(.string("second"), to: try FieldPath("concern"), in: id)
+                throw Refused()
+            }
+        }
+        #expect(store.replica.digest() == before)
+        #expect(try ReplicaStore.open(at: directory, passphrase: "p").replica.digest() == before)
+    }
+
+    @Test func noPersonalStringIsReadableInAnyFileOfTheStore() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let personal = ["Amelia Nowak-Łukasiewicz", "14 Rosewood Crescent, Reading", "9434765919", "She said her stepfather hit her",
+                        "PC Daniel Okonkwo", "07700 900123"]
+        let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+        for (index, text) in personal.enumerated() {
+            try store.commit { replica in
+                replica.write(.string(text), to: try FieldPath("field\(index)"), in: id)
+                try replica.append(kind: "note", payload: .object(["text": .string(text)]), to: id)
+            }
+        }
+        // While the store is open its write-ahead log holds the latest pages: scan it too.
+        func scan() throws {
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            #expect(files.contains(ReplicaStore.fileName))
+            for file in files {
+                let bytes = try Data(contentsOf: directory.appendingPathComponent(file))
+                for text in personal {
+                    #expect(bytes.range(of: Data(text.utf8)) == nil, "\(file) holds \"\(text)\" in the clear")
+                    #expect(bytes.range(of: Data(text.prefix(8).utf8)) == nil, "\(file) holds part of \"\(text)\"")
+                }
+            }
+        }
+        try scan()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).contains { $0.hasSuffix("-wal") })
+        _ = try ReplicaStore.open(at: directory, passphrase: "p")
+        try scan()
+    }
+
+    @Test func anAlteredRecordIsDetected() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        do {
+            let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+            try store.commit { replica in replica.write(.string("a long enough concern text"), to: try FieldPath("concern"), in: id) }
+        }
+        // Flip one byte of the sealed record, as someone editing the file would.
+        let database = try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path)
+        try database.write { db in
+            var sealed = try #require(try Data.fetchOne(db, sql: "SELECT sealed FROM records"))
+            sealed[sealed.count / 2] ^= 0x5A
+            try db.execute(sql: "UPDATE records SET sealed = ?", arguments: [sealed])
+        }
+        try database.close()
+        #expect(throws: StoreError(.corrupt, "record \(id) cannot be read: the store was damaged or altered")) {
+            try ReplicaStore.open(at: directory, passphrase: "p")
+        }
+    }
+}
