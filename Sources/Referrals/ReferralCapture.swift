@@ -56,6 +56,20 @@ public enum ReferralCapture {
         try checkAnonymity(professional: current("referrer.professional"), anonymity: current("referrer.anonymityRequested"))
     }
 
+    /// The value a person typed for `path` on a command line: JSON when it parses (`true`, `7`,
+    /// `null`, `"text"`), else the text itself; and the text itself when the field holds text but
+    /// the JSON reading gave a number or a boolean (an NHS number typed as digits stays text).
+    public static func value(typed text: String, parsed: FieldValue?, for path: FieldPath) -> FieldValue {
+        guard let parsed else { return .string(text) }
+        guard let (member, _) = ReferralSchema.leaf(for: path.segments.map(String.init)), case .scalar(let scalar) = member.shape else {
+            return parsed
+        }
+        switch (scalar, parsed) {
+        case (.boolean, _), (.integer, _), (.textList, _), (_, .string), (_, .null): return parsed
+        default: return .string(text)
+        }
+    }
+
     /// A professional's referral can never be anonymous.
     static func checkAnonymity(professional: FieldValue?, anonymity: FieldValue?) throws(ReferralError) {
         if professional == .bool(true), anonymity == .bool(true) {

@@ -229,3 +229,18 @@ struct ReferralValidationTests {
 extension String {
     func replacingSpaces() -> String { String(filter { $0 != " " }) }
 }
+
+@Suite("Typed values")
+struct TypedValueTests {
+    @Test func digitsForATextFieldStayText() throws {
+        let nhs = try FieldPath("children.c1.nhsNumber")
+        #expect(ReferralCapture.value(typed: "9434765919", parsed: .integer(9_434_765_919), for: nhs) == .string("9434765919"))
+        let flag = try FieldPath("immediateProtection")
+        #expect(ReferralCapture.value(typed: "true", parsed: .bool(true), for: flag) == .bool(true))
+        let age = try FieldPath("children.c1.ageEstimate")
+        #expect(ReferralCapture.value(typed: "7", parsed: .integer(7), for: age) == .integer(7))
+        let phone = try FieldPath("referrer.phone")
+        #expect(ReferralCapture.value(typed: "07700 900123", parsed: nil, for: phone) == .string("07700 900123"))
+        #expect(ReferralCapture.value(typed: "null", parsed: .null, for: phone) == .null)
+    }
+}

@@ -74,9 +74,9 @@ struct LaptopReferrals {
         return path
     }
 
-    /// VALUE is taken as JSON when it parses, else as a string.
-    static func value(_ text: String) -> FieldValue {
-        (try? JSONPayload.read(Array(text.utf8)[...], maximumDepth: 16, allowingWhitespace: true)) ?? .string(text)
+    /// VALUE read as JSON, when it is JSON.
+    static func parsed(_ text: String) -> FieldValue? {
+        try? JSONPayload.read(Array(text.utf8)[...], maximumDepth: 16, allowingWhitespace: true)
     }
 
     /// Writes one field (`set`) or resolves a conflicted one (`resolve`, which also records an
@@ -84,7 +84,7 @@ struct LaptopReferrals {
     func write(id text: String, path pathText: String, value valueText: String, resolving: Bool, author: ReferralEntry.Author?) throws -> Dot {
         let (id, record) = try record(text)
         let path = try Self.path(pathText)
-        let value = Self.value(valueText)
+        let value = ReferralCapture.value(typed: valueText, parsed: Self.parsed(valueText), for: path)
         do {
             try ReferralCapture.validateWrite(value, at: path, in: record)
         } catch {

@@ -48,10 +48,9 @@ struct Prompter {
                     }
                     break
                 }
-                let value = LaptopReferrals.value(answer)
-                let typed: FieldValue = if case .string = value { value } else if question.path.hasSuffix("Authority") || question.path.hasSuffix("phone") { .string(answer) } else { value }
                 do {
                     let path = try FieldPath(question.path)
+                    let typed = ReferralCapture.value(typed: answer, parsed: LaptopReferrals.parsed(answer), for: path)
                     try ReferralCapture.validateWrite(typed, at: path, in: nil)
                     document.insert(typed, at: question.path.split(separator: ".").map(String.init))
                     break

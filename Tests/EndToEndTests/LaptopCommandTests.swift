@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+@Suite("edt on the laptop, end to end", .serialized)
+struct LaptopCommandTests {
+    let edt = EDTProcess()
+
+    func makeStore(_ directory: URL, device: String = "edt-laptop-a") throws -> String {
+        let store = directory.appendingPathComponent(device).path
+        let result = try edt.run(["init", "--store", store, "--device", device, "--authority", "E06000038", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.json["device"] as? String == device)
+        #expect(Data(base64Encoded: result.json["publicKey"] as? String ?? "")?.count == 32)
+        return store
+    }
+
+    func digest(_ store: String) throws -> String {
+        try edt.run(["store", "digest", "--store", store]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test(arguments: [
+        ["--help"], ["init", "--help"], ["referral", "--help"], ["referral", "new", "--help"], ["referral", "import", "--help"],
+        ["referral", "set", "--help"], ["referral", "resolve", "--help"], ["referral", "note", "--help"],
+        ["referral", "show", "--help"], ["referral", "list", "--help"], ["referral", "schema", "--help"],
+        ["bundle", "export", "--help"], ["bundle", "import", "--help"], ["store", "digest", "--help"], ["demo", "--help"],
+    ])
+    func everyCommandHasHelp(_ arguments: [String]) throws {
+        let result = try edt.run(arguments)
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("USAGE") || result.standardOutput.contains("Usage"))
+    }
+
+    @Test func initRefusesAStoreThatExistsAndBadUsage() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(directory)
+        let again = try edt.run(["init", "--store", store, "--device", "x", "--authority", "E06000038"])
+        #expect(again.status == 1)
+        #expect(again.standardError.hasPrefix("error: "))
+        #expect(try edt.run(["init", "--store", store + "2", "--device", "bad id", "--authority", "E06000038"]).status == 2)
+        #expect(try edt.run(["init", "--store", store + "3", "--device", "x", "--authority", "Reading"]).status == 2)
+        #expect(try edt.run(["referral", "list", "--store", store], environment: ["EDT_PASSPHRASE": "wrong"]).status == 1)
+        #expect(try edt.run(["referral", "frobnicate"]).status == 2)
+    }
+
+    @Test func captureShowListSetNote() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(directory)
+        let created = try edt.run(["referral", "new", "--store", store, "--json"], input: minimalReferral)
+        #expect(created.status == 0, "\(created.standardError)")
+        let id = try #require(created.json["id"] as? String)
+        let gaps = try #require(created.json["gaps"] as? [String])
+        #expect(gaps.contains("homeAuthority"))
+        #expect(gaps.contains("children.c1.dateOfBirth"))
+
+        let list = try edt.run(["referral", "list", "--store", store, "--json"])
+        let referrals = try #require(list.json["referrals"] as? [[String: Any]])
+        #expect(referrals.count == 1)
+        #expect(referrals.first?["id"] as? String == id)
+        #expect(referrals.first?["hostAuthority"] as? String == "E06000038")
+        #expect(referrals.first?["receivedAt"] as? String == "2027-03-27T02:10:00Z")
+        #expect(referrals.first?["conflicts"] as? Int == 0)
+
+        #expect(try edt.run(["referral", "set", "--store", store, id, "referrer.phone", "07700 900999"]).status == 0)
+        #expect(try edt.run(["referral", "set", "--store", store, id, "immediateProtection", "true"]).status == 0)
+        let badSet = try edt.run(["referral", "set", "--store", store, id, "children.c1.nhsNumber", "9434765918"])
+        #expect(badSet.status == 1)
+        #expect(badSet.standardError.contains("Modulus 11"))
+        #expect(try edt.run(["referral", "set", "--store", store, id, "referrer.anonymityRequested", "true"]).status == 1,
+                "a professional's referral can never be anonymous")
+        #expect(try edt.run(["referral", "set", "--store", store, id, "nonsense", "1"]).status == 1)
+        #expect(try edt.run(["referral", "resolve", "--store", store, id, "concern", "x"]).status == 1, "not in conflict")
+
+        let note = try edt.run(["referral", "note", "--store", store, id, "--kind", "decision", "--text", "Strategy discussion at 09:00",
+                                "--by", "J. Okafor", "--role", "EDT social worker", "--json"])
+        #expect(note.status == 0, "\(note.standardError)")
+        let noteDot = try #require(note.json["dot"] as? String)
+        #expect(try edt.run(["referral", "note", "--store", store, id, "--kind", "note", "--text", "x"]).status == 1, "who is required")
+        let correction = try edt.run(["referral", "note", "--store", store, id, "--kind", "correction", "--text", "It was 10:00",
+                                      "--corrects", noteDot, "--by", "J. Okafor", "--role", "EDT social worker"])
+        #expect(correction.status == 0, "\(correction.standardError)")
+
+        let show = try edt.run(["referral", "show", "--store", store, id, "--json"])
+        #expect(show.status == 0)
+        let document = try #require(show.json["document"] as? [String: Any])
+        #expect(document["concern"] as? String == "Child (7) found alone at Reading station.")
+        #expect((document["referrer"] as? [String: Any])?["phone"] as? String == "07700 900999")
+        #expect(document["immediateProtection"] as? Bool == true)
+        #expect((show.json["conflicts"] as? [Any])?.isEmpty == true)
+        let entries = try #require(show.json["entries"] as? [[String: Any]])
+        #expect(entries.map { $0["kind"] as? String } == ["decision", "correction"])
+        let decision = try #require(entries.first?["payload"] as? [String: Any])
+        #expect(decision["by"] as? String == "J. Okafor")
+        #expect(decision["role"] as? String == "EDT social worker")
+        #expect((decision["signature"] as? String)?.hasPrefix("ed25519:") == true)
+        #expect((entries.last?["payload"] as? [String: Any])?["corrects"] as? String == noteDot)
+    }
+
+    @Test func refusedInputChangesNothing() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(directory)
+        let before = try digest(store)
+        let invalid = minimalReferral.replacingOccurrences(of: "\"phone\",", with: "\"fax\",")
+        let refused = try edt.run(["referral", "new", "--store", store], input: invalid)
+        #expect(refused.status == 1)
+        #expect(refused.standardError.hasPrefix("error: channel"))
+        let unknown = try edt.run(["referral", "new", "--store", store], input: minimalReferral.replacingOccurrences(of: "\"concern\"", with: "\"concerns\""))
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("concern"))
+        #expect(try edt.run(["referral", "new", "--store", store], input: "{not json").status == 1)
+        let otherAuthority = try edt.run(["referral", "new", "--store", store], input: minimalReferral.replacingOccurrences(of: "E06000038", with: "E08000018"))
+        #expect(otherAuthority.status == 1, "this device does not serve that authority")
+        #expect(try digest(store) == before)
+
+        // JSON Lines import: all or nothing, naming the bad line.
+        let good = minimalReferral.replacingOccurrences(of: "\n", with: " ")
+        let file = directory.appendingPathComponent("batch.jsonl")
+        try [good, good, invalid.replacingOccurrences(of: "\n", with: " "), good].joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let batch = try edt.run(["referral", "import", "--store", store, "--file", file.path, "--json"])
+        #expect(batch.status == 1)
+        #expect(batch.standardError.contains("line 3"))
+        #expect(try digest(store) == before)
+        try [good, "", good].joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let imported = try edt.run(["referral", "import", "--store", store, "--file", file.path, "--json"])
+        #expect(imported.json["imported"] as? Int == 2)
+    }
+
+    @Test func twoLaptopsDivergeAndMergeThroughBundles() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let a = try makeStore(directory, device: "edt-laptop-a")
+        let b = try makeStore(directory, device: "edt-laptop-b")
+        let id = try #require(try edt.run(["referral", "new", "--store", a, "--json"], input: minimalReferral).json["id"] as? String)
+        let first = directory.appendingPathComponent("first.edtlp").path
+        #expect(try edt.run(["bundle", "export", "--store", a, "--out", first]).status == 0)
+        let imported = try edt.run(["bundle", "import", "--store", b, "--in", first, "--json"])
+        #expect(imported.json["applied"] as? Int == 1)
+        #expect(imported.json["rejected"] as? Int == 0)
+        #expect(try edt.run(["bundle", "import", "--store", b, "--in", first, "--json"]).json["applied"] as? Int == 0, "idempotent")
+
+        // Both edit offline: one field on both sides, other fields on one side each.
+        #expect(try edt.run(["referral", "set", "--store", a, id, "children.c1.location", "Foster carer, Oak Road"]).status == 0)
+        #expect(try edt.run(["referral", "set", "--store", a, id, "homeAuthority", "E06000039"]).status == 0)
+        #expect(try edt.run(["referral", "set", "--store", b, id, "children.c1.location", "Grandmother, Slough"]).status == 0)
+        #expect(try edt.run(["referral", "set", "--store", b, id, "referrer.phone", "07700 900999"]).status == 0)
+
+        let fromA = directory.appendingPathComponent("a.edtlp").path
+        let fromB = directory.appendingPathComponent("b.edtlp").path
+        #expect(try edt.run(["bundle", "export", "--store", a, "--out", fromA]).status == 0)
+        #expect(try edt.run(["bundle", "export", "--store", b, "--out", fromB]).status == 0)
+        #expect(try edt.run(["bundle", "import", "--store", a, "--in", fromB]).status == 0)
+        #expect(try edt.run(["bundle", "import", "--store", b, "--in", fromA]).status == 0)
+        #expect(try digest(a) == digest(b))
+
+        for store in [a, b] {
+            let show = try edt.run(["referral", "show", "--store", store, id, "--json"])
+            let conflicts = try #require(show.json["conflicts"] as? [[String: Any]])
+            #expect(conflicts.count == 1)
+            #expect(conflicts.first?["path"] as? String == "children.c1.location")
+            #expect(Set(conflicts.first?["values"] as? [String] ?? []) == ["Foster carer, Oak Road", "Grandmother, Slough"])
+            let document = try #require(show.json["document"] as? [String: Any])
+            #expect(document["homeAuthority"] as? String == "E06000039")
+            #expect((document["referrer"] as? [String: Any])?["phone"] as? String == "07700 900999")
+            let child = (document["children"] as? [[String: Any]])?.first
+            #expect(child?["location"] == nil, "the conflicted value is not chosen silently")
+            #expect(try edt.run(["referral", "list", "--store", store, "--json"]).standardOutput.contains("\"conflicts\":1"))
+            #expect(try edt.run(["referral", "set", "--store", store, id, "children.c1.location", "x"]).status == 1)
+        }
+
+        // A resolution on B replicates to A.
+        let resolved = try edt.run(["referral", "resolve", "--store", b, id, "children.c1.location", "Grandmother, Slough (agreed)",
+                                    "--by", "A. Day", "--role", "Team manager"])
+        #expect(resolved.status == 0, "\(resolved.standardError)")
+        let afterResolution = directory.appendingPathComponent("resolved.edtlp").path
+        #expect(try edt.run(["bundle", "export", "--store", b, "--out", afterResolution]).status == 0)
+        #expect(try edt.run(["bundle", "import", "--store", a, "--in", afterResolution]).status == 0)
+        #expect(try digest(a) == digest(b))
+        let show = try edt.run(["referral", "show", "--store", a, id, "--json"])
+        #expect((show.json["conflicts"] as? [Any])?.isEmpty == true)
+        let child = ((show.json["document"] as? [String: Any])?["children"] as? [[String: Any]])?.first
+        #expect(child?["location"] as? String == "Grandmother, Slough (agreed)")
+        let entries = try #require(show.json["entries"] as? [[String: Any]])
+        #expect(entries.contains { $0["kind"] as? String == "resolution" })
+    }
+
+    @Test func aDamagedBundleChangesNothing() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let a = try makeStore(directory, device: "edt-laptop-a")
+        let b = try makeStore(directory, device: "edt-laptop-b")
+        for _ in 0..<3 { _ = try edt.run(["referral", "new", "--store", a], input: minimalReferral) }
+        let bundle = try edt.run(["bundle", "export", "--store", a])
+        #expect(bundle.standardOutput.hasPrefix("EDTLP 1.0 bundle device=edt-laptop-a\n"))
+        let before = try digest(b)
+        let truncated = String(bundle.standardOutput.dropLast(30))
+        let refused = try edt.run(["bundle", "import", "--store", b], input: truncated)
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("truncated"))
+        let corrupted = bundle.standardOutput.replacingOccurrences(of: "Reading station", with: "Readinh station")
+        #expect(try edt.run(["bundle", "import", "--store", b], input: corrupted).standardError.contains("digest-mismatch"))
+        #expect(try digest(b) == before)
+        let whole = try edt.run(["bundle", "import", "--store", b, "--json"], input: bundle.standardOutput)
+        #expect(whole.json["applied"] as? Int == 3)
+        #expect(try digest(b) == digest(a))
+    }
+}
