@@ -71,9 +71,9 @@ let package = Package(
         .executableTarget(
             name: "edt-bench",
             dependencies: [
-                "Replication",
-                "LineProtocol",
+                "Replication", "LineProtocol", "Referrals", "ReplicaStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tools/edt-bench"
         ),

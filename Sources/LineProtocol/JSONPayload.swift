@@ -52,6 +52,13 @@ public enum JSONPayload {
     /// Appends `text` as a JSON string.
     public static func write(string text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        let plain = text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        if plain {
+            // The common case: nothing to escape, so copy the bytes in one go.
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)

@@ -14,6 +14,45 @@ public enum Notation {
         vector.isEmpty ? "-" : vector.elements.map { "\($0.device.rawValue):\($0.counter)" }.joined(separator: ",")
     }
 
+    /// Appends `device:counter` to `out`, without building a string.
+    public static func append(_ dot: Dot, to out: inout [UInt8]) {
+        out.append(contentsOf: dot.device.rawValue.utf8)
+        out.append(UInt8(ascii: ":"))
+        appendDecimal(dot.counter, to: &out)
+    }
+
+    /// Appends the vector notation to `out`, without building a string.
+    public static func append(_ vector: VersionVector, to out: inout [UInt8]) {
+        let elements = vector.elements
+        guard !elements.isEmpty else {
+            out.append(UInt8(ascii: "-"))
+            return
+        }
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: element.device.rawValue.utf8)
+            out.append(UInt8(ascii: ":"))
+            appendDecimal(element.counter, to: &out)
+        }
+    }
+
+    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        if value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var remaining = value
+            var start = 20
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<20]))
+        }
+    }
+
     /// Parses `device:counter`; nil when malformed.
     public static func dot(_ text: Substring) -> Dot? {
         let utf8 = text.utf8

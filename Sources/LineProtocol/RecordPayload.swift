@@ -19,7 +19,7 @@ enum RecordPayload {
         for (index, entry) in record.entries.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"dot":""#.utf8)
-            out.append(contentsOf: Notation.text(entry.dot).utf8)
+            Notation.append(entry.dot, to: &out)
             out.append(contentsOf: #"","kind":"#.utf8)
             JSONPayload.write(string: entry.kind, to: &out)
             out.append(contentsOf: #","payload":"#.utf8)
@@ -30,14 +30,14 @@ enum RecordPayload {
         for (index, field) in record.fields.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"context":""#.utf8)
-            out.append(contentsOf: Notation.text(field.register.context).utf8)
+            Notation.append(field.register.context, to: &out)
             out.append(contentsOf: #"","path":"#.utf8)
             JSONPayload.write(string: field.path.rawValue, to: &out)
             out.append(contentsOf: #","values":["#.utf8)
             for (position, sibling) in field.register.siblings.enumerated() {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: #"{"dot":""#.utf8)
-                out.append(contentsOf: Notation.text(sibling.dot).utf8)
+                Notation.append(sibling.dot, to: &out)
                 out.append(contentsOf: #"","value":"#.utf8)
                 JSONPayload.write(sibling.value, to: &out)
                 out.append(UInt8(ascii: "}"))

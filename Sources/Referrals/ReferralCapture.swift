@@ -85,22 +85,22 @@ public enum ReferralCapture {
         var gaps: [String] = []
 
         mutating func object(_ members: [String: FieldValue], schema: [ReferralSchema.Member], display: String, storage: String) throws(ReferralError) {
-            for key in members.keys.sorted() where !schema.contains(where: { $0.name == key }) {
-                throw ReferralError(path: join(display, key),
+            let unknown = members.keys.filter { key in !schema.contains { $0.name == key } }
+            if let first = unknown.min() {
+                throw ReferralError(path: join(display, first),
                     "unknown field; fields here are: \(schema.map(\.name).joined(separator: ", "))")
             }
             for member in schema {
-                let value = members[member.name]
-                let displayPath = join(display, member.name)
-                let storagePath = join(storage, member.name)
-                guard let value, value != .null else {
+                guard let value = members[member.name], value != .null else {
                     switch member.requirement {
-                    case .required: throw ReferralError(path: displayPath, "is required: \(member.summary.lowercased())")
-                    case .recommended: gaps.append(storagePath)
+                    case .required: throw ReferralError(path: join(display, member.name), "is required: \(member.summary.lowercased())")
+                    case .recommended: gaps.append(join(storage, member.name))
                     case .optional: break
                     }
                     continue
                 }
+                let displayPath = join(display, member.name)
+                let storagePath = join(storage, member.name)
                 switch member.shape {
                 case .scalar(let scalar):
                     let checked = try ReferralSchema.check(value, as: scalar, path: displayPath)
@@ -203,7 +203,7 @@ extension ReferralSchema {
         switch scalar {
         case .text(let maximumLength):
             guard case .string(let text) = value else { throw ReferralError(path: path, "must be text") }
-            guard text.unicodeScalars.count <= maximumLength else {
+            guard text.utf8.count <= maximumLength || text.unicodeScalars.count <= maximumLength else {
                 throw ReferralError(path: path, "is longer than \(maximumLength) characters")
             }
             return value

@@ -84,6 +84,31 @@ public struct Replica: Sendable {
         return dot
     }
 
+    /// Writes several fields of record `id` (created when new) at once, each with its own dot
+    /// and with everything this replica holds as its context: a new referral's capture.
+    /// - Returns: the dots, in the order of `values`.
+    @discardableResult
+    public mutating func write(_ values: [(path: FieldPath, value: FieldValue)], in id: RecordID) -> [Dot] {
+        var dots: [Dot] = []
+        dots.reserveCapacity(values.count)
+        for _ in values { dots.append(nextDot()) }
+        update(id) { record in
+            for ((path, value), dot) in zip(values, dots) {
+                let context = record.register(at: path)?.context ?? VersionVector()
+                record.assign(value, at: path, dot: dot, seen: context)
+            }
+        }
+        return dots
+    }
+
+    /// The records holding a change that `knowledge` does not cover, found through the change
+    /// index (cost follows the change, not the replica's size).
+    public func recordIDs(changedSince knowledge: VersionVector) -> [RecordID] {
+        index.records(notCoveredBy: knowledge, isLive: isLive).filter { id in
+            records[id].map { !knowledge.descends($0.version) } ?? false
+        }
+    }
+
     /// Appends an immutable entry to record `id` (created when new); returns its dot.
     @discardableResult
     public mutating func append(kind: String, payload: FieldValue, to id: RecordID) throws(ReplicationError) -> Dot {

@@ -30,7 +30,7 @@ do {
         let capture = try ReferralCapture.validate(document) { prefix in prefix + String(number) }
         let id = try RecordID(UUID().uuidString.lowercased())
         try store.commit { replica in
-            for write in capture.writes { replica.write(write.value, to: write.path, in: id) }
+            replica.write(capture.writes, in: id)
         }
         let line = id.rawValue + "\n"
         _ = line.withCString { write(1, $0, strlen($0)) }  // unbuffered: printed means durable

@@ -54,7 +54,7 @@ struct LaptopReferrals {
         try store.commitOrFail { replica in
             captures.map { capture in
                 let id = Self.newID()
-                for write in capture.writes { replica.write(write.value, to: write.path, in: id) }
+                replica.write(capture.writes, in: id)
                 return id
             }
         }
