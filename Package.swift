@@ -96,7 +96,7 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
-        .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication"]),
+        .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication", "LineProtocol"]),
         .testTarget(
             name: "ReplicaStoreTests",
             dependencies: ["ReplicaStore", "Replication", "Referrals", .product(name: "GRDB", package: "GRDB.swift")]

@@ -1,3 +1,5 @@
+import Foundation
+import LineProtocol
 import Referrals
 import Replication
 import Testing
@@ -242,5 +244,26 @@ struct TypedValueTests {
         let phone = try FieldPath("referrer.phone")
         #expect(ReferralCapture.value(typed: "07700 900123", parsed: nil, for: phone) == .string("07700 900123"))
         #expect(ReferralCapture.value(typed: "null", parsed: .null, for: phone) == .null)
+    }
+}
+
+@Suite("Schema document")
+struct SchemaDocumentTests {
+    /// The committed JSON Schema is the one the code enforces: regenerate it with
+    /// `edt referral schema > Docs/referral.schema.json` when the schema changes.
+    @Test func theCommittedJSONSchemaMatchesTheCode() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Docs/referral.schema.json")
+        let committed = try #require(FileManager.default.contents(atPath: file.path), "Docs/referral.schema.json is missing")
+        let parsed = try JSONPayload.read(Array(committed)[...], maximumDepth: 32, allowingWhitespace: true)
+        #expect(parsed == ReferralSchema.jsonSchema())
+    }
+
+    @Test func theSchemaListsEveryRequiredField() {
+        guard case .object(let root) = ReferralSchema.jsonSchema(), case .array(let required)? = root["required"] else {
+            Issue.record("no required list")
+            return
+        }
+        #expect(Set(required) == Set(["receivedAt", "receivedBy", "hostAuthority", "channel", "concern"].map(FieldValue.string)))
     }
 }
