@@ -95,16 +95,19 @@ let package = Package(
 
         // MARK: - Tests
 
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        /// Helpers shared by the test targets (seeded randomness, temporary directories).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "TestSupport"]),
         .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication", "LineProtocol"]),
         .testTarget(
             name: "ReplicaStoreTests",
-            dependencies: ["ReplicaStore", "Replication", "Referrals", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ReplicaStore", "Replication", "Referrals", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(
             name: "LineProtocolTests",
-            dependencies: ["LineProtocol", "Replication"]
+            dependencies: ["LineProtocol", "Replication", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

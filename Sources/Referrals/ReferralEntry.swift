@@ -26,10 +26,30 @@ public enum ReferralEntry {
         }
     }
 
-    /// The payload of an entry before it is signed: text, author, instant, device, and for a
-    /// correction the entry it corrects.
+    /// What a conversation record holds besides what was said (DOMAIN: "start and end time,
+    /// setting, who was present").
+    public struct Conversation: Sendable, Hashable {
+        public var start: String?
+        public var end: String?
+        public var setting: String?
+        public var present: [String]
+
+        public init(start: String? = nil, end: String? = nil, setting: String? = nil, present: [String] = []) {
+            self.start = start
+            self.end = end
+            self.setting = setting
+            self.present = present
+        }
+
+        var isEmpty: Bool { start == nil && end == nil && setting == nil && present.isEmpty }
+    }
+
+    /// The payload of an entry before it is signed: text, author, instant, device, for a
+    /// correction the entry it corrects, and for a conversation its times, setting and who was
+    /// present.
     public static func payload(
-        kind: Kind, text: String, author: Author, at instant: String, device: DeviceID, corrects: Dot? = nil
+        kind: Kind, text: String, author: Author, at instant: String, device: DeviceID, corrects: Dot? = nil,
+        conversation: Conversation = Conversation()
     ) throws(ReferralError) -> [String: FieldValue] {
         let text = text.trimmingSpaces
         guard !text.isEmpty else { throw ReferralError(path: "text", "an entry needs text") }
@@ -46,6 +66,19 @@ public enum ReferralEntry {
             "device": .string(device.rawValue),
         ]
         if let corrects { payload["corrects"] = .string("\(corrects.device.rawValue):\(corrects.counter)") }
+        if !conversation.isEmpty {
+            guard kind == .conversation else {
+                throw ReferralError(path: "start", "start, end, setting and present belong to a conversation record")
+            }
+            for (name, value) in [("start", conversation.start), ("end", conversation.end)] {
+                guard let value else { continue }
+                guard Identifiers.isInstant(value) else { throw ReferralError(path: name, "must be an ISO 8601 instant with an offset") }
+                payload[name] = .string(value)
+            }
+            if let setting = conversation.setting?.trimmingSpaces, !setting.isEmpty { payload["setting"] = .string(setting) }
+            let present = conversation.present.map(\.trimmingSpaces).filter { !$0.isEmpty }
+            if !present.isEmpty { payload["present"] = .array(present.map(FieldValue.string)) }
+        }
         return payload
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `edt` program as a user or a script would.
 struct EDTProcess {
@@ -13,9 +14,7 @@ struct EDTProcess {
         }
     }
 
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edt")
-    }
+    static var binary: URL { productsDirectory().appendingPathComponent("edt") }
 
     var passphrase = "correct horse battery staple"
 
@@ -42,12 +41,6 @@ struct EDTProcess {
         return Result(status: process.terminationStatus, standardOutput: String(decoding: out, as: UTF8.self),
                       standardError: String(decoding: err, as: UTF8.self))
     }
-}
-
-func temporaryDirectory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("edt-e2e-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 let minimalReferral = """

@@ -1,20 +1,12 @@
 import LineProtocol
 import Replication
+import TestSupport
 import Testing
 
 /// Random messages encoded then decoded, in random chunks, come back equal.
 @Suite("Round trips and limits")
 struct RoundTripTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SeededGenerator
 
     static let alphabet: [String] = ["a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{7}", "\u{1F}", "\u{7F}",
                                      "é", "Ł", "€", "😀", "\u{2028}", "/", "{", "}", ",", ":", "=", "e\u{301}"]
@@ -95,7 +87,7 @@ struct RoundTripTests {
     }
 
     @Test func randomStreamsRoundTripInRandomChunks() throws {
-        var random = Generator(state: 2027)
+        var random = Generator(seed: 2027)
         for round in 0..<1_500 {
             let kind = Header.Kind.allCases.randomElement(using: &random)!
             let header = Header(kind: kind, parameters: [("device", Self.device(&random).rawValue)])
@@ -111,7 +103,7 @@ struct RoundTripTests {
     }
 
     @Test func aStreamTakenInPiecesIsTheSameStream() throws {
-        var random = Generator(state: 5)
+        var random = Generator(seed: 5)
         let header = Header(kind: .bundle, parameters: [("device", "edt-laptop-a")])
         let messages = Self.messages(&random, kind: .bundle) + Self.messages(&random, kind: .bundle)
         let encoder = StreamEncoder(header: header)

@@ -225,6 +225,19 @@ struct ReferralValidationTests {
         #expect(throws: ReferralError.self) {
             try ReferralEntry.payload(kind: .correction, text: "wrong time", author: author, at: "2027-03-27T02:30:00Z", device: device)
         }
+        let talk = try ReferralEntry.payload(
+            kind: .conversation, text: "Mum said she would be home by 04:00", author: author, at: "2027-03-27T03:00:00Z", device: device,
+            conversation: .init(start: "2027-03-27T02:40:00Z", end: "2027-03-27T02:55:00Z", setting: "phone", present: ["mother", " "]))
+        #expect(talk["start"] == .string("2027-03-27T02:40:00Z"))
+        #expect(talk["present"] == .array([.string("mother")]))
+        #expect(throws: ReferralError.self) {
+            try ReferralEntry.payload(kind: .conversation, text: "x", author: author, at: "2027-03-27T03:00:00Z", device: device,
+                                      conversation: .init(start: "02:40"))
+        }
+        #expect(throws: ReferralError.self) {
+            try ReferralEntry.payload(kind: .note, text: "x", author: author, at: "2027-03-27T03:00:00Z", device: device,
+                                      conversation: .init(setting: "phone"))
+        }
     }
 }
 

@@ -1,16 +1,12 @@
 import Foundation
 import ReplicaStore
 import Replication
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The built products directory (where `edt` and the test helpers are).
-func productsDirectory() -> URL {
-    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-}
 
 @Suite("Durability under SIGKILL")
 struct DurabilityTests {

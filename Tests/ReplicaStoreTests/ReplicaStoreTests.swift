@@ -2,14 +2,8 @@ import Foundation
 import GRDB
 import ReplicaStore
 import Replication
+import TestSupport
 import Testing
-
-/// A fresh directory under the system temporary directory, removed afterwards by the caller.
-func temporaryDirectory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("edt-test-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 @Suite("Replica store")
 struct ReplicaStoreTests {

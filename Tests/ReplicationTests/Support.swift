@@ -1,3 +1,4 @@
+import TestSupport
 @testable import Replication
 
 /// Builders that keep the tests short; they only accept literals known to be valid.
@@ -24,20 +25,5 @@ enum Make {
 
     static func vector(_ counters: [String: UInt64]) -> VersionVector {
         VersionVector(Dictionary(uniqueKeysWithValues: counters.map { (device($0.key), $0.value) }))
-    }
-}
-
-/// A small, seeded, reproducible random number generator (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -138,6 +138,10 @@ struct ReferralCommand: ParsableCommand {
         @Option(help: "Their role.") var role: String?
         @Option(help: "When (ISO 8601 with offset); default now.") var at: String?
         @Option(help: "For a correction: the dot of the entry corrected.") var corrects: String?
+        @Option(help: "For a conversation: when it started (ISO 8601 with offset).") var start: String?
+        @Option(help: "For a conversation: when it ended.") var end: String?
+        @Option(help: "For a conversation: where it took place (phone, home visit, police station...).") var setting: String?
+        @Option(help: "For a conversation: someone present; repeat for each.") var present: [String] = []
         @Flag(help: "Print one JSON object: {\"id\", \"dot\"}.")
         var json = false
 
@@ -152,8 +156,9 @@ struct ReferralCommand: ParsableCommand {
             guard let author = try ReferralEntry.Author.from(by: by, role: role) else {
                 throw Failure.refused("say who makes the entry: --by NAME --role ROLE (or set EDT_WORKER_NAME and EDT_WORKER_ROLE)")
             }
+            let conversation = ReferralEntry.Conversation(start: start, end: end, setting: setting, present: present)
             let dot = try referrals.note(id: id, kind: ReferralEntry.Kind(rawValue: kind) ?? .note, text: text, author: author,
-                                         at: at, corrects: corrects)
+                                         at: at, corrects: corrects, conversation: conversation)
             if json {
                 JSONOutput.print(.object(["id": .string(id), "dot": .string(dot.notation)]))
             } else {

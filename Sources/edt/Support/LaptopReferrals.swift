@@ -113,7 +113,10 @@ struct LaptopReferrals {
     }
 
     /// Appends a signed entry.
-    func note(id text: String, kind: ReferralEntry.Kind, text body: String, author: ReferralEntry.Author, at instant: String?, corrects: String?) throws -> Dot {
+    func note(
+        id text: String, kind: ReferralEntry.Kind, text body: String, author: ReferralEntry.Author, at instant: String?,
+        corrects: String?, conversation: ReferralEntry.Conversation
+    ) throws -> Dot {
         let (id, record) = try record(text)
         var correctedDot: Dot?
         if let corrects {
@@ -125,7 +128,7 @@ struct LaptopReferrals {
         let payload: [String: FieldValue]
         do {
             payload = try ReferralEntry.payload(kind: kind, text: body, author: author, at: instant ?? Clock.now(),
-                                                device: store.device, corrects: correctedDot)
+                                                device: store.device, corrects: correctedDot, conversation: conversation)
         } catch {
             throw Failure.refused(error.description)
         }
