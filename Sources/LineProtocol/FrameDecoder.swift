@@ -80,25 +80,50 @@ public final class FrameDecoder {
             checksum.update(Self.lineFeed)
         }
 
-        while let newline = Self.newline(in: chunk, from: position) {
-            try checkLength(newline - position)
-            let line = chunk[position..<newline]
-            if Self.isEndLine(line) {
-                // The checksum covers every byte before the END line.
-                checksum.update(chunk[hashedUpTo..<position])
-                hashedUpTo = position
+        var ended = false
+        var failure: LineProtocolError?
+        chunk.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard let base = raw.baseAddress else { return }
+            do throws(LineProtocolError) {
+                let origin = chunk.startIndex  // raw offset 0 is chunk index `origin`
+                while position < chunk.endIndex,
+                    let found = memchr(base + (position - origin), 0x0A, chunk.endIndex - position)
+                {
+                    let newline = origin + (UnsafeRawPointer(found) - base)
+                    try checkLength(newline - position)
+                    if let frame = fastFrame(base, origin: origin, from: position, to: newline) {
+                        // The common case, read straight from memory: a known verb, the next number.
+                        linesRead += 1
+                        framesRead += 1
+                        try onFrame(Frame(verb: frame.verb, number: frame.number, arguments: chunk[frame.arguments..<newline], line: linesRead))
+                    } else {
+                        let line = chunk[position..<newline]
+                        if Self.isEndLine(line) {
+                            // The checksum covers every byte before the END line.
+                            checksum.update(chunk[hashedUpTo..<position])
+                            hashedUpTo = position
+                        }
+                        if try processLine(line, onFrame) {
+                            position = newline + 1
+                            ended = true
+                            return
+                        }
+                    }
+                    position = newline + 1
+                    if position - hashedUpTo >= Self.hashBatch {
+                        // Hash while the bytes memchr just read are still in the nearest cache.
+                        checksum.update(UnsafeRawBufferPointer(start: base + (hashedUpTo - origin), count: position - hashedUpTo))
+                        hashedUpTo = position
+                    }
+                }
+            } catch {
+                failure = error
             }
-            let ended = try processLine(line, onFrame)
-            position = newline + 1
-            if ended {
-                try expectNothingAfterEnd(chunk[position...])
-                return
-            }
-            if position - hashedUpTo >= Self.hashBatch {
-                // Hash while the bytes memchr just read are still in the nearest cache.
-                checksum.update(chunk[hashedUpTo..<position])
-                hashedUpTo = position
-            }
+        }
+        if let failure { throw failure }
+        if ended {
+            try expectNothingAfterEnd(chunk[position...])
+            return
         }
         checksum.update(chunk[hashedUpTo..<position])
         try keepPartialLine(chunk[position...])
@@ -131,6 +156,43 @@ public final class FrameDecoder {
             guard let found = memchr(base + offset, 0x0A, raw.count - offset) else { return nil }
             return position + (UnsafeRawPointer(found) - (base + offset))
         }
+    }
+
+    /// Reads a frame line on the happy path only: a header already read, a known verb, the next
+    /// frame number, no CR before the LF. Anything else returns nil and takes ``processLine``,
+    /// which reports the precise error.
+    @inline(__always)
+    private func fastFrame(
+        _ base: UnsafeRawPointer, origin: Int, from start: Int, to end: Int
+    ) -> (verb: Frame.Verb, number: Int, arguments: Int)? {
+        guard header != nil, end - start >= 5 else { return nil }
+        let bytes = base.assumingMemoryBound(to: UInt8.self) + (start - origin)
+        let length = end - start
+        guard bytes[length - 1] != 0x0D else { return nil }
+        let verb: Frame.Verb
+        let verbLength: Int
+        switch (bytes[0], bytes[1], bytes[2], bytes[3]) {
+        case (0x52, 0x45, 0x43, 0x20): (verb, verbLength) = (.record, 3)  // "REC "
+        case (0x41, 0x43, 0x4B, 0x20): (verb, verbLength) = (.ack, 3)  // "ACK "
+        case (0x4E, 0x41, 0x4B, 0x20): (verb, verbLength) = (.nak, 3)  // "NAK "
+        case (0x50, 0x55, 0x4C, 0x4C): (verb, verbLength) = (.pull, 4)  // "PULL"
+        case (0x44, 0x45, 0x4C, 0x54): (verb, verbLength) = (.delta, 5)  // "DELT"
+        default: return nil
+        }
+        guard verbLength + 1 < length, bytes[verbLength] == 0x20 else { return nil }
+        if verbLength == 5, bytes[4] != 0x41 { return nil }  // "DELTA"
+        var index = verbLength + 1
+        guard bytes[index] != 0x30 else { return nil }  // no leading zero
+        var number = 0
+        let digitsStart = index
+        while index < length, bytes[index] >= 0x30, bytes[index] <= 0x39, index - digitsStart < 18 {
+            number = number * 10 + Int(bytes[index] - 0x30)
+            index += 1
+        }
+        guard index > digitsStart, number == framesRead + 1 else { return nil }
+        if index == length { return (verb, number, end) }
+        guard bytes[index] == 0x20 else { return nil }
+        return (verb, number, start + index + 1)
     }
 
     private static func isEndLine(_ line: ArraySlice<UInt8>) -> Bool {
