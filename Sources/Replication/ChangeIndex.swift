@@ -49,6 +49,7 @@ struct ChangeIndex: Sendable {
 
     /// Drops stale postings of devices where they outnumber the live ones.
     mutating func compact(isLive: (DeviceID, UInt64, RecordID) -> Bool) {
+        guard logs.values.contains(where: { $0.postings.count > 2 * $0.live + 1024 }) else { return }
         for device in Array(logs.keys) {
             guard var log = logs[device], log.postings.count > 2 * log.live + 1024 else { continue }
             logs[device] = nil

@@ -134,6 +134,7 @@ public struct Replica: Sendable {
         index.noteChange(of: id, from: previous, to: record.version)
         index.flush()
         records[id] = record
+        compactIndexIfNeeded()
     }
 
     // MARK: - Merging

@@ -110,7 +110,7 @@ struct ReplicaTests {
             for id in ids { a.write(.integer(Int64(round)), to: Make.path("concern"), in: id) }
             if round % 97 == 0 { b.apply(a.delta(since: b.knowledge)) }
         }
-        b.merge(Replica(device: Make.device("c")))  // a merge compacts the index
+        b.merge(Replica(device: Make.device("c")))  // a merge compacts the index (writes do too)
         a.merge(Replica(device: Make.device("c")))
         let delta = a.delta(since: b.knowledge)
         #expect(delta.records.count == 10)
