@@ -49,7 +49,13 @@ let package = Package(
             ]
         ),
 
+        /// The libcurl transport (and, with the central endpoint, the client sync session).
+        .target(name: "Uploader", dependencies: ["CCurl"]),
+
         // MARK: - System libraries
+
+        /// libcurl (libcurl4-openssl-dev), with a shim for its variadic setopt/getinfo.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         /// xxHash (libxxhash-dev), for the line protocol's stream checksum.
         .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
@@ -104,6 +110,7 @@ let package = Package(
             name: "ReplicaStoreTests",
             dependencies: ["ReplicaStore", "Replication", "Referrals", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "UploaderTests", dependencies: ["Uploader", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(
             name: "LineProtocolTests",
