@@ -36,7 +36,7 @@ let package = Package(
         /// The referral record: schema, validation, document view, entries.
         .target(name: "Referrals", dependencies: ["Replication"]),
 
-        // MARK: - Storage (I/O)
+        // MARK: - I/O: storage and network
 
         /// The laptop's durable, encrypted replica store (SQLite through GRDB).
         .target(
