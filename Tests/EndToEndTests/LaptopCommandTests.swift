@@ -207,3 +207,55 @@ struct LaptopCommandTests {
         #expect(try digest(b) == digest(a))
     }
 }
+
+@Suite("edt referral new on a terminal")
+struct PromptTests {
+    /// `referral new` with no file on a terminal asks field by field, re-asks bad answers, and
+    /// saves what was given. The terminal is a pseudo-terminal made by `script` (util-linux).
+    @Test func promptsFieldByFieldAndReasksBadAnswers() throws {
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        try #require(FileManager.default.isExecutableFile(atPath: script.path), "needs script(1) from bsdutils")
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let edt = EDTProcess()
+        let store = directory.appendingPathComponent("store").path
+        #expect(try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
+
+        let answers = [
+            "2027-03-27T02:10", "2027-03-27T02:10:00Z",  // first answer lacks an offset: asked again
+            "Sam Patel", "EDT social worker", "", "", "Toddler heard crying alone for hours",
+            "maybe", "true",  // not a boolean: asked again
+            "", "Tom Brown", "2024-02-30", "2024-02-28",  // 30 February: asked again
+            "", "", "", "", "",
+        ].joined(separator: "\n") + "\n"
+        let process = Process()
+        process.executableURL = script
+        process.arguments = ["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"]
+        process.environment = ["EDT_PASSPHRASE": edt.passphrase, "PATH": "/usr/bin:/bin", "TERM": "dumb"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(answers.utf8))
+        try input.fileHandleForWriting.close()
+        let transcript = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(transcript)")
+        #expect(transcript.contains("receivedAt: must be an ISO 8601 instant"))
+        #expect(transcript.contains("immediateProtection: must be true or false"))
+        #expect(transcript.contains("children.c1.dateOfBirth: must be a date"))
+        #expect(transcript.contains("Saved referral"))
+
+        let list = try edt.run(["referral", "list", "--store", store, "--json"])
+        let id = try #require((list.json["referrals"] as? [[String: Any]])?.first?["id"] as? String)
+        let show = try edt.run(["referral", "show", "--store", store, id, "--json"])
+        let document = try #require(show.json["document"] as? [String: Any])
+        #expect(document["concern"] as? String == "Toddler heard crying alone for hours")
+        #expect(document["receivedAt"] as? String == "2027-03-27T02:10:00Z")
+        #expect(document["immediateProtection"] as? Bool == true)
+        #expect(document["hostAuthority"] as? String == "E06000038")
+        #expect((document["children"] as? [[String: Any]])?.first?["dateOfBirth"] as? String == "2024-02-28")
+    }
+}
