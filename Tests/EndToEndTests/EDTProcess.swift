@@ -18,10 +18,13 @@ struct EDTProcess {
 
     var passphrase = "correct horse battery staple"
 
+    /// Runs `edt` (or `executable`, e.g. script(1) wrapping it) with `arguments`, feeding `input`.
     @discardableResult
-    func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    func run(
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:], executable: URL? = nil
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = executable ?? Self.binary
         process.arguments = arguments
         var env = ["EDT_PASSPHRASE": passphrase, "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }

@@ -1,4 +1,6 @@
 import Foundation
+import LineProtocol
+import Replication
 import TestSupport
 import Testing
 
@@ -186,6 +188,36 @@ struct LaptopCommandTests {
         #expect(entries.contains { $0["kind"] as? String == "resolution" })
     }
 
+    @Test func recordsFailingTheSchemaAreRejectedAndTheRestMerged() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(directory, device: "edt-laptop-b")
+        let sender = try DeviceID("edt-laptop-x")
+        var replica = Replica(device: sender)
+        let good = try RecordID("good-case")
+        let bad = try RecordID("bad-case")
+        replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: good)
+        replica.write(.string("9434765918"), to: try FieldPath("children.c1.nhsNumber"), in: bad)  // fails Modulus 11
+        let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", sender.rawValue)]))
+        encoder.append(replica.delta(since: VersionVector()))
+        let bundle = String(decoding: encoder.finish(), as: UTF8.self)
+
+        let first = try edt.run(["bundle", "import", "--store", store, "--json"], input: bundle)
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.json["applied"] as? Int == 1)
+        #expect(first.json["rejected"] as? Int == 1)
+        let list = try edt.run(["referral", "list", "--store", store, "--json"]).standardOutput
+        #expect(list.contains("good-case"))
+        #expect(!list.contains("bad-case"), "a rejected record is not merged")
+        let export = try edt.run(["bundle", "export", "--store", store]).standardOutput
+        #expect(export.contains("DELTA 1 base=- knowledge=-\n"), "the sender's version vector must not be adopted: \(export.prefix(120))")
+        // The bundle's version vector was not adopted, so the rejected record is still asked for
+        // next time: importing again rejects it again rather than forgetting it.
+        let again = try edt.run(["bundle", "import", "--store", store, "--json"], input: bundle)
+        #expect(again.json["applied"] as? Int == 0)
+        #expect(again.json["rejected"] as? Int == 1)
+    }
+
     @Test func aDamagedBundleChangesNothing() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -228,21 +260,10 @@ struct PromptTests {
             "", "Tom Brown", "2024-02-30", "2024-02-28",  // 30 February: asked again
             "", "", "", "", "",
         ].joined(separator: "\n") + "\n"
-        let process = Process()
-        process.executableURL = script
-        process.arguments = ["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"]
-        process.environment = ["EDT_PASSPHRASE": edt.passphrase, "PATH": "/usr/bin:/bin", "TERM": "dumb"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(answers.utf8))
-        try input.fileHandleForWriting.close()
-        let transcript = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(transcript)")
+        let session = try edt.run(["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"],
+                                  input: answers, environment: ["TERM": "dumb"], executable: script)
+        let transcript = session.standardOutput + session.standardError
+        #expect(session.status == 0, "\(transcript)")
         #expect(transcript.contains("receivedAt: must be an ISO 8601 instant"))
         #expect(transcript.contains("immediateProtection: must be true or false"))
         #expect(transcript.contains("children.c1.dateOfBirth: must be a date"))
