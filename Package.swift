@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         // MARK: - Core (pure Swift, no I/O)
@@ -49,8 +51,20 @@ let package = Package(
             ]
         ),
 
-        /// The libcurl transport (and, with the central endpoint, the client sync session).
-        .target(name: "Uploader", dependencies: ["CCurl"]),
+        /// The libcurl transport and the client side of a sync session.
+        .target(name: "Uploader", dependencies: ["CCurl", "Replication", "LineProtocol"]),
+
+        /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
+        .target(
+            name: "Central",
+            dependencies: [
+                "Replication", "LineProtocol", "Referrals",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // MARK: - System libraries
 
@@ -89,6 +103,12 @@ let package = Package(
             name: "edt-capture-loop",
             dependencies: ["ReplicaStore", "Referrals", "Replication"],
             path: "Tools/edt-capture-loop"
+        ),
+        /// A loopback TCP proxy that injects network faults on a seeded schedule (tests, diagnosis).
+        .executableTarget(
+            name: "edt-faultproxy",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/faultproxy"
         ),
         /// The libFuzzer target for the EDTLP decoder (Tools/fuzz builds it with the sanitizers).
         .executableTarget(

@@ -93,7 +93,7 @@ public struct Record: Sendable, Equatable {
     /// Joins `other` (a whole record or the part of one a delta carries) into this record.
     /// Returns true when the content (fields or entries) changed.
     @discardableResult
-    mutating func formJoin(_ other: Record) -> Bool {
+    public mutating func formJoin(_ other: Record) -> Bool {
         var changed = false
         if !other.fields.isEmpty {
             changed = joinFields(other.fields) || changed

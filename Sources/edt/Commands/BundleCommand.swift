@@ -84,9 +84,7 @@ struct BundleCommand: ParsableCommand {
             var rejectedAny = false
             for delta in stream.deltas {
                 let good = delta.records.filter { record in
-                    let valid = record.fields.allSatisfy { field in
-                        field.register.values.allSatisfy { (try? ReferralCapture.validateWrite($0, at: field.path, in: nil)) != nil || $0 == .null }
-                    }
+                    let valid = (try? ReferralCapture.validatePart(record)) != nil
                     if !valid { rejected += 1 }
                     return valid
                 }

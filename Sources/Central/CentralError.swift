@@ -1,0 +1,29 @@
+/// A refusal or failure of the central endpoint, with a stable code and a message an
+/// administrator can act on.
+public struct CentralError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Stable codes, safe for metrics and scripts.
+    public enum Code: String, Sendable, Hashable {
+        /// The request names no enrolled device, or its signature or counter is refused (HTTP 401).
+        case unauthenticated
+        /// The device has been revoked (HTTP 403).
+        case revoked
+        /// The request was not a valid push stream (HTTP 400).
+        case badRequest = "bad-request"
+        /// The request was larger than the endpoint accepts (HTTP 413).
+        case tooLarge = "too-large"
+        /// A command's input was refused (enrolment of a bad key, an unknown device).
+        case refused
+        /// The database failed (HTTP 503: try again later).
+        case storage
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

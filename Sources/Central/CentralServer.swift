@@ -1,0 +1,101 @@
+import Hummingbird
+public import Logging
+import NIOCore
+
+/// The central endpoint over HTTP (Hummingbird):
+/// - `POST /v1/sync`: a `push` stream in, a `reply` stream out (`Protocol/PROTOCOL.md` §4);
+/// - `GET /health`: `ok` while the server runs and its database answers.
+///
+/// ``run(onListening:)`` serves until SIGTERM or SIGINT, then stops accepting, lets requests
+/// in flight finish, and returns.
+public struct CentralServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var sync = SyncService.Configuration()
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The path of the sync endpoint.
+    public static let syncPath = "/v1/sync"
+
+    let service: SyncService
+    let authenticator: DeviceAuthenticator
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(storage: any CentralStorage, configuration: Configuration, logger: Logger) {
+        self.service = SyncService(storage: storage, configuration: configuration.sync)
+        self.authenticator = DeviceAuthenticator(storage: storage)
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until SIGTERM or SIGINT. `onListening` gets the bound port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let router = Router()
+        let service = self.service
+        let authenticator = self.authenticator
+        let logger = self.logger
+        router.get("/health") { _, _ -> Response in
+            do {
+                _ = try await service.storage.changes(after: Int64.max - 1, authorities: [], limit: 1)
+                return Self.text(.ok, "ok\n")
+            } catch {
+                return Self.text(.serviceUnavailable, "unhealthy: \(error)\n")
+            }
+        }
+        router.post(RouterPath(stringLiteral: Self.syncPath)) { request, _ -> Response in
+            do {
+                let device = try await authenticator.authenticate(request.headers[.authorization])
+                let reader = service.reader(for: device)
+                for try await buffer in request.body {
+                    try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
+                        try reader.consume(Array(raw)[...])
+                    }
+                }
+                let push = try reader.finish()
+                let reply = try await service.respond(to: push, from: device)
+                logger.info("sync", metadata: ["device": "\(device.id)", "records": "\(push.parts.count)", "replyBytes": "\(reply.count)"])
+                var headers = HTTPFields()
+                headers[.contentType] = "text/x-edtlp; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
+            } catch let error as CentralError {
+                logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+                return Self.response(for: error)
+            } catch {
+                // The request body broke off (the connection failed): nothing was stored.
+                logger.notice("sync request failed", metadata: ["reason": "\(error)"])
+                return Self.text(.badRequest, "the request body could not be read: \(error)\n")
+            }
+        }
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "edt-central"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
+    }
+
+    static func response(for error: CentralError) -> Response {
+        switch error.code {
+        case .unauthenticated: text(.unauthorized, error.message + "\n")
+        case .revoked: text(.forbidden, error.message + "\n")
+        case .badRequest, .refused: text(.badRequest, error.message + "\n")
+        case .tooLarge: text(.contentTooLarge, error.message + "\n")
+        case .storage: text(.serviceUnavailable, error.message + "\n", retryAfter: 1)
+        }
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String, retryAfter: Int? = nil) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}

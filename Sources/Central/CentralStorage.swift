@@ -1,0 +1,66 @@
+public import Replication
+
+/// What the central endpoint keeps, whatever the database: devices, cases, and the change
+/// sequence that cursors point into.
+///
+/// Every change to a case takes the next number of one sequence; a device's cursor is the last
+/// number it has pulled, so "what changed since" is a range of that sequence.
+public protocol CentralStorage: Sendable {
+    /// Adds a device, or replaces its key and authorities (un-revoking it).
+    func enroll(_ device: EnrolledDevice) async throws(CentralError)
+    /// Marks a device revoked; returns false when no such device is enrolled.
+    func revoke(_ device: DeviceID) async throws(CentralError) -> Bool
+    /// The enrolled device, if any.
+    func device(_ id: DeviceID) async throws(CentralError) -> EnrolledDevice?
+    /// Records that `device` used `counter`; false (and nothing changes) unless it is higher
+    /// than every counter the device used before.
+    func consumeCounter(_ counter: UInt64, for device: DeviceID) async throws(CentralError) -> Bool
+
+    /// Merges each part into the stored case and makes the results durable in one transaction,
+    /// before returning. `check` sees the part, the case as stored before (nil for a new case)
+    /// and as it would be after the merge, and returns a rejection to refuse that part (nothing
+    /// of it is stored).
+    func store(_ parts: [Record], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
+
+    /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`.
+    func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage
+}
+
+/// Decides whether a part may be stored: `(part, stored case or nil, case after the merge)`.
+public typealias PartCheck = @Sendable (_ part: Record, _ before: Record?, _ merged: Record) -> StoredOutcome.Rejection?
+
+/// What became of one stored part.
+public enum StoredOutcome: Sendable, Hashable {
+    /// Durably stored; `sequence` is the case's sequence number after it (the cursor to ACK),
+    /// `version` the case's version vector after the merge.
+    case stored(RecordID, sequence: Int64, version: VersionVector)
+    /// Refused, nothing stored.
+    case rejected(RecordID, Rejection)
+
+    /// Why a part was refused: a NAK reason code and a message for people.
+    public struct Rejection: Sendable, Hashable {
+        public let code: String
+        public let message: String
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+}
+
+/// One page of the change sequence.
+public struct ChangePage: Sendable {
+    /// The changed cases, oldest change first, each as it is now.
+    public let records: [(sequence: Int64, record: Record)]
+    /// The sequence number this page brings a reader up to: the last change it holds when more
+    /// follow, else the newest number of the whole sequence when it was read.
+    public let upTo: Int64
+    /// True when changes after ``upTo`` remain for these authorities.
+    public let more: Bool
+
+    public init(records: [(sequence: Int64, record: Record)], upTo: Int64, more: Bool) {
+        self.records = records
+        self.upTo = upTo
+        self.more = more
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+import LineProtocol
+import Referrals
+public import Replication
+
+/// The embedded central store: one SQLite file (WAL, `synchronous=FULL`, so a transaction that
+/// returned is on disk).
+///
+/// Tables: `devices` (enrolment, last request counter), `cases` (each case's merged record in
+/// canonical EDTLP JSON, with the sequence number of its last change), `case_authorities` (which
+/// authorities may see a case, for pulls).
+public final class SQLiteCentralStorage: CentralStorage {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`.
+    public init(path: String) throws(CentralError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in
+                try db.execute(sql: """
+                    CREATE TABLE devices (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        public_key BLOB NOT NULL,
+                        authorities TEXT NOT NULL,
+                        revoked INTEGER NOT NULL DEFAULT 0,
+                        last_counter INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE cases (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        sequence INTEGER NOT NULL UNIQUE,
+                        body BLOB NOT NULL
+                    );
+                    CREATE TABLE case_authorities (
+                        authority TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        PRIMARY KEY (authority, case_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX case_authorities_by_case ON case_authorities (case_id);
+                    """)
+            }
+            try migrator.migrate(pool)
+        } catch {
+            throw CentralError(.storage, "cannot open the central database \(path): \(error)")
+        }
+    }
+
+    // MARK: - Devices
+
+    public func enroll(_ device: EnrolledDevice) async throws(CentralError) {
+        let authorities = device.authorities.sorted().joined(separator: " ")
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO devices (id, public_key, authorities, revoked) VALUES (?, ?, ?, 0)
+                    ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, authorities = excluded.authorities, revoked = 0
+                    """,
+                arguments: [device.id.rawValue, Data(device.publicKey), authorities])
+        }
+    }
+
+    public func revoke(_ device: DeviceID) async throws(CentralError) -> Bool {
+        try await write { db in
+            try db.execute(sql: "UPDATE devices SET revoked = 1 WHERE id = ?", arguments: [device.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    public func device(_ id: DeviceID) async throws(CentralError) -> EnrolledDevice? {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT public_key, authorities, revoked FROM devices WHERE id = ?", arguments: [id.rawValue])
+            else { return nil }
+            let key: Data = row["public_key"]
+            let authorities: String = row["authorities"]
+            let revoked: Bool = row["revoked"]
+            return EnrolledDevice(id: id, publicKey: Array(key), authorities: Set(authorities.split(separator: " ").map(String.init)), revoked: revoked)
+        }
+    }
+
+    public func consumeCounter(_ counter: UInt64, for device: DeviceID) async throws(CentralError) -> Bool {
+        guard counter <= UInt64(Int64.max) else { return false }
+        return try await write { db in
+            try db.execute(sql: "UPDATE devices SET last_counter = ? WHERE id = ? AND last_counter < ?",
+                           arguments: [Int64(counter), device.rawValue, Int64(counter)])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: - Cases
+
+    public func store(_ parts: [Replication.Record], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
+        try await write { db in
+            var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
+            let select = try db.cachedStatement(sql: "SELECT sequence, body FROM cases WHERE id = ?")
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO cases (id, sequence, body) VALUES (?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, body = excluded.body
+                """)
+            let clearAuthorities = try db.cachedStatement(sql: "DELETE FROM case_authorities WHERE case_id = ?")
+            let addAuthority = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
+            var outcomes: [StoredOutcome] = []
+            outcomes.reserveCapacity(parts.count)
+            for part in parts {
+                let id = part.id.rawValue
+                var merged = part
+                var before: Replication.Record?
+                var stored: (sequence: Int64, body: [UInt8], authorities: Set<String>)?
+                if let row = try Row.fetchOne(select, arguments: [id]) {
+                    let body = Array(row["body"] as Data)
+                    let existing = try RecordCoding.decode(body, id: part.id)
+                    stored = (row["sequence"], body, ReferralCapture.authorities(of: existing))
+                    before = existing
+                    merged = existing
+                    merged.formJoin(part)
+                }
+                if let rejection = check(part, before, merged) {
+                    outcomes.append(.rejected(part.id, rejection))
+                    continue
+                }
+                let body = RecordCoding.encode(merged)
+                if let stored, stored.body == body {
+                    // Already there (a re-sent part): acknowledged again, nothing written.
+                    outcomes.append(.stored(part.id, sequence: stored.sequence, version: merged.version))
+                    continue
+                }
+                sequence += 1
+                try upsert.execute(arguments: [id, sequence, Data(body)])
+                let authorities = ReferralCapture.authorities(of: merged)
+                if authorities != stored?.authorities {
+                    try clearAuthorities.execute(arguments: [id])
+                    for authority in authorities { try addAuthority.execute(arguments: [authority, id]) }
+                }
+                outcomes.append(.stored(part.id, sequence: sequence, version: merged.version))
+            }
+            return outcomes
+        }
+    }
+
+    public func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage {
+        let codes = authorities.sorted()
+        return try await read { db in
+            let newest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
+            guard !codes.isEmpty, newest > sequence else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
+            let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
+            let sql = """
+                SELECT c.id, c.sequence, c.body FROM cases c
+                WHERE c.sequence > ? AND EXISTS (
+                    SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
+                ORDER BY c.sequence LIMIT ?
+                """
+            var arguments: StatementArguments = [sequence]
+            arguments += StatementArguments(codes)
+            arguments += [limit + 1]
+            var records: [(sequence: Int64, record: Replication.Record)] = []
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                let idText: String = row["id"]
+                let body: Data = row["body"]
+                let id = try RecordID(idText)
+                records.append((row["sequence"], try RecordCoding.decode(Array(body), id: id)))
+            }
+            if records.count > limit {
+                records.removeLast()
+                return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
+            }
+            return ChangePage(records: records, upTo: newest, more: false)
+        }
+    }
+
+    // MARK: - Access
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as CentralError {
+            throw error
+        } catch {
+            throw CentralError(.storage, "the central database failed: \(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as CentralError {
+            throw error
+        } catch {
+            throw CentralError(.storage, "the central database failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import LineProtocol
+import Referrals
+import Replication
+
+/// Answers sync requests: stores what a device pushed, then replies with acknowledgements and
+/// what changed for the device's authorities since its cursor (`Protocol/PROTOCOL.md` §4).
+///
+/// Cursors are the centre's change sequence written as a one-entry version vector,
+/// `central:<n>`; `-` (or no cursor yet) is the start.
+public struct SyncService: Sendable {
+    /// Bounds on one request and one reply.
+    public struct Configuration: Sendable {
+        /// The largest request body accepted (bigger ones get 413: send fewer records at once).
+        public var maximumRequestBytes = 64 << 20
+        /// The most cases one reply carries; a reply that stops short says `+MORE`.
+        public var pullPageRecords = 5_000
+        public init() {}
+    }
+
+    /// The name cursors carry.
+    public static let cursorName = "central"
+
+    public let storage: any CentralStorage
+    public let configuration: Configuration
+
+    public init(storage: any CentralStorage, configuration: Configuration = Configuration()) {
+        self.storage = storage
+        self.configuration = configuration
+    }
+
+    /// A reader for one request body from `device`.
+    public func reader(for device: EnrolledDevice) -> PushReader {
+        PushReader(device: device.id, maximumBytes: configuration.maximumRequestBytes)
+    }
+
+    /// Stores the push's records (durably, before acknowledging any) and returns the reply stream.
+    public func respond(to push: PushReader.Push, from device: EnrolledDevice) async throws(CentralError) -> [UInt8] {
+        var since: Int64 = 0
+        if let cursor = push.pull {
+            guard let sequence = Self.sequence(of: cursor) else {
+                throw CentralError(.badRequest, "PULL since=\(cursor) is not a cursor this endpoint issued; sync with since=- to start over")
+            }
+            since = sequence
+        }
+        let outcomes = push.parts.isEmpty ? [] : try await storage.store(push.parts) { part, before, merged in
+            Self.check(part, before: before, merged: merged, device: device)
+        }
+        let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", Self.cursorName)]))
+        var pushedVersions: [RecordID: VersionVector] = [:]
+        for (part, outcome) in zip(push.parts, outcomes) {
+            switch outcome {
+            case .stored(let id, let sequence, let version):
+                encoder.append(.ack(record: id, cursor: Self.cursor(sequence)))
+                if version == part.version { pushedVersions[id] = version }
+            case .rejected(let id, let rejection):
+                let reason = RejectionReason(code: rejection.code) ?? .invalid
+                encoder.append(.nak(record: id, reason: reason, message: rejection.message))
+            }
+        }
+        if push.pull != nil {
+            let page = try await storage.changes(after: since, authorities: device.authorities, limit: configuration.pullPageRecords)
+            encoder.append(.delta(base: Self.vector(since), knowledge: Self.vector(page.upTo)))
+            for (_, record) in page.records where pushedVersions[record.id] != record.version {
+                // A case exactly as this device just pushed it is not sent back.
+                encoder.append(.record(record))
+            }
+            if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
+        }
+        return encoder.finish()
+    }
+
+    /// Whether `device` may store `part`: valid referral fields, a host authority, and a case
+    /// of an authority the device serves (before and after the merge).
+    static func check(_ part: Record, before: Record?, merged: Record, device: EnrolledDevice) -> StoredOutcome.Rejection? {
+        do {
+            try ReferralCapture.validatePart(part)
+        } catch {
+            return .init(code: RejectionReason.invalid.code, message: error.description)
+        }
+        if ReferralCapture.hostAuthorities(of: merged).isEmpty {
+            return .init(code: RejectionReason.invalid.code, message: "hostAuthority: a referral must name the authority where the child was found")
+        }
+        let served = device.authorities.sorted().joined(separator: ", ")
+        if let before, ReferralCapture.authorities(of: before).isDisjoint(with: device.authorities) {
+            return .init(code: RejectionReason.forbidden.code, message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
+        }
+        let authorities = ReferralCapture.authorities(of: merged)
+        if authorities.isDisjoint(with: device.authorities) {
+            return .init(
+                code: RejectionReason.forbidden.code,
+                message: "device \(device.id) serves \(served), not \(authorities.sorted().joined(separator: ", ")); an administrator can enrol it for that authority")
+        }
+        return nil
+    }
+
+    // MARK: - Cursors
+
+    static func cursor(_ sequence: Int64) -> Cursor { Cursor(vector(sequence)) }
+
+    static func vector(_ sequence: Int64) -> VersionVector {
+        guard sequence > 0, let name = try? DeviceID(cursorName) else { return VersionVector() }
+        var vector = VersionVector()
+        vector.raise(name, to: UInt64(sequence))
+        return vector
+    }
+
+    /// The sequence number a cursor stands for; nil when it is not one of ours.
+    static func sequence(of cursor: Cursor) -> Int64? {
+        guard let vector = cursor.vector else { return nil }
+        if vector == VersionVector() { return 0 }
+        guard let name = try? DeviceID(cursorName), vector == Self.vector(Int64(clamping: vector[name])), vector[name] <= UInt64(Int64.max)
+        else { return nil }
+        return Int64(vector[name])
+    }
+}
