@@ -52,7 +52,7 @@ let package = Package(
         ),
 
         /// The libcurl transport and the client side of a sync session.
-        .target(name: "Uploader", dependencies: ["CCurl", "Replication", "LineProtocol"]),
+        .target(name: "Uploader", dependencies: ["CCurl", "Replication", "LineProtocol", "ReplicaStore"]),
 
         /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
         .target(
@@ -80,8 +80,9 @@ let package = Package(
         .executableTarget(
             name: "edt",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals", "ReplicaStore",
+                "Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader", "Central",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

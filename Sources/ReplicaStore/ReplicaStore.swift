@@ -25,14 +25,17 @@ public final class ReplicaStore {
     /// The device's Ed25519 public key (raw 32 bytes), for enrolment with the central endpoint.
     public let publicKey: [UInt8]
     /// The replica as last committed.
-    public private(set) var replica: Replica
+    public internal(set) var replica: Replica
 
-    private let database: DatabaseQueue
-    private let cipher: StoreCipher
+    let database: DatabaseQueue
+    let cipher: StoreCipher
     private let signingKey: Curve25519.Signing.PrivateKey
+    /// Held while this store is open: one process at a time changes a replica.
+    private let lock: StoreLock
 
     private init(directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
-                 signingKey: Curve25519.Signing.PrivateKey, replica: Replica) {
+                 signingKey: Curve25519.Signing.PrivateKey, replica: Replica, lock: StoreLock) {
+        self.lock = lock
         self.directory = directory
         self.device = device
         self.authorities = authorities
@@ -59,6 +62,7 @@ public final class ReplicaStore {
         } catch {
             throw StoreError(.io, "cannot create \(directory.path): \(error.localizedDescription)")
         }
+        let lock = try StoreLock.acquire(in: directory)
         let parameters = StoreCipher.newParameters()
         let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
         let signingKey = Curve25519.Signing.PrivateKey()
@@ -74,6 +78,7 @@ public final class ReplicaStore {
                     CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
                     CREATE TABLE checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
                     """)
+                try addSyncColumns(db)
                 let rows: [(String, any DatabaseValueConvertible)] = [
                     ("format", formatTag), ("kdf", parametersJSON), ("check", check), ("device", device.rawValue),
                     ("authorities", authoritiesJSON), ("signingKey", sealedKey),
@@ -87,7 +92,7 @@ public final class ReplicaStore {
             throw StoreError(.io, "cannot write the new store: \(error)")
         }
         return ReplicaStore(directory: directory, device: device, authorities: authorities, database: database,
-                            cipher: cipher, signingKey: signingKey, replica: Replica(device: device))
+                            cipher: cipher, signingKey: signingKey, replica: Replica(device: device), lock: lock)
     }
 
     /// Opens the store in `directory`, refusing a wrong passphrase.
@@ -96,7 +101,15 @@ public final class ReplicaStore {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw StoreError(.notFound, "no edt store in \(directory.path); create one with `edt init --store \(directory.path) ...`")
         }
+        let lock = try StoreLock.acquire(in: directory)
         let database = try openDatabase(file)
+        do {
+            try database.write { db in
+                if try !db.columns(in: "records").contains(where: { $0.name == "pending" }) { try addSyncColumns(db) }
+            }
+        } catch {
+            throw StoreError(.io, "cannot upgrade the store in \(directory.path): \(error)")
+        }
         do {
             return try database.read { db throws -> ReplicaStore in
                 func meta(_ key: String) throws -> DatabaseValue {
@@ -126,13 +139,23 @@ public final class ReplicaStore {
                 else { throw StoreError(.corrupt, "the store's identity is unreadable: it was damaged") }
                 let replica = try loadReplica(db, cipher: cipher, device: device, knowledge: knowledge)
                 return ReplicaStore(directory: directory, device: device, authorities: authorities, database: database,
-                                    cipher: cipher, signingKey: signingKey, replica: replica)
+                                    cipher: cipher, signingKey: signingKey, replica: replica, lock: lock)
             }
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(.io, "cannot read the store in \(directory.path): \(error)")
         }
+    }
+
+    /// The columns sync needs: whether a record has changes the centre has not acknowledged,
+    /// and the centre's sealed reason when it refused the record.
+    private static func addSyncColumns(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE records ADD COLUMN pending INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE records ADD COLUMN rejection BLOB;
+            CREATE INDEX records_pending ON records (id) WHERE pending = 1;
+            """)
     }
 
     /// Reads and opens every sealed record.
@@ -150,7 +173,7 @@ public final class ReplicaStore {
     }
 
     /// Puts the replica in memory back to what the database holds (after a failed change).
-    private func reload() throws {
+    func reload() throws {
         replica = try database.read { db in
             guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'knowledge'"),
                 let knowledge = Notation.vector(Substring(text))
@@ -177,7 +200,7 @@ public final class ReplicaStore {
     // MARK: - Changing
 
     /// Runs `change` on the replica, then writes every record it changed, and the new version
-    /// vector, in one durable transaction. Returns `change`'s result once durable.
+    /// vector, in one durable transaction; changed records are marked for the next sync. Returns `change`'s result once durable.
     /// Nothing changes, on disk or in memory, when `change` throws or the write fails: the replica
     /// in memory is then read back from the database. (The change runs in place, not on a copy,
     /// so a capture costs the same in a store of ten cases or of a hundred thousand.)
@@ -197,7 +220,10 @@ public final class ReplicaStore {
             do {
                 try database.write { db in
                     let upsert = try db.cachedStatement(
-                        sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+                        sql: """
+                            INSERT INTO records (id, sealed, pending) VALUES (?, ?, 1)
+                            ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed, pending = 1
+                            """)
                     for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
                     try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
                 }

@@ -14,6 +14,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case io = "io"
         /// The change was refused (validation); nothing was written.
         case refused = "refused"
+        /// Another edt process kept the store busy for longer than we wait.
+        case busy = "busy"
     }
 
     public let code: Code
@@ -27,5 +29,5 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 
     /// True when the failure was the environment's (disk, database), not the input's.
-    public var isInputOrOutput: Bool { code == .io || code == .corrupt }
+    public var isInputOrOutput: Bool { code == .io || code == .corrupt || code == .busy }
 }

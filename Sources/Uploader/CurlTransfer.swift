@@ -1,4 +1,5 @@
 internal import CCurl
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -29,6 +30,15 @@ public struct TransferResult: Sendable, Hashable {
     public let status: Int
     public let bytesSent: Int64
     public let bytesReceived: Int64
+    /// The final response's headers, names in lowercase (the last value of a repeated name).
+    public let headers: [String: String]
+}
+
+/// The status line and headers of the final response (after any `100 Continue`).
+public struct ResponseHead: Sendable, Hashable {
+    public let status: Int
+    /// Names in lowercase; a repeated name keeps its last value.
+    public let headers: [String: String]
 }
 
 /// One blocking libcurl transfer with a streamed request body and a streamed response.
@@ -40,11 +50,13 @@ public enum CurlTransfer {
     public typealias BodySource = () -> [UInt8]?
     /// Where the response goes: called with each piece as it arrives; return false to abort.
     public typealias ResponseSink = (ArraySlice<UInt8>) -> Bool
+    /// Told the final response's status and headers before its body arrives.
+    public typealias HeadObserver = (ResponseHead) -> Void
 
     /// Performs `method` on `url`, streaming `body` up and the response into `sink`.
     public static func perform(
         method: String, url: String, options: TransferOptions = TransferOptions(),
-        body: BodySource? = nil, bodyLength: Int64? = nil, sink: @escaping ResponseSink
+        body: BodySource? = nil, bodyLength: Int64? = nil, onHead: HeadObserver? = nil, sink: @escaping ResponseSink
     ) throws(TransferError) -> TransferResult {
         guard CurlGlobal.initialized else {
             throw TransferError(code: .setup, curlCode: -1, message: "libcurl could not be initialised")
@@ -53,7 +65,7 @@ public enum CurlTransfer {
             throw TransferError(code: .setup, curlCode: -1, message: "libcurl could not create a transfer")
         }
         defer { curl_easy_cleanup(handle) }
-        let context = TransferContext(source: body, sink: sink)
+        let context = TransferContext(source: body, sink: sink, onHead: onHead)
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
 
@@ -73,6 +85,8 @@ public enum CurlTransfer {
         if let pin = options.pinnedPublicKey { set(edt_curl_setopt_string(handle, CURLOPT_PINNEDPUBLICKEY, pin)) }
         if headers != nil { set(edt_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)) }
         set(edt_curl_setopt_write_callback(handle, writeCallback))
+        set(edt_curl_setopt_header_callback(handle, headerCallback))
+        set(edt_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
         set(edt_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
         if body != nil {
             set(edt_curl_setopt_read_callback(handle, readCallback))
@@ -98,7 +112,7 @@ public enum CurlTransfer {
         var received: curl_off_t = 0
         _ = edt_curl_getinfo_off_t(handle, CURLINFO_SIZE_UPLOAD_T, &sent)
         _ = edt_curl_getinfo_off_t(handle, CURLINFO_SIZE_DOWNLOAD_T, &received)
-        return TransferResult(status: status, bytesSent: Int64(sent), bytesReceived: Int64(received))
+        return TransferResult(status: status, bytesSent: Int64(sent), bytesReceived: Int64(received), headers: context.headers)
     }
 }
 
@@ -117,10 +131,28 @@ final class TransferContext {
     var pending: [UInt8] = []
     var offset = 0
     var abortedBySink = false
+    let onHead: CurlTransfer.HeadObserver?
+    var status = 0
+    var headers: [String: String] = [:]
 
-    init(source: CurlTransfer.BodySource?, sink: @escaping CurlTransfer.ResponseSink) {
+    init(source: CurlTransfer.BodySource?, sink: @escaping CurlTransfer.ResponseSink, onHead: CurlTransfer.HeadObserver?) {
         self.source = source
         self.sink = sink
+        self.onHead = onHead
+    }
+
+    /// Takes one header line as curl delivers it (status line, `Name: value`, blank line).
+    func header(_ line: String) {
+        let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("HTTP/") {
+            status = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            headers = [:]
+        } else if text.isEmpty {
+            if status >= 200 { onHead?(ResponseHead(status: status, headers: headers)) }
+        } else if let colon = text.firstIndex(of: ":") {
+            let name = text[..<colon].lowercased()
+            headers[name] = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
     }
 }
 
@@ -162,6 +194,15 @@ private let writeCallback: curl_write_callback = { buffer, size, count, userdata
     return length
 }
 
+/// CURLOPT_HEADERFUNCTION: hands each header line to the context.
+private let headerCallback: curl_write_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let userdata, let buffer else { return length }
+    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    context.header(String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self))
+    return length
+}
+
 extension TransferError {
     init(curl code: CURLcode, context: TransferContext) {
         let text = String(cString: curl_easy_strerror(code))
@@ -172,7 +213,9 @@ extension TransferError {
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE,
             CURLE_SSL_CERTPROBLEM:
             kind = .tls
-        case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE: kind = .interrupted
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY,
+            CURLE_BAD_CONTENT_ENCODING, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            kind = .interrupted
         case CURLE_WRITE_ERROR where context.abortedBySink, CURLE_ABORTED_BY_CALLBACK: kind = .aborted
         case CURLE_READ_ERROR, CURLE_FILE_COULDNT_READ_FILE, CURLE_WRITE_ERROR: kind = .file
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION: kind = .setup

@@ -5,6 +5,9 @@
 /// decoder (`CURLOPT_WRITEFUNCTION`), never whole in memory. Curl types never appear in this
 /// module's public API.
 ///
-/// This first part is the transfer itself (``CurlTransfer``); the sync session built on it
-/// (open, push, acknowledge, pull, close; retries with backoff) comes with the central endpoint.
+/// - ``CurlTransfer``: one blocking transfer (timeouts, TLS with a CA file or pinning, gzip,
+///   proxies from the environment), with stable error codes.
+/// - ``SyncSession``: one sync of a replica with the central endpoint; its decisions (batches,
+///   retries with exponential backoff and jitter, Retry-After, when to stop) are the pure
+///   ``SyncSession/StateMachine``.
 public enum UploaderModule {}

@@ -12,7 +12,7 @@ struct EDT: ParsableCommand {
         commandName: "edt",
         abstract: "Offline-first sync core for out-of-hours children's social care.",
         version: "0.1.0",
-        subcommands: [Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, Demo.self]
+        subcommands: [Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self, CentralCommand.self, Demo.self]
     )
 
     /// Maps failures to the exit statuses of the contract: usage errors exit 2 (not 64).

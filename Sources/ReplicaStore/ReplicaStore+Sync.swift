@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import LineProtocol
+public import Replication
+
+/// What the laptop keeps for syncing with the central endpoint: which records have changes the
+/// centre has not acknowledged (*pending*), the centre's reasons for records it refused, the
+/// pull cursor, and the counter that signed requests carry.
+extension ReplicaStore {
+    /// A record the centre refused: it stays here, flagged, with the centre's reason.
+    public struct Rejection: Sendable, Hashable {
+        public let record: RecordID
+        /// The NAK reason code (`invalid`, `forbidden`, ...).
+        public let reason: String
+        public let message: String
+
+        public init(record: RecordID, reason: String, message: String) {
+            self.record = record
+            self.reason = reason
+            self.message = message
+        }
+    }
+
+    /// What the centre said about one pushed record, with the version that was pushed.
+    public enum Acknowledgement: Sendable, Hashable {
+        case stored(RecordID, pushed: VersionVector)
+        case refused(Rejection, pushed: VersionVector, retryLater: Bool)
+    }
+
+    /// The records with changes the centre has not acknowledged, in id order.
+    public func pendingRecords() throws(StoreError) -> [RecordID] {
+        do {
+            return try database.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM records WHERE pending = 1 ORDER BY id").compactMap { try? RecordID($0) }
+            }
+        } catch {
+            throw StoreError(.io, "cannot read which records wait for sync: \(error)")
+        }
+    }
+
+    /// The records the centre refused, with its reasons.
+    public func rejections() throws(StoreError) -> [Rejection] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, rejection FROM records WHERE rejection IS NOT NULL ORDER BY id").compactMap { row in
+                    let idText: String = row["id"]
+                    let sealed: Data = row["rejection"]
+                    guard let id = try? RecordID(idText), let plain = cipher.open(sealed, context: "rejection:" + idText) else { return nil }
+                    let text = String(decoding: plain, as: UTF8.self)
+                    guard let space = text.firstIndex(of: " ") else { return nil }
+                    return Rejection(record: id, reason: String(text[..<space]), message: String(text[text.index(after: space)...]))
+                }
+            }
+        } catch {
+            throw StoreError(.io, "cannot read the refused records: \(error)")
+        }
+    }
+
+    /// The next request counter for signing a sync request, made durable before it is returned
+    /// (so no counter is ever used twice, even across a crash).
+    public func nextRequestCounter() throws(StoreError) -> UInt64 {
+        do {
+            return try database.write { db in
+                let current = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'requestCounter'").flatMap { UInt64($0) } ?? 0
+                let next = current + 1
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('requestCounter', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                               arguments: [String(next)])
+                return next
+            }
+        } catch {
+            throw StoreError(.io, "cannot save the request counter: \(error)")
+        }
+    }
+
+    /// Takes in one sync reply, in one durable transaction: what the centre acknowledged is no
+    /// longer pending (unless it changed since it was pushed), what it refused is flagged, the
+    /// pulled records are merged, and the pull cursor moves to `cursor`.
+    /// - Returns: how many records the pulled ones changed here.
+    @discardableResult
+    public func applySync(
+        acknowledgements: [Acknowledgement], pulled: [Replication.Record], cursor: String?, peer: String
+    ) throws(StoreError) -> Int {
+        var changed = 0
+        var settled: [(id: RecordID, rejection: Data?)] = []  // no longer pending
+        var flagged: [(id: RecordID, rejection: Data)] = []  // refused for now, still pending
+        var covered: [RecordID] = []  // the centre's copy holds everything this one does
+        var rows: [(String, Data)] = []
+        do {
+            for acknowledgement in acknowledgements {
+                switch acknowledgement {
+                case .stored(let id, let pushed):
+                    if replica[id]?.version == pushed { settled.append((id, nil)) }
+                case .refused(let rejection, let pushed, let retryLater):
+                    guard replica[rejection.record]?.version == pushed else { continue }
+                    let text = Array((rejection.reason + " " + rejection.message).utf8)
+                    let sealed = try cipher.seal(text, context: "rejection:" + rejection.record.rawValue)
+                    if retryLater {
+                        flagged.append((rejection.record, sealed))
+                    } else {
+                        settled.append((rejection.record, sealed))
+                    }
+                }
+            }
+            if !pulled.isEmpty {
+                changed = replica.merge(parts: pulled)
+                for part in pulled {
+                    guard let record = replica[part.id] else { continue }
+                    if part.version.descends(record.version) { covered.append(part.id) }
+                    rows.append((part.id.rawValue, try cipher.seal(RecordCoding.encode(record), context: "record:" + part.id.rawValue)))
+                }
+            }
+            let knowledge = Notation.text(replica.knowledge)
+            try database.write { db in
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO records (id, sealed, pending) VALUES (?, ?, 1)
+                    ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed
+                    """)
+                for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
+                let settle = try db.cachedStatement(sql: "UPDATE records SET pending = 0, rejection = ? WHERE id = ?")
+                for (id, rejection) in settled { try settle.execute(arguments: [rejection, id.rawValue]) }
+                let flag = try db.cachedStatement(sql: "UPDATE records SET rejection = ? WHERE id = ?")
+                for (id, rejection) in flagged { try flag.execute(arguments: [rejection, id.rawValue]) }
+                let clear = try db.cachedStatement(sql: "UPDATE records SET pending = 0, rejection = NULL WHERE id = ?")
+                for id in covered { try clear.execute(arguments: [id.rawValue]) }
+                try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
+                if let cursor {
+                    try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
+                                   arguments: [peer, cursor])
+                }
+            }
+            return changed
+        } catch {
+            try? reload()
+            if let error = error as? StoreError { throw error }
+            throw StoreError(.io, "could not save what the sync brought (nothing was saved; sync again): \(error)")
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import LineProtocol
+import Replication
+
+/// The body of one sync request, produced a piece at a time as curl asks for it: the header,
+/// a `DELTA` line, one `REC` frame per record, the `PULL` line, and `END`.
+final class PushBody {
+    /// About how many bytes each piece holds.
+    static let pieceBytes = 64 << 10
+
+    private let replica: Replica
+    private var records: ArraySlice<RecordID>
+    private let since: Cursor
+    private let encoder: StreamEncoder
+    private var stage = Stage.start
+    /// The version of each record as it was pushed, to match acknowledgements against.
+    private(set) var pushedVersions: [RecordID: VersionVector] = [:]
+
+    private enum Stage { case start, records, end, done }
+
+    init(replica: Replica, records: [RecordID], since: Cursor) {
+        self.replica = replica
+        self.records = records[...]
+        self.since = since
+        self.encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", replica.device.rawValue)]))
+        pushedVersions.reserveCapacity(records.count)
+    }
+
+    /// The next piece of the body; nil at the end.
+    func next() -> [UInt8]? {
+        switch stage {
+        case .start:
+            if !records.isEmpty {
+                encoder.append(.delta(base: since.vector ?? VersionVector(), knowledge: replica.knowledge))
+            }
+            stage = .records
+            return encoder.takeBytes()
+        case .records:
+            var produced = 0
+            while produced < Self.pieceBytes, let id = records.popFirst() {
+                guard let record = replica[id] else { continue }
+                encoder.append(.record(record))
+                pushedVersions[id] = record.version
+                produced += 2_048
+            }
+            if records.isEmpty {
+                encoder.append(.pull(since: since))
+                stage = .end
+            }
+            return encoder.takeBytes()
+        case .end:
+            stage = .done
+            return encoder.finish()
+        case .done:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import LineProtocol
+public import ReplicaStore
+import Replication
+
+/// One sync of a laptop's replica with the central endpoint, over libcurl (`Protocol/PROTOCOL.md` §4).
+///
+/// Each request is signed (``SyncAuthorization``), streams its body from the replica record by
+/// record (`CURLOPT_READFUNCTION`: the push is never whole in memory) and streams the reply into
+/// the protocol decoder. Nothing from a reply is applied until the whole reply is verified;
+/// then, in one durable transaction, acknowledged records stop being pending, refused ones are
+/// flagged, pulled ones are merged, and the pull cursor moves. The decisions (batches,
+/// retries, backoff, when to stop) are ``StateMachine``'s.
+///
+/// Blocking: run it on a thread of its own (the `edt` command's main thread), never on Swift's
+/// cooperative pool.
+public final class SyncSession {
+    public struct Options: Sendable {
+        /// The central endpoint's base URL (`https://central.example/`); the sync path is added.
+        public var server: String
+        public var transfer = TransferOptions()
+        public var machine = StateMachine.Configuration()
+
+        public init(server: String) {
+            self.server = server
+        }
+
+        /// The URL requests go to.
+        public var syncURL: String {
+            if server.hasSuffix(SyncSession.syncPath) { return server }
+            return (server.hasSuffix("/") ? String(server.dropLast()) : server) + SyncSession.syncPath
+        }
+    }
+
+    /// What a sync did.
+    public struct Summary: Sendable, Hashable {
+        /// Records the centre acknowledged.
+        public var pushed = 0
+        /// Records received from the centre.
+        public var pulled = 0
+        /// Records the centre refused in this sync (they stay here, flagged).
+        public var rejected = 0
+        /// Fields in conflict in the replica after the sync.
+        public var conflicts = 0
+        /// Requests whose replies were applied.
+        public var requests = 0
+        /// Requests sent, failed ones included.
+        public var attempts = 0
+        /// The centre's reasons for what it refused in this sync.
+        public var rejections: [ReplicaStore.Rejection] = []
+    }
+
+    /// Where a running sync is, for a progress display.
+    public struct Progress: Sendable, Hashable {
+        public var pushed: Int
+        /// Records pending when the sync started.
+        public var toPush: Int
+        public var pulled: Int
+        public var requests: Int
+        /// Set while waiting to retry: why, and for how long.
+        public var retrying: (reason: String, seconds: Double)? {
+            get { retryReason.map { ($0, retrySeconds) } }
+            set { retryReason = newValue?.reason; retrySeconds = newValue?.seconds ?? 0 }
+        }
+        private var retryReason: String?
+        private var retrySeconds = 0.0
+
+        init(pushed: Int, toPush: Int, pulled: Int, requests: Int) {
+            self.pushed = pushed
+            self.toPush = toPush
+            self.pulled = pulled
+            self.requests = requests
+        }
+    }
+
+    /// The path of the central endpoint's sync resource.
+    public static let syncPath = "/v1/sync"
+
+    private let store: ReplicaStore
+    private let options: Options
+    private let progress: ((Progress) -> Void)?
+
+    public init(store: ReplicaStore, options: Options, progress: ((Progress) -> Void)? = nil) {
+        self.store = store
+        self.options = options
+        self.progress = progress
+    }
+
+    /// Runs the sync to its end. Throws ``SyncError`` when a failure persisted or cannot be
+    /// retried; what was applied before stays applied.
+    public func run() throws(SyncError) -> Summary {
+        var machine = StateMachine(configuration: options.machine)
+        var summary = Summary()
+        let initial = try pending()
+        var status = Progress(pushed: 0, toPush: initial.count, pulled: 0, requests: 0)
+        var action = machine.start(pending: initial)
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            switch action {
+            case .send(let request):
+                summary.attempts += 1
+                let outcome: RequestOutcome
+                do {
+                    outcome = try perform(request)
+                } catch {
+                    action = machine.failed(error, jitter: Double.random(in: 0..<1, using: &generator))
+                    if case .wait(let seconds) = action {
+                        status.retrying = (error.reason, seconds)
+                        progress?(status)
+                    }
+                    continue
+                }
+                summary.pushed += outcome.stored
+                summary.pulled += outcome.pulled
+                summary.rejected += outcome.rejections.count
+                summary.rejections += outcome.rejections
+                summary.requests += 1
+                status = Progress(pushed: summary.pushed + summary.rejected, toPush: max(status.toPush, summary.pushed + summary.rejected),
+                                  pulled: summary.pulled, requests: summary.requests)
+                progress?(status)
+                if outcome.revoked {
+                    throw SyncError(.refused, "the central endpoint says this device is revoked: stop syncing, keep the laptop's data, and contact an administrator")
+                }
+                action = machine.replied(StateMachine.Reply(more: outcome.more), pending: try pending())
+            case .wait(let seconds):
+                Thread.sleep(forTimeInterval: seconds)
+                action = machine.waited()
+            case .finish:
+                summary.conflicts = store.replica.conflicts.count
+                return summary
+            case .fail(let failure):
+                switch failure {
+                case .permanent(let reason): throw SyncError(.refused, reason)
+                case .tooLarge(let reason): throw SyncError(.refused, reason)
+                case .transient(let reason, _):
+                    throw SyncError(.network, "\(reason) (gave up after \(options.machine.maximumAttempts) attempts; nothing acknowledged is lost: sync again later)")
+                }
+            }
+        }
+    }
+
+    private func pending() throws(SyncError) -> [RecordID] {
+        do {
+            return try store.pendingRecords()
+        } catch {
+            throw SyncError(.store, error.message)
+        }
+    }
+
+    // MARK: - One request
+
+    /// What one applied reply did.
+    struct RequestOutcome {
+        var stored = 0
+        var pulled = 0
+        var rejections: [ReplicaStore.Rejection] = []
+        var more = false
+        var revoked = false
+    }
+
+    private func perform(_ request: StateMachine.Request) throws(StateMachine.Failure) -> RequestOutcome {
+        let peer = options.server
+        let authorization: SyncAuthorization
+        let cursor: String
+        do {
+            let counter = try store.nextRequestCounter()
+            let signature = try store.sign(SyncAuthorization.message(device: store.device.rawValue, counter: counter))
+            authorization = SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature)
+            cursor = try store.checkpoint(for: peer) ?? "-"
+        } catch {
+            throw .permanent(error.message)
+        }
+        guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
+        let body = PushBody(replica: store.replica, records: request.records, since: since)
+        let reply = ReplyReader()
+        var transfer = options.transfer
+        transfer.headers += ["Authorization: \(authorization.headerValue)", "Content-Type: text/x-edtlp; charset=utf-8", "Expect:"]
+        do {
+            _ = try CurlTransfer.perform(
+                method: "POST", url: options.syncURL, options: transfer, body: body.next, onHead: reply.head, sink: reply.consume)
+        } catch {
+            if error.code == .aborted, let damage = reply.damage {
+                throw .transient("the reply was damaged in transit (\(damage))", retryAfter: nil)
+            }
+            if error.isRetryable || error.code == .aborted {
+                throw .transient("the network failed: \(error.message)", retryAfter: nil)
+            }
+            throw .permanent("cannot reach \(options.syncURL): \(error.message)")
+        }
+        let stream = try reply.verified(url: options.syncURL)
+        var outcome = RequestOutcome(more: stream.more)
+        var acknowledgements: [ReplicaStore.Acknowledgement] = []
+        for (id, accepted, reason, message) in stream.answers {
+            guard let pushed = body.pushedVersions[id] else { continue }  // not in this request
+            if accepted {
+                acknowledgements.append(.stored(id, pushed: pushed))
+                outcome.stored += 1
+            } else {
+                let rejection = ReplicaStore.Rejection(record: id, reason: reason.code, message: message)
+                acknowledgements.append(.refused(rejection, pushed: pushed, retryLater: reason == .internal))
+                outcome.rejections.append(rejection)
+                if reason == .revoked { outcome.revoked = true }
+            }
+        }
+        outcome.pulled = stream.pulled.count
+        do {
+            try store.applySync(acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
+        } catch {
+            throw .permanent(error.message)
+        }
+        return outcome
+    }
+}
+
+/// A sync that did not complete, with a stable code and what to do.
+public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The network kept failing after every retry (exit 3).
+        case network
+        /// The centre refused (not enrolled, revoked, a bad address) or TLS failed (exit 1).
+        case refused
+        /// The laptop's store failed (exit 3).
+        case store
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension SyncSession.StateMachine.Failure {
+    var reason: String {
+        switch self {
+        case .transient(let reason, _), .tooLarge(let reason), .permanent(let reason): reason
+        }
+    }
+}

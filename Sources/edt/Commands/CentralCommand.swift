@@ -1,0 +1,150 @@
+import ArgumentParser
+import Central
+import Foundation
+import Logging
+import Referrals
+import Replication
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `edt central`: run and administer the central endpoint.
+struct CentralCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "central",
+        abstract: "Run and administer the central endpoint that laptops sync with.",
+        subcommands: [Serve.self, Enroll.self, Revoke.self]
+    )
+
+    /// The `--db` option shared by the central commands.
+    struct DatabaseOptions: ParsableArguments {
+        @Option(help: ArgumentHelp("The central database: a SQLite file path.", valueName: "PATH"))
+        var db: String
+
+        func open() throws -> SQLiteCentralStorage {
+            if db.hasPrefix("postgres://") || db.hasPrefix("postgresql://") {
+                throw Failure.refused("PostgreSQL is not supported by this version yet; give a SQLite file path")
+            }
+            do {
+                return try SQLiteCentralStorage(path: db)
+            } catch {
+                throw Failure.inputOutput(error.message)
+            }
+        }
+    }
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the sync endpoint until SIGTERM or SIGINT.",
+            discussion: """
+                POST /v1/sync takes a device's signed EDTLP push and answers with a reply stream; \
+                GET /health answers `ok`. Prints `listening on http://HOST:PORT` once ready \
+                (PORT 0 picks a free port). On SIGTERM or SIGINT it stops accepting, lets requests \
+                in flight finish, and exits 0.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
+        var listen = "127.0.0.1:8080"
+
+        func run() throws {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
+            else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
+            let host = String(listen[..<colon])
+            let storage = try database.open()
+            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+            let server = CentralServer(storage: storage, configuration: .init(host: host, port: port), logger: Logger(label: "edt-central"))
+            let outcome = BlockingTask.run {
+                try await server.run { port in
+                    FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
+                }
+            }
+            if case .failure(let error) = outcome { throw Failure.inputOutput("the central endpoint stopped: \(error)") }
+        }
+    }
+
+    struct Enroll: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol a device (or change its key and authorities): it may then sync the cases of those authorities."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: ArgumentHelp("The device's id, as given to `edt init`.", valueName: "ID")) var device: String
+        @Option(help: ArgumentHelp("The device's public key (base64), as `edt init --json` printed it.", valueName: "KEY"))
+        var publicKey: String
+        @Option(name: .customLong("authority"), help: ArgumentHelp("An authority the device serves (GSS code); repeat for several.", valueName: "CODE"))
+        var authorities: [String]
+        @Flag(help: "Print one JSON object: {\"device\", \"authorities\"}.") var json = false
+
+        func validate() throws {
+            guard (try? DeviceID(device)) != nil else { throw ValidationError("--device \"\(device)\" is not a device id") }
+            guard let key = Data(base64Encoded: publicKey), key.count == 32 else {
+                throw ValidationError("--public-key must be the 32-byte Ed25519 key in base64 that `edt init --json` printed")
+            }
+            guard !authorities.isEmpty else { throw ValidationError("give at least one --authority CODE") }
+            for code in authorities where !Identifiers.isAuthorityCode(code) {
+                throw ValidationError("--authority \"\(code)\" is not a GSS code (e.g. E06000038)")
+            }
+        }
+
+        func run() throws {
+            let storage = try database.open()
+            let id = try DeviceID(device)
+            let enrolled = EnrolledDevice(id: id, publicKey: Array(Data(base64Encoded: publicKey) ?? Data()), authorities: Set(authorities))
+            if case .failure(let error) = BlockingTask.run({ try await storage.enroll(enrolled) }) { throw Failure.inputOutput("\(error)") }
+            if json {
+                JSONOutput.print(.object(["device": .string(device), "authorities": .array(enrolled.authorities.sorted().map { .string($0) })]))
+            } else {
+                print("Enrolled \(device) for \(enrolled.authorities.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a device: its sync requests are refused from now on; what it synced stays."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: ArgumentHelp("The device's id.", valueName: "ID")) var device: String
+        @Flag(help: "Print one JSON object: {\"device\", \"revoked\": true}.") var json = false
+
+        func run() throws {
+            guard let id = try? DeviceID(device) else { throw ValidationError("--device \"\(device)\" is not a device id") }
+            let storage = try database.open()
+            let found: Bool
+            switch BlockingTask.run({ try await storage.revoke(id) }) {
+            case .success(let value): found = value
+            case .failure(let error): throw Failure.inputOutput("\(error)")
+            }
+            guard found else { throw Failure.refused("no device \(device) is enrolled") }
+            if json {
+                JSONOutput.print(.object(["device": .string(device), "revoked": .bool(true)]))
+            } else {
+                print("Revoked \(device)")
+            }
+        }
+    }
+}
+
+/// Runs async work to completion from a synchronous command (the commands are synchronous so
+/// that blocking work such as libcurl stays off Swift's cooperative pool).
+enum BlockingTask {
+    static func run<Value: Sendable>(_ work: @escaping @Sendable () async throws -> Value) -> Result<Value, any Error> {
+        let box = ResultBox<Value>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return box.result ?? .failure(CancellationError())
+    }
+
+    // Written by the task before it signals, read after the wait: the semaphore orders the accesses.
+    private final class ResultBox<Value>: @unchecked Sendable {
+        var result: Result<Value, any Error>?
+    }
+}

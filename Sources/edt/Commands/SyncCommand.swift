@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import ReplicaStore
+import Replication
+import Uploader
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `edt sync`: push what the centre lacks, pull what changed for this device's authorities.
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync the replica with the central endpoint (push, then pull), over HTTPS with libcurl.",
+        discussion: """
+            Records the centre refuses stay on this laptop, flagged with the centre's reason \
+            (listed after the sync), and are never dropped. Network failures, damaged replies, \
+            429 and 5xx answers are retried with exponential backoff; if they persist the sync \
+            exits 3 and nothing acknowledged is lost: run it again later. Proxies are taken from \
+            the environment (https_proxy, no_proxy) as curl reads them.
+            """
+    )
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(help: ArgumentHelp("The central endpoint's URL (e.g. https://edt-central.example).", valueName: "URL"))
+    var server: String
+
+    @Option(help: ArgumentHelp("A CA bundle (PEM) to trust instead of the system's.", valueName: "FILE"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("Pin the server's public key: sha256//BASE64 (several joined by ;).", valueName: "PIN"))
+    var pin: String?
+
+    @Option(help: ArgumentHelp("Attempts of one request before giving up.", valueName: "N"))
+    var attempts = 6
+
+    @Option(help: ArgumentHelp("The first retry's backoff in seconds, doubled at each further attempt.", valueName: "SECONDS"))
+    var backoff = 1.0
+
+    @Option(help: ArgumentHelp("Give up on a transfer that moves under 64 bytes/s for this long.", valueName: "SECONDS"))
+    var stallSeconds = 30
+
+    @Option(help: ArgumentHelp("Records per request.", valueName: "N"))
+    var batch = 2_000
+
+    @Flag(help: "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\"}.")
+    var json = false
+
+    func validate() throws {
+        guard server.hasPrefix("http://") || server.hasPrefix("https://") else {
+            throw ValidationError("--server \"\(server)\" must be an http:// or https:// URL")
+        }
+        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
+        guard backoff >= 0, backoff.isFinite else { throw ValidationError("--backoff must be 0 or more seconds") }
+        guard stallSeconds >= 1 else { throw ValidationError("--stall-seconds must be at least 1") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try options.open()
+        var settings = SyncSession.Options(server: server)
+        settings.transfer.caFile = caFile
+        settings.transfer.pinnedPublicKey = pin
+        settings.transfer.lowSpeedSeconds = stallSeconds
+        settings.machine.maximumAttempts = attempts
+        settings.machine.baseBackoffSeconds = backoff
+        settings.machine.batchSize = batch
+        let bar = isatty(2) == 1 ? ProgressBar() : nil
+        let session = SyncSession(store: store, options: settings, progress: bar.map { bar in { bar.show($0) } })
+        let summary: SyncSession.Summary
+        do {
+            summary = try session.run()
+        } catch {
+            bar?.clear()
+            switch error.code {
+            case .refused: throw Failure.refused(error.message)
+            case .network, .store: throw Failure.inputOutput(error.message)
+            }
+        }
+        bar?.clear()
+        if json {
+            JSONOutput.print(.object([
+                "pushed": .integer(Int64(summary.pushed)), "pulled": .integer(Int64(summary.pulled)),
+                "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
+                "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
+            ]))
+        } else {
+            print("Synced with \(server): pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejected); \(summary.conflicts) field\(summary.conflicts == 1 ? "" : "s") in conflict")
+            for rejection in summary.rejections {
+                print("  refused \(rejection.record) (\(rejection.reason)): \(rejection.message)")
+            }
+            if summary.conflicts > 0 { print("Resolve conflicts with `edt referral resolve`; see `edt referral list`.") }
+        }
+    }
+}
+
+/// A one-line progress display on stderr (terminals only).
+final class ProgressBar {
+    private let width = 30
+
+    func show(_ progress: SyncSession.Progress) {
+        if let retrying = progress.retrying {
+            write("sync: retrying in \(String(format: "%.1f", retrying.seconds)) s: \(retrying.reason)")
+            return
+        }
+        let total = max(progress.toPush, 1)
+        let filled = min(width, progress.pushed * width / total)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        write("sync [\(bar)] pushed \(progress.pushed)/\(progress.toPush), pulled \(progress.pulled), requests \(progress.requests)")
+    }
+
+    func clear() {
+        write("")
+    }
+
+    private func write(_ text: String) {
+        var line = "\r\u{1B}[K" + text.prefix(200)
+        line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
