@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "edt-bench",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals", "ReplicaStore",
+                "Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader", "Central",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
