@@ -131,7 +131,7 @@ let package = Package(
             name: "ReplicaStoreTests",
             dependencies: ["ReplicaStore", "Replication", "Referrals", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "UploaderTests", dependencies: ["Uploader", "TestSupport"]),
+        .testTarget(name: "UploaderTests", dependencies: ["Uploader", "Replication", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(
             name: "LineProtocolTests",

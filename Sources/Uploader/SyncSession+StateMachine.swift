@@ -28,6 +28,7 @@ extension SyncSession {
         /// One request: the records to push (maybe none) and a pull.
         public struct Request: Sendable, Hashable {
             public let records: [RecordID]
+            public init(records: [RecordID]) { self.records = records }
         }
 
         /// What the session does next.
@@ -106,6 +107,7 @@ extension SyncSession {
                 }
                 batchSize = max(1, request.records.count / 2)
                 let smaller = Request(records: Array(request.records.prefix(batchSize)))
+                attempted.subtract(request.records.dropFirst(batchSize))  // they go in a later request
                 state = .sending(smaller, attempt: attempt)
                 return .send(smaller)
             case .transient(_, let retryAfter):
