@@ -76,6 +76,12 @@ struct FaultProxy: ParsableCommand {
         let bound = try Socket.localAddress(of: listener)
         signal(SIGTERM) { _ in _exit(0) }
         signal(SIGINT) { _ in _exit(0) }
+        // A parent may have started us with these blocked (the mask is inherited): unblock them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         Log.write(to: STDOUT_FILENO, "listening \(bound.text)")  // unbuffered: a test reads the port from it
 
         let schedule = Schedule(seed: seed, rate: rate, kinds: faults.kinds)

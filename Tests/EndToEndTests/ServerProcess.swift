@@ -1,0 +1,88 @@
+import Foundation
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A long-running program of ours (the central endpoint, the fault proxy) started for a test:
+/// it prints a `... HOST:PORT` line on stdout once it listens; its stderr goes to a log file.
+final class ServerProcess {
+    let process: Process
+    let port: Int
+    let log: URL
+
+    private init(process: Process, port: Int, log: URL) {
+        self.process = process
+        self.port = port
+        self.log = log
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// `edt central serve` on a database, on a free loopback port unless `port` is given.
+    static func central(database: URL, port: Int = 0, log: URL) throws -> ServerProcess {
+        try start(productsDirectory().appendingPathComponent("edt"),
+                  ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"], log: log)
+    }
+
+    /// `edt-faultproxy` in front of `upstream`.
+    static func faultProxy(upstream: Int, arguments: [String], log: URL) throws -> ServerProcess {
+        try start(productsDirectory().appendingPathComponent("edt-faultproxy"),
+                  ["--upstream", "127.0.0.1:\(upstream)"] + arguments, log: log)
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// The log written so far.
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, and the exit status once it has stopped.
+    @discardableResult
+    func terminate() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    func killAbruptly() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    private static func start(_ executable: URL, _ arguments: [String], log: URL) throws -> ServerProcess {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        var line: [UInt8] = []
+        while !line.contains(0x0A) {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty {
+                process.waitUntilExit()
+                throw ServerStartFailure(message: "\(executable.lastPathComponent) exited before listening: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+            line += data
+        }
+        let text = String(decoding: line.prefix { $0 != 0x0A }, as: UTF8.self)
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+            throw ServerStartFailure(message: "unexpected first line: \(text)")
+        }
+        return ServerProcess(process: process, port: port, log: log)
+    }
+}
+
+struct ServerStartFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

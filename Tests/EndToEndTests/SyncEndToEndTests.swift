@@ -1,0 +1,277 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Laptops syncing with a real central endpoint process, through real libcurl on loopback.
+@Suite("Sync with the central endpoint, end to end", .serialized)
+struct SyncEndToEndTests {
+    let edt = EDTProcess()
+
+    /// One laptop: its store directory and enrolment.
+    struct Laptop {
+        let store: String
+        let device: String
+        let publicKey: String
+    }
+
+    /// A test world: a directory, a central database and server.
+    final class World {
+        let directory = temporaryDirectory()
+        var database: URL { directory.appendingPathComponent("central.sqlite") }
+        var central: ServerProcess?
+
+        deinit {
+            central?.terminate()
+            try? FileManager.default.removeItem(at: directory)
+        }
+
+        func startCentral(port: Int = 0) throws -> ServerProcess {
+            let server = try ServerProcess.central(database: database, port: port, log: directory.appendingPathComponent("central-\(UUID().uuidString).log"))
+            central = server
+            return server
+        }
+    }
+
+    func laptop(_ world: World, _ device: String, serves: String = "E06000038", enrolFor: [String]? = ["E06000038"]) throws -> Laptop {
+        let store = world.directory.appendingPathComponent(device).path
+        let created = try edt.run(["init", "--store", store, "--device", device, "--authority", serves, "--json"])
+        #expect(created.status == 0, "\(created.standardError)")
+        let key = created.json["publicKey"] as? String ?? ""
+        if let enrolFor {
+            let enrolled = try edt.run(["central", "enroll", "--db", world.database.path, "--device", device, "--public-key", key]
+                                       + enrolFor.flatMap { ["--authority", $0] })
+            #expect(enrolled.status == 0, "\(enrolled.standardError)")
+        }
+        return Laptop(store: store, device: device, publicKey: key)
+    }
+
+    @discardableResult
+    func sync(_ laptop: Laptop, _ url: String, _ extra: [String] = []) throws -> EDTProcess.Result {
+        try edt.run(["sync", "--store", laptop.store, "--server", url, "--json", "--backoff", "0.05"] + extra)
+    }
+
+    func capture(_ laptop: Laptop, concern: String = "Child (7) found alone at Reading station.") throws -> String {
+        let document = minimalReferral.replacingOccurrences(of: "Child (7) found alone at Reading station.", with: concern)
+        let result = try edt.run(["referral", "new", "--store", laptop.store, "--json"], input: document)
+        #expect(result.status == 0, "\(result.standardError)")
+        return result.json["id"] as? String ?? ""
+    }
+
+    /// Captures `count` referrals in one import.
+    func importReferrals(_ laptop: Laptop, count: Int, tag: String, in directory: URL) throws {
+        let compact = try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(minimalReferral.utf8)))
+        var lines = ""
+        for number in 0..<count {
+            lines += String(decoding: compact, as: UTF8.self).replacingOccurrences(of: "found alone", with: "found alone (\(tag) \(number))") + "\n"
+        }
+        let file = directory.appendingPathComponent("\(tag).jsonl")
+        try lines.write(to: file, atomically: true, encoding: .utf8)
+        let result = try edt.run(["referral", "import", "--store", laptop.store, "--file", file.path, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+    }
+
+    func ids(_ laptop: Laptop) throws -> [String] {
+        let list = try edt.run(["referral", "list", "--store", laptop.store, "--json"])
+        return (list.json["referrals"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+    }
+
+    func digest(_ laptop: Laptop) throws -> String {
+        try edt.run(["store", "digest", "--store", laptop.store]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func count(_ json: [String: Any], _ key: String) -> Int { json[key] as? Int ?? -1 }
+
+    // MARK: - Two laptops and the centre
+
+    @Test func concurrentEditsToOneFieldSurfaceAsAConflictOnBothAndOtherFieldsMerge() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let a = try laptop(world, "edt-laptop-a")
+        let b = try laptop(world, "edt-laptop-b")
+        let id = try capture(a)
+
+        let first = try sync(a, central.url)
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(count(first.json, "pushed") == 1)
+        let fetched = try sync(b, central.url)
+        #expect(count(fetched.json, "pulled") == 1)
+        #expect(try ids(b) == [id])
+
+        // Offline, both change the concern; b also adds the referrer's phone.
+        #expect(try edt.run(["referral", "set", "--store", a.store, id, "concern", "Seen by A: child now with foster carer"]).status == 0)
+        #expect(try edt.run(["referral", "set", "--store", b.store, id, "concern", "Seen by B: child with grandmother"]).status == 0)
+        #expect(try edt.run(["referral", "set", "--store", b.store, id, "referrer.phone", "07700 900999"]).status == 0)
+
+        #expect(try sync(a, central.url).status == 0)
+        let second = try sync(b, central.url)
+        #expect(count(second.json, "conflicts") == 1, "\(second.standardOutput)")
+        let third = try sync(a, central.url)
+        #expect(count(third.json, "conflicts") == 1, "\(third.standardOutput)")
+
+        for laptop in [a, b] {
+            let shown = try edt.run(["referral", "show", "--store", laptop.store, id, "--json"]).json
+            let conflicts = shown["conflicts"] as? [[String: Any]] ?? []
+            #expect(conflicts.count == 1)
+            #expect(conflicts.first?["path"] as? String == "concern")
+            #expect(Set(conflicts.first?["values"] as? [String] ?? [])
+                    == ["Seen by A: child now with foster carer", "Seen by B: child with grandmother"])
+            let document = shown["document"] as? [String: Any] ?? [:]
+            #expect(document["concern"] == nil, "a conflicted field is not shown as if decided")
+            #expect((document["referrer"] as? [String: Any])?["phone"] as? String == "07700 900999")
+        }
+        #expect(try digest(a) == digest(b))
+
+        // Resolving on one laptop clears the conflict on both after sync.
+        #expect(try edt.run(["referral", "resolve", "--store", a.store, id, "concern", "Child with grandmother, then foster carer"]).status == 0)
+        #expect(try sync(a, central.url).status == 0)
+        let resolved = try sync(b, central.url)
+        #expect(count(resolved.json, "conflicts") == 0)
+        #expect(try digest(a) == digest(b))
+    }
+
+    @Test func aNoChangeSyncIsASingleRequest() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let a = try laptop(world, "edt-laptop-a")
+        try importReferrals(a, count: 25, tag: "noop", in: world.directory)
+        #expect(count(try sync(a, central.url, ["--batch", "10"]).json, "pushed") == 25)
+        let before = central.logText.components(separatedBy: "\n").filter { $0.contains("edt-central") }.count
+
+        let noop = try sync(a, central.url)
+        #expect(noop.status == 0)
+        #expect(count(noop.json, "requests") == 1)
+        #expect(count(noop.json, "attempts") == 1)
+        #expect(count(noop.json, "pushed") == 0)
+        #expect(count(noop.json, "pulled") == 0)
+        let after = central.logText.components(separatedBy: "\n").filter { $0.contains("edt-central") }.count
+        #expect(after == before + 1, "the centre saw \(after - before) requests")
+    }
+
+    @Test func healthAndGracefulShutdown() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let health = try edt.run(["-s", central.url + "/health"], executable: URL(fileURLWithPath: "/usr/bin/curl"))
+        #expect(health.standardOutput == "ok\n")
+        #expect(central.terminate() == 0)
+        world.central = nil
+    }
+
+    // MARK: - Refusals
+
+    @Test func aRecordTheCentreRefusesStaysFlaggedOnTheLaptop() throws {
+        let world = World()
+        let central = try world.startCentral()
+        // The laptop serves Reading, but the centre enrolled it for Westminster only.
+        let laptop = try laptop(world, "edt-laptop-c", serves: "E06000038", enrolFor: ["E09000033"])
+        let id = try capture(laptop)
+        let refused = try sync(laptop, central.url)
+        #expect(refused.status == 0, "\(refused.standardError)")
+        #expect(count(refused.json, "rejected") == 1)
+        #expect(count(refused.json, "pushed") == 0)
+        #expect(try ids(laptop) == [id], "a refused record is never dropped")
+        let human = try edt.run(["sync", "--store", laptop.store, "--server", central.url])
+        #expect(human.standardOutput.contains("rejected 0"), "not pushed again until it changes: \(human.standardOutput)")
+
+        // Another laptop of the centre's Reading team sees nothing of it.
+        let reading = try self.laptop(world, "edt-laptop-d")
+        #expect(count(try sync(reading, central.url).json, "pulled") == 0)
+    }
+
+    @Test func unenrolledAndRevokedDevicesAreRefused() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let stranger = try laptop(world, "edt-laptop-x", enrolFor: nil)
+        let unknown = try sync(stranger, central.url)
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("not enrolled"), "\(unknown.standardError)")
+
+        let member = try laptop(world, "edt-laptop-y")
+        #expect(try sync(member, central.url).status == 0)
+        #expect(try edt.run(["central", "revoke", "--db", world.database.path, "--device", member.device]).status == 0)
+        let revoked = try sync(member, central.url)
+        #expect(revoked.status == 1)
+        #expect(revoked.standardError.contains("revoked"), "\(revoked.standardError)")
+
+        let nobody = try edt.run(["central", "revoke", "--db", world.database.path, "--device", "no-such-device"])
+        #expect(nobody.status == 1)
+    }
+
+    @Test func anUnreachableCentreExitsThreeAfterRetries() throws {
+        let world = World()
+        let a = try laptop(world, "edt-laptop-a", enrolFor: nil)
+        _ = try capture(a)
+        let failed = try sync(a, "http://127.0.0.1:9", ["--attempts", "2"])
+        #expect(failed.status == 3)
+        #expect(failed.standardError.hasPrefix("error:"))
+        #expect(try ids(a).count == 1)
+    }
+
+    // MARK: - A bad network
+
+    @Test(arguments: ["drop", "truncate", "flip", "stall", "502", "503"])
+    func syncsThroughFaultsConvergeWithNothingLostOrDuplicated(_ fault: String) throws {
+        let world = World()
+        let central = try world.startCentral()
+        let proxy = try ServerProcess.faultProxy(
+            upstream: central.port,
+            arguments: ["--faults", fault, "--rate", "0.6", "--seed", "7", "--fault-limit", "4", "--stall-seconds", "3"],
+            log: world.directory.appendingPathComponent("proxy.log"))
+        defer { proxy.terminate() }
+        let a = try laptop(world, "edt-laptop-a")
+        let b = try laptop(world, "edt-laptop-b")
+        try importReferrals(a, count: 30, tag: "a", in: world.directory)
+        try importReferrals(b, count: 20, tag: "b", in: world.directory)
+        let options = ["--batch", "8", "--attempts", "8", "--stall-seconds", "1"]
+        for laptop in [a, b, a] {
+            let result = try sync(laptop, proxy.url, options)
+            #expect(result.status == 0, "\(fault): \(result.standardError)")
+        }
+        #expect(proxy.logText.contains(": \(fault)"), "the proxy injected no \(fault): \(proxy.logText)")
+        let aIDs = try ids(a)
+        #expect(aIDs.count == 50 && Set(aIDs).count == 50)
+        #expect(try digest(a) == digest(b))
+        // What the centre holds, seen by a newcomer syncing directly.
+        let c = try laptop(world, "edt-laptop-c")
+        #expect(count(try sync(c, central.url).json, "pulled") == 50)
+        #expect(try digest(c) == digest(a))
+    }
+
+    @Test func aCentreKilledMidPushLosesNothingItAcknowledged() throws {
+        let world = World()
+        var central = try world.startCentral()
+        let port = central.port
+        let a = try laptop(world, "edt-laptop-a")
+        try importReferrals(a, count: 600, tag: "kill", in: world.directory)
+
+        let process = Process()
+        process.executableURL = EDTProcess.binary
+        process.arguments = ["sync", "--store", a.store, "--server", central.url, "--json", "--batch", "25", "--attempts", "30", "--backoff", "0.1"]
+        process.environment = ["EDT_PASSPHRASE": edt.passphrase, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill the centre once it has acknowledged a few batches.
+        let deadline = Date().addingTimeInterval(60)
+        while central.logText.components(separatedBy: "records=25").count < 4, Date() < deadline { usleep(20_000) }
+        central.killAbruptly()
+        usleep(300_000)
+        central = try world.startCentral(port: port)
+        let reply = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(String(decoding: reply, as: UTF8.self))")
+        let summary = (try? JSONSerialization.jsonObject(with: reply)) as? [String: Any] ?? [:]
+        #expect(count(summary, "attempts") > count(summary, "requests"), "the kill must have failed a request: \(summary)")
+
+        // A second sync finds nothing left to push: every record was acknowledged...
+        #expect(count(try sync(a, central.url).json, "pushed") == 0)
+        // ...and the centre has every one of them.
+        let b = try laptop(world, "edt-laptop-b")
+        #expect(count(try sync(b, central.url).json, "pulled") == 600)
+        #expect(try digest(b) == digest(a))
+    }
+}
