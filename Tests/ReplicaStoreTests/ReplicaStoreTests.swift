@@ -18,18 +18,21 @@ struct ReplicaStoreTests {
     @Test func whatWasCommittedIsThereAfterReopening() throws {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
-        let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "pass phrase")
-        try store.commit { replica in
+        var store: ReplicaStore? = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "pass phrase")
+        try store?.commit { replica in
             replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: id)
             try replica.append(kind: "note", payload: .string("called police"), to: id)
         }
-        let digest = store.replica.digest()
+        let digest = store?.replica.digest()
+        let knowledge = store?.replica.knowledge
+        let publicKey = store?.publicKey
+        store = nil  // one open store per replica at a time: closing releases its lock
         let reopened = try ReplicaStore.open(at: directory, passphrase: "pass phrase")
         #expect(reopened.replica.digest() == digest)
-        #expect(reopened.replica.knowledge == store.replica.knowledge)
+        #expect(reopened.replica.knowledge == knowledge)
         #expect(reopened.device == device)
         #expect(reopened.authorities == ["E06000038"])
-        #expect(reopened.publicKey == store.publicKey)
+        #expect(reopened.publicKey == publicKey)
         // The restored replica keeps counting where it stopped: no dot is reused.
         let next = try reopened.commit { replica in replica.write(.string("x"), to: try FieldPath("channel"), in: id) }
         #expect(next.counter == 3)
@@ -60,7 +63,33 @@ struct ReplicaStoreTests {
             }
         }
         #expect(store.replica.digest() == before)
+    }
+
+    @Test func aChangeThatThrowsIsNotOnDisk() throws {
+        struct Refused: Error {}
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        var before: String?
+        do {
+            let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+            try store.commit { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
+            before = store.replica.digest()
+            _ = try? store.commit { replica in
+                replica.write(.string("second"), to: try FieldPath("concern"), in: id)
+                throw Refused()
+            }
+        }
         #expect(try ReplicaStore.open(at: directory, passphrase: "p").replica.digest() == before)
+    }
+
+    @Test func oneProcessAtATimeChangesAStore() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+        setenv("EDT_STORE_WAIT_SECONDS", "0.2", 1)
+        defer { unsetenv("EDT_STORE_WAIT_SECONDS") }
+        #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory, passphrase: "p") }
+        withExtendedLifetime(store) {}
     }
 
     @Test func noPersonalStringIsReadableInAnyFileOfTheStore() throws {
@@ -68,9 +97,9 @@ struct ReplicaStoreTests {
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let personal = ["Amelia Nowak-Łukasiewicz", "14 Rosewood Crescent, Reading", "9434765919", "She said her stepfather hit her",
                         "PC Daniel Okonkwo", "07700 900123"]
-        let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+        var store: ReplicaStore? = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
         for (index, text) in personal.enumerated() {
-            try store.commit { replica in
+            try store?.commit { replica in
                 replica.write(.string(text), to: try FieldPath("field\(index)"), in: id)
                 try replica.append(kind: "note", payload: .object(["text": .string(text)]), to: id)
             }
@@ -89,6 +118,7 @@ struct ReplicaStoreTests {
         }
         try scan()
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).contains { $0.hasSuffix("-wal") })
+        store = nil
         _ = try ReplicaStore.open(at: directory, passphrase: "p")
         try scan()
     }

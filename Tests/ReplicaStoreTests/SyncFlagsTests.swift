@@ -1,0 +1,95 @@
+import Foundation
+import ReplicaStore
+import Replication
+import TestSupport
+import Testing
+
+/// What the laptop keeps for sync: pending records, refusals, the cursor, the request counter.
+@Suite("Replica store: sync flags")
+struct SyncFlagsTests {
+    let first: RecordID
+    let second: RecordID
+
+    init() throws {
+        first = try RecordID("case-1")
+        second = try RecordID("case-2")
+    }
+
+    func withStore(_ body: (ReplicaStore, URL) throws -> Void) throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let store = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+        try body(store, directory)
+    }
+
+    func write(_ store: ReplicaStore, _ value: String, in id: RecordID) throws {
+        try store.commit { replica in replica.write(.string(value), to: try FieldPath("concern"), in: id) }
+    }
+
+    @Test func localChangesArePendingUntilAcknowledgedAtTheVersionPushed() throws {
+        try withStore { store, _ in
+            try write(store, "one", in: first)
+            try write(store, "two", in: second)
+            #expect(try store.pendingRecords() == [first, second])
+            let pushedFirst = try #require(store.replica[first]).version
+            let pushedSecond = try #require(store.replica[second]).version
+            // The second record changes after it was pushed: its acknowledgement does not settle it.
+            try write(store, "two, revised", in: second)
+            try store.applySync(acknowledgements: [.stored(first, pushed: pushedFirst), .stored(second, pushed: pushedSecond)],
+                                pulled: [], cursor: "central:2", peer: "https://centre")
+            #expect(try store.pendingRecords() == [second])
+            #expect(try store.checkpoint(for: "https://centre") == "central:2")
+        }
+    }
+
+    @Test func refusedRecordsStayFlaggedWithTheirReasonAndAreNotPushedAgainUntilChanged() throws {
+        try withStore { store, directory in
+            try write(store, "one", in: first)
+            try write(store, "two", in: second)
+            let versions = try [first, second].map { try #require(store.replica[$0]).version }
+            try store.applySync(acknowledgements: [
+                .refused(.init(record: first, reason: "forbidden", message: "not for this authority"), pushed: versions[0], retryLater: false),
+                .refused(.init(record: second, reason: "internal", message: "database busy"), pushed: versions[1], retryLater: true),
+            ], pulled: [], cursor: nil, peer: "p")
+            #expect(try store.pendingRecords() == [second], "a refusal for now (internal) is tried again")
+            #expect(try store.rejections().map(\.reason) == ["forbidden", "internal"])
+            #expect(store.replica[first] != nil, "a refused record is never dropped")
+            // The reason may quote personal data: it is sealed like the records.
+            let bytes = try Data(contentsOf: directory.appendingPathComponent(ReplicaStore.fileName + "-wal"))
+            #expect(bytes.range(of: Data("not for this authority".utf8)) == nil)
+            // A new change makes it pending again.
+            try write(store, "one, corrected", in: first)
+            #expect(try store.pendingRecords() == [first, second])
+        }
+    }
+
+    @Test func pulledRecordsAreMergedAndPendingOnlyWhenThisLaptopHasMore() throws {
+        try withStore { store, _ in
+            var centre = Replica(device: try DeviceID("edt-laptop-b"))
+            centre.write(.string("from b"), to: try FieldPath("concern"), in: first)
+            centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: second)
+            // This laptop changed `second` too (another field), and has not pushed it.
+            try store.commit { replica in replica.write(.string("phone"), to: try FieldPath("channel"), in: second) }
+            let changed = try store.applySync(acknowledgements: [], pulled: [try #require(centre[first]), try #require(centre[second])],
+                                              cursor: "central:9", peer: "p")
+            #expect(changed == 2)
+            #expect(store.replica.read(try FieldPath("concern"), in: first)?.values == [.string("from b")])
+            #expect(store.replica.read(try FieldPath("hostAuthority"), in: second)?.values == [.string("E06000038")])
+            #expect(try store.pendingRecords() == [second], "only what the centre lacks is pending")
+            #expect(try store.checkpoint(for: "p") == "central:9")
+        }
+    }
+
+    @Test func requestCountersNeverRepeatAcrossReopening() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        do {
+            let store = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+            #expect(try store.nextRequestCounter() == 1)
+            #expect(try store.nextRequestCounter() == 2)
+        }
+        let reopened = try ReplicaStore.open(at: directory, passphrase: "p")
+        #expect(try reopened.nextRequestCounter() == 3)
+        #expect(try reopened.pendingRecords().isEmpty)
+    }
+}
