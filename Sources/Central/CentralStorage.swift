@@ -48,17 +48,34 @@ public enum StoredOutcome: Sendable, Hashable {
     }
 }
 
+/// A case as stored: its canonical EDTLP JSON, ready to send as it is.
+public struct StoredCase: Sendable {
+    public let id: RecordID
+    public let sequence: Int64
+    /// The version vector of the case, in ``LineProtocol`` notation.
+    public let version: String
+    /// The record payload, canonical JSON (``RecordCoding``).
+    public let body: [UInt8]
+
+    public init(id: RecordID, sequence: Int64, version: String, body: [UInt8]) {
+        self.id = id
+        self.sequence = sequence
+        self.version = version
+        self.body = body
+    }
+}
+
 /// One page of the change sequence.
 public struct ChangePage: Sendable {
     /// The changed cases, oldest change first, each as it is now.
-    public let records: [(sequence: Int64, record: Record)]
+    public let records: [StoredCase]
     /// The sequence number this page brings a reader up to: the last change it holds when more
     /// follow, else the newest number of the whole sequence when it was read.
     public let upTo: Int64
     /// True when changes after ``upTo`` remain for these authorities.
     public let more: Bool
 
-    public init(records: [(sequence: Int64, record: Record)], upTo: Int64, more: Bool) {
+    public init(records: [StoredCase], upTo: Int64, more: Bool) {
         self.records = records
         self.upTo = upTo
         self.more = more

@@ -37,6 +37,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     CREATE TABLE cases (
                         id TEXT PRIMARY KEY NOT NULL,
                         sequence INTEGER NOT NULL UNIQUE,
+                        version TEXT NOT NULL,
                         body BLOB NOT NULL
                     );
                     CREATE TABLE case_authorities (
@@ -101,8 +102,8 @@ public final class SQLiteCentralStorage: CentralStorage {
             var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             let select = try db.cachedStatement(sql: "SELECT sequence, body FROM cases WHERE id = ?")
             let upsert = try db.cachedStatement(sql: """
-                INSERT INTO cases (id, sequence, body) VALUES (?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, body = excluded.body
+                INSERT INTO cases (id, sequence, version, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body
                 """)
             let clearAuthorities = try db.cachedStatement(sql: "DELETE FROM case_authorities WHERE case_id = ?")
             let addAuthority = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
@@ -132,7 +133,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     continue
                 }
                 sequence += 1
-                try upsert.execute(arguments: [id, sequence, Data(body)])
+                try upsert.execute(arguments: [id, sequence, Notation.text(merged.version), Data(body)])
                 let authorities = ReferralCapture.authorities(of: merged)
                 if authorities != stored?.authorities {
                     try clearAuthorities.execute(arguments: [id])
@@ -151,7 +152,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             guard !codes.isEmpty, newest > sequence else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
             let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
             let sql = """
-                SELECT c.id, c.sequence, c.body FROM cases c
+                SELECT c.id, c.sequence, c.version, c.body FROM cases c
                 WHERE c.sequence > ? AND EXISTS (
                     SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
                 ORDER BY c.sequence LIMIT ?
@@ -159,12 +160,11 @@ public final class SQLiteCentralStorage: CentralStorage {
             var arguments: StatementArguments = [sequence]
             arguments += StatementArguments(codes)
             arguments += [limit + 1]
-            var records: [(sequence: Int64, record: Replication.Record)] = []
+            var records: [StoredCase] = []
             for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
                 let idText: String = row["id"]
                 let body: Data = row["body"]
-                let id = try RecordID(idText)
-                records.append((row["sequence"], try RecordCoding.decode(Array(body), id: id)))
+                records.append(StoredCase(id: try RecordID(idText), sequence: row["sequence"], version: row["version"], body: Array(body)))
             }
             if records.count > limit {
                 records.removeLast()

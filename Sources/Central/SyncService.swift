@@ -46,12 +46,12 @@ public struct SyncService: Sendable {
             Self.check(part, before: before, merged: merged, device: device)
         }
         let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", Self.cursorName)]))
-        var pushedVersions: [RecordID: VersionVector] = [:]
+        var pushedVersions: [RecordID: String] = [:]
         for (part, outcome) in zip(push.parts, outcomes) {
             switch outcome {
             case .stored(let id, let sequence, let version):
                 encoder.append(.ack(record: id, cursor: Self.cursor(sequence)))
-                if version == part.version { pushedVersions[id] = version }
+                if version == part.version { pushedVersions[id] = Notation.text(version) }
             case .rejected(let id, let rejection):
                 let reason = RejectionReason(code: rejection.code) ?? .invalid
                 encoder.append(.nak(record: id, reason: reason, message: rejection.message))
@@ -60,9 +60,9 @@ public struct SyncService: Sendable {
         if push.pull != nil {
             let page = try await storage.changes(after: since, authorities: device.authorities, limit: configuration.pullPageRecords)
             encoder.append(.delta(base: Self.vector(since), knowledge: Self.vector(page.upTo)))
-            for (_, record) in page.records where pushedVersions[record.id] != record.version {
+            for stored in page.records where pushedVersions[stored.id] != stored.version {
                 // A case exactly as this device just pushed it is not sent back.
-                encoder.append(.record(record))
+                encoder.appendRecord(id: stored.id, encodedPayload: stored.body)
             }
             if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
         }

@@ -52,10 +52,13 @@ public enum JSONPayload {
     /// Appends `text` as a JSON string.
     public static func write(string text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let plain = text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        if plain {
-            // The common case: nothing to escape, so copy the bytes in one go.
-            out.append(contentsOf: text.utf8)
+        // The common case: a native string with nothing to escape, copied in one go.
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true {
             out.append(UInt8(ascii: "\""))
             return
         }

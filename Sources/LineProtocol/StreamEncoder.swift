@@ -46,6 +46,16 @@ public final class StreamEncoder {
         pending.append(0x0A)
     }
 
+    /// Writes a `REC` frame whose payload is already encoded: `payload` must be the record's
+    /// canonical JSON as ``RecordCoding/encode(_:)`` wrote it (e.g. read back from storage).
+    public func appendRecord(id: RecordID, encodedPayload payload: [UInt8]) {
+        precondition(!finished, "append after finish")
+        frames += 1
+        pending.append(contentsOf: "REC \(frames) \(id.rawValue) ".utf8)
+        pending.append(contentsOf: payload)
+        pending.append(0x0A)
+    }
+
     /// Writes a `DELTA` frame and one `REC` frame per record of `delta`.
     public func append(_ delta: Delta) {
         append(.delta(base: delta.base, knowledge: delta.knowledge))

@@ -31,7 +31,7 @@ extension ReplicaStore {
     public func pendingRecords() throws(StoreError) -> [RecordID] {
         do {
             return try database.read { db in
-                try String.fetchAll(db, sql: "SELECT id FROM records WHERE pending = 1 ORDER BY id").compactMap { try? RecordID($0) }
+                try String.fetchAll(db, sql: "SELECT id FROM pending ORDER BY id").compactMap { try? RecordID($0) }
             }
         } catch {
             throw StoreError(.io, "cannot read which records wait for sync: \(error)")
@@ -42,9 +42,9 @@ extension ReplicaStore {
     public func rejections() throws(StoreError) -> [Rejection] {
         do {
             return try database.read { db in
-                try Row.fetchAll(db, sql: "SELECT id, rejection FROM records WHERE rejection IS NOT NULL ORDER BY id").compactMap { row in
+                try Row.fetchAll(db, sql: "SELECT id, sealed FROM rejections ORDER BY id").compactMap { row in
                     let idText: String = row["id"]
-                    let sealed: Data = row["rejection"]
+                    let sealed: Data = row["sealed"]
                     guard let id = try? RecordID(idText), let plain = cipher.open(sealed, context: "rejection:" + idText) else { return nil }
                     let text = String(decoding: plain, as: UTF8.self)
                     guard let space = text.firstIndex(of: " ") else { return nil }
@@ -111,17 +111,20 @@ extension ReplicaStore {
             }
             let knowledge = Notation.text(replica.knowledge)
             try database.write { db in
-                let upsert = try db.cachedStatement(sql: """
-                    INSERT INTO records (id, sealed, pending) VALUES (?, ?, 1)
-                    ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed
-                    """)
+                let upsert = try db.cachedStatement(sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
                 for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
-                let settle = try db.cachedStatement(sql: "UPDATE records SET pending = 0, rejection = ? WHERE id = ?")
-                for (id, rejection) in settled { try settle.execute(arguments: [rejection, id.rawValue]) }
-                let flag = try db.cachedStatement(sql: "UPDATE records SET rejection = ? WHERE id = ?")
-                for (id, rejection) in flagged { try flag.execute(arguments: [rejection, id.rawValue]) }
-                let clear = try db.cachedStatement(sql: "UPDATE records SET pending = 0, rejection = NULL WHERE id = ?")
-                for id in covered { try clear.execute(arguments: [id.rawValue]) }
+                let unmark = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
+                let flag = try db.cachedStatement(sql: "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+                let unflag = try db.cachedStatement(sql: "DELETE FROM rejections WHERE id = ?")
+                for (id, rejection) in settled {
+                    try unmark.execute(arguments: [id.rawValue])
+                    if let rejection { try flag.execute(arguments: [id.rawValue, rejection]) } else { try unflag.execute(arguments: [id.rawValue]) }
+                }
+                for (id, rejection) in flagged { try flag.execute(arguments: [id.rawValue, rejection]) }
+                for id in covered {
+                    try unmark.execute(arguments: [id.rawValue])
+                    try unflag.execute(arguments: [id.rawValue])
+                }
                 try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
                 if let cursor {
                     try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",

@@ -78,7 +78,7 @@ public final class ReplicaStore {
                     CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
                     CREATE TABLE checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
                     """)
-                try addSyncColumns(db)
+                try addSyncTables(db)
                 let rows: [(String, any DatabaseValueConvertible)] = [
                     ("format", formatTag), ("kdf", parametersJSON), ("check", check), ("device", device.rawValue),
                     ("authorities", authoritiesJSON), ("signingKey", sealedKey),
@@ -105,7 +105,7 @@ public final class ReplicaStore {
         let database = try openDatabase(file)
         do {
             try database.write { db in
-                if try !db.columns(in: "records").contains(where: { $0.name == "pending" }) { try addSyncColumns(db) }
+                if try !db.tableExists("pending") { try addSyncTables(db) }
             }
         } catch {
             throw StoreError(.io, "cannot upgrade the store in \(directory.path): \(error)")
@@ -148,13 +148,15 @@ public final class ReplicaStore {
         }
     }
 
-    /// The columns sync needs: whether a record has changes the centre has not acknowledged,
-    /// and the centre's sealed reason when it refused the record.
-    private static func addSyncColumns(_ db: Database) throws {
+    /// The tables sync needs (kept apart from the sealed records, so flagging one does not
+    /// rewrite it): the records with changes the centre has not acknowledged, and the centre's
+    /// sealed reasons for records it refused. A store made before sync existed has everything
+    /// pending.
+    private static func addSyncTables(_ db: Database) throws {
         try db.execute(sql: """
-            ALTER TABLE records ADD COLUMN pending INTEGER NOT NULL DEFAULT 1;
-            ALTER TABLE records ADD COLUMN rejection BLOB;
-            CREATE INDEX records_pending ON records (id) WHERE pending = 1;
+            CREATE TABLE pending (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+            CREATE TABLE rejections (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
+            INSERT INTO pending (id) SELECT id FROM records;
             """)
     }
 
@@ -220,11 +222,12 @@ public final class ReplicaStore {
             do {
                 try database.write { db in
                     let upsert = try db.cachedStatement(
-                        sql: """
-                            INSERT INTO records (id, sealed, pending) VALUES (?, ?, 1)
-                            ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed, pending = 1
-                            """)
-                    for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
+                        sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+                    let markPending = try db.cachedStatement(sql: "INSERT OR IGNORE INTO pending (id) VALUES (?)")
+                    for (id, sealed) in rows {
+                        try upsert.execute(arguments: [id, sealed])
+                        try markPending.execute(arguments: [id])
+                    }
                     try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
                 }
             } catch {

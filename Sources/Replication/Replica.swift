@@ -12,6 +12,11 @@ public struct Replica: Sendable {
     /// The highest counter this device has used; never reused, even if knowledge was restored low.
     private var lastCounter: UInt64
     private var index: ChangeIndex
+    /// How many fields are in conflict, per record that has any: kept as records change, so
+    /// counting conflicts costs nothing in a large replica.
+    private var conflictedFields: [RecordID: Int] = [:]
+    /// The sum of ``conflictedFields``.
+    public private(set) var conflictCount = 0
 
     /// An empty replica for `device`.
     public init(device: DeviceID) {
@@ -31,6 +36,7 @@ public struct Replica: Sendable {
         for record in records where !record.isEmpty {
             self.records[record.id] = record
             index.noteChange(of: record.id, from: VersionVector(), to: record.version)
+            noteConflicts(of: record.id)
         }
         index.flush()
         self.knowledge = knowledge
@@ -45,7 +51,7 @@ public struct Replica: Sendable {
 
     /// Every conflicted field, in canonical order.
     public var conflicts: [(record: RecordID, path: FieldPath, values: [FieldValue])] {
-        recordIDs.flatMap { id in
+        conflictedFields.keys.sorted().flatMap { id in
             records[id].map { record in
                 record.fields.filter(\.register.isConflicted).map { (id, $0.path, $0.register.values) }
             } ?? []
@@ -134,7 +140,18 @@ public struct Replica: Sendable {
         index.noteChange(of: id, from: previous, to: record.version)
         index.flush()
         records[id] = record
+        noteConflicts(of: id)
         compactIndexIfNeeded()
+    }
+
+    /// Brings the conflict count of record `id` up to date after it changed.
+    private mutating func noteConflicts(of id: RecordID) {
+        var count = 0
+        for field in records[id]?.fields ?? [] where field.register.isConflicted { count += 1 }
+        let before = conflictedFields[id] ?? 0
+        guard count != before else { return }
+        conflictCount += count - before
+        conflictedFields[id] = count == 0 ? nil : count
     }
 
     // MARK: - Merging
@@ -214,6 +231,7 @@ public struct Replica: Sendable {
             guard !incoming.isEmpty else { return false }
             records[incoming.id] = incoming
             index.noteChange(of: incoming.id, from: VersionVector(), to: incoming.version)
+            noteConflicts(of: incoming.id)
             return true
         }
         let before = records.values[position].version
@@ -228,6 +246,7 @@ public struct Replica: Sendable {
         }
         let after = records.values[position].version
         if before != after { index.noteChange(of: incoming.id, from: before, to: after) }
+        if changed { noteConflicts(of: incoming.id) }
         return changed
     }
 

@@ -70,7 +70,11 @@ extension SyncSession {
 
         public let configuration: Configuration
         private var state = State.idle
-        private var attempted: Set<RecordID> = []
+        /// Records to push, in order; those before `next` have been sent.
+        private var queue: [RecordID] = []
+        private var nextInQueue = 0
+        /// Every record queued in this session (each is pushed once per session).
+        private var known: Set<RecordID> = []
         private var batchSize: Int
         /// Requests whose reply was applied.
         public private(set) var completedRequests = 0
@@ -83,14 +87,17 @@ extension SyncSession {
         /// Begins the session with the records now pending.
         public mutating func start(pending: [RecordID]) -> Action {
             precondition(state == .idle, "start called twice")
-            return next(pending: pending, more: true)
+            enqueue(pending)
+            return next(more: true)
         }
 
-        /// The request's reply was verified and applied; `pending` is what is pending now.
+        /// The request's reply was verified and applied. `pending` may name records that became
+        /// pending since (records already queued in this session are not pushed twice).
         public mutating func replied(_ reply: Reply, pending: [RecordID]) -> Action {
             guard case .sending = state else { preconditionFailure("replied without a request in flight") }
             completedRequests += 1
-            return next(pending: pending, more: reply.more)
+            enqueue(pending)
+            return next(more: reply.more)
         }
 
         /// The request failed. `jitter` is a random number in 0..<1 (passed in, so tests are exact).
@@ -107,7 +114,7 @@ extension SyncSession {
                 }
                 batchSize = max(1, request.records.count / 2)
                 let smaller = Request(records: Array(request.records.prefix(batchSize)))
-                attempted.subtract(request.records.dropFirst(batchSize))  // they go in a later request
+                nextInQueue -= request.records.count - batchSize  // the rest go in a later request
                 state = .sending(smaller, attempt: attempt)
                 return .send(smaller)
             case .transient(_, let retryAfter):
@@ -135,19 +142,20 @@ extension SyncSession {
             return max(delay, min(retryAfter ?? 0, configuration.maximumBackoffSeconds))
         }
 
-        private mutating func next(pending: [RecordID], more: Bool) -> Action {
-            var batch: [RecordID] = []
-            for id in pending where !attempted.contains(id) {
-                batch.append(id)
-                if batch.count == batchSize { break }
-            }
+        private mutating func enqueue(_ pending: [RecordID]) {
+            for id in pending where known.insert(id).inserted { queue.append(id) }
+        }
+
+        private mutating func next(more: Bool) -> Action {
+            let end = min(queue.count, nextInQueue + batchSize)
+            let batch = Array(queue[nextInQueue..<end])
+            nextInQueue = end
             // Done when nothing new is pending and the last reply left nothing to pull (a
             // session's first request always goes: the pull is how a laptop learns of changes).
             if batch.isEmpty, !more {
                 state = .done
                 return .finish
             }
-            attempted.formUnion(batch)
             let request = Request(records: batch)
             state = .sending(request, attempt: 1)
             return .send(request)

@@ -121,12 +121,14 @@ public final class SyncSession {
                 if outcome.revoked {
                     throw SyncError(.refused, "the central endpoint says this device is revoked: stop syncing, keep the laptop's data, and contact an administrator")
                 }
-                action = machine.replied(StateMachine.Reply(more: outcome.more), pending: try pending())
+                // While this session holds the store, nothing else makes records pending (a pull
+                // never does), so the queue taken at the start is complete.
+                action = machine.replied(StateMachine.Reply(more: outcome.more), pending: [])
             case .wait(let seconds):
                 Thread.sleep(forTimeInterval: seconds)
                 action = machine.waited()
             case .finish:
-                summary.conflicts = store.replica.conflicts.count
+                summary.conflicts = store.replica.conflictCount
                 return summary
             case .fail(let failure):
                 switch failure {

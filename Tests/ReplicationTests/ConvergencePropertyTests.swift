@@ -160,6 +160,10 @@ struct ConvergencePropertyTests {
                         return "replica \(r) \(key.record).\(key.path): wrong value for \(sibling.dot)"
                     }
                 }
+                let conflicted = replica.records.values.reduce(0) { $0 + $1.conflictedPaths.count }
+                if replica.conflictCount != conflicted || replica.conflicts.count != conflicted {
+                    return "replica \(r): counts \(replica.conflictCount) conflicts, holds \(conflicted)"
+                }
                 for (id, record) in replica.records {
                     let fieldsInModel = Set(models[r].writes.keys.filter { $0.record == id }.map(\.path))
                     if Set(record.fields.map(\.path)) != fieldsInModel {
