@@ -51,6 +51,8 @@ public struct CentralServer: Sendable {
         }
         router.post(RouterPath(stringLiteral: Self.syncPath)) { request, _ -> Response in
             do {
+                let clock = ContinuousClock()
+                let started = clock.now
                 let device = try await authenticator.authenticate(request.headers[.authorization])
                 let reader = service.reader(for: device)
                 for try await buffer in request.body {
@@ -59,8 +61,12 @@ public struct CentralServer: Sendable {
                     }
                 }
                 let push = try reader.finish()
+                let read = clock.now
                 let reply = try await service.respond(to: push, from: device)
-                logger.info("sync", metadata: ["device": "\(device.id)", "records": "\(push.parts.count)", "replyBytes": "\(reply.count)"])
+                logger.info("sync", metadata: [
+                    "device": "\(device.id)", "records": "\(push.parts.count)", "replyBytes": "\(reply.count)",
+                    "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
+                ])
                 var headers = HTTPFields()
                 headers[.contentType] = "text/x-edtlp; charset=utf-8"
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
@@ -80,6 +86,10 @@ public struct CentralServer: Sendable {
             logger: logger
         )
         try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     static func response(for error: CentralError) -> Response {

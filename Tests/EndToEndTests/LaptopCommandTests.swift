@@ -26,6 +26,8 @@ struct LaptopCommandTests {
         ["referral", "set", "--help"], ["referral", "resolve", "--help"], ["referral", "note", "--help"],
         ["referral", "show", "--help"], ["referral", "list", "--help"], ["referral", "schema", "--help"],
         ["bundle", "export", "--help"], ["bundle", "import", "--help"], ["store", "digest", "--help"], ["demo", "--help"],
+        ["sync", "--help"], ["central", "--help"], ["central", "serve", "--help"], ["central", "enroll", "--help"],
+        ["central", "revoke", "--help"],
     ])
     func everyCommandHasHelp(_ arguments: [String]) throws {
         let result = try edt.run(arguments)

@@ -32,6 +32,12 @@ struct PushBenchmark: ParsableCommand {
     @Option(help: "Referrals to push.")
     var records = 10_000
 
+    @Option(help: "Records per sync request.")
+    var batch = SyncSession.StateMachine.Configuration().batchSize
+
+    @Flag(help: "Copy the central endpoint's log (one line per request, with its timings) to stderr.")
+    var verbose = false
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -56,12 +62,15 @@ struct PushBenchmark: ParsableCommand {
         let setup = Date().timeIntervalSince(setupSeconds)
 
         progress.say("syncing \(records) referrals…")
-        let session = SyncSession(store: store, options: SyncSession.Options(server: central.url)) { status in
+        var options = SyncSession.Options(server: central.url)
+        options.machine.batchSize = batch
+        let session = SyncSession(store: store, options: options) { status in
             progress.say("syncing: \(status.pushed)/\(status.toPush) pushed, \(status.requests) requests…")
         }
         var result: SyncSession.Summary?
         let seconds = try Measure.seconds { result = try session.run() }
         central.stop()
+        if verbose, let log = try? String(contentsOf: central.log, encoding: .utf8) { FileHandle.standardError.write(Data(log.utf8)) }
         guard let summary = result, summary.pushed == records, summary.rejected == 0 else {
             let reasons = (result?.rejections ?? []).prefix(3).map { "\($0.record): \($0.reason) \($0.message)" }.joined(separator: "; ")
             throw BenchFailure("the sync pushed \(result?.pushed ?? 0) of \(records) records (\(result?.rejected ?? 0) refused: \(reasons))")

@@ -91,7 +91,7 @@ enum BlockingTask {
 final class CentralProcess {
     let url: String
     private let process: Process
-    private let log: URL
+    let log: URL
 
     /// Enrols `stores` in a new database at `database`, then starts the endpoint and waits for
     /// its `listening on` line.
