@@ -132,6 +132,10 @@ let package = Package(
             dependencies: ["ReplicaStore", "Replication", "Referrals", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "UploaderTests", dependencies: ["Uploader", "Replication", "TestSupport"]),
+        .testTarget(
+            name: "CentralTests",
+            dependencies: ["Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(
             name: "LineProtocolTests",

@@ -1,6 +1,7 @@
 import Hummingbird
 public import Logging
 import NIOCore
+import Replication
 
 /// The central endpoint over HTTP (Hummingbird):
 /// - `POST /v1/sync`: a `push` stream in, a `reply` stream out (`Protocol/PROTOCOL.md` §4);
@@ -55,16 +56,36 @@ public struct CentralServer: Sendable {
                 let started = clock.now
                 let device = try await authenticator.authenticate(request.headers[.authorization])
                 let reader = service.reader(for: device)
-                for try await buffer in request.body {
-                    try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
-                        try reader.consume(Array(raw)[...])
+                // Segments verified by a checkpoint are stored while the rest still arrives,
+                // one after another, in stream order.
+                var storing: Task<[StoredOutcome], any Error>?
+                var stored: [Replication.Record] = []
+                let push: PushReader.Push
+                do {
+                    for try await buffer in request.body {
+                        try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
+                            try reader.consume(Array(raw)[...])
+                        }
+                        for segment in reader.takeVerified() {
+                            stored += segment
+                            let previous = storing
+                            storing = Task {
+                                let before = try await previous?.value ?? []
+                                return before + (try await service.store(segment, from: device))
+                            }
+                        }
                     }
+                    push = try reader.finish()
+                } catch {
+                    _ = try? await storing?.value  // what was verified is stored; then refuse the rest
+                    throw error
                 }
-                let push = try reader.finish()
                 let read = clock.now
-                let reply = try await service.respond(to: push, from: device)
+                let earlier = try await storing?.value ?? []
+                let last = try await service.store(push.parts, from: device)
+                let reply = try await service.reply(pushed: stored + push.parts, outcomes: earlier + last, pull: push.pull, to: device)
                 logger.info("sync", metadata: [
-                    "device": "\(device.id)", "records": "\(push.parts.count)", "replyBytes": "\(reply.count)",
+                    "device": "\(device.id)", "records": "\(stored.count + push.parts.count)", "replyBytes": "\(reply.count)",
                     "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
                 ])
                 var headers = HTTPFields()

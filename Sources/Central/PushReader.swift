@@ -2,14 +2,19 @@ public import LineProtocol
 public import Replication
 
 /// Reads a device's `push` stream as it arrives and keeps what it asks: the record parts and
-/// the pull cursor. Nothing is handed on until ``finish()`` has verified the whole stream, so
-/// a truncated or corrupted request stores nothing.
+/// the pull cursor. Parts are handed on only once verified: those before a `+SUM` checkpoint
+/// when its checksum matches (``takeVerified()``, so they can be stored while the rest still
+/// arrives), the rest when ``finish()`` has verified `END`. A damaged request stores nothing
+/// that was not verified.
 public final class PushReader {
     private let decoder = MessageDecoder()
     private let device: DeviceID
     private let maximumBytes: Int
     private var bytes = 0
+    /// Parts since the last checkpoint.
     private var parts: [Record] = []
+    /// Segments a checkpoint verified, not yet taken.
+    private var verified: [[Record]] = []
     private var pull: Cursor?
 
     /// What a verified push asks for.
@@ -36,6 +41,12 @@ public final class PushReader {
                 switch message {
                 case .record(let record): self.parts.append(record)
                 case .pull(let cursor): self.pull = cursor
+                case .ignorable(let verb, _) where verb == "+SUM":
+                    // The frame decoder has checked the checksum: everything before is sound.
+                    if !self.parts.isEmpty {
+                        self.verified.append(self.parts)
+                        self.parts = []
+                    }
                 case .delta, .ignorable: break
                 case .ack, .nak: break  // the decoder refuses these in a push
                 }
@@ -45,7 +56,14 @@ public final class PushReader {
         }
     }
 
-    /// Verifies the end of the stream and returns what it asked.
+    /// The segments of parts verified by checkpoints since the last call, in stream order.
+    public func takeVerified() -> [[Record]] {
+        defer { verified = [] }
+        return verified
+    }
+
+    /// Verifies the end of the stream and returns what it asked: the parts not yet taken with
+    /// ``takeVerified()``, and the pull cursor.
     public func finish() throws(CentralError) -> Push {
         do {
             try decoder.finish()
@@ -53,7 +71,7 @@ public final class PushReader {
         } catch {
             throw CentralError(.badRequest, error.description)
         }
-        return Push(parts: parts, pull: pull)
+        return Push(parts: verified.flatMap { $0 } + parts, pull: pull)
     }
 
     private func checkHeader() throws(LineProtocolError) {

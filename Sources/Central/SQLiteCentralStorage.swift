@@ -136,7 +136,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 try upsert.execute(arguments: [id, sequence, Notation.text(merged.version), Data(body)])
                 let authorities = ReferralCapture.authorities(of: merged)
                 if authorities != stored?.authorities {
-                    try clearAuthorities.execute(arguments: [id])
+                    if stored != nil { try clearAuthorities.execute(arguments: [id]) }
                     for authority in authorities { try addAuthority.execute(arguments: [authority, id]) }
                 }
                 outcomes.append(.stored(part.id, sequence: sequence, version: merged.version))

@@ -1,6 +1,6 @@
-import LineProtocol
+public import LineProtocol
 import Referrals
-import Replication
+public import Replication
 
 /// Answers sync requests: stores what a device pushed, then replies with acknowledgements and
 /// what changed for the device's authorities since its cursor (`Protocol/PROTOCOL.md` §4).
@@ -35,19 +35,34 @@ public struct SyncService: Sendable {
 
     /// Stores the push's records (durably, before acknowledging any) and returns the reply stream.
     public func respond(to push: PushReader.Push, from device: EnrolledDevice) async throws(CentralError) -> [UInt8] {
+        let outcomes = try await store(push.parts, from: device)
+        return try await reply(pushed: push.parts, outcomes: outcomes, pull: push.pull, to: device)
+    }
+
+    /// Merges and stores parts pushed by `device`, durably, in one transaction; refuses those
+    /// it may not store. The outcomes are in the order of `parts`.
+    public func store(_ parts: [Record], from device: EnrolledDevice) async throws(CentralError) -> [StoredOutcome] {
+        guard !parts.isEmpty else { return [] }
+        return try await storage.store(parts) { part, before, merged in
+            Self.check(part, before: before, merged: merged, device: device)
+        }
+    }
+
+    /// The reply to a push whose parts were stored with these outcomes (in push order): an
+    /// `ACK` or `NAK` per part, then, when the device asked, what changed since its cursor.
+    public func reply(
+        pushed parts: [Record], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice
+    ) async throws(CentralError) -> [UInt8] {
         var since: Int64 = 0
-        if let cursor = push.pull {
+        if let cursor = pull {
             guard let sequence = Self.sequence(of: cursor) else {
                 throw CentralError(.badRequest, "PULL since=\(cursor) is not a cursor this endpoint issued; sync with since=- to start over")
             }
             since = sequence
         }
-        let outcomes = push.parts.isEmpty ? [] : try await storage.store(push.parts) { part, before, merged in
-            Self.check(part, before: before, merged: merged, device: device)
-        }
         let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", Self.cursorName)]))
         var pushedVersions: [RecordID: String] = [:]
-        for (part, outcome) in zip(push.parts, outcomes) {
+        for (part, outcome) in zip(parts, outcomes) {
             switch outcome {
             case .stored(let id, let sequence, let version):
                 encoder.append(.ack(record: id, cursor: Self.cursor(sequence)))
@@ -57,14 +72,30 @@ public struct SyncService: Sendable {
                 encoder.append(.nak(record: id, reason: reason, message: rejection.message))
             }
         }
-        if push.pull != nil {
-            let page = try await storage.changes(after: since, authorities: device.authorities, limit: configuration.pullPageRecords)
-            encoder.append(.delta(base: Self.vector(since), knowledge: Self.vector(page.upTo)))
-            for stored in page.records where pushedVersions[stored.id] != stored.version {
-                // A case exactly as this device just pushed it is not sent back.
-                encoder.appendRecord(id: stored.id, encodedPayload: stored.body)
+        if pull != nil {
+            // Pages are read until a page's worth of cases to send is found: cases exactly as
+            // this device just pushed them are not sent back, and must not fill the page.
+            var toSend: [StoredCase] = []
+            var upTo = since
+            var more = true
+            while more, toSend.count < configuration.pullPageRecords {
+                let page = try await storage.changes(after: upTo, authorities: device.authorities, limit: configuration.pullPageRecords)
+                for stored in page.records where pushedVersions[stored.id] != stored.version {
+                    toSend.append(stored)
+                    if toSend.count == configuration.pullPageRecords {
+                        upTo = stored.sequence
+                        more = stored.sequence < page.upTo || page.more
+                        break
+                    }
+                }
+                if toSend.count < configuration.pullPageRecords {
+                    upTo = page.upTo
+                    more = page.more
+                }
             }
-            if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
+            encoder.append(.delta(base: Self.vector(since), knowledge: Self.vector(upTo)))
+            for stored in toSend { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
+            if more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
         }
         return encoder.finish()
     }

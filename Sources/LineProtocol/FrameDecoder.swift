@@ -98,8 +98,8 @@ public final class FrameDecoder {
                         try onFrame(Frame(verb: frame.verb, number: frame.number, arguments: chunk[frame.arguments..<newline], line: linesRead))
                     } else {
                         let line = chunk[position..<newline]
-                        if Self.isEndLine(line) {
-                            // The checksum covers every byte before the END line.
+                        if Self.isEndLine(line) || Self.isChecksumLine(line) {
+                            // The checksum covers every byte before the END (or +SUM) line.
                             checksum.update(chunk[hashedUpTo..<position])
                             hashedUpTo = position
                         }
@@ -199,6 +199,14 @@ public final class FrameDecoder {
         line.count >= 3 && line.prefix(4).elementsEqual(line.count == 3 ? "END".utf8 : "END ".utf8)
     }
 
+    /// The verb of a checkpoint frame: `+SUM <n> xxh3-64:<hex>` carries the checksum of every
+    /// byte before its line, so a receiver can trust (and act on) what came before it.
+    static let checksumVerb = "+SUM"
+
+    private static func isChecksumLine(_ line: ArraySlice<UInt8>) -> Bool {
+        line.prefix(5).elementsEqual("+SUM ".utf8)
+    }
+
     private func checkLength(_ count: Int) throws(LineProtocolError) {
         guard count <= limits.maximumLineBytes else {
             throw LineProtocolError(.lineTooLong, line: linesRead + 1,
@@ -252,6 +260,13 @@ public final class FrameDecoder {
         }
         framesRead += 1
         let arguments = numberEnd < rest.endIndex ? rest[(numberEnd + 1)...] : rest[rest.endIndex...]
+        if case .ignorable(let name) = known, name == Self.checksumVerb {
+            let expected = checksum.text
+            guard arguments.elementsEqual(expected.utf8) else {
+                throw LineProtocolError(.digestMismatch, line: number,
+                    "+SUM says checksum \(Self.printable(arguments)) but the bytes received give \(expected): the stream was corrupted")
+            }
+        }
         try onFrame(Frame(verb: known, number: frameNumber, arguments: arguments, line: number))
         return false
     }

@@ -55,17 +55,46 @@ public enum Notation {
 
     /// Parses `device:counter`; nil when malformed.
     public static func dot(_ text: Substring) -> Dot? {
+        var devices: DeviceID?
+        return dot(text, reusing: &devices)
+    }
+
+    /// Parses `device:counter`, reusing `devices` (the last device id read) when the text names
+    /// it again, and leaving the device read there: a record's dots mostly name one device, and
+    /// this spares validating and copying its id each time.
+    static func dot(_ text: Substring, reusing devices: inout DeviceID?) -> Dot? {
         let utf8 = text.utf8
-        guard let colon = utf8.lastIndex(of: UInt8(ascii: ":")),
-            let device = try? DeviceID(String(text[..<colon])),
-            let counter = counter(text[utf8.index(after: colon)...])
-        else { return nil }
+        guard let colon = utf8.lastIndex(of: UInt8(ascii: ":")), let counter = counter(text[utf8.index(after: colon)...]) else {
+            return nil
+        }
+        let name = text[..<colon]
+        let device: DeviceID
+        if let known = devices, known.rawValue.utf8.elementsEqual(name.utf8) {
+            device = known
+        } else {
+            guard let parsed = try? DeviceID(String(name)) else { return nil }
+            device = parsed
+            devices = parsed
+        }
         return try? Dot(device, counter)
     }
 
     /// Parses the vector notation, strictly: sorted, no repeated device, no zero counter.
     public static func vector(_ text: Substring) -> VersionVector? {
+        var devices: DeviceID?
+        return vector(text, reusing: &devices)
+    }
+
+    /// ``vector(_:)``, reusing the last device id read (see ``dot(_:reusing:)``).
+    static func vector(_ text: Substring, reusing devices: inout DeviceID?) -> VersionVector? {
         if text == "-" { return VersionVector() }
+        if !text.utf8.contains(UInt8(ascii: ",")) {
+            // The common case, a vector of one device's writes.
+            guard let dot = dot(text, reusing: &devices) else { return nil }
+            var vector = VersionVector()
+            vector.insert(dot)
+            return vector
+        }
         var vector = VersionVector()
         var previous: DeviceID?
         for part in text.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {

@@ -52,15 +52,16 @@ enum RecordPayload {
         var reader = JSONPayload.Reader(bytes: bytes, maximumDepth: maximumDepth)
         var fields: [Record.Field] = []
         var entries: [Entry] = []
+        var devices: DeviceID?  // the last device id read: most dots of a record name the same one
         try reader.forEachMember(depth: 1) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
             switch key {
             case "fields":
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
-                    fields.append(try field(&reader))
+                    fields.append(try field(&reader, devices: &devices))
                 }
             case "entries":
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
-                    entries.append(try entry(&reader))
+                    entries.append(try entry(&reader, devices: &devices))
                 }
             default:
                 _ = try reader.value(depth: 1)  // a later minor version's key
@@ -79,7 +80,7 @@ enum RecordPayload {
         return Record(id: id, fields: fields, entries: entries)
     }
 
-    private static func field(_ reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) -> Record.Field {
+    private static func field(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Record.Field {
         var path: FieldPath?
         var context: VersionVector?
         var siblings: [MultiValueRegister.Sibling] = []
@@ -92,7 +93,7 @@ enum RecordPayload {
                 path = parsed
             case "context":
                 let text = try reader.stringValue(for: key)
-                guard let parsed = Notation.vector(Substring(text)) else { throw .identifier("invalid context vector \"\(text)\"") }
+                guard let parsed = Notation.vector(Substring(text), reusing: &devices) else { throw .identifier("invalid context vector \"\(text)\"") }
                 context = parsed
             case "values":
                 sawValues = true
@@ -101,7 +102,7 @@ enum RecordPayload {
                     var value: FieldValue?
                     try reader.forEachMember(depth: 5) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
                         switch key {
-                        case "dot": dot = try Self.dot(&reader)
+                        case "dot": dot = try Self.dot(&reader, devices: &devices)
                         case "value": value = try reader.value(depth: 5)
                         default: _ = try reader.value(depth: 5)
                         }
@@ -114,20 +115,20 @@ enum RecordPayload {
             }
         }
         guard let path, let context, sawValues else { throw .shape("each field must have \"context\", \"path\" and \"values\"") }
-        guard Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
+        guard siblings.count < 2 || Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
         guard let register = MultiValueRegister(siblings: siblings, context: context) else {
             throw .shape("field \(path) has no value")
         }
         return Record.Field(path: path, register: register)
     }
 
-    private static func entry(_ reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) -> Entry {
+    private static func entry(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Entry {
         var dot: Dot?
         var kind: String?
         var payload: FieldValue?
         try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
             switch key {
-            case "dot": dot = try Self.dot(&reader)
+            case "dot": dot = try Self.dot(&reader, devices: &devices)
             case "kind": kind = try reader.stringValue(for: key)
             case "payload": payload = try reader.value(depth: 3)
             default: _ = try reader.value(depth: 3)
@@ -141,9 +142,9 @@ enum RecordPayload {
         }
     }
 
-    private static func dot(_ reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) -> Dot {
+    private static func dot(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Dot {
         let text = try reader.stringValue(for: "dot")
-        guard let dot = Notation.dot(Substring(text)) else { throw .identifier("invalid dot \"\(text)\"") }
+        guard let dot = Notation.dot(Substring(text), reusing: &devices) else { throw .identifier("invalid dot \"\(text)\"") }
         return dot
     }
 }

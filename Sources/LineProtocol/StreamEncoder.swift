@@ -11,6 +11,8 @@ public import Replication
 /// ```
 public final class StreamEncoder {
     private var pending: [UInt8] = []
+    /// How many bytes at the start of `pending` the checksum already covers.
+    private var hashed = 0
     private var frames = 0
     private var finished = false
     private let checksum = StreamChecksum()
@@ -62,17 +64,31 @@ public final class StreamEncoder {
         for record in delta.records { append(.record(record)) }
     }
 
+    /// Writes a checkpoint, `+SUM <n> xxh3-64:<hex>`: the checksum of every byte before it, so
+    /// a receiver can verify what came before without waiting for `END` (and store it). A
+    /// receiver that does not know `+SUM` skips it, as any `+NAME` frame.
+    public func appendChecksum() {
+        precondition(!finished, "append after finish")
+        checksum.update(pending[hashed...])
+        hashed = pending.count
+        frames += 1
+        pending.append(contentsOf: "\(FrameDecoder.checksumVerb) \(frames) \(checksum.text)\n".utf8)
+    }
+
     /// The bytes produced since the last call, all counted in the checksum.
     public func takeBytes() -> [UInt8] {
-        defer { pending.removeAll(keepingCapacity: true) }
-        if !finished { checksum.update(pending[...]) }
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            hashed = 0
+        }
+        if !finished { checksum.update(pending[hashed...]) }
         return pending
     }
 
     /// Writes the `END` line and returns the remaining bytes.
     public func finish() -> [UInt8] {
         precondition(!finished, "finish called twice")
-        checksum.update(pending[...])
+        checksum.update(pending[hashed...])
         pending.append(contentsOf: "END \(frames) \(checksum.text)\n".utf8)
         finished = true
         defer { pending = [] }

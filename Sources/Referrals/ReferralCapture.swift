@@ -1,4 +1,5 @@
 public import Replication
+import Synchronization
 
 /// Validation of referral documents and of single field changes.
 public enum ReferralCapture {
@@ -34,8 +35,7 @@ public enum ReferralCapture {
     /// Checks one field change (`edt referral set` / `resolve`): the path must be a field of the
     /// schema (collection items by id), the value of its type; `null` clears an optional field.
     public static func validateWrite(_ value: FieldValue, at path: FieldPath, in record: Record?) throws(ReferralError) {
-        let segments = path.segments.map(String.init)
-        guard let (member, _) = ReferralSchema.leaf(for: segments) else {
+        guard let (member, _) = ReferralSchema.leaf(for: path) else {
             throw ReferralError(path: path.rawValue, "not a field of a referral; see `edt referral schema`")
         }
         guard case .scalar(let scalar) = member.shape else {
@@ -48,6 +48,8 @@ public enum ReferralCapture {
             return
         }
         _ = try ReferralSchema.check(value, as: scalar, path: path.rawValue)
+        // Only the two referrer flags bear on each other (a professional is never anonymous).
+        guard path.rawValue.hasPrefix("referrer.") else { return }
         func current(_ name: String) -> FieldValue? {
             if path.rawValue == name { return value }
             guard let fieldPath = try? FieldPath(name), let register = record?.register(at: fieldPath) else { return nil }
@@ -160,13 +162,25 @@ extension Dictionary where Key == String, Value == FieldValue {
 
 extension ReferralSchema {
     /// An item id: 1 to 32 of `A-Z a-z 0-9 _ -`.
-    static func isItemID(_ text: String) -> Bool {
+    static func isItemID(_ text: some StringProtocol) -> Bool {
         !text.isEmpty && text.utf8.count <= 32
             && text.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
     }
 
+    /// Paths outside collections already looked up (a few dozen at most: the schema's fields),
+    /// so checking a record's fields does not walk the schema for each one.
+    private static let knownLeaves = Mutex<[String: Member]>([:])
+
+    /// The member `path` names, and whether it sits inside a collection item.
+    static func leaf(for path: FieldPath) -> (Member, inCollection: Bool)? {
+        if let member = knownLeaves.withLock({ $0[path.rawValue] }) { return (member, false) }
+        guard let found = leaf(for: path.segments) else { return nil }
+        if !found.inCollection { knownLeaves.withLock { $0[path.rawValue] = found.0 } }
+        return found
+    }
+
     /// The member a stored path names, and whether it sits inside a collection item.
-    static func leaf(for segments: [String]) -> (Member, inCollection: Bool)? {
+    static func leaf(for segments: [some StringProtocol]) -> (Member, inCollection: Bool)? {
         var members = document
         var index = 0
         var inCollection = false

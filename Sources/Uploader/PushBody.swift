@@ -11,13 +11,18 @@ final class PushBody {
     private var records: ArraySlice<RecordID>
     private let since: Cursor
     private let encoder: StreamEncoder
+    private let checkpointRecords: Int
     private var stage = Stage.start
+    private var sinceCheckpoint = 0
     /// The version of each record as it was pushed, to match acknowledgements against.
     private(set) var pushedVersions: [RecordID: VersionVector] = [:]
 
     private enum Stage { case start, records, end, done }
 
-    init(replica: Replica, records: [RecordID], since: Cursor) {
+    /// - Parameter checkpointRecords: records between `+SUM` checkpoints (the centre stores each
+    ///   verified segment while the next one is still on its way).
+    init(replica: Replica, records: [RecordID], since: Cursor, checkpointRecords: Int) {
+        self.checkpointRecords = max(1, checkpointRecords)
         self.replica = replica
         self.records = records[...]
         self.since = since
@@ -41,6 +46,11 @@ final class PushBody {
                 encoder.append(.record(record))
                 pushedVersions[id] = record.version
                 produced += 2_048
+                sinceCheckpoint += 1
+                if sinceCheckpoint == checkpointRecords, !records.isEmpty {
+                    encoder.appendChecksum()
+                    sinceCheckpoint = 0
+                }
             }
             if records.isEmpty {
                 encoder.append(.pull(since: since))

@@ -14,8 +14,8 @@ extension SyncSession {
     /// resending is always safe, and a session that failed resumes where the next one starts.
     public struct StateMachine: Sendable {
         public struct Configuration: Sendable, Hashable {
-            /// Records per request.
-            public var batchSize = 2_000
+            /// Records per request (a smaller batch if the centre finds a request too large).
+            public var batchSize = 10_000
             /// Attempts of one request before the session gives up.
             public var maximumAttempts = 6
             /// The first backoff, doubled at each further attempt, up to ``maximumBackoffSeconds``.

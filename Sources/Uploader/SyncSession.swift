@@ -20,6 +20,9 @@ public final class SyncSession {
         public var server: String
         public var transfer = TransferOptions()
         public var machine = StateMachine.Configuration()
+        /// Records between `+SUM` checkpoints in a request: the centre verifies and stores each
+        /// segment while the next one is still arriving.
+        public var checkpointRecords = 1_000
 
         public init(server: String) {
             self.server = server
@@ -173,7 +176,7 @@ public final class SyncSession {
             throw .permanent(error.message)
         }
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
-        let body = PushBody(replica: store.replica, records: request.records, since: since)
+        let body = PushBody(replica: store.replica, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
         let reply = ReplyReader()
         var transfer = options.transfer
         transfer.headers += ["Authorization: \(authorization.headerValue)", "Content-Type: text/x-edtlp; charset=utf-8", "Expect:"]

@@ -225,7 +225,7 @@ struct SyncEndToEndTests {
         let b = try laptop(world, "edt-laptop-b")
         try importReferrals(a, count: 30, tag: "a", in: world.directory)
         try importReferrals(b, count: 20, tag: "b", in: world.directory)
-        let options = ["--batch", "8", "--attempts", "8", "--stall-seconds", "1"]
+        let options = ["--batch", "12", "--checkpoint", "5", "--attempts", "8", "--stall-seconds", "1"]
         for laptop in [a, b, a] {
             let result = try sync(laptop, proxy.url, options)
             #expect(result.status == 0, "\(fault): \(result.standardError)")
@@ -249,7 +249,8 @@ struct SyncEndToEndTests {
 
         let process = Process()
         process.executableURL = EDTProcess.binary
-        process.arguments = ["sync", "--store", a.store, "--server", central.url, "--json", "--batch", "25", "--attempts", "30", "--backoff", "0.1"]
+        process.arguments = ["sync", "--store", a.store, "--server", central.url, "--json", "--batch", "25", "--checkpoint", "10",
+                             "--attempts", "30", "--backoff", "0.1"]
         process.environment = ["EDT_PASSPHRASE": edt.passphrase, "PATH": "/usr/bin:/bin"]
         let output = Pipe()
         process.standardOutput = output

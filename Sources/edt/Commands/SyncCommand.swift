@@ -43,7 +43,10 @@ struct SyncCommand: ParsableCommand {
     var stallSeconds = 30
 
     @Option(help: ArgumentHelp("Records per request.", valueName: "N"))
-    var batch = 2_000
+    var batch = 10_000
+
+    @Option(help: ArgumentHelp("Records between checksum checkpoints in a request (the centre stores each verified part while the rest arrives).", valueName: "N"))
+    var checkpoint = 1_000
 
     @Flag(help: "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\"}.")
     var json = false
@@ -56,6 +59,7 @@ struct SyncCommand: ParsableCommand {
         guard backoff >= 0, backoff.isFinite else { throw ValidationError("--backoff must be 0 or more seconds") }
         guard stallSeconds >= 1 else { throw ValidationError("--stall-seconds must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard checkpoint >= 1 else { throw ValidationError("--checkpoint must be at least 1") }
     }
 
     func run() throws {
@@ -67,6 +71,7 @@ struct SyncCommand: ParsableCommand {
         settings.machine.maximumAttempts = attempts
         settings.machine.baseBackoffSeconds = backoff
         settings.machine.batchSize = batch
+        settings.checkpointRecords = checkpoint
         let bar = isatty(2) == 1 ? ProgressBar() : nil
         let session = SyncSession(store: store, options: settings, progress: bar.map { bar in { bar.show($0) } })
         let summary: SyncSession.Summary

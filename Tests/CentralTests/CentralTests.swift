@@ -1,0 +1,229 @@
+import Central
+import Crypto
+import Foundation
+import LineProtocol
+import Replication
+import TestSupport
+import Testing
+
+/// The central endpoint's parts, in process: storage, authentication, the push reader, replies.
+@Suite("Central endpoint")
+struct CentralTests {
+    static let reading = "E06000038"
+    static let westminster = "E09000033"
+
+    /// A referral part as a laptop would push it.
+    func referral(_ id: String, host: String = reading, home: String? = nil, concern: String = "Child alone", device: String = "edt-laptop-a")
+        throws -> Record
+    {
+        var replica = Replica(device: try DeviceID(device))
+        let record = try RecordID(id)
+        var writes: [(path: FieldPath, value: FieldValue)] = [
+            (try FieldPath("hostAuthority"), .string(host)), (try FieldPath("concern"), .string(concern)),
+        ]
+        if let home { writes.append((try FieldPath("homeAuthority"), .string(home))) }
+        replica.write(writes, in: record)
+        return try #require(replica[record])
+    }
+
+    func withStorage(_ body: (SQLiteCentralStorage) async throws -> Void) async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await body(try SQLiteCentralStorage(path: directory.appendingPathComponent("central.sqlite").path))
+    }
+
+    func device(_ id: String = "edt-laptop-a", authorities: Set<String> = [reading], key: Curve25519.Signing.PrivateKey = .init())
+        throws -> EnrolledDevice
+    {
+        EnrolledDevice(id: try DeviceID(id), publicKey: Array(key.publicKey.rawRepresentation), authorities: authorities)
+    }
+
+    // MARK: - Storage
+
+    @Test func storingNumbersEachChangeAndStoringAgainChangesNothing() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let first = try await service.store([try referral("case-1"), try referral("case-2")], from: laptop)
+            #expect(first.map(\.sequence) == [1, 2])
+            let again = try await service.store([try referral("case-1")], from: laptop)
+            #expect(again.map(\.sequence) == [1], "a part already stored is acknowledged at its place, not stored anew")
+            let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            #expect(page.records.map(\.id.rawValue) == ["case-1", "case-2"])
+            #expect(page.upTo == 2 && !page.more)
+        }
+    }
+
+    @Test func pullsSeeOnlyTheAuthoritiesADeviceServesAndComeInPages() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let both = try device(authorities: [Self.reading, Self.westminster])
+            _ = try await service.store(
+                [try referral("r-1"), try referral("w-1", host: Self.westminster), try referral("r-2"),
+                 try referral("shared", host: Self.reading, home: Self.westminster)], from: both)
+            let reading = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            #expect(reading.records.map(\.id.rawValue) == ["r-1", "r-2", "shared"])
+            let westminster = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10)
+            #expect(westminster.records.map(\.id.rawValue) == ["w-1", "shared"], "the home authority sees the case too")
+            let firstPage = try await storage.changes(after: 0, authorities: [Self.reading], limit: 2)
+            #expect(firstPage.records.map(\.id.rawValue) == ["r-1", "r-2"] && firstPage.more)
+            let secondPage = try await storage.changes(after: firstPage.upTo, authorities: [Self.reading], limit: 2)
+            #expect(secondPage.records.map(\.id.rawValue) == ["shared"] && !secondPage.more)
+            let nothing = try await storage.changes(after: secondPage.upTo, authorities: [Self.reading], limit: 2)
+            #expect(nothing.records.isEmpty && nothing.upTo == 4)
+        }
+    }
+
+    @Test func partsADeviceMayNotStoreAreRefusedAndNothingOfThemIsStored() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let readingLaptop = try device(authorities: [Self.reading])
+            let westminsterLaptop = try device("edt-laptop-w", authorities: [Self.westminster])
+            _ = try await service.store([try referral("case-1")], from: readingLaptop)
+            var noHost = Replica(device: try DeviceID("edt-laptop-a"))
+            noHost.write(.string("no host"), to: try FieldPath("concern"), in: try RecordID("case-2"))
+            var badValue = Replica(device: try DeviceID("edt-laptop-a"))
+            badValue.write(.string("not a date"), to: try FieldPath("receivedAt"), in: try RecordID("case-3"))
+            badValue.write(.string(Self.reading), to: try FieldPath("hostAuthority"), in: try RecordID("case-3"))
+            let outcomes = try await service.store([
+                try referral("case-1", concern: "taken over", device: "edt-laptop-w"),  // another authority's case
+                try referral("case-4", host: Self.reading, device: "edt-laptop-w"),  // an authority it does not serve
+                try #require(noHost[try RecordID("case-2")]),
+                try #require(badValue[try RecordID("case-3")]),
+            ], from: westminsterLaptop)
+            #expect(outcomes.map(\.rejectionCode) == ["forbidden", "forbidden", "invalid", "invalid"])
+            let page = try await storage.changes(after: 0, authorities: [Self.reading, Self.westminster], limit: 10)
+            #expect(page.records.map(\.id.rawValue) == ["case-1"])
+            #expect(page.upTo == 1)
+        }
+    }
+
+    // MARK: - Authentication
+
+    @Test func onlyAnEnrolledDeviceSigningWithAFreshCounterIsLetIn() async throws {
+        try await withStorage { storage in
+            let key = Curve25519.Signing.PrivateKey()
+            let laptop = try device(key: key)
+            try await storage.enroll(laptop)
+            let authenticator = DeviceAuthenticator(storage: storage)
+            func header(_ counter: UInt64, signer: Curve25519.Signing.PrivateKey = key, device: String = "edt-laptop-a") throws -> String {
+                let signature = try signer.signature(for: SyncAuthorization.message(device: device, counter: counter))
+                return SyncAuthorization(device: device, counter: counter, signature: Array(signature)).headerValue
+            }
+            #expect(try await authenticator.authenticate(try header(5)).id == laptop.id)
+            await #expect(throws: CentralError.self, "a replayed counter") { try await authenticator.authenticate(try header(5)) }
+            await #expect(throws: CentralError.self, "an older counter") { try await authenticator.authenticate(try header(4)) }
+            await #expect(throws: CentralError.self, "another key") {
+                try await authenticator.authenticate(try header(6, signer: Curve25519.Signing.PrivateKey()))
+            }
+            await #expect(throws: CentralError.self, "no header") { try await authenticator.authenticate(nil) }
+            await #expect(throws: CentralError.self, "garbage") { try await authenticator.authenticate("EDT-Ed25519 device=x") }
+            await #expect(throws: CentralError.self, "unknown device") { try await authenticator.authenticate(try header(7, device: "stranger")) }
+            #expect(try await authenticator.authenticate(try header(8)).id == laptop.id)
+            #expect(try await storage.revoke(laptop.id))
+            let afterRevocation = try header(9)
+            do throws(CentralError) {
+                _ = try await authenticator.authenticate(afterRevocation)
+                Issue.record("a revoked device must be refused")
+            } catch {
+                #expect(error.code == .revoked)
+            }
+        }
+    }
+
+    // MARK: - Reading a push
+
+    func push(records: [Record], checkpointEvery every: Int, pull: Bool = true) -> [UInt8] {
+        let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]))
+        encoder.append(.delta(base: VersionVector(), knowledge: VersionVector()))
+        for (number, record) in records.enumerated() {
+            encoder.append(.record(record))
+            if (number + 1) % every == 0 { encoder.appendChecksum() }
+        }
+        if pull, let cursor = Cursor("-") { encoder.append(.pull(since: cursor)) }
+        return encoder.finish()
+    }
+
+    @Test func verifiedSegmentsAreHandedOnAsTheyArriveAndTheRestAtTheEnd() throws {
+        let records = try (0..<7).map { try referral("case-\($0)") }
+        let bytes = push(records: records, checkpointEvery: 3)
+        let reader = PushReader(device: try DeviceID("edt-laptop-a"), maximumBytes: 1 << 20)
+        var segments: [[String]] = []
+        for chunk in stride(from: 0, to: bytes.count, by: 50).map({ bytes[$0..<min($0 + 50, bytes.count)] }) {
+            try reader.consume(chunk)
+            segments += reader.takeVerified().map { $0.map(\.id.rawValue) }
+        }
+        #expect(segments == [["case-0", "case-1", "case-2"], ["case-3", "case-4", "case-5"]])
+        let rest = try reader.finish()
+        #expect(rest.parts.map(\.id.rawValue) == ["case-6"])
+        #expect(rest.pull?.text == "-")
+    }
+
+    @Test func aDamagedPushHandsOnOnlyWhatACheckpointVerified() throws {
+        let records = try (0..<7).map { try referral("case-\($0)") }
+        var bytes = push(records: records, checkpointEvery: 3)
+        bytes[bytes.count - 80] ^= 0x01  // after the last checkpoint
+        let reader = PushReader(device: try DeviceID("edt-laptop-a"), maximumBytes: 1 << 20)
+        var verified: [String] = []
+        var failed = false
+        do {
+            try reader.consume(bytes[...])
+            verified = reader.takeVerified().flatMap { $0.map(\.id.rawValue) }
+            _ = try reader.finish()
+        } catch {
+            failed = true
+            verified += reader.takeVerified().flatMap { $0.map(\.id.rawValue) }
+            #expect(error.code == .badRequest)
+        }
+        #expect(failed)
+        #expect(verified == (0..<6).map { "case-\($0)" })
+    }
+
+    @Test func aPushSignedByOneDeviceMayNotSpeakForAnother() throws {
+        let bytes = push(records: [try referral("case-1")], checkpointEvery: 10)
+        let reader = PushReader(device: try DeviceID("edt-laptop-b"), maximumBytes: 1 << 20)
+        #expect(throws: CentralError.self) { try reader.consume(bytes[...]) }
+        let small = PushReader(device: try DeviceID("edt-laptop-a"), maximumBytes: 100)
+        do {
+            try small.consume(bytes[...])
+            Issue.record("an oversized request must be refused")
+        } catch {
+            #expect(error.code == .tooLarge)
+        }
+    }
+
+    @Test func theReplyAcknowledgesInOrderAndLeavesOutWhatTheDeviceJustPushed() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let other = try device("edt-laptop-b")
+            _ = try await service.store([try referral("from-b", device: "edt-laptop-b")], from: other)
+            let parts = [try referral("case-1"), try referral("case-2", host: Self.westminster)]
+            let outcomes = try await service.store(parts, from: laptop)
+            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop)
+            let stream = try DecodedStream(bytes)
+            #expect(stream.header.kind == .reply)
+            guard stream.messages.count == 4,
+                case .ack(let acked, let cursor) = stream.messages[0], case .nak(let refused, .forbidden, _) = stream.messages[1],
+                case .delta(_, let knowledge) = stream.messages[2], case .record(let pulled) = stream.messages[3]
+            else {
+                Issue.record("unexpected reply: \(stream.messages)")
+                return
+            }
+            #expect(acked.rawValue == "case-1" && cursor.text == "central:2")
+            #expect(refused.rawValue == "case-2")
+            #expect(Cursor(knowledge).text == "central:2")
+            #expect(pulled.id.rawValue == "from-b", "case-1 is not echoed back")
+        }
+    }
+}
+
+extension StoredOutcome {
+    var sequence: Int64? {
+        if case .stored(_, let sequence, _) = self { sequence } else { nil }
+    }
+
+    var rejectionCode: String? {
+        if case .rejected(_, let rejection) = self { rejection.code } else { nil }
+    }
+}
