@@ -40,11 +40,13 @@ def dot_key(text):
 
 
 def stream(header, frames):
-    """frames: list of (VERB, rest-or-None). Returns the bytes with numbered frames and END."""
-    lines = [header]
+    """frames: list of (VERB, rest-or-None). Returns the bytes with numbered frames and END.
+    A ("+SUM", None) frame is a checkpoint: it gets the checksum of every byte before its line."""
+    body = (header + "\n").encode("utf-8")
     for number, (verb, rest) in enumerate(frames, start=1):
-        lines.append(f"{verb} {number}" + (f" {rest}" if rest else ""))
-    body = "".join(line + "\n" for line in lines).encode("utf-8")
+        if verb == "+SUM" and rest is None:
+            rest = "xxh3-64:" + xxhash.xxh3_64_hexdigest(body)
+        body += (f"{verb} {number}" + (f" {rest}" if rest else "") + "\n").encode("utf-8")
     digest = xxhash.xxh3_64_hexdigest(body)
     return body + f"END {len(frames)} xxh3-64:{digest}\n".encode(), len(frames), f"xxh3-64:{digest}"
 
@@ -111,6 +113,16 @@ def main():
         ("PULL", "since=central:43,edt-laptop-a:6"),
     ])
 
+    checkpointed = ok("valid-push-checkpoint", "EDTLP 1.0 push device=edt-laptop-a", [
+        ("DELTA", "base=central:41 knowledge=central:41,edt-laptop-a:4"),
+        ("REC", record(case, fields=[("concern", "edt-laptop-a:1", [("edt-laptop-a:1", "Child (7) found alone at Reading station at 02:10.")]),
+                                     ("hostAuthority", "edt-laptop-a:2", [("edt-laptop-a:2", "E06000038")])])),
+        ("+SUM", None),
+        ("REC", record(other, fields=[("concern", "edt-laptop-a:3", [("edt-laptop-a:3", "Sibling (4) with neighbour overnight.")]),
+                                      ("hostAuthority", "edt-laptop-a:4", [("edt-laptop-a:4", "E06000038")])])),
+        ("PULL", "since=central:41"),
+    ])
+
     ok("valid-empty-bundle", "EDTLP 1.0 bundle device=edt-laptop-c", [])
 
     ok("valid-newer-minor", "EDTLP 1.3 bundle device=edt-laptop-a compression=none", [
@@ -137,6 +149,7 @@ def main():
     bad("invalid-not-edtlp", b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n", "not-edtlp", 1)
     bad("invalid-empty", b"", "empty-input", 1)
     bad("invalid-record-before-delta", b"\n".join([lines[0]] + [lines[2].replace(b"REC 2", b"REC 1")]) + b"\n", "unexpected-frame", 2)
+    bad("invalid-checkpoint-mismatch", checkpointed.replace(b"alone at Reading", b"alone at Raading"), "digest-mismatch", 4)
     bad("invalid-ack-in-push", push.replace(b"PULL 3 since=central:41,edt-laptop-a:3", b"ACK 3 " + case.encode() + b" central:42"), "unexpected-frame", 4)
     bad("invalid-bad-record-id", push.replace(case.encode(), b"case/../etc"), "invalid-identifier", 3)
     bad("invalid-json-whitespace", push.replace(b'{"entries":[],', b'{"entries": [],'), "invalid-payload", 3)
