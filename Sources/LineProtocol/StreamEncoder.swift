@@ -28,6 +28,10 @@ public final class StreamEncoder {
     /// Writes one message as the next frame.
     public func append(_ message: Message) {
         precondition(!finished, "append after finish")
+        if case .ignorable(let verb, _) = message, verb == FrameDecoder.checksumVerb {
+            appendChecksum()  // a checkpoint is about the bytes written here: its checksum is computed afresh
+            return
+        }
         frames += 1
         switch message {
         case .delta(let base, let knowledge):
