@@ -11,6 +11,9 @@ public struct CentralError: Error, Hashable, Sendable, CustomStringConvertible {
         case badRequest = "bad-request"
         /// The request was larger than the endpoint accepts (HTTP 413).
         case tooLarge = "too-large"
+        /// The device's cursor was not issued by this database, or is ahead of it (a restored
+        /// or new database): the device must sync everything again from the start (HTTP 409).
+        case startOver = "start-over"
         /// A command's input was refused (enrolment of a bad key, an unknown device).
         case refused
         /// The database failed (HTTP 503: try again later).

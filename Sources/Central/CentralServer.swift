@@ -95,7 +95,8 @@ public struct CentralServer: Sendable {
                 logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
                 return Self.response(for: error)
             } catch {
-                // The request body broke off (the connection failed): nothing was stored.
+                // The request body broke off (the connection failed): only what a checkpoint had
+                // verified was stored, and nothing is acknowledged.
                 logger.notice("sync request failed", metadata: ["reason": "\(error)"])
                 return Self.text(.badRequest, "the request body could not be read: \(error)\n")
             }
@@ -119,6 +120,7 @@ public struct CentralServer: Sendable {
         case .revoked: text(.forbidden, error.message + "\n")
         case .badRequest, .refused: text(.badRequest, error.message + "\n")
         case .tooLarge: text(.contentTooLarge, error.message + "\n")
+        case .startOver: text(.conflict, "start-over: " + error.message + "\n")
         case .storage: text(.serviceUnavailable, error.message + "\n", retryAfter: 1)
         }
     }

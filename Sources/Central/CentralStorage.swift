@@ -6,6 +6,12 @@ public import Replication
 /// Every change to a case takes the next number of one sequence; a device's cursor is the last
 /// number it has pulled, so "what changed since" is a range of that sequence.
 public protocol CentralStorage: Sendable {
+    /// A random name given to the database when it was made (letters and digits): cursors
+    /// carry it, so a cursor issued by another database is recognised as such.
+    var identity: String { get }
+    /// The newest number of the change sequence (0 when nothing is stored).
+    func newestSequence() async throws(CentralError) -> Int64
+
     /// Adds a device, or replaces its key and authorities (un-revoking it).
     func enroll(_ device: EnrolledDevice) async throws(CentralError)
     /// Marks a device revoked; returns false when no such device is enrolled.

@@ -17,8 +17,8 @@ public struct SyncService: Sendable {
         public init() {}
     }
 
-    /// The name cursors carry.
-    public static let cursorName = "central"
+    /// The name cursors carry: `central.` and the database's identity.
+    public var cursorName: String { "central." + storage.identity }
 
     public let storage: any CentralStorage
     public let configuration: Configuration
@@ -55,17 +55,20 @@ public struct SyncService: Sendable {
     ) async throws(CentralError) -> [UInt8] {
         var since: Int64 = 0
         if let cursor = pull {
-            guard let sequence = Self.sequence(of: cursor) else {
-                throw CentralError(.badRequest, "PULL since=\(cursor) is not a cursor this endpoint issued; sync with since=- to start over")
+            guard let sequence = sequence(of: cursor) else {
+                throw CentralError(.startOver, "this centre's database did not issue the cursor \(cursor) (it was replaced): sync everything from the start")
+            }
+            guard sequence <= (try await storage.newestSequence()) else {
+                throw CentralError(.startOver, "the cursor \(cursor) is ahead of this centre's database (it was restored): sync everything from the start")
             }
             since = sequence
         }
-        let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", Self.cursorName)]))
+        let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", "central")]))
         var pushedVersions: [RecordID: String] = [:]
         for (part, outcome) in zip(parts, outcomes) {
             switch outcome {
             case .stored(let id, let sequence, let version):
-                encoder.append(.ack(record: id, cursor: Self.cursor(sequence)))
+                encoder.append(.ack(record: id, cursor: Cursor(vector(sequence))))
                 if version == part.version { pushedVersions[id] = Notation.text(version) }
             case .rejected(let id, let rejection):
                 let reason = RejectionReason(code: rejection.code) ?? .invalid
@@ -93,7 +96,7 @@ public struct SyncService: Sendable {
                     more = page.more
                 }
             }
-            encoder.append(.delta(base: Self.vector(since), knowledge: Self.vector(upTo)))
+            encoder.append(.delta(base: vector(since), knowledge: vector(upTo)))
             for stored in toSend { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
             if more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
         }
@@ -126,20 +129,19 @@ public struct SyncService: Sendable {
 
     // MARK: - Cursors
 
-    static func cursor(_ sequence: Int64) -> Cursor { Cursor(vector(sequence)) }
-
-    static func vector(_ sequence: Int64) -> VersionVector {
+    /// The cursor of a sequence number, as a one-entry version vector `central.<identity>:<n>`.
+    func vector(_ sequence: Int64) -> VersionVector {
         guard sequence > 0, let name = try? DeviceID(cursorName) else { return VersionVector() }
         var vector = VersionVector()
         vector.raise(name, to: UInt64(sequence))
         return vector
     }
 
-    /// The sequence number a cursor stands for; nil when it is not one of ours.
-    static func sequence(of cursor: Cursor) -> Int64? {
+    /// The sequence number a cursor stands for; nil when this database did not issue it.
+    func sequence(of cursor: Cursor) -> Int64? {
         guard let vector = cursor.vector else { return nil }
         if vector == VersionVector() { return 0 }
-        guard let name = try? DeviceID(cursorName), vector == Self.vector(Int64(clamping: vector[name])), vector[name] <= UInt64(Int64.max)
+        guard let name = try? DeviceID(cursorName), vector == self.vector(Int64(clamping: vector[name])), vector[name] <= UInt64(Int64.max)
         else { return nil }
         return Int64(vector[name])
     }

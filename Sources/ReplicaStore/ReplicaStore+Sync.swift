@@ -23,8 +23,11 @@ extension ReplicaStore {
 
     /// What the centre said about one pushed record, with the version that was pushed.
     public enum Acknowledgement: Sendable, Hashable {
+        /// Durably stored: the record stops being pending (unless it changed since it was pushed).
         case stored(RecordID, pushed: VersionVector)
-        case refused(Rejection, pushed: VersionVector, retryLater: Bool)
+        /// Refused: the record stays pending (it is offered again at each sync, so it gets
+        /// through once the cause is mended, e.g. an enrolment) and is flagged with the reason.
+        case refused(Rejection, pushed: VersionVector)
     }
 
     /// The records with changes the centre has not acknowledged, in id order.
@@ -56,6 +59,20 @@ extension ReplicaStore {
         }
     }
 
+    /// Makes every record pending and forgets the cursor for `peer`: for a centre that lost what
+    /// it had acknowledged (its database was restored or replaced), so everything is pushed and
+    /// pulled again. Refusal flags stay until the centre answers anew.
+    public func startSyncOver(with peer: String) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO pending (id) SELECT id FROM records")
+                try db.execute(sql: "DELETE FROM checkpoints WHERE peer = ?", arguments: [peer])
+            }
+        } catch {
+            throw StoreError(.io, "cannot mark the records for a new sync: \(error)")
+        }
+    }
+
     /// The next request counter for signing a sync request, made durable before it is returned
     /// (so no counter is ever used twice, even across a crash).
     public func nextRequestCounter() throws(StoreError) -> UInt64 {
@@ -73,32 +90,27 @@ extension ReplicaStore {
     }
 
     /// Takes in one sync reply, in one durable transaction: what the centre acknowledged is no
-    /// longer pending (unless it changed since it was pushed), what it refused is flagged, the
-    /// pulled records are merged, and the pull cursor moves to `cursor`.
+    /// longer pending (unless it changed since it was pushed), what it refused is flagged and
+    /// stays pending, the pulled records are merged, and the pull cursor moves to `cursor`.
     /// - Returns: how many records the pulled ones changed here.
     @discardableResult
     public func applySync(
         acknowledgements: [Acknowledgement], pulled: [Replication.Record], cursor: String?, peer: String
     ) throws(StoreError) -> Int {
         var changed = 0
-        var settled: [(id: RecordID, rejection: Data?)] = []  // no longer pending
-        var flagged: [(id: RecordID, rejection: Data)] = []  // refused for now, still pending
+        var settled: [RecordID] = []  // no longer pending
+        var flagged: [(id: RecordID, rejection: Data)] = []  // refused, still pending
         var covered: [RecordID] = []  // the centre's copy holds everything this one does
         var rows: [(String, Data)] = []
         do {
             for acknowledgement in acknowledgements {
                 switch acknowledgement {
                 case .stored(let id, let pushed):
-                    if replica[id]?.version == pushed { settled.append((id, nil)) }
-                case .refused(let rejection, let pushed, let retryLater):
+                    if replica[id]?.version == pushed { settled.append(id) }
+                case .refused(let rejection, let pushed):
                     guard replica[rejection.record]?.version == pushed else { continue }
                     let text = Array((rejection.reason + " " + rejection.message).utf8)
-                    let sealed = try cipher.seal(text, context: "rejection:" + rejection.record.rawValue)
-                    if retryLater {
-                        flagged.append((rejection.record, sealed))
-                    } else {
-                        settled.append((rejection.record, sealed))
-                    }
+                    flagged.append((rejection.record, try cipher.seal(text, context: "rejection:" + rejection.record.rawValue)))
                 }
             }
             if !pulled.isEmpty {
@@ -116,9 +128,9 @@ extension ReplicaStore {
                 let unmark = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
                 let flag = try db.cachedStatement(sql: "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
                 let unflag = try db.cachedStatement(sql: "DELETE FROM rejections WHERE id = ?")
-                for (id, rejection) in settled {
+                for id in settled {
                     try unmark.execute(arguments: [id.rawValue])
-                    if let rejection { try flag.execute(arguments: [id.rawValue, rejection]) } else { try unflag.execute(arguments: [id.rawValue]) }
+                    try unflag.execute(arguments: [id.rawValue])
                 }
                 for (id, rejection) in flagged { try flag.execute(arguments: [id.rawValue, rejection]) }
                 for id in covered {

@@ -210,8 +210,11 @@ public final class ReplicaStore {
     public func commit<Result>(_ change: (inout Replica) throws -> Result) throws -> Result {
         let before = replica.knowledge
         do {
+            replica.clearChangeLog()
             let result = try change(&replica)
-            let changed = replica.recordIDs(changedSince: before)
+            // The records this change touched (not every record holding dots the version vector
+            // does not cover: records pulled from the centre hold such dots for good).
+            let changed = replica.changeLog.sorted()
             guard !changed.isEmpty || replica.knowledge != before else { return result }
             var rows: [(String, Data)] = []
             for id in changed {

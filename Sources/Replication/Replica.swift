@@ -17,6 +17,8 @@ public struct Replica: Sendable {
     private var conflictedFields: [RecordID: Int] = [:]
     /// The sum of ``conflictedFields``.
     public private(set) var conflictCount = 0
+    /// The records changed since ``clearChangeLog()`` (by writes, appends and merges).
+    public private(set) var changeLog: Set<RecordID> = []
 
     /// An empty replica for `device`.
     public init(device: DeviceID) {
@@ -141,7 +143,13 @@ public struct Replica: Sendable {
         index.flush()
         records[id] = record
         noteConflicts(of: id)
+        changeLog.insert(id)
         compactIndexIfNeeded()
+    }
+
+    /// Starts a new ``changeLog``: a store clears it before a change, then saves what it names.
+    public mutating func clearChangeLog() {
+        changeLog.removeAll(keepingCapacity: true)
     }
 
     /// Brings the conflict count of record `id` up to date after it changed.
@@ -232,6 +240,7 @@ public struct Replica: Sendable {
             records[incoming.id] = incoming
             index.noteChange(of: incoming.id, from: VersionVector(), to: incoming.version)
             noteConflicts(of: incoming.id)
+            changeLog.insert(incoming.id)
             return true
         }
         let before = records.values[position].version
@@ -247,6 +256,7 @@ public struct Replica: Sendable {
         let after = records.values[position].version
         if before != after { index.noteChange(of: incoming.id, from: before, to: after) }
         if changed { noteConflicts(of: incoming.id) }
+        if changed || before != after { changeLog.insert(incoming.id) }
         return changed
     }
 

@@ -66,6 +66,7 @@ final class ReplyReader {
         case 401: throw .permanent("the central endpoint refused this device: \(reason)")
         case 403: throw .permanent("the central endpoint refused this device: \(reason)")
         case 413: throw .tooLarge(reason)
+        case 409: throw .startOver(reason)
         case 400:
             // Our own streams are well formed: a stream the centre found damaged was damaged on the way.
             throw .transient("the centre could not read the request (\(reason))", retryAfter: nil)

@@ -41,6 +41,10 @@ extension SyncSession {
             case finish
             /// Give up: the failure persisted or cannot be retried.
             case fail(Failure)
+            /// The centre does not know this device's cursor (its database was replaced or
+            /// restored): mark every record pending, forget the cursor, then call
+            /// ``startedOver(pending:)``.
+            case startOver
         }
 
         /// How a request went wrong.
@@ -50,8 +54,12 @@ extension SyncSession {
             case transient(String, retryAfter: Double?)
             /// The request was too large for the centre: send fewer records at once.
             case tooLarge(String)
-            /// Trying again cannot help (not enrolled, revoked, TLS, a local store failure).
+            /// Trying again cannot help (not enrolled, revoked, TLS).
             case permanent(String)
+            /// The centre does not know the cursor: sync everything from the start.
+            case startOver(String)
+            /// The laptop's own store failed.
+            case local(String)
         }
 
         /// What a verified reply said, once applied to the store.
@@ -76,6 +84,7 @@ extension SyncSession {
         /// Every record queued in this session (each is pushed once per session).
         private var known: Set<RecordID> = []
         private var batchSize: Int
+        private var startedOverOnce = false
         /// Requests whose reply was applied.
         public private(set) var completedRequests = 0
 
@@ -104,9 +113,17 @@ extension SyncSession {
         public mutating func failed(_ failure: Failure, jitter: Double) -> Action {
             guard case .sending(let request, let attempt) = state else { preconditionFailure("failed without a request in flight") }
             switch failure {
-            case .permanent:
+            case .permanent, .local:
                 state = .done
                 return .fail(failure)
+            case .startOver:
+                guard !startedOverOnce else {
+                    state = .done
+                    return .fail(failure)
+                }
+                startedOverOnce = true
+                state = .waiting(request, attempt: attempt)
+                return .startOver
             case .tooLarge(let reason):
                 guard request.records.count > 1 else {
                     state = .done
@@ -125,6 +142,17 @@ extension SyncSession {
                 state = .waiting(request, attempt: attempt)
                 return .wait(seconds: backoff(attempt: attempt, jitter: jitter, retryAfter: retryAfter))
             }
+        }
+
+        /// The laptop marked everything pending and forgot its cursor: the session begins again
+        /// with `pending` (all of it is pushed again, even what was pushed earlier in this session).
+        public mutating func startedOver(pending: [RecordID]) -> Action {
+            guard case .waiting = state else { preconditionFailure("startedOver without a start-over") }
+            queue = []
+            nextInQueue = 0
+            known = []
+            enqueue(pending)
+            return next(more: true)
         }
 
         /// The backoff is over: send the same request again.

@@ -81,6 +81,8 @@ public final class SyncSession {
 
     private let store: ReplicaStore
     private let options: Options
+    /// The key the cursor is kept under: the server's URL without a trailing slash.
+    private var peer: String { options.server.hasSuffix("/") ? String(options.server.dropLast()) : options.server }
     private let progress: ((Progress) -> Void)?
 
     public init(store: ReplicaStore, options: Options, progress: ((Progress) -> Void)? = nil) {
@@ -130,13 +132,23 @@ public final class SyncSession {
             case .wait(let seconds):
                 Thread.sleep(forTimeInterval: seconds)
                 action = machine.waited()
+            case .startOver:
+                do {
+                    try store.startSyncOver(with: peer)
+                } catch {
+                    throw SyncError(.store, error.message)
+                }
+                let all = try pending()
+                status = Progress(pushed: summary.pushed, toPush: summary.pushed + all.count, pulled: summary.pulled, requests: summary.requests)
+                action = machine.startedOver(pending: all)
             case .finish:
                 summary.conflicts = store.replica.conflictCount
                 return summary
             case .fail(let failure):
                 switch failure {
-                case .permanent(let reason): throw SyncError(.refused, reason)
+                case .permanent(let reason), .startOver(let reason): throw SyncError(.refused, reason)
                 case .tooLarge(let reason): throw SyncError(.refused, reason)
+                case .local(let reason): throw SyncError(.store, reason)
                 case .transient(let reason, _):
                     throw SyncError(.network, "\(reason) (gave up after \(options.machine.maximumAttempts) attempts; nothing acknowledged is lost: sync again later)")
                 }
@@ -164,7 +176,6 @@ public final class SyncSession {
     }
 
     private func perform(_ request: StateMachine.Request) throws(StateMachine.Failure) -> RequestOutcome {
-        let peer = options.server
         let authorization: SyncAuthorization
         let cursor: String
         do {
@@ -173,7 +184,7 @@ public final class SyncSession {
             authorization = SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature)
             cursor = try store.checkpoint(for: peer) ?? "-"
         } catch {
-            throw .permanent(error.message)
+            throw .local(error.message)
         }
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
         let body = PushBody(replica: store.replica, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
@@ -202,7 +213,7 @@ public final class SyncSession {
                 outcome.stored += 1
             } else {
                 let rejection = ReplicaStore.Rejection(record: id, reason: reason.code, message: message)
-                acknowledgements.append(.refused(rejection, pushed: pushed, retryLater: reason == .internal))
+                acknowledgements.append(.refused(rejection, pushed: pushed))
                 outcome.rejections.append(rejection)
                 if reason == .revoked { outcome.revoked = true }
             }
@@ -211,7 +222,7 @@ public final class SyncSession {
         do {
             try store.applySync(acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
         } catch {
-            throw .permanent(error.message)
+            throw .local(error.message)
         }
         return outcome
     }
@@ -242,7 +253,7 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
 extension SyncSession.StateMachine.Failure {
     var reason: String {
         switch self {
-        case .transient(let reason, _), .tooLarge(let reason), .permanent(let reason): reason
+        case .transient(let reason, _), .tooLarge(let reason), .permanent(let reason), .startOver(let reason), .local(let reason): reason
         }
     }
 }

@@ -210,9 +210,9 @@ struct CentralTests {
                 Issue.record("unexpected reply: \(stream.messages)")
                 return
             }
-            #expect(acked.rawValue == "case-1" && cursor.text == "central:2")
+            #expect(acked.rawValue == "case-1" && cursor.text == "central.\(storage.identity):2")
             #expect(refused.rawValue == "case-2")
-            #expect(Cursor(knowledge).text == "central:2")
+            #expect(Cursor(knowledge).text == "central.\(storage.identity):2")
             #expect(pulled.id.rawValue == "from-b", "case-1 is not echoed back")
         }
     }

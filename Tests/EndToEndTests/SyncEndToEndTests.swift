@@ -100,6 +100,12 @@ struct SyncEndToEndTests {
         let fetched = try sync(b, central.url)
         #expect(count(fetched.json, "pulled") == 1)
         #expect(try ids(b) == [id])
+        // What b pulled is not pushed back when b captures something of its own.
+        let own = try capture(b, concern: "Second child reported by school nurse.")
+        let pushedByB = try sync(b, central.url)
+        #expect(count(pushedByB.json, "pushed") == 1, "\(pushedByB.standardOutput)")
+        #expect(count(try sync(a, central.url).json, "pulled") == 1)
+        #expect(Set(try ids(a)) == [id, own])
 
         // Offline, both change the concern; b also adds the referrer's phone.
         #expect(try edt.run(["referral", "set", "--store", a.store, id, "concern", "Seen by A: child now with foster carer"]).status == 0)
@@ -173,12 +179,67 @@ struct SyncEndToEndTests {
         #expect(count(refused.json, "rejected") == 1)
         #expect(count(refused.json, "pushed") == 0)
         #expect(try ids(laptop) == [id], "a refused record is never dropped")
+        let refusals = refused.json["refusals"] as? [[String: Any]] ?? []
+        #expect(refusals.first?["id"] as? String == id && refusals.first?["reason"] as? String == "forbidden")
+        let listed = (try edt.run(["referral", "list", "--store", laptop.store, "--json"]).json["referrals"] as? [[String: Any]])?.first
+        #expect((listed?["refused"] as? [String: Any])?["reason"] as? String == "forbidden", "the flag shows in the list")
         let human = try edt.run(["sync", "--store", laptop.store, "--server", central.url])
-        #expect(human.standardOutput.contains("rejected 0"), "not pushed again until it changes: \(human.standardOutput)")
+        #expect(human.standardOutput.contains("rejected 1"), "offered again at each sync: \(human.standardOutput)")
+        #expect(human.standardOutput.contains("forbidden"))
 
         // Another laptop of the centre's Reading team sees nothing of it.
         let reading = try self.laptop(world, "edt-laptop-d")
         #expect(count(try sync(reading, central.url).json, "pulled") == 0)
+
+        // Once an administrator enrols the laptop for Reading, the next sync delivers it.
+        let enrolled = try edt.run(["central", "enroll", "--db", world.database.path, "--device", laptop.device,
+                                    "--public-key", laptop.publicKey, "--authority", "E06000038"])
+        #expect(enrolled.status == 0)
+        let delivered = try sync(laptop, central.url)
+        #expect(count(delivered.json, "pushed") == 1 && count(delivered.json, "rejected") == 0)
+        let cleared = (try edt.run(["referral", "list", "--store", laptop.store, "--json"]).json["referrals"] as? [[String: Any]])?.first
+        #expect(cleared?["refused"] is NSNull, "the flag goes once the centre takes it")
+        #expect(count(try sync(reading, central.url).json, "pulled") == 1)
+    }
+
+    @Test func aCentreWhoseDatabaseWasRestoredOrReplacedGetsEverythingAgain() throws {
+        let world = World()
+        var central = try world.startCentral()
+        let port = central.port
+        let a = try laptop(world, "edt-laptop-a")
+        try importReferrals(a, count: 5, tag: "first", in: world.directory)
+        #expect(count(try sync(a, central.url).json, "pushed") == 5)
+        // A backup is taken (the server stopped), then the laptop syncs more.
+        central.terminate()
+        let backup = world.directory.appendingPathComponent("backup.sqlite")
+        try FileManager.default.copyItem(at: world.database, to: backup)
+        central = try world.startCentral(port: port)
+        try importReferrals(a, count: 3, tag: "second", in: world.directory)
+        #expect(count(try sync(a, central.url).json, "pushed") == 3)
+
+        // The backup is restored: the centre has lost 3 acknowledged records, and the laptop's
+        // cursor is ahead of it. The laptop must notice, and send everything again.
+        central.terminate()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: world.database.path + suffix) }
+        try FileManager.default.copyItem(at: backup, to: world.database)
+        central = try world.startCentral(port: port)
+        let restored = try sync(a, central.url)
+        #expect(restored.status == 0, "\(restored.standardError)")
+        #expect(count(restored.json, "pushed") == 8, "\(restored.standardOutput)")
+        let b = try laptop(world, "edt-laptop-b")
+        #expect(count(try sync(b, central.url).json, "pulled") == 8)
+
+        // A new, empty database at the same address: the cursor is not one it issued.
+        central.terminate()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: world.database.path + suffix) }
+        central = try world.startCentral(port: port)
+        let enrolled = try edt.run(["central", "enroll", "--db", world.database.path, "--device", a.device, "--public-key", a.publicKey,
+                                    "--authority", "E06000038"])
+        #expect(enrolled.status == 0)
+        let replaced = try sync(a, central.url)
+        #expect(replaced.status == 0, "\(replaced.standardError)")
+        #expect(count(replaced.json, "pushed") == 8)
+        #expect(try digest(a) == digest(b))
     }
 
     @Test func unenrolledAndRevokedDevicesAreRefused() throws {

@@ -72,6 +72,12 @@ struct CheckpointTests {
     @Test func aForgedCheckpointIsRefused() throws {
         let header = "EDTLP 1.0 push device=edt-laptop-a\n"
         let bytes = Array((header + "+SUM 1 xxh3-64:0000000000000000\n").utf8)
-        #expect(throws: LineProtocolError.self) { try MessageDecoder().decode(bytes) { _, _ in } }
+        do {
+            try MessageDecoder().decode(bytes) { _, _ in }
+            Issue.record("a forged checkpoint must be refused")
+        } catch {
+            #expect(error.code == .digestMismatch)
+            #expect(error.line == 2)
+        }
     }
 }

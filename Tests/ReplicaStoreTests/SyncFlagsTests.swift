@@ -42,24 +42,63 @@ struct SyncFlagsTests {
         }
     }
 
-    @Test func refusedRecordsStayFlaggedWithTheirReasonAndAreNotPushedAgainUntilChanged() throws {
+    @Test func refusedRecordsStayPendingAndFlaggedWithTheirReasonUntilTheCentreTakesThem() throws {
         try withStore { store, directory in
             try write(store, "one", in: first)
             try write(store, "two", in: second)
             let versions = try [first, second].map { try #require(store.replica[$0]).version }
             try store.applySync(acknowledgements: [
-                .refused(.init(record: first, reason: "forbidden", message: "not for this authority"), pushed: versions[0], retryLater: false),
-                .refused(.init(record: second, reason: "internal", message: "database busy"), pushed: versions[1], retryLater: true),
+                .refused(.init(record: first, reason: "forbidden", message: "not for this authority"), pushed: versions[0]),
+                .refused(.init(record: second, reason: "internal", message: "database busy"), pushed: versions[1]),
             ], pulled: [], cursor: nil, peer: "p")
-            #expect(try store.pendingRecords() == [second], "a refusal for now (internal) is tried again")
+            #expect(try store.pendingRecords() == [first, second], "offered again at the next sync, in case the cause was mended")
             #expect(try store.rejections().map(\.reason) == ["forbidden", "internal"])
             #expect(store.replica[first] != nil, "a refused record is never dropped")
             // The reason may quote personal data: it is sealed like the records.
             let bytes = try Data(contentsOf: directory.appendingPathComponent(ReplicaStore.fileName + "-wal"))
             #expect(bytes.range(of: Data("not for this authority".utf8)) == nil)
-            // A new change makes it pending again.
+            // Once the centre takes it, the flag goes.
             try write(store, "one, corrected", in: first)
-            #expect(try store.pendingRecords() == [first, second])
+            let corrected = try #require(store.replica[first]).version
+            try store.applySync(acknowledgements: [.stored(first, pushed: corrected)], pulled: [], cursor: nil, peer: "p")
+            #expect(try store.pendingRecords() == [second])
+            #expect(try store.rejections().map(\.record) == [second])
+        }
+    }
+
+    @Test func aCaptureAfterAPullMarksOnlyWhatItChanged() throws {
+        try withStore { store, directory in
+            var centre = Replica(device: try DeviceID("edt-laptop-b"))
+            for number in 0..<20 { centre.write(.string("case \(number)"), to: try FieldPath("concern"), in: try RecordID("pulled-\(number)")) }
+            try store.applySync(acknowledgements: [], pulled: centre.recordIDs.compactMap { centre[$0] }, cursor: "central:20", peer: "p")
+            #expect(try store.pendingRecords().isEmpty)
+            try write(store, "captured here", in: first)
+            #expect(try store.pendingRecords() == [first], "pulled records are not pending again")
+            _ = directory
+        }
+        // The same after reopening (the change index is rebuilt from every record).
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        do {
+            let store = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+            var centre = Replica(device: try DeviceID("edt-laptop-b"))
+            centre.write(.string("from b"), to: try FieldPath("concern"), in: second)
+            try store.applySync(acknowledgements: [], pulled: [try #require(centre[second])], cursor: "central:1", peer: "p")
+        }
+        let reopened = try ReplicaStore.open(at: directory, passphrase: "p")
+        try write(reopened, "captured after reopening", in: first)
+        #expect(try reopened.pendingRecords() == [first])
+    }
+
+    @Test func startingOverMakesEverythingPendingAndForgetsTheCursor() throws {
+        try withStore { store, _ in
+            try write(store, "one", in: first)
+            let pushed = try #require(store.replica[first]).version
+            try store.applySync(acknowledgements: [.stored(first, pushed: pushed)], pulled: [], cursor: "central.x:4", peer: "p")
+            #expect(try store.pendingRecords().isEmpty)
+            try store.startSyncOver(with: "p")
+            #expect(try store.pendingRecords() == [first])
+            #expect(try store.checkpoint(for: "p") == nil)
         }
     }
 

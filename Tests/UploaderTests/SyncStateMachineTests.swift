@@ -31,10 +31,19 @@ struct SyncStateMachineTests {
         let records = try ids(5)
         var machine = machine(batch: 2)
         #expect(machine.start(pending: records) == .send(.init(records: Array(records[0..<2]))))
-        // Acknowledged records stop being pending.
-        #expect(machine.replied(.init(more: false), pending: Array(records[2...])) == .send(.init(records: Array(records[2..<4]))))
-        #expect(machine.replied(.init(more: false), pending: [records[4]]) == .send(.init(records: [records[4]])))
+        #expect(machine.replied(.init(more: false), pending: []) == .send(.init(records: Array(records[2..<4]))))
+        #expect(machine.replied(.init(more: false), pending: []) == .send(.init(records: [records[4]])))
         #expect(machine.replied(.init(more: false), pending: []) == .finish)
+        #expect(machine.completedRequests == 3)
+    }
+
+    @Test func recordsAlreadyQueuedAreNotQueuedTwice() throws {
+        let records = try ids(3)
+        var machine = machine(batch: 2)
+        _ = machine.start(pending: records)
+        // Naming queued or pushed records again adds nothing.
+        #expect(machine.replied(.init(more: false), pending: records) == .send(.init(records: [records[2]])))
+        #expect(machine.replied(.init(more: false), pending: records) == .finish)
     }
 
     @Test func aRecordIsPushedOncePerSessionEvenIfItStaysPending() throws {
@@ -106,6 +115,27 @@ struct SyncStateMachineTests {
         var machine = machine()
         _ = machine.start(pending: try ids(1))
         #expect(machine.failed(.permanent("not enrolled"), jitter: 0) == .fail(.permanent("not enrolled")))
+    }
+
+    @Test func aCentreThatLostItsDatabaseMeansStartingOverOnce() throws {
+        let records = try ids(3)
+        var machine = machine(batch: 2)
+        _ = machine.start(pending: Array(records[0..<1]))
+        #expect(machine.failed(.startOver("409"), jitter: 0) == .startOver)
+        // Everything is pending again, the records of this session's earlier requests included.
+        #expect(machine.startedOver(pending: records) == .send(.init(records: Array(records[0..<2]))))
+        #expect(machine.replied(.init(more: false), pending: []) == .send(.init(records: [records[2]])))
+        // A second start-over in one session means something else is wrong: give up.
+        guard case .fail(.startOver) = machine.failed(.startOver("409 again"), jitter: 0) else {
+            Issue.record("a second start-over must fail the session")
+            return
+        }
+    }
+
+    @Test func aLocalStoreFailureStopsAtOnce() throws {
+        var machine = machine()
+        _ = machine.start(pending: [])
+        #expect(machine.failed(.local("disk full"), jitter: 0) == .fail(.local("disk full")))
     }
 
     @Test func aRequestTooLargeIsSplitUntilASingleRecordIsRefused() throws {

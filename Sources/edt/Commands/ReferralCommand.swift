@@ -207,22 +207,31 @@ struct ReferralCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the referrals in the replica, oldest first.")
 
         @OptionGroup var options: StoreOptions
-        @Flag(help: "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"receivedAt\", \"conflicts\"}]}.")
+        @Flag(help: "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"receivedAt\", \"conflicts\", \"refused\": {\"reason\", \"message\"} or null}]}.")
         var json = false
 
         func run() throws {
             let store = try options.open()
+            var refusals: [String: ReplicaStore.Rejection] = [:]
+            do {
+                for rejection in try store.rejections() { refusals[rejection.record.rawValue] = rejection }
+            } catch {
+                throw Failure(storeError: error)
+            }
             let rows = store.replica.records.values.map { record -> (id: String, host: FieldValue, received: FieldValue, conflicts: Int) in
                 (record.id.rawValue, ReferralView.value(of: record, at: "hostAuthority") ?? .null,
                  ReferralView.value(of: record, at: "receivedAt") ?? .null, record.conflictedPaths.count)
             }.sorted { ($0.received.description, $0.id) < ($1.received.description, $1.id) }
             if json {
-                JSONOutput.print(.object(["referrals": .array(rows.map {
-                    .object(["id": .string($0.id), "hostAuthority": $0.host, "receivedAt": $0.received, "conflicts": .integer(Int64($0.conflicts))])
+                JSONOutput.print(.object(["referrals": .array(rows.map { row in
+                    let refused: FieldValue = refusals[row.id].map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null
+                    return .object(["id": .string(row.id), "hostAuthority": row.host, "receivedAt": row.received,
+                                    "conflicts": .integer(Int64(row.conflicts)), "refused": refused])
                 })]))
             } else {
                 for row in rows {
-                    print("\(row.id)  \(row.received)  \(row.host)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")")
+                    let refused = refusals[row.id].map { "  refused by the centre (\($0.reason)): \($0.message)" } ?? ""
+                    print("\(row.id)  \(row.received)  \(row.host)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")\(refused)")
                 }
                 if rows.isEmpty { print("No referrals.") }
             }

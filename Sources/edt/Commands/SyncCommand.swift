@@ -12,10 +12,12 @@ import Glibc
 struct SyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Sync the replica with the central endpoint (push, then pull), over HTTPS with libcurl.",
+        abstract: "Sync the replica with the central endpoint (push, then pull), over HTTP(S) with libcurl.",
         discussion: """
             Records the centre refuses stay on this laptop, flagged with the centre's reason \
-            (listed after the sync), and are never dropped. Network failures, damaged replies, \
+            (listed after the sync and by `edt referral list`), are never dropped, and are offered \
+            again at each sync until the centre takes them. Use https:// beyond this machine: \
+            the centre speaks plain HTTP and is meant to sit behind a TLS terminator. Network failures, damaged replies, \
             429 and 5xx answers are retried with exponential backoff; if they persist the sync \
             exits 3 and nothing acknowledged is lost: run it again later. Proxies are taken from \
             the environment (https_proxy, no_proxy) as curl reads them.
@@ -48,7 +50,7 @@ struct SyncCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Records between checksum checkpoints in a request (the centre stores each verified part while the rest arrives).", valueName: "N"))
     var checkpoint = 1_000
 
-    @Flag(help: "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\"}.")
+    @Flag(help: "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}.")
     var json = false
 
     func validate() throws {
@@ -90,6 +92,9 @@ struct SyncCommand: ParsableCommand {
                 "pushed": .integer(Int64(summary.pushed)), "pulled": .integer(Int64(summary.pulled)),
                 "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
                 "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
+                "refusals": .array(summary.rejections.map {
+                    .object(["id": .string($0.record.rawValue), "reason": .string($0.reason), "message": .string($0.message)])
+                }),
             ]))
         } else {
             print("Synced with \(server): pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejected); \(summary.conflicts) field\(summary.conflicts == 1 ? "" : "s") in conflict")
