@@ -5,10 +5,10 @@
 /// - ``CentralStorage`` is what the endpoint keeps: enrolled devices, every authority's cases
 ///   (one merged record per case, each change numbered in one sequence), and who may see what.
 ///   ``SQLiteCentralStorage`` is the embedded backend.
-/// - ``SyncService`` answers one sync request: it reads the device's `push` stream whole and
-///   verifies it (a damaged stream stores nothing), stores each record durably before
-///   acknowledging it, and replies with what changed since the device's cursor for the
-///   authorities the device serves.
+/// - ``SyncService`` answers one sync request: it stores only verified parts of the device's
+///   `push` stream (``PushReader``: what a `+SUM` checkpoint or `END` verified), each record
+///   durably before acknowledging it, and replies with what changed since the device's cursor
+///   for the authorities the device serves.
 /// - ``DeviceAuthenticator`` checks the signed `Authorization` header of each request.
 /// - ``CentralServer`` serves all this over HTTP (Hummingbird) until SIGTERM or SIGINT.
 ///

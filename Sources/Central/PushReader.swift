@@ -79,7 +79,10 @@ public final class PushReader {
         guard header.kind == .push else {
             throw LineProtocolError(.unexpectedFrame, line: 1, "a sync request must be a push stream, not \(header.kind.rawValue)")
         }
-        if let named = header["device"], named != device.rawValue {
+        guard let named = header["device"] else {
+            throw LineProtocolError(.malformedFrame, line: 1, "a push must name its device (device=\(device))")
+        }
+        guard named == device.rawValue else {
             throw LineProtocolError(.malformedFrame, line: 1, "the stream names device \(named) but the request is signed by \(device)")
         }
     }

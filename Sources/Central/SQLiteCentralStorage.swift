@@ -15,6 +15,10 @@ public final class SQLiteCentralStorage: CentralStorage {
     public let path: String
     public let identity: String
 
+    /// The largest case stored: its `REC` line (with the frame number and id) must stay within
+    /// the protocol's 1 MiB line limit.
+    public static let maximumCaseBytes = Limits.standard.maximumLineBytes - 512
+
     /// Opens (creating if needed) the database at `path`.
     public init(path: String) throws(CentralError) {
         self.path = path
@@ -143,6 +147,12 @@ public final class SQLiteCentralStorage: CentralStorage {
                     continue
                 }
                 let body = RecordCoding.encode(merged)
+                guard body.count <= Self.maximumCaseBytes else {
+                    // Every device must be able to read the case back on one EDTLP line.
+                    outcomes.append(.rejected(part.id, .init(
+                        code: "too-large", message: "the case would be \(body.count) bytes, over the \(Self.maximumCaseBytes) a sync line carries")))
+                    continue
+                }
                 if let stored, stored.body == body {
                     // Already there (a re-sent part): acknowledged again, nothing written.
                     outcomes.append(.stored(part.id, sequence: stored.sequence, version: merged.version))

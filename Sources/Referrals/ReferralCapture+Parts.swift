@@ -7,11 +7,11 @@ extension ReferralCapture {
     public static let homeAuthorityPath = "homeAuthority"
 
     /// Checks a record part received from another replica (a bundle, a sync push): every value
-    /// it carries must be a valid value of a referral field (`null` clears an optional one).
-    /// Throws the first problem found, naming its path.
+    /// it carries must be a valid value of a referral field (`null` clears an optional field,
+    /// never a required one). Throws the first problem found, naming its path.
     public static func validatePart(_ part: Record) throws(ReferralError) {
         for field in part.fields {
-            for value in field.register.values where value != .null {
+            for value in field.register.values {
                 try validateWrite(value, at: field.path, in: nil)
             }
         }

@@ -98,6 +98,17 @@ struct CentralTests {
         }
     }
 
+    @Test func aCaseTooLargeForOneSyncLineIsRefused() async throws {
+        try await withStorage { storage in
+            var replica = Replica(device: try DeviceID("edt-laptop-a"))
+            let id = try RecordID("huge")
+            replica.write(.string(String(repeating: "x", count: SQLiteCentralStorage.maximumCaseBytes)), to: try FieldPath("concern"), in: id)
+            let outcomes = try await storage.store([try #require(replica[id])]) { _, _, _ in nil }
+            #expect(outcomes.map(\.rejectionCode) == ["too-large"])
+            #expect(try await storage.newestSequence() == 0)
+        }
+    }
+
     // MARK: - Authentication
 
     @Test func onlyAnEnrolledDeviceSigningWithAFreshCounterIsLetIn() async throws {

@@ -65,6 +65,11 @@ struct SyncCommand: ParsableCommand {
     }
 
     func run() throws {
+        if server.hasPrefix("http://"), let host = URLComponents(string: server)?.host,
+            !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
+        {
+            FileHandleOutput.standardError("warning: \(server) is plain http: referrals cross the network unencrypted; use https://")
+        }
         let store = try options.open()
         var settings = SyncSession.Options(server: server)
         settings.transfer.caFile = caFile
