@@ -70,8 +70,9 @@ public struct CentralServer: Sendable {
                             stored += segment
                             let previous = storing
                             storing = Task {
+                                let prepared = service.prepare(segment)  // beside the writing of the segment before
                                 let before = try await previous?.value ?? []
-                                return before + (try await service.store(segment, from: device))
+                                return before + (try await service.store(prepared, from: device))
                             }
                         }
                     }

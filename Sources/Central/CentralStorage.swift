@@ -23,13 +23,30 @@ public protocol CentralStorage: Sendable {
     func consumeCounter(_ counter: UInt64, for device: DeviceID) async throws(CentralError) -> Bool
 
     /// Merges each part into the stored case and makes the results durable in one transaction,
-    /// before returning. `check` sees the part, the case as stored before (nil for a new case)
-    /// and as it would be after the merge, and returns a rejection to refuse that part (nothing
-    /// of it is stored).
-    func store(_ parts: [Record], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
+    /// before returning. A part prepared with a rejection is refused as it is; otherwise `check`
+    /// sees the part, the case as stored before (nil for a new case) and as it would be after
+    /// the merge, and returns a rejection to refuse that part (nothing of it is stored).
+    func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
 
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`.
     func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage
+}
+
+/// A part made ready for storing away from the database's single writer (so that work runs
+/// beside the writing of the part before it): checked on its own, and encoded, which is what a
+/// new case is stored as.
+public struct PreparedPart: Sendable {
+    public let part: Record
+    /// The part's canonical encoding (``LineProtocol/RecordCoding``).
+    public let encoded: [UInt8]
+    /// Why the part is refused whatever is stored (bad fields), if it is.
+    public let rejection: StoredOutcome.Rejection?
+
+    public init(part: Record, encoded: [UInt8], rejection: StoredOutcome.Rejection?) {
+        self.part = part
+        self.encoded = encoded
+        self.rejection = rejection
+    }
 }
 
 /// Decides whether a part may be stored: `(part, stored case or nil, case after the merge)`.

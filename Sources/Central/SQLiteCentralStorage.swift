@@ -117,7 +117,7 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     // MARK: - Cases
 
-    public func store(_ parts: [Replication.Record], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
+    public func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
         try await write { db in
             var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             let select = try db.cachedStatement(sql: "SELECT sequence, body FROM cases WHERE id = ?")
@@ -129,7 +129,12 @@ public final class SQLiteCentralStorage: CentralStorage {
             let addAuthority = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
             var outcomes: [StoredOutcome] = []
             outcomes.reserveCapacity(parts.count)
-            for part in parts {
+            for prepared in parts {
+                let part = prepared.part
+                if let rejection = prepared.rejection {
+                    outcomes.append(.rejected(part.id, rejection))
+                    continue
+                }
                 let id = part.id.rawValue
                 var merged = part
                 var before: Replication.Record?
@@ -146,7 +151,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     outcomes.append(.rejected(part.id, rejection))
                     continue
                 }
-                let body = RecordCoding.encode(merged)
+                let body = before == nil ? prepared.encoded : RecordCoding.encode(merged)
                 guard body.count <= Self.maximumCaseBytes else {
                     // Every device must be able to read the case back on one EDTLP line.
                     outcomes.append(.rejected(part.id, .init(

@@ -42,6 +42,25 @@ public struct SyncService: Sendable {
     /// Merges and stores parts pushed by `device`, durably, in one transaction; refuses those
     /// it may not store. The outcomes are in the order of `parts`.
     public func store(_ parts: [Record], from device: EnrolledDevice) async throws(CentralError) -> [StoredOutcome] {
+        try await store(prepare(parts), from: device)
+    }
+
+    /// Checks and encodes parts before they go to the database's single writer: the costly
+    /// part of storing, which can run beside the writing of the parts before them.
+    public func prepare(_ parts: [Record]) -> [PreparedPart] {
+        parts.map { part in
+            var rejection: StoredOutcome.Rejection?
+            do throws(ReferralError) {
+                try ReferralCapture.validatePart(part)
+            } catch {
+                rejection = .init(code: RejectionReason.invalid.code, message: error.description)
+            }
+            return PreparedPart(part: part, encoded: rejection == nil ? RecordCoding.encode(part) : [], rejection: rejection)
+        }
+    }
+
+    /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).
+    public func store(_ parts: [PreparedPart], from device: EnrolledDevice) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
         return try await storage.store(parts) { part, before, merged in
             Self.check(part, before: before, merged: merged, device: device)
@@ -103,14 +122,9 @@ public struct SyncService: Sendable {
         return encoder.finish()
     }
 
-    /// Whether `device` may store `part`: valid referral fields, a host authority, and a case
-    /// of an authority the device serves (before and after the merge).
+    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): a host
+    /// authority, and a case of an authority the device serves (before and after the merge).
     static func check(_ part: Record, before: Record?, merged: Record, device: EnrolledDevice) -> StoredOutcome.Rejection? {
-        do {
-            try ReferralCapture.validatePart(part)
-        } catch {
-            return .init(code: RejectionReason.invalid.code, message: error.description)
-        }
         if ReferralCapture.hostAuthorities(of: merged).isEmpty {
             return .init(code: RejectionReason.invalid.code, message: "hostAuthority: a referral must name the authority where the child was found")
         }
