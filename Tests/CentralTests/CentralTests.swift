@@ -110,6 +110,59 @@ struct CentralTests {
         }
     }
 
+    @Test func pullsComeInPagesThatTheDevicesOwnEchoDoesNotFill() async throws {
+        try await withStorage { storage in
+            var configuration = SyncService.Configuration()
+            configuration.pullPageRecords = 3
+            let service = SyncService(storage: storage, configuration: configuration)
+            let laptop = try device()
+            let other = try device("edt-laptop-b")
+            _ = try await service.store(try (0..<4).map { try referral("b-\($0)", device: "edt-laptop-b") }, from: other)
+            // The laptop pushes 5 cases (its echo) and pulls from the start.
+            let parts = try (0..<5).map { try referral("a-\($0)") }
+            let outcomes = try await service.store(parts, from: laptop)
+            func pulled(_ bytes: [UInt8]) throws -> (ids: [String], knowledge: Cursor?, more: Bool) {
+                var ids: [String] = []
+                var knowledge: Cursor?
+                var more = false
+                for message in try DecodedStream(bytes).messages {
+                    switch message {
+                    case .record(let record): ids.append(record.id.rawValue)
+                    case .delta(_, let vector): knowledge = Cursor(vector)
+                    case .ignorable("+MORE", _): more = true
+                    default: break
+                    }
+                }
+                return (ids, knowledge, more)
+            }
+            let first = try pulled(try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop))
+            #expect(first.ids == ["b-0", "b-1", "b-2"] && first.more)
+            let second = try pulled(try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop))
+            // Not echoed to this request (another request): the laptop's own cases come back, harmlessly.
+            #expect(second.ids == ["b-3", "a-0", "a-1"] && second.more)
+            let third = try pulled(try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop))
+            #expect(third.ids == ["a-2", "a-3", "a-4"])
+            let last = try pulled(try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop))
+            #expect(last.ids.isEmpty && !last.more)
+        }
+    }
+
+    @Test func aCursorFromAnotherDatabaseOrAheadOfThisOneMeansStartingOver() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            for cursor in ["central.otherdatabase:3", "central.\(storage.identity):99", "edt-laptop-a:1"] {
+                let since = Cursor(cursor)
+                do throws(CentralError) {
+                    _ = try await service.reply(pushed: [], outcomes: [], pull: since, to: laptop)
+                    Issue.record("\(cursor) must be refused")
+                } catch {
+                    #expect(error.code == .startOver, "\(cursor)")
+                }
+            }
+        }
+    }
+
     // MARK: - Authentication
 
     @Test func onlyAnEnrolledDeviceSigningWithAFreshCounterIsLetIn() async throws {

@@ -26,9 +26,9 @@ final class ServerProcess {
     }
 
     /// `edt central serve` on a database, on a free loopback port unless `port` is given.
-    static func central(database: URL, port: Int = 0, log: URL) throws -> ServerProcess {
+    static func central(database: URL, port: Int = 0, log: URL, extra: [String] = []) throws -> ServerProcess {
         try start(productsDirectory().appendingPathComponent("edt"),
-                  ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"], log: log)
+                  ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"] + extra, log: log)
     }
 
     /// `edt-faultproxy` in front of `upstream`.

@@ -29,8 +29,9 @@ struct SyncEndToEndTests {
             try? FileManager.default.removeItem(at: directory)
         }
 
-        func startCentral(port: Int = 0) throws -> ServerProcess {
-            let server = try ServerProcess.central(database: database, port: port, log: directory.appendingPathComponent("central-\(UUID().uuidString).log"))
+        func startCentral(port: Int = 0, extra: [String] = []) throws -> ServerProcess {
+            let server = try ServerProcess.central(database: database, port: port, log: directory.appendingPathComponent("central-\(UUID().uuidString).log"),
+                                                   extra: extra)
             central = server
             return server
         }
@@ -155,6 +156,19 @@ struct SyncEndToEndTests {
         #expect(count(noop.json, "pulled") == 0)
         let after = central.logText.components(separatedBy: "\n").filter { $0.contains("edt-central") }.count
         #expect(after == before + 1, "the centre saw \(after - before) requests")
+    }
+
+    @Test func aLongPullComesInPagesUntilTheCentreHasNoMore() throws {
+        let world = World()
+        let central = try world.startCentral(extra: ["--page", "7"])
+        let a = try laptop(world, "edt-laptop-a")
+        let b = try laptop(world, "edt-laptop-b")
+        try importReferrals(a, count: 20, tag: "paged", in: world.directory)
+        #expect(count(try sync(a, central.url).json, "pushed") == 20)
+        let paged = try sync(b, central.url)
+        #expect(count(paged.json, "pulled") == 20)
+        #expect(count(paged.json, "requests") == 3, "7 + 7 + 6: \(paged.standardOutput)")
+        #expect(try digest(a) == digest(b))
     }
 
     @Test func healthAndGracefulShutdown() throws {

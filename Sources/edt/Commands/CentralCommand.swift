@@ -48,6 +48,12 @@ struct CentralCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
         var listen = "127.0.0.1:8080"
+        @Option(help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
+        var page = SyncService.Configuration().pullPageRecords
+
+        func validate() throws {
+            guard page >= 1 else { throw ValidationError("--page must be at least 1") }
+        }
 
         func run() throws {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
@@ -55,7 +61,9 @@ struct CentralCommand: ParsableCommand {
             let host = String(listen[..<colon])
             let storage = try database.open()
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-            let server = CentralServer(storage: storage, configuration: .init(host: host, port: port), logger: Logger(label: "edt-central"))
+            var configuration = CentralServer.Configuration(host: host, port: port)
+            configuration.sync.pullPageRecords = page
+            let server = CentralServer(storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
             let outcome = BlockingTask.run {
                 try await server.run { port in
                     FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
