@@ -16,6 +16,10 @@ final class PushBody {
     private var sinceCheckpoint = 0
     /// The version of each record as it was pushed, to match acknowledgements against.
     private(set) var pushedVersions: [RecordID: VersionVector] = [:]
+    /// Records left out because their line would be over the protocol's limit (with their version).
+    private(set) var oversized: [(id: RecordID, version: VersionVector, bytes: Int)] = []
+    /// The largest record payload sent: its `REC` line must stay within the 1 MiB line limit.
+    static let maximumPayloadBytes = Limits.standard.maximumLineBytes - 512
 
     private enum Stage { case start, records, end, done }
 
@@ -43,9 +47,14 @@ final class PushBody {
             var produced = 0
             while produced < Self.pieceBytes, let id = records.popFirst() {
                 guard let record = replica[id] else { continue }
-                encoder.append(.record(record))
+                let payload = RecordCoding.encode(record)
+                guard payload.count <= Self.maximumPayloadBytes else {
+                    oversized.append((id, record.version, payload.count))
+                    continue
+                }
+                encoder.appendRecord(id: id, encodedPayload: payload)
                 pushedVersions[id] = record.version
-                produced += 2_048
+                produced += payload.count
                 sinceCheckpoint += 1
                 if sinceCheckpoint == checkpointRecords, !records.isEmpty {
                     encoder.appendChecksum()

@@ -218,6 +218,14 @@ public final class SyncSession {
                 if reason == .revoked { outcome.revoked = true }
             }
         }
+        for (id, version, bytes) in body.oversized {
+            // Never sent: no device could read it back. It stays here, flagged, until it is smaller.
+            let rejection = ReplicaStore.Rejection(
+                record: id, reason: RejectionReason.tooLarge.code,
+                message: "this referral is \(bytes) bytes, over the \(PushBody.maximumPayloadBytes) one sync line carries; it was not sent")
+            acknowledgements.append(.refused(rejection, pushed: version))
+            outcome.rejections.append(rejection)
+        }
         outcome.pulled = stream.pulled.count
         do {
             try store.applySync(acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
