@@ -44,7 +44,7 @@ public struct CentralServer: Sendable {
         let logger = self.logger
         router.get("/health") { _, _ -> Response in
             do {
-                _ = try await service.storage.changes(after: Int64.max - 1, authorities: [], limit: 1)
+                _ = try await service.storage.newestSequence()
                 return Self.text(.ok, "ok\n")
             } catch {
                 return Self.text(.serviceUnavailable, "unhealthy: \(error)\n")

@@ -61,12 +61,13 @@ public final class SyncSession {
         public var pulled: Int
         public var requests: Int
         /// Set while waiting to retry: why, and for how long.
-        public var retrying: (reason: String, seconds: Double)? {
-            get { retryReason.map { ($0, retrySeconds) } }
-            set { retryReason = newValue?.reason; retrySeconds = newValue?.seconds ?? 0 }
+        public var retrying: Retry?
+
+        /// A backoff under way.
+        public struct Retry: Sendable, Hashable {
+            public let reason: String
+            public let seconds: Double
         }
-        private var retryReason: String?
-        private var retrySeconds = 0.0
 
         init(pushed: Int, toPush: Int, pulled: Int, requests: Int) {
             self.pushed = pushed
@@ -110,7 +111,7 @@ public final class SyncSession {
                 } catch {
                     action = machine.failed(error, jitter: Double.random(in: 0..<1, using: &generator))
                     if case .wait(let seconds) = action {
-                        status.retrying = (error.reason, seconds)
+                        status.retrying = Progress.Retry(reason: error.reason, seconds: seconds)
                         progress?(status)
                     }
                     continue

@@ -171,6 +171,27 @@ struct SyncEndToEndTests {
         #expect(try digest(a) == digest(b))
     }
 
+    @Test(arguments: [
+        ["sync", "--store", "x", "--server", "ftp://centre.example"],
+        ["sync", "--store", "x", "--server", "http://127.0.0.1:1", "--checkpoint", "0"],
+        ["sync", "--store", "x", "--server", "http://127.0.0.1:1", "--batch", "0"],
+        ["central", "serve", "--db", "/nonexistent/x.sqlite", "--listen", "no-port-here"],
+        ["central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "not-base64", "--authority", "E06000038"],
+        ["central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "AAAA", "--authority", "NOTACODE"],
+        ["central", "serve", "--db", "x.sqlite", "--page", "0"],
+    ])
+    func badCommandLinesAreUsageErrors(_ arguments: [String]) throws {
+        let result = try edt.run(arguments)
+        #expect(result.status == 2, "\(arguments): \(result.standardError)")
+        #expect(result.standardError.lowercased().contains("error"))
+    }
+
+    @Test func aCentralDatabaseThatCannotBeOpenedIsAnIOError() throws {
+        let result = try edt.run(["central", "serve", "--db", "/nonexistent/dir/central.sqlite", "--listen", "127.0.0.1:0"])
+        #expect(result.status == 3, "\(result.standardError)")
+        #expect(result.standardError.hasPrefix("error:"))
+    }
+
     @Test func healthAndGracefulShutdown() throws {
         let world = World()
         let central = try world.startCentral()
