@@ -1,5 +1,6 @@
 import Hummingbird
 public import Logging
+import LineProtocol
 import NIOCore
 import Replication
 
@@ -56,37 +57,43 @@ public struct CentralServer: Sendable {
                 let started = clock.now
                 let device = try await authenticator.authenticate(request.headers[.authorization])
                 let reader = service.reader(for: device)
-                // Segments verified by a checkpoint are stored while the rest still arrives,
-                // one after another, in stream order.
-                var storing: Task<[StoredOutcome], any Error>?
-                var stored: [Replication.Record] = []
+                // Segments verified by a checkpoint are read and checked on their own core while
+                // the rest still arrives, and stored one after another, in stream order.
+                var segments: [Task<StoredSegment, any Error>] = []
+                func chain(_ segment: [UnreadRecord]) {
+                    let previous = segments.last
+                    segments.append(Task {
+                        let prepared = try service.prepare(segment)  // beside the writing of the segment before
+                        _ = try await previous?.value
+                        let outcomes = try await service.store(prepared, from: device)
+                        return StoredSegment(parts: prepared.map(\.part), outcomes: outcomes)
+                    })
+                }
                 let push: PushReader.Push
                 do {
                     for try await buffer in request.body {
                         try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
                             try reader.consume(Array(raw)[...])
                         }
-                        for segment in reader.takeVerified() {
-                            stored += segment
-                            let previous = storing
-                            storing = Task {
-                                let prepared = service.prepare(segment)  // beside the writing of the segment before
-                                let before = try await previous?.value ?? []
-                                return before + (try await service.store(prepared, from: device))
-                            }
-                        }
+                        for segment in reader.takeVerified() { chain(segment) }
                     }
                     push = try reader.finish()
                 } catch {
-                    _ = try? await storing?.value  // what was verified is stored; then refuse the rest
+                    _ = try? await segments.last?.value  // what was verified is stored; then refuse the rest
                     throw error
                 }
                 let read = clock.now
-                let earlier = try await storing?.value ?? []
-                let last = try await service.store(push.parts, from: device)
-                let reply = try await service.reply(pushed: stored + push.parts, outcomes: earlier + last, pull: push.pull, to: device)
+                if !push.parts.isEmpty { chain(push.parts) }
+                var parts: [Replication.Record] = []
+                var outcomes: [StoredOutcome] = []
+                for segment in segments {
+                    let stored = try await segment.value
+                    parts += stored.parts
+                    outcomes += stored.outcomes
+                }
+                let reply = try await service.reply(pushed: parts, outcomes: outcomes, pull: push.pull, to: device)
                 logger.info("sync", metadata: [
-                    "device": "\(device.id)", "records": "\(stored.count + push.parts.count)", "replyBytes": "\(reply.count)",
+                    "device": "\(device.id)", "records": "\(parts.count)", "replyBytes": "\(reply.count)",
                     "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
                 ])
                 var headers = HTTPFields()
@@ -109,6 +116,12 @@ public struct CentralServer: Sendable {
             logger: logger
         )
         try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
+    }
+
+    /// The parts of one segment of a push, with their outcomes, in stream order.
+    struct StoredSegment: Sendable {
+        let parts: [Replication.Record]
+        let outcomes: [StoredOutcome]
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

@@ -6,20 +6,23 @@ public import Replication
 /// when its checksum matches (``takeVerified()``, so they can be stored while the rest still
 /// arrives), the rest when ``finish()`` has verified `END`. A damaged request stores nothing
 /// that was not verified.
+///
+/// Parts are handed on unread (``LineProtocol/UnreadRecord``): reading their payloads is the
+/// costly part of a push, and whoever takes a segment reads it on its own core.
 public final class PushReader {
     private let decoder = MessageDecoder()
     private let device: DeviceID
     private let maximumBytes: Int
     private var bytes = 0
     /// Parts since the last checkpoint.
-    private var parts: [Record] = []
+    private var parts: [UnreadRecord] = []
     /// Segments a checkpoint verified, not yet taken.
-    private var verified: [[Record]] = []
+    private var verified: [[UnreadRecord]] = []
     private var pull: Cursor?
 
     /// What a verified push asks for.
     public struct Push: Sendable {
-        public let parts: [Record]
+        public let parts: [UnreadRecord]
         /// The cursor to pull from; nil when the device asked for no pull.
         public let pull: Cursor?
     }
@@ -36,10 +39,13 @@ public final class PushReader {
             throw CentralError(.tooLarge, "the request is over \(maximumBytes) bytes; send fewer records per request")
         }
         do {
-            try decoder.decode(chunk) { (message, line) throws(LineProtocolError) in
+            try decoder.decode(chunk) { (part: UnreadRecord) throws(LineProtocolError) in
+                if part.line == 2 { try self.checkHeader() }
+                self.parts.append(part)
+            } _: { (message, line) throws(LineProtocolError) in
                 if line == 2 { try self.checkHeader() }
                 switch message {
-                case .record(let record): self.parts.append(record)
+                case .record: break  // handed over unread above
                 case .pull(let cursor): self.pull = cursor
                 case .ignorable(let verb, _) where verb == "+SUM":
                     // The frame decoder has checked the checksum: everything before is sound.
@@ -57,7 +63,7 @@ public final class PushReader {
     }
 
     /// The segments of parts verified by checkpoints since the last call, in stream order.
-    public func takeVerified() -> [[Record]] {
+    public func takeVerified() -> [[UnreadRecord]] {
         defer { verified = [] }
         return verified
     }

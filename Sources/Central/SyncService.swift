@@ -35,8 +35,9 @@ public struct SyncService: Sendable {
 
     /// Stores the push's records (durably, before acknowledging any) and returns the reply stream.
     public func respond(to push: PushReader.Push, from device: EnrolledDevice) async throws(CentralError) -> [UInt8] {
-        let outcomes = try await store(push.parts, from: device)
-        return try await reply(pushed: push.parts, outcomes: outcomes, pull: push.pull, to: device)
+        let prepared = try prepare(push.parts)
+        let outcomes = try await store(prepared, from: device)
+        return try await reply(pushed: prepared.map(\.part), outcomes: outcomes, pull: push.pull, to: device)
     }
 
     /// Merges and stores parts pushed by `device`, durably, in one transaction; refuses those
@@ -48,15 +49,33 @@ public struct SyncService: Sendable {
     /// Checks and encodes parts before they go to the database's single writer: the costly
     /// part of storing, which can run beside the writing of the parts before them.
     public func prepare(_ parts: [Record]) -> [PreparedPart] {
-        parts.map { part in
-            var rejection: StoredOutcome.Rejection?
-            do throws(ReferralError) {
-                try ReferralCapture.validatePart(part)
+        parts.map(Self.prepare)
+    }
+
+    /// Reads parts handed on unread (``PushReader``), then prepares them as
+    /// ``prepare(_:)-([Record])``. A payload that cannot be read refuses the whole request, as
+    /// the decoder would have.
+    public func prepare(_ parts: [UnreadRecord]) throws(CentralError) -> [PreparedPart] {
+        var prepared: [PreparedPart] = []
+        prepared.reserveCapacity(parts.count)
+        for unread in parts {
+            do throws(LineProtocolError) {
+                prepared.append(Self.prepare(try unread.read()))
             } catch {
-                rejection = .init(code: RejectionReason.invalid.code, message: error.description)
+                throw CentralError(.badRequest, error.description)
             }
-            return PreparedPart(part: part, encoded: rejection == nil ? RecordCoding.encode(part) : [], rejection: rejection)
         }
+        return prepared
+    }
+
+    private static func prepare(_ part: Record) -> PreparedPart {
+        var rejection: StoredOutcome.Rejection?
+        do throws(ReferralError) {
+            try ReferralCapture.validatePart(part)
+        } catch {
+            rejection = .init(code: RejectionReason.invalid.code, message: error.description)
+        }
+        return PreparedPart(part: part, encoded: rejection == nil ? RecordCoding.encode(part) : [], rejection: rejection)
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).

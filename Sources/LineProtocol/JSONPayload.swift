@@ -169,12 +169,11 @@ public enum JSONPayload {
                 position += 1
                 return
             }
-            var keys: [String] = []
+            var keys = SeenKeys()
             while true {
                 guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key = try string()
-                guard !keys.contains(key) else { throw fail("duplicate key \"\(key)\"") }
-                keys.append(key)
+                guard keys.insert(key) else { throw fail("duplicate key \"\(key)\"") }
                 try expect(":")
                 try body(&self, key)
                 guard position < bytes.endIndex else { throw fail("unterminated object") }
@@ -274,20 +273,51 @@ public enum JSONPayload {
             }
         }
 
+        /// The bytes of the string value at the reader, when they need no unescaping and are
+        /// ASCII (dots, vectors), without making a `String`; otherwise the string read the
+        /// usual way, as bytes. Refuses a value that is not a string with a shape error naming `key`.
+        mutating func asciiStringValue(for key: String) throws(ReadError) -> ArraySlice<UInt8> {
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else {
+                throw .shape("\"\(key)\" must be a string")
+            }
+            let start = position + 1
+            let (end, isASCII) = plainRun(from: start)
+            if isASCII, end < bytes.endIndex, bytes[end] == UInt8(ascii: "\"") {
+                position = end + 1
+                return bytes[start..<end]
+            }
+            return Array(try string().utf8)[...]
+        }
+
+        /// Where the run of string content from `start` needing no unescaping ends (at a quote,
+        /// a backslash, a control character or the end of the bytes), and whether it is ASCII.
+        func plainRun(from start: Int) -> (end: Int, isASCII: Bool) {
+            bytes.withUnsafeBufferPointer { buffer in
+                var index = start - bytes.startIndex
+                var high: UInt8 = 0
+                while index < buffer.count {
+                    let byte = buffer[index]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                    high |= byte
+                    index += 1
+                }
+                return (index + bytes.startIndex, high < 0x80)
+            }
+        }
+
         mutating func string() throws(ReadError) -> String {
             position += 1  // the opening quote
             let start = position
             // Fast path: no escapes.
-            while position < bytes.endIndex {
+            position = plainRun(from: start).end
+            if position < bytes.endIndex {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
                     let text = try Self.text(bytes[start..<position])
                     position += 1
                     return text
                 }
-                if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { throw fail("a raw control character in a string") }
-                position += 1
             }
             var scratch = Array(bytes[start..<position])
             while position < bytes.endIndex {
@@ -336,12 +366,10 @@ public enum JSONPayload {
         /// fast path that needs no validation.
         static func text(_ bytes: ArraySlice<UInt8>) throws(ReadError) -> String {
             let result: String? = bytes.withUnsafeBufferPointer { buffer in
-                var isASCII = true
-                for byte in buffer where byte >= 0x80 {
-                    isASCII = false
-                    break
-                }
-                return isASCII ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+                var high: UInt8 = 0
+                for byte in buffer { high |= byte }
+                // `String(validating:)` is generic and costly; ASCII needs no validation.
+                return high < 0x80 ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
             }
             guard let result else { throw .invalidUTF8 }
             return result
@@ -398,5 +426,29 @@ public enum JSONPayload {
         }
 
         static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    }
+}
+
+/// The keys of one JSON object read so far, for refusing a repeated key. Objects of the wire
+/// format have at most four keys; those are kept inline, so reading an object allocates nothing.
+struct SeenKeys {
+    private var inline: (String?, String?, String?, String?) = (nil, nil, nil, nil)
+    private var count = 0
+    private var overflow: [String] = []
+
+    /// Adds `key`; false when it was already there.
+    mutating func insert(_ key: String) -> Bool {
+        if inline.0 == key || inline.1 == key || inline.2 == key || inline.3 == key || (count > 4 && overflow.contains(key)) {
+            return false
+        }
+        switch count {
+        case 0: inline.0 = key
+        case 1: inline.1 = key
+        case 2: inline.2 = key
+        case 3: inline.3 = key
+        default: overflow.append(key)
+        }
+        count += 1
+        return true
     }
 }

@@ -38,6 +38,24 @@ public final class MessageDecoder {
         try decode(chunk[...], onMessage)
     }
 
+    /// Reads the next chunk like ``decode(_:_:)-(ArraySlice<UInt8>,_)``, but hands each `REC`
+    /// frame to `onRecord` unread (its id checked, its payload copied as bytes) instead of
+    /// reading it into a ``Message/record(_:)``; every other frame goes to `onMessage`.
+    public func decode(
+        _ chunk: ArraySlice<UInt8>,
+        unreadRecords onRecord: (UnreadRecord) throws(LineProtocolError) -> Void,
+        _ onMessage: (Message, Int) throws(LineProtocolError) -> Void
+    ) throws(LineProtocolError) {
+        try frames.decode(chunk) { (frame: Frame) throws(LineProtocolError) in
+            if case .record = frame.verb {
+                let (id, payload) = try self.recordFrame(frame)
+                try onRecord(UnreadRecord(id: id, line: frame.line, payload: Array(payload), maximumDepth: self.frames.limits.maximumJSONDepth))
+            } else {
+                try onMessage(try self.message(from: frame), frame.line)
+            }
+        }
+    }
+
     /// Declares the end of input; throws unless the stream was complete and verified.
     @discardableResult
     public func finish() throws(LineProtocolError) -> FrameDecoder.Summary {
@@ -81,15 +99,9 @@ public final class MessageDecoder {
             inDelta = true
             return .delta(base: base, knowledge: knowledge)
         case .record:
-            guard inDelta else {
-                throw LineProtocolError(.unexpectedFrame, line: line, "REC outside a delta: a DELTA frame must come first")
-            }
-            guard let space = frame.arguments.firstIndex(of: 0x20) else {
-                throw LineProtocolError(.malformedFrame, line: line, "REC needs a record id and a JSON payload")
-            }
-            let id = try recordID(frame.arguments[frame.arguments.startIndex..<space], line: line)
+            let (id, payload) = try recordFrame(frame)
             do throws(JSONPayload.ReadError) {
-                return .record(try RecordPayload.read(frame.arguments[(space + 1)...], id: id, maximumDepth: frames.limits.maximumJSONDepth))
+                return .record(try RecordPayload.read(payload, id: id, maximumDepth: frames.limits.maximumJSONDepth))
             } catch {
                 throw Self.payloadError(error, line: line, what: "record \(id)")
             }
@@ -133,7 +145,21 @@ public final class MessageDecoder {
         }
     }
 
-    private static func payloadError(_ error: JSONPayload.ReadError, line: Int, what: String) -> LineProtocolError {
+    /// A `REC` frame's checked record id and its payload bytes (not yet read).
+    private func recordFrame(_ frame: Frame) throws(LineProtocolError) -> (RecordID, ArraySlice<UInt8>) {
+        guard frames.header != nil else {
+            throw LineProtocolError(.notEDTLP, line: frame.line, "a frame before the header")
+        }
+        guard inDelta else {
+            throw LineProtocolError(.unexpectedFrame, line: frame.line, "REC outside a delta: a DELTA frame must come first")
+        }
+        guard let space = frame.arguments.firstIndex(of: 0x20) else {
+            throw LineProtocolError(.malformedFrame, line: frame.line, "REC needs a record id and a JSON payload")
+        }
+        return (try recordID(frame.arguments[frame.arguments.startIndex..<space], line: frame.line), frame.arguments[(space + 1)...])
+    }
+
+    static func payloadError(_ error: JSONPayload.ReadError, line: Int, what: String) -> LineProtocolError {
         switch error {
         case .invalidUTF8: LineProtocolError(.invalidUTF8, line: line, "a string in \(what) is not valid UTF-8")
         case .invalid(let why): LineProtocolError(.invalidPayload, line: line, "\(what) is not valid EDTLP JSON: \(why)")

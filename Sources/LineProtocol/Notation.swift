@@ -1,4 +1,7 @@
 public import Replication
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The text notation of replication values on EDTLP lines.
 ///
@@ -63,20 +66,33 @@ public enum Notation {
     /// it again, and leaving the device read there: a record's dots mostly name one device, and
     /// this spares validating and copying its id each time.
     static func dot(_ text: Substring, reusing devices: inout DeviceID?) -> Dot? {
-        let utf8 = text.utf8
-        guard let colon = utf8.lastIndex(of: UInt8(ascii: ":")), let counter = counter(text[utf8.index(after: colon)...]) else {
-            return nil
-        }
-        let name = text[..<colon]
+        dot(bytes: Array(text.utf8)[...], reusing: &devices)
+    }
+
+    /// ``dot(_:reusing:)`` straight from bytes (a payload's), without making a string unless
+    /// the device is new.
+    static func dot(bytes: ArraySlice<UInt8>, reusing devices: inout DeviceID?) -> Dot? {
+        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), let counter = counter(bytes[(colon + 1)...]) else { return nil }
+        let name = bytes[..<colon]
         let device: DeviceID
-        if let known = devices, known.rawValue.utf8.elementsEqual(name.utf8) {
+        if let known = devices, Self.spells(known, name) {
             device = known
         } else {
-            guard let parsed = try? DeviceID(String(name)) else { return nil }
+            guard let parsed = try? DeviceID(String(decoding: name, as: UTF8.self)) else { return nil }
             device = parsed
             devices = parsed
         }
         return try? Dot(device, counter)
+    }
+
+    /// Whether `bytes` are the UTF-8 of `device`'s id.
+    private static func spells(_ device: DeviceID, _ bytes: ArraySlice<UInt8>) -> Bool {
+        var id = device.rawValue
+        return id.withUTF8 { stored in
+            bytes.withUnsafeBufferPointer { read in
+                stored.count == read.count && (stored.isEmpty || memcmp(stored.baseAddress!, read.baseAddress!, stored.count) == 0)
+            }
+        }
     }
 
     /// Parses the vector notation, strictly: sorted, no repeated device, no zero counter.
@@ -87,18 +103,23 @@ public enum Notation {
 
     /// ``vector(_:)``, reusing the last device id read (see ``dot(_:reusing:)``).
     static func vector(_ text: Substring, reusing devices: inout DeviceID?) -> VersionVector? {
-        if text == "-" { return VersionVector() }
-        if !text.utf8.contains(UInt8(ascii: ",")) {
+        vector(bytes: Array(text.utf8)[...], reusing: &devices)
+    }
+
+    /// ``vector(_:reusing:)`` straight from bytes (a payload's).
+    static func vector(bytes: ArraySlice<UInt8>, reusing devices: inout DeviceID?) -> VersionVector? {
+        if bytes.count == 1, bytes.first == UInt8(ascii: "-") { return VersionVector() }
+        if !bytes.contains(UInt8(ascii: ",")) {
             // The common case, a vector of one device's writes.
-            guard let dot = dot(text, reusing: &devices) else { return nil }
+            guard let dot = dot(bytes: bytes, reusing: &devices) else { return nil }
             var vector = VersionVector()
             vector.insert(dot)
             return vector
         }
         var vector = VersionVector()
         var previous: DeviceID?
-        for part in text.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            guard let dot = dot(Substring(part)) else { return nil }
+        for part in bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            guard let dot = dot(bytes: part, reusing: &devices) else { return nil }
             if let previous, !(previous < dot.device) { return nil }
             previous = dot.device
             vector.insert(dot)
@@ -108,10 +129,14 @@ public enum Notation {
 
     /// A decimal counter: digits only, no leading zero, positive, fits 64 bits.
     static func counter(_ text: Substring) -> UInt64? {
-        let utf8 = text.utf8
-        guard let first = utf8.first, first != UInt8(ascii: "0"), utf8.count <= 20 else { return nil }
+        counter(Array(text.utf8)[...])
+    }
+
+    /// ``counter(_:)`` from bytes.
+    static func counter(_ bytes: ArraySlice<UInt8>) -> UInt64? {
+        guard let first = bytes.first, first != UInt8(ascii: "0"), bytes.count <= 20 else { return nil }
         var value: UInt64 = 0
-        for byte in utf8 {
+        for byte in bytes {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
             let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))

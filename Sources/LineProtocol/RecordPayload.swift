@@ -69,13 +69,19 @@ enum RecordPayload {
         }
         guard reader.isAtEnd else { throw .invalid("unexpected bytes after the JSON value") }
         guard !fields.isEmpty || !entries.isEmpty else { throw .shape("a record frame must carry a field or an entry") }
-        var paths = Set<FieldPath>()
-        for field in fields where !paths.insert(field.path).inserted {
-            throw .shape("field \(field.path) appears twice")
+        // Canonical payloads list fields by path and entries by dot, so no repeat is possible;
+        // others are checked in full.
+        if !zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }) {
+            var paths = Set<FieldPath>()
+            for field in fields where !paths.insert(field.path).inserted {
+                throw .shape("field \(field.path) appears twice")
+            }
         }
-        var dots = Set<Dot>()
-        for entry in entries where !dots.insert(entry.dot).inserted {
-            throw .shape("entry \(entry.dot) appears twice")
+        if !zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot }) {
+            var dots = Set<Dot>()
+            for entry in entries where !dots.insert(entry.dot).inserted {
+                throw .shape("entry \(entry.dot) appears twice")
+            }
         }
         return Record(id: id, fields: fields, entries: entries)
     }
@@ -92,8 +98,10 @@ enum RecordPayload {
                 guard let parsed = try? FieldPath(text) else { throw .identifier("invalid field path \"\(text)\"") }
                 path = parsed
             case "context":
-                let text = try reader.stringValue(for: key)
-                guard let parsed = Notation.vector(Substring(text), reusing: &devices) else { throw .identifier("invalid context vector \"\(text)\"") }
+                let text = try reader.asciiStringValue(for: key)
+                guard let parsed = Notation.vector(bytes: text, reusing: &devices) else {
+                    throw .identifier("invalid context vector \"\(String(decoding: text, as: UTF8.self))\"")
+                }
                 context = parsed
             case "values":
                 sawValues = true
@@ -143,8 +151,10 @@ enum RecordPayload {
     }
 
     private static func dot(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Dot {
-        let text = try reader.stringValue(for: "dot")
-        guard let dot = Notation.dot(Substring(text), reusing: &devices) else { throw .identifier("invalid dot \"\(text)\"") }
+        let text = try reader.asciiStringValue(for: "dot")
+        guard let dot = Notation.dot(bytes: text, reusing: &devices) else {
+            throw .identifier("invalid dot \"\(String(decoding: text, as: UTF8.self))\"")
+        }
         return dot
     }
 }

@@ -41,6 +41,13 @@ public struct MultiValueRegister: Hashable, Sendable {
     /// Siblings are sorted and de-duplicated by dot; the context is widened to cover them.
     /// Returns nil when `siblings` is empty: a register always holds a value.
     public init?(siblings: [Sibling], context: VersionVector) {
+        if siblings.count == 1 {
+            // The common case (no conflict): nothing to sort or deduplicate.
+            var context = context
+            if !context.contains(siblings[0].dot) { context.insert(siblings[0].dot) }
+            self.init(sorted: siblings, context: context)
+            return
+        }
         var unique: [Sibling] = []
         for sibling in siblings.sorted(by: { $0.dot < $1.dot }) where unique.last?.dot != sibling.dot {
             unique.append(sibling)

@@ -26,6 +26,9 @@ struct PushBenchmark: ParsableCommand {
             sequence, body) in one transaction, WAL with synchronous=FULL, in a fresh file \
             (median of 3)
             limitSeconds = curlSeconds + sqliteSeconds; ratio = seconds / limitSeconds.
+            Also reported: laptopCPUSeconds and centralCPUSeconds, the CPU time (user + system, \
+            all threads) each side used during the sync: with both near the machine's cores \
+            times seconds, the sync is CPU-bound.
             """
     )
 
@@ -68,7 +71,11 @@ struct PushBenchmark: ParsableCommand {
             progress.say("syncing: \(status.pushed)/\(status.toPush) pushed, \(status.requests) requests…")
         }
         var result: SyncSession.Summary?
+        let centralCPUBefore = central.cpuSeconds ?? 0
+        let laptopCPUBefore = Measure.ownCPUSeconds()
         let seconds = try Measure.seconds { result = try session.run() }
+        let laptopCPU = Measure.ownCPUSeconds() - laptopCPUBefore
+        let centralCPU = (central.cpuSeconds ?? centralCPUBefore) - centralCPUBefore
         central.stop()
         if verbose, let log = try? String(contentsOf: central.log, encoding: .utf8) { FileHandle.standardError.write(Data(log.utf8)) }
         guard let summary = result, summary.pushed == records, summary.rejected == 0 else {
@@ -119,12 +126,15 @@ struct PushBenchmark: ParsableCommand {
             out.add("curlSeconds", curlSeconds)
             out.add("sqliteSeconds", sqliteSeconds)
             out.add("setupSeconds", setup, decimals: 3)
+            out.add("laptopCPUSeconds", laptopCPU, decimals: 3)
+            out.add("centralCPUSeconds", centralCPU, decimals: 3)
             print(out.text)
         } else {
             print("push: \(records) referrals, \(bytes) bytes as one push body, first sync to a local central endpoint")
             print("  sync          \(format(seconds)) s  (\(Int(rate.rounded())) referrals/s, \(summary.requests) requests)")
             print("  physical limit \(format(limit)) s  (curl upload \(format(curlSeconds)) s + SQLite insert \(format(sqliteSeconds)) s, medians of 3)")
             print("  ratio         \(format(seconds / limit, 3))")
+            print("  CPU during the sync: laptop \(format(laptopCPU, 3)) s, central endpoint \(format(centralCPU, 3)) s")
         }
     }
 

@@ -126,6 +126,9 @@ final class CentralProcess {
 
     deinit { stop() }
 
+    /// CPU seconds the endpoint has used so far (nil once it has exited).
+    var cpuSeconds: Double? { process.isRunning ? Measure.cpuSeconds(ofProcess: process.processIdentifier) : nil }
+
     /// Sends SIGTERM (once) and waits for the endpoint to exit.
     func stop() {
         guard process.isRunning else { return }

@@ -60,6 +60,7 @@ struct CentralCommand: ParsableCommand {
             else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
             let host = String(listen[..<colon])
             let storage = try database.open()
+            AllocatorTuning.forServer()
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page

@@ -1,0 +1,26 @@
+public import Replication
+
+/// A `REC` frame whose JSON payload is not read yet: its id and line are checked, its payload
+/// kept as bytes.
+///
+/// Reading payloads is most of the cost of decoding a stream. A consumer that would rather do
+/// it elsewhere (the central endpoint reads each verified segment of a push on another core
+/// while the next arrives) asks ``MessageDecoder/decode(_:unreadRecords:_:)`` for these and calls
+/// ``read()`` where it likes.
+public struct UnreadRecord: Sendable {
+    /// The record's id, already checked.
+    public let id: RecordID
+    /// The 1-based line of the stream the frame was on.
+    public let line: Int
+    let payload: [UInt8]
+    let maximumDepth: Int
+
+    /// Reads the payload into a record part, refusing it as the decoder would have.
+    public func read() throws(LineProtocolError) -> Record {
+        do throws(JSONPayload.ReadError) {
+            return try RecordPayload.read(payload[...], id: id, maximumDepth: maximumDepth)
+        } catch {
+            throw MessageDecoder.payloadError(error, line: line, what: "record \(id)")
+        }
+    }
+}
