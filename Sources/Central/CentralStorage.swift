@@ -28,8 +28,20 @@ public protocol CentralStorage: Sendable {
     /// the merge, and returns a rejection to refuse that part (nothing of it is stored).
     func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
 
+    /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
+    /// leaving out a case whose version is the one `leavingOut` gives for its id (what the
+    /// reading device just pushed: it has those already). Left-out cases never fill the page,
+    /// and ``ChangePage/upTo`` covers those read past.
+    func changes(
+        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [RecordID: String]
+    ) async throws(CentralError) -> ChangePage
+}
+
+extension CentralStorage {
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`.
-    func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage
+    public func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage {
+        try await changes(after: sequence, authorities: authorities, limit: limit, leavingOut: [:])
+    }
 }
 
 /// A part made ready for storing away from the database's single writer (so that work runs

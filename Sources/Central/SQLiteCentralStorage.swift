@@ -176,30 +176,38 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
-    public func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage {
+    public func changes(
+        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [RecordID: String]
+    ) async throws(CentralError) -> ChangePage {
         let codes = authorities.sorted()
-        return try await read { db in
+        var leftOut: [String: String] = [:]
+        for (id, version) in leavingOut { leftOut[id.rawValue] = version }
+        return try await read { [leftOut] db in
             let newest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
-            guard !codes.isEmpty, newest > sequence else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
+            guard !codes.isEmpty, newest > sequence, limit > 0 else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
             let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
+            // Ids and versions first; a body is read only for a case that is sent (a device's
+            // own push, just stored, is read past without copying it).
             let sql = """
-                SELECT c.id, c.sequence, c.version, c.body FROM cases c
+                SELECT c.id, c.sequence, c.version FROM cases c
                 WHERE c.sequence > ? AND EXISTS (
                     SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
-                ORDER BY c.sequence LIMIT ?
+                ORDER BY c.sequence
                 """
             var arguments: StatementArguments = [sequence]
             arguments += StatementArguments(codes)
-            arguments += [limit + 1]
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            let body = try db.cachedStatement(sql: "SELECT body FROM cases WHERE id = ?")
             var records: [StoredCase] = []
-            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                let idText: String = row["id"]
-                let body: Data = row["body"]
-                records.append(StoredCase(id: try RecordID(idText), sequence: row["sequence"], version: row["version"], body: Array(body)))
-            }
-            if records.count > limit {
-                records.removeLast()
-                return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
+            while let row = try rows.next() {
+                let idText: String = row[0]
+                let version: String = row[2]
+                if leftOut[idText] == version { continue }
+                if records.count == limit {
+                    return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
+                }
+                let bytes = try Data.fetchOne(body, arguments: [idText]) ?? Data()
+                records.append(StoredCase(id: try RecordID(idText), sequence: row[1], version: version, body: Array(bytes)))
             }
             return ChangePage(records: records, upTo: newest, more: false)
         }

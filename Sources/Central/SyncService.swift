@@ -49,7 +49,7 @@ public struct SyncService: Sendable {
     /// Checks and encodes parts before they go to the database's single writer: the costly
     /// part of storing, which can run beside the writing of the parts before them.
     public func prepare(_ parts: [Record]) -> [PreparedPart] {
-        parts.map(Self.prepare)
+        parts.map { Self.prepare($0) }
     }
 
     /// Reads parts handed on unread (``PushReader``), then prepares them as
@@ -60,7 +60,8 @@ public struct SyncService: Sendable {
         prepared.reserveCapacity(parts.count)
         for unread in parts {
             do throws(LineProtocolError) {
-                prepared.append(Self.prepare(try unread.read()))
+                let (part, canonical) = try unread.readKeepingCanonicalPayload()
+                prepared.append(Self.prepare(part, encoded: canonical))
             } catch {
                 throw CentralError(.badRequest, error.description)
             }
@@ -68,14 +69,15 @@ public struct SyncService: Sendable {
         return prepared
     }
 
-    private static func prepare(_ part: Record) -> PreparedPart {
+    /// Checks `part` and encodes it, unless `encoded` already holds its canonical encoding.
+    private static func prepare(_ part: Record, encoded: [UInt8]? = nil) -> PreparedPart {
         var rejection: StoredOutcome.Rejection?
         do throws(ReferralError) {
             try ReferralCapture.validatePart(part)
         } catch {
             rejection = .init(code: RejectionReason.invalid.code, message: error.description)
         }
-        return PreparedPart(part: part, encoded: rejection == nil ? RecordCoding.encode(part) : [], rejection: rejection)
+        return PreparedPart(part: part, encoded: rejection == nil ? encoded ?? RecordCoding.encode(part) : [], rejection: rejection)
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).
@@ -114,29 +116,12 @@ public struct SyncService: Sendable {
             }
         }
         if pull != nil {
-            // Pages are read until a page's worth of cases to send is found: cases exactly as
-            // this device just pushed them are not sent back, and must not fill the page.
-            var toSend: [StoredCase] = []
-            var upTo = since
-            var more = true
-            while more, toSend.count < configuration.pullPageRecords {
-                let page = try await storage.changes(after: upTo, authorities: device.authorities, limit: configuration.pullPageRecords)
-                for stored in page.records where pushedVersions[stored.id] != stored.version {
-                    toSend.append(stored)
-                    if toSend.count == configuration.pullPageRecords {
-                        upTo = stored.sequence
-                        more = stored.sequence < page.upTo || page.more
-                        break
-                    }
-                }
-                if toSend.count < configuration.pullPageRecords {
-                    upTo = page.upTo
-                    more = page.more
-                }
-            }
-            encoder.append(.delta(base: vector(since), knowledge: vector(upTo)))
-            for stored in toSend { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
-            if more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
+            // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
+            let page = try await storage.changes(
+                after: since, authorities: device.authorities, limit: configuration.pullPageRecords, leavingOut: pushedVersions)
+            encoder.append(.delta(base: vector(since), knowledge: vector(page.upTo)))
+            for stored in page.records { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
+            if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
         }
         return encoder.finish()
     }

@@ -119,10 +119,17 @@ public enum JSONPayload {
         let maximumDepth: Int
         var position: Int
         var allowsWhitespace = false
+        /// False once the reader has met anything the canonical writer would have written
+        /// differently (an escape it does not use, a number not in its form, object keys out of
+        /// order, whitespace); readers of a whole payload clear it for their own rules too.
+        var isCanonical = true
 
         mutating func skipWhitespace() {
             guard allowsWhitespace else { return }
-            while position < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+            while position < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) {
+                position += 1
+                isCanonical = false
+            }
         }
 
         init(bytes: ArraySlice<UInt8>, maximumDepth: Int) {
@@ -228,10 +235,13 @@ public enum JSONPayload {
                 position += 1
                 return .object(members)
             }
+            var previousKey: String?
             while true {
                 skipWhitespace()
                 guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key = try string()
+                if let previousKey, !previousKey.utf8.lexicographicallyPrecedes(key.utf8) { isCanonical = false }  // keys by bytes
+                previousKey = key
                 skipWhitespace()
                 try expect(":")
                 let member = try value(depth: depth)
@@ -332,7 +342,10 @@ public enum JSONPayload {
                     let escaped = bytes[position]
                     position += 1
                     switch escaped {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(escaped)
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"): scratch.append(escaped)
+                    case UInt8(ascii: "/"):
+                        scratch.append(escaped)
+                        isCanonical = false  // the writer leaves "/" as it is
                     case UInt8(ascii: "b"): scratch.append(0x08)
                     case UInt8(ascii: "f"): scratch.append(0x0C)
                     case UInt8(ascii: "n"): scratch.append(0x0A)
@@ -340,6 +353,8 @@ public enum JSONPayload {
                     case UInt8(ascii: "t"): scratch.append(0x09)
                     case UInt8(ascii: "u"):
                         var scalar = try hex4()
+                        // The writer uses \u00xx (lowercase) for control characters without a short escape, only.
+                        if !Self.isCanonicalEscape(scalar, bytes[(position - 4)..<position]) { isCanonical = false }
                         if (0xD800..<0xDC00).contains(scalar) {
                             try expect("\\u")
                             let low = try hex4()
@@ -373,6 +388,12 @@ public enum JSONPayload {
             }
             guard let result else { throw .invalidUTF8 }
             return result
+        }
+
+        /// Whether `\u` + `digits` (spelling `scalar`) is how the writer escapes it.
+        static func isCanonicalEscape(_ scalar: UInt32, _ digits: ArraySlice<UInt8>) -> Bool {
+            guard scalar < 0x20, ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(scalar) else { return false }
+            return digits.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
         }
 
         mutating func hex4() throws(ReadError) -> UInt32 {
@@ -419,7 +440,11 @@ public enum JSONPayload {
                 while position < bytes.endIndex, Self.isDigit(bytes[position]) { position += 1 }
             }
             let text = String(decoding: bytes[start..<position], as: UTF8.self)
-            if isWhole, let whole = Int64(text) { return .integer(whole) }
+            if isWhole, let whole = Int64(text) {
+                if text == "-0" { isCanonical = false }  // written 0
+                return .integer(whole)
+            }
+            isCanonical = false  // the writer's form of a fraction is Swift's; re-encoding decides
             guard let number = Double(text), number.isFinite else { throw fail("a number out of range") }
             if number == number.rounded(), let whole = Int64(exactly: number) { return .integer(whole) }
             return .double(number)

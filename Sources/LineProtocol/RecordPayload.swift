@@ -10,6 +10,7 @@ enum RecordPayload {
     /// The payload bytes of `record`, canonical.
     static func encode(_ record: Record) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(4_096)
         write(record, to: &out)
         return out
     }
@@ -34,8 +35,10 @@ enum RecordPayload {
             out.append(contentsOf: #"","path":"#.utf8)
             JSONPayload.write(string: field.path.rawValue, to: &out)
             out.append(contentsOf: #","values":["#.utf8)
-            for (position, sibling) in field.register.siblings.enumerated() {
-                if position > 0 { out.append(UInt8(ascii: ",")) }
+            var first = true
+            field.register.forEachSibling { sibling in
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 out.append(contentsOf: #"{"dot":""#.utf8)
                 Notation.append(sibling.dot, to: &out)
                 out.append(contentsOf: #"","value":"#.utf8)
@@ -49,11 +52,33 @@ enum RecordPayload {
 
     /// Reads a `REC` payload straight from its bytes (no intermediate JSON tree).
     static func read(_ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int) throws(JSONPayload.ReadError) -> Record {
+        try readNotingForm(bytes, id: id, maximumDepth: maximumDepth).record
+    }
+
+    /// The keys of each object of the payload, in the order the writer puts them.
+    private static let recordKeys = ["entries", "fields"]
+    private static let entryKeys = ["dot", "kind", "payload"]
+    private static let fieldKeys = ["context", "path", "values"]
+    private static let valueKeys = ["dot", "value"]
+
+    /// Notes whether the `index`th key of an object is the one the writer puts there.
+    private static func note(_ key: String, at index: inout Int, of keys: [String], in reader: inout JSONPayload.Reader) {
+        if index >= keys.count || keys[index] != key { reader.isCanonical = false }
+        index += 1
+    }
+
+    /// ``read(_:id:maximumDepth:)``, also telling whether `bytes` are exactly what
+    /// ``encode(_:)`` writes for the record read: then they can be kept as they are.
+    static func readNotingForm(
+        _ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int
+    ) throws(JSONPayload.ReadError) -> (record: Record, isCanonical: Bool) {
         var reader = JSONPayload.Reader(bytes: bytes, maximumDepth: maximumDepth)
         var fields: [Record.Field] = []
         var entries: [Entry] = []
         var devices: DeviceID?  // the last device id read: most dots of a record name the same one
+        var keyIndex = 0
         try reader.forEachMember(depth: 1) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+            note(key, at: &keyIndex, of: recordKeys, in: &reader)
             switch key {
             case "fields":
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
@@ -69,21 +94,24 @@ enum RecordPayload {
         }
         guard reader.isAtEnd else { throw .invalid("unexpected bytes after the JSON value") }
         guard !fields.isEmpty || !entries.isEmpty else { throw .shape("a record frame must carry a field or an entry") }
+        if keyIndex != recordKeys.count { reader.isCanonical = false }
         // Canonical payloads list fields by path and entries by dot, so no repeat is possible;
         // others are checked in full.
         if !zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }) {
+            reader.isCanonical = false
             var paths = Set<FieldPath>()
             for field in fields where !paths.insert(field.path).inserted {
                 throw .shape("field \(field.path) appears twice")
             }
         }
         if !zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot }) {
+            reader.isCanonical = false
             var dots = Set<Dot>()
             for entry in entries where !dots.insert(entry.dot).inserted {
                 throw .shape("entry \(entry.dot) appears twice")
             }
         }
-        return Record(id: id, fields: fields, entries: entries)
+        return (Record(id: id, fields: fields, entries: entries), reader.isCanonical)
     }
 
     private static func field(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Record.Field {
@@ -91,7 +119,9 @@ enum RecordPayload {
         var context: VersionVector?
         var siblings: [MultiValueRegister.Sibling] = []
         var sawValues = false
+        var keyIndex = 0
         try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+            note(key, at: &keyIndex, of: fieldKeys, in: &reader)
             switch key {
             case "path":
                 let text = try reader.stringValue(for: key)
@@ -108,7 +138,9 @@ enum RecordPayload {
                 try reader.forEachElement(depth: 4) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     var dot: Dot?
                     var value: FieldValue?
+                    var valueKeyIndex = 0
                     try reader.forEachMember(depth: 5) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+                        note(key, at: &valueKeyIndex, of: valueKeys, in: &reader)
                         switch key {
                         case "dot": dot = try Self.dot(&reader, devices: &devices)
                         case "value": value = try reader.value(depth: 5)
@@ -116,6 +148,8 @@ enum RecordPayload {
                         }
                     }
                     guard let dot, let value else { throw .shape("each value must have \"dot\" and \"value\"") }
+                    if valueKeyIndex != valueKeys.count { reader.isCanonical = false }
+                    if let last = siblings.last, !(last.dot < dot) { reader.isCanonical = false }  // the writer lists them by dot
                     siblings.append(.init(dot: dot, value: value))
                 }
             default:
@@ -123,6 +157,9 @@ enum RecordPayload {
             }
         }
         guard let path, let context, sawValues else { throw .shape("each field must have \"context\", \"path\" and \"values\"") }
+        if keyIndex != fieldKeys.count { reader.isCanonical = false }
+        // The register's context covers its values; one that did not is widened, so written differently.
+        for sibling in siblings where !context.contains(sibling.dot) { reader.isCanonical = false }
         guard siblings.count < 2 || Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
         guard let register = MultiValueRegister(siblings: siblings, context: context) else {
             throw .shape("field \(path) has no value")
@@ -134,7 +171,9 @@ enum RecordPayload {
         var dot: Dot?
         var kind: String?
         var payload: FieldValue?
+        var keyIndex = 0
         try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
+            note(key, at: &keyIndex, of: entryKeys, in: &reader)
             switch key {
             case "dot": dot = try Self.dot(&reader, devices: &devices)
             case "kind": kind = try reader.stringValue(for: key)
@@ -143,6 +182,7 @@ enum RecordPayload {
             }
         }
         guard let dot, let kind, let payload else { throw .shape("each entry must have \"dot\", \"kind\" and \"payload\"") }
+        if keyIndex != entryKeys.count { reader.isCanonical = false }
         do throws(ReplicationError) {
             return try Entry(dot: dot, kind: kind, payload: payload)
         } catch {

@@ -11,8 +11,8 @@ extension ReferralCapture {
     /// never a required one). Throws the first problem found, naming its path.
     public static func validatePart(_ part: Record) throws(ReferralError) {
         for field in part.fields {
-            for value in field.register.values {
-                try validateWrite(value, at: field.path, in: nil)
+            try field.register.forEachSibling { (sibling) throws(ReferralError) in
+                try validateWrite(sibling.value, at: field.path, in: nil)
             }
         }
     }
@@ -21,18 +21,25 @@ extension ReferralCapture {
     /// (a field in conflict counts each of its values, so neither side loses sight of the case).
     public static func authorities(of record: Record) -> Set<String> {
         var codes: Set<String> = []
-        for name in [hostAuthorityPath, homeAuthorityPath] {
-            guard let path = try? FieldPath(name), let register = record.register(at: path) else { continue }
-            for case .string(let code) in register.values { codes.insert(code) }
-        }
+        for path in [hostAuthorityField, homeAuthorityField] { codes.formUnion(strings(at: path, in: record)) }
         return codes
     }
 
     /// The host authorities a referral names (several while that field is in conflict).
     public static func hostAuthorities(of record: Record) -> Set<String> {
-        guard let path = try? FieldPath(hostAuthorityPath), let register = record.register(at: path) else { return [] }
+        strings(at: hostAuthorityField, in: record)
+    }
+
+    private static let hostAuthorityField = try? FieldPath(hostAuthorityPath)
+    private static let homeAuthorityField = try? FieldPath(homeAuthorityPath)
+
+    /// The text values kept at `path` (none when the field is absent).
+    private static func strings(at path: FieldPath?, in record: Record) -> Set<String> {
+        guard let path, let register = record.register(at: path) else { return [] }
         var codes: Set<String> = []
-        for case .string(let code) in register.values { codes.insert(code) }
+        register.forEachSibling { sibling in
+            if case .string(let code) = sibling.value { codes.insert(code) }
+        }
         return codes
     }
 }

@@ -167,15 +167,19 @@ extension ReferralSchema {
             && text.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
     }
 
-    /// Paths outside collections already looked up (a few dozen at most: the schema's fields),
-    /// so checking a record's fields does not walk the schema for each one.
-    private static let knownLeaves = Mutex<[String: Member]>([:])
+    /// Paths already looked up, so checking a record's fields does not walk the schema for each
+    /// one: every path outside collections (a few dozen), and paths inside collection items
+    /// until ``knownLeavesLimit`` are kept (item ids vary, so those are bounded).
+    private static let knownLeaves = Mutex<[String: (Member, inCollection: Bool)]>([:])
+    private static let knownLeavesLimit = 4_096
 
     /// The member `path` names, and whether it sits inside a collection item.
     static func leaf(for path: FieldPath) -> (Member, inCollection: Bool)? {
-        if let member = knownLeaves.withLock({ $0[path.rawValue] }) { return (member, false) }
+        if let known = knownLeaves.withLock({ $0[path.rawValue] }) { return known }
         guard let found = leaf(for: path.segments) else { return nil }
-        if !found.inCollection { knownLeaves.withLock { $0[path.rawValue] = found.0 } }
+        knownLeaves.withLock { leaves in
+            if !found.inCollection || leaves.count < knownLeavesLimit { leaves[path.rawValue] = found }
+        }
         return found
     }
 

@@ -81,6 +81,14 @@ public struct MultiValueRegister: Hashable, Sendable {
     /// The kept values, in dot order. One value unless the field is in conflict.
     public var values: [FieldValue] { siblings.map(\.value) }
 
+    /// Calls `body` with each kept sibling in dot order, without building an array.
+    public func forEachSibling<Failure: Error>(_ body: (Sibling) throws(Failure) -> Void) throws(Failure) {
+        switch storage {
+        case .one(let sibling): try body(sibling)
+        case .many(let siblings): for sibling in siblings { try body(sibling) }
+        }
+    }
+
     /// True when concurrent writes are both kept and a person must resolve them.
     public var isConflicted: Bool {
         if case .many = storage { return true }

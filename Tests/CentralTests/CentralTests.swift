@@ -74,6 +74,28 @@ struct CentralTests {
         }
     }
 
+    @Test func aPullLeavesOutCasesAsTheReaderHasThemWithoutFillingThePage() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let parts = try (1...5).map { try referral("case-\($0)") }
+            _ = try await service.store(parts, from: laptop)
+            // The reader has cases 1, 2 and 4 as stored, and an older version of case 5.
+            var leavingOut: [RecordID: String] = [:]
+            for part in parts where ["case-1", "case-2", "case-4"].contains(part.id.rawValue) {
+                leavingOut[part.id] = Notation.text(part.version)
+            }
+            leavingOut[try RecordID("case-5")] = "edt-laptop-a:1"
+            let first = try await storage.changes(after: 0, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
+            #expect(first.records.map(\.id.rawValue) == ["case-3"] && first.more && first.upTo == 3)
+            #expect(first.records.first?.body == RecordCoding.encode(parts[2]), "a sent case carries its stored body")
+            let second = try await storage.changes(after: first.upTo, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
+            #expect(second.records.map(\.id.rawValue) == ["case-5"] && !second.more && second.upTo == 5)
+            let past = try await storage.changes(after: 3, authorities: [Self.reading], limit: 1, leavingOut: [parts[3].id: Notation.text(parts[3].version), parts[4].id: Notation.text(parts[4].version)])
+            #expect(past.records.isEmpty && !past.more && past.upTo == 5, "cases read past are covered by the cursor")
+        }
+    }
+
     @Test func partsADeviceMayNotStoreAreRefusedAndNothingOfThemIsStored() async throws {
         try await withStorage { storage in
             let service = SyncService(storage: storage)
