@@ -13,18 +13,18 @@ struct PushBenchmark: ParsableCommand {
         commandName: "push",
         abstract: "Sync (push) of N referrals to a local central endpoint beside curl + SQLite.",
         discussion: """
-            Builds a laptop store of N valid referrals of about 2 KB, enrols it with a fresh \
-            central database, and starts `edt central serve` (the edt executable beside \
-            edt-bench) on a loopback port. Then times one `SyncSession.run()`, which must push \
-            all N:
+            Builds a laptop store of N valid referrals of about 2 KB, once. Then, R times \
+            (--runs), interleaved: copies the store, enrols the copy with a fresh central \
+            database, starts `edt central serve` (the edt executable beside edt-bench) on a \
+            loopback port and times one `SyncSession.run()`, which must push all N; then runs \
+            each baseline once. Medians of R are reported:
               seconds            the sync's wall time; recordsPerSecond = N / seconds
-            Physical limit, same run, same disk:
+            Physical limit, same runs, same disk:
               curlSeconds        /usr/bin/curl uploading the same records as one EDTLP push \
             body (header, DELTA, one REC per record, PULL, END) to an HTTP sink in edt-bench \
-            that reads and discards it (median of 3)
+            that reads and discards it
               sqliteSeconds      inserting the records' canonical JSON as N rows of (id, \
-            sequence, body) in one transaction, WAL with synchronous=FULL, in a fresh file \
-            (median of 3)
+            sequence, body) in one transaction, WAL with synchronous=FULL, in a fresh file
             limitSeconds = curlSeconds + sqliteSeconds; ratio = seconds / limitSeconds.
             Also reported: laptopCPUSeconds and centralCPUSeconds, the CPU time (user + system, \
             all threads) each side used during the sync: with both near the machine's cores \
@@ -38,6 +38,9 @@ struct PushBenchmark: ParsableCommand {
     @Option(help: "Records per sync request.")
     var batch = SyncSession.StateMachine.Configuration().batchSize
 
+    @Option(help: "Timed syncs, each of a fresh copy of the laptop store to a fresh central database, interleaved with the baselines.")
+    var runs = 3
+
     @Flag(help: "Copy the central endpoint's log (one line per request, with its timings) to stderr.")
     var verbose = false
 
@@ -46,6 +49,7 @@ struct PushBenchmark: ParsableCommand {
 
     func validate() throws {
         guard records > 0 else { throw ValidationError("--records must be at least 1") }
+        guard runs > 0 else { throw ValidationError("--runs must be at least 1") }
     }
 
     func run() throws {
@@ -56,19 +60,102 @@ struct PushBenchmark: ParsableCommand {
         let progress = Progress()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edt-bench-push-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let setupSeconds = Date()
-        let store = try SyncFixture.laptop(at: directory.appendingPathComponent("laptop"), device: "edt-laptop-a", records: records,
-                                           progress: progress, label: "laptop")
-        progress.say("starting the central endpoint…")
-        let central = try CentralProcess(database: directory.appendingPathComponent("central.sqlite"), enrolling: [store])
-        defer { central.stop() }
-        let setup = Date().timeIntervalSince(setupSeconds)
+        let setupStarted = Date()
+        let pristine = directory.appendingPathComponent("laptop")
+        // The laptop store is built once and closed; each run syncs a fresh copy of it.
+        let replica = try SyncFixture.laptop(at: pristine, device: "edt-laptop-a", records: records, progress: progress, label: "laptop").replica
+        let setup = Date().timeIntervalSince(setupStarted)
 
-        progress.say("syncing \(records) referrals…")
+        // The same records, as one push body and as SQLite rows, for the physical limit.
+        progress.say("encoding the baseline's body and rows…")
+        let ids = replica.recordIDs
+        let body = directory.appendingPathComponent("push.edtlp")
+        let bytes = try Self.writeBody(of: replica, ids: ids, to: body)
+        let rows: [(String, Data)] = ids.compactMap { id in replica[id].map { (id.rawValue, Data(RecordCoding.encode($0))) } }
+        let sink = try SinkServer()
+        defer { sink.stop() }
+
+        var syncs: [Sync] = []
+        var curlTimes: [Double] = []
+        var sqliteTimes: [Double] = []
+        for run in 0..<runs {
+            let label = runs > 1 ? " (run \(run + 1) of \(runs))" : ""
+            syncs.append(try sync(copyOf: pristine, run: run, in: directory, progress: progress, label: label))
+            progress.say("baseline: curl upload\(label)…")
+            curlTimes.append(try Self.upload(body, with: curl, to: "http://127.0.0.1:\(sink.port)/"))
+            guard sink.lastBodyBytes == bytes else {
+                throw BenchFailure("the sink received \(sink.lastBodyBytes) of the body's \(bytes) bytes")
+            }
+            progress.say("baseline: SQLite insert\(label)…")
+            sqliteTimes.append(try Self.insert(rows, into: directory.appendingPathComponent("raw-\(run).sqlite")))
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent("raw-\(run).sqlite"))
+        }
+        progress.done()
+
+        let seconds = Measure.median(syncs.map(\.seconds))
+        let curlSeconds = Measure.median(curlTimes)
+        let sqliteSeconds = Measure.median(sqliteTimes)
+        let limit = curlSeconds + sqliteSeconds
+        let rate = Double(records) / seconds
+        let laptopCPU = Measure.median(syncs.map(\.laptopCPU))
+        let centralCPU = Measure.median(syncs.map(\.centralCPU))
+        if json {
+            var out = JSONLine()
+            out.add("recordsPerSecond", Int(rate.rounded()))
+            out.add("seconds", seconds)
+            out.add("limitSeconds", limit)
+            out.add("ratio", seconds / limit, decimals: 3)
+            out.add("records", records)
+            out.add("runs", runs)
+            out.add("bytes", bytes)
+            out.add("bytesPerRecord", bytes / records)
+            out.add("requests", syncs.map(\.requests).max() ?? 0)
+            out.add("attempts", syncs.map(\.attempts).max() ?? 0)
+            out.add("curlSeconds", curlSeconds)
+            out.add("sqliteSeconds", sqliteSeconds)
+            out.add("setupSeconds", setup, decimals: 3)
+            out.add("laptopCPUSeconds", laptopCPU, decimals: 3)
+            out.add("centralCPUSeconds", centralCPU, decimals: 3)
+            print(out.text)
+        } else {
+            print("push: \(records) referrals, \(bytes) bytes as one push body, first sync to a local central endpoint (medians of \(runs))")
+            print("  sync           \(format(seconds)) s  (\(Int(rate.rounded())) referrals/s, \(syncs.map(\.requests).max() ?? 0) requests)")
+            print("  physical limit \(format(limit)) s  (curl upload \(format(curlSeconds)) s + SQLite insert \(format(sqliteSeconds)) s)")
+            print("  ratio          \(format(seconds / limit, 3))")
+            print("  CPU during the sync: laptop \(format(laptopCPU, 3)) s, central endpoint \(format(centralCPU, 3)) s")
+        }
+    }
+
+    /// One timed sync and what it cost.
+    private struct Sync {
+        let seconds: Double
+        let laptopCPU: Double
+        let centralCPU: Double
+        let requests: Int
+        let attempts: Int
+    }
+
+    /// Syncs a fresh copy of the laptop store at `pristine` to a fresh central database; checks
+    /// that every record was pushed and none refused.
+    private func sync(copyOf pristine: URL, run: Int, in directory: URL, progress: Progress, label: String) throws -> Sync {
+        let copy = directory.appendingPathComponent("laptop-\(run)")
+        let database = directory.appendingPathComponent("central-\(run).sqlite")
+        defer {
+            try? FileManager.default.removeItem(at: copy)
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + suffix) }
+        }
+        progress.say("opening a copy of the laptop store\(label)…")
+        try FileManager.default.copyItem(at: pristine, to: copy)
+        let store = try ReplicaStore.open(at: copy, passphrase: SyncFixture.passphrase)
+        progress.say("starting the central endpoint\(label)…")
+        let central = try CentralProcess(database: database, enrolling: [store])
+        defer { central.stop() }
+
+        progress.say("syncing \(records) referrals\(label)…")
         var options = SyncSession.Options(server: central.url)
         options.machine.batchSize = batch
         let session = SyncSession(store: store, options: options) { status in
-            progress.say("syncing: \(status.pushed)/\(status.toPush) pushed, \(status.requests) requests…")
+            progress.say("syncing\(label): \(status.pushed)/\(status.toPush) pushed, \(status.requests) requests…")
         }
         var result: SyncSession.Summary?
         let centralCPUBefore = central.cpuSeconds ?? 0
@@ -82,60 +169,7 @@ struct PushBenchmark: ParsableCommand {
             let reasons = (result?.rejections ?? []).prefix(3).map { "\($0.record): \($0.reason) \($0.message)" }.joined(separator: "; ")
             throw BenchFailure("the sync pushed \(result?.pushed ?? 0) of \(records) records (\(result?.rejected ?? 0) refused: \(reasons))")
         }
-
-        // The same records, as one push body and as SQLite rows.
-        progress.say("encoding the baseline's body and rows…")
-        let ids = store.replica.recordIDs
-        let body = directory.appendingPathComponent("push.edtlp")
-        let bytes = try Self.writeBody(of: store.replica, ids: ids, to: body)
-        let rows: [(String, Data)] = ids.compactMap { id in store.replica[id].map { (id.rawValue, Data(RecordCoding.encode($0))) } }
-
-        progress.say("baseline: curl upload…")
-        let sink = try SinkServer()
-        defer { sink.stop() }
-        var curlTimes: [Double] = []
-        for _ in 0..<3 {
-            curlTimes.append(try Self.upload(body, with: curl, to: "http://127.0.0.1:\(sink.port)/"))
-            guard sink.lastBodyBytes == bytes else {
-                throw BenchFailure("the sink received \(sink.lastBodyBytes) of the body's \(bytes) bytes")
-            }
-        }
-
-        progress.say("baseline: SQLite insert…")
-        var sqliteTimes: [Double] = []
-        for run in 0..<3 {
-            sqliteTimes.append(try Self.insert(rows, into: directory.appendingPathComponent("raw-\(run).sqlite")))
-        }
-        progress.done()
-
-        let curlSeconds = Measure.median(curlTimes)
-        let sqliteSeconds = Measure.median(sqliteTimes)
-        let limit = curlSeconds + sqliteSeconds
-        let rate = Double(records) / seconds
-        if json {
-            var out = JSONLine()
-            out.add("recordsPerSecond", Int(rate.rounded()))
-            out.add("seconds", seconds)
-            out.add("limitSeconds", limit)
-            out.add("ratio", seconds / limit, decimals: 3)
-            out.add("records", records)
-            out.add("bytes", bytes)
-            out.add("bytesPerRecord", bytes / records)
-            out.add("requests", summary.requests)
-            out.add("attempts", summary.attempts)
-            out.add("curlSeconds", curlSeconds)
-            out.add("sqliteSeconds", sqliteSeconds)
-            out.add("setupSeconds", setup, decimals: 3)
-            out.add("laptopCPUSeconds", laptopCPU, decimals: 3)
-            out.add("centralCPUSeconds", centralCPU, decimals: 3)
-            print(out.text)
-        } else {
-            print("push: \(records) referrals, \(bytes) bytes as one push body, first sync to a local central endpoint")
-            print("  sync          \(format(seconds)) s  (\(Int(rate.rounded())) referrals/s, \(summary.requests) requests)")
-            print("  physical limit \(format(limit)) s  (curl upload \(format(curlSeconds)) s + SQLite insert \(format(sqliteSeconds)) s, medians of 3)")
-            print("  ratio         \(format(seconds / limit, 3))")
-            print("  CPU during the sync: laptop \(format(laptopCPU, 3)) s, central endpoint \(format(centralCPU, 3)) s")
-        }
+        return Sync(seconds: seconds, laptopCPU: laptopCPU, centralCPU: centralCPU, requests: summary.requests, attempts: summary.attempts)
     }
 
     /// Writes one EDTLP push body holding every record of `replica` (in `ids` order) to `file`;
