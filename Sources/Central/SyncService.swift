@@ -58,9 +58,10 @@ public struct SyncService: Sendable {
     public func prepare(_ parts: [UnreadRecord]) throws(CentralError) -> [PreparedPart] {
         var prepared: [PreparedPart] = []
         prepared.reserveCapacity(parts.count)
+        var memo = RecordReadingMemo()
         for unread in parts {
             do throws(LineProtocolError) {
-                let (part, canonical) = try unread.readKeepingCanonicalPayload()
+                let (part, canonical) = try unread.readKeepingCanonicalPayload(memo: &memo)
                 prepared.append(Self.prepare(part, encoded: canonical))
             } catch {
                 throw CentralError(.badRequest, error.description)

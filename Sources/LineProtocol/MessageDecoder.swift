@@ -13,6 +13,7 @@ public import Replication
 public final class MessageDecoder {
     private let frames: FrameDecoder
     private var inDelta = false
+    private var memo = RecordReadingMemo()
     private var sawPull = false
 
     public init(limits: Limits = .standard) {
@@ -101,7 +102,7 @@ public final class MessageDecoder {
         case .record:
             let (id, payload) = try recordFrame(frame)
             do throws(JSONPayload.ReadError) {
-                return .record(try RecordPayload.read(payload, id: id, maximumDepth: frames.limits.maximumJSONDepth))
+                return .record(try RecordPayload.readNotingForm(payload, id: id, maximumDepth: frames.limits.maximumJSONDepth, memo: &memo).record)
             } catch {
                 throw Self.payloadError(error, line: line, what: "record \(id)")
             }

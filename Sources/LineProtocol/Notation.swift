@@ -75,7 +75,7 @@ public enum Notation {
         guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), let counter = counter(bytes[(colon + 1)...]) else { return nil }
         let name = bytes[..<colon]
         let device: DeviceID
-        if let known = devices, Self.spells(known, name) {
+        if let known = devices, Self.spells(known.rawValue, name) {
             device = known
         } else {
             guard let parsed = try? DeviceID(String(decoding: name, as: UTF8.self)) else { return nil }
@@ -85,9 +85,9 @@ public enum Notation {
         return try? Dot(device, counter)
     }
 
-    /// Whether `bytes` are the UTF-8 of `device`'s id.
-    private static func spells(_ device: DeviceID, _ bytes: ArraySlice<UInt8>) -> Bool {
-        var id = device.rawValue
+    /// Whether `bytes` are the UTF-8 of `text`.
+    static func spells(_ text: String, _ bytes: ArraySlice<UInt8>) -> Bool {
+        var id = text
         return id.withUTF8 { stored in
             bytes.withUnsafeBufferPointer { read in
                 stored.count == read.count && (stored.isEmpty || memcmp(stored.baseAddress!, read.baseAddress!, stored.count) == 0)

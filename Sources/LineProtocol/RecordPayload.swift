@@ -52,7 +52,8 @@ enum RecordPayload {
 
     /// Reads a `REC` payload straight from its bytes (no intermediate JSON tree).
     static func read(_ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int) throws(JSONPayload.ReadError) -> Record {
-        try readNotingForm(bytes, id: id, maximumDepth: maximumDepth).record
+        var memo = RecordReadingMemo()
+        return try readNotingForm(bytes, id: id, maximumDepth: maximumDepth, memo: &memo).record
     }
 
     /// The keys of each object of the payload, in the order the writer puts them.
@@ -70,19 +71,20 @@ enum RecordPayload {
     /// ``read(_:id:maximumDepth:)``, also telling whether `bytes` are exactly what
     /// ``encode(_:)`` writes for the record read: then they can be kept as they are.
     static func readNotingForm(
-        _ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int
+        _ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int, memo: inout RecordReadingMemo
     ) throws(JSONPayload.ReadError) -> (record: Record, isCanonical: Bool) {
         var reader = JSONPayload.Reader(bytes: bytes, maximumDepth: maximumDepth)
         var fields: [Record.Field] = []
         var entries: [Entry] = []
-        var devices: DeviceID?  // the last device id read: most dots of a record name the same one
+        var devices = memo.device  // the last device id read: most dots of a record name the same one
+        defer { memo.device = devices }
         var keyIndex = 0
         try reader.forEachMember(depth: 1) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, of: recordKeys, in: &reader)
             switch key {
             case "fields":
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
-                    fields.append(try field(&reader, devices: &devices))
+                    fields.append(try field(&reader, at: fields.count, devices: &devices, paths: &memo.paths))
                 }
             case "entries":
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
@@ -114,7 +116,10 @@ enum RecordPayload {
         return (Record(id: id, fields: fields, entries: entries), reader.isCanonical)
     }
 
-    private static func field(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Record.Field {
+    /// Reads the `index`th field; `paths` holds the paths the record before named, by position.
+    private static func field(
+        _ reader: inout JSONPayload.Reader, at index: Int, devices: inout DeviceID?, paths: inout [FieldPath]
+    ) throws(JSONPayload.ReadError) -> Record.Field {
         var path: FieldPath?
         var context: VersionVector?
         var siblings: [MultiValueRegister.Sibling] = []
@@ -124,9 +129,19 @@ enum RecordPayload {
             note(key, at: &keyIndex, of: fieldKeys, in: &reader)
             switch key {
             case "path":
-                let text = try reader.stringValue(for: key)
-                guard let parsed = try? FieldPath(text) else { throw .identifier("invalid field path \"\(text)\"") }
-                path = parsed
+                let text = try reader.asciiStringValue(for: key)
+                if index < paths.count, Notation.spells(paths[index].rawValue, text) {
+                    path = paths[index]  // as the record before had it here
+                } else {
+                    let string = String(decoding: text, as: UTF8.self)
+                    guard let parsed = try? FieldPath(string) else { throw .identifier("invalid field path \"\(string)\"") }
+                    path = parsed
+                    if index < paths.count {
+                        paths[index] = parsed
+                    } else if index == paths.count, index < RecordReadingMemo.maximumPaths {
+                        paths.append(parsed)
+                    }
+                }
             case "context":
                 let text = try reader.asciiStringValue(for: key)
                 guard let parsed = Notation.vector(bytes: text, reusing: &devices) else {
@@ -197,4 +212,17 @@ enum RecordPayload {
         }
         return dot
     }
+}
+
+/// What reading one record's payload lends the next: the last device id and the field paths it
+/// named. Records of one stream mostly name the same ones, which are then reused instead of
+/// validated and copied again.
+public struct RecordReadingMemo: Sendable {
+    var device: DeviceID?
+    /// The paths of the last record read, by position.
+    var paths: [FieldPath] = []
+    /// Paths remembered at most (a record with more reads the rest as usual).
+    static let maximumPaths = 256
+
+    public init() {}
 }

@@ -17,15 +17,19 @@ public struct UnreadRecord: Sendable {
 
     /// Reads the payload into a record part, refusing it as the decoder would have.
     public func read() throws(LineProtocolError) -> Record {
-        try readKeepingCanonicalPayload().record
+        var memo = RecordReadingMemo()
+        return try readKeepingCanonicalPayload(memo: &memo).record
     }
 
     /// ``read()``, also handing back the payload when it is exactly the record's canonical
     /// encoding (``RecordCoding/encode(_:)``), as a device's own encoder writes it: then the
     /// bytes can be stored as they came, without encoding the record again. Nil otherwise.
-    public func readKeepingCanonicalPayload() throws(LineProtocolError) -> (record: Record, canonicalPayload: [UInt8]?) {
+    /// `memo` carries what one read lends the next: pass the same one through a stream's records.
+    public func readKeepingCanonicalPayload(
+        memo: inout RecordReadingMemo
+    ) throws(LineProtocolError) -> (record: Record, canonicalPayload: [UInt8]?) {
         do throws(JSONPayload.ReadError) {
-            let (record, isCanonical) = try RecordPayload.readNotingForm(payload[...], id: id, maximumDepth: maximumDepth)
+            let (record, isCanonical) = try RecordPayload.readNotingForm(payload[...], id: id, maximumDepth: maximumDepth, memo: &memo)
             return (record, isCanonical ? payload : nil)
         } catch {
             throw MessageDecoder.payloadError(error, line: line, what: "record \(id)")

@@ -35,6 +35,13 @@ public struct Record: Sendable, Equatable {
     /// entries by dot; duplicates are joined, so the result is the same however they were ordered.
     public init(id: RecordID, fields: [Field], entries: [Entry]) {
         self.init(id: id)
+        if zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }), zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot }) {
+            // Already in order without repeats, as every encoder writes them: taken as they are.
+            self.fields = fields
+            self.entries = entries
+            recomputeVersion()
+            return
+        }
         for field in fields.sorted(by: { $0.path < $1.path }) {
             if let last = self.fields.indices.last, self.fields[last].path == field.path {
                 self.fields[last].register.formJoin(field.register)

@@ -29,12 +29,13 @@ struct CanonicalPayloadTests {
 
     @Test func whatTheEncoderWritesIsKeptByteForByte() throws {
         var random = SeededGenerator(seed: 41)
+        var memo = RecordReadingMemo()  // one through all rounds, as through a stream
         var kept = 0
         for round in 0..<800 {
             let record = RoundTripTests.record(&random)
             let encoded = RecordCoding.encode(record)
             let line = record.id.rawValue + " " + String(decoding: encoded, as: UTF8.self)
-            let (read, canonical) = try #require(try unread([line]).first).readKeepingCanonicalPayload()
+            let (read, canonical) = try #require(try unread([line]).first).readKeepingCanonicalPayload(memo: &memo)
             #expect(read == record, "round \(round)")
             let fractions = record.fields.contains { $0.register.values.contains(where: Self.holdsFraction) }
                 || record.entries.contains { Self.holdsFraction($0.payload) }
@@ -49,6 +50,7 @@ struct CanonicalPayloadTests {
     }
 
     @Test func anythingTheEncoderWouldWriteDifferentlyIsEncodedAgain() throws {
+        var memo = RecordReadingMemo()
         let canonical = #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
         let variants: [(String, String)] = [
             ("top-level keys out of order", #"{"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}],"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}]}"#),
@@ -66,16 +68,17 @@ struct CanonicalPayloadTests {
             ("an exponent", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1e0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
             ("a context short of its value", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"-","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
         ]
-        let expected = try #require(try unread(["case-1 " + canonical]).first).readKeepingCanonicalPayload()
+        let expected = try #require(try unread(["case-1 " + canonical]).first).readKeepingCanonicalPayload(memo: &memo)
         #expect(expected.canonicalPayload == Array(canonical.utf8))
         for (what, payload) in variants {
-            let (record, kept) = try #require(try unread(["case-1 " + payload]).first, "\(what)").readKeepingCanonicalPayload()
+            let (record, kept) = try #require(try unread(["case-1 " + payload]).first, "\(what)").readKeepingCanonicalPayload(memo: &memo)
             #expect(kept == nil, "\(what): must be encoded again")
             #expect(RecordCoding.encode(record) != Array(payload.utf8), "\(what)")
         }
     }
 
     @Test func fieldsAndValuesOutOfOrderAreEncodedAgain() throws {
+        var memo = RecordReadingMemo()
         let outOfOrder = [
             // Fields not by path.
             #"{"entries":[],"fields":[{"context":"edt-laptop-a:2","path":"concern","values":[{"dot":"edt-laptop-a:2","value":"b"}]},{"context":"edt-laptop-a:1","path":"channel","values":[{"dot":"edt-laptop-a:1","value":"phone"}]}]}"#,
@@ -85,13 +88,14 @@ struct CanonicalPayloadTests {
             #"{"entries":[{"dot":"edt-laptop-a:3","kind":"note","payload":1},{"dot":"edt-laptop-a:2","kind":"note","payload":2}],"fields":[]}"#,
         ]
         for payload in outOfOrder {
-            let (record, kept) = try #require(try unread(["case-1 " + payload]).first).readKeepingCanonicalPayload()
+            let (record, kept) = try #require(try unread(["case-1 " + payload]).first).readKeepingCanonicalPayload(memo: &memo)
             #expect(kept == nil, "\(payload)")
             let again = RecordCoding.encode(record)
             #expect(again != Array(payload.utf8))
             // What is encoded again is canonical, and kept when read back.
             let line = "case-1 " + String(decoding: again, as: UTF8.self)
-            #expect(try #require(try unread([line]).first).readKeepingCanonicalPayload().canonicalPayload == again)
+            let reread = try #require(try unread([line]).first).readKeepingCanonicalPayload(memo: &memo)
+            #expect(reread.canonicalPayload == again)
         }
     }
 }
