@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import LineProtocol
 import Referrals
 public import Replication
@@ -10,29 +11,47 @@ public import Replication
 /// Tables: `devices` (enrolment, last request counter), `cases` (each case's merged record in
 /// canonical EDTLP JSON, with the sequence number of its last change), `case_authorities` (which
 /// authorities may see a case, for pulls).
+///
+/// Checkpoints (copying the log into the database file) run beside the writer, on a connection
+/// of their own, once ``checkpointBytes`` have been stored since the last: a commit never waits
+/// for one. Durability does not depend on them: a commit is on disk once the log is synced.
 public final class SQLiteCentralStorage: CentralStorage {
     private let pool: DatabasePool
     public let path: String
     public let identity: String
+    /// Bytes of cases stored after which a checkpoint starts.
+    public let checkpointBytes: Int
+    /// The connection checkpoints run on, and whether one is running or due.
+    private let checkpointer: DatabaseQueue
+    private let checkpointState = CheckpointState()
+
+    private final class CheckpointState: Sendable {
+        struct Counts {
+            var bytesSinceCheckpoint = 0
+            var running = false
+        }
+        let counts = Mutex(Counts())
+    }
 
     /// The largest case stored: its `REC` line (with the frame number and id) must stay within
     /// the protocol's 1 MiB line limit.
     public static let maximumCaseBytes = Limits.standard.maximumLineBytes - 512
 
-    /// Opens (creating if needed) the database at `path`.
-    public init(path: String) throws(CentralError) {
+    /// Opens (creating if needed) the database at `path`. A checkpoint starts once
+    /// `checkpointBytes` of cases were stored since the last.
+    public init(path: String, checkpointBytes: Int = 64 << 20) throws(CentralError) {
         self.path = path
+        self.checkpointBytes = max(1, checkpointBytes)
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Copy the log into the database file every 64 MiB rather than every 4 MiB: a large
-            // push then pays for that copy (and its fsync) once, not at every commit. Durability
-            // does not change: a commit is on disk once the log is synced.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            // No checkpoint inside a commit: they run beside the writer (see checkpointIfDue).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            checkpointer = try DatabaseQueue(path: path, configuration: configuration)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
                 try db.execute(sql: """
@@ -118,6 +137,37 @@ public final class SQLiteCentralStorage: CentralStorage {
     // MARK: - Cases
 
     public func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
+        let outcomes = try await storeInOneTransaction(parts, check: check)
+        checkpointIfDue(afterStoring: parts.reduce(0) { $0 + $1.encoded.count })
+        return outcomes
+    }
+
+    /// Starts a checkpoint on its own connection when ``checkpointBytes`` were stored since the
+    /// last one began, unless one is running. A checkpoint that fails is left to the next (or
+    /// to the close of the database): nothing stored depends on it.
+    private func checkpointIfDue(afterStoring bytes: Int) {
+        let start = checkpointState.counts.withLock { state -> Bool in
+            state.bytesSinceCheckpoint += bytes
+            guard !state.running, state.bytesSinceCheckpoint >= checkpointBytes else { return false }
+            state.running = true
+            state.bytesSinceCheckpoint = 0
+            return true
+        }
+        guard start else { return }
+        let checkpointer = self.checkpointer
+        let state = self.checkpointState
+        Task.detached(priority: .utility) {
+            defer { state.counts.withLock { $0.running = false } }
+            try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        }
+    }
+
+    /// Waits for a running checkpoint to end (for tests and orderly shutdowns).
+    public func waitForCheckpoint() async {
+        while checkpointState.counts.withLock({ $0.running }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    private func storeInOneTransaction(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
         try await write { db in
             var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             let select = try db.cachedStatement(sql: "SELECT sequence, body FROM cases WHERE id = ?")

@@ -74,6 +74,28 @@ struct CentralTests {
         }
     }
 
+    @Test func checkpointsRunBesideTheWriterOnceEnoughIsStored() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("central.sqlite").path
+        let storage = try SQLiteCentralStorage(path: path, checkpointBytes: 50_000)
+        let service = SyncService(storage: storage)
+        let laptop = try device()
+        func databaseFileBytes() throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        }
+        let empty = try databaseFileBytes()
+        let long = String(repeating: "Found alone at the station. ", count: 60)
+        _ = try await service.store(try (0..<5).map { try referral("case-\($0)", concern: long) }, from: laptop)
+        await storage.waitForCheckpoint()
+        #expect(try databaseFileBytes() == empty, "under the threshold, the cases stay in the log")
+        _ = try await service.store(try (5..<40).map { try referral("case-\($0)", concern: long) }, from: laptop)
+        await storage.waitForCheckpoint()
+        #expect(try databaseFileBytes() > empty + 40 * 1_000, "past it, a checkpoint copied the log into the database file")
+        let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 100)
+        #expect(page.records.count == 40)
+    }
+
     @Test func aPullLeavesOutCasesAsTheReaderHasThemWithoutFillingThePage() async throws {
         try await withStorage { storage in
             let service = SyncService(storage: storage)
