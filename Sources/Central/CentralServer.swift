@@ -57,40 +57,26 @@ public struct CentralServer: Sendable {
                 let started = clock.now
                 let device = try await authenticator.authenticate(request.headers[.authorization])
                 let reader = service.reader(for: device)
-                // Segments verified by a checkpoint are read and checked on their own core while
-                // the rest still arrives, and stored one after another, in stream order.
-                var segments: [Task<StoredSegment, any Error>] = []
-                func chain(_ segment: [UnreadRecord]) {
-                    let previous = segments.last
-                    segments.append(Task {
-                        let prepared = try service.prepare(segment)  // beside the writing of the segment before
-                        _ = try await previous?.value
-                        let outcomes = try await service.store(prepared, from: device)
-                        return StoredSegment(parts: prepared.map(\.part), outcomes: outcomes)
-                    })
-                }
+                // Segments verified by a checkpoint are read and stored while the rest arrives.
+                let pipeline = PushPipeline(service: service, device: device)
                 let push: PushReader.Push
                 do {
                     for try await buffer in request.body {
                         try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
                             try reader.consume(Array(raw)[...])
                         }
-                        for segment in reader.takeVerified() { chain(segment) }
+                        for segment in reader.takeVerified() { pipeline.submit(segment) }
                     }
                     push = try reader.finish()
                 } catch {
-                    _ = try? await segments.last?.value  // what was verified is stored; then refuse the rest
+                    await pipeline.abandon()  // what was verified is stored; then refuse the rest
                     throw error
                 }
                 let read = clock.now
-                if !push.parts.isEmpty { chain(push.parts) }
-                var parts: [Replication.Record] = []
-                var outcomes: [StoredOutcome] = []
-                for segment in segments {
-                    let stored = try await segment.value
-                    parts += stored.parts
-                    outcomes += stored.outcomes
-                }
+                if !push.parts.isEmpty { pipeline.submit(push.parts) }
+                let stored = try await pipeline.finish()
+                let parts = stored.parts
+                let outcomes = stored.outcomes
                 let reply = try await service.reply(pushed: parts, outcomes: outcomes, pull: push.pull, to: device)
                 logger.info("sync", metadata: [
                     "device": "\(device.id)", "records": "\(parts.count)", "replyBytes": "\(reply.count)",
@@ -116,12 +102,6 @@ public struct CentralServer: Sendable {
             logger: logger
         )
         try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
-    }
-
-    /// The parts of one segment of a push, with their outcomes, in stream order.
-    struct StoredSegment: Sendable {
-        let parts: [Replication.Record]
-        let outcomes: [StoredOutcome]
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

@@ -288,6 +288,63 @@ struct CentralTests {
         #expect(verified == (0..<6).map { "case-\($0)" })
     }
 
+    /// Unread `REC` frames of a push of `records`, with a bad payload in place of those named in `damaged`.
+    func unreadRecords(_ records: [Record], damaged: Set<String> = []) throws -> [UnreadRecord] {
+        var text = "EDTLP 1.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
+        for (number, record) in records.enumerated() {
+            let payload = damaged.contains(record.id.rawValue) ? #"{"fields":7}"# : String(decoding: RecordCoding.encode(record), as: UTF8.self)
+            text += "REC \(number + 2) \(record.id.rawValue) \(payload)\n"
+        }
+        var unread: [UnreadRecord] = []
+        try MessageDecoder().decode(Array(text.utf8)[...]) { unread.append($0) } _: { _, _ in }
+        return unread
+    }
+
+    @Test func aPipelineStoresSegmentsInStreamOrderWhateverOrderTheyAreReadIn() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let records = try (0..<60).map { try referral("case-\($0)", concern: String(repeating: "x", count: $0 * 30 + 1)) }
+            let unread = try unreadRecords(records)
+            let pipeline = PushPipeline(service: service, device: laptop)
+            for start in stride(from: 0, to: 60, by: 7) { pipeline.submit(Array(unread[start..<min(start + 7, 60)])) }
+            let stored = try await pipeline.finish()
+            #expect(stored.parts.map(\.id.rawValue) == records.map(\.id.rawValue))
+            #expect(stored.outcomes.map(\.sequence) == (1...60).map { Optional(Int64($0)) }, "sequence numbers follow the stream")
+        }
+    }
+
+    @Test func aPipelineStopsAtASegmentItCannotReadAndKeepsWhatCameBefore() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let records = try (0..<9).map { try referral("case-\($0)") }
+            let unread = try unreadRecords(records, damaged: ["case-4"])
+            let pipeline = PushPipeline(service: service, device: laptop)
+            for start in [0, 3, 6] { pipeline.submit(Array(unread[start..<start + 3])) }
+            do {
+                _ = try await pipeline.finish()
+                Issue.record("a payload that cannot be read must refuse the push")
+            } catch let error as CentralError {
+                #expect(error.code == .badRequest)
+                #expect(error.message.contains("case-4"))
+            }
+            let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 100)
+            #expect(page.records.map(\.id.rawValue) == ["case-0", "case-1", "case-2"], "the segment before stays stored; nothing after")
+        }
+    }
+
+    @Test func anAbandonedPipelineStoresWhatWasSubmitted() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let pipeline = PushPipeline(service: service, device: try device())
+            pipeline.submit(try unreadRecords([try referral("case-1"), try referral("case-2")]))
+            await pipeline.abandon()
+            let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 100)
+            #expect(page.records.count == 2)
+        }
+    }
+
     @Test func aPushSignedByOneDeviceMayNotSpeakForAnother() throws {
         let bytes = push(records: [try referral("case-1")], checkpointEvery: 10)
         let reader = PushReader(device: try DeviceID("edt-laptop-b"), maximumBytes: 1 << 20)
