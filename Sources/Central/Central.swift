@@ -9,6 +9,9 @@
 ///   `push` stream (``PushReader``: what a `+SUM` checkpoint or `END` verified), each record
 ///   durably before acknowledging it, and replies with what changed since the device's cursor
 ///   for the authorities the device serves.
+/// - ``PushPipeline`` stores a push's verified segments while the rest arrives: each read and
+///   checked on a task of its own, all stored by one writer in stream order, every segment
+///   ready when it is free in one transaction.
 /// - ``DeviceAuthenticator`` checks the signed `Authorization` header of each request.
 /// - ``CentralServer`` serves all this over HTTP (Hummingbird) until SIGTERM or SIGINT.
 ///
