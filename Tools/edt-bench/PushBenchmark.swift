@@ -38,6 +38,9 @@ struct PushBenchmark: ParsableCommand {
     @Option(help: "Records per sync request.")
     var batch = SyncSession.StateMachine.Configuration().batchSize
 
+    @Option(help: "Records between +SUM checkpoints in each request.")
+    var checkpoint = SyncSession.Options(server: "http://127.0.0.1/").checkpointRecords
+
     @Option(help: "Timed syncs, each of a fresh copy of the laptop store to a fresh central database, interleaved with the baselines.")
     var runs = 3
 
@@ -50,6 +53,7 @@ struct PushBenchmark: ParsableCommand {
     func validate() throws {
         guard records > 0 else { throw ValidationError("--records must be at least 1") }
         guard runs > 0 else { throw ValidationError("--runs must be at least 1") }
+        guard checkpoint > 0 else { throw ValidationError("--checkpoint must be at least 1") }
     }
 
     func run() throws {
@@ -154,6 +158,7 @@ struct PushBenchmark: ParsableCommand {
         progress.say("syncing \(records) referrals\(label)…")
         var options = SyncSession.Options(server: central.url)
         options.machine.batchSize = batch
+        options.checkpointRecords = checkpoint
         let session = SyncSession(store: store, options: options) { status in
             progress.say("syncing\(label): \(status.pushed)/\(status.toPush) pushed, \(status.requests) requests…")
         }
