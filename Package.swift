@@ -116,7 +116,7 @@ let package = Package(
         /// The libFuzzer target for the EDTLP decoder (Tools/fuzz builds it with the sanitizers).
         .executableTarget(
             name: "edt-fuzz-decoder",
-            dependencies: ["LineProtocol", "CFuzzerDriver"],
+            dependencies: ["LineProtocol", "Replication", "CFuzzerDriver"],
             path: "Tools/fuzz-decoder"
         ),
         /// Declares libFuzzer's driver entry point for edt-fuzz-decoder.

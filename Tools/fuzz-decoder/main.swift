@@ -5,23 +5,61 @@
 // libFuzzer found can be reproduced in an ordinary debug build.
 import CFuzzerDriver
 import LineProtocol
+import Replication
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Decodes `bytes` in chunks whose size comes from the first byte; when the stream is valid,
-/// re-encodes what was read and checks that it decodes to the same messages.
+/// re-encodes what was read and checks that it decodes to the same messages. Also reads the
+/// records unread-first, as the central endpoint does (see ``checkUnreadRecords``).
 func check(_ bytes: [UInt8]) {
     let chunkSize = Int(bytes.first ?? 1) % 64 + 1
     let limits = Limits(maximumLineBytes: 4096, maximumJSONDepth: 16)
-    guard let stream = try? DecodedStream(bytes, chunkSize: chunkSize, limits: limits) else { return }
+    let stream = try? DecodedStream(bytes, chunkSize: chunkSize, limits: limits)
+    checkUnreadRecords(bytes, chunkSize: chunkSize, limits: limits, expected: stream.map { stream in
+        stream.messages.compactMap { message in
+            if case .record(let record) = message { record } else { nil }
+        }
+    })
+    guard let stream else { return }
     let reencoded = StreamEncoder.encode(header: stream.header, messages: stream.messages)
     guard let again = try? DecodedStream(reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16)) else {
         fatalError("a valid stream re-encoded into an invalid one")  // a bug for the fuzzer to report
     }
     guard again.messages == stream.messages, again.header == stream.header else {
         fatalError("a valid stream changed meaning when re-encoded")
+    }
+}
+
+/// Reads the `REC` frames of `bytes` unread, then each payload keeping it when canonical, with
+/// one memo through them all: a payload kept must be exactly its record's encoding, and when
+/// the stream is valid the records must be those the plain decoder read (`expected`).
+func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expected: [Record]?) {
+    let decoder = MessageDecoder(limits: limits)
+    var unread: [UnreadRecord] = []
+    var start = 0
+    while start < bytes.count {
+        let end = min(bytes.count, start + chunkSize)
+        do {
+            try decoder.decode(bytes[start..<end]) { unread.append($0) } _: { _, _ in }
+        } catch {
+            break
+        }
+        start = end
+    }
+    var memo = RecordReadingMemo()
+    var read: [Record] = []
+    for record in unread {
+        guard let (part, canonical) = try? record.readKeepingCanonicalPayload(memo: &memo) else { continue }
+        if let canonical, canonical != RecordCoding.encode(part) {
+            fatalError("a payload kept as canonical is not its record's encoding")
+        }
+        read.append(part)
+    }
+    if let expected, read != expected {
+        fatalError("reading records unread-first gave other records than the decoder")
     }
 }
 
