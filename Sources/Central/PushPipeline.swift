@@ -13,7 +13,7 @@ import Synchronization
 /// ```swift
 /// let pipeline = PushPipeline(service: service, device: device)
 /// for segment in reader.takeVerified() { pipeline.submit(segment) }
-/// let (parts, outcomes) = try await pipeline.finish()
+/// let stored = try await pipeline.finish()   // stored.parts, stored.outcomes, in stream order
 /// ```
 public final class PushPipeline: Sendable {
     private let service: SyncService

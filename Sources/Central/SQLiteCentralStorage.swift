@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
-import Synchronization
 import LineProtocol
 import Referrals
 public import Replication
+import Synchronization
 
 /// The embedded central store: one SQLite file (WAL, `synchronous=FULL`, so a transaction that
 /// returned is on disk).
@@ -166,11 +166,11 @@ public final class SQLiteCentralStorage: CentralStorage {
         let state = self.checkpointState
         Task.detached(priority: .utility) {
             defer { state.counts.withLock { $0.running = false } }
-            try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
         }
     }
 
-    /// Waits for a running checkpoint to end (for tests and orderly shutdowns).
+    /// Waits for a running checkpoint to end (for tests).
     public func waitForCheckpoint() async {
         while checkpointState.counts.withLock({ $0.running }) { try? await Task.sleep(for: .milliseconds(5)) }
     }
@@ -242,7 +242,8 @@ public final class SQLiteCentralStorage: CentralStorage {
         for (id, version) in leavingOut { leftOut[id.rawValue] = version }
         return try await read { [leftOut] db in
             let newest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
-            guard !codes.isEmpty, newest > sequence, limit > 0 else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
+            guard !codes.isEmpty, newest > sequence else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
+            guard limit > 0 else { return ChangePage(records: [], upTo: sequence, more: true) }
             let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
             // Ids and versions first; a body is read only for a case that is sent (a device's
             // own push, just stored, is read past without copying it).
