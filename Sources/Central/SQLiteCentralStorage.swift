@@ -50,10 +50,10 @@ public final class SQLiteCentralStorage: CentralStorage {
             // database keeps its page size.)
             try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // A page cache of 64 MiB per connection (SQLite's default is 2 MiB): a transaction
+            // The writer keeps a page cache of 64 MiB (SQLite's default is 2 MiB): a transaction
             // storing thousands of cases then keeps its pages in memory until it commits rather
-            // than spilling them to the log along the way.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // than spilling them to the log along the way. Readers scan: they keep the default.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
             // No checkpoint inside a commit: they run beside the writer (see checkpointIfDue).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }

@@ -22,10 +22,13 @@ public struct SyncService: Sendable {
 
     public let storage: any CentralStorage
     public let configuration: Configuration
+    /// ``cursorName`` as the device id cursor vectors carry (checked once, not per cursor).
+    private let cursorDevice: DeviceID?
 
     public init(storage: any CentralStorage, configuration: Configuration = Configuration()) {
         self.storage = storage
         self.configuration = configuration
+        cursorDevice = try? DeviceID("central." + storage.identity)
     }
 
     /// A reader for one request body from `device`.
@@ -150,7 +153,7 @@ public struct SyncService: Sendable {
 
     /// The cursor of a sequence number, as a one-entry version vector `central.<identity>:<n>`.
     func vector(_ sequence: Int64) -> VersionVector {
-        guard sequence > 0, let name = try? DeviceID(cursorName) else { return VersionVector() }
+        guard sequence > 0, let name = cursorDevice else { return VersionVector() }
         var vector = VersionVector()
         vector.raise(name, to: UInt64(sequence))
         return vector
@@ -160,7 +163,7 @@ public struct SyncService: Sendable {
     func sequence(of cursor: Cursor) -> Int64? {
         guard let vector = cursor.vector else { return nil }
         if vector == VersionVector() { return 0 }
-        guard let name = try? DeviceID(cursorName), vector == self.vector(Int64(clamping: vector[name])), vector[name] <= UInt64(Int64.max)
+        guard let name = cursorDevice, vector == self.vector(Int64(clamping: vector[name])), vector[name] <= UInt64(Int64.max)
         else { return nil }
         return Int64(vector[name])
     }
