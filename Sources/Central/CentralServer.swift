@@ -75,11 +75,10 @@ public struct CentralServer: Sendable {
                 let read = clock.now
                 if !push.parts.isEmpty { pipeline.submit(push.parts) }
                 let stored = try await pipeline.finish()
-                let parts = stored.parts
-                let outcomes = stored.outcomes
-                let reply = try await service.reply(pushed: parts, outcomes: outcomes, pull: push.pull, to: device)
+                let reply = try await service.reply(
+                    pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: push.pull, to: device)
                 logger.info("sync", metadata: [
-                    "device": "\(device.id)", "records": "\(parts.count)", "replyBytes": "\(reply.count)",
+                    "device": "\(device.id)", "records": "\(stored.outcomes.count)", "replyBytes": "\(reply.count)",
                     "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
                 ])
                 var headers = HTTPFields()

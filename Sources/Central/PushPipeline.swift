@@ -13,7 +13,7 @@ import Synchronization
 /// ```swift
 /// let pipeline = PushPipeline(service: service, device: device)
 /// for segment in reader.takeVerified() { pipeline.submit(segment) }
-/// let stored = try await pipeline.finish()   // stored.parts, stored.outcomes, in stream order
+/// let stored = try await pipeline.finish()   // stored.outcomes, in stream order
 /// ```
 public final class PushPipeline: Sendable {
     private let service: SyncService
@@ -31,9 +31,10 @@ public final class PushPipeline: Sendable {
         var waiting: CheckedContinuation<Void, Never>?
     }
 
-    /// What was stored, in stream order.
+    /// What became of the push's parts, in stream order: the version each part was pushed at
+    /// (all a reply needs of them; the parts themselves are let go once stored) and its outcome.
     public struct Stored: Sendable {
-        public var parts: [Record] = []
+        public var pushedVersions: [VersionVector] = []
         public var outcomes: [StoredOutcome] = []
     }
 
@@ -117,7 +118,7 @@ public final class PushPipeline: Sendable {
             }
             if !prepared.isEmpty {
                 let outcomes = try await service.store(prepared, from: device)
-                stored.parts += prepared.map(\.part)
+                stored.pushedVersions += prepared.map(\.part.version)
                 stored.outcomes += outcomes
             }
             if let failure { throw failure }

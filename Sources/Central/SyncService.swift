@@ -97,6 +97,15 @@ public struct SyncService: Sendable {
     public func reply(
         pushed parts: [Record], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice
     ) async throws(CentralError) -> [UInt8] {
+        try await reply(pushedVersions: parts.map(\.version), outcomes: outcomes, pull: pull, to: device)
+    }
+
+    /// ``reply(pushed:outcomes:pull:to:)`` given only the versions of the parts pushed (in push
+    /// order), which is all it needs of them: a case stored at the version the device pushed is
+    /// not sent back to it.
+    public func reply(
+        pushedVersions: [VersionVector], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice
+    ) async throws(CentralError) -> [UInt8] {
         var since: Int64 = 0
         if let cursor = pull {
             guard let sequence = sequence(of: cursor) else {
@@ -108,12 +117,12 @@ public struct SyncService: Sendable {
             since = sequence
         }
         let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", "central")]))
-        var pushedVersions: [RecordID: String] = [:]
-        for (part, outcome) in zip(parts, outcomes) {
+        var asPushed: [RecordID: String] = [:]
+        for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {
             switch outcome {
             case .stored(let id, let sequence, let version):
                 encoder.append(.ack(record: id, cursor: Cursor(vector(sequence))))
-                if version == part.version { pushedVersions[id] = Notation.text(version) }
+                if version == pushedVersion { asPushed[id] = Notation.text(version) }
             case .rejected(let id, let rejection):
                 let reason = RejectionReason(code: rejection.code) ?? .invalid
                 encoder.append(.nak(record: id, reason: reason, message: rejection.message))
@@ -122,7 +131,7 @@ public struct SyncService: Sendable {
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
             let page = try await storage.changes(
-                after: since, authorities: device.authorities, limit: configuration.pullPageRecords, leavingOut: pushedVersions)
+                after: since, authorities: device.authorities, limit: configuration.pullPageRecords, leavingOut: asPushed)
             encoder.append(.delta(base: vector(since), knowledge: vector(page.upTo)))
             for stored in page.records { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
             if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }

@@ -309,7 +309,8 @@ struct CentralTests {
             let pipeline = PushPipeline(service: service, device: laptop)
             for start in stride(from: 0, to: 60, by: 7) { pipeline.submit(Array(unread[start..<min(start + 7, 60)])) }
             let stored = try await pipeline.finish()
-            #expect(stored.parts.map(\.id.rawValue) == records.map(\.id.rawValue))
+            #expect(stored.outcomes.map(\.id.rawValue) == records.map(\.id.rawValue))
+            #expect(stored.pushedVersions == records.map(\.version))
             #expect(stored.outcomes.map(\.sequence) == (1...60).map { Optional(Int64($0)) }, "sequence numbers follow the stream")
         }
     }
@@ -385,6 +386,12 @@ struct CentralTests {
 }
 
 extension StoredOutcome {
+    var id: RecordID {
+        switch self {
+        case .stored(let id, _, _), .rejected(let id, _): id
+        }
+    }
+
     var sequence: Int64? {
         if case .stored(_, let sequence, _) = self { sequence } else { nil }
     }
