@@ -78,7 +78,8 @@ public struct CentralServer: Sendable {
                 let reply = try await service.reply(
                     pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: push.pull, to: device)
                 logger.info("sync", metadata: [
-                    "device": "\(device.id)", "records": "\(stored.outcomes.count)", "replyBytes": "\(reply.count)",
+                    "device": "\(device.id)", "records": "\(stored.outcomes.count)", "transactions": "\(stored.transactions)",
+                    "storeMs": "\(Self.milliseconds(stored.storing))", "replyBytes": "\(reply.count)",
                     "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
                 ])
                 var headers = HTTPFields()

@@ -36,6 +36,9 @@ public final class PushPipeline: Sendable {
     public struct Stored: Sendable {
         public var pushedVersions: [VersionVector] = []
         public var outcomes: [StoredOutcome] = []
+        /// How many transactions stored them, and the time spent in those (for the log).
+        public var transactions = 0
+        public var storing = Duration.zero
     }
 
     /// A pipeline for one push by `device`. Call ``finish()`` or ``abandon()`` once: the writer
@@ -117,6 +120,12 @@ public final class PushPipeline: Sendable {
                 if failure != nil { break }
             }
             if !prepared.isEmpty {
+                let clock = ContinuousClock()
+                let started = clock.now
+                defer {
+                    stored.transactions += 1
+                    stored.storing += clock.now - started
+                }
                 let outcomes = try await service.store(prepared, from: device)
                 stored.pushedVersions += prepared.map(\.part.version)
                 stored.outcomes += outcomes
