@@ -12,7 +12,8 @@ public struct SyncService: Sendable {
     public struct Configuration: Sendable {
         /// The largest request body accepted (bigger ones get 413: send fewer records at once).
         public var maximumRequestBytes = 64 << 20
-        /// The most cases one reply carries; a reply that stops short says `+MORE`.
+        /// The most cases one reply carries; a reply that stops short says `+MORE`. At least
+        /// one is sent whatever this says, so a pull always moves on.
         public var pullPageRecords = 5_000
         public init() {}
     }
@@ -131,7 +132,7 @@ public struct SyncService: Sendable {
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
             let page = try await storage.changes(
-                after: since, authorities: device.authorities, limit: configuration.pullPageRecords, leavingOut: asPushed)
+                after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords), leavingOut: asPushed)
             encoder.append(.delta(base: vector(since), knowledge: vector(page.upTo)))
             for stored in page.records { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
             if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }

@@ -59,18 +59,12 @@ public enum Notation {
     /// Parses `device:counter`; nil when malformed.
     public static func dot(_ text: Substring) -> Dot? {
         var devices: DeviceID?
-        return dot(text, reusing: &devices)
+        return dot(bytes: Array(text.utf8)[...], reusing: &devices)
     }
 
-    /// Parses `device:counter`, reusing `devices` (the last device id read) when the text names
-    /// it again, and leaving the device read there: a record's dots mostly name one device, and
-    /// this spares validating and copying its id each time.
-    static func dot(_ text: Substring, reusing devices: inout DeviceID?) -> Dot? {
-        dot(bytes: Array(text.utf8)[...], reusing: &devices)
-    }
-
-    /// ``dot(_:reusing:)`` straight from bytes (a payload's), without making a string unless
-    /// the device is new.
+    /// Parses `device:counter` from bytes (a payload's), reusing `devices` (the last device id
+    /// read) when the bytes name it again, and leaving the device read there: a record's dots
+    /// mostly name one device, and this spares validating and copying its id each time.
     static func dot(bytes: ArraySlice<UInt8>, reusing devices: inout DeviceID?) -> Dot? {
         guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), let counter = counter(bytes[(colon + 1)...]) else { return nil }
         let name = bytes[..<colon]
@@ -98,15 +92,11 @@ public enum Notation {
     /// Parses the vector notation, strictly: sorted, no repeated device, no zero counter.
     public static func vector(_ text: Substring) -> VersionVector? {
         var devices: DeviceID?
-        return vector(text, reusing: &devices)
+        return vector(bytes: Array(text.utf8)[...], reusing: &devices)
     }
 
-    /// ``vector(_:)``, reusing the last device id read (see ``dot(_:reusing:)``).
-    static func vector(_ text: Substring, reusing devices: inout DeviceID?) -> VersionVector? {
-        vector(bytes: Array(text.utf8)[...], reusing: &devices)
-    }
-
-    /// ``vector(_:reusing:)`` straight from bytes (a payload's).
+    /// ``vector(_:)`` from bytes (a payload's), reusing the last device id read (see
+    /// ``dot(bytes:reusing:)``).
     static func vector(bytes: ArraySlice<UInt8>, reusing devices: inout DeviceID?) -> VersionVector? {
         if bytes.count == 1, bytes.first == UInt8(ascii: "-") { return VersionVector() }
         if !bytes.contains(UInt8(ascii: ",")) {
@@ -128,11 +118,6 @@ public enum Notation {
     }
 
     /// A decimal counter: digits only, no leading zero, positive, fits 64 bits.
-    static func counter(_ text: Substring) -> UInt64? {
-        counter(Array(text.utf8)[...])
-    }
-
-    /// ``counter(_:)`` from bytes.
     static func counter(_ bytes: ArraySlice<UInt8>) -> UInt64? {
         guard let first = bytes.first, first != UInt8(ascii: "0"), bytes.count <= 20 else { return nil }
         var value: UInt64 = 0

@@ -74,6 +74,19 @@ struct CentralTests {
         }
     }
 
+    @Test func aPageSizeBelowOneStillSendsOneCaseAtATime() async throws {
+        try await withStorage { storage in
+            var configuration = SyncService.Configuration()
+            configuration.pullPageRecords = 0
+            let service = SyncService(storage: storage, configuration: configuration)
+            _ = try await service.store([try referral("b-1", device: "edt-laptop-b"), try referral("b-2", device: "edt-laptop-b")],
+                                        from: try device("edt-laptop-b"))
+            let messages = try DecodedStream(try await service.reply(pushed: [], outcomes: [], pull: Cursor("-"), to: try device())).messages
+            #expect(messages.filter { if case .record = $0 { true } else { false } }.count == 1)
+            #expect(messages.contains(.ignorable(verb: "+MORE", arguments: "")))
+        }
+    }
+
     @Test func checkpointsRunBesideTheWriterOnceEnoughIsStored() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -113,6 +126,8 @@ struct CentralTests {
             #expect(first.records.first?.body == RecordCoding.encode(parts[2]), "a sent case carries its stored body")
             let second = try await storage.changes(after: first.upTo, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
             #expect(second.records.map(\.id.rawValue) == ["case-5"] && !second.more && second.upTo == 5)
+            let none = try await storage.changes(after: 1, authorities: [Self.reading], limit: 0)
+            #expect(none.records.isEmpty && none.more && none.upTo == 1, "a page of no cases claims nothing read past")
             let past = try await storage.changes(after: 3, authorities: [Self.reading], limit: 1, leavingOut: [parts[3].id: Notation.text(parts[3].version), parts[4].id: Notation.text(parts[4].version)])
             #expect(past.records.isEmpty && !past.more && past.upTo == 5, "cases read past are covered by the cursor")
         }
