@@ -29,18 +29,38 @@ public protocol CentralStorage: Sendable {
     func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
 
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
-    /// leaving out a case whose version is the one `leavingOut` gives for its id (what the
-    /// reading device just pushed: it has those already). Left-out cases never fill the page,
-    /// and ``ChangePage/upTo`` covers those read past.
+    /// leaving out the cases whose last change has one of the numbers in `leavingOut` (what the
+    /// reading device just pushed, stored as it pushed it: it has those already). Left-out
+    /// cases are not even read: they never fill the page, and ``ChangePage/upTo`` covers them.
     func changes(
-        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [RecordID: String]
+        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64]
     ) async throws(CentralError) -> ChangePage
 }
 
 extension CentralStorage {
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`.
     public func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage {
-        try await changes(after: sequence, authorities: authorities, limit: limit, leavingOut: [:])
+        try await changes(after: sequence, authorities: authorities, limit: limit, leavingOut: [])
+    }
+}
+
+/// The stretches of a change sequence between numbers to leave out: what a pull reads when it
+/// skips a device's own just-stored changes, which come in long runs (one per transaction).
+struct SequenceGaps {
+    /// Each gap as the numbers it holds: after `lower`, up to and including `upper` (nil: no end).
+    let gaps: [(lower: Int64, upper: Int64?)]
+
+    /// The gaps after `start` once the numbers in `leavingOut` are taken out.
+    init(after start: Int64, leavingOut: [Int64]) {
+        var gaps: [(lower: Int64, upper: Int64?)] = []
+        var lower = start
+        for number in leavingOut.sorted() where number > lower {
+            // `number` is left out: the gap so far ends just before it (none when it follows on).
+            if number > lower + 1 { gaps.append((lower, number - 1)) }
+            lower = number
+        }
+        gaps.append((lower, nil))
+        self.gaps = gaps
     }
 }
 

@@ -235,38 +235,35 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     public func changes(
-        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [RecordID: String]
+        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64]
     ) async throws(CentralError) -> ChangePage {
         let codes = authorities.sorted()
-        var leftOut: [String: String] = [:]
-        for (id, version) in leavingOut { leftOut[id.rawValue] = version }
-        return try await read { [leftOut] db in
+        let gaps = SequenceGaps(after: sequence, leavingOut: leavingOut)
+        return try await read { db in
             let newest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             guard !codes.isEmpty, newest > sequence else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
             guard limit > 0 else { return ChangePage(records: [], upTo: sequence, more: true) }
             let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
-            // Ids and versions first; a body is read only for a case that is sent (a device's
-            // own push, just stored, is read past without copying it).
-            let sql = """
-                SELECT c.id, c.sequence, c.version FROM cases c
-                WHERE c.sequence > ? AND EXISTS (
+            // Only the gaps between left-out changes are read: a device's own push, just stored,
+            // is skipped without reading it.
+            let select = try db.cachedStatement(sql: """
+                SELECT c.id, c.sequence, c.version, c.body FROM cases c
+                WHERE c.sequence > ? AND c.sequence <= ? AND EXISTS (
                     SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
                 ORDER BY c.sequence
-                """
-            var arguments: StatementArguments = [sequence]
-            arguments += StatementArguments(codes)
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            let body = try db.cachedStatement(sql: "SELECT body FROM cases WHERE id = ?")
+                """)
             var records: [StoredCase] = []
-            while let row = try rows.next() {
-                let idText: String = row[0]
-                let version: String = row[2]
-                if leftOut[idText] == version { continue }
-                if records.count == limit {
-                    return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
+            for gap in gaps.gaps where gap.lower < newest {
+                var arguments: StatementArguments = [gap.lower, min(gap.upper ?? newest, newest)]
+                arguments += StatementArguments(codes)
+                let rows = try Row.fetchCursor(select, arguments: arguments)
+                while let row = try rows.next() {
+                    if records.count == limit {
+                        return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
+                    }
+                    let body: Data = row[3]
+                    records.append(StoredCase(id: try RecordID(row[0] as String), sequence: row[1], version: row[2], body: Array(body)))
                 }
-                let bytes = try Data.fetchOne(body, arguments: [idText]) ?? Data()
-                records.append(StoredCase(id: try RecordID(idText), sequence: row[1], version: version, body: Array(bytes)))
             }
             return ChangePage(records: records, upTo: newest, more: false)
         }

@@ -118,12 +118,13 @@ public struct SyncService: Sendable {
             since = sequence
         }
         let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", "central")]))
-        var asPushed: [RecordID: String] = [:]
+        var asPushed: [Int64] = []  // the changes that stored a case just as this device pushed it
+        asPushed.reserveCapacity(outcomes.count)
         for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {
             switch outcome {
             case .stored(let id, let sequence, let version):
                 encoder.append(.ack(record: id, cursor: Cursor(vector(sequence))))
-                if version == pushedVersion { asPushed[id] = Notation.text(version) }
+                if version == pushedVersion { asPushed.append(sequence) }
             case .rejected(let id, let rejection):
                 let reason = RejectionReason(code: rejection.code) ?? .invalid
                 encoder.append(.nak(record: id, reason: reason, message: rejection.message))

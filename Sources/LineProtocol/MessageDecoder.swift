@@ -117,10 +117,10 @@ public final class MessageDecoder {
             return .pull(since: cursor)
         case .ack:
             guard kind == .reply else { throw unexpected(frame, kind) }
-            let tokens = try self.tokens(frame, count: 2, shape: "ACK n RECORD-ID CURSOR")
-            let id = try recordID(Array(tokens[0].utf8)[...], line: line)
-            guard let cursor = Cursor(String(tokens[1])) else {
-                throw LineProtocolError(.malformedFrame, line: line, "\"\(tokens[1])\" is not a cursor")
+            let tokens = try byteTokens(frame, count: 2, shape: "ACK n RECORD-ID CURSOR")
+            let id = try recordID(tokens[0], line: line)
+            guard let cursor = Cursor(String(decoding: tokens[1], as: UTF8.self)) else {
+                throw LineProtocolError(.malformedFrame, line: line, "\"\(FrameDecoder.printable(tokens[1]))\" is not a cursor")
             }
             return .ack(record: id, cursor: cursor)
         case .nak:
@@ -175,11 +175,15 @@ public final class MessageDecoder {
 
     /// The space-separated ASCII tokens of a frame's arguments, exactly `count` of them.
     private func tokens(_ frame: Frame, count: Int, shape: String) throws(LineProtocolError) -> [Substring] {
+        try byteTokens(frame, count: count, shape: shape).map { Substring(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// ``tokens(_:count:shape:)`` as bytes (no strings made: an `ACK` per record pushed adds up).
+    private func byteTokens(_ frame: Frame, count: Int, shape: String) throws(LineProtocolError) -> [ArraySlice<UInt8>] {
         guard frame.arguments.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
             throw LineProtocolError(.malformedFrame, line: frame.line, "\(frame.verb.text) arguments must be printable ASCII")
         }
-        let text = String(decoding: frame.arguments, as: UTF8.self)
-        let tokens = text.split(separator: " ", omittingEmptySubsequences: false)
+        let tokens = frame.arguments.split(separator: 0x20, omittingEmptySubsequences: false)
         guard tokens.count == count, tokens.allSatisfy({ !$0.isEmpty }) else {
             throw LineProtocolError(.malformedFrame, line: frame.line, "expected \(shape)")
         }

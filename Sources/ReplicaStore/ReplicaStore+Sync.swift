@@ -128,15 +128,17 @@ extension ReplicaStore {
                 let unmark = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
                 let flag = try db.cachedStatement(sql: "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
                 let unflag = try db.cachedStatement(sql: "DELETE FROM rejections WHERE id = ?")
-                for id in settled {
+                // Few records are ever flagged: only those are looked for among the settled.
+                let flaggedBefore = Set(try String.fetchAll(db, sql: "SELECT id FROM rejections"))
+                func settle(_ id: RecordID, flagged: Bool) throws {
                     try unmark.execute(arguments: [id.rawValue])
-                    try unflag.execute(arguments: [id.rawValue])
+                    if flagged { try unflag.execute(arguments: [id.rawValue]) }
                 }
+                for id in settled { try settle(id, flagged: flaggedBefore.contains(id.rawValue)) }
                 for (id, rejection) in flagged { try flag.execute(arguments: [id.rawValue, rejection]) }
-                for id in covered {
-                    try unmark.execute(arguments: [id.rawValue])
-                    try unflag.execute(arguments: [id.rawValue])
-                }
+                // A refusal flagged just now is lifted when the centre's copy covers the record.
+                let flaggedNow = flaggedBefore.union(flagged.map(\.id.rawValue))
+                for id in covered { try settle(id, flagged: flaggedNow.contains(id.rawValue)) }
                 try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
                 if let cursor {
                     try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",

@@ -114,22 +114,23 @@ struct CentralTests {
             let service = SyncService(storage: storage)
             let laptop = try device()
             let parts = try (1...5).map { try referral("case-\($0)") }
-            _ = try await service.store(parts, from: laptop)
-            // The reader has cases 1, 2 and 4 as stored, and an older version of case 5.
-            var leavingOut: [RecordID: String] = [:]
-            for part in parts where ["case-1", "case-2", "case-4"].contains(part.id.rawValue) {
-                leavingOut[part.id] = Notation.text(part.version)
-            }
-            leavingOut[try RecordID("case-5")] = "edt-laptop-a:1"
+            let outcomes = try await service.store(parts, from: laptop)
+            #expect(outcomes == parts.enumerated().map { .stored($1.id, sequence: Int64($0 + 1), version: $1.version) })
+            // The reader has cases 1, 2 and 4 as they were stored (changes 1, 2 and 4).
+            let leavingOut: [Int64] = [4, 1, 2]
             let first = try await storage.changes(after: 0, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
             #expect(first.records.map(\.id.rawValue) == ["case-3"] && first.more && first.upTo == 3)
             #expect(first.records.first?.body == RecordCoding.encode(parts[2]), "a sent case carries its stored body")
             let second = try await storage.changes(after: first.upTo, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
             #expect(second.records.map(\.id.rawValue) == ["case-5"] && !second.more && second.upTo == 5)
+            let all = try await storage.changes(after: 1, authorities: [Self.reading], limit: 10, leavingOut: leavingOut)
+            #expect(all.records.map(\.sequence) == [3, 5] && !all.more && all.upTo == 5, "numbers before the cursor change nothing")
             let none = try await storage.changes(after: 1, authorities: [Self.reading], limit: 0)
             #expect(none.records.isEmpty && none.more && none.upTo == 1, "a page of no cases claims nothing read past")
-            let past = try await storage.changes(after: 3, authorities: [Self.reading], limit: 1, leavingOut: [parts[3].id: Notation.text(parts[3].version), parts[4].id: Notation.text(parts[4].version)])
+            let past = try await storage.changes(after: 3, authorities: [Self.reading], limit: 1, leavingOut: [4, 5])
             #expect(past.records.isEmpty && !past.more && past.upTo == 5, "cases read past are covered by the cursor")
+            let others = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10, leavingOut: [2])
+            #expect(others.records.isEmpty && !others.more && others.upTo == 5, "another authority's reader is sent none of them")
         }
     }
 
@@ -396,6 +397,25 @@ struct CentralTests {
             #expect(refused.rawValue == "case-2")
             #expect(Cursor(knowledge).text == "central.\(storage.identity):2")
             #expect(pulled.id.rawValue == "from-b", "case-1 is not echoed back")
+        }
+    }
+
+    @Test func aPushedCaseTheCentreMergedWithOtherChangesIsSentBack() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let other = try device("edt-laptop-b")
+            _ = try await service.store([try referral("case-1", concern: "Seen by b", device: "edt-laptop-b")], from: other)
+            // Laptop a wrote case-1 too, not having seen b's: the centre keeps both concerns.
+            let parts = [try referral("case-1", concern: "Seen by a"), try referral("case-2")]
+            let outcomes = try await service.store(parts, from: laptop)
+            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop)
+            let pulled = try DecodedStream(bytes).messages.compactMap { message -> Record? in
+                if case .record(let record) = message { record } else { nil }
+            }
+            #expect(pulled.map(\.id.rawValue) == ["case-1"], "case-2 is as the laptop pushed it; case-1 is not")
+            let concern = try #require(pulled.first?.fields.first { $0.path.rawValue == "concern" })
+            #expect(concern.register.values.count == 2, "both concurrent concerns come back, to be surfaced as a conflict")
         }
     }
 }
