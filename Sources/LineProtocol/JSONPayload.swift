@@ -15,8 +15,8 @@ public enum JSONPayload {
     /// Appends the canonical JSON of `value` to `out`.
     public static func write(_ value: FieldValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .null: append("null", to: &out)
+        case .bool(let flag): append(flag ? "true" : "false", to: &out)
         case .integer(let number): out.append(contentsOf: String(number).utf8)
         case .double(let number): writeNumber(number, to: &out)
         case .string(let text): write(string: text, to: &out)
@@ -52,34 +52,81 @@ public enum JSONPayload {
     /// Appends `text` as a JSON string.
     public static func write(string text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // The common case: a native string with nothing to escape, copied in one go.
-        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
-            out.append(contentsOf: bytes)
-            return true
-        }
-        if copied == true {
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-            case 0x08: out.append(contentsOf: "\\b".utf8)
-            case 0x0C: out.append(contentsOf: "\\f".utf8)
-            case 0x0A: out.append(contentsOf: "\\n".utf8)
-            case 0x0D: out.append(contentsOf: "\\r".utf8)
-            case 0x09: out.append(contentsOf: "\\t".utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            if needsEscaping(bytes) {
+                appendEscaped(bytes, to: &out)
+            } else {
+                out.append(contentsOf: bytes)  // the common case: copied in one go
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends the bytes of a literal.
+    @inline(__always)
+    static func append(_ literal: StaticString, to out: inout [UInt8]) {
+        literal.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    /// Appends the UTF-8 of `text` as it is (no escaping: for identifiers and notations).
+    @inline(__always)
+    static func append(utf8 text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// The bytes of `word` (eight string bytes, the first in the lowest bits) that a JSON string
+    /// must escape (a control character, `"` or `\`), flagged by their high bit. Any flag means
+    /// there is one, and the lowest flag is the first; a flag after a true one may be spurious
+    /// (the classic word-at-a-time "has a byte less than / equal to" tests).
+    @inline(__always)
+    static func specialBytes(in word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let control = (word &- ones &* 0x20) & ~word
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        return (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & 0x8080_8080_8080_8080
+    }
+
+    /// True when `bytes` hold a byte a JSON string must escape: a control character, `"` or `\`.
+    /// Looks at eight bytes at a time.
+    static func needsEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            // A byte below 0x20, or equal to 0x22 or 0x5C, sets its high bit in one of these
+            // (the classic "has a byte less than / equal to" word tricks; exact for "any").
+            if specialBytes(in: word) != 0 { return true }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = base[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
+    }
+
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""): append("\\\"", to: &out)
+            case UInt8(ascii: "\\"): append("\\\\", to: &out)
+            case 0x08: append("\\b", to: &out)
+            case 0x0C: append("\\f", to: &out)
+            case 0x0A: append("\\n", to: &out)
+            case 0x0D: append("\\r", to: &out)
+            case 0x09: append("\\t", to: &out)
+            case 0..<0x20:
+                let hex: StaticString = "0123456789abcdef"
+                append("\\u00", to: &out)
+                out.append(hex.utf8Start[Int(byte >> 4)])
+                out.append(hex.utf8Start[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
     }
 
     // MARK: - Reading
@@ -301,17 +348,33 @@ public enum JSONPayload {
 
         /// Where the run of string content from `start` needing no unescaping ends (at a quote,
         /// a backslash, a control character or the end of the bytes), and whether it is ASCII.
+        /// Looks at eight bytes at a time.
         func plainRun(from start: Int) -> (end: Int, isASCII: Bool) {
             bytes.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return (start, true) }
                 var index = start - bytes.startIndex
-                var high: UInt8 = 0
+                var high: UInt64 = 0
+                while index + 8 <= buffer.count {
+                    let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                    let special = JSONPayload.specialBytes(in: word)
+                    if special != 0 {
+                        // The lowest flagged byte is exact (borrows only flag bytes after it).
+                        let before = special.trailingZeroBitCount / 8
+                        if before > 0 { high |= word & (UInt64.max >> (64 - 8 * before)) }
+                        index += before
+                        return (index + bytes.startIndex, high & 0x8080_8080_8080_8080 == 0)
+                    }
+                    high |= word
+                    index += 8
+                }
+                var tail: UInt8 = 0
                 while index < buffer.count {
                     let byte = buffer[index]
                     if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-                    high |= byte
+                    tail |= byte
                     index += 1
                 }
-                return (index + bytes.startIndex, high < 0x80)
+                return (index + bytes.startIndex, high & 0x8080_8080_8080_8080 == 0 && tail < 0x80)
             }
         }
 
@@ -319,11 +382,12 @@ public enum JSONPayload {
             position += 1  // the opening quote
             let start = position
             // Fast path: no escapes.
-            position = plainRun(from: start).end
+            let run = plainRun(from: start)
+            position = run.end
             if position < bytes.endIndex {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
-                    let text = try Self.text(bytes[start..<position])
+                    let text = try Self.text(bytes[start..<position], isASCII: run.isASCII)
                     position += 1
                     return text
                 }
@@ -379,12 +443,11 @@ public enum JSONPayload {
 
         /// The string spelled by `bytes`, refusing invalid UTF-8. ASCII, the common case, takes a
         /// fast path that needs no validation.
-        static func text(_ bytes: ArraySlice<UInt8>) throws(ReadError) -> String {
+        static func text(_ bytes: ArraySlice<UInt8>, isASCII: Bool? = nil) throws(ReadError) -> String {
             let result: String? = bytes.withUnsafeBufferPointer { buffer in
-                var high: UInt8 = 0
-                for byte in buffer { high |= byte }
+                let ascii = isASCII ?? buffer.allSatisfy { $0 < 0x80 }
                 // `String(validating:)` is generic and costly; ASCII needs no validation.
-                return high < 0x80 ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+                return ascii ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
             }
             guard let result else { throw .invalidUTF8 }
             return result

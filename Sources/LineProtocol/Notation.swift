@@ -19,21 +19,22 @@ public enum Notation {
 
     /// Appends `device:counter` to `out`, without building a string.
     public static func append(_ dot: Dot, to out: inout [UInt8]) {
-        out.append(contentsOf: dot.device.rawValue.utf8)
+        JSONPayload.append(utf8: dot.device.rawValue, to: &out)
         out.append(UInt8(ascii: ":"))
         appendDecimal(dot.counter, to: &out)
     }
 
     /// Appends the vector notation to `out`, without building a string.
     public static func append(_ vector: VersionVector, to out: inout [UInt8]) {
-        let elements = vector.elements
-        guard !elements.isEmpty else {
+        guard !vector.isEmpty else {
             out.append(UInt8(ascii: "-"))
             return
         }
-        for (index, element) in elements.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: element.device.rawValue.utf8)
+        var first = true
+        vector.forEachElement { element in
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSONPayload.append(utf8: element.device.rawValue, to: &out)
             out.append(UInt8(ascii: ":"))
             appendDecimal(element.counter, to: &out)
         }

@@ -16,38 +16,40 @@ enum RecordPayload {
     }
 
     static func write(_ record: Record, to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"entries":["#.utf8)
+        JSONPayload.append(#"{"entries":["#, to: &out)
         for (index, entry) in record.entries.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"dot":""#.utf8)
+            JSONPayload.append(#"{"dot":""#, to: &out)
             Notation.append(entry.dot, to: &out)
-            out.append(contentsOf: #"","kind":"#.utf8)
+            JSONPayload.append(#"","kind":"#, to: &out)
             JSONPayload.write(string: entry.kind, to: &out)
-            out.append(contentsOf: #","payload":"#.utf8)
+            JSONPayload.append(#","payload":"#, to: &out)
             JSONPayload.write(entry.payload, to: &out)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(contentsOf: #"],"fields":["#.utf8)
-        for (index, field) in record.fields.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"context":""#.utf8)
-            Notation.append(field.register.context, to: &out)
-            out.append(contentsOf: #"","path":"#.utf8)
-            JSONPayload.write(string: field.path.rawValue, to: &out)
-            out.append(contentsOf: #","values":["#.utf8)
-            var first = true
-            field.register.forEachSibling { sibling in
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                out.append(contentsOf: #"{"dot":""#.utf8)
-                Notation.append(sibling.dot, to: &out)
-                out.append(contentsOf: #"","value":"#.utf8)
-                JSONPayload.write(sibling.value, to: &out)
-                out.append(UInt8(ascii: "}"))
+        JSONPayload.append(#"],"fields":["#, to: &out)
+        record.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONPayload.append(#"{"context":""#, to: &out)
+                Notation.append(fields[index].register.context, to: &out)
+                JSONPayload.append(#"","path":"#, to: &out)
+                JSONPayload.write(string: fields[index].path.rawValue, to: &out)
+                JSONPayload.append(#","values":["#, to: &out)
+                var first = true
+                fields[index].register.forEachSibling { sibling in
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    JSONPayload.append(#"{"dot":""#, to: &out)
+                    Notation.append(sibling.dot, to: &out)
+                    JSONPayload.append(#"","value":"#, to: &out)
+                    JSONPayload.write(sibling.value, to: &out)
+                    out.append(UInt8(ascii: "}"))
+                }
+                JSONPayload.append("]}", to: &out)
             }
-            out.append(contentsOf: "]}".utf8)
         }
-        out.append(contentsOf: "]}".utf8)
+        JSONPayload.append("]}", to: &out)
     }
 
     /// Reads a `REC` payload straight from its bytes (no intermediate JSON tree).

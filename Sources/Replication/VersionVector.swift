@@ -67,6 +67,13 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Calls `body` with each element in device order, without copying them into a new array.
+    public func forEachElement(_ body: (Element) -> Void) {
+        withElements { elements in
+            for element in elements { body(element) }
+        }
+    }
+
     /// Calls `body` with the elements, without copying them into a new array.
     @inline(__always)
     private func withElements<Result>(_ body: (UnsafeBufferPointer<Element>) -> Result) -> Result {
