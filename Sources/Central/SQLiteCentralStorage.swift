@@ -89,6 +89,11 @@ public final class SQLiteCentralStorage: CentralStorage {
                 let identity = (0..<12).map { _ in String("0123456789abcdefghijklmnopqrstuvwxyz".randomElement() ?? "x") }.joined()
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('identity', ?)", arguments: [identity])
             }
+            migrator.registerMigration("no case_authorities_by_case") { db in
+                // A case's authorities are removed by (authority, case) now, which the primary
+                // key finds: the index only cost every stored case one more insert.
+                try db.execute(sql: "DROP INDEX IF EXISTS case_authorities_by_case")
+            }
             try migrator.migrate(pool)
             identity = try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") } ?? "unknown"
         } catch {
@@ -178,13 +183,14 @@ public final class SQLiteCentralStorage: CentralStorage {
     private func storeInOneTransaction(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
         try await write { db in
             var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
-            let select = try db.cachedStatement(sql: "SELECT sequence, body FROM cases WHERE id = ?")
-            let upsert = try db.cachedStatement(sql: """
+            let select = try HotStatement(db, "SELECT sequence, body FROM cases WHERE id = ?")
+            let upsert = try HotStatement(db, """
                 INSERT INTO cases (id, sequence, version, body) VALUES (?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body
                 """)
-            let clearAuthorities = try db.cachedStatement(sql: "DELETE FROM case_authorities WHERE case_id = ?")
-            let addAuthority = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
+            let removeAuthority = try HotStatement(db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
+            let addAuthority = try HotStatement(db, "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
+            var version: [UInt8] = []  // the notation of a version, reused
             var outcomes: [StoredOutcome] = []
             outcomes.reserveCapacity(parts.count)
             for prepared in parts {
@@ -197,14 +203,16 @@ public final class SQLiteCentralStorage: CentralStorage {
                 var merged = part
                 var before: Replication.Record?
                 var stored: (sequence: Int64, body: [UInt8], authorities: Set<String>)?
-                if let row = try Row.fetchOne(select, arguments: [id]) {
-                    let body = Array(row["body"] as Data)
+                select.bind(id, at: 1)
+                if try select.step() {
+                    let body = select.bytes(at: 1)
                     let existing = try RecordCoding.decode(body, id: part.id)
-                    stored = (row["sequence"], body, ReferralCapture.authorities(of: existing))
+                    stored = (select.int64(at: 0), body, ReferralCapture.authorities(of: existing))
                     before = existing
                     merged = existing
                     merged.formJoin(part)
                 }
+                select.reset()
                 if let rejection = check(part, before, merged) {
                     outcomes.append(.rejected(part.id, rejection))
                     continue
@@ -222,11 +230,29 @@ public final class SQLiteCentralStorage: CentralStorage {
                     continue
                 }
                 sequence += 1
-                try upsert.execute(arguments: [id, sequence, Notation.text(merged.version), Data(body)])
+                version.removeAll(keepingCapacity: true)
+                Notation.append(merged.version, to: &version)
+                try version.withUnsafeBytes { version in
+                    try body.withUnsafeBytes { body in
+                        upsert.bind(id, at: 1)
+                        upsert.bind(sequence, at: 2)
+                        upsert.bindWithoutCopying(text: version, at: 3)
+                        upsert.bindWithoutCopying(blob: body, at: 4)
+                        try upsert.execute()
+                    }
+                }
                 let authorities = ReferralCapture.authorities(of: merged)
                 if authorities != stored?.authorities {
-                    if stored != nil { try clearAuthorities.execute(arguments: [id]) }
-                    for authority in authorities { try addAuthority.execute(arguments: [authority, id]) }
+                    for authority in stored?.authorities.subtracting(authorities) ?? [] {
+                        removeAuthority.bind(authority, at: 1)
+                        removeAuthority.bind(id, at: 2)
+                        try removeAuthority.execute()
+                    }
+                    for authority in authorities {
+                        addAuthority.bind(authority, at: 1)
+                        addAuthority.bind(id, at: 2)
+                        try addAuthority.execute()
+                    }
                 }
                 outcomes.append(.stored(part.id, sequence: sequence, version: merged.version))
             }

@@ -147,7 +147,7 @@ public struct SyncService: Sendable {
         if ReferralCapture.hostAuthorities(of: merged).isEmpty {
             return .init(code: RejectionReason.invalid.code, message: "hostAuthority: a referral must name the authority where the child was found")
         }
-        let served = device.authorities.sorted().joined(separator: ", ")
+        var served: String { device.authorities.sorted().joined(separator: ", ") }  // for a refusal only
         if let before, ReferralCapture.authorities(of: before).isDisjoint(with: device.authorities) {
             return .init(code: RejectionReason.forbidden.code, message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
         }

@@ -74,6 +74,28 @@ struct CentralTests {
         }
     }
 
+    @Test func aCaseThatChangesAuthorityIsPulledByItsNewAuthorityOnly() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let both = try device(authorities: [Self.reading, Self.westminster])
+            _ = try await service.store([try referral("moving"), try referral("staying")], from: both)
+            // The laptop takes the case back, then finds the child was in Westminster after all.
+            let stored = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            var laptop = Replica(device: try DeviceID("edt-laptop-a"))
+            _ = laptop.merge(parts: try stored.records.map { try RecordCoding.decode($0.body, id: $0.id) })
+            let moving = try RecordID("moving")
+            _ = laptop.write(.string(Self.westminster), to: try FieldPath("hostAuthority"), in: moving)
+            let outcomes = try await service.store([try #require(laptop[moving])], from: both)
+            #expect(outcomes.first?.sequence == 3)
+            let reading = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            #expect(reading.records.map(\.id.rawValue) == ["staying"], "Reading no longer sees the case")
+            let westminster = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10)
+            #expect(westminster.records.map(\.id.rawValue) == ["moving"])
+            let moved = try RecordCoding.decode(try #require(westminster.records.first).body, id: moving)
+            #expect(moved.register(at: try FieldPath("hostAuthority"))?.values == [.string(Self.westminster)])
+        }
+    }
+
     @Test func aPageSizeBelowOneStillSendsOneCaseAtATime() async throws {
         try await withStorage { storage in
             var configuration = SyncService.Configuration()
