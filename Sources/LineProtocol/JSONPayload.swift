@@ -228,7 +228,8 @@ public enum JSONPayload {
                 guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key = try string()
                 guard keys.insert(key) else { throw fail("duplicate key \"\(key)\"") }
-                try expect(":")
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: ":") else { throw fail("expected :") }
+                position += 1
                 try body(&self, key)
                 guard position < bytes.endIndex else { throw fail("unterminated object") }
                 if bytes[position] == UInt8(ascii: ",") {
@@ -239,6 +240,83 @@ public enum JSONPayload {
                 } else {
                     throw fail("expected , or }")
                 }
+            }
+        }
+
+        /// A key of an object read by ``forEachMember(depth:known:_:)``.
+        enum MemberKey {
+            /// The key at this index of the known keys.
+            case known(Int)
+            /// Any other key.
+            case other(String)
+        }
+
+        /// Reads an object whose keys are mostly among `known` (ASCII keys that need no
+        /// escaping), calling `body` for each key with the reader placed on its value; `body`
+        /// must read the value. A known key written plainly is matched as bytes, without making
+        /// a string of it (payloads repeat a few keys thousands of times). Refuses a repeated key.
+        mutating func forEachMember(
+            depth: Int, known: [StaticString], _ body: (inout Reader, MemberKey) throws(ReadError) -> Void
+        ) throws(ReadError) {
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
+            position += 1
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
+            var seenKnown: UInt64 = 0  // bit i: known[i] was read
+            var others = SeenKeys()
+            while true {
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key: MemberKey
+                if let index = knownKey(at: position, among: known) {
+                    position += known[index].utf8CodeUnitCount + 2  // the key and its quotes
+                    key = .known(index)
+                } else {
+                    // Any other key, or a known one written with escapes: read as a string.
+                    let text = try string()
+                    key = known.firstIndex { $0.description == text }.map { .known($0) } ?? .other(text)
+                }
+                switch key {
+                case .known(let index):
+                    guard seenKnown & (1 << index) == 0 else { throw fail("duplicate key \"\(known[index])\"") }
+                    seenKnown |= 1 << index
+                case .other(let text):
+                    guard others.insert(text) else { throw fail("duplicate key \"\(text)\"") }
+                }
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: ":") else { throw fail("expected :") }
+                position += 1
+                try body(&self, key)
+                guard position < bytes.endIndex else { throw fail("unterminated object") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "}") {
+                    position += 1
+                    return
+                } else {
+                    throw fail("expected , or }")
+                }
+            }
+        }
+
+        /// The index in `known` of the key whose opening quote is at `quote`, when it is written
+        /// there byte for byte (closing quote included).
+        private func knownKey(at quote: Int, among known: [StaticString]) -> Int? {
+            bytes.withUnsafeBufferPointer { buffer -> Int? in
+                guard let base = buffer.baseAddress else { return nil }
+                let start = quote + 1 - bytes.startIndex
+                for (index, key) in known.enumerated() {
+                    let count = key.utf8CodeUnitCount
+                    guard start + count < buffer.count, buffer[start + count] == UInt8(ascii: "\"") else { continue }
+                    var same = true
+                    for offset in 0..<count where base[start + offset] != key.utf8Start[offset] {
+                        same = false
+                        break
+                    }
+                    if same { return index }
+                }
+                return nil
             }
         }
 

@@ -59,14 +59,15 @@ enum RecordPayload {
     }
 
     /// The keys of each object of the payload, in the order the writer puts them.
-    private static let recordKeys = ["entries", "fields"]
-    private static let entryKeys = ["dot", "kind", "payload"]
-    private static let fieldKeys = ["context", "path", "values"]
-    private static let valueKeys = ["dot", "value"]
+    private static let recordKeys: [StaticString] = ["entries", "fields"]
+    private static let entryKeys: [StaticString] = ["dot", "kind", "payload"]
+    private static let fieldKeys: [StaticString] = ["context", "path", "values"]
+    private static let valueKeys: [StaticString] = ["dot", "value"]
 
-    /// Notes whether the `index`th key of an object is the one the writer puts there.
-    private static func note(_ key: String, at index: inout Int, of keys: [String], in reader: inout JSONPayload.Reader) {
-        if index >= keys.count || keys[index] != key { reader.isCanonical = false }
+    /// Notes whether the `index`th key of an object is the one the writer puts there (the
+    /// known keys are listed in the writer's order).
+    private static func note(_ key: JSONPayload.Reader.MemberKey, at index: inout Int, in reader: inout JSONPayload.Reader) {
+        if case .known(let known) = key, known == index {} else { reader.isCanonical = false }
         index += 1
     }
 
@@ -81,18 +82,18 @@ enum RecordPayload {
         var devices = memo.device  // the last device id read: most dots of a record name the same one
         defer { memo.device = devices }
         var keyIndex = 0
-        try reader.forEachMember(depth: 1) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
-            note(key, at: &keyIndex, of: recordKeys, in: &reader)
+        try reader.forEachMember(depth: 1, known: recordKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+            note(key, at: &keyIndex, in: &reader)
             switch key {
-            case "fields":
+            case .known(1):  // fields
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     fields.append(try field(&reader, at: fields.count, devices: &devices, paths: &memo.paths))
                 }
-            case "entries":
+            case .known(_):  // entries
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     entries.append(try entry(&reader, devices: &devices))
                 }
-            default:
+            case .other:
                 _ = try reader.value(depth: 1)  // a later minor version's key
             }
         }
@@ -127,11 +128,11 @@ enum RecordPayload {
         var siblings: [MultiValueRegister.Sibling] = []
         var sawValues = false
         var keyIndex = 0
-        try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
-            note(key, at: &keyIndex, of: fieldKeys, in: &reader)
+        try reader.forEachMember(depth: 3, known: fieldKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+            note(key, at: &keyIndex, in: &reader)
             switch key {
-            case "path":
-                let text = try reader.asciiStringValue(for: key)
+            case .known(1):
+                let text = try reader.asciiStringValue(for: "path")
                 if index < paths.count, Notation.spells(paths[index].rawValue, text) {
                     path = paths[index]  // as the record before had it here
                 } else {
@@ -144,24 +145,24 @@ enum RecordPayload {
                         paths.append(parsed)
                     }
                 }
-            case "context":
-                let text = try reader.asciiStringValue(for: key)
+            case .known(0):
+                let text = try reader.asciiStringValue(for: "context")
                 guard let parsed = Notation.vector(bytes: text, reusing: &devices) else {
                     throw .identifier("invalid context vector \"\(String(decoding: text, as: UTF8.self))\"")
                 }
                 context = parsed
-            case "values":
+            case .known(_):  // values
                 sawValues = true
                 try reader.forEachElement(depth: 4) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     var dot: Dot?
                     var value: FieldValue?
                     var valueKeyIndex = 0
-                    try reader.forEachMember(depth: 5) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
-                        note(key, at: &valueKeyIndex, of: valueKeys, in: &reader)
+                    try reader.forEachMember(depth: 5, known: valueKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+                        note(key, at: &valueKeyIndex, in: &reader)
                         switch key {
-                        case "dot": dot = try Self.dot(&reader, devices: &devices)
-                        case "value": value = try reader.value(depth: 5)
-                        default: _ = try reader.value(depth: 5)
+                        case .known(0): dot = try Self.dot(&reader, devices: &devices)
+                        case .known(_): value = try reader.value(depth: 5)
+                        case .other: _ = try reader.value(depth: 5)
                         }
                     }
                     guard let dot, let value else { throw .shape("each value must have \"dot\" and \"value\"") }
@@ -169,7 +170,7 @@ enum RecordPayload {
                     if let last = siblings.last, !(last.dot < dot) { reader.isCanonical = false }  // the writer lists them by dot
                     siblings.append(.init(dot: dot, value: value))
                 }
-            default:
+            case .other:
                 _ = try reader.value(depth: 3)
             }
         }
@@ -189,13 +190,13 @@ enum RecordPayload {
         var kind: String?
         var payload: FieldValue?
         var keyIndex = 0
-        try reader.forEachMember(depth: 3) { (reader: inout JSONPayload.Reader, key: String) throws(JSONPayload.ReadError) in
-            note(key, at: &keyIndex, of: entryKeys, in: &reader)
+        try reader.forEachMember(depth: 3, known: entryKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+            note(key, at: &keyIndex, in: &reader)
             switch key {
-            case "dot": dot = try Self.dot(&reader, devices: &devices)
-            case "kind": kind = try reader.stringValue(for: key)
-            case "payload": payload = try reader.value(depth: 3)
-            default: _ = try reader.value(depth: 3)
+            case .known(0): dot = try Self.dot(&reader, devices: &devices)
+            case .known(1): kind = try reader.stringValue(for: "kind")
+            case .known(_): payload = try reader.value(depth: 3)
+            case .other: _ = try reader.value(depth: 3)
             }
         }
         guard let dot, let kind, let payload else { throw .shape("each entry must have \"dot\", \"kind\" and \"payload\"") }

@@ -89,6 +89,18 @@ extension ReplicaStore {
         }
     }
 
+    /// `ids` as a JSON array of strings (record ids need no escaping, but are escaped anyway).
+    static func jsonArray(of ids: [RecordID]) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(ids.count * 40)
+        for (index, id) in ids.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONPayload.write(string: id.rawValue, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Takes in one sync reply, in one durable transaction: what the centre acknowledged is no
     /// longer pending (unless it changed since it was pushed), what it refused is flagged and
     /// stays pending, the pulled records are merged, and the pull cursor moves to `cursor`.
@@ -134,7 +146,11 @@ extension ReplicaStore {
                     try unmark.execute(arguments: [id.rawValue])
                     if flagged { try unflag.execute(arguments: [id.rawValue]) }
                 }
-                for id in settled { try settle(id, flagged: flaggedBefore.contains(id.rawValue)) }
+                // A whole push settles at once: its ids go to SQLite as one JSON array, not one
+                // statement each.
+                try db.execute(sql: "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
+                               arguments: [Self.jsonArray(of: settled)])
+                for id in settled where flaggedBefore.contains(id.rawValue) { try unflag.execute(arguments: [id.rawValue]) }
                 for (id, rejection) in flagged { try flag.execute(arguments: [id.rawValue, rejection]) }
                 // A refusal flagged just now is lifted when the centre's copy covers the record.
                 let flaggedNow = flaggedBefore.union(flagged.map(\.id.rawValue))

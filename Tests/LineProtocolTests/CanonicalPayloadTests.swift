@@ -66,6 +66,7 @@ struct CanonicalPayloadTests {
             ("minus zero", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":-0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
             ("a whole number with a point", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1.0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
             ("an exponent", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1e0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
+            ("a key written with an escape", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","p\u0061th":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
             ("a context short of its value", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"-","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
         ]
         let expected = try #require(try unread(["case-1 " + canonical]).first).readKeepingCanonicalPayload(memo: &memo)
@@ -74,6 +75,24 @@ struct CanonicalPayloadTests {
             let (record, kept) = try #require(try unread(["case-1 " + payload]).first, "\(what)").readKeepingCanonicalPayload(memo: &memo)
             #expect(kept == nil, "\(what): must be encoded again")
             #expect(RecordCoding.encode(record) != Array(payload.utf8), "\(what)")
+        }
+    }
+
+    @Test func aKeyTwiceInOneObjectIsRefusedHoweverItIsWritten() throws {
+        let field = #""context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]"#
+        let payloads: [(String, String)] = [
+            ("fields twice", #"{"entries":[],"fields":[{"# + field + #"}],"fields":[]}"#),
+            ("path twice", #"{"entries":[],"fields":[{"# + field + #","path":"concern"}]}"#),
+            ("path twice, once escaped", #"{"entries":[],"fields":[{"# + field + #","p\u0061th":"concern"}]}"#),
+            ("dot twice", #"{"entries":[],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","dot":"edt-laptop-a:1","value":1}]}]}"#),
+            ("an unknown key twice", #"{"entries":[],"fields":[{"# + field + #"}],"later":1,"later":2}"#),
+        ]
+        var memo = RecordReadingMemo()
+        let once = try #require(try unread([#"case-1 {"entries":[],"fields":[{"# + field + #"}]}"#]).first)
+        #expect(try once.readKeepingCanonicalPayload(memo: &memo).canonicalPayload != nil, "the payload without repeats is read")
+        for (what, payload) in payloads {
+            let record = try #require(try unread(["case-1 " + payload]).first, "\(what)")
+            #expect(throws: LineProtocolError.self, "\(what)") { try record.readKeepingCanonicalPayload(memo: &memo) }
         }
     }
 
