@@ -69,12 +69,13 @@ struct SequenceGaps {
 /// new case is stored as.
 public struct PreparedPart: Sendable {
     public let part: Record
-    /// The part's canonical encoding (``LineProtocol/RecordCoding``).
-    public let encoded: [UInt8]
+    /// The part's canonical encoding (``LineProtocol/RecordCoding``), perhaps still within the
+    /// bytes it was pushed in.
+    public let encoded: ArraySlice<UInt8>
     /// Why the part is refused whatever is stored (bad fields), if it is.
     public let rejection: StoredOutcome.Rejection?
 
-    public init(part: Record, encoded: [UInt8], rejection: StoredOutcome.Rejection?) {
+    public init(part: Record, encoded: ArraySlice<UInt8>, rejection: StoredOutcome.Rejection?) {
         self.part = part
         self.encoded = encoded
         self.rejection = rejection

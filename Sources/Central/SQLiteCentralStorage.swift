@@ -217,14 +217,14 @@ public final class SQLiteCentralStorage: CentralStorage {
                     outcomes.append(.rejected(part.id, rejection))
                     continue
                 }
-                let body = before == nil ? prepared.encoded : RecordCoding.encode(merged)
+                let body = before == nil ? prepared.encoded : RecordCoding.encode(merged)[...]
                 guard body.count <= Self.maximumCaseBytes else {
                     // Every device must be able to read the case back on one EDTLP line.
                     outcomes.append(.rejected(part.id, .init(
                         code: "too-large", message: "the case would be \(body.count) bytes, over the \(Self.maximumCaseBytes) a sync line carries")))
                     continue
                 }
-                if let stored, stored.body == body {
+                if let stored, stored.body.elementsEqual(body) {
                     // Already there (a re-sent part): acknowledged again, nothing written.
                     outcomes.append(.stored(part.id, sequence: stored.sequence, version: merged.version))
                     continue

@@ -75,14 +75,14 @@ public struct SyncService: Sendable {
     }
 
     /// Checks `part` and encodes it, unless `encoded` already holds its canonical encoding.
-    private static func prepare(_ part: Record, encoded: [UInt8]? = nil) -> PreparedPart {
+    private static func prepare(_ part: Record, encoded: ArraySlice<UInt8>? = nil) -> PreparedPart {
         var rejection: StoredOutcome.Rejection?
         do throws(ReferralError) {
             try ReferralCapture.validatePart(part)
         } catch {
             rejection = .init(code: RejectionReason.invalid.code, message: error.description)
         }
-        return PreparedPart(part: part, encoded: rejection == nil ? encoded ?? RecordCoding.encode(part) : [], rejection: rejection)
+        return PreparedPart(part: part, encoded: rejection == nil ? encoded ?? RecordCoding.encode(part)[...] : [], rejection: rejection)
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).

@@ -50,7 +50,7 @@ public final class MessageDecoder {
         try frames.decode(chunk) { (frame: Frame) throws(LineProtocolError) in
             if case .record = frame.verb {
                 let (id, payload) = try self.recordFrame(frame)
-                try onRecord(UnreadRecord(id: id, line: frame.line, payload: Array(payload), maximumDepth: self.frames.limits.maximumJSONDepth))
+                try onRecord(UnreadRecord(id: id, line: frame.line, payload: payload, maximumDepth: self.frames.limits.maximumJSONDepth))
             } else {
                 try onMessage(try self.message(from: frame), frame.line)
             }

@@ -78,6 +78,7 @@ enum RecordPayload {
     ) throws(JSONPayload.ReadError) -> (record: Record, isCanonical: Bool) {
         var reader = JSONPayload.Reader(bytes: bytes, maximumDepth: maximumDepth)
         var fields: [Record.Field] = []
+        fields.reserveCapacity(max(memo.paths.count, 8))  // as many as the record before, most likely
         var entries: [Entry] = []
         var devices = memo.device  // the last device id read: most dots of a record name the same one
         defer { memo.device = devices }
@@ -125,7 +126,9 @@ enum RecordPayload {
     ) throws(JSONPayload.ReadError) -> Record.Field {
         var path: FieldPath?
         var context: VersionVector?
-        var siblings: [MultiValueRegister.Sibling] = []
+        // The first value, and an array only for a field in conflict (most fields have one).
+        var first: MultiValueRegister.Sibling?
+        var more: [MultiValueRegister.Sibling] = []
         var sawValues = false
         var keyIndex = 0
         try reader.forEachMember(depth: 3, known: fieldKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
@@ -167,8 +170,8 @@ enum RecordPayload {
                     }
                     guard let dot, let value else { throw .shape("each value must have \"dot\" and \"value\"") }
                     if valueKeyIndex != valueKeys.count { reader.isCanonical = false }
-                    if let last = siblings.last, !(last.dot < dot) { reader.isCanonical = false }  // the writer lists them by dot
-                    siblings.append(.init(dot: dot, value: value))
+                    if let last = more.last ?? first, !(last.dot < dot) { reader.isCanonical = false }  // the writer lists them by dot
+                    if first == nil { first = .init(dot: dot, value: value) } else { more.append(.init(dot: dot, value: value)) }
                 }
             case .other:
                 _ = try reader.value(depth: 3)
@@ -176,9 +179,12 @@ enum RecordPayload {
         }
         guard let path, let context, sawValues else { throw .shape("each field must have \"context\", \"path\" and \"values\"") }
         if keyIndex != fieldKeys.count { reader.isCanonical = false }
+        guard let first else { throw .shape("field \(path) has no value") }
         // The register's context covers its values; one that did not is widened, so written differently.
-        for sibling in siblings where !context.contains(sibling.dot) { reader.isCanonical = false }
-        guard siblings.count < 2 || Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
+        if !context.contains(first.dot) || more.contains(where: { !context.contains($0.dot) }) { reader.isCanonical = false }
+        if more.isEmpty { return Record.Field(path: path, register: MultiValueRegister(sibling: first, context: context)) }
+        let siblings = [first] + more
+        guard Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
         guard let register = MultiValueRegister(siblings: siblings, context: context) else {
             throw .shape("field \(path) has no value")
         }

@@ -12,7 +12,8 @@ public struct UnreadRecord: Sendable {
     public let id: RecordID
     /// The 1-based line of the stream the frame was on.
     public let line: Int
-    let payload: [UInt8]
+    /// The payload, still in the bytes it arrived in (not copied out of them).
+    let payload: ArraySlice<UInt8>
     let maximumDepth: Int
 
     /// Reads the payload into a record part, refusing it as the decoder would have.
@@ -27,9 +28,9 @@ public struct UnreadRecord: Sendable {
     /// `memo` carries what one read lends the next: pass the same one through a stream's records.
     public func readKeepingCanonicalPayload(
         memo: inout RecordReadingMemo
-    ) throws(LineProtocolError) -> (record: Record, canonicalPayload: [UInt8]?) {
+    ) throws(LineProtocolError) -> (record: Record, canonicalPayload: ArraySlice<UInt8>?) {
         do throws(JSONPayload.ReadError) {
-            let (record, isCanonical) = try RecordPayload.readNotingForm(payload[...], id: id, maximumDepth: maximumDepth, memo: &memo)
+            let (record, isCanonical) = try RecordPayload.readNotingForm(payload, id: id, maximumDepth: maximumDepth, memo: &memo)
             return (record, isCanonical ? payload : nil)
         } catch {
             throw MessageDecoder.payloadError(error, line: line, what: "record \(id)")

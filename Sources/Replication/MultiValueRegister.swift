@@ -58,6 +58,15 @@ public struct MultiValueRegister: Hashable, Sendable {
         self.init(sorted: unique, context: context)
     }
 
+    /// A register holding one sibling (as read from the wire, no conflict); the context is
+    /// widened to cover it. The same as ``init(siblings:context:)`` with one, without an array.
+    public init(sibling: Sibling, context: VersionVector) {
+        var context = context
+        if !context.contains(sibling.dot) { context.insert(sibling.dot) }
+        storage = .one(sibling)
+        self.context = context
+    }
+
     /// A register made by one write.
     init(value: FieldValue, dot: Dot, seen: VersionVector) {
         storage = .one(Sibling(dot: dot, value: value))

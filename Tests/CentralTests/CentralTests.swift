@@ -186,7 +186,7 @@ struct CentralTests {
             let id = try RecordID("huge")
             replica.write(.string(String(repeating: "x", count: SQLiteCentralStorage.maximumCaseBytes)), to: try FieldPath("concern"), in: id)
             let part = try #require(replica[id])
-            let outcomes = try await storage.store([PreparedPart(part: part, encoded: RecordCoding.encode(part), rejection: nil)]) { _, _, _ in nil }
+            let outcomes = try await storage.store([PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)]) { _, _, _ in nil }
             #expect(outcomes.map(\.rejectionCode) == ["too-large"])
             #expect(try await storage.newestSequence() == 0)
         }
