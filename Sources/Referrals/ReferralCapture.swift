@@ -49,14 +49,18 @@ public enum ReferralCapture {
         }
         _ = try ReferralSchema.check(value, as: scalar, path: path.rawValue)
         // Only the two referrer flags bear on each other (a professional is never anonymous).
-        guard path.rawValue.hasPrefix("referrer.") else { return }
-        func current(_ name: String) -> FieldValue? {
-            if path.rawValue == name { return value }
-            guard let fieldPath = try? FieldPath(name), let register = record?.register(at: fieldPath) else { return nil }
+        guard path == professionalField || path == anonymityField || record != nil && path.rawValue.hasPrefix("referrer.") else { return }
+        func current(_ field: FieldPath?) -> FieldValue? {
+            guard let field else { return nil }
+            if path == field { return value }
+            guard let register = record?.register(at: field) else { return nil }
             return register.values.contains(.bool(true)) ? .bool(true) : register.values.first
         }
-        try checkAnonymity(professional: current("referrer.professional"), anonymity: current("referrer.anonymityRequested"))
+        try checkAnonymity(professional: current(professionalField), anonymity: current(anonymityField))
     }
+
+    private static let professionalField = try? FieldPath("referrer.professional")
+    private static let anonymityField = try? FieldPath("referrer.anonymityRequested")
 
     /// The value a person typed for `path` on a command line: JSON when it parses (`true`, `7`,
     /// `null`, `"text"`), else the text itself; and the text itself when the field holds text but
