@@ -58,11 +58,24 @@ enum RecordPayload {
         return try readNotingForm(bytes, id: id, maximumDepth: maximumDepth, memo: &memo).record
     }
 
-    /// The keys of each object of the payload, in the order the writer puts them.
-    private static let recordKeys: [StaticString] = ["entries", "fields"]
-    private static let entryKeys: [StaticString] = ["dot", "kind", "payload"]
-    private static let fieldKeys: [StaticString] = ["context", "path", "values"]
-    private static let valueKeys: [StaticString] = ["dot", "value"]
+    /// The keys of each object of the payload, in the order the writer puts them, and each
+    /// key's place in that order.
+    private enum RecordKeys {
+        static let names: [StaticString] = ["entries", "fields"]
+        static let entries = 0, fields = 1
+    }
+    private enum EntryKeys {
+        static let names: [StaticString] = ["dot", "kind", "payload"]
+        static let dot = 0, kind = 1, payload = 2
+    }
+    private enum FieldKeys {
+        static let names: [StaticString] = ["context", "path", "values"]
+        static let context = 0, path = 1, values = 2
+    }
+    private enum ValueKeys {
+        static let names: [StaticString] = ["dot", "value"]
+        static let dot = 0, value = 1
+    }
 
     /// Notes whether the `index`th key of an object is the one the writer puts there (the
     /// known keys are listed in the writer's order).
@@ -83,24 +96,24 @@ enum RecordPayload {
         var devices = memo.device  // the last device id read: most dots of a record name the same one
         defer { memo.device = devices }
         var keyIndex = 0
-        try reader.forEachMember(depth: 1, known: recordKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+        try reader.forEachMember(depth: 1, known: RecordKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, in: &reader)
             switch key {
-            case .known(1):  // fields
+            case .known(RecordKeys.fields):
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     fields.append(try field(&reader, at: fields.count, devices: &devices, paths: &memo.paths))
                 }
-            case .known(_):  // entries
+            case .known(RecordKeys.entries):
                 try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     entries.append(try entry(&reader, devices: &devices))
                 }
-            case .other:
+            case .known, .other:
                 _ = try reader.value(depth: 1)  // a later minor version's key
             }
         }
         guard reader.isAtEnd else { throw .invalid("unexpected bytes after the JSON value") }
         guard !fields.isEmpty || !entries.isEmpty else { throw .shape("a record frame must carry a field or an entry") }
-        if keyIndex != recordKeys.count { reader.isCanonical = false }
+        if keyIndex != RecordKeys.names.count { reader.isCanonical = false }
         // Canonical payloads list fields by path and entries by dot, so no repeat is possible;
         // others are checked in full.
         if !zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }) {
@@ -131,10 +144,10 @@ enum RecordPayload {
         var more: [MultiValueRegister.Sibling] = []
         var sawValues = false
         var keyIndex = 0
-        try reader.forEachMember(depth: 3, known: fieldKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+        try reader.forEachMember(depth: 3, known: FieldKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, in: &reader)
             switch key {
-            case .known(1):
+            case .known(FieldKeys.path):
                 let text = try reader.asciiStringValue(for: "path")
                 if index < paths.count, Notation.spells(paths[index].rawValue, text) {
                     path = paths[index]  // as the record before had it here
@@ -148,37 +161,37 @@ enum RecordPayload {
                         paths.append(parsed)
                     }
                 }
-            case .known(0):
+            case .known(FieldKeys.context):
                 let text = try reader.asciiStringValue(for: "context")
                 guard let parsed = Notation.vector(bytes: text, reusing: &devices) else {
                     throw .identifier("invalid context vector \"\(String(decoding: text, as: UTF8.self))\"")
                 }
                 context = parsed
-            case .known(_):  // values
+            case .known(FieldKeys.values):
                 sawValues = true
                 try reader.forEachElement(depth: 4) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     var dot: Dot?
                     var value: FieldValue?
                     var valueKeyIndex = 0
-                    try reader.forEachMember(depth: 5, known: valueKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+                    try reader.forEachMember(depth: 5, known: ValueKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
                         note(key, at: &valueKeyIndex, in: &reader)
                         switch key {
-                        case .known(0): dot = try Self.dot(&reader, devices: &devices)
-                        case .known(_): value = try reader.value(depth: 5)
-                        case .other: _ = try reader.value(depth: 5)
+                        case .known(ValueKeys.dot): dot = try Self.dot(&reader, devices: &devices)
+                        case .known(ValueKeys.value): value = try reader.value(depth: 5)
+                        case .known, .other: _ = try reader.value(depth: 5)
                         }
                     }
                     guard let dot, let value else { throw .shape("each value must have \"dot\" and \"value\"") }
-                    if valueKeyIndex != valueKeys.count { reader.isCanonical = false }
+                    if valueKeyIndex != ValueKeys.names.count { reader.isCanonical = false }
                     if let last = more.last ?? first, !(last.dot < dot) { reader.isCanonical = false }  // the writer lists them by dot
                     if first == nil { first = .init(dot: dot, value: value) } else { more.append(.init(dot: dot, value: value)) }
                 }
-            case .other:
+            case .known, .other:
                 _ = try reader.value(depth: 3)
             }
         }
         guard let path, let context, sawValues else { throw .shape("each field must have \"context\", \"path\" and \"values\"") }
-        if keyIndex != fieldKeys.count { reader.isCanonical = false }
+        if keyIndex != FieldKeys.names.count { reader.isCanonical = false }
         guard let first else { throw .shape("field \(path) has no value") }
         // The register's context covers its values; one that did not is widened, so written differently.
         if !context.contains(first.dot) || more.contains(where: { !context.contains($0.dot) }) { reader.isCanonical = false }
@@ -196,17 +209,17 @@ enum RecordPayload {
         var kind: String?
         var payload: FieldValue?
         var keyIndex = 0
-        try reader.forEachMember(depth: 3, known: entryKeys) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+        try reader.forEachMember(depth: 3, known: EntryKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, in: &reader)
             switch key {
-            case .known(0): dot = try Self.dot(&reader, devices: &devices)
-            case .known(1): kind = try reader.stringValue(for: "kind")
-            case .known(_): payload = try reader.value(depth: 3)
-            case .other: _ = try reader.value(depth: 3)
+            case .known(EntryKeys.dot): dot = try Self.dot(&reader, devices: &devices)
+            case .known(EntryKeys.kind): kind = try reader.stringValue(for: "kind")
+            case .known(EntryKeys.payload): payload = try reader.value(depth: 3)
+            case .known, .other: _ = try reader.value(depth: 3)
             }
         }
         guard let dot, let kind, let payload else { throw .shape("each entry must have \"dot\", \"kind\" and \"payload\"") }
-        if keyIndex != entryKeys.count { reader.isCanonical = false }
+        if keyIndex != EntryKeys.names.count { reader.isCanonical = false }
         do throws(ReplicationError) {
             return try Entry(dot: dot, kind: kind, payload: payload)
         } catch {
