@@ -216,29 +216,10 @@ public enum JSONPayload {
         /// Reads an object, calling `body` for each key with the reader placed on its value;
         /// `body` must read the value. Refuses a repeated key.
         mutating func forEachMember(depth: Int, _ body: (inout Reader, String) throws(ReadError) -> Void) throws(ReadError) {
-            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
-            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
-            position += 1
-            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return
-            }
-            var keys = SeenKeys()
-            while true {
-                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                let key = try string()
-                guard keys.insert(key) else { throw fail("duplicate key \"\(key)\"") }
-                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: ":") else { throw fail("expected :") }
-                position += 1
-                try body(&self, key)
-                guard position < bytes.endIndex else { throw fail("unterminated object") }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                } else if bytes[position] == UInt8(ascii: "}") {
-                    position += 1
-                    return
-                } else {
-                    throw fail("expected , or }")
+            try forEachMember(depth: depth, known: []) { (reader: inout Reader, key: MemberKey) throws(ReadError) in
+                switch key {
+                case .other(let text): try body(&reader, text)
+                case .known: throw reader.fail("a key among no known keys")  // cannot happen
                 }
             }
         }
