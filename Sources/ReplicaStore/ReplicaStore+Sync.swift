@@ -137,24 +137,25 @@ extension ReplicaStore {
             try database.write { db in
                 let upsert = try db.cachedStatement(sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
                 for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
-                let unmark = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
                 let flag = try db.cachedStatement(sql: "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
                 let unflag = try db.cachedStatement(sql: "DELETE FROM rejections WHERE id = ?")
-                // Few records are ever flagged: only those are looked for among the settled.
-                let flaggedBefore = Set(try String.fetchAll(db, sql: "SELECT id FROM rejections"))
-                func settle(_ id: RecordID, flagged: Bool) throws {
-                    try unmark.execute(arguments: [id.rawValue])
-                    if flagged { try unflag.execute(arguments: [id.rawValue]) }
-                }
-                // A whole push settles at once: its ids go to SQLite as one JSON array, not one
-                // statement each.
+                // Settled and covered records are no longer pending: one statement, their ids
+                // going to SQLite as one JSON array (a whole push settles at once).
                 try db.execute(sql: "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
-                               arguments: [Self.jsonArray(of: settled)])
-                for id in settled where flaggedBefore.contains(id.rawValue) { try unflag.execute(arguments: [id.rawValue]) }
-                for (id, rejection) in flagged { try flag.execute(arguments: [id.rawValue, rejection]) }
-                // A refusal flagged just now is lifted when the centre's copy covers the record.
-                let flaggedNow = flaggedBefore.union(flagged.map(\.id.rawValue))
-                for id in covered { try settle(id, flagged: flaggedNow.contains(id.rawValue)) }
+                               arguments: [Self.jsonArray(of: settled + covered)])
+                // Few records are ever flagged: only those are looked for. A refusal flagged just
+                // now is lifted when the centre's copy covers the record.
+                var flaggedIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM rejections"))
+                for id in settled {
+                    if flaggedIDs.remove(id.rawValue) != nil { try unflag.execute(arguments: [id.rawValue]) }
+                }
+                for (id, rejection) in flagged {
+                    try flag.execute(arguments: [id.rawValue, rejection])
+                    flaggedIDs.insert(id.rawValue)
+                }
+                for id in covered {
+                    if flaggedIDs.remove(id.rawValue) != nil { try unflag.execute(arguments: [id.rawValue]) }
+                }
                 try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
                 if let cursor {
                     try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",

@@ -42,10 +42,7 @@ public struct MultiValueRegister: Hashable, Sendable {
     /// Returns nil when `siblings` is empty: a register always holds a value.
     public init?(siblings: [Sibling], context: VersionVector) {
         if siblings.count == 1 {
-            // The common case (no conflict): nothing to sort or deduplicate.
-            var context = context
-            if !context.contains(siblings[0].dot) { context.insert(siblings[0].dot) }
-            self.init(sorted: siblings, context: context)
+            self.init(sibling: siblings[0], context: context)  // no conflict: nothing to sort
             return
         }
         var unique: [Sibling] = []

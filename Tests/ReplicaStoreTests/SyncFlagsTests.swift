@@ -102,6 +102,24 @@ struct SyncFlagsTests {
         }
     }
 
+    @Test func aRefusalIsLiftedWhenTheSameReplyPullsACopyCoveringTheRecord() throws {
+        try withStore { store, _ in
+            try write(store, "one", in: first)
+            try write(store, "two", in: second)
+            let versions = try [first, second].map { try #require(store.replica[$0]).version }
+            // The centre refuses both, and pulls back a copy of the first holding all of it and more.
+            var centre = Replica(device: try DeviceID("edt-laptop-b"))
+            _ = centre.merge(parts: [try #require(store.replica[first])])
+            centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: first)
+            try store.applySync(acknowledgements: [
+                .refused(.init(record: first, reason: "invalid", message: "hostAuthority is missing"), pushed: versions[0]),
+                .refused(.init(record: second, reason: "invalid", message: "hostAuthority is missing"), pushed: versions[1]),
+            ], pulled: [try #require(centre[first])], cursor: nil, peer: "p")
+            #expect(try store.pendingRecords() == [second], "the covered record is settled")
+            #expect(try store.rejections().map(\.record) == [second], "and its fresh refusal lifted")
+        }
+    }
+
     @Test func pulledRecordsAreMergedAndPendingOnlyWhenThisLaptopHasMore() throws {
         try withStore { store, _ in
             var centre = Replica(device: try DeviceID("edt-laptop-b"))
