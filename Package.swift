@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // The edt package: an offline-first sync core for out-of-hours children's social care.
-// Layout and dependency rules: see README.md ("Architecture") and the design notes it links.
+// Layout and dependency rules: README.md, section "Architecture".
 import PackageDescription
 
 /// Settings applied to every target of ours, so the whole tree builds under the same rules.

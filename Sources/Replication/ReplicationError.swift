@@ -46,7 +46,7 @@ public struct ReplicationError: Error, Hashable, Sendable, CustomStringConvertib
 enum Identifier {
     static let maximumLength = 128
 
-    /// True for `A-Z a-z 0-9 . _ -`, plus `extra` when given.
+    /// True for `A-Z a-z 0-9 _ -`, and for `.` unless `allowingDot` is false (field path segments).
     @inline(__always)
     static func isPlain(_ byte: UInt8, allowingDot: Bool = true) -> Bool {
         switch byte {
