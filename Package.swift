@@ -36,8 +36,11 @@ let package = Package(
         ),
         /// The EDT line protocol: streaming frame decoder, messages, encoder.
         .target(name: "LineProtocol", dependencies: ["Replication", "CXXHash"]),
-        /// The referral record: schema, validation, document view, entries.
-        .target(name: "Referrals", dependencies: ["Replication"]),
+        /// The referral record: schema, validation, document view, entries and their signatures.
+        .target(
+            name: "Referrals",
+            dependencies: ["Replication", "LineProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
 
         // MARK: - I/O: storage and network
 
@@ -52,8 +55,14 @@ let package = Package(
             ]
         ),
 
-        /// The libcurl transport and the client side of a sync session.
-        .target(name: "Uploader", dependencies: ["CCurl", "Replication", "LineProtocol", "ReplicaStore"]),
+        /// The libcurl transport and the client side of a sync session (on any ``SyncStore``).
+        .target(name: "Uploader", dependencies: ["CCurl", "Replication", "LineProtocol"]),
+
+        // MARK: - Application
+
+        /// The laptop's application layer: capture, change, read, bundles and sync on the store,
+        /// with the device's policies, an injected clock and signed entries.
+        .target(name: "Laptop", dependencies: ["Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader"]),
 
         /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
         .target(
@@ -83,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "edt",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader", "Central",
+                "Replication", "LineProtocol", "Referrals", "Laptop", "Uploader", "Central",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -95,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "edt-bench",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader", "Central",
+                "Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader", "Central", "Laptop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -132,9 +141,17 @@ let package = Package(
         .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication", "LineProtocol"]),
         .testTarget(
             name: "ReplicaStoreTests",
-            dependencies: ["ReplicaStore", "Replication", "Referrals", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ReplicaStore", "Replication", "Referrals", "LineProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"]
         ),
-        .testTarget(name: "UploaderTests", dependencies: ["Uploader", "Replication", "TestSupport"]),
+        .testTarget(
+            name: "LaptopTests",
+            dependencies: ["Laptop", "Referrals", "Replication", "LineProtocol", "Uploader", "Central", "TestSupport"]
+        ),
+        .testTarget(
+            name: "UploaderTests",
+            dependencies: ["Uploader", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "CentralTests",
             dependencies: ["Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]

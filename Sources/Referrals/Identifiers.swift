@@ -52,46 +52,16 @@ public enum Identifiers {
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             let year = number(bytes[0..<4]), let month = number(bytes[5..<7]), let day = number(bytes[8..<10])
         else { return false }
-        return year >= 1900 && (1...12).contains(month) && (1...daysIn(month: month, year: year)).contains(day)
+        return year >= 1900 && (1...12).contains(month) && (1...Instant.daysIn(month: month, year: year)).contains(day)
     }
 
-    /// An instant: `YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `±HH:MM`.
+    /// An instant: `YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `±HH:MM` (``Instant``).
     public static func isInstant(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 17, isDate(String(decoding: bytes[0..<10], as: UTF8.self)), bytes[10] == UInt8(ascii: "T"),
-            let hour = number(bytes[11..<13]), bytes[13] == UInt8(ascii: ":"), let minute = number(bytes[14..<16]),
-            hour < 24, minute < 60
-        else { return false }
-        var index = 16
-        if index < bytes.count, bytes[index] == UInt8(ascii: ":") {
-            guard index + 3 <= bytes.count, let second = number(bytes[(index + 1)..<(index + 3)]), second < 60 else { return false }
-            index += 3
-            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-                index += 1
-                let start = index
-                while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
-                guard index > start, index - start <= 9 else { return false }
-            }
-        }
-        let zone = bytes[index...]
-        if zone.elementsEqual("Z".utf8) { return true }
-        guard zone.count == 6, zone.first == UInt8(ascii: "+") || zone.first == UInt8(ascii: "-"),
-            let zoneHour = number(zone.dropFirst().prefix(2)), zone[zone.startIndex + 3] == UInt8(ascii: ":"),
-            let zoneMinute = number(zone.suffix(2))
-        else { return false }
-        return zoneHour <= 14 && zoneMinute < 60
+        Instant(iso8601: text) != nil
     }
 
     private static func number(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return bytes.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
     }
 }

@@ -177,6 +177,11 @@ extension ReferralSchema {
     private static let knownLeaves = Mutex<[String: (Member, inCollection: Bool)]>([:])
     private static let knownLeavesLimit = 4_096
 
+    /// The member of the referral schema that `path` names (collection items by id), if any.
+    public static func member(at path: FieldPath) -> Member? {
+        leaf(for: path)?.0
+    }
+
     /// The member `path` names, and whether it sits inside a collection item.
     static func leaf(for path: FieldPath) -> (Member, inCollection: Bool)? {
         if let known = knownLeaves.withLock({ $0[path.rawValue] }) { return known }

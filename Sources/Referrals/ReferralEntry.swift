@@ -9,6 +9,14 @@ public enum ReferralEntry {
         case decision
         case note
         case correction
+        /// A conflict settled by a person: the value chosen and every value it replaced.
+        case resolution
+        /// A field set anew: the value(s) it replaced, kept as evidence (a field's history).
+        case replacement
+
+        /// The kinds a person writes as a note (`edt referral note --kind`); the others are
+        /// recorded by the act they document (resolving a conflict, setting a field).
+        public static let noteKinds: [Kind] = [.conversation, .decision, .note, .correction]
     }
 
     /// Who made an entry.
@@ -78,6 +86,26 @@ public enum ReferralEntry {
             if let setting = conversation.setting?.trimmingSpaces, !setting.isEmpty { payload["setting"] = .string(setting) }
             let present = conversation.present.map(\.trimmingSpaces).filter { !$0.isEmpty }
             if !present.isEmpty { payload["present"] = .array(present.map(FieldValue.string)) }
+        }
+        return payload
+    }
+}
+
+extension ReferralEntry {
+    /// The payload of a ``Kind/resolution`` or ``Kind/replacement`` entry: the field, its new
+    /// value, every value it replaced (for a resolution, all the conflicting ones), when, on which
+    /// device, and by whom when known.
+    public static func changePayload(
+        path: FieldPath, value: FieldValue, replaced: [FieldValue], author: Author?, at instant: String, device: DeviceID
+    ) throws(ReferralError) -> [String: FieldValue] {
+        guard Identifiers.isInstant(instant) else { throw ReferralError(path: "at", "must be an ISO 8601 instant with an offset") }
+        var payload: [String: FieldValue] = [
+            "path": .string(path.rawValue), "value": value, "replaced": .array(replaced),
+            "at": .string(instant), "device": .string(device.rawValue),
+        ]
+        if let author {
+            payload["by"] = .string(author.name)
+            payload["role"] = .string(author.role)
         }
         return payload
     }

@@ -6,6 +6,11 @@ public struct ReferralView: Sendable {
     public struct Conflict: Sendable, Hashable {
         public let path: FieldPath
         public let values: [FieldValue]
+
+        public init(path: FieldPath, values: [FieldValue]) {
+            self.path = path
+            self.values = values
+        }
     }
 
     /// The document, collections as lists of items with their `id`. A conflicted field does not

@@ -1,35 +1,12 @@
 import Foundation
 import GRDB
-import LineProtocol
+public import LineProtocol
 public import Replication
 
 /// What the laptop keeps for syncing with the central endpoint: which records have changes the
 /// centre has not acknowledged (*pending*), the centre's reasons for records it refused, the
 /// pull cursor, and the counter that signed requests carry.
 extension ReplicaStore {
-    /// A record the centre refused: it stays here, flagged, with the centre's reason.
-    public struct Rejection: Sendable, Hashable {
-        public let record: RecordID
-        /// The NAK reason code (`invalid`, `forbidden`, ...).
-        public let reason: String
-        public let message: String
-
-        public init(record: RecordID, reason: String, message: String) {
-            self.record = record
-            self.reason = reason
-            self.message = message
-        }
-    }
-
-    /// What the centre said about one pushed record, with the version that was pushed.
-    public enum Acknowledgement: Sendable, Hashable {
-        /// Durably stored: the record stops being pending (unless it changed since it was pushed).
-        case stored(RecordID, pushed: VersionVector)
-        /// Refused: the record stays pending (it is offered again at each sync, so it gets
-        /// through once the cause is mended, e.g. an enrolment) and is flagged with the reason.
-        case refused(Rejection, pushed: VersionVector)
-    }
-
     /// The records with changes the centre has not acknowledged, in id order.
     public func pendingRecords() throws(StoreError) -> [RecordID] {
         do {
@@ -107,7 +84,7 @@ extension ReplicaStore {
     /// - Returns: how many records the pulled ones changed here.
     @discardableResult
     public func applySync(
-        acknowledgements: [Acknowledgement], pulled: [Replication.Record], cursor: String?, peer: String
+        acknowledgements: [PushAcknowledgement], pulled: [Replication.Record], cursor: String?, peer: String
     ) throws(StoreError) -> Int {
         var changed = 0
         var settled: [RecordID] = []  // no longer pending

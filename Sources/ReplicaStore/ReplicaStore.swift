@@ -7,9 +7,10 @@ public import Replication
 /// The laptop's durable, encrypted replica: SQLite (WAL, full sync) holding every record sealed
 /// with AES-GCM under a key derived from the passphrase.
 ///
-/// - A change is made with ``commit(_:)``: it runs on a copy of the replica, and the changed
+/// - A change is made with ``commit(_:)``: it runs on the replica in place, and the changed
 ///   records are written and made durable in one transaction before it returns. If anything
-///   fails, neither the file nor the replica in memory changes.
+///   fails, nothing is written and the replica in memory is read back from the file.
+/// - The schema changes through ``StoreSchema``'s migrations (GRDB's `DatabaseMigrator`).
 /// - Opening after a crash needs nobody: SQLite replays or discards its write-ahead log.
 /// - No personal value is stored in the clear in any file (database, WAL, journal): only record
 ///   ids, the device id, authority codes and version vectors are.
@@ -17,6 +18,8 @@ public final class ReplicaStore {
     /// The database file inside the store directory.
     public static let fileName = "replica.sqlite"
     private static let formatTag = "edt-store-1"
+    /// How long opening waits for another process using the store, unless told otherwise.
+    public static let defaultLockWaitSeconds = 120.0
 
     public let directory: URL
     public let device: DeviceID
@@ -49,8 +52,10 @@ public final class ReplicaStore {
     // MARK: - Creating and opening
 
     /// Creates a new store in `directory` (made if missing; must not hold a store already).
+    /// - Parameter lockWaitSeconds: how long to wait for another process holding the directory.
     public static func create(
-        at directory: URL, device: DeviceID, authorities: [String], passphrase: String
+        at directory: URL, device: DeviceID, authorities: [String], passphrase: String,
+        lockWaitSeconds: Double = defaultLockWaitSeconds
     ) throws(StoreError) -> ReplicaStore {
         guard !passphrase.isEmpty else { throw StoreError(.refused, "the passphrase must not be empty") }
         let file = directory.appendingPathComponent(fileName)
@@ -62,7 +67,7 @@ public final class ReplicaStore {
         } catch {
             throw StoreError(.io, "cannot create \(directory.path): \(error.localizedDescription)")
         }
-        let lock = try StoreLock.acquire(in: directory)
+        let lock = try StoreLock.acquire(in: directory, waitingUpTo: lockWaitSeconds)
         let parameters = StoreCipher.newParameters()
         let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
         let signingKey = Curve25519.Signing.PrivateKey()
@@ -72,13 +77,8 @@ public final class ReplicaStore {
         let check = try cipher.seal(Array(formatTag.utf8), context: "check")
         let sealedKey = try cipher.seal(Array(signingKey.rawRepresentation), context: "signing-key")
         do {
+            try StoreSchema.migrator.migrate(database)
             try database.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
-                    CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
-                    CREATE TABLE checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
-                    """)
-                try addSyncTables(db)
                 let rows: [(String, any DatabaseValueConvertible)] = [
                     ("format", formatTag), ("kdf", parametersJSON), ("check", check), ("device", device.rawValue),
                     ("authorities", authoritiesJSON), ("signingKey", sealedKey),
@@ -95,20 +95,27 @@ public final class ReplicaStore {
                             cipher: cipher, signingKey: signingKey, replica: Replica(device: device), lock: lock)
     }
 
-    /// Opens the store in `directory`, refusing a wrong passphrase.
-    public static func open(at directory: URL, passphrase: String) throws(StoreError) -> ReplicaStore {
+    /// Opens the store in `directory`, refusing a wrong passphrase. A store written by an
+    /// earlier version is migrated to the present schema first (``StoreSchema``), nothing lost.
+    /// - Parameter lockWaitSeconds: how long to wait for another process using the store.
+    public static func open(
+        at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds
+    ) throws(StoreError) -> ReplicaStore {
         let file = directory.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw StoreError(.notFound, "no edt store in \(directory.path); create one with `edt init --store \(directory.path) ...`")
         }
-        let lock = try StoreLock.acquire(in: directory)
+        let lock = try StoreLock.acquire(in: directory, waitingUpTo: lockWaitSeconds)
         let database = try openDatabase(file)
         do {
-            try database.write { db in
-                if try !db.tableExists("pending") { try addSyncTables(db) }
+            guard try database.read({ db in try db.tableExists("meta") }) else {
+                throw StoreError(.corrupt, "\(file.path) is not an edt store: it has no store settings")
             }
+            try StoreSchema.migrator.migrate(database)
+        } catch let error as StoreError {
+            throw error
         } catch {
-            throw StoreError(.io, "cannot upgrade the store in \(directory.path): \(error)")
+            throw StoreError(.io, "cannot upgrade the store in \(directory.path) to this version's schema: \(error)")
         }
         do {
             return try database.read { db throws -> ReplicaStore in
@@ -146,18 +153,6 @@ public final class ReplicaStore {
         } catch {
             throw StoreError(.io, "cannot read the store in \(directory.path): \(error)")
         }
-    }
-
-    /// The tables sync needs (kept apart from the sealed records, so flagging one does not
-    /// rewrite it): the records with changes the centre has not acknowledged, and the centre's
-    /// sealed reasons for records it refused. A store made before sync existed has everything
-    /// pending.
-    private static func addSyncTables(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE pending (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
-            CREATE TABLE rejections (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
-            INSERT INTO pending (id) SELECT id FROM records;
-            """)
     }
 
     /// Reads and opens every sealed record.
@@ -198,6 +193,17 @@ public final class ReplicaStore {
             throw StoreError(.io, "cannot open \(file.path): \(error)")
         }
     }
+
+    // MARK: - Reading
+
+    /// The record `id`, as last committed.
+    public func record(_ id: RecordID) -> Replication.Record? { replica[id] }
+
+    /// The replica's version vector: every write it has incorporated.
+    public var knowledge: VersionVector { replica.knowledge }
+
+    /// Fields in conflict over all records.
+    public var conflictCount: Int { replica.conflictCount }
 
     // MARK: - Changing
 

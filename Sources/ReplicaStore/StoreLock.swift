@@ -12,9 +12,6 @@ import Foundation
 final class StoreLock {
     /// The lock file inside the store directory.
     static let fileName = "lock"
-    /// How long a process waits for another to release the store.
-    static let defaultWaitSeconds = 120.0
-
     private let descriptor: Int32
 
     private init(descriptor: Int32) {
@@ -26,15 +23,14 @@ final class StoreLock {
         close(descriptor)
     }
 
-    /// Takes the lock, waiting up to `EDT_STORE_WAIT_SECONDS` (default 120) for another process.
-    static func acquire(in directory: URL) throws(StoreError) -> StoreLock {
+    /// Takes the lock, waiting up to `waitSeconds` for another process to release it.
+    static func acquire(in directory: URL, waitingUpTo waitSeconds: Double) throws(StoreError) -> StoreLock {
         let path = directory.appendingPathComponent(fileName).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StoreError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        let wait = ProcessInfo.processInfo.environment["EDT_STORE_WAIT_SECONDS"].flatMap(Double.init) ?? defaultWaitSeconds
-        let deadline = Date().addingTimeInterval(wait)
+        let deadline = Date().addingTimeInterval(max(0, waitSeconds))
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR, Date() < deadline else {
                 close(descriptor)

@@ -7,7 +7,7 @@ final class PushBody {
     /// About how many bytes each piece holds.
     static let pieceBytes = 64 << 10
 
-    private let replica: Replica
+    private let store: any SyncStore
     private var records: ArraySlice<RecordID>
     private let since: Cursor
     private let encoder: StreamEncoder
@@ -25,12 +25,12 @@ final class PushBody {
 
     /// - Parameter checkpointRecords: records between `+SUM` checkpoints (the centre stores each
     ///   verified segment while the next one is still on its way).
-    init(replica: Replica, records: [RecordID], since: Cursor, checkpointRecords: Int) {
+    init(store: any SyncStore, records: [RecordID], since: Cursor, checkpointRecords: Int) {
         self.checkpointRecords = max(1, checkpointRecords)
-        self.replica = replica
+        self.store = store
         self.records = records[...]
         self.since = since
-        self.encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", replica.device.rawValue)]))
+        self.encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", store.device.rawValue)]))
         pushedVersions.reserveCapacity(records.count)
     }
 
@@ -39,14 +39,14 @@ final class PushBody {
         switch stage {
         case .start:
             if !records.isEmpty {
-                encoder.append(.delta(base: since.vector ?? VersionVector(), knowledge: replica.knowledge))
+                encoder.append(.delta(base: since.vector ?? VersionVector(), knowledge: store.knowledge))
             }
             stage = .records
             return encoder.takeBytes()
         case .records:
             var produced = 0
             while produced < Self.pieceBytes, let id = records.popFirst() {
-                guard let record = replica[id] else { continue }
+                guard let record = store.record(id) else { continue }
                 let payload = RecordCoding.encode(record)
                 guard payload.count <= Self.maximumPayloadBytes else {
                     oversized.append((id, record.version, payload.count))

@@ -1,6 +1,5 @@
 import Foundation
-import LineProtocol
-public import ReplicaStore
+public import LineProtocol
 import Replication
 
 /// One sync of a laptop's replica with the central endpoint, over libcurl (`Protocol/PROTOCOL.md` §4).
@@ -12,8 +11,8 @@ import Replication
 /// flagged, pulled ones are merged, and the pull cursor moves. The decisions (batches,
 /// retries, backoff, when to stop) are ``StateMachine``'s.
 ///
-/// Blocking: run it on a thread of its own (the `edt` command's main thread), never on Swift's
-/// cooperative pool.
+/// ``run()`` is async: the transfers and backoffs block, so they run on a thread of their own,
+/// never on Swift's cooperative pool, and the caller awaits the outcome.
 public final class SyncSession {
     public struct Options: Sendable {
         /// The central endpoint's base URL (`https://central.example/`); the sync path is added.
@@ -50,7 +49,7 @@ public final class SyncSession {
         /// Requests sent, failed ones included.
         public var attempts = 0
         /// The centre's reasons for what it refused in this sync.
-        public var rejections: [ReplicaStore.Rejection] = []
+        public var rejections: [Rejection] = []
     }
 
     /// Where a running sync is, for a progress display.
@@ -80,21 +79,48 @@ public final class SyncSession {
     /// The path of the central endpoint's sync resource.
     public static let syncPath = "/v1/sync"
 
-    private let store: ReplicaStore
+    private let store: any SyncStore
     private let options: Options
     /// The key the cursor is kept under: the server's URL without a trailing slash.
     private var peer: String { options.server.hasSuffix("/") ? String(options.server.dropLast()) : options.server }
-    private let progress: ((Progress) -> Void)?
+    private let progress: (@Sendable (Progress) -> Void)?
 
-    public init(store: ReplicaStore, options: Options, progress: ((Progress) -> Void)? = nil) {
+    /// - Parameter progress: told where the sync is after each request and before each backoff
+    ///   (on the sync's own thread).
+    public init(store: any SyncStore, options: Options, progress: (@Sendable (Progress) -> Void)? = nil) {
         self.store = store
         self.options = options
         self.progress = progress
     }
 
-    /// Runs the sync to its end. Throws ``SyncError`` when a failure persisted or cannot be
-    /// retried; what was applied before stays applied.
-    public func run() throws(SyncError) -> Summary {
+    /// Runs the sync to its end on a thread of its own. Throws ``SyncError`` when a failure
+    /// persisted or cannot be retried; what was applied before stays applied. The session and
+    /// its store must not be used by anyone else until it returns.
+    public func run() async throws(SyncError) -> Summary {
+        let handOver = HandOver(session: self)
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Summary, SyncError>, Never>) in
+            let thread = Thread {
+                do throws(SyncError) {
+                    continuation.resume(returning: .success(try handOver.session.runBlocking()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            thread.name = "edt-sync"
+            thread.start()
+        }
+        return try outcome.get()
+    }
+
+    /// Carries the session to its thread. The caller awaits the thread's outcome and touches
+    /// neither the session nor its store meanwhile, so only one thread ever uses them.
+    private final class HandOver: @unchecked Sendable {
+        let session: SyncSession
+        init(session: SyncSession) { self.session = session }
+    }
+
+    /// The sync loop: blocking (transfers, backoffs).
+    private func runBlocking() throws(SyncError) -> Summary {
         var machine = StateMachine(configuration: options.machine)
         var summary = Summary()
         let initial = try pending()
@@ -137,13 +163,13 @@ public final class SyncSession {
                 do {
                     try store.startSyncOver(with: peer)
                 } catch {
-                    throw SyncError(.store, error.message)
+                    throw SyncError(.store, "\(error)")
                 }
                 let all = try pending()
                 status = Progress(pushed: summary.pushed, toPush: summary.pushed + all.count, pulled: summary.pulled, requests: summary.requests)
                 action = machine.startedOver(pending: all)
             case .finish:
-                summary.conflicts = store.replica.conflictCount
+                summary.conflicts = store.conflictCount
                 return summary
             case .fail(let failure):
                 switch failure {
@@ -161,7 +187,7 @@ public final class SyncSession {
         do {
             return try store.pendingRecords()
         } catch {
-            throw SyncError(.store, error.message)
+            throw SyncError(.store, "\(error)")
         }
     }
 
@@ -171,7 +197,7 @@ public final class SyncSession {
     struct RequestOutcome {
         var stored = 0
         var pulled = 0
-        var rejections: [ReplicaStore.Rejection] = []
+        var rejections: [Rejection] = []
         var more = false
         var revoked = false
     }
@@ -185,10 +211,10 @@ public final class SyncSession {
             authorization = SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature)
             cursor = try store.checkpoint(for: peer) ?? "-"
         } catch {
-            throw .local(error.message)
+            throw .local("\(error)")
         }
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
-        let body = PushBody(replica: store.replica, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
+        let body = PushBody(store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
         let reply = ReplyReader()
         var transfer = options.transfer
         transfer.headers += ["Authorization: \(authorization.headerValue)", "Content-Type: text/x-edtlp; charset=utf-8", "Expect:"]
@@ -206,14 +232,14 @@ public final class SyncSession {
         }
         let stream = try reply.verified(url: options.syncURL)
         var outcome = RequestOutcome(more: stream.more)
-        var acknowledgements: [ReplicaStore.Acknowledgement] = []
+        var acknowledgements: [PushAcknowledgement] = []
         for (id, accepted, reason, message) in stream.answers {
             guard let pushed = body.pushedVersions[id] else { continue }  // not in this request
             if accepted {
                 acknowledgements.append(.stored(id, pushed: pushed))
                 outcome.stored += 1
             } else {
-                let rejection = ReplicaStore.Rejection(record: id, reason: reason.code, message: message)
+                let rejection = Rejection(record: id, reason: reason.code, message: message)
                 acknowledgements.append(.refused(rejection, pushed: pushed))
                 outcome.rejections.append(rejection)
                 if reason == .revoked { outcome.revoked = true }
@@ -221,7 +247,7 @@ public final class SyncSession {
         }
         for (id, version, bytes) in body.oversized {
             // Never sent: no device could read it back. It stays here, flagged, until it is smaller.
-            let rejection = ReplicaStore.Rejection(
+            let rejection = Rejection(
                 record: id, reason: RejectionReason.tooLarge.code,
                 message: "this referral is \(bytes) bytes, over the \(PushBody.maximumPayloadBytes) one sync line carries; it was not sent")
             acknowledgements.append(.refused(rejection, pushed: version))
@@ -231,7 +257,7 @@ public final class SyncSession {
         do {
             try store.applySync(acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
         } catch {
-            throw .local(error.message)
+            throw .local("\(error)")
         }
         return outcome
     }

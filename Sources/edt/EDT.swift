@@ -4,22 +4,29 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// The `edt` command-line program: one executable, subcommands per job (see README.md and the
-/// contract in CLI.md). Exit status: 0 done; 1 refused (with an `error:` line); 2 usage; 3 I/O.
+/// The `edt` command-line program: one executable, subcommands per job. It parses arguments,
+/// calls the `Laptop` layer (or `Central`) and prints; the contract is `Docs/CLI.md`.
+/// Exit status: 0 done; 1 refused (with an `error:` line); 2 usage; 3 I/O.
 @main
-struct EDT: ParsableCommand {
+struct EDT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edt",
         abstract: "Offline-first sync core for out-of-hours children's social care.",
-        version: "0.1.0",
-        subcommands: [Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self, CentralCommand.self, Demo.self]
+        version: "0.2.0",
+        subcommands: [
+            Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self, CentralCommand.self, Demo.self,
+        ]
     )
 
     /// Maps failures to the exit statuses of the contract: usage errors exit 2 (not 64).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch let failure as Failure {
             failure.exit()
         } catch {

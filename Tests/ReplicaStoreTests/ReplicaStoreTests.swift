@@ -86,10 +86,14 @@ struct ReplicaStoreTests {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
-        setenv("EDT_STORE_WAIT_SECONDS", "0.2", 1)
-        defer { unsetenv("EDT_STORE_WAIT_SECONDS") }
-        #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory, passphrase: "p") }
+        let started = ContinuousClock.now
+        let refusal = #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory, passphrase: "p", lockWaitSeconds: 0.2) }
+        #expect(refusal?.code == .busy, "a store held by another opener is busy, not damaged: \(String(describing: refusal))")
+        #expect(ContinuousClock.now - started >= .milliseconds(200), "it waited for the holder before giving up")
         withExtendedLifetime(store) {}
+        // Once the holder closes it, the store opens.
+        _ = consume store
+        #expect(try ReplicaStore.open(at: directory, passphrase: "p", lockWaitSeconds: 0).device == device)
     }
 
     @Test func noPersonalStringIsReadableInAnyFileOfTheStore() throws {

@@ -3,7 +3,7 @@ import ArgumentParser
 /// `edt-bench`: benchmarks of edt's hot paths, each printed beside a baseline measured in the same
 /// run. Not tests: the machines are shared and noisy, so figures are medians of repeated runs.
 @main
-struct EDTBench: ParsableCommand {
+struct EDTBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edt-bench",
         abstract: "Benchmarks of edt, with baselines measured in the same run.",

@@ -1,11 +1,12 @@
 import ArgumentParser
+import Laptop  // where the store meets SyncStore
 import Foundation
 import ReplicaStore
 import Replication
 import Uploader
 
 /// `edt-bench noop`: a sync with nothing to push or pull, in a small and a large replica.
-struct NoopBenchmark: ParsableCommand {
+struct NoopBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "noop",
         abstract: "A no-op sync of a small and a large replica: it should cost the same.",
@@ -51,7 +52,7 @@ struct NoopBenchmark: ParsableCommand {
         var requests = 0
     }
 
-    func run() throws {
+    func run() async throws {
         let progress = Progress()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edt-bench-noop-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -63,12 +64,12 @@ struct NoopBenchmark: ParsableCommand {
             let storeDirectory = directory.appendingPathComponent(label)
             let store = try SyncFixture.laptop(at: storeDirectory, device: "edt-laptop-\(label)", records: records, progress: progress, label: label)
             progress.say("\(label): starting its central endpoint…")
-            let central = try CentralProcess(database: directory.appendingPathComponent("central-\(label).sqlite"), enrolling: [store])
+            let central = try await CentralProcess(database: directory.appendingPathComponent("central-\(label).sqlite"), enrolling: [store])
             centrals.append(central)
             let session = SyncSession(store: store, options: SyncSession.Options(server: central.url)) { status in
                 progress.say("\(label): first sync, \(status.pushed)/\(status.toPush) pushed…")
             }
-            let summary = try session.run()
+            let summary = try await session.run()
             guard summary.pushed == records, summary.rejected == 0 else {
                 throw BenchFailure("\(label): the first sync pushed \(summary.pushed) of \(records) records (\(summary.rejected) refused)")
             }
@@ -96,7 +97,7 @@ struct NoopBenchmark: ParsableCommand {
                 guard let store = sides[index].store else { continue }
                 let session = SyncSession(store: store, options: SyncSession.Options(server: sides[index].central.url))
                 var result: SyncSession.Summary?
-                sides[index].times.append(try Measure.seconds { result = try session.run() })
+                sides[index].times.append(try await Measure.seconds { result = try await session.run() })
                 guard let summary = result, summary.pushed == 0, summary.pulled == 0, summary.rejected == 0 else {
                     throw BenchFailure("\(sides[index].label): a no-op sync pushed \(result?.pushed ?? 0) and pulled \(result?.pulled ?? 0)")
                 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Laptop  // where the store meets SyncStore
 import Foundation
 import GRDB
 import LineProtocol
@@ -8,7 +9,7 @@ import Uploader
 
 /// `edt-bench push`: a first sync of N referrals to the central endpoint, beside the physical
 /// limit of what it must do (send the bytes over loopback HTTP, store the rows durably).
-struct PushBenchmark: ParsableCommand {
+struct PushBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
         abstract: "Sync (push) of N referrals to a local central endpoint beside curl + SQLite.",
@@ -56,7 +57,7 @@ struct PushBenchmark: ParsableCommand {
         guard checkpoint > 0 else { throw ValidationError("--checkpoint must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let curl = URL(fileURLWithPath: "/usr/bin/curl")
         guard FileManager.default.isExecutableFile(atPath: curl.path) else {
             throw BenchFailure("/usr/bin/curl is missing: the physical limit needs the curl command (Debian package curl)")
@@ -84,7 +85,7 @@ struct PushBenchmark: ParsableCommand {
         var sqliteTimes: [Double] = []
         for run in 0..<runs {
             let label = runs > 1 ? " (run \(run + 1) of \(runs))" : ""
-            syncs.append(try sync(copyOf: pristine, run: run, in: directory, progress: progress, label: label))
+            syncs.append(try await sync(copyOf: pristine, run: run, in: directory, progress: progress, label: label))
             progress.say("baseline: curl upload\(label)…")
             curlTimes.append(try Self.upload(body, with: curl, to: "http://127.0.0.1:\(sink.port)/"))
             guard sink.lastBodyBytes == bytes else {
@@ -141,7 +142,7 @@ struct PushBenchmark: ParsableCommand {
 
     /// Syncs a fresh copy of the laptop store at `pristine` to a fresh central database; checks
     /// that every record was pushed and none refused.
-    private func sync(copyOf pristine: URL, run: Int, in directory: URL, progress: Progress, label: String) throws -> Sync {
+    private func sync(copyOf pristine: URL, run: Int, in directory: URL, progress: Progress, label: String) async throws -> Sync {
         let copy = directory.appendingPathComponent("laptop-\(run)")
         let database = directory.appendingPathComponent("central-\(run).sqlite")
         defer {
@@ -152,7 +153,7 @@ struct PushBenchmark: ParsableCommand {
         try FileManager.default.copyItem(at: pristine, to: copy)
         let store = try ReplicaStore.open(at: copy, passphrase: SyncFixture.passphrase)
         progress.say("starting the central endpoint\(label)…")
-        let central = try CentralProcess(database: database, enrolling: [store])
+        let central = try await CentralProcess(database: database, enrolling: [store])
         defer { central.stop() }
 
         progress.say("syncing \(records) referrals\(label)…")
@@ -165,7 +166,7 @@ struct PushBenchmark: ParsableCommand {
         var result: SyncSession.Summary?
         let centralCPUBefore = central.cpuSeconds ?? 0
         let laptopCPUBefore = Measure.ownCPUSeconds()
-        let seconds = try Measure.seconds { result = try session.run() }
+        let seconds = try await Measure.seconds { result = try await session.run() }
         let laptopCPU = Measure.ownCPUSeconds() - laptopCPUBefore
         let centralCPU = (central.cpuSeconds ?? centralCPUBefore) - centralCPUBefore
         central.stop()

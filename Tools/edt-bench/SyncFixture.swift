@@ -67,25 +67,6 @@ struct BenchFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs async work to completion from synchronous code (the benchmarks stay off Swift's pool).
-enum BlockingTask {
-    static func run<Value: Sendable>(_ work: @escaping @Sendable () async throws -> Value) throws -> Value {
-        let box = ResultBox<Value>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return try (box.result ?? .failure(CancellationError())).get()
-    }
-
-    // Written by the task before it signals, read after the wait: the semaphore orders the accesses.
-    private final class ResultBox<Value>: @unchecked Sendable {
-        var result: Result<Value, any Error>?
-    }
-}
-
 /// `edt central serve` on a loopback port, in a subprocess, with its own SQLite database. Stopped
 /// with SIGTERM by ``stop()`` (call it in a `defer`).
 final class CentralProcess {
@@ -95,12 +76,12 @@ final class CentralProcess {
 
     /// Enrols `stores` in a new database at `database`, then starts the endpoint and waits for
     /// its `listening on` line.
-    init(database: URL, enrolling stores: [ReplicaStore]) throws {
+    init(database: URL, enrolling stores: [ReplicaStore]) async throws {
         do {
             let storage = try SQLiteCentralStorage(path: database.path)
             for store in stores {
                 let device = EnrolledDevice(id: store.device, publicKey: store.publicKey, authorities: Set(store.authorities))
-                try BlockingTask.run { try await storage.enroll(device) }
+                try await storage.enroll(device)
             }
         }
         let executable = try Self.edtExecutable()

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import Laptop
 import LineProtocol
-import Referrals
-import ReplicaStore
 import Replication
 
 /// `edt bundle`: sync two replicas with no network, through a file in the line protocol.
@@ -16,7 +15,7 @@ struct BundleCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the replica's content as an EDTLP bundle (to stdout when no --out).",
-            discussion: "With --since VECTOR (the recipient's `edt bundle vector`), only what the recipient lacks."
+            discussion: "With --since VECTOR (the recipient's version vector, e.g. edt-laptop-a:12,edt-laptop-b:3), only what the recipient lacks."
         )
 
         @OptionGroup var options: StoreOptions
@@ -24,7 +23,7 @@ struct BundleCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Only what a replica with this version vector lacks.", valueName: "VECTOR")) var since: String?
 
         func run() throws {
-            let store = try options.open()
+            let workspace = try options.open()
             var base = VersionVector()
             if let since {
                 guard let vector = Notation.vector(Substring(since)) else {
@@ -32,9 +31,7 @@ struct BundleCommand: ParsableCommand {
                 }
                 base = vector
             }
-            let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", store.device.rawValue)]))
-            encoder.append(store.replica.delta(since: base))
-            let bytes = encoder.finish()
+            let bytes = workspace.exportBundle(since: base)
             if let out {
                 let temporary = out + ".partial"
                 guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
@@ -68,37 +65,10 @@ struct BundleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let store = try options.open()
+            let workspace = try options.open()
             let bytes = try InputFile.read(input)
-            let stream: DecodedStream
-            do {
-                stream = try DecodedStream(bytes)
-            } catch {
-                throw Failure.refused("\(input ?? "stdin") is not a valid bundle (\(error)); nothing was imported")
-            }
-            guard stream.header.kind == .bundle else {
-                throw Failure.refused("\(input ?? "stdin") is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
-            }
-            var rejected = 0
-            var accepted: [Delta] = []
-            var rejectedAny = false
-            for delta in stream.deltas {
-                let good = delta.records.filter { record in
-                    let valid = (try? ReferralCapture.validatePart(record)) != nil
-                    if !valid { rejected += 1 }
-                    return valid
-                }
-                if good.count != delta.records.count { rejectedAny = true }
-                accepted.append(Delta(base: delta.base, knowledge: delta.knowledge, records: good))
-            }
-            let applied = try store.commitOrFail { replica in
-                var changed = 0
-                for delta in accepted {
-                    // A delta with refused records must not raise the version vector: merge its parts only.
-                    changed += rejectedAny ? replica.merge(parts: delta.records) : replica.apply(delta).changedRecords
-                }
-                return changed
-            }
+            let outcome = try laptop { () throws(LaptopError) in try workspace.importBundle(bytes, source: input ?? "stdin") }
+            let (applied, rejected) = (outcome.applied, outcome.rejected)
             if json {
                 JSONOutput.print(.object(["applied": .integer(Int64(applied)), "rejected": .integer(Int64(rejected))]))
             } else {

@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// `edt central`: run and administer the central endpoint.
-struct CentralCommand: ParsableCommand {
+struct CentralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
@@ -34,7 +34,7 @@ struct CentralCommand: ParsableCommand {
         }
     }
 
-    struct Serve: ParsableCommand {
+    struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the sync endpoint until SIGTERM or SIGINT.",
             discussion: """
@@ -55,7 +55,7 @@ struct CentralCommand: ParsableCommand {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
         }
 
-        func run() throws {
+        func run() async throws {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
             else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
             let host = String(listen[..<colon])
@@ -65,16 +65,17 @@ struct CentralCommand: ParsableCommand {
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
             let server = CentralServer(storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
-            let outcome = BlockingTask.run {
+            do {
                 try await server.run { port in
                     FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
                 }
+            } catch {
+                throw Failure.inputOutput("the central endpoint stopped: \(error)")
             }
-            if case .failure(let error) = outcome { throw Failure.inputOutput("the central endpoint stopped: \(error)") }
         }
     }
 
-    struct Enroll: ParsableCommand {
+    struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol a device (or change its key and authorities): it may then sync the cases of those authorities."
         )
@@ -98,11 +99,15 @@ struct CentralCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let storage = try database.open()
             let id = try DeviceID(device)
             let enrolled = EnrolledDevice(id: id, publicKey: Array(Data(base64Encoded: publicKey) ?? Data()), authorities: Set(authorities))
-            if case .failure(let error) = BlockingTask.run({ try await storage.enroll(enrolled) }) { throw Failure.inputOutput("\(error)") }
+            do {
+                try await storage.enroll(enrolled)
+            } catch {
+                throw Failure.inputOutput("\(error)")
+            }
             if json {
                 JSONOutput.print(.object(["device": .string(device), "authorities": .array(enrolled.authorities.sorted().map { .string($0) })]))
             } else {
@@ -111,7 +116,7 @@ struct CentralCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a device: its sync requests are refused from now on; what it synced stays."
         )
@@ -120,13 +125,14 @@ struct CentralCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The device's id.", valueName: "ID")) var device: String
         @Flag(help: "Print one JSON object: {\"device\", \"revoked\": true}.") var json = false
 
-        func run() throws {
+        func run() async throws {
             guard let id = try? DeviceID(device) else { throw ValidationError("--device \"\(device)\" is not a device id") }
             let storage = try database.open()
             let found: Bool
-            switch BlockingTask.run({ try await storage.revoke(id) }) {
-            case .success(let value): found = value
-            case .failure(let error): throw Failure.inputOutput("\(error)")
+            do {
+                found = try await storage.revoke(id)
+            } catch {
+                throw Failure.inputOutput("\(error)")
             }
             guard found else { throw Failure.refused("no device \(device) is enrolled") }
             if json {
@@ -135,25 +141,5 @@ struct CentralCommand: ParsableCommand {
                 print("Revoked \(device)")
             }
         }
-    }
-}
-
-/// Runs async work to completion from a synchronous command (the commands are synchronous so
-/// that blocking work such as libcurl stays off Swift's cooperative pool).
-enum BlockingTask {
-    static func run<Value: Sendable>(_ work: @escaping @Sendable () async throws -> Value) -> Result<Value, any Error> {
-        let box = ResultBox<Value>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return box.result ?? .failure(CancellationError())
-    }
-
-    // Written by the task before it signals, read after the wait: the semaphore orders the accesses.
-    private final class ResultBox<Value>: @unchecked Sendable {
-        var result: Result<Value, any Error>?
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import Laptop
 import Referrals
-import ReplicaStore
 import Replication
 
 /// `edt init`: creates an encrypted replica for a device.
@@ -39,19 +39,15 @@ struct Init: ParsableCommand {
     func run() throws {
         let deviceID = try DeviceID(device)
         let passphrase = try Passphrase.obtain(confirming: true)
-        let store: ReplicaStore
-        do {
-            store = try ReplicaStore.create(at: options.directory, device: deviceID, authorities: Array(Set(authorities)).sorted(),
-                                            passphrase: passphrase)
-        } catch {
-            throw Failure(storeError: error)
+        let workspace = try laptop { () throws(LaptopError) in
+            try Workspace.create(at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase)
         }
-        let publicKey = Data(store.publicKey).base64EncodedString()
+        let publicKey = Data(workspace.publicKey).base64EncodedString()
         if json {
             JSONOutput.print(.object(["device": .string(deviceID.rawValue), "publicKey": .string(publicKey)]))
         } else {
             print("Created an encrypted replica for \(deviceID) in \(options.store)")
-            print("Authorities: \(store.authorities.joined(separator: ", "))")
+            print("Authorities: \(workspace.policy.authorities.joined(separator: ", "))")
             print("Public key (for `edt central enroll`): \(publicKey)")
         }
     }

@@ -1,8 +1,7 @@
 import ArgumentParser
-import Foundation
+import Laptop
 import LineProtocol
 import Referrals
-import ReplicaStore
 import Replication
 
 /// `edt referral`: capture, change, annotate and read referrals on the laptop.
@@ -31,21 +30,21 @@ struct ReferralCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let store = try options.open()
-            let referrals = LaptopReferrals(store: store)
-            let document: FieldValue
+            let workspace = try options.open()
+            let captured: Workspace.Captured
             if file == nil, FileHandleOutput.standardInputIsTerminal {
-                document = try Prompter(authorities: store.authorities).ask()
+                let questions = CaptureQuestionnaire(policy: workspace.policy, now: SystemClock().now())
+                let document = try Prompter(questionnaire: questions).ask()
+                captured = try laptop { () throws(LaptopError) in try workspace.capture(document) }
             } else {
-                document = try LaptopReferrals.parseDocument(try InputFile.read(file)[...], where: file ?? "stdin")
+                let bytes = try InputFile.read(file)
+                captured = try laptop { () throws(LaptopError) in try workspace.capture(document: bytes[...], source: file ?? "stdin") }
             }
-            let capture = try referrals.validate(document, where: "")
-            let id = try referrals.save([capture])[0]
             if json {
-                JSONOutput.print(.object(["id": .string(id.rawValue), "gaps": .array(capture.gaps.map(FieldValue.string))]))
+                JSONOutput.print(.object(["id": .string(captured.id.rawValue), "gaps": .array(captured.gaps.map(FieldValue.string))]))
             } else {
-                print("Saved referral \(id)")
-                if !capture.gaps.isEmpty { print("Missing (for the day team): \(capture.gaps.joined(separator: ", "))") }
+                print("Saved referral \(captured.id)")
+                if !captured.gaps.isEmpty { print("Missing (for the day team): \(captured.gaps.joined(separator: ", "))") }
             }
         }
     }
@@ -63,16 +62,9 @@ struct ReferralCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let store = try options.open()
-            let referrals = LaptopReferrals(store: store)
+            let workspace = try options.open()
             let bytes = try InputFile.read(file)
-            var captures: [ReferralCapture.Capture] = []
-            for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-                guard line.contains(where: { ![0x20, 0x09, 0x0D].contains($0) }) else { continue }
-                let place = "line \(index + 1)"
-                captures.append(try referrals.validate(try LaptopReferrals.parseDocument(line, where: place), where: place))
-            }
-            let ids = try referrals.save(captures)
+            let ids = try laptop { () throws(LaptopError) in try workspace.importReferrals(jsonLines: bytes) }
             if json {
                 JSONOutput.print(.object(["imported": .integer(Int64(ids.count))]))
             } else {
@@ -84,19 +76,28 @@ struct ReferralCommand: ParsableCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write one field of a referral.",
-            discussion: "PATH is dotted (concern, referrer.phone, children.ITEM.name). VALUE is taken as JSON when it parses (true, 7, null, \"text\"), else as a string. A field in conflict is refused: resolve it."
+            discussion: """
+                PATH is dotted (concern, referrer.phone, children.ITEM.name). VALUE is taken as JSON \
+                when it parses (true, 7, null, "text"), else as a string. A field in conflict is \
+                refused: resolve it. The value replaced is kept, signed, with who replaced it, when \
+                and on which device (`edt referral show ID --history`); who: --by/--role, or \
+                EDT_WORKER_NAME/EDT_WORKER_ROLE.
+                """
         )
 
         @OptionGroup var options: StoreOptions
         @Argument(help: "The referral id.") var id: String
         @Argument(help: "The field's dotted path.") var path: String
         @Argument(help: "The new value.") var value: String
+        @Option(help: "Who sets it.") var by: String?
+        @Option(help: "Their role.") var role: String?
         @Flag(help: "Print one JSON object: {\"id\", \"path\", \"dot\"}.")
         var json = false
 
         func run() throws {
-            let referrals = LaptopReferrals(store: try options.open())
-            let dot = try referrals.write(id: id, path: path, value: value, resolving: false, author: nil)
+            let workspace = try options.open()
+            let author = try ReferralEntry.Author.from(by: by, role: role)
+            let dot = try laptop { () throws(LaptopError) in try workspace.set(id, path: path, value: value, by: author) }
             report(json: json, id: id, path: path, dot: dot, verb: "Set")
         }
     }
@@ -117,9 +118,9 @@ struct ReferralCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let referrals = LaptopReferrals(store: try options.open())
+            let workspace = try options.open()
             let author = try ReferralEntry.Author.from(by: by, role: role)
-            let dot = try referrals.write(id: id, path: path, value: value, resolving: true, author: author)
+            let dot = try laptop { () throws(LaptopError) in try workspace.resolve(id, path: path, value: value, by: author) }
             report(json: json, id: id, path: path, dot: dot, verb: "Resolved")
         }
     }
@@ -146,19 +147,20 @@ struct ReferralCommand: ParsableCommand {
         var json = false
 
         func validate() throws {
-            guard ReferralEntry.Kind(rawValue: kind) != nil else {
-                throw ValidationError("--kind must be one of: \(ReferralEntry.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let kind = ReferralEntry.Kind(rawValue: kind), ReferralEntry.Kind.noteKinds.contains(kind) else {
+                throw ValidationError("--kind must be one of: \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
         func run() throws {
-            let referrals = LaptopReferrals(store: try options.open())
+            let workspace = try options.open()
             guard let author = try ReferralEntry.Author.from(by: by, role: role) else {
                 throw Failure.refused("say who makes the entry: --by NAME --role ROLE (or set EDT_WORKER_NAME and EDT_WORKER_ROLE)")
             }
-            let conversation = ReferralEntry.Conversation(start: start, end: end, setting: setting, present: present)
-            let dot = try referrals.note(id: id, kind: ReferralEntry.Kind(rawValue: kind) ?? .note, text: text, author: author,
-                                         at: at, corrects: corrects, conversation: conversation)
+            let note = Workspace.Note(
+                kind: ReferralEntry.Kind(rawValue: kind) ?? .note, text: text, author: author, at: at, corrects: corrects,
+                conversation: ReferralEntry.Conversation(start: start, end: end, setting: setting, present: present))
+            let dot = try laptop { () throws(LaptopError) in try workspace.note(id, note) }
             if json {
                 JSONOutput.print(.object(["id": .string(id), "dot": .string(dot.notation)]))
             } else {
@@ -169,69 +171,54 @@ struct ReferralCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a referral: its document, its conflicts (never resolved silently), its entries and gaps."
+            abstract: "Show a referral: its document, its conflicts (never resolved silently), its entries and gaps.",
+            discussion: """
+                Instants are shown in the offset Europe/London had at each instant. Each entry made \
+                on this device shows whether its signature verifies. --history adds every value a \
+                field held before it was set anew, with who replaced it, when and on which device.
+                """
         )
 
         @OptionGroup var options: StoreOptions
         @Argument(help: "The referral id.") var id: String
-        @Flag(help: "Print one JSON object: {\"id\", \"document\", \"conflicts\", \"entries\", \"gaps\"}.")
+        @Flag(help: "Also show every value a field held before it was set anew.")
+        var history = false
+        @Flag(help: "Print one JSON object: {\"id\", \"document\", \"conflicts\", \"entries\", \"gaps\"} (and \"history\" with --history).")
         var json = false
 
         func run() throws {
-            let store = try options.open()
-            let (recordID, record) = try LaptopReferrals(store: store).record(id)
-            let view = ReferralView(record)
-            let conflicts = FieldValue.array(view.conflicts.map { .object(["path": .string($0.path.rawValue), "values": .array($0.values)]) })
-            let entries = FieldValue.array(record.entries.map {
-                .object(["dot": .string($0.dot.notation), "kind": .string($0.kind), "payload": $0.payload])
-            })
-            let output = FieldValue.object([
-                "id": .string(recordID.rawValue), "document": view.document, "conflicts": conflicts, "entries": entries,
-                "gaps": .array(view.gaps.map(FieldValue.string)),
-            ])
+            let workspace = try options.open()
+            let referral = try laptop { () throws(LaptopError) in try workspace.referral(id) }
             if json {
-                JSONOutput.print(output)
+                JSONOutput.print(ReferralOutput.json(referral, history: history))
             } else {
-                print("Referral \(recordID)")
-                print(JSONOutput.pretty(view.document))
-                for conflict in view.conflicts {
-                    print("CONFLICT \(conflict.path): \(conflict.values.map(\.description).joined(separator: " | "))  (edt referral resolve)")
-                }
-                for entry in record.entries { print("\(entry.dot.notation) \(entry.kind): \(entry.payload)") }
-                if !view.gaps.isEmpty { print("Missing: \(view.gaps.joined(separator: ", "))") }
+                ReferralOutput.printText(referral, history: history)
             }
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the referrals in the replica, oldest first.")
+        static let configuration = CommandConfiguration(abstract: "List the referrals in the replica, oldest received first.")
 
         @OptionGroup var options: StoreOptions
         @Flag(help: "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"receivedAt\", \"conflicts\", \"refused\": {\"reason\", \"message\"} or null}]}.")
         var json = false
 
         func run() throws {
-            let store = try options.open()
-            var refusals: [String: ReplicaStore.Rejection] = [:]
-            do {
-                for rejection in try store.rejections() { refusals[rejection.record.rawValue] = rejection }
-            } catch {
-                throw Failure(storeError: error)
-            }
-            let rows = store.replica.records.values.map { record -> (id: String, host: FieldValue, received: FieldValue, conflicts: Int) in
-                (record.id.rawValue, ReferralView.value(of: record, at: "hostAuthority") ?? .null,
-                 ReferralView.value(of: record, at: "receivedAt") ?? .null, record.conflictedPaths.count)
-            }.sorted { ($0.received.description, $0.id) < ($1.received.description, $1.id) }
+            let workspace = try options.open()
+            let rows = try laptop { () throws(LaptopError) in try workspace.referrals() }
             if json {
                 JSONOutput.print(.object(["referrals": .array(rows.map { row in
-                    let refused: FieldValue = refusals[row.id].map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null
-                    return .object(["id": .string(row.id), "hostAuthority": row.host, "receivedAt": row.received,
-                                    "conflicts": .integer(Int64(row.conflicts)), "refused": refused])
+                    let refused: FieldValue = row.refusal.map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null
+                    return .object([
+                        "id": .string(row.id.rawValue), "hostAuthority": row.hostAuthority, "receivedAt": row.receivedAt,
+                        "conflicts": .integer(Int64(row.conflicts)), "refused": refused,
+                    ])
                 })]))
             } else {
                 for row in rows {
-                    let refused = refusals[row.id].map { "  refused by the centre (\($0.reason)): \($0.message)" } ?? ""
-                    print("\(row.id)  \(row.received)  \(row.host)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")\(refused)")
+                    let refused = row.refusal.map { "  refused by the centre (\($0.reason)): \($0.message)" } ?? ""
+                    print("\(row.id)  \(row.receivedAt)  \(row.hostAuthority)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")\(refused)")
                 }
                 if rows.isEmpty { print("No referrals.") }
             }

@@ -1,13 +1,12 @@
 import ArgumentParser
-import ReplicaStore
-import Replication
+import Laptop
 
 /// `edt store`: facts about the replica store.
 struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect the replica store.",
-        subcommands: [Digest.self]
+        subcommands: [Digest.self, Vector.self]
     )
 
     struct Digest: ParsableCommand {
@@ -19,8 +18,20 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.open()
-            print(store.replica.digest())
+            print(try options.open().digest)
+        }
+    }
+
+    struct Vector: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one line: the replica's version vector (every write it has incorporated).",
+            discussion: "Give it to `edt bundle export --since` on another laptop to carry only what this one lacks."
+        )
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            print(try options.open().versionVector)
         }
     }
 }

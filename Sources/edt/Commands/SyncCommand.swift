@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import ReplicaStore
+import LineProtocol
+import Laptop
 import Replication
 import Uploader
 
@@ -9,7 +10,7 @@ import Glibc
 #endif
 
 /// `edt sync`: push what the centre lacks, pull what changed for this device's authorities.
-struct SyncCommand: ParsableCommand {
+struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Sync the replica with the central endpoint (push, then pull), over HTTP(S) with libcurl.",
@@ -64,13 +65,13 @@ struct SyncCommand: ParsableCommand {
         guard checkpoint >= 1 else { throw ValidationError("--checkpoint must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         if server.hasPrefix("http://"), let host = URLComponents(string: server)?.host,
             !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
         {
             FileHandleOutput.standardError("warning: \(server) is plain http: referrals cross the network unencrypted; use https://")
         }
-        let store = try options.open()
+        let workspace = try options.open()
         var settings = SyncSession.Options(server: server)
         settings.transfer.caFile = caFile
         settings.transfer.pinnedPublicKey = pin
@@ -80,16 +81,14 @@ struct SyncCommand: ParsableCommand {
         settings.machine.batchSize = batch
         settings.checkpointRecords = checkpoint
         let bar = isatty(2) == 1 ? ProgressBar() : nil
-        let session = SyncSession(store: store, options: settings, progress: bar.map { bar in { bar.show($0) } })
+        var progress: (@Sendable (SyncSession.Progress) -> Void)?
+        if let bar { progress = { status in bar.show(status) } }
         let summary: SyncSession.Summary
-        do {
-            summary = try session.run()
+        do throws(LaptopError) {
+            summary = try await workspace.sync(settings, progress: progress)
         } catch {
             bar?.clear()
-            switch error.code {
-            case .refused: throw Failure.refused(error.message)
-            case .network, .store: throw Failure.inputOutput(error.message)
-            }
+            throw Failure(error)
         }
         bar?.clear()
         if json {
@@ -111,8 +110,8 @@ struct SyncCommand: ParsableCommand {
     }
 }
 
-/// A one-line progress display on stderr (terminals only).
-final class ProgressBar {
+/// A one-line progress display on stderr (terminals only). Stateless: shown from the sync's thread.
+final class ProgressBar: Sendable {
     private let width = 30
 
     func show(_ progress: SyncSession.Progress) {

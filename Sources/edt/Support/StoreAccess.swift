@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ReplicaStore
-import Replication
+import Laptop
+import Referrals
 
 /// The `--store DIR` option shared by the laptop commands.
 struct StoreOptions: ParsableArguments {
@@ -10,42 +10,47 @@ struct StoreOptions: ParsableArguments {
 
     var directory: URL { URL(fileURLWithPath: store) }
 
-    /// Opens the store, asking for the passphrase if needed; failures become `Failure`s.
-    func open() throws -> ReplicaStore {
+    /// Opens the store, asking for the passphrase if needed; waits for another edt process
+    /// using it up to `EDT_STORE_WAIT_SECONDS` (default 120).
+    func open() throws -> Workspace {
         let passphrase = try Passphrase.obtain()
+        let wait = ProcessInfo.processInfo.environment["EDT_STORE_WAIT_SECONDS"].flatMap(Double.init)
         do {
-            return try ReplicaStore.open(at: directory, passphrase: passphrase)
+            return try Workspace.open(at: directory, passphrase: passphrase, lockWaitSeconds: wait ?? Workspace.defaultLockWaitSeconds)
         } catch {
-            throw Failure(storeError: error)
+            throw Failure(error)
         }
     }
 }
 
 extension Failure {
-    init(storeError error: StoreError) {
-        self = error.isInputOrOutput ? .inputOutput(error.message) : .refused(error.message)
+    /// A refusal or failure of the laptop layer, with its exit status.
+    init(_ error: LaptopError) {
+        self = error.code == .refused ? .refused(error.message) : .inputOutput(error.message)
     }
 }
 
-extension ReplicaStore {
-    /// `commit` with errors mapped to the CLI's failures.
-    @discardableResult
-    func commitOrFail<Result>(_ change: (inout Replica) throws -> Result) throws -> Result {
+/// Calls the laptop layer, turning its refusals and failures into the CLI's.
+func laptop<Result>(_ operation: () throws(LaptopError) -> Result) throws(Failure) -> Result {
+    do {
+        return try operation()
+    } catch {
+        throw Failure(error)
+    }
+}
+
+extension ReferralEntry.Author {
+    /// `--by`/`--role`, else EDT_WORKER_NAME/EDT_WORKER_ROLE; nil when neither is given.
+    static func from(by: String?, role: String?) throws -> ReferralEntry.Author? {
+        let environment = ProcessInfo.processInfo.environment
+        let name = by ?? environment["EDT_WORKER_NAME"]
+        let role = role ?? environment["EDT_WORKER_ROLE"]
+        guard name != nil || role != nil else { return nil }
         do {
-            return try commit(change)
-        } catch let error as StoreError {
-            throw Failure(storeError: error)
+            return try ReferralEntry.Author(name: name ?? "", role: role ?? "")
+        } catch {
+            throw Failure.refused("--by and --role: \(error.message)")
         }
-    }
-}
-
-/// A clock reading, as the instants edt writes: ISO 8601 with the Europe/London offset in force.
-enum Clock {
-    static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "Europe/London") ?? .gmt
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
     }
 }
 

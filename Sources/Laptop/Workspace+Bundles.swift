@@ -1,0 +1,59 @@
+import Foundation
+import LineProtocol
+import ReplicaStore
+import Referrals
+public import Replication
+
+/// Carrying a replica's content by file (a USB stick) in the line protocol, with no network.
+extension Workspace {
+    /// An EDTLP `bundle` of what a replica whose version vector is `base` lacks (everything for
+    /// an empty vector).
+    public func exportBundle(since base: VersionVector = VersionVector()) -> [UInt8] {
+        let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", device.rawValue)]))
+        encoder.append(store.replica.delta(since: base))
+        return encoder.finish()
+    }
+
+    /// What importing a bundle did.
+    public struct BundleImport: Sendable, Hashable {
+        /// Records the bundle changed here.
+        public let applied: Int
+        /// Records refused because their fields are not valid referral fields.
+        public let rejected: Int
+    }
+
+    /// Merges an EDTLP bundle, all or nothing: the whole bundle is verified first (frame count,
+    /// checksum, every record), so a damaged one changes nothing. Records whose fields fail the
+    /// referral schema are refused and counted; importing the same bundle twice changes nothing
+    /// the second time. `source` names the input in a refusal.
+    public func importBundle(_ bytes: [UInt8], source: String) throws(LaptopError) -> BundleImport {
+        let stream: DecodedStream
+        do {
+            stream = try DecodedStream(bytes)
+        } catch {
+            throw .refused("\(source) is not a valid bundle (\(error)); nothing was imported")
+        }
+        guard stream.header.kind == .bundle else {
+            throw .refused("\(source) is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
+        }
+        var rejected = 0
+        var accepted: [Delta] = []
+        for delta in stream.deltas {
+            let good = delta.records.filter { record in
+                let valid = (try? ReferralCapture.validatePart(record)) != nil
+                if !valid { rejected += 1 }
+                return valid
+            }
+            accepted.append(Delta(base: delta.base, knowledge: delta.knowledge, records: good))
+        }
+        let applied = try commit { replica in
+            var changed = 0
+            for delta in accepted {
+                // A bundle with refused records must not raise the version vector: merge its parts only.
+                changed += rejected > 0 ? replica.merge(parts: delta.records) : replica.apply(delta).changedRecords
+            }
+            return changed
+        }
+        return BundleImport(applied: applied, rejected: rejected)
+    }
+}

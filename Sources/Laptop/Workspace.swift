@@ -1,0 +1,92 @@
+public import Foundation
+import LineProtocol
+import ReplicaStore
+public import Replication
+
+/// The laptop's application layer on one open replica store: the device's policies, a clock,
+/// and every operation a worker runs (in the extensions beside this file: referrals, reading,
+/// bundles, sync). Each change is one durable commit, or nothing.
+///
+/// One process at a time opens a store (it waits up to `lockWaitSeconds` for another).
+public final class Workspace {
+    let store: ReplicaStore
+    /// What this device may do.
+    public let policy: DevicePolicy
+    let clock: any InstantSource
+
+    /// How long opening waits for another process using the store, unless told otherwise.
+    public static let defaultLockWaitSeconds = ReplicaStore.defaultLockWaitSeconds
+
+    init(store: ReplicaStore, clock: any InstantSource) throws(LaptopError) {
+        self.store = store
+        self.policy = try DevicePolicy(authorities: store.authorities)
+        self.clock = clock
+    }
+
+    /// Creates an encrypted store for `device` serving `authorities` in `directory`.
+    public static func create(
+        at directory: URL, device: DeviceID, authorities: [String], passphrase: String, clock: any InstantSource = SystemClock()
+    ) throws(LaptopError) -> Workspace {
+        let policy = try DevicePolicy(authorities: authorities)
+        do {
+            let store = try ReplicaStore.create(at: directory, device: device, authorities: policy.authorities, passphrase: passphrase)
+            return try Workspace(store: store, clock: clock)
+        } catch let error as StoreError {
+            throw LaptopError(error)
+        } catch let error as LaptopError {
+            throw error
+        } catch {
+            throw .inputOutput("\(error)")
+        }
+    }
+
+    /// Opens the store in `directory`, refusing a wrong passphrase.
+    public static func open(
+        at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
+        clock: any InstantSource = SystemClock()
+    ) throws(LaptopError) -> Workspace {
+        do {
+            let store = try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
+            return try Workspace(store: store, clock: clock)
+        } catch let error as StoreError {
+            throw LaptopError(error)
+        } catch let error as LaptopError {
+            throw error
+        } catch {
+            throw .inputOutput("\(error)")
+        }
+    }
+
+    /// This device's identity.
+    public var device: DeviceID { store.device }
+    /// The device's Ed25519 public key (raw 32 bytes), for enrolment with the central endpoint.
+    public var publicKey: [UInt8] { store.publicKey }
+    /// The replica's version vector, in the line protocol's notation (`edt-laptop-a:12,...`).
+    public var versionVector: String { Notation.text(store.knowledge) }
+    /// The digest (SHA-256) of the replica's canonical content: replicas that have seen the same
+    /// updates have the same digest.
+    public var digest: String { store.replica.digest() }
+
+    /// Runs `change` as one durable commit.
+    @discardableResult
+    func commit<Result>(_ change: (inout Replica) throws -> Result) throws(LaptopError) -> Result {
+        do {
+            return try store.commit(change)
+        } catch let error as StoreError {
+            throw LaptopError(error)
+        } catch let error as LaptopError {
+            throw error
+        } catch let error as ReplicationError {
+            throw .refused(error.description)
+        } catch {
+            throw .inputOutput("\(error)")
+        }
+    }
+}
+
+extension LaptopError {
+    /// A store failure: the environment's (disk, damage, a busy store) or the input's.
+    init(_ error: StoreError) {
+        self.init(error.isInputOrOutput ? .inputOutput : .refused, error.message)
+    }
+}

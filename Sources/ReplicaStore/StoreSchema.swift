@@ -1,0 +1,34 @@
+import GRDB
+
+/// The laptop store's schema and how it changes: GRDB's `DatabaseMigrator`, one registered
+/// migration per change, applied in order when a store is created or opened. A migration is
+/// never edited once released; a change of schema is a new migration after the others.
+///
+/// Stores written before the migrator existed hold the tables of the migrations below but no
+/// record of them: each migration therefore creates only what is missing, so such a store is
+/// taken up with nothing lost.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        // The store's settings (sealed where secret), the sealed records and the sync cursors.
+        migrator.registerMigration("v1-records") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
+                """)
+        }
+        // What sync keeps apart from the sealed records (so flagging one does not rewrite it):
+        // the records with changes the centre has not acknowledged, and the centre's sealed
+        // reasons for records it refused. Records of a store made before sync are all pending.
+        migrator.registerMigration("v2-sync") { db in
+            guard try !db.tableExists("pending") else { return }
+            try db.execute(sql: """
+                CREATE TABLE pending (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS rejections (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
+                INSERT INTO pending (id) SELECT id FROM records;
+                """)
+        }
+        return migrator
+    }
+}

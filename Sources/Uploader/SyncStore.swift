@@ -1,0 +1,33 @@
+public import LineProtocol
+public import Replication
+
+/// What a sync needs of the laptop's store, and nothing more: the uploader depends on this, not
+/// on the store's implementation (SQLite, encryption), so a sync can be tested against any store.
+///
+/// Every method that changes something makes it durable before it returns.
+public protocol SyncStore: AnyObject {
+    /// The device whose replica this is (it signs the requests).
+    var device: DeviceID { get }
+    /// The replica's version vector.
+    var knowledge: VersionVector { get }
+    /// Fields in conflict over all records.
+    var conflictCount: Int { get }
+    /// The record `id` as it is now.
+    func record(_ id: RecordID) -> Record?
+    /// The records with changes the centre has not acknowledged, in id order.
+    func pendingRecords() throws -> [RecordID]
+    /// The cursor last acknowledged by `peer` (the centre's URL), if any.
+    func checkpoint(for peer: String) throws -> String?
+    /// The next request counter, durable before it is returned (never used twice).
+    func nextRequestCounter() throws -> UInt64
+    /// Signs `message` with the device's key.
+    func sign(_ message: [UInt8]) throws -> [UInt8]
+    /// Makes every record pending and forgets the cursor for `peer` (the centre lost what it had).
+    func startSyncOver(with peer: String) throws
+    /// Takes in one verified reply, in one durable transaction: acknowledged records stop being
+    /// pending (unless changed since), refused ones are flagged and stay pending, pulled records
+    /// are merged as parts, and the cursor for `peer` moves to `cursor`. Returns how many
+    /// records the pulled ones changed.
+    @discardableResult
+    func applySync(acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String) throws -> Int
+}

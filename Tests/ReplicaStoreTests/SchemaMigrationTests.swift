@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import LineProtocol
+import ReplicaStore
+import Replication
+import TestSupport
+import Testing
+
+/// A store written by the previous version (before the schema had migrations) opens and is
+/// migrated with nothing lost. The fixture `Fixtures/store-schema-1/replica.sqlite` was made by
+/// edt 0.1 (commit 4cf9829): two referrals captured on `edt-laptop-a`, a conflict brought by a
+/// bundle from `edt-laptop-b`, a decision, a sync in which the centre refused one referral, then
+/// a resolution. Its passphrase is "fixture pass phrase".
+@Suite("Store schema migrations")
+struct SchemaMigrationTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/store-schema-1/replica.sqlite")
+    static let passphrase = "fixture pass phrase"
+    static let kept = try! RecordID("c9d0683d-422a-4193-81b9-85fd7b0e3711")
+    static let refused = try! RecordID("611f801f-5f8e-4a3b-84a3-449448814725")
+
+    /// A copy of the fixture in a fresh directory (the test must not change the committed file).
+    func copyOfFixture() throws -> URL {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.fixture, to: directory.appendingPathComponent(ReplicaStore.fileName))
+        return directory
+    }
+
+    @Test func aStoreOfThePreviousSchemaOpensWithNothingLost() throws {
+        let directory = try copyOfFixture()
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        var digest = ""
+        do {  // the store closes (releasing its lock) at the end of this block
+        let opened = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
+        // What edt 0.1 printed for this store (`edt store digest`, and the records it listed).
+        #expect(opened.replica.digest() == "09dd4ca3aa1ebca2a4b4e6632c2c817bd763f5ed22077da8ee887b37d2181819")
+        #expect(opened.device.rawValue == "edt-laptop-a")
+        #expect(opened.authorities == ["E06000037", "E06000038"])
+        #expect(Data(opened.publicKey).base64EncodedString() == "N0hUnD5dvVR2jhQKXj/76/u9U1rabJ2q7G5ib0R4naY=")
+        #expect(Notation.text(opened.knowledge) == "edt-laptop-a:23,edt-laptop-b:1")
+        #expect(Set(opened.replica.recordIDs) == [Self.kept, Self.refused])
+        #expect(opened.replica[Self.kept]?.entries.map(\.kind) == ["decision", "resolution"])
+        // The sync bookkeeping: both records pending, the refusal kept, the cursor, the counter.
+        #expect(try opened.pendingRecords() == [Self.refused, Self.kept].sorted())
+        let rejections = try opened.rejections()
+        #expect(rejections.map(\.record) == [Self.refused])
+        #expect(rejections.first?.reason == "forbidden")
+        #expect(try opened.checkpoint(for: "http://127.0.0.1:38315") == "central.frilmovfymy3:1")
+        #expect(try opened.nextRequestCounter() == 2, "the counter goes on from the last one used: no request counter is reused")
+        // A change after migrating is kept, and the store reopens without migrating again.
+        let dot = try opened.commit { replica in
+            replica.write(.string("Seen by the day team"), to: try FieldPath("concern"), in: Self.refused)
+        }
+        #expect(dot == (try Dot(try DeviceID("edt-laptop-a"), 24)))
+        digest = opened.replica.digest()
+        }
+        let reopened = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
+        #expect(reopened.replica.digest() == digest)
+        let migrations = try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path).read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
+        #expect(migrations == ["v1-records", "v2-sync"])
+    }
+
+    @Test func aNewStoreHasEveryMigrationRecorded() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        var store: ReplicaStore? = try ReplicaStore.create(
+            at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+        #expect(store?.replica.recordIDs.isEmpty == true)
+        store = nil
+        let migrations = try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path).read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
+        #expect(migrations == ["v1-records", "v2-sync"])
+    }
+
+    @Test func aFileThatIsNotAStoreIsRefusedAndLeftAlone() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent(ReplicaStore.fileName)
+        try DatabaseQueue(path: file.path).write { db in try db.execute(sql: "CREATE TABLE other (x)") }
+        let refusal = #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory, passphrase: "p") }
+        #expect(refusal?.code == .corrupt)
+        let tables = try DatabaseQueue(path: file.path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        }
+        #expect(tables == ["other"], "nothing was created in a file that is not a store")
+    }
+}

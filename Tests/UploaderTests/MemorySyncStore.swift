@@ -1,0 +1,55 @@
+import Crypto
+import LineProtocol
+import Replication
+import Uploader
+
+/// A ``SyncStore`` held in memory: the uploader works on any store that keeps this contract,
+/// and these tests need no database. Not durable, so only for tests.
+final class MemorySyncStore: SyncStore {
+    var replica: Replica
+    var pending: Set<RecordID>
+    var rejections: [RecordID: Rejection] = [:]
+    var cursors: [String: String] = [:]
+    var counter: UInt64 = 0
+    let key = Curve25519.Signing.PrivateKey()
+
+    init(replica: Replica) {
+        self.replica = replica
+        pending = Set(replica.records.keys)
+    }
+
+    var device: DeviceID { replica.device }
+    var knowledge: VersionVector { replica.knowledge }
+    var conflictCount: Int { replica.conflictCount }
+    func record(_ id: RecordID) -> Record? { replica[id] }
+    func pendingRecords() -> [RecordID] { pending.sorted() }
+    func checkpoint(for peer: String) -> String? { cursors[peer] }
+
+    func nextRequestCounter() -> UInt64 {
+        counter += 1
+        return counter
+    }
+
+    func sign(_ message: [UInt8]) throws -> [UInt8] { Array(try key.signature(for: message)) }
+
+    func startSyncOver(with peer: String) {
+        pending = Set(replica.records.keys)
+        cursors[peer] = nil
+    }
+
+    func applySync(acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String) -> Int {
+        for acknowledgement in acknowledgements {
+            switch acknowledgement {
+            case .stored(let id, let pushed) where replica[id]?.version == pushed:
+                pending.remove(id)
+                rejections[id] = nil
+            case .refused(let rejection, let pushed) where replica[rejection.record]?.version == pushed:
+                rejections[rejection.record] = rejection
+            default: break
+            }
+        }
+        let changed = replica.merge(parts: pulled)
+        if let cursor { cursors[peer] = cursor }
+        return changed
+    }
+}
