@@ -98,6 +98,7 @@ extension Workspace {
     /// conflict is refused: it is resolved with ``resolve(_:path:value:by:)``.
     /// - Parameter valueText: JSON when it parses (`true`, `7`, `null`, `"text"`), else text;
     ///   digits typed for a text field (an NHS number) stay text.
+    @discardableResult
     public func set(_ idText: String, path pathText: String, value valueText: String, by author: ReferralEntry.Author?) throws(LaptopError) -> Dot {
         try change(idText, path: pathText, value: valueText, resolving: false, author: author)
     }
@@ -105,6 +106,7 @@ extension Workspace {
     /// Resolves a field in conflict by writing the value that replaces every kept one, and
     /// records a signed `resolution` entry naming the values it replaced. Refused for a field
     /// not in conflict.
+    @discardableResult
     public func resolve(_ idText: String, path pathText: String, value valueText: String, by author: ReferralEntry.Author?) throws(LaptopError) -> Dot {
         try change(idText, path: pathText, value: valueText, resolving: true, author: author)
     }
@@ -177,6 +179,7 @@ extension Workspace {
     }
 
     /// Appends an immutable, signed entry: a conversation, a decision, a note or a correction.
+    @discardableResult
     public func note(_ idText: String, _ note: Note) throws(LaptopError) -> Dot {
         guard ReferralEntry.Kind.noteKinds.contains(note.kind) else {
             throw .refused("a \(note.kind.rawValue) entry is recorded by the act it documents, not as a note; use one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))")

@@ -94,8 +94,10 @@ struct LaptopCommandTests {
         #expect(document["immediateProtection"] as? Bool == true)
         #expect((show.json["conflicts"] as? [Any])?.isEmpty == true)
         let entries = try #require(show.json["entries"] as? [[String: Any]])
-        #expect(entries.map { $0["kind"] as? String } == ["decision", "correction"])
-        let decision = try #require(entries.first?["payload"] as? [String: Any])
+        // Setting the referrer's phone replaced a value: that is kept as a signed replacement entry.
+        #expect(entries.map { $0["kind"] as? String } == ["replacement", "decision", "correction"])
+        #expect(entries.allSatisfy { $0["signature"] as? String == "valid" }, "each entry made here verifies against this device's key")
+        let decision = try #require(entries[1]["payload"] as? [String: Any])
         #expect(decision["by"] as? String == "J. Okafor")
         #expect(decision["role"] as? String == "EDT social worker")
         #expect((decision["signature"] as? String)?.hasPrefix("ed25519:") == true)
@@ -259,7 +261,7 @@ struct PromptTests {
             "2027-03-27T02:10", "2027-03-27T02:10:00Z",  // first answer lacks an offset: asked again
             "Sam Patel", "EDT social worker", "", "", "Toddler heard crying alone for hours",
             "maybe", "true",  // not a boolean: asked again
-            "", "Tom Brown", "2024-02-30", "2024-02-28",  // 30 February: asked again
+            "", "", "Tom Brown",  // child safe now, home authority: skipped "2024-02-30", "2024-02-28",  // 30 February: asked again
             "", "", "", "", "",
         ].joined(separator: "\n") + "\n"
         let session = try edt.run(["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"],

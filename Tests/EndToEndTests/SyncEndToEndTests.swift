@@ -140,6 +140,41 @@ struct SyncEndToEndTests {
         #expect(try digest(a) == digest(b))
     }
 
+    /// Evidence is never silently overwritten: a value replaced on one laptop, with who replaced
+    /// it, when and on which device, is readable on another laptop after both synced.
+    @Test func aReplacedValueStaysReadableOnEveryReplicaAfterSync() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let a = try laptop(world, "edt-laptop-a")
+        let b = try laptop(world, "edt-laptop-b")
+        let id = try capture(a)
+        let set = try edt.run(["referral", "set", "--store", a.store, id, "children.c1.location", "Foster carer, 12 Oak Road",
+                               "--by", "J. Okafor", "--role", "EDT social worker"])
+        #expect(set.status == 0, "\(set.standardError)")
+        #expect(try sync(a, central.url).status == 0)
+        #expect(count(try sync(b, central.url).json, "pulled") == 1)
+
+        for laptop in [a, b] {
+            let show = try edt.run(["referral", "show", "--store", laptop.store, id, "--history", "--json"])
+            #expect(show.status == 0, "\(show.standardError)")
+            let history = try #require(show.json["history"] as? [[String: Any]], "\(laptop.device): \(show.standardOutput)")
+            #expect(history.count == 1, "\(laptop.device)")
+            #expect(history.first?["path"] as? String == "children.c1.location")
+            #expect(history.first?["value"] as? String == "BTP office", "the value that was replaced")
+            let by = try #require(history.first?["replacedBy"] as? [String: Any])
+            #expect(by["device"] as? String == "edt-laptop-a")
+            #expect(by["name"] as? String == "J. Okafor")
+            #expect(by["role"] as? String == "EDT social worker")
+            let at = try #require(history.first?["replacedAt"] as? String)
+            #expect(at.hasSuffix("Z") || at.hasSuffix("+01:00"), "an instant in Europe/London's offset: \(at)")
+            let document = try #require(show.json["document"] as? [String: Any])
+            let children = try #require(document["children"] as? [[String: Any]])
+            #expect(children.first?["location"] as? String == "Foster carer, 12 Oak Road")
+        }
+        // Without --history the key is absent (the contract of `show --json`).
+        #expect(try edt.run(["referral", "show", "--store", b.store, id, "--json"]).json["history"] == nil)
+    }
+
     @Test func aNoChangeSyncIsASingleRequest() throws {
         let world = World()
         let central = try world.startCentral()
