@@ -49,9 +49,17 @@ public struct CaptureQuestionnaire: Sendable {
             guard let path = try? FieldPath(text), let member = ReferralSchema.member(at: path), case .scalar(let scalar) = member.shape
             else { return nil }
             return Question(
-                path: path, label: member.summary + Self.hint(for: scalar), required: paths.contains(text),
+                path: path, label: Self.context(of: path) + member.summary + Self.hint(for: scalar), required: paths.contains(text),
                 suggestion: suggestions[text])
         }
+    }
+
+    /// For a field inside an object or a list item, what it belongs to (`Who made the referral: `).
+    private static func context(of path: FieldPath) -> String {
+        guard path.segments.count > 1, let parent = try? FieldPath(String(path.segments[0])),
+            let member = ReferralSchema.member(at: parent)
+        else { return "" }
+        return member.summary + ": "
     }
 
     private static func hint(for scalar: ReferralSchema.Scalar) -> String {

@@ -28,15 +28,8 @@ public final class Workspace {
         at directory: URL, device: DeviceID, authorities: [String], passphrase: String, clock: any InstantSource = SystemClock()
     ) throws(LaptopError) -> Workspace {
         let policy = try DevicePolicy(authorities: authorities)
-        do {
-            let store = try ReplicaStore.create(at: directory, device: device, authorities: policy.authorities, passphrase: passphrase)
-            return try Workspace(store: store, clock: clock)
-        } catch let error as StoreError {
-            throw LaptopError(error)
-        } catch let error as LaptopError {
-            throw error
-        } catch {
-            throw .inputOutput("\(error)")
+        return try Workspace(clock: clock) {
+            try ReplicaStore.create(at: directory, device: device, authorities: policy.authorities, passphrase: passphrase)
         }
     }
 
@@ -45,16 +38,7 @@ public final class Workspace {
         at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
         clock: any InstantSource = SystemClock()
     ) throws(LaptopError) -> Workspace {
-        do {
-            let store = try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
-            return try Workspace(store: store, clock: clock)
-        } catch let error as StoreError {
-            throw LaptopError(error)
-        } catch let error as LaptopError {
-            throw error
-        } catch {
-            throw .inputOutput("\(error)")
-        }
+        try Workspace(clock: clock) { try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds) }
     }
 
     /// This device's identity.
@@ -70,8 +54,18 @@ public final class Workspace {
     /// Runs `change` as one durable commit.
     @discardableResult
     func commit<Result>(_ change: (inout Replica) throws -> Result) throws(LaptopError) -> Result {
+        try Self.translatingFailures { try store.commit(change) }
+    }
+
+    /// A workspace on the store `open` opens (or creates).
+    private convenience init(clock: any InstantSource, _ open: () throws -> ReplicaStore) throws(LaptopError) {
+        try self.init(store: Self.translatingFailures(open), clock: clock)
+    }
+
+    /// Runs `body`, turning the store's and replication's failures into ``LaptopError``s.
+    private static func translatingFailures<Result>(_ body: () throws -> Result) throws(LaptopError) -> Result {
         do {
-            return try store.commit(change)
+            return try body()
         } catch let error as StoreError {
             throw LaptopError(error)
         } catch let error as LaptopError {

@@ -34,7 +34,7 @@ public enum ReferralEntry {
         }
     }
 
-    /// What a conversation record holds besides what was said (DOMAIN: "start and end time,
+    /// What a conversation record holds besides what was said (`Docs/domain.md`, "Records that must be kept": "start and end time,
     /// setting, who was present").
     public struct Conversation: Sendable, Hashable {
         public var start: String?

@@ -1,7 +1,7 @@
 /// The shape of a referral document: every field the software knows, its type, and whether it is
 /// required (refused when missing), recommended (reported as a gap when missing) or optional.
 ///
-/// Source: DOMAIN.md, "The referral record" and "Records that must be kept" (from the seeds). The
+/// Source: `Docs/domain.md`, "The referral record" and "Records that must be kept". The
 /// JSON Schema form, for users and other systems, is ``jsonSchema()`` (committed as
 /// `Docs/referral.schema.json`; a test keeps the two the same).
 public enum ReferralSchema {

@@ -261,7 +261,8 @@ struct PromptTests {
             "2027-03-27T02:10", "2027-03-27T02:10:00Z",  // first answer lacks an offset: asked again
             "Sam Patel", "EDT social worker", "", "", "Toddler heard crying alone for hours",
             "maybe", "true",  // not a boolean: asked again
-            "", "", "Tom Brown",  // child safe now, home authority: skipped "2024-02-30", "2024-02-28",  // 30 February: asked again
+            "", "",  // child safe now, home authority: skipped
+            "Tom Brown", "2024-02-30", "2024-02-28",  // 30 February: asked again
             "", "", "", "", "",
         ].joined(separator: "\n") + "\n"
         let session = try edt.run(["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"],

@@ -38,6 +38,9 @@ struct CaptureQuestionnaireTests {
         let received = try #require(questionnaire.questions.first { $0.path.rawValue == "receivedAt" })
         #expect(received.suggestion == "2027-06-13T00:00:00+01:00", "now, in London's offset")
         #expect(questionnaire.questions.first { $0.path.rawValue == "hostAuthority" }?.suggestion == "E06000037")
+        // A field inside an object says what it belongs to.
+        #expect(questionnaire.questions.first { $0.path.rawValue == "referrer.name" }?.label == "Who made the referral: Name")
+        #expect(questionnaire.questions.first { $0.path.rawValue == "children.c1.name" }?.label == "The child or children: Full name")
     }
 
     @Test func answersAreCheckedAndMakeAValidDocument() throws {

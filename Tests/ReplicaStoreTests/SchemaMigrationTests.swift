@@ -27,6 +27,13 @@ struct SchemaMigrationTests {
         return directory
     }
 
+    /// The migrations recorded in the store in `directory`.
+    func migrations(in directory: URL) throws -> [String] {
+        try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path).read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
+    }
+
     @Test func aStoreOfThePreviousSchemaOpensWithNothingLost() throws {
         let directory = try copyOfFixture()
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
@@ -57,10 +64,7 @@ struct SchemaMigrationTests {
         }
         let reopened = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
         #expect(reopened.replica.digest() == digest)
-        let migrations = try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path).read { db in
-            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
-        }
-        #expect(migrations == ["v1-records", "v2-sync"])
+        #expect(try migrations(in: directory) == ["v1-records", "v2-sync"])
     }
 
     @Test func aNewStoreHasEveryMigrationRecorded() throws {
@@ -70,10 +74,7 @@ struct SchemaMigrationTests {
             at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
         #expect(store?.replica.recordIDs.isEmpty == true)
         store = nil
-        let migrations = try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path).read { db in
-            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
-        }
-        #expect(migrations == ["v1-records", "v2-sync"])
+        #expect(try migrations(in: directory) == ["v1-records", "v2-sync"])
     }
 
     @Test func aFileThatIsNotAStoreIsRefusedAndLeftAlone() throws {
