@@ -146,7 +146,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LaptopTests",
-            dependencies: ["Laptop", "Referrals", "Replication", "LineProtocol", "Uploader", "Central", "TestSupport"]
+            dependencies: [
+                "Laptop", "Referrals", "Replication", "LineProtocol", "Uploader", "Central", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "UploaderTests",

@@ -32,7 +32,7 @@ extension Workspace {
 
     /// The referral `idText`, or a refusal saying how to find one.
     public func referral(_ idText: String) throws(LaptopError) -> ReferralDetail {
-        let (id, record) = try referral(idText)
+        let (id, record) = try stored(idText)
         let view = ReferralView(record)
         let entries = record.entries.map { entry in
             EntryDetail(

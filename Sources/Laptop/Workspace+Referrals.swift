@@ -112,7 +112,7 @@ extension Workspace {
     }
 
     private func change(_ idText: String, path pathText: String, value valueText: String, resolving: Bool, author: ReferralEntry.Author?) throws(LaptopError) -> Dot {
-        let (id, record) = try referral(idText)
+        let (id, record) = try stored(idText)
         let path = try Self.fieldPath(pathText)
         let value = ReferralCapture.value(typed: valueText, parsed: Self.parsedValue(valueText), for: path)
         do {
@@ -184,7 +184,7 @@ extension Workspace {
         guard ReferralEntry.Kind.noteKinds.contains(note.kind) else {
             throw .refused("a \(note.kind.rawValue) entry is recorded by the act it documents, not as a note; use one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))")
         }
-        let (id, record) = try referral(idText)
+        let (id, record) = try stored(idText)
         var corrected: Dot?
         if let corrects = note.corrects {
             guard let dot = Notation.dot(Substring(corrects)), record.entries.contains(where: { $0.dot == dot }) else {
@@ -218,7 +218,7 @@ extension Workspace {
     // MARK: - Looking things up
 
     /// The referral with this id, or a refusal saying how to find one.
-    func referral(_ text: String) throws(LaptopError) -> (RecordID, Record) {
+    func stored(_ text: String) throws(LaptopError) -> (RecordID, Record) {
         guard let id = try? RecordID(text), let record = store.replica[id] else {
             throw .refused("no referral \(text) in this store; `edt referral list` shows them")
         }

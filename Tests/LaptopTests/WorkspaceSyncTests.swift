@@ -1,0 +1,84 @@
+import Central
+import Foundation
+import Laptop
+import LineProtocol
+import Logging
+import Referrals
+import Replication
+import Synchronization
+import TestSupport
+import Testing
+import Uploader
+
+/// `Workspace.sync` in process: the real central endpoint on a loopback port (in this process,
+/// stopped by cancelling its task) and the real libcurl transport.
+@Suite("Workspace: sync")
+struct WorkspaceSyncTests {
+    /// Runs `body` with the URL of a centre on a fresh database, where `devices` are enrolled
+    /// for E06000038, then stops the centre.
+    func withCentre(
+        enrolling devices: [Workspace], in directory: URL, _ body: (String) async throws -> Void
+    ) async throws {
+        let storage = try SQLiteCentralStorage(path: directory.appendingPathComponent("central.sqlite").path)
+        for workspace in devices {
+            try await storage.enroll(EnrolledDevice(id: workspace.device, publicKey: workspace.publicKey, authorities: ["E06000038"]))
+        }
+        let port = Mutex<Int?>(nil)
+        let server = CentralServer(storage: storage, configuration: .init(host: "127.0.0.1", port: 0), logger: Logger(label: "test"))
+        let serving = Task { try await server.run { bound in port.withLock { $0 = bound } } }
+        defer { serving.cancel() }
+        var waited = 0
+        while port.withLock({ $0 }) == nil, waited < 500 {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += 1
+        }
+        let bound = try #require(port.withLock { $0 }, "the centre did not start")
+        try await body("http://127.0.0.1:\(bound)")
+        serving.cancel()
+        _ = await serving.result
+    }
+
+    @Test func aSyncPushesPullsAndKeepsRefusalsFlagged() async throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace("a", authorities: ["E06000038", "E06000037"])
+        let b = try bench.workspace("b")
+        let kept = try Bench.capture(a)
+        let refused = try Bench.capture(a, Bench.minimal.replacingOccurrences(of: "E06000038", with: "E06000037"))
+        try a.set(kept.rawValue, path: "concern", value: "Mother found at 03:00", by: Bench.worker)
+        try await withCentre(enrolling: [a, b], in: bench.directory) { url in
+            var options = SyncSession.Options(server: url)
+            options.machine.baseBackoffSeconds = 0.01
+            let first = try await a.sync(options)
+            #expect(first.pushed == 1 && first.rejected == 1 && first.requests == 1)
+            #expect(first.rejections.map(\.record) == [refused])
+            #expect(first.rejections.first?.reason == "forbidden")
+            let listed = try a.referrals()
+            #expect(listed.first { $0.id == refused }?.refusal?.reason == "forbidden", "the refused referral stays here, flagged")
+            #expect(listed.first { $0.id == kept }?.refusal == nil)
+
+            let pulled = try await b.sync(options)
+            #expect(pulled.pulled == 1 && pulled.pushed == 0)
+            // The replaced value and who replaced it came with the referral.
+            #expect(try b.referral(kept.rawValue).history.map(\.value) == [.string("Child alone at the station.")])
+            // A second sync of a: the refused referral is offered again, and refused again.
+            let again = try await a.sync(options)
+            #expect(again.pushed == 0 && again.rejected == 1 && again.pulled == 0)
+        }
+    }
+
+    @Test func anUnreachableCentreIsAnInputOutputFailureAndChangesNothing() async throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace()
+        _ = try Bench.capture(a)
+        let before = a.digest
+        var options = SyncSession.Options(server: "http://127.0.0.1:9")  // discard port: nothing listens
+        options.machine.maximumAttempts = 2
+        options.machine.baseBackoffSeconds = 0.01
+        let failure = await #expect(throws: LaptopError.self) { try await a.sync(options) }
+        #expect(failure?.code == .inputOutput)
+        #expect(failure?.message.contains("nothing acknowledged is lost") == true, "\(String(describing: failure))")
+        #expect(a.digest == before)
+    }
+}
