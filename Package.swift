@@ -137,7 +137,12 @@ let package = Package(
         .testTarget(name: "UploaderTests", dependencies: ["Uploader", "Replication", "TestSupport"]),
         .testTarget(
             name: "CentralTests",
-            dependencies: ["Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(
