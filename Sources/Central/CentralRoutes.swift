@@ -54,10 +54,14 @@ public struct CentralRoutes: Sendable {
             // the body breaks off or is refused, what was verified is stored, then the rest refused.
             let (pull, stored) = try await PushPipeline(service: service, device: device).run { submit in
                 for try await buffer in request.body {
-                    try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
-                        try reader.consume(Array(raw)[...])
+                    let consumed = Result {
+                        try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
+                            try reader.consume(Array(raw)[...])
+                        }
                     }
+                    // What a checkpoint verified before damage in the same piece is stored all the same.
                     for segment in reader.takeVerified() { try await submit(segment) }
+                    try consumed.get()
                 }
                 let push = try reader.finish()
                 read = clock.now

@@ -165,7 +165,7 @@ extension CentralTests {
             badChecksum[sound.count - 80] ^= 0x01
             let truncated = Array(sound.dropLast(30))
             let requests = [try authorization(1, signer: key), try authorization(2, signer: key)]
-            try await withRoutes(on: storage) { client in
+            try await withRoutes(on: storage) { [badChecksum] client in
                 for (signed, body) in zip(requests, [badChecksum, truncated]) {
                     let response = try await sync(client, body, authorization: signed)
                     #expect(response.status == .badRequest)
@@ -183,7 +183,7 @@ extension CentralTests {
             var body = push(records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3)
             body[body.count - 80] ^= 0x01  // after the last checkpoint
             let signed = try authorization(1, signer: key)
-            try await withRoutes(on: storage) { client in
+            try await withRoutes(on: storage) { [body] client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .badRequest)
                 #expect(!String(buffer: response.body).contains("ACK"))
