@@ -157,7 +157,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CentralTests",
-            dependencies: ["Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(

@@ -9,11 +9,14 @@
 ///   `push` stream (``PushReader``: what a `+SUM` checkpoint or `END` verified), each record
 ///   durably before acknowledging it, and replies with what changed since the device's cursor
 ///   for the authorities the device serves.
-/// - ``PushPipeline`` stores a push's verified segments while the rest arrives: each read and
-///   checked on a task of its own, all stored by one writer in stream order, every segment
-///   ready when it is free in one transaction.
+/// - ``PushPipeline`` stores a push's verified segments while the rest arrives, in structured
+///   concurrency: its ``PushPipeline/run(_:)`` feeds segments from the body-reading loop to
+///   child tasks that read and check each beside the others, and one writer (a child task too)
+///   stores them in stream order, every segment ready when it is free in one transaction. At
+///   most a few segments wait for the writer: beyond that, reading the body waits.
 /// - ``DeviceAuthenticator`` checks the signed `Authorization` header of each request.
-/// - ``CentralServer`` serves all this over HTTP (Hummingbird) until SIGTERM or SIGINT.
+/// - ``CentralRoutes`` are the HTTP routes (`POST /v1/sync`, `GET /health`) on a Hummingbird
+///   router; ``CentralServer`` serves them (Hummingbird) until SIGTERM or SIGINT.
 ///
 /// This module never imports the uploader: the centre only answers.
 public enum CentralModule {}

@@ -1,36 +1,28 @@
 public import LineProtocol
 public import Replication
-import Synchronization
 
 /// Stores one push's verified segments while the rest of the push still arrives.
 ///
-/// Each segment handed to ``submit(_:)`` is read and checked (``SyncService/prepare(_:)-([UnreadRecord])``)
-/// on a task of its own, beside the others. One writer stores them in stream order: whenever it
-/// is free it takes every segment ready in order and stores them in one transaction (group
-/// commit), so a push pays for few commits however finely its checkpoints cut it, and a commit
-/// never waits for the reading of segments after it.
+/// ``run(_:)`` calls its `feed` (which reads the request body) with a `submit` function. Each
+/// segment submitted is read and checked (``SyncService/prepare(_:)-([UnreadRecord])``) in a
+/// child task of its own, beside the others. One writer, a child task too, stores them in
+/// stream order: whenever it is free it takes every segment ready in order and stores them in
+/// one transaction (group commit), so a push pays for few commits however finely its
+/// checkpoints cut it, and a commit never waits for the reading of segments after it.
+///
+/// At most ``maximumInFlight`` segments are submitted and not yet taken by the writer: beyond
+/// that, `submit` waits (and so does the reading of the body) until the writer takes some.
+/// Reading runs ahead of the writer that far and no further.
 ///
 /// ```swift
 /// let pipeline = PushPipeline(service: service, device: device)
-/// for segment in reader.takeVerified() { pipeline.submit(segment) }
-/// let stored = try await pipeline.finish()   // stored.outcomes, in stream order
+/// let (pull, stored) = try await pipeline.run { submit in
+///     for segment in segments { try await submit(segment) }
+///     return pull
+/// }
+/// // stored.outcomes, in stream order
 /// ```
-public final class PushPipeline: Sendable {
-    private let service: SyncService
-    private let device: EnrolledDevice
-    private let state = Mutex(State())
-    /// The writer (set once, at the end of `init`).
-    private let writer = Mutex<Task<Stored, any Error>?>(nil)
-
-    private struct State {
-        /// Prepared segments (or why one could not be read) by their number, not yet stored.
-        var ready: [Int: Result<[PreparedPart], CentralError>] = [:]
-        var submitted = 0
-        var closed = false
-        /// The writer, when it waits for the next segment.
-        var waiting: CheckedContinuation<Void, Never>?
-    }
-
+public struct PushPipeline: Sendable {
     /// What became of the push's parts, in stream order: the version each part was pushed at
     /// (all a reply needs of them; the parts themselves are let go once stored) and its outcome.
     public struct Stored: Sendable {
@@ -41,128 +33,141 @@ public final class PushPipeline: Sendable {
         public var storing = Duration.zero
     }
 
-    /// A pipeline for one push by `device`. Call ``finish()`` or ``abandon()`` once: the writer
-    /// runs until then.
-    public init(service: SyncService, device: EnrolledDevice) {
+    /// The most segments submitted and not yet taken by the writer.
+    public let maximumInFlight: Int
+    private let service: SyncService
+    private let device: EnrolledDevice
+
+    /// A pipeline for pushes by `device`.
+    public init(service: SyncService, device: EnrolledDevice, maximumInFlight: Int = 8) {
         self.service = service
         self.device = device
-        let task = Task { try await self.write() }
-        writer.withLock { $0 = task }
+        self.maximumInFlight = max(1, maximumInFlight)
     }
 
-    /// Hands on the next verified segment; it is read and checked at once, stored in its turn.
-    public func submit(_ segment: [UnreadRecord]) {
-        let number = state.withLock { state -> Int in
-            defer { state.submitted += 1 }
-            return state.submitted
+    /// What the writer hears, in the order it was sent.
+    private enum Event: Sendable {
+        /// Segment `number` was read and checked (or could not be read).
+        case prepared(number: Int, Result<[PreparedPart], CentralError>)
+        /// The feed has ended (returned or broken off) after submitting this many segments.
+        case end(submitted: Int)
+        /// The writer's own mark, sent when a commit ends: once it comes back, the writer has
+        /// heard of every segment made ready while it was storing.
+        case caughtUp
+    }
+
+    /// Runs `feed`, storing the segments it submits (in the order submitted) while it runs,
+    /// and returns what `feed` returned and what was stored.
+    ///
+    /// When `feed` throws (the body broke off, or was refused), the segments it submitted are
+    /// stored all the same, then its error is thrown. When a segment cannot be read (or
+    /// storing fails), the segments before it stay stored, nothing after it is, and that
+    /// failure is thrown; `submit` throws it too, so the feed stops soon.
+    public func run<Fed>(
+        _ feed: (_ submit: (_ segment: [UnreadRecord]) async throws -> Void) async throws -> Fed
+    ) async throws -> (fed: Fed, stored: Stored) {
+        let (events, toWriter) = AsyncStream.makeStream(of: Event.self)
+        let (taken, toFeed) = AsyncThrowingStream.makeStream(of: Int.self)
+        async let written = write(events, toWriter: toWriter, toFeed: toFeed)
+        var submitted = 0
+        let fed: Result<Fed, any Error>
+        do {
+            fed = .success(
+                try await withThrowingDiscardingTaskGroup(returning: Fed.self) { preparing in
+                    let service = self.service
+                    var room = maximumInFlight
+                    var takenSegments = taken.makeAsyncIterator()
+                    func submit(_ segment: [UnreadRecord]) async throws {
+                        while room == 0 {
+                            // The writer ends this stream with its failure, if it fails.
+                            guard let count = try await takenSegments.next() else { throw CancellationError() }
+                            room += count
+                        }
+                        room -= 1
+                        let number = submitted
+                        submitted += 1
+                        preparing.addTask {
+                            let prepared: Result<[PreparedPart], CentralError>
+                            do throws(CentralError) {
+                                prepared = .success(try service.prepare(segment))
+                            } catch {
+                                prepared = .failure(error)
+                            }
+                            toWriter.yield(.prepared(number: number, prepared))
+                        }
+                    }
+                    return try await feed(submit)
+                })
+        } catch {
+            fed = .failure(error)  // every segment submitted is prepared all the same (the group waits)
         }
-        let service = self.service
-        Task {
-            let prepared: Result<[PreparedPart], CentralError>
-            do throws(CentralError) {
-                prepared = .success(try service.prepare(segment))
-            } catch {
-                prepared = .failure(error)
-            }
-            self.deliver(prepared, number: number)
+        toWriter.yield(.end(submitted: submitted))
+        let stored: Result<Stored, any Error>
+        do {
+            stored = .success(try await written)
+        } catch {
+            stored = .failure(error)
         }
+        // The feed's own failure (a body that broke off) comes first, as it came first.
+        return (try fed.get(), try stored.get())
     }
 
-    /// Declares that no segment follows, waits until every segment is stored, and returns what
-    /// was stored. Throws the first segment's failure (a payload that could not be read, a
-    /// storage failure); segments before it stay stored.
-    public func finish() async throws -> Stored {
-        close()
-        guard let writer = writer.withLock({ $0 }) else { return Stored() }
-        return try await writer.value
-    }
-
-    /// Declares that no segment follows (the push broke off) and waits until what was submitted
-    /// is stored or has failed.
-    public func abandon() async {
-        _ = try? await finish()
-    }
-
-    private func close() {
-        let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.closed = true
-            defer { state.waiting = nil }
-            return state.waiting
-        }
-        waiting?.resume()
-    }
-
-    private func deliver(_ prepared: Result<[PreparedPart], CentralError>, number: Int) {
-        let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.ready[number] = prepared
-            defer { state.waiting = nil }
-            return state.waiting
-        }
-        waiting?.resume()
-    }
-
-    /// The writer: stores ready segments in order, several at a time, until closed and done.
-    private func write() async throws -> Stored {
+    /// The writer: stores ready segments in order, several at a time, until every segment
+    /// submitted is stored or one fails.
+    private func write(
+        _ events: AsyncStream<Event>, toWriter: AsyncStream<Event>.Continuation, toFeed: AsyncThrowingStream<Int, any Error>.Continuation
+    ) async throws -> Stored {
+        defer { toWriter.finish() }  // what is prepared after a failure is dropped
         var stored = Stored()
-        var next = 0
-        while true {
-            let batch = await readySegments(from: next)
-            guard !batch.isEmpty else { return stored }
-            next += batch.count
-            // Segments before one that could not be read are stored all the same.
-            var prepared: [PreparedPart] = []
-            var failure: CentralError?
-            for segment in batch {
-                switch segment {
-                case .success(let parts): prepared += parts
-                case .failure(let error): failure = error
+        // Prepared segments (or why one could not be read) by their number, not yet taken.
+        var ready: [Int: Result<[PreparedPart], CentralError>] = [:]
+        var next = 0  // the number of the next segment to store
+        var submitted: Int?  // how many segments there are, once the feed has ended
+        var free = true  // false from the end of a commit until the writer has caught up
+        do {
+            for await event in events {
+                switch event {
+                case .prepared(let number, let segment): ready[number] = segment
+                case .end(let count): submitted = count
+                case .caughtUp: free = true
                 }
-                if failure != nil { break }
-            }
-            if !prepared.isEmpty {
-                let clock = ContinuousClock()
-                let started = clock.now
-                defer {
+                guard free else { continue }
+                // Every segment ready in order; segments before one that could not be read
+                // are stored all the same.
+                var prepared: [PreparedPart] = []
+                var segments = 0
+                var failure: CentralError?
+                while failure == nil, let segment = ready.removeValue(forKey: next) {
+                    next += 1
+                    switch segment {
+                    case .success(let parts):
+                        prepared += parts
+                        segments += 1
+                    case .failure(let error): failure = error
+                    }
+                }
+                if segments > 0, failure == nil { toFeed.yield(segments) }  // room for more while these are stored
+                if !prepared.isEmpty {
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    let outcomes = try await service.store(prepared, from: device)
                     stored.transactions += 1
                     stored.storing += clock.now - started
+                    stored.pushedVersions += prepared.map(\.part.version)
+                    stored.outcomes += outcomes
+                    free = false
+                    toWriter.yield(.caughtUp)
                 }
-                let outcomes = try await service.store(prepared, from: device)
-                stored.pushedVersions += prepared.map(\.part.version)
-                stored.outcomes += outcomes
-            }
-            if let failure { throw failure }
-        }
-    }
-
-    /// The segments ready in order from `next` on, waiting for the first of them; empty when
-    /// the pipeline is closed and every segment submitted was taken.
-    private func readySegments(from next: Int) async -> [Result<[PreparedPart], CentralError>] {
-        while true {
-            enum Step { case take([Result<[PreparedPart], CentralError>]), done, wait }
-            let step = state.withLock { state -> Step in
-                var batch: [Result<[PreparedPart], CentralError>] = []
-                var number = next
-                while let segment = state.ready.removeValue(forKey: number) {
-                    batch.append(segment)
-                    number += 1
-                }
-                if !batch.isEmpty { return .take(batch) }
-                return state.closed && next >= state.submitted ? .done : .wait
-            }
-            switch step {
-            case .take(let batch): return batch
-            case .done: return []
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { state -> Bool in
-                        // Something may have arrived since the look above.
-                        if state.ready[next] != nil || (state.closed && next >= state.submitted) { return true }
-                        state.waiting = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
+                if let failure { throw failure }
+                if free, let submitted, next == submitted {
+                    toFeed.finish()
+                    return stored
                 }
             }
+            throw CancellationError()  // the events end early only when the task is cancelled
+        } catch {
+            toFeed.finish(throwing: error)
+            throw error
         }
     }
 }

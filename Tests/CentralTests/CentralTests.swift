@@ -38,6 +38,12 @@ struct CentralTests {
         EnrolledDevice(id: try DeviceID(id), publicKey: Array(key.publicKey.rawRepresentation), authorities: authorities)
     }
 
+    /// A sync request's `Authorization` header: `device`, `counter`, signed by `signer`.
+    func authorization(_ counter: UInt64, signer: Curve25519.Signing.PrivateKey, device: String = "edt-laptop-a") throws -> String {
+        let signature = try signer.signature(for: SyncAuthorization.message(device: device, counter: counter))
+        return SyncAuthorization(device: device, counter: counter, signature: Array(signature)).headerValue
+    }
+
     // MARK: - Storage
 
     @Test func storingNumbersEachChangeAndStoringAgainChangesNothing() async throws {
@@ -254,8 +260,7 @@ struct CentralTests {
             try await storage.enroll(laptop)
             let authenticator = DeviceAuthenticator(storage: storage)
             func header(_ counter: UInt64, signer: Curve25519.Signing.PrivateKey = key, device: String = "edt-laptop-a") throws -> String {
-                let signature = try signer.signature(for: SyncAuthorization.message(device: device, counter: counter))
-                return SyncAuthorization(device: device, counter: counter, signature: Array(signature)).headerValue
+                try authorization(counter, signer: signer, device: device)
             }
             #expect(try await authenticator.authenticate(try header(5)).id == laptop.id)
             await #expect(throws: CentralError.self, "a replayed counter") { try await authenticator.authenticate(try header(5)) }
@@ -280,14 +285,16 @@ struct CentralTests {
 
     // MARK: - Reading a push
 
-    func push(records: [Record], checkpointEvery every: Int, pull: Bool = true) -> [UInt8] {
+    /// A push of `records` by edt-laptop-a, with a `+SUM` checkpoint after every `every`, pulling
+    /// from `pull` (none when nil).
+    func push(records: [Record], checkpointEvery every: Int, pull: String? = "-") -> [UInt8] {
         let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]))
         encoder.append(.delta(base: VersionVector(), knowledge: VersionVector()))
         for (number, record) in records.enumerated() {
             encoder.append(.record(record))
             if (number + 1) % every == 0 { encoder.appendChecksum() }
         }
-        if pull, let cursor = Cursor("-") { encoder.append(.pull(since: cursor)) }
+        if let pull, let cursor = Cursor(pull) { encoder.append(.pull(since: cursor)) }
         return encoder.finish()
     }
 
@@ -345,8 +352,9 @@ struct CentralTests {
             let records = try (0..<60).map { try referral("case-\($0)", concern: String(repeating: "x", count: $0 * 30 + 1)) }
             let unread = try unreadRecords(records)
             let pipeline = PushPipeline(service: service, device: laptop)
-            for start in stride(from: 0, to: 60, by: 7) { pipeline.submit(Array(unread[start..<min(start + 7, 60)])) }
-            let stored = try await pipeline.finish()
+            let (_, stored) = try await pipeline.run { submit in
+                for start in stride(from: 0, to: 60, by: 7) { try await submit(Array(unread[start..<min(start + 7, 60)])) }
+            }
             #expect(stored.outcomes.map(\.id.rawValue) == records.map(\.id.rawValue))
             #expect(stored.pushedVersions == records.map(\.version))
             #expect(stored.outcomes.map(\.sequence) == (1...60).map { Optional(Int64($0)) }, "sequence numbers follow the stream")
@@ -360,9 +368,10 @@ struct CentralTests {
             let records = try (0..<9).map { try referral("case-\($0)") }
             let unread = try unreadRecords(records, damaged: ["case-4"])
             let pipeline = PushPipeline(service: service, device: laptop)
-            for start in [0, 3, 6] { pipeline.submit(Array(unread[start..<start + 3])) }
             do {
-                _ = try await pipeline.finish()
+                _ = try await pipeline.run { submit in
+                    for start in [0, 3, 6] { try await submit(Array(unread[start..<start + 3])) }
+                }
                 Issue.record("a payload that cannot be read must refuse the push")
             } catch let error as CentralError {
                 #expect(error.code == .badRequest)
@@ -373,14 +382,56 @@ struct CentralTests {
         }
     }
 
+    /// A request body that broke off.
+    struct BrokenOff: Error {}
+
     @Test func anAbandonedPipelineStoresWhatWasSubmitted() async throws {
         try await withStorage { storage in
             let service = SyncService(storage: storage)
             let pipeline = PushPipeline(service: service, device: try device())
-            pipeline.submit(try unreadRecords([try referral("case-1"), try referral("case-2")]))
-            await pipeline.abandon()
+            let unread = try unreadRecords([try referral("case-1"), try referral("case-2")])
+            await #expect(throws: BrokenOff.self, "the feed's failure is the pipeline's") {
+                try await pipeline.run { submit in
+                    try await submit(unread)
+                    throw BrokenOff()
+                }
+            }
             let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 100)
             #expect(page.records.count == 2)
+        }
+    }
+
+    @Test func aPipelineReadsNoFurtherAheadOfTheWriterThanItMayHaveInFlight() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let records = try (0..<40).map { try referral("case-\($0)") }
+            let unread = try unreadRecords(records)
+            let inFlight = 2
+            let pipeline = PushPipeline(service: service, device: try device(), maximumInFlight: inFlight)
+            let (storedWhenAllSubmitted, stored) = try await pipeline.run { submit in
+                for part in unread { try await submit([part]) }
+                return try await storage.newestSequence()
+            }
+            // Once the last segment is submitted, the writer has taken all but `inFlight` of them,
+            // and stored all it took but its current transaction (at most `inFlight` more).
+            #expect(storedWhenAllSubmitted >= Int64(records.count - 2 * inFlight))
+            #expect(stored.outcomes.map(\.sequence) == (1...40).map { Optional(Int64($0)) })
+            #expect(stored.transactions <= 40)
+        }
+    }
+
+    @Test func aPipelineStoresTheSegmentsReadyWhileItWasBusyInOneTransaction() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let records = try (0..<40).map { try referral("case-\($0)") }
+            let unread = try unreadRecords(records)
+            let pipeline = PushPipeline(service: service, device: try device(), maximumInFlight: records.count)
+            let (_, stored) = try await pipeline.run { submit in
+                for part in unread { try await submit([part]) }
+            }
+            #expect(stored.outcomes.map(\.sequence) == (1...40).map { Optional(Int64($0)) })
+            // One-record segments are read far faster than a commit: they wait for the writer together.
+            #expect(stored.transactions < records.count, "group commit")
         }
     }
 

@@ -1,0 +1,113 @@
+public import Hummingbird
+public import Logging
+import LineProtocol
+import NIOCore
+import Replication
+
+/// The central endpoint's HTTP routes:
+/// - `POST /v1/sync`: a `push` stream in, a `reply` stream out (`Protocol/PROTOCOL.md` §4);
+/// - `GET /health`: `ok` while the server runs and its database answers.
+///
+/// ``register(on:)`` adds them to a Hummingbird router; ``CentralServer`` serves that router,
+/// and tests can drive it in process.
+public struct CentralRoutes: Sendable {
+    let service: SyncService
+    let authenticator: DeviceAuthenticator
+    let logger: Logger
+
+    public init(service: SyncService, authenticator: DeviceAuthenticator, logger: Logger) {
+        self.service = service
+        self.authenticator = authenticator
+        self.logger = logger
+    }
+
+    /// Adds `GET /health` and `POST` ``CentralServer/syncPath`` to `router`.
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("/health") { _, _ -> Response in
+            await health()
+        }
+        router.post(RouterPath(stringLiteral: CentralServer.syncPath)) { request, _ -> Response in
+            await sync(request)
+        }
+    }
+
+    /// `GET /health`: `ok` when the database answers.
+    func health() async -> Response {
+        do {
+            _ = try await service.storage.newestSequence()
+            return Self.text(.ok, "ok\n")
+        } catch {
+            return Self.text(.serviceUnavailable, "unhealthy: \(error)\n")
+        }
+    }
+
+    /// The sync route: authenticates the request, stores the push's verified segments while the
+    /// rest arrives (``PushPipeline``), and replies with the acknowledgements and the pull.
+    func sync(_ request: Request) async -> Response {
+        do {
+            let clock = ContinuousClock()
+            let started = clock.now
+            let device = try await authenticator.authenticate(request.headers[.authorization])
+            let reader = service.reader(for: device)
+            var read = started
+            // Segments verified by a checkpoint are read and stored while the rest arrives. When
+            // the body breaks off or is refused, what was verified is stored, then the rest refused.
+            let (pull, stored) = try await PushPipeline(service: service, device: device).run { submit in
+                for try await buffer in request.body {
+                    let consumed = Result {
+                        try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
+                            try reader.consume(Array(raw)[...])
+                        }
+                    }
+                    // What a checkpoint verified before damage in the same piece is stored all the same.
+                    for segment in reader.takeVerified() { try await submit(segment) }
+                    try consumed.get()
+                }
+                let push = try reader.finish()
+                read = clock.now
+                if !push.parts.isEmpty { try await submit(push.parts) }
+                return push.pull
+            }
+            let reply = try await service.reply(
+                pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: pull, to: device)
+            logger.info("sync", metadata: [
+                "device": "\(device.id)", "records": "\(stored.outcomes.count)", "transactions": "\(stored.transactions)",
+                "storeMs": "\(Self.milliseconds(stored.storing))", "replyBytes": "\(reply.count)",
+                "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
+            ])
+            var headers = HTTPFields()
+            headers[.contentType] = "text/x-edtlp; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
+        } catch let error as CentralError {
+            logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            return Self.response(for: error)
+        } catch {
+            // The request body broke off (the connection failed): only what a checkpoint had
+            // verified was stored, and nothing is acknowledged.
+            logger.notice("sync request failed", metadata: ["reason": "\(error)"])
+            return Self.text(.badRequest, "the request body could not be read: \(error)\n")
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func response(for error: CentralError) -> Response {
+        switch error.code {
+        case .unauthenticated: text(.unauthorized, error.message + "\n")
+        case .revoked: text(.forbidden, error.message + "\n")
+        case .badRequest, .refused: text(.badRequest, error.message + "\n")
+        case .tooLarge: text(.contentTooLarge, error.message + "\n")
+        case .startOver: text(.conflict, "start-over: " + error.message + "\n")
+        case .storage: text(.serviceUnavailable, error.message + "\n", retryAfter: 1)
+        }
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String, retryAfter: Int? = nil) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}

@@ -1,0 +1,224 @@
+import Central
+import Crypto
+import Hummingbird
+import HummingbirdTesting
+import LineProtocol
+import Logging
+import NIOCore
+import Replication
+import Testing
+
+/// The centre's HTTP routes, in process: requests go straight to the router (Hummingbird's
+/// testing client), with a service on a temporary database.
+extension CentralTests {
+    static let quiet = Logger(label: "edt-central-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Runs `test` with a client of the routes of a centre on `storage`.
+    func withRoutes(
+        on storage: SQLiteCentralStorage, configuration: SyncService.Configuration = .init(),
+        _ test: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let router = Router()
+        CentralRoutes(
+            service: SyncService(storage: storage, configuration: configuration), authenticator: DeviceAuthenticator(storage: storage),
+            logger: Self.quiet
+        ).register(on: router)
+        try await Application(router: router, logger: Self.quiet).test(.router, test)
+    }
+
+    /// Enrols edt-laptop-a (Reading) in `storage`; returns its signing key.
+    func enrolledLaptop(in storage: SQLiteCentralStorage) async throws -> Curve25519.Signing.PrivateKey {
+        let key = Curve25519.Signing.PrivateKey()
+        try await storage.enroll(try device(key: key))
+        return key
+    }
+
+    /// POSTs `body` to the sync route, with `authorization` if any.
+    func sync(_ client: any TestClientProtocol, _ body: [UInt8], authorization: String?) async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let authorization { headers[.authorization] = authorization }
+        return try await client.execute(uri: CentralServer.syncPath, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+    }
+
+    // MARK: - Routes
+
+    @Test func theHealthRouteAnswersOk() async throws {
+        try await withStorage { storage in
+            try await withRoutes(on: storage) { client in
+                let response = try await client.execute(uri: "/health", method: .get)
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "ok\n")
+            }
+        }
+    }
+
+    @Test func aSyncWithoutAuthorizationIsUnauthorized() async throws {
+        try await withStorage { storage in
+            _ = try await enrolledLaptop(in: storage)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10)
+            try await withRoutes(on: storage) { client in
+                let response = try await sync(client, body, authorization: nil)
+                #expect(response.status == .unauthorized)
+            }
+            #expect(try await storage.newestSequence() == 0)
+        }
+    }
+
+    @Test func aSyncSignedByAnotherKeyIsUnauthorized() async throws {
+        try await withStorage { storage in
+            _ = try await enrolledLaptop(in: storage)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10)
+            let forged = try authorization(1, signer: Curve25519.Signing.PrivateKey())
+            try await withRoutes(on: storage) { client in
+                let response = try await sync(client, body, authorization: forged)
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("signature"))
+            }
+            #expect(try await storage.newestSequence() == 0)
+        }
+    }
+
+    @Test func aSyncByARevokedDeviceIsForbidden() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            #expect(try await storage.revoke(try DeviceID("edt-laptop-a")))
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10)
+            let signed = try authorization(1, signer: key)
+            try await withRoutes(on: storage) { client in
+                let response = try await sync(client, body, authorization: signed)
+                #expect(response.status == .forbidden)
+            }
+            #expect(try await storage.newestSequence() == 0)
+        }
+    }
+
+    @Test func aReplayedSyncIsUnauthorized() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            let first = push(records: [try referral("case-1")], checkpointEvery: 10)
+            let replay = push(records: [try referral("case-2")], checkpointEvery: 10)
+            let signed = try authorization(7, signer: key)
+            try await withRoutes(on: storage) { client in
+                #expect(try await sync(client, first, authorization: signed).status == .ok)
+                let response = try await sync(client, replay, authorization: signed)
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("replayed"))
+            }
+            let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            #expect(page.records.map(\.id.rawValue) == ["case-1"], "nothing of the replayed request is stored")
+        }
+    }
+
+    @Test func aSignedPushIsStoredAndAcknowledgedInAnEDTLPReply() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            let record = try referral("case-1")
+            let body = push(records: [record], checkpointEvery: 10)
+            let signed = try authorization(1, signer: key)
+            let identity = storage.identity
+            try await withRoutes(on: storage) { client in
+                let response = try await sync(client, body, authorization: signed)
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/x-edtlp") == true)
+                let reply = try DecodedStream([UInt8](buffer: response.body))
+                #expect(reply.header.kind == .reply)
+                guard reply.messages.count == 2, case .ack(let acked, let cursor) = reply.messages[0],
+                    case .delta(_, let knowledge) = reply.messages[1]
+                else {
+                    Issue.record("unexpected reply: \(reply.messages)")
+                    return
+                }
+                #expect(acked == record.id && cursor.text == "central.\(identity):1")
+                #expect(Cursor(knowledge).text == "central.\(identity):1", "the pull covers the case, not echoed back")
+            }
+            let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            #expect(page.records.map(\.id.rawValue) == ["case-1"])
+            #expect(page.records.first?.body == RecordCoding.encode(record))
+        }
+    }
+
+    @Test func aPushCutByManyCheckpointsIsAcknowledgedInStreamOrder() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            // Long enough to come in several pieces of body; a segment every 3 records.
+            let records = try (0..<40).map { try referral("case-\($0)", concern: String(repeating: "Alone. ", count: 300)) }
+            let body = push(records: records, checkpointEvery: 3)
+            #expect(body.count > 64 * 1024)
+            let signed = try authorization(1, signer: key)
+            let identity = storage.identity
+            try await withRoutes(on: storage) { client in
+                let response = try await sync(client, body, authorization: signed)
+                #expect(response.status == .ok)
+                let acks = try DecodedStream([UInt8](buffer: response.body)).messages.compactMap { message -> String? in
+                    if case .ack(let id, let cursor) = message { "\(id.rawValue)@\(cursor.text)" } else { nil }
+                }
+                #expect(acks == (0..<40).map { "case-\($0)@central.\(identity):\($0 + 1)" })
+            }
+        }
+    }
+
+    @Test func aDamagedPushIsRefusedAndNothingOfItStored() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            let sound = push(records: try (0..<3).map { try referral("case-\($0)") }, checkpointEvery: 10)
+            var badChecksum = sound
+            badChecksum[sound.count - 80] ^= 0x01
+            let truncated = Array(sound.dropLast(30))
+            let requests = [try authorization(1, signer: key), try authorization(2, signer: key)]
+            try await withRoutes(on: storage) { [badChecksum] client in
+                for (signed, body) in zip(requests, [badChecksum, truncated]) {
+                    let response = try await sync(client, body, authorization: signed)
+                    #expect(response.status == .badRequest)
+                    #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true, "not a reply")
+                    #expect(!String(buffer: response.body).contains("ACK"))
+                }
+            }
+            #expect(try await storage.newestSequence() == 0, "nothing a checksum did not verify is stored")
+        }
+    }
+
+    @Test func aPushDamagedAfterACheckpointKeepsWhatItVerifiedButAcknowledgesNothing() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            var body = push(records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3)
+            body[body.count - 80] ^= 0x01  // after the last checkpoint
+            let signed = try authorization(1, signer: key)
+            try await withRoutes(on: storage) { [body] client in
+                let response = try await sync(client, body, authorization: signed)
+                #expect(response.status == .badRequest)
+                #expect(!String(buffer: response.body).contains("ACK"))
+            }
+            let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
+            #expect(page.records.map(\.id.rawValue) == (0..<6).map { "case-\($0)" }, "the segments checkpoints verified are stored")
+        }
+    }
+
+    @Test func aPushOverTheSizeLimitIsTooLarge() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            var configuration = SyncService.Configuration()
+            configuration.maximumRequestBytes = 2_000
+            let body = push(records: try (0..<20).map { try referral("case-\($0)") }, checkpointEvery: 100)
+            #expect(body.count > 2_000)
+            let signed = try authorization(1, signer: key)
+            try await withRoutes(on: storage, configuration: configuration) { client in
+                let response = try await sync(client, body, authorization: signed)
+                #expect(response.status == .contentTooLarge)
+            }
+            #expect(try await storage.newestSequence() == 0)
+        }
+    }
+
+    @Test func aCursorFromAnotherDatabaseIsAConflictToStartOver() async throws {
+        try await withStorage { storage in
+            let key = try await enrolledLaptop(in: storage)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10, pull: "central.otherdatabase:3")
+            let signed = try authorization(1, signer: key)
+            try await withRoutes(on: storage) { client in
+                let response = try await sync(client, body, authorization: signed)
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).hasPrefix("start-over:"))
+            }
+        }
+    }
+}
