@@ -23,7 +23,7 @@ public struct CentralServer: Sendable {
     }
 
     /// The path of the sync endpoint.
-    public static let syncPath = "/v1/sync"
+    public static let syncPath = SyncContract.syncPath
 
     let service: SyncService
     let authenticator: DeviceAuthenticator
@@ -43,7 +43,7 @@ public struct CentralServer: Sendable {
         let service = self.service
         let authenticator = self.authenticator
         let logger = self.logger
-        router.get("/health") { _, _ -> Response in
+        router.get(RouterPath(stringLiteral: SyncContract.healthPath)) { _, _ -> Response in
             do {
                 _ = try await service.storage.newestSequence()
                 return Self.text(.ok, "ok\n")
@@ -83,7 +83,7 @@ public struct CentralServer: Sendable {
                     "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
                 ])
                 var headers = HTTPFields()
-                headers[.contentType] = "text/x-edtlp; charset=utf-8"
+                headers[.contentType] = SyncContract.mediaType
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
             } catch let error as CentralError {
                 logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
@@ -114,7 +114,7 @@ public struct CentralServer: Sendable {
         case .revoked: text(.forbidden, error.message + "\n")
         case .badRequest, .refused: text(.badRequest, error.message + "\n")
         case .tooLarge: text(.contentTooLarge, error.message + "\n")
-        case .startOver: text(.conflict, "start-over: " + error.message + "\n")
+        case .startOver: text(.conflict, SyncContract.startOverPrefix + " " + error.message + "\n")
         case .storage: text(.serviceUnavailable, error.message + "\n", retryAfter: 1)
         }
     }

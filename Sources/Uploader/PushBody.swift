@@ -30,7 +30,7 @@ final class PushBody {
         self.replica = replica
         self.records = records[...]
         self.since = since
-        self.encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", replica.device.rawValue)]))
+        self.encoder = StreamEncoder(header: Header(kind: .push, device: replica.device.rawValue))
         pushedVersions.reserveCapacity(records.count)
     }
 
