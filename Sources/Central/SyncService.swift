@@ -53,7 +53,7 @@ public struct SyncService: Sendable {
     /// Checks and encodes parts before they go to the database's single writer: the costly
     /// part of storing, which can run beside the writing of the parts before them.
     public func prepare(_ parts: [Record]) -> [PreparedPart] {
-        parts.map { Self.prepare($0) }
+        parts.map { Self.prepare($0, encoded: RecordCoding.encode($0)[...]) }
     }
 
     /// Reads parts handed on unread (``PushReader``), then prepares them as
@@ -62,11 +62,11 @@ public struct SyncService: Sendable {
     public func prepare(_ parts: [UnreadRecord]) throws(CentralError) -> [PreparedPart] {
         var prepared: [PreparedPart] = []
         prepared.reserveCapacity(parts.count)
-        var memo = RecordReadingMemo()
+        var reader = UnreadRecord.Reader()
         for unread in parts {
             do throws(LineProtocolError) {
-                let (part, canonical) = try unread.readKeepingCanonicalPayload(memo: &memo)
-                prepared.append(Self.prepare(part, encoded: canonical))
+                let contents = try reader.read(unread)
+                prepared.append(Self.prepare(contents.record, encoded: contents.encoding))
             } catch {
                 throw CentralError(.badRequest, error.description)
             }
@@ -74,15 +74,15 @@ public struct SyncService: Sendable {
         return prepared
     }
 
-    /// Checks `part` and encodes it, unless `encoded` already holds its canonical encoding.
-    private static func prepare(_ part: Record, encoded: ArraySlice<UInt8>? = nil) -> PreparedPart {
+    /// Checks `part`; `encoded` gives its canonical encoding, asked for only when the part may be stored.
+    private static func prepare(_ part: Record, encoded: @autoclosure () -> ArraySlice<UInt8>) -> PreparedPart {
         var rejection: StoredOutcome.Rejection?
         do throws(ReferralError) {
             try ReferralCapture.validatePart(part)
         } catch {
             rejection = .init(.invalid, message: error.description)
         }
-        return PreparedPart(part: part, encoded: rejection == nil ? encoded ?? RecordCoding.encode(part)[...] : [], rejection: rejection)
+        return PreparedPart(part: part, encoded: rejection == nil ? encoded() : [], rejection: rejection)
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).

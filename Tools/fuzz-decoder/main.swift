@@ -34,7 +34,7 @@ func check(_ bytes: [UInt8]) {
 }
 
 /// Reads the `REC` frames of `bytes` unread, then each payload keeping it when canonical, with
-/// one memo through them all: a payload kept must be exactly its record's encoding, and when
+/// one reader through them all: a payload kept must be exactly its record's encoding, and when
 /// the stream is valid the records must be those the plain decoder read (`expected`).
 func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expected: [Record]?) {
     let decoder = MessageDecoder(limits: limits)
@@ -49,14 +49,14 @@ func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expect
         }
         start = end
     }
-    var memo = RecordReadingMemo()
+    var reader = UnreadRecord.Reader()
     var read: [Record] = []
     for record in unread {
-        guard let (part, canonical) = try? record.readKeepingCanonicalPayload(memo: &memo) else { continue }
-        if let canonical, !canonical.elementsEqual(RecordCoding.encode(part)) {
+        guard let contents = try? reader.read(record) else { continue }
+        if let canonical = contents.canonicalPayload, !canonical.elementsEqual(RecordCoding.encode(contents.record)) {
             fatalError("a payload kept as canonical is not its record's encoding")
         }
-        read.append(part)
+        read.append(contents.record)
     }
     if let expected, read != expected {
         fatalError("reading records unread-first gave other records than the decoder")
