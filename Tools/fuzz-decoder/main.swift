@@ -28,8 +28,16 @@ func check(_ bytes: [UInt8]) {
     guard let again = try? DecodedStream(reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16)) else {
         fatalError("a valid stream re-encoded into an invalid one")  // a bug for the fuzzer to report
     }
-    guard again.messages == stream.messages, again.header == stream.header else {
+    guard withoutSums(again.messages) == withoutSums(stream.messages), again.header == stream.header else {
         fatalError("a valid stream changed meaning when re-encoded")
+    }
+}
+
+/// `messages` with each checkpoint's checksum left out: it is the checksum of the bytes before
+/// it, which re-encoding writes otherwise when a payload came in another form than canonical.
+func withoutSums(_ messages: [Message]) -> [Message] {
+    messages.map { message in
+        if case .checkpoint = message { .checkpoint(checksum: "") } else { message }
     }
 }
 
