@@ -98,11 +98,13 @@ extension JSONPayload {
         private mutating func object(depth: Int) throws(ReadError) -> FieldValue {
             var members: [String: FieldValue] = [:]
             var previousKey: String?
-            try forEachMember(depth: depth, known: []) { (reader: inout Reader, member: MemberKey) throws(ReadError) in
+            // The members' dictionary refuses a repeated key: no need to keep the keys twice.
+            try forEachMember(depth: depth, known: [], othersCheckedByCaller: true) { (reader: inout Reader, member: MemberKey) throws(ReadError) in
                 guard case .other(let key) = member else { throw reader.fail("a key among no known keys") }  // cannot happen
                 if let previousKey, !previousKey.utf8.lexicographicallyPrecedes(key.utf8) { reader.isCanonical = false }
                 previousKey = key
-                members[key] = try reader.value(depth: depth)
+                let member = try reader.value(depth: depth)
+                guard members.updateValue(member, forKey: key) == nil else { throw reader.fail("duplicate key \"\(key)\"") }
             }
             return .object(members)
         }
@@ -129,14 +131,18 @@ extension JSONPayload {
         /// Reads an object `depth` deep, whose keys may be among `known` (ASCII keys that need no
         /// escaping), calling `body` for each key with the reader placed on its value; `body`
         /// must read the value. A known key written plainly is matched as bytes, without making
-        /// a string of it (payloads repeat a few keys thousands of times). Refuses a repeated key.
+        /// a string of it (payloads repeat a few keys thousands of times). Refuses a repeated key,
+        /// but leaves other keys than the known ones to `body` when `othersCheckedByCaller` (a
+        /// caller that keeps every key refuses a repeat as it keeps it).
         mutating func forEachMember(
-            depth: Int, known: [StaticString], _ body: (inout Reader, MemberKey) throws(ReadError) -> Void
+            depth: Int, known: [StaticString], othersCheckedByCaller: Bool = false,
+            _ body: (inout Reader, MemberKey) throws(ReadError) -> Void
         ) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
+            let spaced = allowsWhitespace  // never on the wire: then each skip below is a test of a register
             position += 1
-            skipWhitespace()
+            if spaced { skipWhitespace() }
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
                 position += 1
                 return
@@ -144,7 +150,7 @@ extension JSONPayload {
             var seenKnown: UInt64 = 0  // bit i: known[i] was read
             var others = SeenKeys()
             while true {
-                skipWhitespace()
+                if spaced { skipWhitespace() }
                 guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key: MemberKey
                 if !known.isEmpty, let index = knownKey(at: position, among: known) {
@@ -160,13 +166,13 @@ extension JSONPayload {
                     guard seenKnown & (1 << index) == 0 else { throw fail("duplicate key \"\(known[index])\"") }
                     seenKnown |= 1 << index
                 case .other(let text):
-                    guard others.insert(text) else { throw fail("duplicate key \"\(text)\"") }
+                    guard othersCheckedByCaller || others.insert(text) else { throw fail("duplicate key \"\(text)\"") }
                 }
-                skipWhitespace()
+                if spaced { skipWhitespace() }
                 guard position < bytes.endIndex, bytes[position] == UInt8(ascii: ":") else { throw fail("expected :") }
                 position += 1
                 try body(&self, key)
-                skipWhitespace()
+                if spaced { skipWhitespace() }
                 guard position < bytes.endIndex else { throw fail("unterminated object") }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1
@@ -204,15 +210,16 @@ extension JSONPayload {
         mutating func forEachElement(depth: Int, _ body: (inout Reader) throws(ReadError) -> Void) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "[") else { throw .shape("expected an array") }
+            let spaced = allowsWhitespace  // never on the wire: then each skip below is a test of a register
             position += 1
-            skipWhitespace()
+            if spaced { skipWhitespace() }
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
                 position += 1
                 return
             }
             while true {
                 try body(&self)
-                skipWhitespace()
+                if spaced { skipWhitespace() }
                 guard position < bytes.endIndex else { throw fail("unterminated array") }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1
