@@ -62,11 +62,28 @@ extension JSONPayload {
         /// Skips insignificant whitespace, when it is allowed (never on the wire).
         @inline(__always)
         mutating func skipWhitespace() {
-            guard allowsWhitespace else { return }
+            if allowsWhitespace { skipAllowedWhitespace() }
+        }
+
+        /// Kept out of line, so the loops that skip whitespace stay small enough to be inlined
+        /// where wire payloads are read.
+        @inline(never)
+        private mutating func skipAllowedWhitespace() {
             while position < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) {
                 position += 1
                 isCanonical = false
             }
+        }
+
+        /// Whether the byte at the reader is `byte`, once any whitespace allowed there is skipped.
+        /// Whitespace is looked for only when `byte` is not there already: wire payloads, which
+        /// never have any, pay nothing for it.
+        @inline(__always)
+        mutating func isAt(_ byte: UInt8) -> Bool {
+            if position < bytes.endIndex, bytes[position] == byte { return true }
+            guard allowsWhitespace else { return false }
+            skipAllowedWhitespace()
+            return position < bytes.endIndex && bytes[position] == byte
         }
 
         mutating func expect(_ literal: String) throws(ReadError) {
@@ -140,18 +157,15 @@ extension JSONPayload {
         ) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
-            let spaced = allowsWhitespace  // never on the wire: then each skip below is a test of a register
             position += 1
-            if spaced { skipWhitespace() }
-            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
+            if isAt(UInt8(ascii: "}")) {
                 position += 1
                 return
             }
             var seenKnown: UInt64 = 0  // bit i: known[i] was read
             var others = SeenKeys()
             while true {
-                if spaced { skipWhitespace() }
-                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                guard isAt(UInt8(ascii: "\"")) else { throw fail("expected a key") }
                 let key: MemberKey
                 if !known.isEmpty, let index = knownKey(at: position, among: known) {
                     position += known[index].utf8CodeUnitCount + 2  // the key and its quotes
@@ -168,19 +182,16 @@ extension JSONPayload {
                 case .other(let text):
                     guard othersCheckedByCaller || others.insert(text) else { throw fail("duplicate key \"\(text)\"") }
                 }
-                if spaced { skipWhitespace() }
-                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: ":") else { throw fail("expected :") }
+                guard isAt(UInt8(ascii: ":")) else { throw fail("expected :") }
                 position += 1
                 try body(&self, key)
-                if spaced { skipWhitespace() }
-                guard position < bytes.endIndex else { throw fail("unterminated object") }
-                if bytes[position] == UInt8(ascii: ",") {
+                if isAt(UInt8(ascii: ",")) {
                     position += 1
-                } else if bytes[position] == UInt8(ascii: "}") {
+                } else if isAt(UInt8(ascii: "}")) {
                     position += 1
                     return
                 } else {
-                    throw fail("expected , or }")
+                    throw fail(isAtEnd ? "unterminated object" : "expected , or }")
                 }
             }
         }
@@ -206,28 +217,25 @@ extension JSONPayload {
         }
 
         /// Reads an array `depth` deep, calling `body` with the reader placed on each element;
-        /// `body` must read the element.
+        /// `body` must read the element. Inlined: the element's reader is then inlined into it.
+        @inline(__always)
         mutating func forEachElement(depth: Int, _ body: (inout Reader) throws(ReadError) -> Void) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "[") else { throw .shape("expected an array") }
-            let spaced = allowsWhitespace  // never on the wire: then each skip below is a test of a register
             position += 1
-            if spaced { skipWhitespace() }
-            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
+            if isAt(UInt8(ascii: "]")) {
                 position += 1
                 return
             }
             while true {
                 try body(&self)
-                if spaced { skipWhitespace() }
-                guard position < bytes.endIndex else { throw fail("unterminated array") }
-                if bytes[position] == UInt8(ascii: ",") {
+                if isAt(UInt8(ascii: ",")) {
                     position += 1
-                } else if bytes[position] == UInt8(ascii: "]") {
+                } else if isAt(UInt8(ascii: "]")) {
                     position += 1
                     return
                 } else {
-                    throw fail("expected , or ]")
+                    throw fail(isAtEnd ? "unterminated array" : "expected , or ]")
                 }
             }
         }
