@@ -23,7 +23,7 @@ public struct CentralRoutes: Sendable {
 
     /// Adds `GET /health` and `POST` ``CentralServer/syncPath`` to `router`.
     public func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/health") { _, _ -> Response in
+        router.get(RouterPath(stringLiteral: SyncContract.healthPath)) { _, _ -> Response in
             await health()
         }
         router.post(RouterPath(stringLiteral: CentralServer.syncPath)) { request, _ -> Response in
@@ -76,7 +76,7 @@ public struct CentralRoutes: Sendable {
                 "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
             ])
             var headers = HTTPFields()
-            headers[.contentType] = "text/x-edtlp; charset=utf-8"
+            headers[.contentType] = SyncContract.mediaType
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
         } catch let error as CentralError {
             logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
@@ -99,7 +99,7 @@ public struct CentralRoutes: Sendable {
         case .revoked: text(.forbidden, error.message + "\n")
         case .badRequest, .refused: text(.badRequest, error.message + "\n")
         case .tooLarge: text(.contentTooLarge, error.message + "\n")
-        case .startOver: text(.conflict, "start-over: " + error.message + "\n")
+        case .startOver: text(.conflict, SyncContract.startOverPrefix + " " + error.message + "\n")
         case .storage: text(.serviceUnavailable, error.message + "\n", retryAfter: 1)
         }
     }

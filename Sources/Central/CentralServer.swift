@@ -1,5 +1,6 @@
 import Hummingbird
 public import Logging
+import LineProtocol
 import NIOCore
 
 /// The central endpoint over HTTP (Hummingbird): ``CentralRoutes`` (sync and health) on the
@@ -20,7 +21,7 @@ public struct CentralServer: Sendable {
     }
 
     /// The path of the sync endpoint.
-    public static let syncPath = "/v1/sync"
+    public static let syncPath = SyncContract.syncPath
 
     let routes: CentralRoutes
     let configuration: Configuration

@@ -1,3 +1,4 @@
+public import LineProtocol
 public import Replication
 
 /// What the central endpoint keeps, whatever the database: devices, cases, and the change
@@ -93,12 +94,12 @@ public enum StoredOutcome: Sendable, Hashable {
     /// Refused, nothing stored.
     case rejected(RecordID, Rejection)
 
-    /// Why a part was refused: a NAK reason code and a message for people.
+    /// Why a part was refused: the `NAK`'s reason and a message for people.
     public struct Rejection: Sendable, Hashable {
-        public let code: String
+        public let reason: RejectionReason
         public let message: String
-        public init(code: String, message: String) {
-            self.code = code
+        public init(_ reason: RejectionReason, message: String) {
+            self.reason = reason
             self.message = message
         }
     }

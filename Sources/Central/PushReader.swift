@@ -47,14 +47,14 @@ public final class PushReader {
                 switch message {
                 case .record: break  // handed over unread above
                 case .pull(let cursor): self.pull = cursor
-                case .ignorable(let verb, _) where verb == "+SUM":
+                case .checkpoint:
                     // The frame decoder has checked the checksum: everything before is sound.
                     if !self.parts.isEmpty {
                         self.verified.append(self.parts)
                         self.parts = []
                     }
                 case .delta, .ignorable: break
-                case .ack, .nak: break  // the decoder refuses these in a push
+                case .answer, .more: break  // the decoder refuses these in a push
                 }
             }
         } catch {
@@ -85,7 +85,7 @@ public final class PushReader {
         guard header.kind == .push else {
             throw LineProtocolError(.unexpectedFrame, line: 1, "a sync request must be a push stream, not \(header.kind.rawValue)")
         }
-        guard let named = header["device"] else {
+        guard let named = header.device else {
             throw LineProtocolError(.malformedFrame, line: 1, "a push must name its device (device=\(device))")
         }
         guard named == device.rawValue else {

@@ -223,7 +223,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 guard body.count <= Self.maximumCaseBytes else {
                     // Every device must be able to read the case back on one EDTLP line.
                     outcomes.append(.rejected(part.id, .init(
-                        code: "too-large", message: "the case would be \(body.count) bytes, over the \(Self.maximumCaseBytes) a sync line carries")))
+                        .tooLarge, message: "the case would be \(body.count) bytes, over the \(Self.maximumCaseBytes) a sync line carries")))
                     continue
                 }
                 if let stored, stored.body.elementsEqual(body) {

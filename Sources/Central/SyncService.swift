@@ -53,7 +53,7 @@ public struct SyncService: Sendable {
     /// Checks and encodes parts before they go to the database's single writer: the costly
     /// part of storing, which can run beside the writing of the parts before them.
     public func prepare(_ parts: [Record]) -> [PreparedPart] {
-        parts.map { Self.prepare($0) }
+        parts.map { Self.prepare($0, encoded: RecordCoding.encode($0)[...]) }
     }
 
     /// Reads parts handed on unread (``PushReader``), then prepares them as
@@ -62,11 +62,11 @@ public struct SyncService: Sendable {
     public func prepare(_ parts: [UnreadRecord]) throws(CentralError) -> [PreparedPart] {
         var prepared: [PreparedPart] = []
         prepared.reserveCapacity(parts.count)
-        var memo = RecordReadingMemo()
+        var reader = UnreadRecord.Reader()
         for unread in parts {
             do throws(LineProtocolError) {
-                let (part, canonical) = try unread.readKeepingCanonicalPayload(memo: &memo)
-                prepared.append(Self.prepare(part, encoded: canonical))
+                let contents = try reader.read(unread)
+                prepared.append(Self.prepare(contents.record, encoded: contents.encoding))
             } catch {
                 throw CentralError(.badRequest, error.description)
             }
@@ -74,15 +74,15 @@ public struct SyncService: Sendable {
         return prepared
     }
 
-    /// Checks `part` and encodes it, unless `encoded` already holds its canonical encoding.
-    private static func prepare(_ part: Record, encoded: ArraySlice<UInt8>? = nil) -> PreparedPart {
+    /// Checks `part`; `encoded` gives its canonical encoding, asked for only when the part may be stored.
+    private static func prepare(_ part: Record, encoded: @autoclosure () -> ArraySlice<UInt8>) -> PreparedPart {
         var rejection: StoredOutcome.Rejection?
         do throws(ReferralError) {
             try ReferralCapture.validatePart(part)
         } catch {
-            rejection = .init(code: RejectionReason.invalid.code, message: error.description)
+            rejection = .init(.invalid, message: error.description)
         }
-        return PreparedPart(part: part, encoded: rejection == nil ? encoded ?? RecordCoding.encode(part)[...] : [], rejection: rejection)
+        return PreparedPart(part: part, encoded: rejection == nil ? encoded() : [], rejection: rejection)
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).
@@ -117,18 +117,12 @@ public struct SyncService: Sendable {
             }
             since = sequence
         }
-        let encoder = StreamEncoder(header: Header(kind: .reply, parameters: [("device", "central")]))
+        let encoder = StreamEncoder(header: Header(kind: .reply, device: "central"))
         var asPushed: [Int64] = []  // the changes that stored a case just as this device pushed it
         asPushed.reserveCapacity(outcomes.count)
         for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {
-            switch outcome {
-            case .stored(let id, let sequence, let version):
-                encoder.append(.ack(record: id, cursor: Cursor(vector(sequence))))
-                if version == pushedVersion { asPushed.append(sequence) }
-            case .rejected(let id, let rejection):
-                let reason = RejectionReason(code: rejection.code) ?? .invalid
-                encoder.append(.nak(record: id, reason: reason, message: rejection.message))
-            }
+            encoder.append(.answer(answer(outcome)))
+            if case .stored(_, let sequence, let version) = outcome, version == pushedVersion { asPushed.append(sequence) }
         }
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
@@ -136,26 +130,33 @@ public struct SyncService: Sendable {
                 after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords), leavingOut: asPushed)
             encoder.append(.delta(base: vector(since), knowledge: vector(page.upTo)))
             for stored in page.records { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
-            if page.more { encoder.append(.ignorable(verb: "+MORE", arguments: "")) }
+            if page.more { encoder.append(.more) }
         }
         return encoder.finish()
+    }
+
+    /// The `ACK` or `NAK` a reply holds for a part stored with this outcome.
+    func answer(_ outcome: StoredOutcome) -> RecordAnswer {
+        switch outcome {
+        case .stored(let id, let sequence, _): .stored(id, cursor: Cursor(vector(sequence)))
+        case .rejected(let id, let rejection): .refused(id, rejection.reason, message: rejection.message)
+        }
     }
 
     /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): a host
     /// authority, and a case of an authority the device serves (before and after the merge).
     static func check(_ part: Record, before: Record?, merged: Record, device: EnrolledDevice) -> StoredOutcome.Rejection? {
         if ReferralCapture.hostAuthorities(of: merged).isEmpty {
-            return .init(code: RejectionReason.invalid.code, message: "hostAuthority: a referral must name the authority where the child was found")
+            return .init(.invalid, message: "hostAuthority: a referral must name the authority where the child was found")
         }
         var served: String { device.authorities.sorted().joined(separator: ", ") }  // for a refusal only
         if let before, ReferralCapture.authorities(of: before).isDisjoint(with: device.authorities) {
-            return .init(code: RejectionReason.forbidden.code, message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
+            return .init(.forbidden, message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
         }
         let authorities = ReferralCapture.authorities(of: merged)
         if authorities.isDisjoint(with: device.authorities) {
             return .init(
-                code: RejectionReason.forbidden.code,
-                message: "device \(device.id) serves \(served), not \(authorities.sorted().joined(separator: ", ")); an administrator can enrol it for that authority")
+                .forbidden, message: "device \(device.id) serves \(served), not \(authorities.sorted().joined(separator: ", ")); an administrator can enrol it for that authority")
         }
         return nil
     }

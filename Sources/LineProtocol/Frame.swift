@@ -15,7 +15,11 @@ public struct Frame: Sendable, Hashable {
         case ack
         /// `NAK n RECORD-ID REASON JSON-STRING`: the record is refused, with a reason code.
         case nak
-        /// `+NAME n ...`: an ignorable frame a later minor version added.
+        /// `+SUM n xxh3-64:HEX`: a checkpoint, the checksum of every byte before its line.
+        case checkpoint
+        /// `+MORE n`: the reply's pull stopped short of a page.
+        case more
+        /// `+NAME n ...`: an ignorable frame a later minor version added (not `+SUM` or `+MORE`).
         case ignorable(String)
 
         init?(_ token: ArraySlice<UInt8>) {
@@ -26,8 +30,10 @@ public struct Frame: Sendable, Hashable {
                 if token.elementsEqual("NAK".utf8) { self = .nak; return }
             case 4:
                 if token.elementsEqual("PULL".utf8) { self = .pull; return }
+                if token.elementsEqual("+SUM".utf8) { self = .checkpoint; return }
             case 5:
                 if token.elementsEqual("DELTA".utf8) { self = .delta; return }
+                if token.elementsEqual("+MORE".utf8) { self = .more; return }
             default:
                 break
             }
@@ -48,6 +54,8 @@ public struct Frame: Sendable, Hashable {
             case .pull: "PULL"
             case .ack: "ACK"
             case .nak: "NAK"
+            case .checkpoint: "+SUM"
+            case .more: "+MORE"
             case .ignorable(let name): name
             }
         }

@@ -199,10 +199,8 @@ public final class FrameDecoder {
         line.count >= 3 && line.prefix(4).elementsEqual(line.count == 3 ? "END".utf8 : "END ".utf8)
     }
 
-    /// The verb of a checkpoint frame: `+SUM <n> xxh3-64:<hex>` carries the checksum of every
+    /// Whether `line` is a checkpoint: `+SUM <n> xxh3-64:<hex>` carries the checksum of every
     /// byte before its line, so a receiver can trust (and act on) what came before it.
-    static let checksumVerb = "+SUM"
-
     private static func isChecksumLine(_ line: ArraySlice<UInt8>) -> Bool {
         line.prefix(5).elementsEqual("+SUM ".utf8)
     }
@@ -260,7 +258,7 @@ public final class FrameDecoder {
         }
         framesRead += 1
         let arguments = numberEnd < rest.endIndex ? rest[(numberEnd + 1)...] : rest[rest.endIndex...]
-        if case .ignorable(let name) = known, name == Self.checksumVerb {
+        if case .checkpoint = known {
             let expected = checksum.text
             guard arguments.elementsEqual(expected.utf8) else {
                 throw LineProtocolError(.digestMismatch, line: number,

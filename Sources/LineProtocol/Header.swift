@@ -22,8 +22,20 @@ public struct Header: Sendable, Hashable {
         self.parameters = parameters
     }
 
+    /// The parameter naming the sender's device, `device=<device-id>`, which every stream
+    /// should carry (`Protocol/PROTOCOL.md` §1.1).
+    public static let deviceParameter = "device"
+
+    /// A header of this version naming its sender's device (``deviceParameter``).
+    public init(kind: Kind, device: String) {
+        self.init(kind: kind, parameters: [(Self.deviceParameter, device)])
+    }
+
     /// The value of the first parameter named `key`.
     public subscript(key: String) -> String? { parameters.first { $0.key == key }?.value }
+
+    /// The sender's device, as the header's ``deviceParameter`` names it.
+    public var device: String? { self[Self.deviceParameter] }
 
     public static func == (lhs: Header, rhs: Header) -> Bool {
         lhs.kind == rhs.kind && lhs.minorVersion == rhs.minorVersion

@@ -7,9 +7,11 @@
 /// - ``FrameDecoder`` turns bytes, in chunks of any size, into frames: it enforces the line
 ///   length limit while reading, checks the header, sequence numbers, frame count and checksum,
 ///   and never buffers more than one line.
-/// - ``MessageDecoder`` turns frames into typed ``Message``s (record deltas, acknowledgements,
-///   rejections, pull requests), validating every token and payload.
+/// - ``MessageDecoder`` turns frames into typed ``Message``s (record deltas, pull requests,
+///   answers to pushed records, checkpoints), validating every token and payload.
 /// - ``StreamEncoder`` writes a stream: header, numbered frames, and the `END` line.
+/// - ``SyncContract`` and ``SyncAuthorization`` are the HTTP side of a sync that a device and
+///   the central endpoint share: paths, media type, the start-over answer, the signed header.
 ///
 /// Every failure is a ``LineProtocolError`` with a stable code and the line it was found on.
 public enum EDTLP {

@@ -1,6 +1,7 @@
 public import Replication
 
-/// A typed frame of an EDTLP stream.
+/// A typed frame of an EDTLP stream: one case per frame `Protocol/PROTOCOL.md` §3 defines, and
+/// ``ignorable(verb:arguments:)`` for a `+NAME` frame of a later minor version.
 public enum Message: Sendable, Equatable {
     /// `DELTA`: the `record` messages that follow form one delta, computed against `base` by a
     /// sender whose version vector was `knowledge`.
@@ -9,13 +10,41 @@ public enum Message: Sendable, Equatable {
     case record(Record)
     /// `PULL`: send what changed since this cursor.
     case pull(since: Cursor)
-    /// `ACK`: the record is durably stored; `cursor` is the receiver's cursor after storing it.
-    case ack(record: RecordID, cursor: Cursor)
-    /// `NAK`: the record is refused; it stays with the sender, flagged, never dropped.
-    case nak(record: RecordID, reason: RejectionReason, message: String)
+    /// `ACK` (``RecordAnswer/stored(_:cursor:)``) or `NAK` (``RecordAnswer/refused(_:_:message:)``):
+    /// what the receiver did with one record pushed to it. Replies only.
+    case answer(RecordAnswer)
+    /// `+SUM`: a checkpoint; `checksum` (`xxh3-64:` and 16 lowercase hex digits) is the checksum
+    /// of every byte of the stream before its line, so what came before can be trusted without
+    /// waiting for `END`. The decoder hands it on only once it has checked it; the encoder
+    /// computes it afresh from the bytes it wrote (``StreamEncoder/appendChecksum()``), whatever
+    /// this one says.
+    case checkpoint(checksum: String)
+    /// `+MORE`: the reply's pull stopped short of a page; sync again for the rest. Replies only,
+    /// no arguments.
+    case more
     /// `+NAME`: a frame a later minor version added, which this version skips. Its arguments
-    /// are kept as written (printable ASCII), so a relay can pass it on unchanged.
+    /// are kept as written (printable ASCII), so a relay can pass it on unchanged. Never `+SUM`
+    /// or `+MORE`, which have cases of their own.
     case ignorable(verb: String, arguments: String)
+}
+
+/// What a receiver did with one record pushed to it: the `ACK` or `NAK` frame its reply holds
+/// for it (`Protocol/PROTOCOL.md` §3, §4.4). The central endpoint writes these; a device reads
+/// them and settles or flags its records by them.
+public enum RecordAnswer: Sendable, Hashable {
+    /// `ACK <id> <cursor>`: the record is durably stored; `cursor` is the receiver's cursor
+    /// after storing it.
+    case stored(RecordID, cursor: Cursor)
+    /// `NAK <id> <reason> <json-string>`: the record is refused, with a reason code and a
+    /// message for people. It stays with the sender, flagged, never dropped.
+    case refused(RecordID, RejectionReason, message: String)
+
+    /// The record answered.
+    public var record: RecordID {
+        switch self {
+        case .stored(let id, _), .refused(let id, _, _): id
+        }
+    }
 }
 
 /// A position in a peer's history, opaque to everyone but the peer that issued it.

@@ -76,6 +76,15 @@ public final class MessageDecoder {
                 throw LineProtocolError(.malformedFrame, line: line, "\(verb) arguments must be printable ASCII")
             }
             return .ignorable(verb: verb, arguments: String(decoding: frame.arguments, as: UTF8.self))
+        case .checkpoint:
+            // The frame decoder has checked it: the checksum of the bytes before this line.
+            return .checkpoint(checksum: String(decoding: frame.arguments, as: UTF8.self))
+        case .more:
+            guard kind == .reply else { throw unexpected(frame, kind) }
+            guard frame.arguments.isEmpty else {
+                throw LineProtocolError(.malformedFrame, line: line, "+MORE takes no arguments")
+            }
+            return .more
         case .delta:
             guard kind == .push || kind == .reply || kind == .bundle else { throw unexpected(frame, kind) }
             let tokens = try self.tokens(frame, count: 2, shape: "DELTA n base=VECTOR knowledge=VECTOR")
@@ -122,7 +131,7 @@ public final class MessageDecoder {
             guard let cursor = Cursor(String(decoding: tokens[1], as: UTF8.self)) else {
                 throw LineProtocolError(.malformedFrame, line: line, "\"\(FrameDecoder.printable(tokens[1]))\" is not a cursor")
             }
-            return .ack(record: id, cursor: cursor)
+            return .answer(.stored(id, cursor: cursor))
         case .nak:
             guard kind == .reply else { throw unexpected(frame, kind) }
             let parts = frame.arguments.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
@@ -142,7 +151,7 @@ public final class MessageDecoder {
             guard case .string(let message) = text else {
                 throw LineProtocolError(.invalidPayload, line: line, "the NAK message must be a JSON string")
             }
-            return .nak(record: id, reason: reason, message: message)
+            return .answer(.refused(id, reason, message: message))
         }
     }
 

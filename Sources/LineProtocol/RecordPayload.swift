@@ -238,13 +238,12 @@ enum RecordPayload {
 
 /// What reading one record's payload lends the next: the last device id and the field paths it
 /// named. Records of one stream mostly name the same ones, which are then reused instead of
-/// validated and copied again.
-public struct RecordReadingMemo: Sendable {
+/// validated and copied again. Owned by whoever reads a stream's records one after another
+/// (``MessageDecoder``, ``UnreadRecord/Reader``).
+struct RecordReadingMemo: Sendable {
     var device: DeviceID?
     /// The paths of the last record read, by position.
     var paths: [FieldPath] = []
     /// Paths remembered at most (a record with more reads the rest as usual).
     static let maximumPaths = 256
-
-    public init() {}
 }

@@ -25,13 +25,10 @@ public final class StreamEncoder {
     /// How many frames have been written.
     public var frameCount: Int { frames }
 
-    /// Writes one message as the next frame.
+    /// Writes one message as the next frame. A ``Message/checkpoint(checksum:)`` is written as
+    /// ``appendChecksum()`` writes one: its checksum is of the bytes written here, computed afresh.
     public func append(_ message: Message) {
         precondition(!finished, "append after finish")
-        if case .ignorable(let verb, _) = message, verb == FrameDecoder.checksumVerb {
-            appendChecksum()  // a checkpoint is about the bytes written here: its checksum is computed afresh
-            return
-        }
         frames += 1
         switch message {
         case .delta(let base, let knowledge):
@@ -41,12 +38,17 @@ public final class StreamEncoder {
             RecordPayload.write(record, to: &pending)
         case .pull(let cursor):
             pending.append(contentsOf: "PULL \(frames) since=\(cursor.text)".utf8)
-        case .ack(let record, let cursor):
+        case .answer(.stored(let record, let cursor)):
             pending.append(contentsOf: "ACK \(frames) \(record.rawValue) \(cursor.text)".utf8)
-        case .nak(let record, let reason, let message):
+        case .answer(.refused(let record, let reason, let message)):
             pending.append(contentsOf: "NAK \(frames) \(record.rawValue) \(reason.code) ".utf8)
             JSONPayload.write(string: message, to: &pending)
+        case .checkpoint:
+            writeCheckpoint()
+        case .more:
+            pending.append(contentsOf: "+MORE \(frames)".utf8)
         case .ignorable(let verb, let arguments):
+            precondition(verb != "+SUM" && verb != "+MORE", "\(verb) is written as its own message (.checkpoint, .more)")
             pending.append(contentsOf: (arguments.isEmpty ? "\(verb) \(frames)" : "\(verb) \(frames) \(arguments)").utf8)
         }
         pending.append(0x0A)
@@ -73,10 +75,17 @@ public final class StreamEncoder {
     /// receiver that does not know `+SUM` skips it, as any `+NAME` frame.
     public func appendChecksum() {
         precondition(!finished, "append after finish")
+        frames += 1
+        writeCheckpoint()
+        pending.append(0x0A)
+    }
+
+    /// Writes the `+SUM` frame numbered `frames` (without its LF), with the checksum of every
+    /// byte written before it.
+    private func writeCheckpoint() {
         checksum.update(pending[hashed...])
         hashed = pending.count
-        frames += 1
-        pending.append(contentsOf: "\(FrameDecoder.checksumVerb) \(frames) \(checksum.text)\n".utf8)
+        pending.append(contentsOf: "+SUM \(frames) \(checksum.text)".utf8)
     }
 
     /// The bytes produced since the last call, all counted in the checksum.

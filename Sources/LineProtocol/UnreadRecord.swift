@@ -5,8 +5,8 @@ public import Replication
 ///
 /// Reading payloads is most of the cost of decoding a stream. A consumer that would rather do
 /// it elsewhere (the central endpoint reads each verified segment of a push on another core
-/// while the next arrives) asks ``MessageDecoder/decode(_:unreadRecords:_:)`` for these and calls
-/// ``read()`` where it likes.
+/// while the next arrives) asks ``MessageDecoder/decode(_:unreadRecords:_:)`` for these and reads
+/// them with a ``Reader`` where it likes.
 public struct UnreadRecord: Sendable {
     /// The record's id, already checked.
     public let id: RecordID
@@ -16,24 +16,42 @@ public struct UnreadRecord: Sendable {
     let payload: ArraySlice<UInt8>
     let maximumDepth: Int
 
-    /// Reads the payload into a record part, refusing it as the decoder would have.
-    public func read() throws(LineProtocolError) -> Record {
-        var memo = RecordReadingMemo()
-        return try readKeepingCanonicalPayload(memo: &memo).record
+    /// Reads unread records one after another, refusing a payload as the decoder would have.
+    ///
+    /// Records of one stream mostly name the same device and field paths: each read lends the
+    /// next the ones it named, which are then reused instead of validated and copied again. Use
+    /// one reader through a stream's records (or a segment of them).
+    public struct Reader: Sendable {
+        private var memo = RecordReadingMemo()
+
+        public init() {}
+
+        /// Reads `unread`'s payload into a record part, noting whether the payload is exactly the
+        /// record's canonical encoding (``Contents/canonicalPayload``).
+        public mutating func read(_ unread: UnreadRecord) throws(LineProtocolError) -> Contents {
+            do throws(JSONPayload.ReadError) {
+                let (record, isCanonical) = try RecordPayload.readNotingForm(
+                    unread.payload, id: unread.id, maximumDepth: unread.maximumDepth, memo: &memo)
+                return Contents(record: record, canonicalPayload: isCanonical ? unread.payload : nil)
+            } catch {
+                throw MessageDecoder.payloadError(error, line: unread.line, what: "record \(unread.id)")
+            }
+        }
     }
 
-    /// ``read()``, also handing back the payload when it is exactly the record's canonical
-    /// encoding (``RecordCoding/encode(_:)``), as a device's own encoder writes it: then the
-    /// bytes can be stored as they came, without encoding the record again. Nil otherwise.
-    /// `memo` carries what one read lends the next: pass the same one through a stream's records.
-    public func readKeepingCanonicalPayload(
-        memo: inout RecordReadingMemo
-    ) throws(LineProtocolError) -> (record: Record, canonicalPayload: ArraySlice<UInt8>?) {
-        do throws(JSONPayload.ReadError) {
-            let (record, isCanonical) = try RecordPayload.readNotingForm(payload, id: id, maximumDepth: maximumDepth, memo: &memo)
-            return (record, isCanonical ? payload : nil)
-        } catch {
-            throw MessageDecoder.payloadError(error, line: line, what: "record \(id)")
-        }
+    /// A record part read from its payload, and its canonical encoding.
+    ///
+    /// Whether pushed bytes are kept as they came or the record is encoded again is decided here,
+    /// and only here (``encoding``).
+    public struct Contents: Sendable {
+        public let record: Record
+        /// The payload as it came, when it is exactly the record's canonical encoding
+        /// (``RecordCoding/encode(_:)``), as a device's own encoder writes it; nil when the sender
+        /// wrote it any other way (another key order, escape or number form, whitespace...).
+        public let canonicalPayload: ArraySlice<UInt8>?
+
+        /// The record's canonical encoding, to store: ``canonicalPayload`` when there is one (the
+        /// bytes kept as they came, not encoded again), else the record encoded anew.
+        public var encoding: ArraySlice<UInt8> { canonicalPayload ?? RecordCoding.encode(record)[...] }
     }
 }

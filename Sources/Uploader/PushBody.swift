@@ -30,7 +30,7 @@ final class PushBody {
         self.store = store
         self.records = records[...]
         self.since = since
-        self.encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", store.device.rawValue)]))
+        self.encoder = StreamEncoder(header: Header(kind: .push, device: store.device.rawValue))
         pushedVersions.reserveCapacity(records.count)
     }
 

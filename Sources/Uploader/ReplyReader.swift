@@ -7,7 +7,8 @@ import Replication
 final class ReplyReader {
     /// A verified reply.
     struct Stream {
-        var answers: [(id: RecordID, accepted: Bool, reason: RejectionReason, message: String)] = []
+        /// The `ACK` and `NAK` frames, in reply order.
+        var answers: [RecordAnswer] = []
         var pulled: [Record] = []
         /// The cursor the pull brought the device up to (the `DELTA`'s knowledge).
         var cursor: Cursor?
@@ -34,12 +35,11 @@ final class ReplyReader {
         do {
             try decoder.decode(bytes) { (message, _) throws(LineProtocolError) in
                 switch message {
-                case .ack(let id, _): self.stream.answers.append((id, true, .internal, ""))
-                case .nak(let id, let reason, let message): self.stream.answers.append((id, false, reason, message))
+                case .answer(let answer): self.stream.answers.append(answer)
                 case .delta(_, let knowledge): self.stream.cursor = Cursor(knowledge)
                 case .record(let record): self.stream.pulled.append(record)
-                case .ignorable(let verb, _): if verb == "+MORE" { self.stream.more = true }
-                case .pull: break
+                case .more: self.stream.more = true
+                case .pull, .checkpoint, .ignorable: break
                 }
             }
             return true

@@ -77,7 +77,7 @@ public final class SyncSession {
     }
 
     /// The path of the central endpoint's sync resource.
-    public static let syncPath = "/v1/sync"
+    public static let syncPath = SyncContract.syncPath
 
     private let store: any SyncStore
     private let options: Options
@@ -217,7 +217,7 @@ public final class SyncSession {
         let body = PushBody(store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
         let reply = ReplyReader()
         var transfer = options.transfer
-        transfer.headers += ["Authorization: \(authorization.headerValue)", "Content-Type: text/x-edtlp; charset=utf-8", "Expect:"]
+        transfer.headers += ["Authorization: \(authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:"]
         do {
             _ = try CurlTransfer.perform(
                 method: "POST", url: options.syncURL, options: transfer, body: body.next, onHead: reply.head, sink: reply.consume)
@@ -233,12 +233,13 @@ public final class SyncSession {
         let stream = try reply.verified(url: options.syncURL)
         var outcome = RequestOutcome(more: stream.more)
         var acknowledgements: [PushAcknowledgement] = []
-        for (id, accepted, reason, message) in stream.answers {
-            guard let pushed = body.pushedVersions[id] else { continue }  // not in this request
-            if accepted {
+        for answer in stream.answers {
+            guard let pushed = body.pushedVersions[answer.record] else { continue }  // not in this request
+            switch answer {
+            case .stored(let id, _):
                 acknowledgements.append(.stored(id, pushed: pushed))
                 outcome.stored += 1
-            } else {
+            case .refused(let id, let reason, let message):
                 let rejection = Rejection(record: id, reason: reason.code, message: message)
                 acknowledgements.append(.refused(rejection, pushed: pushed))
                 outcome.rejections.append(rejection)

@@ -122,7 +122,7 @@ extension CentralTests {
                 #expect(response.headers[.contentType]?.hasPrefix("text/x-edtlp") == true)
                 let reply = try DecodedStream([UInt8](buffer: response.body))
                 #expect(reply.header.kind == .reply)
-                guard reply.messages.count == 2, case .ack(let acked, let cursor) = reply.messages[0],
+                guard reply.messages.count == 2, case .answer(.stored(let acked, let cursor)) = reply.messages[0],
                     case .delta(_, let knowledge) = reply.messages[1]
                 else {
                     Issue.record("unexpected reply: \(reply.messages)")
@@ -150,7 +150,7 @@ extension CentralTests {
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .ok)
                 let acks = try DecodedStream([UInt8](buffer: response.body)).messages.compactMap { message -> String? in
-                    if case .ack(let id, let cursor) = message { "\(id.rawValue)@\(cursor.text)" } else { nil }
+                    if case .answer(.stored(let id, let cursor)) = message { "\(id.rawValue)@\(cursor.text)" } else { nil }
                 }
                 #expect(acks == (0..<40).map { "case-\($0)@central.\(identity):\($0 + 1)" })
             }

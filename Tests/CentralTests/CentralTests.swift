@@ -111,7 +111,7 @@ struct CentralTests {
                                         from: try device("edt-laptop-b"))
             let messages = try DecodedStream(try await service.reply(pushed: [], outcomes: [], pull: Cursor("-"), to: try device())).messages
             #expect(messages.filter { if case .record = $0 { true } else { false } }.count == 1)
-            #expect(messages.contains(.ignorable(verb: "+MORE", arguments: "")))
+            #expect(messages.contains(.more))
         }
     }
 
@@ -217,7 +217,7 @@ struct CentralTests {
                     switch message {
                     case .record(let record): ids.append(record.id.rawValue)
                     case .delta(_, let vector): knowledge = Cursor(vector)
-                    case .ignorable("+MORE", _): more = true
+                    case .more: more = true
                     default: break
                     }
                 }
@@ -269,7 +269,7 @@ struct CentralTests {
                 try await authenticator.authenticate(try header(6, signer: Curve25519.Signing.PrivateKey()))
             }
             await #expect(throws: CentralError.self, "no header") { try await authenticator.authenticate(nil) }
-            await #expect(throws: CentralError.self, "garbage") { try await authenticator.authenticate("EDT-Ed25519 device=x") }
+            await #expect(throws: CentralError.self, "garbage") { try await authenticator.authenticate(SyncAuthorization.scheme + " device=x") }
             await #expect(throws: CentralError.self, "unknown device") { try await authenticator.authenticate(try header(7, device: "stranger")) }
             #expect(try await authenticator.authenticate(try header(8)).id == laptop.id)
             #expect(try await storage.revoke(laptop.id))
@@ -460,7 +460,7 @@ struct CentralTests {
             let stream = try DecodedStream(bytes)
             #expect(stream.header.kind == .reply)
             guard stream.messages.count == 4,
-                case .ack(let acked, let cursor) = stream.messages[0], case .nak(let refused, .forbidden, _) = stream.messages[1],
+                case .answer(.stored(let acked, let cursor)) = stream.messages[0], case .answer(.refused(let refused, .forbidden, _)) = stream.messages[1],
                 case .delta(_, let knowledge) = stream.messages[2], case .record(let pulled) = stream.messages[3]
             else {
                 Issue.record("unexpected reply: \(stream.messages)")
@@ -505,6 +505,6 @@ extension StoredOutcome {
     }
 
     var rejectionCode: String? {
-        if case .rejected(_, let rejection) = self { rejection.code } else { nil }
+        if case .rejected(_, let rejection) = self { rejection.reason.code } else { nil }
     }
 }

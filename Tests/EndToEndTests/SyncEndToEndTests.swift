@@ -1,4 +1,5 @@
 import Foundation
+import LineProtocol
 import TestSupport
 import Testing
 
@@ -230,7 +231,7 @@ struct SyncEndToEndTests {
     @Test func healthAndGracefulShutdown() throws {
         let world = World()
         let central = try world.startCentral()
-        let health = try edt.run(["-s", central.url + "/health"], executable: URL(fileURLWithPath: "/usr/bin/curl"))
+        let health = try edt.run(["-s", central.url + SyncContract.healthPath], executable: URL(fileURLWithPath: "/usr/bin/curl"))
         #expect(health.standardOutput == "ok\n")
         #expect(central.terminate() == 0)
         world.central = nil

@@ -29,13 +29,14 @@ struct CanonicalPayloadTests {
 
     @Test func whatTheEncoderWritesIsKeptByteForByte() throws {
         var random = SeededGenerator(seed: 41)
-        var memo = RecordReadingMemo()  // one through all rounds, as through a stream
+        var reader = UnreadRecord.Reader()  // one through all rounds, as through a stream
         var kept = 0
         for round in 0..<800 {
             let record = RoundTripTests.record(&random)
             let encoded = RecordCoding.encode(record)
             let line = record.id.rawValue + " " + String(decoding: encoded, as: UTF8.self)
-            let (read, keptBytes) = try #require(try unread([line]).first).readKeepingCanonicalPayload(memo: &memo)
+            let contents = try reader.read(try #require(try unread([line]).first))
+            let (read, keptBytes) = (contents.record, contents.canonicalPayload)
             let canonical = keptBytes.map(Array.init)
             #expect(read == record, "round \(round)")
             let fractions = record.fields.contains { $0.register.values.contains(where: Self.holdsFraction) }
@@ -51,7 +52,7 @@ struct CanonicalPayloadTests {
     }
 
     @Test func anythingTheEncoderWouldWriteDifferentlyIsEncodedAgain() throws {
-        var memo = RecordReadingMemo()
+        var reader = UnreadRecord.Reader()
         let canonical = #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
         let variants: [(String, String)] = [
             ("top-level keys out of order", #"{"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}],"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}]}"#),
@@ -70,10 +71,11 @@ struct CanonicalPayloadTests {
             ("a key written with an escape", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","p\u0061th":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
             ("a context short of its value", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"-","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
         ]
-        let expected = try #require(try unread(["case-1 " + canonical]).first).readKeepingCanonicalPayload(memo: &memo)
+        let expected = try reader.read(try #require(try unread(["case-1 " + canonical]).first))
         #expect(expected.canonicalPayload.map(Array.init) == Array(canonical.utf8))
         for (what, payload) in variants {
-            let (record, kept) = try #require(try unread(["case-1 " + payload]).first, "\(what)").readKeepingCanonicalPayload(memo: &memo)
+            let contents = try reader.read(try #require(try unread(["case-1 " + payload]).first, "\(what)"))
+            let (record, kept) = (contents.record, contents.canonicalPayload)
             #expect(kept == nil, "\(what): must be encoded again")
             #expect(RecordCoding.encode(record) != Array(payload.utf8), "\(what)")
         }
@@ -88,17 +90,17 @@ struct CanonicalPayloadTests {
             ("dot twice", #"{"entries":[],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","dot":"edt-laptop-a:1","value":1}]}]}"#),
             ("an unknown key twice", #"{"entries":[],"fields":[{"# + field + #"}],"later":1,"later":2}"#),
         ]
-        var memo = RecordReadingMemo()
+        var reader = UnreadRecord.Reader()
         let once = try #require(try unread([#"case-1 {"entries":[],"fields":[{"# + field + #"}]}"#]).first)
-        #expect(try once.readKeepingCanonicalPayload(memo: &memo).canonicalPayload != nil, "the payload without repeats is read")
+        #expect(try reader.read(once).canonicalPayload != nil, "the payload without repeats is read")
         for (what, payload) in payloads {
             let record = try #require(try unread(["case-1 " + payload]).first, "\(what)")
-            #expect(throws: LineProtocolError.self, "\(what)") { try record.readKeepingCanonicalPayload(memo: &memo) }
+            #expect(throws: LineProtocolError.self, "\(what)") { try reader.read(record) }
         }
     }
 
     @Test func fieldsAndValuesOutOfOrderAreEncodedAgain() throws {
-        var memo = RecordReadingMemo()
+        var reader = UnreadRecord.Reader()
         let outOfOrder = [
             // Fields not by path.
             #"{"entries":[],"fields":[{"context":"edt-laptop-a:2","path":"concern","values":[{"dot":"edt-laptop-a:2","value":"b"}]},{"context":"edt-laptop-a:1","path":"channel","values":[{"dot":"edt-laptop-a:1","value":"phone"}]}]}"#,
@@ -108,13 +110,14 @@ struct CanonicalPayloadTests {
             #"{"entries":[{"dot":"edt-laptop-a:3","kind":"note","payload":1},{"dot":"edt-laptop-a:2","kind":"note","payload":2}],"fields":[]}"#,
         ]
         for payload in outOfOrder {
-            let (record, kept) = try #require(try unread(["case-1 " + payload]).first).readKeepingCanonicalPayload(memo: &memo)
+            let contents = try reader.read(try #require(try unread(["case-1 " + payload]).first))
+            let (record, kept) = (contents.record, contents.canonicalPayload)
             #expect(kept == nil, "\(payload)")
             let again = RecordCoding.encode(record)
             #expect(again != Array(payload.utf8))
             // What is encoded again is canonical, and kept when read back.
             let line = "case-1 " + String(decoding: again, as: UTF8.self)
-            let reread = try #require(try unread([line]).first).readKeepingCanonicalPayload(memo: &memo)
+            let reread = try reader.read(try #require(try unread([line]).first))
             #expect(reread.canonicalPayload.map(Array.init) == again)
         }
     }

@@ -31,8 +31,11 @@ struct CheckpointTests {
         let lines = bytes.split(separator: 0x0A)
         #expect(lines.filter { $0.starts(with: "+SUM ".utf8) }.count == 3)
         let decoded = try DecodedStream(bytes, chunkSize: chunkSize)
-        let checkpoints = decoded.messages.filter { if case .ignorable("+SUM", _) = $0 { true } else { false } }
+        let checkpoints = decoded.messages.compactMap { if case .checkpoint(let checksum) = $0 { checksum } else { nil } }
         #expect(checkpoints.count == 3)
+        // Each is the checksum its line carries.
+        let written = lines.filter { $0.starts(with: "+SUM ".utf8) }.map { String(decoding: $0.split(separator: 0x20)[2], as: UTF8.self) }
+        #expect(checkpoints == written)
         #expect(decoded.messages.filter { if case .record = $0 { true } else { false } }.count == 10)
     }
 
@@ -50,7 +53,7 @@ struct CheckpointTests {
         } catch {
             #expect(error.code == .digestMismatch)
             #expect(error.line == 6, "the first +SUM is line 6 (header, DELTA, three RECs)")
-            #expect(!seen.contains { if case .ignorable("+SUM", _) = $0 { true } else { false } }, "no checkpoint passes")
+            #expect(!seen.contains { if case .checkpoint = $0 { true } else { false } }, "no checkpoint passes")
         }
     }
 
@@ -60,7 +63,7 @@ struct CheckpointTests {
         let decoder = MessageDecoder()
         var checkpoints = 0
         do {
-            try decoder.decode(bytes) { message, _ in if case .ignorable("+SUM", _) = message { checkpoints += 1 } }
+            try decoder.decode(bytes) { message, _ in if case .checkpoint = message { checkpoints += 1 } }
             try decoder.finish()
             Issue.record("a corrupted stream must be refused")
         } catch {

@@ -70,10 +70,10 @@ struct RoundTripTests {
             for _ in 0..<Int.random(in: 0...3, using: &random) {
                 let id = (try? RecordID("case-\(Int.random(in: 0...9, using: &random))"))!
                 if Bool.random(using: &random) {
-                    messages.append(.ack(record: id, cursor: Cursor(vector(&random))))
+                    messages.append(.answer(.stored(id, cursor: Cursor(vector(&random)))))
                 } else {
-                    messages.append(.nak(record: id, reason: [.invalid, .forbidden, .other("new-reason")].randomElement(using: &random)!,
-                                         message: text(&random)))
+                    messages.append(.answer(.refused(id, [.invalid, .forbidden, .other("new-reason")].randomElement(using: &random)!,
+                                                     message: text(&random))))
                 }
             }
         }
@@ -83,6 +83,7 @@ struct RoundTripTests {
             if Bool.random(using: &random) { messages.append(.ignorable(verb: "+NOTE", arguments: "k=v")) }
         }
         if kind == .push, Bool.random(using: &random) { messages.append(.pull(since: Cursor(vector(&random)))) }
+        if kind == .reply, Bool.random(using: &random) { messages.append(.more) }
         return messages
     }
 

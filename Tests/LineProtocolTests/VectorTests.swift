@@ -8,6 +8,8 @@ struct GoldenVector: CustomTestStringConvertible, Sendable {
     enum Outcome: Equatable, Sendable {
         case ok(frames: Int, checksum: String)
         case error(LineProtocolError.Code, line: Int)
+        /// The vector's `.expected` file is missing or cannot be read: a failure, never skipped.
+        case unreadable(String)
     }
 
     let name: String
@@ -20,26 +22,42 @@ struct GoldenVector: CustomTestStringConvertible, Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Protocol/vectors")
 
+    /// The names of the files in ``directory``, sorted.
+    static func files() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+    }
+
+    /// Every `.edtlp` file of ``directory``, each with the outcome its `.expected` file states, or
+    /// ``Outcome/unreadable(_:)`` saying why one of the two cannot be read.
     static func all() -> [GoldenVector] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".edtlp") }.sorted().compactMap { file in
+        files().filter { $0.hasSuffix(".edtlp") }.map { file in
             let name = String(file.dropLast(".edtlp".count))
-            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path),
-                let expected = FileManager.default.contents(atPath: directory.appendingPathComponent(name + ".expected").path)
-            else { return nil }
-            let words = String(decoding: expected, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
-            let outcome: Outcome
-            if words.first == "ok", words.count == 3, let frames = Int(words[1].dropFirst("frames=".count)) {
-                outcome = .ok(frames: frames, checksum: String(words[2].dropFirst("checksum=".count)))
-            } else if words.first == "error", words.count == 4, let code = LineProtocolError.Code(rawValue: words[1]),
-                let line = Int(words[3])
-            {
-                outcome = .error(code, line: line)
-            } else {
-                return nil
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else {
+                return GoldenVector(name: name, bytes: [], outcome: .unreadable("\(file) cannot be read"))
             }
-            return GoldenVector(name: name, bytes: Array(data), outcome: outcome)
+            return GoldenVector(name: name, bytes: Array(data), outcome: outcome(name + ".expected"))
         }
+    }
+
+    /// The outcome an `.expected` file states: `ok frames=N checksum=xxh3-64:HEX` or
+    /// `error CODE line N`.
+    static func outcome(_ file: String) -> Outcome {
+        guard let expected = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else {
+            return .unreadable("\(file) is missing or cannot be read")
+        }
+        let text = String(decoding: expected, as: UTF8.self)
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        if words.count == 3, words[0] == "ok", words[1].hasPrefix("frames="), let frames = Int(words[1].dropFirst("frames=".count)),
+            words[2].hasPrefix("checksum=")
+        {
+            return .ok(frames: frames, checksum: String(words[2].dropFirst("checksum=".count)))
+        }
+        if words.count == 4, words[0] == "error", let code = LineProtocolError.Code(rawValue: words[1]), words[2] == "line",
+            let line = Int(words[3])
+        {
+            return .error(code, line: line)
+        }
+        return .unreadable("\(file) does not say \"ok frames=N checksum=...\" or \"error CODE line N\": \(text.debugDescription)")
     }
 
     /// Decodes with the given chunk size and reports the outcome and the messages.
@@ -58,6 +76,14 @@ struct VectorTests {
     @Test func theVectorsAreAllThere() {
         let vectors = GoldenVector.all()
         #expect(vectors.count >= 27, "Protocol/vectors must hold every vector and its .expected file")
+        for vector in vectors {
+            if case .unreadable(let why) = vector.outcome { Issue.record("vector \(vector.name): \(why)") }
+        }
+        // An expectation without its vector is a vector lost.
+        let names = Set(vectors.map(\.name))
+        for file in GoldenVector.files() where file.hasSuffix(".expected") {
+            #expect(names.contains(String(file.dropLast(".expected".count))), "\(file) has no .edtlp beside it")
+        }
         let codes = Set(vectors.compactMap { vector -> LineProtocolError.Code? in
             if case .error(let code, _) = vector.outcome { return code }
             return nil
@@ -72,6 +98,10 @@ struct VectorTests {
 
     @Test(arguments: GoldenVector.all())
     func decodesToItsExpectedOutcome(_ vector: GoldenVector) {
+        if case .unreadable(let why) = vector.outcome {
+            Issue.record("vector \(vector.name): \(why)")
+            return
+        }
         let (outcome, _) = vector.decode(chunkSize: 1 << 16)
         #expect(outcome == vector.outcome)
     }

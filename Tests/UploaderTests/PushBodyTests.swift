@@ -33,6 +33,7 @@ struct PushBodyTests {
             case .delta: "DELTA"
             case .record: "REC"
             case .pull: "PULL"
+            case .checkpoint: "+SUM"
             case .ignorable(let verb, _): verb
             default: "?"
             }

@@ -209,7 +209,7 @@ struct PushBenchmark: AsyncParsableCommand {
     static func upload(_ file: URL, with curl: URL, to url: String) throws -> Double {
         let process = Process()
         process.executableURL = curl
-        process.arguments = ["-s", "-S", "-f", "-o", "/dev/null", "-H", "Expect:", "-H", "Content-Type: text/x-edtlp; charset=utf-8",
+        process.arguments = ["-s", "-S", "-f", "-o", "/dev/null", "-H", "Expect:", "-H", "Content-Type: " + SyncContract.mediaType,
                              "--data-binary", "@" + file.path, url]
         process.standardInput = FileHandle.nullDevice
         let seconds = try Measure.seconds {

@@ -28,13 +28,21 @@ func check(_ bytes: [UInt8]) {
     guard let again = try? DecodedStream(reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16)) else {
         fatalError("a valid stream re-encoded into an invalid one")  // a bug for the fuzzer to report
     }
-    guard again.messages == stream.messages, again.header == stream.header else {
+    guard withoutSums(again.messages) == withoutSums(stream.messages), again.header == stream.header else {
         fatalError("a valid stream changed meaning when re-encoded")
     }
 }
 
+/// `messages` with each checkpoint's checksum left out: it is the checksum of the bytes before
+/// it, which re-encoding writes otherwise when a payload came in another form than canonical.
+func withoutSums(_ messages: [Message]) -> [Message] {
+    messages.map { message in
+        if case .checkpoint = message { .checkpoint(checksum: "") } else { message }
+    }
+}
+
 /// Reads the `REC` frames of `bytes` unread, then each payload keeping it when canonical, with
-/// one memo through them all: a payload kept must be exactly its record's encoding, and when
+/// one reader through them all: a payload kept must be exactly its record's encoding, and when
 /// the stream is valid the records must be those the plain decoder read (`expected`).
 func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expected: [Record]?) {
     let decoder = MessageDecoder(limits: limits)
@@ -49,14 +57,14 @@ func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expect
         }
         start = end
     }
-    var memo = RecordReadingMemo()
+    var reader = UnreadRecord.Reader()
     var read: [Record] = []
     for record in unread {
-        guard let (part, canonical) = try? record.readKeepingCanonicalPayload(memo: &memo) else { continue }
-        if let canonical, !canonical.elementsEqual(RecordCoding.encode(part)) {
+        guard let contents = try? reader.read(record) else { continue }
+        if let canonical = contents.canonicalPayload, !canonical.elementsEqual(RecordCoding.encode(contents.record)) {
             fatalError("a payload kept as canonical is not its record's encoding")
         }
-        read.append(part)
+        read.append(contents.record)
     }
     if let expected, read != expected {
         fatalError("reading records unread-first gave other records than the decoder")

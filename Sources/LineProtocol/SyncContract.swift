@@ -1,0 +1,27 @@
+/// The HTTP side of a sync (`Protocol/PROTOCOL.md` §4): what a device and the central endpoint
+/// agree on besides the streams themselves. Both sides use these constants; neither writes the
+/// values out.
+///
+/// - A device `POST`s a `push` stream to ``syncPath`` with `Content-Type: ` ``mediaType`` and an
+///   `Authorization` header of the ``SyncAuthorization`` scheme (``SyncAuthorization/scheme``);
+///   a `200` answer's body is a `reply` stream of the same media type.
+/// - A `409` answer's body starts with ``startOverPrefix``: the device starts over (§4.2).
+/// - `GET` ``healthPath`` answers `200` while the centre runs and its database answers.
+public enum SyncContract {
+    /// The path of the sync resource, after the centre's base URL: `/v1/sync`.
+    public static let syncPath = "/v1/sync"
+
+    /// The path of the health check, after the centre's base URL: `/health`.
+    public static let healthPath = "/health"
+
+    /// The media type of push and reply bodies, as the `Content-Type` value:
+    /// `text/x-edtlp; charset=utf-8`.
+    public static let mediaType = "text/x-edtlp; charset=utf-8"
+
+    /// How the body of a `409` answer starts: `start-over:`, then a space and the reason for
+    /// people. The centre's database no longer matches the device's cursor (it was replaced, or
+    /// restored from a backup), so the device marks every record pending, forgets its cursor and
+    /// syncs from the start. A device acts on the status; the prefix names it for people and
+    /// scripts reading the body.
+    public static let startOverPrefix = "start-over:"
+}
