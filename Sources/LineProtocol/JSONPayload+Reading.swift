@@ -168,7 +168,7 @@ extension JSONPayload {
 
         // MARK: - Objects and arrays
 
-        /// A key of an object read by ``forEachMember(depth:known:_:)``.
+        /// A key of an object read by ``forEachMember(depth:known:othersCheckedByCaller:_:)``.
         enum MemberKey {
             /// The key at this index of the known keys.
             case known(Int)
