@@ -18,34 +18,88 @@ extension JSONPayload {
     ///
     /// - Parameter allowingWhitespace: accept insignificant whitespace (for documents people
     ///   write, such as a referral given to `edt referral new`); wire payloads never have it.
+    ///   It is taken out before reading (``withoutWhitespace(_:)``), so the reader itself, which
+    ///   wire payloads go through by the million, never looks for any.
     public static func read(
         _ bytes: ArraySlice<UInt8>, maximumDepth: Int = Limits.standard.maximumJSONDepth, allowingWhitespace: Bool = false
     ) throws(ReadError) -> FieldValue {
-        var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
-        reader.allowsWhitespace = allowingWhitespace
-        let value = try reader.value(depth: 0)
-        reader.skipWhitespace()
-        guard reader.position == bytes.endIndex else {
-            throw .invalid("unexpected bytes after the JSON value at offset \(reader.position - bytes.startIndex)")
+        var reader: Reader
+        if allowingWhitespace {
+            let compact = withoutWhitespace(bytes)
+            reader = Reader(bytes: compact.bytes[...], maximumDepth: maximumDepth)
+            reader.originalOffsets = compact.offsets
+        } else {
+            reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
         }
+        let value = try reader.value(depth: 0)
+        guard reader.isAtEnd else { throw .invalid("unexpected bytes after the JSON value at offset \(reader.offset)") }
         return value
+    }
+
+    /// `bytes` without the whitespace between JSON tokens, and the offset in `bytes` of each byte
+    /// kept (then of the end). Strings are kept as they are. Whitespace that splits a token or
+    /// runs two together (`tr ue`, `- 1`, `1 2`) is kept as one space, mapped to the byte after
+    /// it, so the reader refuses it as it refuses any byte out of place.
+    static func withoutWhitespace(_ bytes: ArraySlice<UInt8>) -> (bytes: [UInt8], offsets: [Int]) {
+        func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        /// A byte of a token other than punctuation and strings: of a literal or a number.
+        func isWordByte(_ byte: UInt8) -> Bool { !isWhitespace(byte) && !"{}[],:\"".utf8.contains(byte) }
+        var out: [UInt8] = []
+        var offsets: [Int] = []
+        out.reserveCapacity(bytes.count)
+        offsets.reserveCapacity(bytes.count + 1)
+        var index = bytes.startIndex
+        var inString = false
+        var skipped = false  // whitespace was left out since the last byte kept
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\"), index + 1 < bytes.endIndex {
+                    out.append(byte)
+                    offsets.append(index - bytes.startIndex)
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if isWhitespace(byte) {
+                skipped = true
+                index += 1
+                continue
+            } else {
+                if skipped, let last = out.last, isWordByte(last), isWordByte(byte) {
+                    out.append(0x20)
+                    offsets.append(index - bytes.startIndex)
+                }
+                skipped = false
+                inString = byte == UInt8(ascii: "\"")
+            }
+            out.append(bytes[index])
+            offsets.append(index - bytes.startIndex)
+            index += 1
+        }
+        offsets.append(bytes.count)
+        return (out, offsets)
     }
 
     /// A strict, forward-only JSON reader over a byte slice.
     ///
-    /// One loop reads each shape: ``forEachMember(depth:known:_:)`` every object,
-    /// ``forEachElement(depth:_:)`` every array, ``string()`` every string, ``number()`` every
-    /// number. ``value(depth:)`` builds a ``FieldValue`` with them; a reader of a known shape
-    /// (``RecordPayload``) calls them itself and builds its own values.
+    /// One loop reads each shape: ``forEachMember(depth:known:othersCheckedByCaller:_:)`` every
+    /// object, ``forEachElement(depth:_:)`` every array, ``string()`` every string, ``number()``
+    /// every number. ``value(depth:)`` builds a ``FieldValue`` with them; a reader of a known
+    /// shape (``RecordPayload``) calls them itself and builds its own values. It never looks for
+    /// whitespace: wire payloads have none, and ``JSONPayload/read(_:maximumDepth:allowingWhitespace:)``
+    /// takes it out of the documents people write before reading them.
     struct Reader {
         let bytes: ArraySlice<UInt8>
         let maximumDepth: Int
         var position: Int
-        var allowsWhitespace = false
         /// False once the reader has met anything the canonical writer would have written
         /// differently (an escape it does not use, a number not in its form, object keys out of
-        /// order, whitespace); readers of a whole payload clear it for their own rules too.
+        /// order); readers of a whole payload clear it for their own rules too.
         var isCanonical = true
+        /// For bytes that are a document with its whitespace taken out, the offset in the
+        /// document of each byte (and of its end): errors name the place people wrote.
+        var originalOffsets: [Int]?
 
         init(bytes: ArraySlice<UInt8>, maximumDepth: Int) {
             self.bytes = bytes
@@ -53,38 +107,16 @@ extension JSONPayload {
             position = bytes.startIndex
         }
 
-        var offset: Int { position - bytes.startIndex }
+        /// Where the reader is, as an offset into what it was given (or the document it came from).
+        var offset: Int {
+            let offset = position - bytes.startIndex
+            guard let originalOffsets, offset < originalOffsets.count else { return offset }
+            return originalOffsets[offset]
+        }
 
         var isAtEnd: Bool { position == bytes.endIndex }
 
         func fail(_ what: String) -> ReadError { .invalid("\(what) at offset \(offset)") }
-
-        /// Skips insignificant whitespace, when it is allowed (never on the wire).
-        @inline(__always)
-        mutating func skipWhitespace() {
-            if allowsWhitespace { skipAllowedWhitespace() }
-        }
-
-        /// Kept out of line, so the loops that skip whitespace stay small enough to be inlined
-        /// where wire payloads are read.
-        @inline(never)
-        private mutating func skipAllowedWhitespace() {
-            while position < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) {
-                position += 1
-                isCanonical = false
-            }
-        }
-
-        /// Whether the byte at the reader is `byte`, once any whitespace allowed there is skipped.
-        /// Whitespace is looked for only when `byte` is not there already: wire payloads, which
-        /// never have any, pay nothing for it.
-        @inline(__always)
-        mutating func isAt(_ byte: UInt8) -> Bool {
-            if position < bytes.endIndex, bytes[position] == byte { return true }
-            guard allowsWhitespace else { return false }
-            skipAllowedWhitespace()
-            return position < bytes.endIndex && bytes[position] == byte
-        }
 
         mutating func expect(_ literal: String) throws(ReadError) {
             for byte in literal.utf8 {
@@ -97,7 +129,6 @@ extension JSONPayload {
 
         /// Reads any value, inside containers `depth` deep.
         mutating func value(depth: Int) throws(ReadError) -> FieldValue {
-            skipWhitespace()
             guard position < bytes.endIndex else { throw fail("expected a value") }
             switch bytes[position] {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
@@ -137,7 +168,7 @@ extension JSONPayload {
 
         // MARK: - Objects and arrays
 
-        /// A key of an object read by ``forEachMember(depth:known:_:)``.
+        /// A key of an object read by ``forEachMember(depth:known:othersCheckedByCaller:_:)``.
         enum MemberKey {
             /// The key at this index of the known keys.
             case known(Int)
@@ -158,14 +189,14 @@ extension JSONPayload {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
             position += 1
-            if isAt(UInt8(ascii: "}")) {
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
                 position += 1
                 return
             }
             var seenKnown: UInt64 = 0  // bit i: known[i] was read
             var others = SeenKeys()
             while true {
-                guard isAt(UInt8(ascii: "\"")) else { throw fail("expected a key") }
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key: MemberKey
                 if !known.isEmpty, let index = knownKey(at: position, among: known) {
                     position += known[index].utf8CodeUnitCount + 2  // the key and its quotes
@@ -182,16 +213,17 @@ extension JSONPayload {
                 case .other(let text):
                     guard othersCheckedByCaller || others.insert(text) else { throw fail("duplicate key \"\(text)\"") }
                 }
-                guard isAt(UInt8(ascii: ":")) else { throw fail("expected :") }
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: ":") else { throw fail("expected :") }
                 position += 1
                 try body(&self, key)
-                if isAt(UInt8(ascii: ",")) {
+                guard position < bytes.endIndex else { throw fail("unterminated object") }
+                if bytes[position] == UInt8(ascii: ",") {
                     position += 1
-                } else if isAt(UInt8(ascii: "}")) {
+                } else if bytes[position] == UInt8(ascii: "}") {
                     position += 1
                     return
                 } else {
-                    throw fail(isAtEnd ? "unterminated object" : "expected , or }")
+                    throw fail("expected , or }")
                 }
             }
         }
@@ -217,25 +249,25 @@ extension JSONPayload {
         }
 
         /// Reads an array `depth` deep, calling `body` with the reader placed on each element;
-        /// `body` must read the element. Inlined: the element's reader is then inlined into it.
-        @inline(__always)
+        /// `body` must read the element.
         mutating func forEachElement(depth: Int, _ body: (inout Reader) throws(ReadError) -> Void) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
             guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "[") else { throw .shape("expected an array") }
             position += 1
-            if isAt(UInt8(ascii: "]")) {
+            if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
                 position += 1
                 return
             }
             while true {
                 try body(&self)
-                if isAt(UInt8(ascii: ",")) {
+                guard position < bytes.endIndex else { throw fail("unterminated array") }
+                if bytes[position] == UInt8(ascii: ",") {
                     position += 1
-                } else if isAt(UInt8(ascii: "]")) {
+                } else if bytes[position] == UInt8(ascii: "]") {
                     position += 1
                     return
                 } else {
-                    throw fail(isAtEnd ? "unterminated array" : "expected , or ]")
+                    throw fail("expected , or ]")
                 }
             }
         }

@@ -33,6 +33,20 @@ struct JSONReadingTests {
         #expect(Self.refusal(#"[1 ,2]"#) != nil)
     }
 
+    @Test func whitespaceInsideATokenOrBetweenTwoIsRefusedAndStringsKeepTheirs() throws {
+        for text in ["tr ue", "[1 2]", "- 1", #"{"a":nu ll}"#, "1 2", "[1.5 e3]", #"["a" "b"]"#] {
+            #expect(Self.refusal(text, allowingWhitespace: true) != nil, "\(text)")
+        }
+        #expect(try Self.read(#" " a \" b\t" "#, allowingWhitespace: true) == .string(" a \" b\t"))
+        #expect(Self.refusal("\"a\nb\"", allowingWhitespace: true) != nil, "a raw newline in a string is refused still")
+    }
+
+    @Test func aRefusalOfADocumentWithWhitespaceNamesTheOffsetInIt() {
+        #expect(Self.refusal("{\n  \"a\": 1,\n  \"b\" 2\n}", allowingWhitespace: true) == "expected : at offset 18")
+        #expect(Self.refusal("[1, 2]  x", allowingWhitespace: true) == "unexpected bytes after the JSON value at offset 8")
+        #expect(Self.refusal("  \n ", allowingWhitespace: true) == "expected a value at offset 4")
+    }
+
     @Test func eachRefusalSaysWhatIsWrong() {
         for (text, reason) in [
             (#"{"a":1 "b":2}"#, "expected , or }"),
