@@ -282,8 +282,12 @@ struct SyncEndToEndTests {
         #expect(count(try sync(a, central.url).json, "pushed") == 5)
         // A backup is taken (the server stopped), then the laptop syncs more.
         central.terminate()
+        // A stopped SQLite database in WAL mode is its file and its write-ahead log (which may
+        // still hold the last commits, the enrolment among them): the backup takes both.
         let backup = world.directory.appendingPathComponent("backup.sqlite")
-        try FileManager.default.copyItem(at: world.database, to: backup)
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: world.database.path + suffix) {
+            try FileManager.default.copyItem(atPath: world.database.path + suffix, toPath: backup.path + suffix)
+        }
         central = try world.startCentral(port: port)
         try importReferrals(a, count: 3, tag: "second", in: world.directory)
         #expect(count(try sync(a, central.url).json, "pushed") == 3)
@@ -292,7 +296,9 @@ struct SyncEndToEndTests {
         // cursor is ahead of it. The laptop must notice, and send everything again.
         central.terminate()
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: world.database.path + suffix) }
-        try FileManager.default.copyItem(at: backup, to: world.database)
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: backup.path + suffix) {
+            try FileManager.default.copyItem(atPath: backup.path + suffix, toPath: world.database.path + suffix)
+        }
         central = try world.startCentral(port: port)
         let restored = try sync(a, central.url)
         #expect(restored.status == 0, "\(restored.standardError)")
