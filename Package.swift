@@ -62,7 +62,8 @@ let package = Package(
 
         /// The laptop's application layer: capture, change, read, bundles and sync on the store,
         /// with the device's policies, an injected clock and signed entries.
-        .target(name: "Laptop", dependencies: ["Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader"]),
+        .target(
+            name: "Laptop", dependencies: ["Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader"]),
 
         /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
         .target(
@@ -141,7 +142,10 @@ let package = Package(
         .testTarget(name: "ReferralsTests", dependencies: ["Referrals", "Replication", "LineProtocol"]),
         .testTarget(
             name: "ReplicaStoreTests",
-            dependencies: ["ReplicaStore", "Replication", "Referrals", "LineProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ReplicaStore", "Replication", "Referrals", "LineProtocol", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -153,12 +157,16 @@ let package = Package(
         ),
         .testTarget(
             name: "UploaderTests",
-            dependencies: ["Uploader", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Uploader", "Replication", "LineProtocol", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "CentralTests",
             dependencies: [
-                "Central", "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "Central", "Replication", "LineProtocol", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

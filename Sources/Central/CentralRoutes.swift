@@ -1,6 +1,6 @@
 public import Hummingbird
-public import Logging
 import LineProtocol
+public import Logging
 import NIOCore
 import Replication
 
@@ -70,11 +70,15 @@ public struct CentralRoutes: Sendable {
             }
             let reply = try await service.reply(
                 pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: pull, to: device)
-            logger.info("sync", metadata: [
-                "device": "\(device.id)", "records": "\(stored.outcomes.count)", "transactions": "\(stored.transactions)",
-                "storeMs": "\(Self.milliseconds(stored.storing))", "replyBytes": "\(reply.count)",
-                "readMs": "\(Self.milliseconds(read - started))", "answerMs": "\(Self.milliseconds(clock.now - read))",
-            ])
+            logger.info(
+                "sync",
+                metadata: [
+                    "device": "\(device.id)", "records": "\(stored.outcomes.count)",
+                    "transactions": "\(stored.transactions)",
+                    "storeMs": "\(Self.milliseconds(stored.storing))", "replyBytes": "\(reply.count)",
+                    "readMs": "\(Self.milliseconds(read - started))",
+                    "answerMs": "\(Self.milliseconds(clock.now - read))",
+                ])
             var headers = HTTPFields()
             headers[.contentType] = SyncContract.mediaType
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))

@@ -1,6 +1,6 @@
 import Hummingbird
-public import Logging
 import LineProtocol
+public import Logging
 import NIOCore
 
 /// The central endpoint over HTTP (Hummingbird): ``CentralRoutes`` (sync and health) on the
@@ -41,7 +41,8 @@ public struct CentralServer: Sendable {
         routes.register(on: router)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "edt-central"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "edt-central"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )

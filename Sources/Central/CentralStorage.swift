@@ -40,7 +40,9 @@ public protocol CentralStorage: Sendable {
 
 extension CentralStorage {
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`.
-    public func changes(after sequence: Int64, authorities: Set<String>, limit: Int) async throws(CentralError) -> ChangePage {
+    public func changes(
+        after sequence: Int64, authorities: Set<String>, limit: Int
+    ) async throws(CentralError) -> ChangePage {
         try await changes(after: sequence, authorities: authorities, limit: limit, leavingOut: [])
     }
 }

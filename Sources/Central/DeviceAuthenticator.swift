@@ -15,13 +15,18 @@ public struct DeviceAuthenticator: Sendable {
     /// The device the header proves, or a refusal (`unauthenticated`, `revoked`).
     public func authenticate(_ header: String?) async throws(CentralError) -> EnrolledDevice {
         guard let header, let authorization = SyncAuthorization(headerValue: header) else {
-            throw CentralError(.unauthenticated, "the request has no valid \(SyncAuthorization.scheme) Authorization header")
+            throw CentralError(
+                .unauthenticated, "the request has no valid \(SyncAuthorization.scheme) Authorization header")
         }
         guard let id = try? DeviceID(authorization.device), let device = try await storage.device(id) else {
-            throw CentralError(.unauthenticated, "device \(authorization.device) is not enrolled; an administrator must run `edt central enroll`")
+            throw CentralError(
+                .unauthenticated,
+                "device \(authorization.device) is not enrolled; an administrator must run `edt central enroll`")
         }
         guard !device.revoked else {
-            throw CentralError(.revoked, "device \(id) has been revoked; it must not sync. Keep the laptop's data and contact an administrator")
+            throw CentralError(
+                .revoked,
+                "device \(id) has been revoked; it must not sync. Keep the laptop's data and contact an administrator")
         }
         let message = SyncAuthorization.message(device: authorization.device, counter: authorization.counter)
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: device.publicKey),
@@ -30,7 +35,9 @@ public struct DeviceAuthenticator: Sendable {
             throw CentralError(.unauthenticated, "the signature of device \(id) does not match its enrolled key")
         }
         guard try await storage.consumeCounter(authorization.counter, for: id) else {
-            throw CentralError(.unauthenticated, "device \(id) reused request counter \(authorization.counter): a replayed request is refused")
+            throw CentralError(
+                .unauthenticated,
+                "device \(id) reused request counter \(authorization.counter): a replayed request is refused")
         }
         return device
     }

@@ -16,11 +16,14 @@ final class HotStatement {
 
     /// Prepares `sql` on `db`'s connection.
     init(_ db: Database, _ sql: String) throws {
-        guard let connection = db.sqliteConnection else { throw DatabaseError(message: "the database connection is closed", sql: sql) }
+        guard let connection = db.sqliteConnection else {
+            throw DatabaseError(message: "the database connection is closed", sql: sql)
+        }
         var prepared: OpaquePointer?
         let code = sqlite3_prepare_v2(connection, sql, -1, &prepared, nil)
         guard code == SQLITE_OK, let prepared else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
         }
         self.statement = prepared
         self.connection = connection
@@ -33,8 +36,9 @@ final class HotStatement {
     func bind(_ text: String, at index: Int32) {
         var text = text
         text.withUTF8 { bytes in
-            _ = sqlite3_bind_text(statement, index, bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
-                                  Int32(bytes.count), Self.transient)
+            _ = sqlite3_bind_text(
+                statement, index, bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                Int32(bytes.count), Self.transient)
         }
     }
 
@@ -44,13 +48,15 @@ final class HotStatement {
 
     /// Binds bytes without copying them: they must stay as they are until ``reset()``.
     func bindWithoutCopying(text bytes: UnsafeRawBufferPointer, at index: Int32) {
-        _ = sqlite3_bind_text(statement, index, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+        _ = sqlite3_bind_text(
+            statement, index, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
     }
 
     /// Binds bytes without copying them: they must stay as they are until ``reset()``.
     func bindWithoutCopying(blob bytes: UnsafeRawBufferPointer, at index: Int32) {
         // A zero-length blob needs a non-null pointer to be a blob rather than NULL.
-        _ = sqlite3_bind_blob(statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
+        _ = sqlite3_bind_blob(
+            statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), nil)
     }
 
     /// Runs the statement to its next row: true when there is one to read, false when done.
@@ -59,7 +65,8 @@ final class HotStatement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         case let code:
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
         }
     }
 

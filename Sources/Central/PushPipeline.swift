@@ -115,7 +115,8 @@ public struct PushPipeline: Sendable {
     /// The writer: stores ready segments in order, several at a time, until every segment
     /// submitted is stored or one fails.
     private func write(
-        _ events: AsyncStream<Event>, toWriter: AsyncStream<Event>.Continuation, toFeed: AsyncThrowingStream<Int, any Error>.Continuation
+        _ events: AsyncStream<Event>, toWriter: AsyncStream<Event>.Continuation,
+        toFeed: AsyncThrowingStream<Int, any Error>.Continuation
     ) async throws -> Stored {
         defer { toWriter.finish() }  // what is prepared after a failure is dropped
         var stored = Stored()

@@ -83,13 +83,15 @@ public final class PushReader {
     private func checkHeader() throws(LineProtocolError) {
         guard let header = decoder.header else { return }
         guard header.kind == .push else {
-            throw LineProtocolError(.unexpectedFrame, line: 1, "a sync request must be a push stream, not \(header.kind.rawValue)")
+            throw LineProtocolError(
+                .unexpectedFrame, line: 1, "a sync request must be a push stream, not \(header.kind.rawValue)")
         }
         guard let named = header.device else {
             throw LineProtocolError(.malformedFrame, line: 1, "a push must name its device (device=\(device))")
         }
         guard named == device.rawValue else {
-            throw LineProtocolError(.malformedFrame, line: 1, "the stream names device \(named) but the request is signed by \(device)")
+            throw LineProtocolError(
+                .malformedFrame, line: 1, "the stream names device \(named) but the request is signed by \(device)")
         }
     }
 }

@@ -64,31 +64,33 @@ public final class SQLiteCentralStorage: CentralStorage {
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
-                try db.execute(sql: """
-                    CREATE TABLE devices (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        public_key BLOB NOT NULL,
-                        authorities TEXT NOT NULL,
-                        revoked INTEGER NOT NULL DEFAULT 0,
-                        last_counter INTEGER NOT NULL DEFAULT 0
-                    );
-                    CREATE TABLE cases (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        sequence INTEGER NOT NULL UNIQUE,
-                        version TEXT NOT NULL,
-                        body BLOB NOT NULL
-                    );
-                    CREATE TABLE case_authorities (
-                        authority TEXT NOT NULL,
-                        case_id TEXT NOT NULL,
-                        PRIMARY KEY (authority, case_id)
-                    ) WITHOUT ROWID;
-                    CREATE INDEX case_authorities_by_case ON case_authorities (case_id);
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE devices (
+                            id TEXT PRIMARY KEY NOT NULL,
+                            public_key BLOB NOT NULL,
+                            authorities TEXT NOT NULL,
+                            revoked INTEGER NOT NULL DEFAULT 0,
+                            last_counter INTEGER NOT NULL DEFAULT 0
+                        );
+                        CREATE TABLE cases (
+                            id TEXT PRIMARY KEY NOT NULL,
+                            sequence INTEGER NOT NULL UNIQUE,
+                            version TEXT NOT NULL,
+                            body BLOB NOT NULL
+                        );
+                        CREATE TABLE case_authorities (
+                            authority TEXT NOT NULL,
+                            case_id TEXT NOT NULL,
+                            PRIMARY KEY (authority, case_id)
+                        ) WITHOUT ROWID;
+                        CREATE INDEX case_authorities_by_case ON case_authorities (case_id);
+                        """)
             }
             migrator.registerMigration("identity") { db in
                 try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
-                let identity = (0..<12).map { _ in String("0123456789abcdefghijklmnopqrstuvwxyz".randomElement() ?? "x") }.joined()
+                let identity = (0..<12).map { _ in String("0123456789abcdefghijklmnopqrstuvwxyz".randomElement() ?? "x")
+                }.joined()
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('identity', ?)", arguments: [identity])
             }
             migrator.registerMigration("no case_authorities_by_case") { db in
@@ -97,7 +99,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                 try db.execute(sql: "DROP INDEX IF EXISTS case_authorities_by_case")
             }
             try migrator.migrate(pool)
-            identity = try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") } ?? "unknown"
+            identity =
+                try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
+                ?? "unknown"
         } catch {
             throw CentralError(.storage, "cannot open the central database \(path): \(error)")
         }
@@ -131,27 +135,34 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     public func device(_ id: DeviceID) async throws(CentralError) -> EnrolledDevice? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT public_key, authorities, revoked FROM devices WHERE id = ?", arguments: [id.rawValue])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT public_key, authorities, revoked FROM devices WHERE id = ?",
+                    arguments: [id.rawValue])
             else { return nil }
             let key: Data = row["public_key"]
             let authorities: String = row["authorities"]
             let revoked: Bool = row["revoked"]
-            return EnrolledDevice(id: id, publicKey: Array(key), authorities: Set(authorities.split(separator: " ").map(String.init)), revoked: revoked)
+            return EnrolledDevice(
+                id: id, publicKey: Array(key), authorities: Set(authorities.split(separator: " ").map(String.init)),
+                revoked: revoked)
         }
     }
 
     public func consumeCounter(_ counter: UInt64, for device: DeviceID) async throws(CentralError) -> Bool {
         guard counter <= UInt64(Int64.max) else { return false }
         return try await write { db in
-            try db.execute(sql: "UPDATE devices SET last_counter = ? WHERE id = ? AND last_counter < ?",
-                           arguments: [Int64(counter), device.rawValue, Int64(counter)])
+            try db.execute(
+                sql: "UPDATE devices SET last_counter = ? WHERE id = ? AND last_counter < ?",
+                arguments: [Int64(counter), device.rawValue, Int64(counter)])
             return db.changesCount > 0
         }
     }
 
     // MARK: - Cases
 
-    public func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
+    public func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
+    {
         let outcomes = try await storeInOneTransaction(parts, check: check)
         checkpointIfDue(afterStoring: parts.reduce(0) { $0 + $1.encoded.count })
         return outcomes
@@ -182,16 +193,22 @@ public final class SQLiteCentralStorage: CentralStorage {
         while checkpointState.counts.withLock({ $0.running }) { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
-    private func storeInOneTransaction(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome] {
+    private func storeInOneTransaction(
+        _ parts: [PreparedPart], check: @escaping PartCheck
+    ) async throws(CentralError) -> [StoredOutcome] {
         try await write { db in
             var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             let select = try HotStatement(db, "SELECT sequence, body FROM cases WHERE id = ?")
-            let upsert = try HotStatement(db, """
+            let upsert = try HotStatement(
+                db,
+                """
                 INSERT INTO cases (id, sequence, version, body) VALUES (?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body
                 """)
-            let removeAuthority = try HotStatement(db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
-            let addAuthority = try HotStatement(db, "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
+            let removeAuthority = try HotStatement(
+                db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
+            let addAuthority = try HotStatement(
+                db, "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
             var version: [UInt8] = []  // the notation of a version, reused
             var outcomes: [StoredOutcome] = []
             outcomes.reserveCapacity(parts.count)
@@ -222,8 +239,14 @@ public final class SQLiteCentralStorage: CentralStorage {
                 let body = before == nil ? prepared.encoded : RecordCoding.encode(merged)[...]
                 guard body.count <= Self.maximumCaseBytes else {
                     // Every device must be able to read the case back on one EDTLP line.
-                    outcomes.append(.rejected(part.id, .init(
-                        .tooLarge, message: "the case would be \(body.count) bytes, over the \(Self.maximumCaseBytes) a sync line carries")))
+                    outcomes.append(
+                        .rejected(
+                            part.id,
+                            .init(
+                                .tooLarge,
+                                message:
+                                    "the case would be \(body.count) bytes, over the \(Self.maximumCaseBytes) a sync line carries"
+                            )))
                     continue
                 }
                 if let stored, stored.body.elementsEqual(body) {
@@ -269,17 +292,20 @@ public final class SQLiteCentralStorage: CentralStorage {
         let gaps = SequenceGaps(after: sequence, leavingOut: leavingOut)
         return try await read { db in
             let newest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
-            guard !codes.isEmpty, newest > sequence else { return ChangePage(records: [], upTo: max(newest, sequence), more: false) }
+            guard !codes.isEmpty, newest > sequence else {
+                return ChangePage(records: [], upTo: max(newest, sequence), more: false)
+            }
             guard limit > 0 else { return ChangePage(records: [], upTo: sequence, more: true) }
             let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
             // Only the gaps between left-out changes are read: a device's own push, just stored,
             // is skipped without reading it.
-            let select = try db.cachedStatement(sql: """
-                SELECT c.id, c.sequence, c.version, c.body FROM cases c
-                WHERE c.sequence > ? AND c.sequence <= ? AND EXISTS (
-                    SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
-                ORDER BY c.sequence
-                """)
+            let select = try db.cachedStatement(
+                sql: """
+                    SELECT c.id, c.sequence, c.version, c.body FROM cases c
+                    WHERE c.sequence > ? AND c.sequence <= ? AND EXISTS (
+                        SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
+                    ORDER BY c.sequence
+                    """)
             var records: [StoredCase] = []
             for gap in gaps.gaps where gap.lower < newest {
                 var arguments: StatementArguments = [gap.lower, min(gap.upper ?? newest, newest)]
@@ -290,7 +316,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                         return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
                     }
                     let body: Data = row[3]
-                    records.append(StoredCase(id: try RecordID(row[0] as String), sequence: row[1], version: row[2], body: Array(body)))
+                    records.append(
+                        StoredCase(
+                            id: try RecordID(row[0] as String), sequence: row[1], version: row[2], body: Array(body)))
                 }
             }
             return ChangePage(records: records, upTo: newest, more: false)
@@ -299,7 +327,8 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     // MARK: - Access
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T
+    {
         do {
             return try await pool.write(body)
         } catch let error as CentralError {

@@ -86,7 +86,9 @@ public struct SyncService: Sendable {
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).
-    public func store(_ parts: [PreparedPart], from device: EnrolledDevice) async throws(CentralError) -> [StoredOutcome] {
+    public func store(
+        _ parts: [PreparedPart], from device: EnrolledDevice
+    ) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
         return try await storage.store(parts) { part, before, merged in
             Self.check(part, before: before, merged: merged, device: device)
@@ -110,10 +112,16 @@ public struct SyncService: Sendable {
         var since: Int64 = 0
         if let cursor = pull {
             guard let sequence = sequence(of: cursor) else {
-                throw CentralError(.startOver, "this centre's database did not issue the cursor \(cursor) (it was replaced): sync everything from the start")
+                throw CentralError(
+                    .startOver,
+                    "this centre's database did not issue the cursor \(cursor) (it was replaced): sync everything from the start"
+                )
             }
             guard sequence <= (try await storage.newestSequence()) else {
-                throw CentralError(.startOver, "the cursor \(cursor) is ahead of this centre's database (it was restored): sync everything from the start")
+                throw CentralError(
+                    .startOver,
+                    "the cursor \(cursor) is ahead of this centre's database (it was restored): sync everything from the start"
+                )
             }
             since = sequence
         }
@@ -122,12 +130,15 @@ public struct SyncService: Sendable {
         asPushed.reserveCapacity(outcomes.count)
         for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {
             encoder.append(.answer(answer(outcome)))
-            if case .stored(_, let sequence, let version) = outcome, version == pushedVersion { asPushed.append(sequence) }
+            if case .stored(_, let sequence, let version) = outcome, version == pushedVersion {
+                asPushed.append(sequence)
+            }
         }
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
             let page = try await storage.changes(
-                after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords), leavingOut: asPushed)
+                after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords),
+                leavingOut: asPushed)
             encoder.append(.delta(base: vector(since), knowledge: vector(page.upTo)))
             for stored in page.records { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
             if page.more { encoder.append(.more) }
@@ -145,18 +156,26 @@ public struct SyncService: Sendable {
 
     /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): a host
     /// authority, and a case of an authority the device serves (before and after the merge).
-    static func check(_ part: Record, before: Record?, merged: Record, device: EnrolledDevice) -> StoredOutcome.Rejection? {
+    static func check(
+        _ part: Record, before: Record?, merged: Record, device: EnrolledDevice
+    ) -> StoredOutcome.Rejection? {
         if ReferralCapture.hostAuthorities(of: merged).isEmpty {
-            return .init(.invalid, message: "hostAuthority: a referral must name the authority where the child was found")
+            return .init(
+                .invalid, message: "hostAuthority: a referral must name the authority where the child was found")
         }
         var served: String { device.authorities.sorted().joined(separator: ", ") }  // for a refusal only
         if let before, ReferralCapture.authorities(of: before).isDisjoint(with: device.authorities) {
-            return .init(.forbidden, message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
+            return .init(
+                .forbidden,
+                message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
         }
         let authorities = ReferralCapture.authorities(of: merged)
         if authorities.isDisjoint(with: device.authorities) {
             return .init(
-                .forbidden, message: "device \(device.id) serves \(served), not \(authorities.sorted().joined(separator: ", ")); an administrator can enrol it for that authority")
+                .forbidden,
+                message:
+                    "device \(device.id) serves \(served), not \(authorities.sorted().joined(separator: ", ")); an administrator can enrol it for that authority"
+            )
         }
         return nil
     }
@@ -175,7 +194,8 @@ public struct SyncService: Sendable {
     func sequence(of cursor: Cursor) -> Int64? {
         guard let vector = cursor.vector else { return nil }
         if vector == VersionVector() { return 0 }
-        guard let name = cursorDevice, vector == self.vector(Int64(clamping: vector[name])), vector[name] <= UInt64(Int64.max)
+        guard let name = cursorDevice, vector == self.vector(Int64(clamping: vector[name])),
+            vector[name] <= UInt64(Int64.max)
         else { return nil }
         return Int64(vector[name])
     }

@@ -22,7 +22,8 @@ public struct CaptureQuestionnaire: Sendable {
     static let firstChild = "c1"
     /// Recommended fields asked after the required ones, in this order.
     static let recommendedPaths = [
-        "immediateProtection", "childSafeNow", "homeAuthority", "children.\(firstChild).name", "children.\(firstChild).dateOfBirth",
+        "immediateProtection", "childSafeNow", "homeAuthority", "children.\(firstChild).name",
+        "children.\(firstChild).dateOfBirth",
         "children.\(firstChild).location", "referrer.name", "referrer.phone", "referrer.professional", "recordCheck",
     ]
 
@@ -42,14 +43,17 @@ public struct CaptureQuestionnaire: Sendable {
         }
         requiredLeaves(ReferralSchema.document, prefix: "")
         let suggestions: [String: String] = [
-            "receivedAt": now.london, ReferralCapture.hostAuthorityPath: policy.authorities.first ?? "", "channel": "phone",
+            "receivedAt": now.london, ReferralCapture.hostAuthorityPath: policy.authorities.first ?? "",
+            "channel": "phone",
             "recordCheck": "not-checked-offline",
         ]
         questions = (paths + Self.recommendedPaths).compactMap { text in
-            guard let path = try? FieldPath(text), let member = ReferralSchema.member(at: path), case .scalar(let scalar) = member.shape
+            guard let path = try? FieldPath(text), let member = ReferralSchema.member(at: path),
+                case .scalar(let scalar) = member.shape
             else { return nil }
             return Question(
-                path: path, label: Self.context(of: path) + member.summary + Self.hint(for: scalar), required: paths.contains(text),
+                path: path, label: Self.context(of: path) + member.summary + Self.hint(for: scalar),
+                required: paths.contains(text),
                 suggestion: suggestions[text])
         }
     }
@@ -87,11 +91,12 @@ public struct CaptureQuestionnaire: Sendable {
         for (path, value) in answers { document.insert(value, at: path.segments.map(String.init)) }
         for member in ReferralSchema.document {
             guard case .collection = member.shape, case .object(let items)? = document[member.name] else { continue }
-            document[member.name] = .array(items.keys.sorted().map { id in
-                guard case .object(var fields)? = items[id] else { return .object(["id": .string(id)]) }
-                fields["id"] = .string(id)
-                return .object(fields)
-            })
+            document[member.name] = .array(
+                items.keys.sorted().map { id in
+                    guard case .object(var fields)? = items[id] else { return .object(["id": .string(id)]) }
+                    fields["id"] = .string(id)
+                    return .object(fields)
+                })
         }
         return .object(document)
     }

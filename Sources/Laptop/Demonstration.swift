@@ -23,10 +23,12 @@ public struct Demonstration: Sendable {
         lines.append("1. Laptop A records a referral at 02:10, offline.")
         a.write(.string("2027-03-27T02:10:00Z"), to: try FieldPath("receivedAt"), in: referral)
         a.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: referral)
-        a.write(.string("Child (7) found alone at Reading station, says mum has not come home."),
-                to: try FieldPath("concern"), in: referral)
-        a.write(.string("British Transport Police office, Reading station"),
-                to: try FieldPath("children.c1.location"), in: referral)
+        a.write(
+            .string("Child (7) found alone at Reading station, says mum has not come home."),
+            to: try FieldPath("concern"), in: referral)
+        a.write(
+            .string("British Transport Police office, Reading station"),
+            to: try FieldPath("children.c1.location"), in: referral)
         lines.append(contentsOf: show(a, label: "   A"))
 
         lines.append("2. A and B sync (B receives A's delta).")
@@ -35,11 +37,14 @@ public struct Demonstration: Sendable {
 
         lines.append("3. Both laptops go offline and edit the case at the same time.")
         a.write(.string("Foster carer, 12 Oak Road, Reading"), to: try FieldPath("children.c1.location"), in: referral)
-        try a.append(kind: "decision", payload: .object([
-            "text": .string("Place with emergency foster carer tonight."),
-            "by": .string("J. Okafor"), "role": .string("EDT social worker"),
-        ]), to: referral)
-        b.write(.string("Grandmother's home, 4 Elm Close, Slough"), to: try FieldPath("children.c1.location"), in: referral)
+        try a.append(
+            kind: "decision",
+            payload: .object([
+                "text": .string("Place with emergency foster carer tonight."),
+                "by": .string("J. Okafor"), "role": .string("EDT social worker"),
+            ]), to: referral)
+        b.write(
+            .string("Grandmother's home, 4 Elm Close, Slough"), to: try FieldPath("children.c1.location"), in: referral)
         b.write(.string("07700 900123"), to: try FieldPath("referrer.phone"), in: referral)
         lines.append("   A sets children.c1.location to the foster carer and records a decision.")
         lines.append("   B sets children.c1.location to the grandmother and adds the referrer's phone.")
@@ -50,18 +55,23 @@ public struct Demonstration: Sendable {
         a.apply(fromB)
         a.apply(fromB)
         b.apply(fromA)
-        lines.append("   delta A→B: \(fromA.fieldCount) fields, \(fromA.entryCount) entries; B→A: \(fromB.fieldCount) fields, \(fromB.entryCount) entries")
+        lines.append(
+            "   delta A→B: \(fromA.fieldCount) fields, \(fromA.entryCount) entries; B→A: \(fromB.fieldCount) fields, \(fromB.entryCount) entries"
+        )
         lines.append(contentsOf: show(a, label: "   A"))
         lines.append(contentsOf: show(b, label: "   B"))
-        lines.append("   digests: A \(a.digest().prefix(16))  B \(b.digest().prefix(16))  equal: \(a.digest() == b.digest())")
+        lines.append(
+            "   digests: A \(a.digest().prefix(16))  B \(b.digest().prefix(16))  equal: \(a.digest() == b.digest())")
 
         lines.append("5. On laptop B a worker reads both values and resolves the conflict.")
-        b.write(.string("Grandmother's home, 4 Elm Close, Slough (agreed with foster team 03:05)"),
-                to: try FieldPath("children.c1.location"), in: referral)
+        b.write(
+            .string("Grandmother's home, 4 Elm Close, Slough (agreed with foster team 03:05)"),
+            to: try FieldPath("children.c1.location"), in: referral)
         a.apply(b.delta(since: a.knowledge))
         lines.append(contentsOf: show(a, label: "   A"))
         lines.append("   conflicts left: A \(a.conflicts.count), B \(b.conflicts.count)")
-        lines.append("   digests: A \(a.digest().prefix(16))  B \(b.digest().prefix(16))  equal: \(a.digest() == b.digest())")
+        lines.append(
+            "   digests: A \(a.digest().prefix(16))  B \(b.digest().prefix(16))  equal: \(a.digest() == b.digest())")
         return lines
     }
 

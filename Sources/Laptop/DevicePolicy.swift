@@ -10,7 +10,9 @@ public struct DevicePolicy: Sendable, Hashable {
 
     /// Refuses an empty list or a code that is not a GSS code.
     public init(authorities: [String]) throws(LaptopError) {
-        guard !authorities.isEmpty else { throw .refused("a device must serve at least one authority (--authority CODE)") }
+        guard !authorities.isEmpty else {
+            throw .refused("a device must serve at least one authority (--authority CODE)")
+        }
         for code in authorities where !Identifiers.isAuthorityCode(code) {
             throw .refused("\"\(code)\" is not a GSS code (e.g. E06000038)")
         }
@@ -23,6 +25,8 @@ public struct DevicePolicy: Sendable, Hashable {
     /// Refuses a referral whose host authority this device does not serve.
     func checkHost(_ host: String, place: String) throws(LaptopError) {
         guard !serves(host) else { return }
-        throw .refused("\(place)hostAuthority: this device serves \(authorities.joined(separator: ", ")), not \(host); record the referral on a device that serves \(host)")
+        throw .refused(
+            "\(place)hostAuthority: this device serves \(authorities.joined(separator: ", ")), not \(host); record the referral on a device that serves \(host)"
+        )
     }
 }

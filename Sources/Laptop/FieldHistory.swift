@@ -25,7 +25,9 @@ public enum FieldHistory {
     public static func changes(in record: Record) -> [Change] {
         var changes: [(Instant?, Change)] = []
         for entry in record.entries {
-            guard entry.kind == ReferralEntry.Kind.replacement.rawValue || entry.kind == ReferralEntry.Kind.resolution.rawValue,
+            guard
+                entry.kind == ReferralEntry.Kind.replacement.rawValue
+                    || entry.kind == ReferralEntry.Kind.resolution.rawValue,
                 case .object(let payload) = entry.payload, case .string(let path)? = payload["path"],
                 case .array(let replaced)? = payload["replaced"], case .string(let at)? = payload["at"],
                 case .string(let device)? = payload["device"]
@@ -33,7 +35,13 @@ public enum FieldHistory {
             let name: String? = if case .string(let name)? = payload["by"] { name } else { nil }
             let role: String? = if case .string(let role)? = payload["role"] { role } else { nil }
             for value in replaced {
-                changes.append((Instant(iso8601: at), Change(path: path, value: value, replacedAt: at, device: device, name: name, role: role, entry: entry.dot)))
+                changes.append(
+                    (
+                        Instant(iso8601: at),
+                        Change(
+                            path: path, value: value, replacedAt: at, device: device, name: name, role: role,
+                            entry: entry.dot)
+                    ))
             }
         }
         return changes.sorted { lhs, rhs in

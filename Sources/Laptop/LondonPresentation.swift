@@ -42,7 +42,9 @@ enum LondonPresentation {
             case .scalar: break
             case .object(let nested): object[member.name] = presented(inner, members: nested)
             case .collection(_, let item):
-                if case .array(let items) = inner { object[member.name] = .array(items.map { presented($0, members: item) }) }
+                if case .array(let items) = inner {
+                    object[member.name] = .array(items.map { presented($0, members: item) })
+                }
             }
         }
         return .object(object)

@@ -1,7 +1,7 @@
 import Foundation
 import LineProtocol
-import ReplicaStore
 import Referrals
+import ReplicaStore
 public import Replication
 
 /// Carrying a replica's content by file (a USB stick) in the line protocol, with no network.
@@ -34,7 +34,8 @@ extension Workspace {
             throw .refused("\(source) is not a valid bundle (\(error)); nothing was imported")
         }
         guard stream.header.kind == .bundle else {
-            throw .refused("\(source) is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
+            throw .refused(
+                "\(source) is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
         }
         var rejected = 0
         var accepted: [Delta] = []

@@ -1,6 +1,6 @@
 public import LineProtocol
-import ReplicaStore
 public import Referrals
+import ReplicaStore
 public import Replication
 
 /// Reading referrals: one whole (document, conflicts, entries with their signatures checked,
@@ -37,19 +37,25 @@ extension Workspace {
         let entries = record.entries.map { entry in
             EntryDetail(
                 dot: entry.dot, kind: entry.kind, payload: LondonPresentation.entryPayload(entry.payload),
-                signature: entry.dot.device == device ? EntrySignature.verify(entry, in: id, publicKey: publicKey) : nil)
+                signature: entry.dot.device == device ? EntrySignature.verify(entry, in: id, publicKey: publicKey) : nil
+            )
         }
         let conflicts = view.conflicts.map { conflict in
-            ReferralView.Conflict(path: conflict.path, values: conflict.values.map { LondonPresentation.value($0, at: conflict.path) })
+            ReferralView.Conflict(
+                path: conflict.path, values: conflict.values.map { LondonPresentation.value($0, at: conflict.path) })
         }
         let history = FieldHistory.changes(in: record).map { change in
             FieldHistory.Change(
-                path: change.path, value: (try? FieldPath(change.path)).map { LondonPresentation.value(change.value, at: $0) } ?? change.value,
-                replacedAt: LondonPresentation.instant(change.replacedAt), device: change.device, name: change.name, role: change.role,
+                path: change.path,
+                value: (try? FieldPath(change.path)).map { LondonPresentation.value(change.value, at: $0) }
+                    ?? change.value,
+                replacedAt: LondonPresentation.instant(change.replacedAt), device: change.device, name: change.name,
+                role: change.role,
                 entry: change.entry)
         }
         return ReferralDetail(
-            id: id, document: LondonPresentation.document(view.document), conflicts: conflicts, gaps: view.gaps, entries: entries,
+            id: id, document: LondonPresentation.document(view.document), conflicts: conflicts, gaps: view.gaps,
+            entries: entries,
             history: history)
     }
 
@@ -77,9 +83,14 @@ extension Workspace {
         let rows = store.replica.records.values.map { record -> (Instant?, ReferralSummary) in
             let received = ReferralView.value(of: record, at: "receivedAt") ?? .null
             let instant: Instant? = if case .string(let text) = received { Instant(iso8601: text) } else { nil }
-            return (instant, ReferralSummary(
-                id: record.id, hostAuthority: ReferralView.value(of: record, at: ReferralCapture.hostAuthorityPath) ?? .null,
-                receivedAt: LondonPresentation.instant(received), conflicts: record.conflictedPaths.count, refusal: refusals[record.id]))
+            return (
+                instant,
+                ReferralSummary(
+                    id: record.id,
+                    hostAuthority: ReferralView.value(of: record, at: ReferralCapture.hostAuthorityPath) ?? .null,
+                    receivedAt: LondonPresentation.instant(received), conflicts: record.conflictedPaths.count,
+                    refusal: refusals[record.id])
+            )
         }
         return rows.sorted { lhs, rhs in
             switch (lhs.0, rhs.0) {

@@ -1,7 +1,7 @@
 import Foundation
 import LineProtocol
-import ReplicaStore
 public import Referrals
+import ReplicaStore
 public import Replication
 
 /// Capturing and changing referrals: every change validated against the referral schema and
@@ -75,7 +75,8 @@ extension Workspace {
         } catch {
             switch error {
             case .invalidUTF8: throw .refused("\(place)the document is not valid UTF-8")
-            case .invalid(let why), .shape(let why), .identifier(let why): throw .refused("\(place)not valid JSON: \(why)")
+            case .invalid(let why), .shape(let why), .identifier(let why):
+                throw .refused("\(place)not valid JSON: \(why)")
             }
         }
     }
@@ -99,7 +100,9 @@ extension Workspace {
     /// - Parameter valueText: JSON when it parses (`true`, `7`, `null`, `"text"`), else text;
     ///   digits typed for a text field (an NHS number) stay text.
     @discardableResult
-    public func set(_ idText: String, path pathText: String, value valueText: String, by author: ReferralEntry.Author?) throws(LaptopError) -> Dot {
+    public func set(
+        _ idText: String, path pathText: String, value valueText: String, by author: ReferralEntry.Author?
+    ) throws(LaptopError) -> Dot {
         try change(idText, path: pathText, value: valueText, resolving: false, author: author)
     }
 
@@ -107,11 +110,15 @@ extension Workspace {
     /// records a signed `resolution` entry naming the values it replaced. Refused for a field
     /// not in conflict.
     @discardableResult
-    public func resolve(_ idText: String, path pathText: String, value valueText: String, by author: ReferralEntry.Author?) throws(LaptopError) -> Dot {
+    public func resolve(
+        _ idText: String, path pathText: String, value valueText: String, by author: ReferralEntry.Author?
+    ) throws(LaptopError) -> Dot {
         try change(idText, path: pathText, value: valueText, resolving: true, author: author)
     }
 
-    private func change(_ idText: String, path pathText: String, value valueText: String, resolving: Bool, author: ReferralEntry.Author?) throws(LaptopError) -> Dot {
+    private func change(
+        _ idText: String, path pathText: String, value valueText: String, resolving: Bool, author: ReferralEntry.Author?
+    ) throws(LaptopError) -> Dot {
         let (id, record) = try stored(idText)
         let path = try Self.fieldPath(pathText)
         let value = ReferralCapture.value(typed: valueText, parsed: Self.parsedValue(valueText), for: path)
@@ -126,7 +133,9 @@ extension Workspace {
                 throw .refused("\(path) is not in conflict; change it with `edt referral set`")
             }
         } else if let register, register.isConflicted {
-            throw .refused("\(path) is in conflict between \(register.values.count) values; choose with `edt referral resolve \(idText) \(path) VALUE`")
+            throw .refused(
+                "\(path) is in conflict between \(register.values.count) values; choose with `edt referral resolve \(idText) \(path) VALUE`"
+            )
         }
         // What the write replaces is kept as evidence: a resolution names every value it
         // settles; a plain set keeps the value it overwrote (nothing when the field was empty
@@ -138,7 +147,8 @@ extension Workspace {
             let payload: [String: FieldValue]
             do {
                 payload = try ReferralEntry.changePayload(
-                    path: path, value: value, replaced: replaced, author: author, at: clock.now().london, device: device)
+                    path: path, value: value, replaced: replaced, author: author, at: clock.now().london, device: device
+                )
             } catch {
                 throw .refused(error.description)
             }
@@ -166,7 +176,8 @@ extension Workspace {
         public var conversation: ReferralEntry.Conversation
 
         public init(
-            kind: ReferralEntry.Kind, text: String, author: ReferralEntry.Author, at: String? = nil, corrects: String? = nil,
+            kind: ReferralEntry.Kind, text: String, author: ReferralEntry.Author, at: String? = nil,
+            corrects: String? = nil,
             conversation: ReferralEntry.Conversation = ReferralEntry.Conversation()
         ) {
             self.kind = kind
@@ -182,20 +193,24 @@ extension Workspace {
     @discardableResult
     public func note(_ idText: String, _ note: Note) throws(LaptopError) -> Dot {
         guard ReferralEntry.Kind.noteKinds.contains(note.kind) else {
-            throw .refused("a \(note.kind.rawValue) entry is recorded by the act it documents, not as a note; use one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))")
+            throw .refused(
+                "a \(note.kind.rawValue) entry is recorded by the act it documents, not as a note; use one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let (id, record) = try stored(idText)
         var corrected: Dot?
         if let corrects = note.corrects {
             guard let dot = Notation.dot(Substring(corrects)), record.entries.contains(where: { $0.dot == dot }) else {
-                throw .refused("--corrects \(corrects) is not an entry of this referral (see the dots in `edt referral show`)")
+                throw .refused(
+                    "--corrects \(corrects) is not an entry of this referral (see the dots in `edt referral show`)")
             }
             corrected = dot
         }
         let payload: [String: FieldValue]
         do {
             payload = try ReferralEntry.payload(
-                kind: note.kind, text: note.text, author: note.author, at: note.at ?? clock.now().london, device: device,
+                kind: note.kind, text: note.text, author: note.author, at: note.at ?? clock.now().london,
+                device: device,
                 corrects: corrected, conversation: note.conversation)
         } catch {
             throw .refused(error.description)
@@ -207,9 +222,13 @@ extension Workspace {
     }
 
     /// `payload` signed with the device key (``EntrySignature``).
-    private func sign(_ payload: [String: FieldValue], kind: ReferralEntry.Kind, record: RecordID) throws(LaptopError) -> [String: FieldValue] {
+    private func sign(
+        _ payload: [String: FieldValue], kind: ReferralEntry.Kind, record: RecordID
+    ) throws(LaptopError) -> [String: FieldValue] {
         do {
-            return try EntrySignature.sign(payload, kind: kind, record: record) { (bytes) throws(StoreError) in try store.sign(bytes) }
+            return try EntrySignature.sign(payload, kind: kind, record: record) { (bytes) throws(StoreError) in
+                try store.sign(bytes)
+            }
         } catch {
             throw LaptopError(error)
         }

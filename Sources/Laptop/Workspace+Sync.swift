@@ -10,7 +10,9 @@ extension Workspace {
     /// Pushes what the centre lacks and pulls what changed for this device's authorities
     /// (``SyncSession``), on a thread of its own. Refusals by the centre stay here, flagged.
     /// - Parameter progress: told where the sync is (on the sync's thread).
-    public func sync(_ options: SyncSession.Options, progress: (@Sendable (SyncSession.Progress) -> Void)? = nil) async throws(LaptopError) -> SyncSession.Summary {
+    public func sync(
+        _ options: SyncSession.Options, progress: (@Sendable (SyncSession.Progress) -> Void)? = nil
+    ) async throws(LaptopError) -> SyncSession.Summary {
         let session = SyncSession(store: store, options: options, progress: progress)
         do {
             return try await session.run()

@@ -25,11 +25,13 @@ public final class Workspace {
 
     /// Creates an encrypted store for `device` serving `authorities` in `directory`.
     public static func create(
-        at directory: URL, device: DeviceID, authorities: [String], passphrase: String, clock: any InstantSource = SystemClock()
+        at directory: URL, device: DeviceID, authorities: [String], passphrase: String,
+        clock: any InstantSource = SystemClock()
     ) throws(LaptopError) -> Workspace {
         let policy = try DevicePolicy(authorities: authorities)
         return try Workspace(clock: clock) {
-            try ReplicaStore.create(at: directory, device: device, authorities: policy.authorities, passphrase: passphrase)
+            try ReplicaStore.create(
+                at: directory, device: device, authorities: policy.authorities, passphrase: passphrase)
         }
     }
 
@@ -38,7 +40,9 @@ public final class Workspace {
         at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
         clock: any InstantSource = SystemClock()
     ) throws(LaptopError) -> Workspace {
-        try Workspace(clock: clock) { try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds) }
+        try Workspace(clock: clock) {
+            try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
+        }
     }
 
     /// This device's identity.

@@ -25,15 +25,36 @@ public struct Frame: Sendable, Hashable {
         init?(_ token: ArraySlice<UInt8>) {
             switch token.count {
             case 3:
-                if token.elementsEqual("REC".utf8) { self = .record; return }
-                if token.elementsEqual("ACK".utf8) { self = .ack; return }
-                if token.elementsEqual("NAK".utf8) { self = .nak; return }
+                if token.elementsEqual("REC".utf8) {
+                    self = .record
+                    return
+                }
+                if token.elementsEqual("ACK".utf8) {
+                    self = .ack
+                    return
+                }
+                if token.elementsEqual("NAK".utf8) {
+                    self = .nak
+                    return
+                }
             case 4:
-                if token.elementsEqual("PULL".utf8) { self = .pull; return }
-                if token.elementsEqual("+SUM".utf8) { self = .checkpoint; return }
+                if token.elementsEqual("PULL".utf8) {
+                    self = .pull
+                    return
+                }
+                if token.elementsEqual("+SUM".utf8) {
+                    self = .checkpoint
+                    return
+                }
             case 5:
-                if token.elementsEqual("DELTA".utf8) { self = .delta; return }
-                if token.elementsEqual("+MORE".utf8) { self = .more; return }
+                if token.elementsEqual("DELTA".utf8) {
+                    self = .delta
+                    return
+                }
+                if token.elementsEqual("+MORE".utf8) {
+                    self = .more
+                    return
+                }
             default:
                 break
             }

@@ -95,7 +95,10 @@ public final class FrameDecoder {
                         // The common case, read straight from memory: a known verb, the next number.
                         linesRead += 1
                         framesRead += 1
-                        try onFrame(Frame(verb: frame.verb, number: frame.number, arguments: chunk[frame.arguments..<newline], line: linesRead))
+                        try onFrame(
+                            Frame(
+                                verb: frame.verb, number: frame.number, arguments: chunk[frame.arguments..<newline],
+                                line: linesRead))
                     } else {
                         let line = chunk[position..<newline]
                         if Self.isEndLine(line) || Self.isChecksumLine(line) {
@@ -112,7 +115,8 @@ public final class FrameDecoder {
                     position = newline + 1
                     if position - hashedUpTo >= Self.hashBatch {
                         // Hash while the bytes memchr just read are still in the nearest cache.
-                        checksum.update(UnsafeRawBufferPointer(start: base + (hashedUpTo - origin), count: position - hashedUpTo))
+                        checksum.update(
+                            UnsafeRawBufferPointer(start: base + (hashedUpTo - origin), count: position - hashedUpTo))
                         hashedUpTo = position
                     }
                 }
@@ -134,10 +138,12 @@ public final class FrameDecoder {
     public func finish() throws(LineProtocolError) -> Summary {
         guard sawInput else { throw LineProtocolError(.emptyInput, line: 1, "the stream is empty") }
         guard carry.isEmpty else {
-            throw LineProtocolError(.truncated, line: linesRead + 1, "the input ends inside a line (no LF): it was cut short")
+            throw LineProtocolError(
+                .truncated, line: linesRead + 1, "the input ends inside a line (no LF): it was cut short")
         }
         guard let finishedChecksum, let header else {
-            throw LineProtocolError(.missingEnd, line: linesRead + 1, "the input ends without an END line: it was cut short")
+            throw LineProtocolError(
+                .missingEnd, line: linesRead + 1, "the input ends without an END line: it was cut short")
         }
         return Summary(header: header, frames: framesRead, checksum: finishedChecksum)
     }
@@ -207,7 +213,8 @@ public final class FrameDecoder {
 
     private func checkLength(_ count: Int) throws(LineProtocolError) {
         guard count <= limits.maximumLineBytes else {
-            throw LineProtocolError(.lineTooLong, line: linesRead + 1,
+            throw LineProtocolError(
+                .lineTooLong, line: linesRead + 1,
                 "a line is longer than \(limits.maximumLineBytes) bytes")
         }
     }
@@ -245,24 +252,30 @@ public final class FrameDecoder {
             return true
         }
         guard let known = Frame.Verb(verb) else {
-            throw LineProtocolError(.unknownVerb, line: number,
-                "unknown verb \"\(Self.printable(verb))\": EDTLP \(EDTLP.majorVersion) frames are DELTA, REC, PULL, ACK, NAK, +NAME and END")
+            throw LineProtocolError(
+                .unknownVerb, line: number,
+                "unknown verb \"\(Self.printable(verb))\": EDTLP \(EDTLP.majorVersion) frames are DELTA, REC, PULL, ACK, NAK, +NAME and END"
+            )
         }
         let numberEnd = rest.firstIndex(of: 0x20) ?? rest.endIndex
         guard let frameNumber = Self.decimal(rest[rest.startIndex..<numberEnd]) else {
             throw LineProtocolError(.malformedFrame, line: number, "\(known.text) must be followed by its frame number")
         }
         guard frameNumber == framesRead + 1 else {
-            throw LineProtocolError(.badSequence, line: number,
-                "frame number \(frameNumber) where \(framesRead + 1) was due: a frame was duplicated, lost or reordered")
+            throw LineProtocolError(
+                .badSequence, line: number,
+                "frame number \(frameNumber) where \(framesRead + 1) was due: a frame was duplicated, lost or reordered"
+            )
         }
         framesRead += 1
         let arguments = numberEnd < rest.endIndex ? rest[(numberEnd + 1)...] : rest[rest.endIndex...]
         if case .checkpoint = known {
             let expected = checksum.text
             guard arguments.elementsEqual(expected.utf8) else {
-                throw LineProtocolError(.digestMismatch, line: number,
-                    "+SUM says checksum \(Self.printable(arguments)) but the bytes received give \(expected): the stream was corrupted")
+                throw LineProtocolError(
+                    .digestMismatch, line: number,
+                    "+SUM says checksum \(Self.printable(arguments)) but the bytes received give \(expected): the stream was corrupted"
+                )
             }
         }
         try onFrame(Frame(verb: known, number: frameNumber, arguments: arguments, line: number))
@@ -271,17 +284,22 @@ public final class FrameDecoder {
 
     private func verifyEnd(_ arguments: ArraySlice<UInt8>, line: Int, header: Header) throws(LineProtocolError) {
         let parts = arguments.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 2, let count = Self.decimal(parts[0]) ?? (parts[0].elementsEqual("0".utf8) ? 0 : nil) else {
-            throw LineProtocolError(.malformedFrame, line: line, "END must be followed by the frame count and the checksum")
+        guard parts.count == 2, let count = Self.decimal(parts[0]) ?? (parts[0].elementsEqual("0".utf8) ? 0 : nil)
+        else {
+            throw LineProtocolError(
+                .malformedFrame, line: line, "END must be followed by the frame count and the checksum")
         }
         guard count == framesRead else {
-            throw LineProtocolError(.countMismatch, line: line,
+            throw LineProtocolError(
+                .countMismatch, line: line,
                 "END says \(count) frames but \(framesRead) were received: frames were lost or added")
         }
         let expected = checksum.text
         guard parts[1].elementsEqual(expected.utf8) else {
-            throw LineProtocolError(.digestMismatch, line: line,
-                "END says checksum \(Self.printable(parts[1])) but the bytes received give \(expected): the stream was corrupted")
+            throw LineProtocolError(
+                .digestMismatch, line: line,
+                "END says checksum \(Self.printable(parts[1])) but the bytes received give \(expected): the stream was corrupted"
+            )
         }
         finishedChecksum = expected
     }

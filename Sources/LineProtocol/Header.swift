@@ -62,30 +62,40 @@ public struct Header: Sendable, Hashable {
     /// Parses a header line (without LF).
     static func parse(_ line: ArraySlice<UInt8>, lineNumber: Int) throws(LineProtocolError) -> Header {
         guard let text = String(validating: line, as: UTF8.self) else {
-            throw LineProtocolError(.notEDTLP, line: lineNumber, "the first line is not UTF-8 text, so this is not an EDTLP stream")
+            throw LineProtocolError(
+                .notEDTLP, line: lineNumber, "the first line is not UTF-8 text, so this is not an EDTLP stream")
         }
         let tokens = text.split(separator: " ", omittingEmptySubsequences: false)
         guard tokens.first == Substring(EDTLP.name) else {
-            throw LineProtocolError(.notEDTLP, line: lineNumber, "the first line must start with \"\(EDTLP.name) \"; this is not an EDTLP stream")
+            throw LineProtocolError(
+                .notEDTLP, line: lineNumber,
+                "the first line must start with \"\(EDTLP.name) \"; this is not an EDTLP stream")
         }
         guard tokens.count >= 3 else {
-            throw LineProtocolError(.malformedFrame, line: lineNumber, "the header needs a version and a stream kind: EDTLP 1.0 push|reply|bundle")
+            throw LineProtocolError(
+                .malformedFrame, line: lineNumber,
+                "the header needs a version and a stream kind: EDTLP 1.0 push|reply|bundle")
         }
         let version = tokens[1].split(separator: ".", omittingEmptySubsequences: false)
         guard version.count == 2, let major = Self.number(version[0]), let minor = Self.number(version[1]) else {
             throw LineProtocolError(.malformedFrame, line: lineNumber, "version \"\(tokens[1])\" is not MAJOR.MINOR")
         }
         guard major == EDTLP.majorVersion else {
-            throw LineProtocolError(.unsupportedVersion, line: lineNumber,
-                "this stream is EDTLP major version \(major); this program speaks only version \(EDTLP.majorVersion): upgrade the older side")
+            throw LineProtocolError(
+                .unsupportedVersion, line: lineNumber,
+                "this stream is EDTLP major version \(major); this program speaks only version \(EDTLP.majorVersion): upgrade the older side"
+            )
         }
         guard let kind = Kind(rawValue: String(tokens[2])) else {
-            throw LineProtocolError(.malformedFrame, line: lineNumber, "unknown stream kind \"\(tokens[2])\": expected push, reply or bundle")
+            throw LineProtocolError(
+                .malformedFrame, line: lineNumber,
+                "unknown stream kind \"\(tokens[2])\": expected push, reply or bundle")
         }
         var parameters: [(key: String, value: String)] = []
         for token in tokens.dropFirst(3) {
             guard let parameter = Self.parameter(token) else {
-                throw LineProtocolError(.malformedFrame, line: lineNumber, "header parameter \"\(token)\" is not key=value")
+                throw LineProtocolError(
+                    .malformedFrame, line: lineNumber, "header parameter \"\(token)\" is not key=value")
             }
             parameters.append(parameter)
         }
@@ -97,7 +107,8 @@ public struct Header: Sendable, Hashable {
         guard let equals = token.firstIndex(of: "=") else { return nil }
         let key = token[..<equals]
         let value = token[token.index(after: equals)...]
-        guard !key.isEmpty, key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }),
+        guard !key.isEmpty,
+            key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }),
             !value.isEmpty, value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { return nil }
         return (String(key), String(value))

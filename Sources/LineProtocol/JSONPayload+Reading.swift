@@ -21,7 +21,8 @@ extension JSONPayload {
     ///   It is taken out before reading (``withoutWhitespace(_:)``), so the reader itself, which
     ///   wire payloads go through by the million, never looks for any.
     public static func read(
-        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = Limits.standard.maximumJSONDepth, allowingWhitespace: Bool = false
+        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = Limits.standard.maximumJSONDepth,
+        allowingWhitespace: Bool = false
     ) throws(ReadError) -> FieldValue {
         var reader: Reader
         if allowingWhitespace {
@@ -134,9 +135,15 @@ extension JSONPayload {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
             case UInt8(ascii: "["): return try array(depth: depth + 1)
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-            case UInt8(ascii: "n"): try expect("null"); return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw fail("expected a value")
             }
@@ -147,12 +154,15 @@ extension JSONPayload {
             var members: [String: FieldValue] = [:]
             var previousKey: String?
             // The members' dictionary refuses a repeated key: no need to keep the keys twice.
-            try forEachMember(depth: depth, known: [], othersCheckedByCaller: true) { (reader: inout Reader, member: MemberKey) throws(ReadError) in
+            try forEachMember(depth: depth, known: [], othersCheckedByCaller: true) {
+                (reader: inout Reader, member: MemberKey) throws(ReadError) in
                 guard case .other(let key) = member else { throw reader.fail("a key among no known keys") }  // cannot happen
                 if let previousKey, !previousKey.utf8.lexicographicallyPrecedes(key.utf8) { reader.isCanonical = false }
                 previousKey = key
                 let member = try reader.value(depth: depth)
-                guard members.updateValue(member, forKey: key) == nil else { throw reader.fail("duplicate key \"\(key)\"") }
+                guard members.updateValue(member, forKey: key) == nil else {
+                    throw reader.fail("duplicate key \"\(key)\"")
+                }
             }
             return .object(members)
         }
@@ -187,7 +197,9 @@ extension JSONPayload {
             _ body: (inout Reader, MemberKey) throws(ReadError) -> Void
         ) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
-            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else { throw .shape("expected an object") }
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "{") else {
+                throw .shape("expected an object")
+            }
             position += 1
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "}") {
                 position += 1
@@ -196,7 +208,9 @@ extension JSONPayload {
             var seenKnown: UInt64 = 0  // bit i: known[i] was read
             var others = SeenKeys()
             while true {
-                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "\"") else {
+                    throw fail("expected a key")
+                }
                 let key: MemberKey
                 if !known.isEmpty, let index = knownKey(at: position, among: known) {
                     position += known[index].utf8CodeUnitCount + 2  // the key and its quotes
@@ -252,7 +266,9 @@ extension JSONPayload {
         /// `body` must read the element.
         mutating func forEachElement(depth: Int, _ body: (inout Reader) throws(ReadError) -> Void) throws(ReadError) {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)") }
-            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "[") else { throw .shape("expected an array") }
+            guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "[") else {
+                throw .shape("expected an array")
+            }
             position += 1
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "]") {
                 position += 1
@@ -386,7 +402,10 @@ extension JSONPayload {
         /// Whether `\u` + `digits` (spelling `scalar`) is how the writer escapes it.
         private static func isCanonicalEscape(_ scalar: UInt32, _ digits: ArraySlice<UInt8>) -> Bool {
             guard scalar < 0x20, ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(scalar) else { return false }
-            return digits.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
+            return digits.allSatisfy {
+                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                    || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+            }
         }
 
         private mutating func hex4() throws(ReadError) -> UInt32 {
@@ -429,7 +448,9 @@ extension JSONPayload {
             if position < bytes.endIndex, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
                 isWhole = false
                 position += 1
-                if position < bytes.endIndex, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                if position < bytes.endIndex,
+                    bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
+                {
                     position += 1
                 }
                 guard position < bytes.endIndex, Self.isDigit(bytes[position]) else { throw fail("a bad number") }

@@ -19,7 +19,9 @@ extension JSONPayload {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (index, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            for (index, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+                .enumerated()
+            {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 write(string: member.key, to: &out)
                 out.append(UInt8(ascii: ":"))

@@ -57,7 +57,8 @@ public struct Cursor: Sendable, Hashable, CustomStringConvertible {
 
     /// Nil when `text` is empty, too long, or holds a space or a non-printable byte.
     public init?(_ text: String) {
-        guard !text.isEmpty, text.utf8.count <= Self.maximumLength, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        guard !text.isEmpty, text.utf8.count <= Self.maximumLength, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else {
             return nil
         }
         self.text = text

@@ -50,7 +50,9 @@ public final class MessageDecoder {
         try frames.decode(chunk) { (frame: Frame) throws(LineProtocolError) in
             if case .record = frame.verb {
                 let (id, payload) = try self.recordFrame(frame)
-                try onRecord(UnreadRecord(id: id, line: frame.line, payload: payload, maximumDepth: self.frames.limits.maximumJSONDepth))
+                try onRecord(
+                    UnreadRecord(
+                        id: id, line: frame.line, payload: payload, maximumDepth: self.frames.limits.maximumJSONDepth))
             } else {
                 try onMessage(try self.message(from: frame), frame.line)
             }
@@ -95,7 +97,8 @@ public final class MessageDecoder {
                     throw LineProtocolError(.malformedFrame, line: line, "DELTA takes key=value arguments")
                 }
                 guard let vector = Notation.vector(Substring(parameter.value)) else {
-                    throw LineProtocolError(.invalidIdentifier, line: line, "\"\(parameter.value)\" is not a version vector")
+                    throw LineProtocolError(
+                        .invalidIdentifier, line: line, "\"\(parameter.value)\" is not a version vector")
                 }
                 switch parameter.key {
                 case "base": base = vector
@@ -111,7 +114,10 @@ public final class MessageDecoder {
         case .record:
             let (id, payload) = try recordFrame(frame)
             do throws(JSONPayload.ReadError) {
-                return .record(try RecordPayload.readNotingForm(payload, id: id, maximumDepth: frames.limits.maximumJSONDepth, memo: &memo).record)
+                return .record(
+                    try RecordPayload.readNotingForm(
+                        payload, id: id, maximumDepth: frames.limits.maximumJSONDepth, memo: &memo
+                    ).record)
             } catch {
                 throw Self.payloadError(error, line: line, what: "record \(id)")
             }
@@ -120,7 +126,9 @@ public final class MessageDecoder {
             guard !sawPull else { throw LineProtocolError(.unexpectedFrame, line: line, "a second PULL in one stream") }
             sawPull = true
             let tokens = try self.tokens(frame, count: 1, shape: "PULL n since=CURSOR")
-            guard let parameter = Header.parameter(tokens[0]), parameter.key == "since", let cursor = Cursor(parameter.value) else {
+            guard let parameter = Header.parameter(tokens[0]), parameter.key == "since",
+                let cursor = Cursor(parameter.value)
+            else {
                 throw LineProtocolError(.malformedFrame, line: line, "PULL takes since=CURSOR")
             }
             return .pull(since: cursor)
@@ -129,18 +137,21 @@ public final class MessageDecoder {
             let tokens = try byteTokens(frame, count: 2, shape: "ACK n RECORD-ID CURSOR")
             let id = try recordID(tokens[0], line: line)
             guard let cursor = Cursor(String(decoding: tokens[1], as: UTF8.self)) else {
-                throw LineProtocolError(.malformedFrame, line: line, "\"\(FrameDecoder.printable(tokens[1]))\" is not a cursor")
+                throw LineProtocolError(
+                    .malformedFrame, line: line, "\"\(FrameDecoder.printable(tokens[1]))\" is not a cursor")
             }
             return .answer(.stored(id, cursor: cursor))
         case .nak:
             guard kind == .reply else { throw unexpected(frame, kind) }
             let parts = frame.arguments.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else {
-                throw LineProtocolError(.malformedFrame, line: line, "NAK needs a record id, a reason code and a JSON string")
+                throw LineProtocolError(
+                    .malformedFrame, line: line, "NAK needs a record id, a reason code and a JSON string")
             }
             let id = try recordID(parts[0], line: line)
             guard let reason = RejectionReason(code: String(decoding: parts[1], as: UTF8.self)) else {
-                throw LineProtocolError(.malformedFrame, line: line, "\"\(FrameDecoder.printable(parts[1]))\" is not a reason code")
+                throw LineProtocolError(
+                    .malformedFrame, line: line, "\"\(FrameDecoder.printable(parts[1]))\" is not a reason code")
             }
             let text: FieldValue
             do throws(JSONPayload.ReadError) {
@@ -161,25 +172,31 @@ public final class MessageDecoder {
             throw LineProtocolError(.notEDTLP, line: frame.line, "a frame before the header")
         }
         guard inDelta else {
-            throw LineProtocolError(.unexpectedFrame, line: frame.line, "REC outside a delta: a DELTA frame must come first")
+            throw LineProtocolError(
+                .unexpectedFrame, line: frame.line, "REC outside a delta: a DELTA frame must come first")
         }
         guard let space = frame.arguments.firstIndex(of: 0x20) else {
             throw LineProtocolError(.malformedFrame, line: frame.line, "REC needs a record id and a JSON payload")
         }
-        return (try recordID(frame.arguments[frame.arguments.startIndex..<space], line: frame.line), frame.arguments[(space + 1)...])
+        return (
+            try recordID(frame.arguments[frame.arguments.startIndex..<space], line: frame.line),
+            frame.arguments[(space + 1)...]
+        )
     }
 
     static func payloadError(_ error: JSONPayload.ReadError, line: Int, what: String) -> LineProtocolError {
         switch error {
         case .invalidUTF8: LineProtocolError(.invalidUTF8, line: line, "a string in \(what) is not valid UTF-8")
-        case .invalid(let why): LineProtocolError(.invalidPayload, line: line, "\(what) is not valid EDTLP JSON: \(why)")
+        case .invalid(let why):
+            LineProtocolError(.invalidPayload, line: line, "\(what) is not valid EDTLP JSON: \(why)")
         case .shape(let why): LineProtocolError(.invalidPayload, line: line, "\(what): \(why)")
         case .identifier(let why): LineProtocolError(.invalidIdentifier, line: line, "\(what): \(why)")
         }
     }
 
     private func unexpected(_ frame: Frame, _ kind: Header.Kind) -> LineProtocolError {
-        LineProtocolError(.unexpectedFrame, line: frame.line, "\(frame.verb.text) is not allowed in a \(kind.rawValue) stream")
+        LineProtocolError(
+            .unexpectedFrame, line: frame.line, "\(frame.verb.text) is not allowed in a \(kind.rawValue) stream")
     }
 
     /// The space-separated ASCII tokens of a frame's arguments, exactly `count` of them.
@@ -188,9 +205,11 @@ public final class MessageDecoder {
     }
 
     /// ``tokens(_:count:shape:)`` as bytes (no strings made: an `ACK` per record pushed adds up).
-    private func byteTokens(_ frame: Frame, count: Int, shape: String) throws(LineProtocolError) -> [ArraySlice<UInt8>] {
+    private func byteTokens(_ frame: Frame, count: Int, shape: String) throws(LineProtocolError) -> [ArraySlice<UInt8>]
+    {
         guard frame.arguments.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
-            throw LineProtocolError(.malformedFrame, line: frame.line, "\(frame.verb.text) arguments must be printable ASCII")
+            throw LineProtocolError(
+                .malformedFrame, line: frame.line, "\(frame.verb.text) arguments must be printable ASCII")
         }
         let tokens = frame.arguments.split(separator: 0x20, omittingEmptySubsequences: false)
         guard tokens.count == count, tokens.allSatisfy({ !$0.isEmpty }) else {
@@ -202,7 +221,8 @@ public final class MessageDecoder {
     private func recordID(_ bytes: ArraySlice<UInt8>, line: Int) throws(LineProtocolError) -> RecordID {
         let text = String(decoding: bytes, as: UTF8.self)
         guard let id = try? RecordID(text) else {
-            throw LineProtocolError(.invalidIdentifier, line: line, "\"\(FrameDecoder.printable(bytes))\" is not a record id")
+            throw LineProtocolError(
+                .invalidIdentifier, line: line, "\"\(FrameDecoder.printable(bytes))\" is not a record id")
         }
         return id
     }
@@ -238,7 +258,9 @@ public struct DecodedStream: Sendable, Equatable {
         for message in messages {
             switch message {
             case .delta(let base, let knowledge):
-                if let current { result.append(Delta(base: current.base, knowledge: current.knowledge, records: current.records)) }
+                if let current {
+                    result.append(Delta(base: current.base, knowledge: current.knowledge, records: current.records))
+                }
                 current = (base, knowledge, [])
             case .record(let record):
                 current?.records.append(record)
@@ -246,7 +268,9 @@ public struct DecodedStream: Sendable, Equatable {
                 break
             }
         }
-        if let current { result.append(Delta(base: current.base, knowledge: current.knowledge, records: current.records)) }
+        if let current {
+            result.append(Delta(base: current.base, knowledge: current.knowledge, records: current.records))
+        }
         return result
     }
 }

@@ -1,4 +1,5 @@
 public import Replication
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,7 +68,9 @@ public enum Notation {
     /// read) when the bytes name it again, and leaving the device read there: a record's dots
     /// mostly name one device, and this spares validating and copying its id each time.
     static func dot(bytes: ArraySlice<UInt8>, reusing devices: inout DeviceID?) -> Dot? {
-        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), let counter = counter(bytes[(colon + 1)...]) else { return nil }
+        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), let counter = counter(bytes[(colon + 1)...]) else {
+            return nil
+        }
         let name = bytes[..<colon]
         let device: DeviceID
         if let known = devices, Self.spells(known.rawValue, name) {
@@ -85,7 +88,8 @@ public enum Notation {
         var id = text
         return id.withUTF8 { stored in
             bytes.withUnsafeBufferPointer { read in
-                stored.count == read.count && (stored.isEmpty || memcmp(stored.baseAddress!, read.baseAddress!, stored.count) == 0)
+                stored.count == read.count
+                    && (stored.isEmpty || memcmp(stored.baseAddress!, read.baseAddress!, stored.count) == 0)
             }
         }
     }

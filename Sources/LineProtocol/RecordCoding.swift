@@ -13,8 +13,10 @@ public enum RecordCoding {
             return try RecordPayload.read(bytes[...], id: id, maximumDepth: Limits.standard.maximumJSONDepth)
         } catch {
             switch error {
-            case .invalidUTF8: throw LineProtocolError(.invalidUTF8, line: 1, "record \(id) holds text that is not UTF-8")
-            case .invalid(let why), .shape(let why): throw LineProtocolError(.invalidPayload, line: 1, "record \(id): \(why)")
+            case .invalidUTF8:
+                throw LineProtocolError(.invalidUTF8, line: 1, "record \(id) holds text that is not UTF-8")
+            case .invalid(let why), .shape(let why):
+                throw LineProtocolError(.invalidPayload, line: 1, "record \(id): \(why)")
             case .identifier(let why): throw LineProtocolError(.invalidIdentifier, line: 1, "record \(id): \(why)")
             }
         }

@@ -53,7 +53,9 @@ enum RecordPayload {
     }
 
     /// Reads a `REC` payload straight from its bytes (no intermediate JSON tree).
-    static func read(_ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int) throws(JSONPayload.ReadError) -> Record {
+    static func read(
+        _ bytes: ArraySlice<UInt8>, id: RecordID, maximumDepth: Int
+    ) throws(JSONPayload.ReadError) -> Record {
         var memo = RecordReadingMemo()
         return try readNotingForm(bytes, id: id, maximumDepth: maximumDepth, memo: &memo).record
     }
@@ -79,7 +81,9 @@ enum RecordPayload {
 
     /// Notes whether the `index`th key of an object is the one the writer puts there (the
     /// known keys are listed in the writer's order).
-    private static func note(_ key: JSONPayload.Reader.MemberKey, at index: inout Int, in reader: inout JSONPayload.Reader) {
+    private static func note(
+        _ key: JSONPayload.Reader.MemberKey, at index: inout Int, in reader: inout JSONPayload.Reader
+    ) {
         if case .known(let known) = key, known == index {} else { reader.isCanonical = false }
         index += 1
     }
@@ -96,15 +100,18 @@ enum RecordPayload {
         var devices = memo.device  // the last device id read: most dots of a record name the same one
         defer { memo.device = devices }
         var keyIndex = 0
-        try reader.forEachMember(depth: 1, known: RecordKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+        try reader.forEachMember(depth: 1, known: RecordKeys.names) {
+            (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, in: &reader)
             switch key {
             case .known(RecordKeys.fields):
-                try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
+                try reader.forEachElement(depth: 2) {
+                    (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     fields.append(try field(&reader, at: fields.count, devices: &devices, paths: &memo.paths))
                 }
             case .known(RecordKeys.entries):
-                try reader.forEachElement(depth: 2) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
+                try reader.forEachElement(depth: 2) {
+                    (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     entries.append(try entry(&reader, devices: &devices))
                 }
             case .known, .other:
@@ -144,7 +151,8 @@ enum RecordPayload {
         var more: [MultiValueRegister.Sibling] = []
         var sawValues = false
         var keyIndex = 0
-        try reader.forEachMember(depth: 3, known: FieldKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+        try reader.forEachMember(depth: 3, known: FieldKeys.names) {
+            (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, in: &reader)
             switch key {
             case .known(FieldKeys.path):
@@ -153,7 +161,9 @@ enum RecordPayload {
                     path = paths[index]  // as the record before had it here
                 } else {
                     let string = String(decoding: text, as: UTF8.self)
-                    guard let parsed = try? FieldPath(string) else { throw .identifier("invalid field path \"\(string)\"") }
+                    guard let parsed = try? FieldPath(string) else {
+                        throw .identifier("invalid field path \"\(string)\"")
+                    }
                     path = parsed
                     if index < paths.count {
                         paths[index] = parsed
@@ -169,11 +179,13 @@ enum RecordPayload {
                 context = parsed
             case .known(FieldKeys.values):
                 sawValues = true
-                try reader.forEachElement(depth: 4) { (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
+                try reader.forEachElement(depth: 4) {
+                    (reader: inout JSONPayload.Reader) throws(JSONPayload.ReadError) in
                     var dot: Dot?
                     var value: FieldValue?
                     var valueKeyIndex = 0
-                    try reader.forEachMember(depth: 5, known: ValueKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+                    try reader.forEachMember(depth: 5, known: ValueKeys.names) {
+                        (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
                         note(key, at: &valueKeyIndex, in: &reader)
                         switch key {
                         case .known(ValueKeys.dot): dot = try Self.dot(&reader, devices: &devices)
@@ -184,32 +196,47 @@ enum RecordPayload {
                     guard let dot, let value else { throw .shape("each value must have \"dot\" and \"value\"") }
                     if valueKeyIndex != ValueKeys.names.count { reader.isCanonical = false }
                     if let last = more.last ?? first, !(last.dot < dot) { reader.isCanonical = false }  // the writer lists them by dot
-                    if first == nil { first = .init(dot: dot, value: value) } else { more.append(.init(dot: dot, value: value)) }
+                    if first == nil {
+                        first = .init(dot: dot, value: value)
+                    } else {
+                        more.append(.init(dot: dot, value: value))
+                    }
                 }
             case .known, .other:
                 _ = try reader.value(depth: 3)
             }
         }
-        guard let path, let context, sawValues else { throw .shape("each field must have \"context\", \"path\" and \"values\"") }
+        guard let path, let context, sawValues else {
+            throw .shape("each field must have \"context\", \"path\" and \"values\"")
+        }
         if keyIndex != FieldKeys.names.count { reader.isCanonical = false }
         guard let first else { throw .shape("field \(path) has no value") }
         // The register's context covers its values; one that did not is widened, so written differently.
-        if !context.contains(first.dot) || more.contains(where: { !context.contains($0.dot) }) { reader.isCanonical = false }
-        if more.isEmpty { return Record.Field(path: path, register: MultiValueRegister(sibling: first, context: context)) }
+        if !context.contains(first.dot) || more.contains(where: { !context.contains($0.dot) }) {
+            reader.isCanonical = false
+        }
+        if more.isEmpty {
+            return Record.Field(path: path, register: MultiValueRegister(sibling: first, context: context))
+        }
         let siblings = [first] + more
-        guard Set(siblings.map(\.dot)).count == siblings.count else { throw .shape("field \(path) lists one dot twice") }
+        guard Set(siblings.map(\.dot)).count == siblings.count else {
+            throw .shape("field \(path) lists one dot twice")
+        }
         guard let register = MultiValueRegister(siblings: siblings, context: context) else {
             throw .shape("field \(path) has no value")
         }
         return Record.Field(path: path, register: register)
     }
 
-    private static func entry(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Entry {
+    private static func entry(
+        _ reader: inout JSONPayload.Reader, devices: inout DeviceID?
+    ) throws(JSONPayload.ReadError) -> Entry {
         var dot: Dot?
         var kind: String?
         var payload: FieldValue?
         var keyIndex = 0
-        try reader.forEachMember(depth: 3, known: EntryKeys.names) { (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
+        try reader.forEachMember(depth: 3, known: EntryKeys.names) {
+            (reader: inout JSONPayload.Reader, key) throws(JSONPayload.ReadError) in
             note(key, at: &keyIndex, in: &reader)
             switch key {
             case .known(EntryKeys.dot): dot = try Self.dot(&reader, devices: &devices)
@@ -218,7 +245,9 @@ enum RecordPayload {
             case .known, .other: _ = try reader.value(depth: 3)
             }
         }
-        guard let dot, let kind, let payload else { throw .shape("each entry must have \"dot\", \"kind\" and \"payload\"") }
+        guard let dot, let kind, let payload else {
+            throw .shape("each entry must have \"dot\", \"kind\" and \"payload\"")
+        }
         if keyIndex != EntryKeys.names.count { reader.isCanonical = false }
         do throws(ReplicationError) {
             return try Entry(dot: dot, kind: kind, payload: payload)
@@ -227,7 +256,9 @@ enum RecordPayload {
         }
     }
 
-    private static func dot(_ reader: inout JSONPayload.Reader, devices: inout DeviceID?) throws(JSONPayload.ReadError) -> Dot {
+    private static func dot(
+        _ reader: inout JSONPayload.Reader, devices: inout DeviceID?
+    ) throws(JSONPayload.ReadError) -> Dot {
         let text = try reader.asciiStringValue(for: "dot")
         guard let dot = Notation.dot(bytes: text, reusing: &devices) else {
             throw .identifier("invalid dot \"\(String(decoding: text, as: UTF8.self))\"")

@@ -32,7 +32,8 @@ public final class StreamEncoder {
         frames += 1
         switch message {
         case .delta(let base, let knowledge):
-            pending.append(contentsOf: "DELTA \(frames) base=\(Notation.text(base)) knowledge=\(Notation.text(knowledge))".utf8)
+            pending.append(
+                contentsOf: "DELTA \(frames) base=\(Notation.text(base)) knowledge=\(Notation.text(knowledge))".utf8)
         case .record(let record):
             pending.append(contentsOf: "REC \(frames) \(record.id.rawValue) ".utf8)
             RecordPayload.write(record, to: &pending)
@@ -48,8 +49,10 @@ public final class StreamEncoder {
         case .more:
             pending.append(contentsOf: "+MORE \(frames)".utf8)
         case .ignorable(let verb, let arguments):
-            precondition(verb != "+SUM" && verb != "+MORE", "\(verb) is written as its own message (.checkpoint, .more)")
-            pending.append(contentsOf: (arguments.isEmpty ? "\(verb) \(frames)" : "\(verb) \(frames) \(arguments)").utf8)
+            precondition(
+                verb != "+SUM" && verb != "+MORE", "\(verb) is written as its own message (.checkpoint, .more)")
+            pending.append(
+                contentsOf: (arguments.isEmpty ? "\(verb) \(frames)" : "\(verb) \(frames) \(arguments)").utf8)
         }
         pending.append(0x0A)
     }

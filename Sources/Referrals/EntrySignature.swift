@@ -84,7 +84,9 @@ public enum EntrySignature {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else {
             return .invalid("the public key is not a 32-byte Ed25519 key")
         }
-        if key.isValidSignature(signature, for: signedBytes(payload: payload, kind: entry.kind, record: record)) { return .valid }
+        if key.isValidSignature(signature, for: signedBytes(payload: payload, kind: entry.kind, record: record)) {
+            return .valid
+        }
         var unsigned = payload
         unsigned.removeValue(forKey: member)
         var payloadOnly: [UInt8] = []

@@ -40,7 +40,9 @@ public enum Identifiers {
     /// ONS GSS code of a local authority: a letter (E, W, S, N) and 8 digits, e.g. `E06000038`.
     public static func isAuthorityCode(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
-        guard bytes.count == 9, [UInt8(ascii: "E"), UInt8(ascii: "W"), UInt8(ascii: "S"), UInt8(ascii: "N")].contains(bytes[0]) else {
+        guard bytes.count == 9,
+            [UInt8(ascii: "E"), UInt8(ascii: "W"), UInt8(ascii: "S"), UInt8(ascii: "N")].contains(bytes[0])
+        else {
             return false
         }
         return bytes.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }

@@ -37,9 +37,11 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
             return value
         }
         guard bytes.count >= 17, let year = number(0..<4), bytes[4] == UInt8(ascii: "-"), let month = number(5..<7),
-            bytes[7] == UInt8(ascii: "-"), let day = number(8..<10), bytes[10] == UInt8(ascii: "T"), let hour = number(11..<13),
+            bytes[7] == UInt8(ascii: "-"), let day = number(8..<10), bytes[10] == UInt8(ascii: "T"),
+            let hour = number(11..<13),
             bytes[13] == UInt8(ascii: ":"), let minute = number(14..<16),
-            year >= 1900, (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year), hour < 24, minute < 60
+            year >= 1900, (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year), hour < 24,
+            minute < 60
         else { return nil }
         var index = 16
         var second = 0
@@ -61,7 +63,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
             index += 1
         } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
             let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
-            guard let offsetHours = number((index + 1)..<(index + 3)), index + 3 < bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
+            guard let offsetHours = number((index + 1)..<(index + 3)), index + 3 < bytes.count,
+                bytes[index + 3] == UInt8(ascii: ":"),
                 let offsetMinutes = number((index + 4)..<(index + 6)), offsetHours <= 14, offsetMinutes < 60
             else { return nil }
             offsetSeconds = sign * (offsetHours * 3_600 + offsetMinutes * 60)
@@ -90,7 +93,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         let secondOfDay = Int(local - days * 86_400)
         let (year, month, day) = Self.civil(fromDays: days)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var text = "\(year < 1000 ? String(repeating: "0", count: 4 - String(year).count) : "")\(year)-\(two(month))-\(two(day))"
+        var text =
+            "\(year < 1000 ? String(repeating: "0", count: 4 - String(year).count) : "")\(year)-\(two(month))-\(two(day))"
         text += "T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
         if !fractionDigits.isEmpty { text += "." + fractionDigits }
         if offsetSeconds == 0 { return text + "Z" }

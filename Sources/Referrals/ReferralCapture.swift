@@ -19,7 +19,8 @@ public enum ReferralCapture {
     /// returned in ``Capture/gaps``.
     /// - Parameter newItemID: makes an id for a collection item that has none, from its prefix
     ///   (`c` for children...). Must not repeat.
-    public static func validate(_ document: FieldValue, newItemID: (String) -> String) throws(ReferralError) -> Capture {
+    public static func validate(_ document: FieldValue, newItemID: (String) -> String) throws(ReferralError) -> Capture
+    {
         guard case .object(let members) = document else {
             throw ReferralError(path: "", "a referral must be a JSON object")
         }
@@ -28,18 +29,23 @@ public enum ReferralCapture {
             try walker.object(members, schema: ReferralSchema.document, display: "", storage: "")
             return (walker.writes, walker.gaps)
         }
-        try checkAnonymity(professional: members.path("referrer", "professional"), anonymity: members.path("referrer", "anonymityRequested"))
+        try checkAnonymity(
+            professional: members.path("referrer", "professional"),
+            anonymity: members.path("referrer", "anonymityRequested"))
         return Capture(writes: writes.sorted { $0.path < $1.path }, gaps: gaps)
     }
 
     /// Checks one field change (`edt referral set` / `resolve`): the path must be a field of the
     /// schema (collection items by id), the value of its type; `null` clears an optional field.
-    public static func validateWrite(_ value: FieldValue, at path: FieldPath, in record: Record?) throws(ReferralError) {
+    public static func validateWrite(_ value: FieldValue, at path: FieldPath, in record: Record?) throws(ReferralError)
+    {
         guard let (member, _) = ReferralSchema.leaf(for: path) else {
             throw ReferralError(path: path.rawValue, "not a field of a referral; see `edt referral schema`")
         }
         guard case .scalar(let scalar) = member.shape else {
-            throw ReferralError(path: path.rawValue, "not a single field; set its parts, e.g. \(path.rawValue).\(ReferralSchema.firstLeafName(member))")
+            throw ReferralError(
+                path: path.rawValue,
+                "not a single field; set its parts, e.g. \(path.rawValue).\(ReferralSchema.firstLeafName(member))")
         }
         if value == .null {
             guard member.requirement != .required else {
@@ -49,7 +55,9 @@ public enum ReferralCapture {
         }
         _ = try ReferralSchema.check(value, as: scalar, path: path.rawValue)
         // Only the two referrer flags bear on each other (a professional is never anonymous).
-        guard path == professionalField || path == anonymityField || record != nil && path.rawValue.hasPrefix("referrer.") else { return }
+        guard
+            path == professionalField || path == anonymityField || record != nil && path.rawValue.hasPrefix("referrer.")
+        else { return }
         func current(_ field: FieldPath?) -> FieldValue? {
             guard let field else { return nil }
             if path == field { return value }
@@ -67,7 +75,9 @@ public enum ReferralCapture {
     /// the JSON reading gave a number or a boolean (an NHS number typed as digits stays text).
     public static func value(typed text: String, parsed: FieldValue?, for path: FieldPath) -> FieldValue {
         guard let parsed else { return .string(text) }
-        guard let (member, _) = ReferralSchema.leaf(for: path.segments.map(String.init)), case .scalar(let scalar) = member.shape else {
+        guard let (member, _) = ReferralSchema.leaf(for: path.segments.map(String.init)),
+            case .scalar(let scalar) = member.shape
+        else {
             return parsed
         }
         switch (scalar, parsed) {
@@ -79,8 +89,10 @@ public enum ReferralCapture {
     /// A professional's referral can never be anonymous.
     static func checkAnonymity(professional: FieldValue?, anonymity: FieldValue?) throws(ReferralError) {
         if professional == .bool(true), anonymity == .bool(true) {
-            throw ReferralError(path: "referrer.anonymityRequested",
-                "a professional's referral can never be anonymous: record the referrer's name and agency, or set professional to false if they are a member of the public")
+            throw ReferralError(
+                path: "referrer.anonymityRequested",
+                "a professional's referral can never be anonymous: record the referrer's name and agency, or set professional to false if they are a member of the public"
+            )
         }
     }
 
@@ -90,16 +102,21 @@ public enum ReferralCapture {
         var writes: [(path: FieldPath, value: FieldValue)] = []
         var gaps: [String] = []
 
-        mutating func object(_ members: [String: FieldValue], schema: [ReferralSchema.Member], display: String, storage: String) throws(ReferralError) {
+        mutating func object(
+            _ members: [String: FieldValue], schema: [ReferralSchema.Member], display: String, storage: String
+        ) throws(ReferralError) {
             let unknown = members.keys.filter { key in !schema.contains { $0.name == key } }
             if let first = unknown.min() {
-                throw ReferralError(path: join(display, first),
+                throw ReferralError(
+                    path: join(display, first),
                     "unknown field; fields here are: \(schema.map(\.name).joined(separator: ", "))")
             }
             for member in schema {
                 guard let value = members[member.name], value != .null else {
                     switch member.requirement {
-                    case .required: throw ReferralError(path: join(display, member.name), "is required: \(member.summary.lowercased())")
+                    case .required:
+                        throw ReferralError(
+                            path: join(display, member.name), "is required: \(member.summary.lowercased())")
                     case .recommended: gaps.append(join(storage, member.name))
                     case .optional: break
                     }
@@ -132,7 +149,8 @@ public enum ReferralCapture {
                         let id: String
                         if let given = itemMembers.removeValue(forKey: "id") {
                             guard case .string(let text) = given, ReferralSchema.isItemID(text) else {
-                                throw ReferralError(path: itemDisplay + ".id", "an item id is 1 to 32 of A-Z a-z 0-9 _ -")
+                                throw ReferralError(
+                                    path: itemDisplay + ".id", "an item id is 1 to 32 of A-Z a-z 0-9 _ -")
                             }
                             id = text
                         } else {
@@ -168,7 +186,10 @@ extension ReferralSchema {
     /// An item id: 1 to 32 of `A-Z a-z 0-9 _ -`.
     static func isItemID(_ text: some StringProtocol) -> Bool {
         !text.isEmpty && text.utf8.count <= 32
-            && text.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
+            && text.utf8.allSatisfy {
+                ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F
+                    || $0 == 0x2D
+            }
     }
 
     /// Paths already looked up, so checking a record's fields does not walk the schema for each
@@ -207,7 +228,9 @@ extension ReferralSchema {
                 if index == segments.count { return (member, inCollection) }
                 members = inner
             case .collection(_, let item):
-                guard index < segments.count, isItemID(segments[index]) else { return index == segments.count ? (member, inCollection) : nil }
+                guard index < segments.count, isItemID(segments[index]) else {
+                    return index == segments.count ? (member, inCollection) : nil
+                }
                 index += 1
                 inCollection = true
                 if index == segments.count { return nil }
@@ -236,7 +259,10 @@ extension ReferralSchema {
             return value
         case .instant:
             guard case .string(let text) = value, Identifiers.isInstant(text) else {
-                throw ReferralError(path: path, "must be an ISO 8601 instant with an offset, e.g. 2027-03-27T02:10:00Z or 2027-03-30T09:00:00+01:00")
+                throw ReferralError(
+                    path: path,
+                    "must be an ISO 8601 instant with an offset, e.g. 2027-03-27T02:10:00Z or 2027-03-30T09:00:00+01:00"
+                )
             }
             return value
         case .date:
@@ -249,7 +275,8 @@ extension ReferralSchema {
             return value
         case .integer(let range):
             guard case .integer(let number) = value, range.contains(number) else {
-                throw ReferralError(path: path, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                throw ReferralError(
+                    path: path, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
             return value
         case .choice(let choices):
@@ -265,16 +292,21 @@ extension ReferralSchema {
         case .nhsNumber:
             guard case .string(let text) = value else { throw ReferralError(path: path, "must be text of 10 digits") }
             guard let digits = Identifiers.nhsNumber(text) else {
-                throw ReferralError(path: path, "\"\(text)\" is not a valid NHS number (10 digits with a Modulus 11 check digit): check it with the referrer")
+                throw ReferralError(
+                    path: path,
+                    "\"\(text)\" is not a valid NHS number (10 digits with a Modulus 11 check digit): check it with the referrer"
+                )
             }
             return .string(digits)
         case .upn:
             guard case .string(let text) = value, Identifiers.isValidUPN(text) else {
-                throw ReferralError(path: path, "is not a valid UPN (13 characters, check letter first): check it with the school")
+                throw ReferralError(
+                    path: path, "is not a valid UPN (13 characters, check letter first): check it with the school")
             }
             return value
         case .textList:
-            guard case .array(let items) = value, items.allSatisfy({ if case .string = $0 { true } else { false } }) else {
+            guard case .array(let items) = value, items.allSatisfy({ if case .string = $0 { true } else { false } })
+            else {
                 throw ReferralError(path: path, "must be a list of texts")
             }
             return value

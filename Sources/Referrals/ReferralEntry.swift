@@ -27,8 +27,12 @@ public enum ReferralEntry {
         public init(name: String, role: String) throws(ReferralError) {
             let name = name.trimmingSpaces
             let role = role.trimmingSpaces
-            guard !name.isEmpty else { throw ReferralError(path: "by", "the name of the person making the entry is required") }
-            guard !role.isEmpty else { throw ReferralError(path: "role", "the role of the person making the entry is required") }
+            guard !name.isEmpty else {
+                throw ReferralError(path: "by", "the name of the person making the entry is required")
+            }
+            guard !role.isEmpty else {
+                throw ReferralError(path: "role", "the role of the person making the entry is required")
+            }
             self.name = name
             self.role = role
         }
@@ -61,10 +65,15 @@ public enum ReferralEntry {
     ) throws(ReferralError) -> [String: FieldValue] {
         let text = text.trimmingSpaces
         guard !text.isEmpty else { throw ReferralError(path: "text", "an entry needs text") }
-        guard text.unicodeScalars.count <= 100_000 else { throw ReferralError(path: "text", "is longer than 100,000 characters") }
-        guard Identifiers.isInstant(instant) else { throw ReferralError(path: "at", "must be an ISO 8601 instant with an offset") }
+        guard text.unicodeScalars.count <= 100_000 else {
+            throw ReferralError(path: "text", "is longer than 100,000 characters")
+        }
+        guard Identifiers.isInstant(instant) else {
+            throw ReferralError(path: "at", "must be an ISO 8601 instant with an offset")
+        }
         if kind == .correction, corrects == nil {
-            throw ReferralError(path: "corrects", "a correction must name the entry it corrects (its dot, e.g. edt-laptop-a:12)")
+            throw ReferralError(
+                path: "corrects", "a correction must name the entry it corrects (its dot, e.g. edt-laptop-a:12)")
         }
         var payload: [String: FieldValue] = [
             "text": .string(text),
@@ -80,10 +89,14 @@ public enum ReferralEntry {
             }
             for (name, value) in [("start", conversation.start), ("end", conversation.end)] {
                 guard let value else { continue }
-                guard Identifiers.isInstant(value) else { throw ReferralError(path: name, "must be an ISO 8601 instant with an offset") }
+                guard Identifiers.isInstant(value) else {
+                    throw ReferralError(path: name, "must be an ISO 8601 instant with an offset")
+                }
                 payload[name] = .string(value)
             }
-            if let setting = conversation.setting?.trimmingSpaces, !setting.isEmpty { payload["setting"] = .string(setting) }
+            if let setting = conversation.setting?.trimmingSpaces, !setting.isEmpty {
+                payload["setting"] = .string(setting)
+            }
             let present = conversation.present.map(\.trimmingSpaces).filter { !$0.isEmpty }
             if !present.isEmpty { payload["present"] = .array(present.map(FieldValue.string)) }
         }
@@ -96,9 +109,12 @@ extension ReferralEntry {
     /// value, every value it replaced (for a resolution, all the conflicting ones), when, on which
     /// device, and by whom when known.
     public static func changePayload(
-        path: FieldPath, value: FieldValue, replaced: [FieldValue], author: Author?, at instant: String, device: DeviceID
+        path: FieldPath, value: FieldValue, replaced: [FieldValue], author: Author?, at instant: String,
+        device: DeviceID
     ) throws(ReferralError) -> [String: FieldValue] {
-        guard Identifiers.isInstant(instant) else { throw ReferralError(path: "at", "must be an ISO 8601 instant with an offset") }
+        guard Identifiers.isInstant(instant) else {
+            throw ReferralError(path: "at", "must be an ISO 8601 instant with an offset")
+        }
         var payload: [String: FieldValue] = [
             "path": .string(path.rawValue), "value": value, "replaced": .array(replaced),
             "at": .string(instant), "device": .string(device.rawValue),

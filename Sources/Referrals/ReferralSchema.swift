@@ -58,7 +58,9 @@ public enum ReferralSchema {
         m("name", shortText, .recommended, "Full name"),
         m("aliases", .scalar(.textList), .optional, "Other names, aliases and spelling variants"),
         m("dateOfBirth", .scalar(.date), .recommended, "Date of birth (YYYY-MM-DD)"),
-        m("ageEstimate", .scalar(.integer(0...25)), .optional, "Estimated age in years when the date of birth is unknown"),
+        m(
+            "ageEstimate", .scalar(.integer(0...25)), .optional,
+            "Estimated age in years when the date of birth is unknown"),
         m("unborn", flag, .optional, "True for an unborn child"),
         m("expectedDate", .scalar(.date), .optional, "Expected date of birth of an unborn child"),
         m("genderIdentity", shortText, .optional, "Gender identity"),
@@ -73,92 +75,135 @@ public enum ReferralSchema {
         m("nhsNumber", .scalar(.nhsNumber), .optional, "NHS number: 10 digits with a valid Modulus 11 check digit"),
         m("upn", .scalar(.upn), .optional, "Unique Pupil Number: 13 characters, check letter first"),
         m("views", longText, .optional, "The child's views and wishes, in the child's own words where given"),
-        m("allocatedSocialWorker", .object([
-            m("name", shortText, .optional, "Name"),
-            m("team", shortText, .optional, "Team"),
-            m("authority", .scalar(.authority), .optional, "Authority (GSS code)"),
-            m("allocatedOn", .scalar(.date), .optional, "Date allocated (for the 12-week routing rule)"),
-        ]), .optional, "An allocated social worker, possibly in another authority"),
-        m("childProtectionPlan", .object([
-            m("authority", .scalar(.authority), .optional, "Authority holding the plan"),
-            m("leadSocialWorker", shortText, .optional, "The plan's lead social worker"),
-        ]), .optional, "A Child Protection Plan, possibly in another authority"),
+        m(
+            "allocatedSocialWorker",
+            .object([
+                m("name", shortText, .optional, "Name"),
+                m("team", shortText, .optional, "Team"),
+                m("authority", .scalar(.authority), .optional, "Authority (GSS code)"),
+                m("allocatedOn", .scalar(.date), .optional, "Date allocated (for the 12-week routing rule)"),
+            ]), .optional, "An allocated social worker, possibly in another authority"),
+        m(
+            "childProtectionPlan",
+            .object([
+                m("authority", .scalar(.authority), .optional, "Authority holding the plan"),
+                m("leadSocialWorker", shortText, .optional, "The plan's lead social worker"),
+            ]), .optional, "A Child Protection Plan, possibly in another authority"),
         m("earlyHelpWorker", shortText, .optional, "Named early help worker, when the child is open to early help"),
     ]
 
     /// The members of a referral document.
     public static let document: [Member] = [
         m("receivedAt", .scalar(.instant), .required, "When the referral was received (ISO 8601 with offset)"),
-        m("receivedBy", .object([
-            m("name", shortText, .required, "Name of the receiving worker"),
-            m("role", shortText, .required, "Role of the receiving worker"),
-        ]), .required, "The worker who received the referral"),
+        m(
+            "receivedBy",
+            .object([
+                m("name", shortText, .required, "Name of the receiving worker"),
+                m("role", shortText, .required, "Role of the receiving worker"),
+            ]), .required, "The worker who received the referral"),
         m("hostAuthority", .scalar(.authority), .required, "Authority where the child is (GSS code)"),
         m("homeAuthority", .scalar(.authority), .recommended, "Authority where the child normally lives (GSS code)"),
-        m("channel", .scalar(.choice(["phone", "written", "in-person", "police", "other"])), .required, "How the referral was received"),
+        m(
+            "channel", .scalar(.choice(["phone", "written", "in-person", "police", "other"])), .required,
+            "How the referral was received"),
         m("concern", longText, .required, "The cause for concern, in free text"),
         m("verbal", flag, .optional, "A verbal or phone referral (a professional's must be confirmed in writing)"),
         m("immediateProtection", flag, .recommended, "Whether the child needs immediate protection"),
         m("childSafeNow", flag, .recommended, "Whether the child is safe now"),
-        m("recordCheck", .scalar(.choice(["checked", "not-checked-offline", "not-checked"])), .recommended,
-          "Whether the child's electronic record was checked"),
+        m(
+            "recordCheck", .scalar(.choice(["checked", "not-checked-offline", "not-checked"])), .recommended,
+            "Whether the child's electronic record was checked"),
         m("allegations", longText, .optional, "Details of allegations: what, when, where"),
-        m("allegationSource", .scalar(.choice(["direct", "third-party", "both"])), .optional, "Whether reported directly or by a third party"),
-        m("allegedPerpetrator", .object([
-            m("name", shortText, .optional, "Name"),
-            m("whereabouts", shortText, .optional, "Where they are now"),
-            m("relationship", shortText, .optional, "Relationship to the child"),
-        ]), .optional, "Identity and whereabouts of the alleged perpetrator"),
+        m(
+            "allegationSource", .scalar(.choice(["direct", "third-party", "both"])), .optional,
+            "Whether reported directly or by a third party"),
+        m(
+            "allegedPerpetrator",
+            .object([
+                m("name", shortText, .optional, "Name"),
+                m("whereabouts", shortText, .optional, "Where they are now"),
+                m("relationship", shortText, .optional, "Relationship to the child"),
+            ]), .optional, "Identity and whereabouts of the alleged perpetrator"),
         m("crimeSuspected", flag, .optional, "A crime may have been committed (police must be consulted)"),
         m("policeConsulted", flag, .optional, "Police were consulted"),
-        m("householdFactors", .object([
-            m("domesticAbuse", flag, .optional, "Domestic abuse"),
-            m("mentalIllness", flag, .optional, "Mental illness"),
-            m("substanceMisuse", flag, .optional, "Substance misuse"),
-            m("learningDifficulties", flag, .optional, "Learning difficulties"),
-        ]), .optional, "Factors in the household"),
+        m(
+            "householdFactors",
+            .object([
+                m("domesticAbuse", flag, .optional, "Domestic abuse"),
+                m("mentalIllness", flag, .optional, "Mental illness"),
+                m("substanceMisuse", flag, .optional, "Substance misuse"),
+                m("learningDifficulties", flag, .optional, "Learning difficulties"),
+            ]), .optional, "Factors in the household"),
         m("children", .collection(prefix: "c", item: child), .recommended, "The child or children"),
-        m("family", .object([
-            m("address", shortText, .recommended, "Current address"),
-            m("timeAbroad", shortText, .optional, "Time recently spent abroad"),
-            m("recentlyArrived", flag, .optional, "Recently arrived in the country"),
-        ]), .recommended, "The family"),
-        m("previousAddresses", .collection(prefix: "a", item: [
-            m("address", shortText, .recommended, "Address"),
-            m("until", .scalar(.date), .optional, "Lived there until"),
-        ]), .optional, "Previous addresses"),
-        m("parentalResponsibility", .collection(prefix: "p", item: [
-            m("name", shortText, .recommended, "Name"),
-            m("relationship", shortText, .optional, "Relationship to the child"),
-            m("address", shortText, .optional, "Address"),
-            m("phone", shortText, .optional, "Phone"),
-        ]), .recommended, "People with parental responsibility"),
-        m("household", .collection(prefix: "h", item: [
-            m("name", shortText, .recommended, "Name"),
-            m("dateOfBirth", .scalar(.date), .optional, "Date of birth"),
-            m("relationship", shortText, .optional, "Relationship to the child"),
-            m("isChild", flag, .optional, "Another child in the household (who may need a referral of their own)"),
-        ]), .optional, "Household members"),
-        m("significantOthers", .collection(prefix: "s", item: [
-            m("name", shortText, .recommended, "Name"),
-            m("relationship", shortText, .optional, "Relationship to the child"),
-        ]), .optional, "Significant people outside the household"),
-        m("referrer", .object([
-            m("name", shortText, .recommended, "Name"),
-            m("role", shortText, .optional, "Role"),
-            m("agency", shortText, .optional, "Agency"),
-            m("relationship", shortText, .optional, "Relationship to the child"),
-            m("knowledge", longText, .optional, "What they know of the child and how"),
-            m("phone", shortText, .recommended, "Phone"),
-            m("email", shortText, .optional, "Email"),
-            m("professional", flag, .recommended, "True for a professional (whose referral can never be anonymous)"),
-            m("anonymityRequested", flag, .optional, "A member of the public asked for anonymity (recorded; never guaranteed)"),
-        ]), .recommended, "Who made the referral"),
-        m("consent", .object([
-            m("parentsInformed", flag, .recommended, "Parents know of the referral"),
-            m("parentsAgree", flag, .optional, "Parents agree to it"),
-            m("reason", longText, .optional, "Why it proceeds without agreement or without informing them"),
-        ]), .recommended, "Consent"),
+        m(
+            "family",
+            .object([
+                m("address", shortText, .recommended, "Current address"),
+                m("timeAbroad", shortText, .optional, "Time recently spent abroad"),
+                m("recentlyArrived", flag, .optional, "Recently arrived in the country"),
+            ]), .recommended, "The family"),
+        m(
+            "previousAddresses",
+            .collection(
+                prefix: "a",
+                item: [
+                    m("address", shortText, .recommended, "Address"),
+                    m("until", .scalar(.date), .optional, "Lived there until"),
+                ]), .optional, "Previous addresses"),
+        m(
+            "parentalResponsibility",
+            .collection(
+                prefix: "p",
+                item: [
+                    m("name", shortText, .recommended, "Name"),
+                    m("relationship", shortText, .optional, "Relationship to the child"),
+                    m("address", shortText, .optional, "Address"),
+                    m("phone", shortText, .optional, "Phone"),
+                ]), .recommended, "People with parental responsibility"),
+        m(
+            "household",
+            .collection(
+                prefix: "h",
+                item: [
+                    m("name", shortText, .recommended, "Name"),
+                    m("dateOfBirth", .scalar(.date), .optional, "Date of birth"),
+                    m("relationship", shortText, .optional, "Relationship to the child"),
+                    m(
+                        "isChild", flag, .optional,
+                        "Another child in the household (who may need a referral of their own)"),
+                ]), .optional, "Household members"),
+        m(
+            "significantOthers",
+            .collection(
+                prefix: "s",
+                item: [
+                    m("name", shortText, .recommended, "Name"),
+                    m("relationship", shortText, .optional, "Relationship to the child"),
+                ]), .optional, "Significant people outside the household"),
+        m(
+            "referrer",
+            .object([
+                m("name", shortText, .recommended, "Name"),
+                m("role", shortText, .optional, "Role"),
+                m("agency", shortText, .optional, "Agency"),
+                m("relationship", shortText, .optional, "Relationship to the child"),
+                m("knowledge", longText, .optional, "What they know of the child and how"),
+                m("phone", shortText, .recommended, "Phone"),
+                m("email", shortText, .optional, "Email"),
+                m(
+                    "professional", flag, .recommended,
+                    "True for a professional (whose referral can never be anonymous)"),
+                m(
+                    "anonymityRequested", flag, .optional,
+                    "A member of the public asked for anonymity (recorded; never guaranteed)"),
+            ]), .recommended, "Who made the referral"),
+        m(
+            "consent",
+            .object([
+                m("parentsInformed", flag, .recommended, "Parents know of the referral"),
+                m("parentsAgree", flag, .optional, "Parents agree to it"),
+                m("reason", longText, .optional, "Why it proceeds without agreement or without informing them"),
+            ]), .recommended, "Consent"),
         m("otherAgencies", .scalar(.textList), .optional, "Other agencies known to be involved"),
     ]
 }

@@ -41,7 +41,9 @@ public struct ReferralView: Sendable {
 
     /// The value of one field when it holds exactly one.
     public static func value(of record: Record, at path: String) -> FieldValue? {
-        guard let fieldPath = try? FieldPath(path), let register = record.register(at: fieldPath), !register.isConflicted else { return nil }
+        guard let fieldPath = try? FieldPath(path), let register = record.register(at: fieldPath),
+            !register.isConflicted
+        else { return nil }
         return register.values.first
     }
 
@@ -61,10 +63,11 @@ public struct ReferralView: Sendable {
                         gaps.append(path)
                     }
                 case .collection(_, let item):
-                    let items = Set(present.compactMap { key -> String? in
-                        guard key.hasPrefix(path + ".") else { return nil }
-                        return key.dropFirst(path.count + 1).split(separator: ".").first.map(String.init)
-                    })
+                    let items = Set(
+                        present.compactMap { key -> String? in
+                            guard key.hasPrefix(path + ".") else { return nil }
+                            return key.dropFirst(path.count + 1).split(separator: ".").first.map(String.init)
+                        })
                     if items.isEmpty {
                         if member.requirement != .optional { gaps.append(path) }
                     } else {
@@ -115,11 +118,14 @@ public struct ReferralView: Sendable {
             case .leaf(let value): value
             case .object(let members): .object(members.mapValues(\.value))
             case .collection(let items):
-                .array(items.keys.sorted().map { id in
-                    guard case .object(var fields) = items[id]?.value ?? .null else { return .object(["id": .string(id)]) }
-                    fields["id"] = .string(id)
-                    return .object(fields)
-                })
+                .array(
+                    items.keys.sorted().map { id in
+                        guard case .object(var fields) = items[id]?.value ?? .null else {
+                            return .object(["id": .string(id)])
+                        }
+                        fields["id"] = .string(id)
+                        return .object(fields)
+                    })
             }
         }
     }

@@ -25,10 +25,13 @@ extension ReplicaStore {
                 try Row.fetchAll(db, sql: "SELECT id, sealed FROM rejections ORDER BY id").compactMap { row in
                     let idText: String = row["id"]
                     let sealed: Data = row["sealed"]
-                    guard let id = try? RecordID(idText), let plain = cipher.open(sealed, context: "rejection:" + idText) else { return nil }
+                    guard let id = try? RecordID(idText),
+                        let plain = cipher.open(sealed, context: "rejection:" + idText)
+                    else { return nil }
                     let text = String(decoding: plain, as: UTF8.self)
                     guard let space = text.firstIndex(of: " ") else { return nil }
-                    return Rejection(record: id, reason: String(text[..<space]), message: String(text[text.index(after: space)...]))
+                    return Rejection(
+                        record: id, reason: String(text[..<space]), message: String(text[text.index(after: space)...]))
                 }
             }
         } catch {
@@ -55,10 +58,15 @@ extension ReplicaStore {
     public func nextRequestCounter() throws(StoreError) -> UInt64 {
         do {
             return try database.write { db in
-                let current = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'requestCounter'").flatMap { UInt64($0) } ?? 0
+                let current =
+                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'requestCounter'").flatMap {
+                        UInt64($0)
+                    } ?? 0
                 let next = current + 1
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('requestCounter', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                               arguments: [String(next)])
+                try db.execute(
+                    sql:
+                        "INSERT INTO meta (key, value) VALUES ('requestCounter', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    arguments: [String(next)])
                 return next
             }
         } catch {
@@ -99,7 +107,8 @@ extension ReplicaStore {
                 case .refused(let rejection, let pushed):
                     guard replica[rejection.record]?.version == pushed else { continue }
                     let text = Array((rejection.reason + " " + rejection.message).utf8)
-                    flagged.append((rejection.record, try cipher.seal(text, context: "rejection:" + rejection.record.rawValue)))
+                    flagged.append(
+                        (rejection.record, try cipher.seal(text, context: "rejection:" + rejection.record.rawValue)))
                 }
             }
             if !pulled.isEmpty {
@@ -107,19 +116,30 @@ extension ReplicaStore {
                 for part in pulled {
                     guard let record = replica[part.id] else { continue }
                     if part.version.descends(record.version) { covered.append(part.id) }
-                    rows.append((part.id.rawValue, try cipher.seal(RecordCoding.encode(record), context: "record:" + part.id.rawValue)))
+                    rows.append(
+                        (
+                            part.id.rawValue,
+                            try cipher.seal(RecordCoding.encode(record), context: "record:" + part.id.rawValue)
+                        ))
                 }
             }
             let knowledge = Notation.text(replica.knowledge)
             try database.write { db in
-                let upsert = try db.cachedStatement(sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+                let upsert = try db.cachedStatement(
+                    sql:
+                        "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
+                )
                 for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
-                let flag = try db.cachedStatement(sql: "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+                let flag = try db.cachedStatement(
+                    sql:
+                        "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
+                )
                 let unflag = try db.cachedStatement(sql: "DELETE FROM rejections WHERE id = ?")
                 // Settled and covered records are no longer pending: one statement, their ids
                 // going to SQLite as one JSON array (a whole push settles at once).
-                try db.execute(sql: "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
-                               arguments: [Self.jsonArray(of: settled + covered)])
+                try db.execute(
+                    sql: "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
+                    arguments: [Self.jsonArray(of: settled + covered)])
                 // Few records are ever flagged: only those are looked for. A refusal flagged just
                 // now is lifted when the centre's copy covers the record.
                 var flaggedIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM rejections"))
@@ -133,10 +153,14 @@ extension ReplicaStore {
                 for id in covered {
                     if flaggedIDs.remove(id.rawValue) != nil { try unflag.execute(arguments: [id.rawValue]) }
                 }
-                try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
+                try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [
+                    knowledge
+                ])
                 if let cursor {
-                    try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
-                                   arguments: [peer, cursor])
+                    try db.execute(
+                        sql:
+                            "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
+                        arguments: [peer, cursor])
                 }
             }
             return changed

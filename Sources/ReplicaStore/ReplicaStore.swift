@@ -36,8 +36,10 @@ public final class ReplicaStore {
     /// Held while this store is open: one process at a time changes a replica.
     private let lock: StoreLock
 
-    private init(directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
-                 signingKey: Curve25519.Signing.PrivateKey, replica: Replica, lock: StoreLock) {
+    private init(
+        directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
+        signingKey: Curve25519.Signing.PrivateKey, replica: Replica, lock: StoreLock
+    ) {
         self.lock = lock
         self.directory = directory
         self.device = device
@@ -63,7 +65,8 @@ public final class ReplicaStore {
             throw StoreError(.alreadyExists, "\(directory.path) already holds an edt store; use another directory")
         }
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError(.io, "cannot create \(directory.path): \(error.localizedDescription)")
         }
@@ -72,7 +75,8 @@ public final class ReplicaStore {
         let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
         let signingKey = Curve25519.Signing.PrivateKey()
         let database = try openDatabase(file)
-        let authoritiesJSON = String(decoding: (try? JSONEncoder().encode(authorities)) ?? Data("[]".utf8), as: UTF8.self)
+        let authoritiesJSON = String(
+            decoding: (try? JSONEncoder().encode(authorities)) ?? Data("[]".utf8), as: UTF8.self)
         let parametersJSON = (try? JSONEncoder().encode(parameters)) ?? Data()
         let check = try cipher.seal(Array(formatTag.utf8), context: "check")
         let sealedKey = try cipher.seal(Array(signingKey.rawRepresentation), context: "signing-key")
@@ -82,7 +86,8 @@ public final class ReplicaStore {
                 let rows: [(String, any DatabaseValueConvertible)] = [
                     ("format", formatTag), ("kdf", parametersJSON), ("check", check), ("device", device.rawValue),
                     ("authorities", authoritiesJSON), ("signingKey", sealedKey),
-                    ("publicKey", Data(signingKey.publicKey.rawRepresentation)), ("knowledge", Notation.text(VersionVector())),
+                    ("publicKey", Data(signingKey.publicKey.rawRepresentation)),
+                    ("knowledge", Notation.text(VersionVector())),
                 ]
                 for (key, value) in rows {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
@@ -91,8 +96,9 @@ public final class ReplicaStore {
         } catch {
             throw StoreError(.io, "cannot write the new store: \(error)")
         }
-        return ReplicaStore(directory: directory, device: device, authorities: authorities, database: database,
-                            cipher: cipher, signingKey: signingKey, replica: Replica(device: device), lock: lock)
+        return ReplicaStore(
+            directory: directory, device: device, authorities: authorities, database: database,
+            cipher: cipher, signingKey: signingKey, replica: Replica(device: device), lock: lock)
     }
 
     /// Opens the store in `directory`, refusing a wrong passphrase. A store written by an
@@ -103,7 +109,9 @@ public final class ReplicaStore {
     ) throws(StoreError) -> ReplicaStore {
         let file = directory.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw StoreError(.notFound, "no edt store in \(directory.path); create one with `edt init --store \(directory.path) ...`")
+            throw StoreError(
+                .notFound, "no edt store in \(directory.path); create one with `edt init --store \(directory.path) ...`"
+            )
         }
         let lock = try StoreLock.acquire(in: directory, waitingUpTo: lockWaitSeconds)
         let database = try openDatabase(file)
@@ -120,8 +128,13 @@ public final class ReplicaStore {
         do {
             return try database.read { db throws -> ReplicaStore in
                 func meta(_ key: String) throws -> DatabaseValue {
-                    guard let value = try DatabaseValue.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) else {
-                        throw StoreError(.corrupt, "the store in \(directory.path) lacks its \(key): it is not an edt store, or was damaged")
+                    guard
+                        let value = try DatabaseValue.fetchOne(
+                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+                    else {
+                        throw StoreError(
+                            .corrupt,
+                            "the store in \(directory.path) lacks its \(key): it is not an edt store, or was damaged")
                     }
                     return value
                 }
@@ -135,7 +148,8 @@ public final class ReplicaStore {
                 guard let check = Data.fromDatabaseValue(try meta("check")),
                     cipher.open(check, context: "check") == Array(formatTag.utf8)
                 else { throw StoreError(.wrongPassphrase, "wrong passphrase for the store in \(directory.path)") }
-                guard let deviceText = String.fromDatabaseValue(try meta("device")), let device = try? DeviceID(deviceText),
+                guard let deviceText = String.fromDatabaseValue(try meta("device")),
+                    let device = try? DeviceID(deviceText),
                     let authoritiesText = String.fromDatabaseValue(try meta("authorities")),
                     let authorities = try? JSONDecoder().decode([String].self, from: Data(authoritiesText.utf8)),
                     let sealedKey = Data.fromDatabaseValue(try meta("signingKey")),
@@ -145,8 +159,9 @@ public final class ReplicaStore {
                     let knowledge = Notation.vector(Substring(knowledgeText))
                 else { throw StoreError(.corrupt, "the store's identity is unreadable: it was damaged") }
                 let replica = try loadReplica(db, cipher: cipher, device: device, knowledge: knowledge)
-                return ReplicaStore(directory: directory, device: device, authorities: authorities, database: database,
-                                    cipher: cipher, signingKey: signingKey, replica: replica, lock: lock)
+                return ReplicaStore(
+                    directory: directory, device: device, authorities: authorities, database: database,
+                    cipher: cipher, signingKey: signingKey, replica: replica, lock: lock)
             }
         } catch let error as StoreError {
             throw error
@@ -156,7 +171,9 @@ public final class ReplicaStore {
     }
 
     /// Reads and opens every sealed record.
-    private static func loadReplica(_ db: Database, cipher: StoreCipher, device: DeviceID, knowledge: VersionVector) throws -> Replica {
+    private static func loadReplica(
+        _ db: Database, cipher: StoreCipher, device: DeviceID, knowledge: VersionVector
+    ) throws -> Replica {
         var records: [Replication.Record] = []
         for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM records") {
             let idText: String = row["id"]
@@ -225,19 +242,23 @@ public final class ReplicaStore {
             var rows: [(String, Data)] = []
             for id in changed {
                 guard let record = replica[id] else { continue }
-                rows.append((id.rawValue, try cipher.seal(RecordCoding.encode(record), context: "record:" + id.rawValue)))
+                rows.append(
+                    (id.rawValue, try cipher.seal(RecordCoding.encode(record), context: "record:" + id.rawValue)))
             }
             let knowledge = Notation.text(replica.knowledge)
             do {
                 try database.write { db in
                     let upsert = try db.cachedStatement(
-                        sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+                        sql:
+                            "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
+                    )
                     let markPending = try db.cachedStatement(sql: "INSERT OR IGNORE INTO pending (id) VALUES (?)")
                     for (id, sealed) in rows {
                         try upsert.execute(arguments: [id, sealed])
                         try markPending.execute(arguments: [id])
                     }
-                    try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [knowledge])
+                    try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(
+                        arguments: [knowledge])
                 }
             } catch {
                 throw StoreError(.io, "could not save the change (nothing was saved): \(error)")
@@ -263,7 +284,9 @@ public final class ReplicaStore {
     /// The cursor last acknowledged by `peer` (the central endpoint's URL).
     public func checkpoint(for peer: String) throws(StoreError) -> String? {
         do {
-            return try database.read { db in try String.fetchOne(db, sql: "SELECT cursor FROM checkpoints WHERE peer = ?", arguments: [peer]) }
+            return try database.read { db in
+                try String.fetchOne(db, sql: "SELECT cursor FROM checkpoints WHERE peer = ?", arguments: [peer])
+            }
         } catch {
             throw StoreError(.io, "cannot read the sync checkpoint: \(error)")
         }
@@ -273,8 +296,10 @@ public final class ReplicaStore {
     public func setCheckpoint(_ cursor: String, for peer: String) throws(StoreError) {
         do {
             try database.write { db in
-                try db.execute(sql: "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
-                               arguments: [peer, cursor])
+                try db.execute(
+                    sql:
+                        "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
+                    arguments: [peer, cursor])
             }
         } catch {
             throw StoreError(.io, "cannot save the sync checkpoint: \(error)")

@@ -22,8 +22,12 @@ struct StoreCipher: Sendable {
 
     static func derive(passphrase: String, parameters: Parameters) throws(StoreError) -> StoreCipher {
         guard parameters.algorithm == "scrypt", parameters.rounds >= 1 << 14, parameters.rounds <= 1 << 22,
-            parameters.blockSize > 0, parameters.blockSize <= 32, parameters.parallelism > 0, parameters.parallelism <= 16
-        else { throw StoreError(.corrupt, "the store's key derivation settings are not ones edt writes: the store was damaged") }
+            parameters.blockSize > 0, parameters.blockSize <= 32, parameters.parallelism > 0,
+            parameters.parallelism <= 16
+        else {
+            throw StoreError(
+                .corrupt, "the store's key derivation settings are not ones edt writes: the store was damaged")
+        }
         do {
             let key = try KDF.Scrypt.deriveKey(
                 from: Array(passphrase.utf8), salt: parameters.salt, outputByteCount: 32,
@@ -42,7 +46,8 @@ struct StoreCipher: Sendable {
 
     func seal(_ plaintext: [UInt8], context: String) throws(StoreError) -> Data {
         do {
-            guard let combined = try AES.GCM.seal(plaintext, using: key, authenticating: Array(context.utf8)).combined else {
+            guard let combined = try AES.GCM.seal(plaintext, using: key, authenticating: Array(context.utf8)).combined
+            else {
                 throw StoreError(.io, "encryption produced no output")
             }
             return combined

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// An exclusive lock on a store directory (`flock` on its `lock` file), held while a store is
@@ -34,7 +34,10 @@ final class StoreLock {
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR, Date() < deadline else {
                 close(descriptor)
-                throw StoreError(.busy, "another edt process (a sync, an import) is using the store in \(directory.path); try again when it has finished")
+                throw StoreError(
+                    .busy,
+                    "another edt process (a sync, an import) is using the store in \(directory.path); try again when it has finished"
+                )
             }
             usleep(50_000)
         }

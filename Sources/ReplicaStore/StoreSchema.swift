@@ -12,22 +12,24 @@ enum StoreSchema {
         var migrator = DatabaseMigrator()
         // The store's settings (sealed where secret), the sealed records and the sync cursors.
         migrator.registerMigration("v1-records") { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
-                CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
-                CREATE TABLE IF NOT EXISTS checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
+                    CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
+                    CREATE TABLE IF NOT EXISTS checkpoints (peer TEXT PRIMARY KEY NOT NULL, cursor TEXT NOT NULL);
+                    """)
         }
         // What sync keeps apart from the sealed records (so flagging one does not rewrite it):
         // the records with changes the centre has not acknowledged, and the centre's sealed
         // reasons for records it refused. Records of a store made before sync are all pending.
         migrator.registerMigration("v2-sync") { db in
             guard try !db.tableExists("pending") else { return }
-            try db.execute(sql: """
-                CREATE TABLE pending (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS rejections (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
-                INSERT INTO pending (id) SELECT id FROM records;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE pending (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS rejections (id TEXT PRIMARY KEY NOT NULL, sealed BLOB NOT NULL);
+                    INSERT INTO pending (id) SELECT id FROM records;
+                    """)
         }
         return migrator
     }

@@ -56,7 +56,9 @@ struct CanonicalWriter {
         case .double(let number):
             bytes.append(4)
             let bits = number.bitPattern
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+            }
         case .string(let text):
             bytes.append(5)
             write(text)

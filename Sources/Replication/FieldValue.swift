@@ -40,7 +40,8 @@ extension FieldValue: CustomStringConvertible {
         case .string(let value): Self.quoted(value)
         case .array(let items): "[" + items.map(\.description).joined(separator: ",") + "]"
         case .object(let members):
-            "{" + members.sorted { $0.key < $1.key }.map { Self.quoted($0.key) + ":" + $0.value.description }
+            "{"
+                + members.sorted { $0.key < $1.key }.map { Self.quoted($0.key) + ":" + $0.value.description }
                 .joined(separator: ",") + "}"
         }
     }

@@ -144,7 +144,8 @@ public struct MultiValueRegister: Hashable, Sendable {
             // The common case: the same single write on both sides.
             switch context.compare(to: other.context) {
             case .equal, .after: return nil
-            case .before, .concurrent: return MultiValueRegister(sorted: [mine], context: context.joined(with: other.context))
+            case .before, .concurrent:
+                return MultiValueRegister(sorted: [mine], context: context.joined(with: other.context))
             }
         }
         let merged: [Sibling] = withSiblings { mine in

@@ -35,7 +35,9 @@ public struct Record: Sendable, Equatable {
     /// entries by dot; duplicates are joined, so the result is the same however they were ordered.
     public init(id: RecordID, fields: [Field], entries: [Entry]) {
         self.init(id: id)
-        if zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }), zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot }) {
+        if zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }),
+            zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot })
+        {
             // Already in order without repeats, as every encoder writes them: taken as they are.
             self.fields = fields
             self.entries = entries

@@ -212,7 +212,9 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    private static func compare(_ left: UnsafeBufferPointer<Element>, _ right: UnsafeBufferPointer<Element>) -> CausalOrder {
+    private static func compare(
+        _ left: UnsafeBufferPointer<Element>, _ right: UnsafeBufferPointer<Element>
+    ) -> CausalOrder {
         var someGreater = false  // left has an event right lacks
         var someLess = false  // right has an event left lacks
         var i = 0

@@ -93,10 +93,14 @@ public enum CurlTransfer {
             set(edt_curl_setopt_pointer(handle, CURLOPT_READDATA, unmanaged.toOpaque()))
             if method == "PUT" || url.hasPrefix("file:") {
                 set(edt_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
-                if let bodyLength { set(edt_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bodyLength))) }
+                if let bodyLength {
+                    set(edt_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bodyLength)))
+                }
             } else {
                 set(edt_curl_setopt_long(handle, CURLOPT_POST, 1))
-                if let bodyLength { set(edt_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyLength))) }
+                if let bodyLength {
+                    set(edt_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyLength)))
+                }
             }
         }
         if method != "GET", method != "POST", method != "PUT" {
@@ -112,7 +116,8 @@ public enum CurlTransfer {
         var received: curl_off_t = 0
         _ = edt_curl_getinfo_off_t(handle, CURLINFO_SIZE_UPLOAD_T, &sent)
         _ = edt_curl_getinfo_off_t(handle, CURLINFO_SIZE_DOWNLOAD_T, &received)
-        return TransferResult(status: status, bytesSent: Int64(sent), bytesReceived: Int64(received), headers: context.headers)
+        return TransferResult(
+            status: status, bytesSent: Int64(sent), bytesReceived: Int64(received), headers: context.headers)
     }
 }
 
@@ -135,7 +140,9 @@ final class TransferContext {
     var status = 0
     var headers: [String: String] = [:]
 
-    init(source: CurlTransfer.BodySource?, sink: @escaping CurlTransfer.ResponseSink, onHead: CurlTransfer.HeadObserver?) {
+    init(
+        source: CurlTransfer.BodySource?, sink: @escaping CurlTransfer.ResponseSink, onHead: CurlTransfer.HeadObserver?
+    ) {
         self.source = source
         self.sink = sink
         self.onHead = onHead
@@ -210,7 +217,8 @@ extension TransferError {
         switch code {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: kind = .couldNotConnect
         case CURLE_OPERATION_TIMEDOUT: kind = .timedOut
-        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE,
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_CACERT_BADFILE,
             CURLE_SSL_CERTPROBLEM:
             kind = .tls
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY,
@@ -218,7 +226,8 @@ extension TransferError {
             kind = .interrupted
         case CURLE_WRITE_ERROR where context.abortedBySink, CURLE_ABORTED_BY_CALLBACK: kind = .aborted
         case CURLE_READ_ERROR, CURLE_FILE_COULDNT_READ_FILE, CURLE_WRITE_ERROR: kind = .file
-        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION: kind = .setup
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION:
+            kind = .setup
         default: kind = .other
         }
         self.init(code: kind, curlCode: Int(code.rawValue), message: text)

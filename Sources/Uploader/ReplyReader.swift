@@ -61,7 +61,9 @@ final class ReplyReader {
             } catch {
                 throw .transient("the reply was damaged in transit (\(error))", retryAfter: nil)
             }
-            guard decoder.header?.kind == .reply else { throw .transient("the response is not an EDTLP reply", retryAfter: nil) }
+            guard decoder.header?.kind == .reply else {
+                throw .transient("the response is not an EDTLP reply", retryAfter: nil)
+            }
             return stream
         case 401: throw .permanent("the central endpoint refused this device: \(reason)")
         case 403: throw .permanent("the central endpoint refused this device: \(reason)")
@@ -71,7 +73,9 @@ final class ReplyReader {
             // Our own streams are well formed: a stream the centre found damaged was damaged on the way.
             throw .transient("the centre could not read the request (\(reason))", retryAfter: nil)
         case 408, 429, 500...599:
-            throw .transient("the central endpoint answered \(head.status)\(reason.isEmpty ? "" : ": \(reason)")", retryAfter: retryAfter)
+            throw .transient(
+                "the central endpoint answered \(head.status)\(reason.isEmpty ? "" : ": \(reason)")",
+                retryAfter: retryAfter)
         default:
             throw .permanent("\(url) answered HTTP \(head.status): is it an edt central endpoint?")
         }

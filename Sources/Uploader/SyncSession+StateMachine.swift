@@ -111,7 +111,9 @@ extension SyncSession {
 
         /// The request failed. `jitter` is a random number in 0..<1 (passed in, so tests are exact).
         public mutating func failed(_ failure: Failure, jitter: Double) -> Action {
-            guard case .sending(let request, let attempt) = state else { preconditionFailure("failed without a request in flight") }
+            guard case .sending(let request, let attempt) = state else {
+                preconditionFailure("failed without a request in flight")
+            }
             switch failure {
             case .permanent, .local:
                 state = .done
@@ -157,7 +159,9 @@ extension SyncSession {
 
         /// The backoff is over: send the same request again.
         public mutating func waited() -> Action {
-            guard case .waiting(let request, let attempt) = state else { preconditionFailure("waited without a backoff") }
+            guard case .waiting(let request, let attempt) = state else {
+                preconditionFailure("waited without a backoff")
+            }
             state = .sending(request, attempt: attempt + 1)
             return .send(request)
         }
@@ -165,7 +169,9 @@ extension SyncSession {
         /// Equal jitter: half the exponential delay for sure, the other half at random; never
         /// less than the server's Retry-After.
         func backoff(attempt: Int, jitter: Double, retryAfter: Double?) -> Double {
-            let exponential = min(configuration.maximumBackoffSeconds, configuration.baseBackoffSeconds * Double(1 << min(attempt - 1, 30)))
+            let exponential = min(
+                configuration.maximumBackoffSeconds,
+                configuration.baseBackoffSeconds * Double(1 << min(attempt - 1, 30)))
             let delay = exponential / 2 + exponential / 2 * min(max(jitter, 0), 1)
             return max(delay, min(retryAfter ?? 0, configuration.maximumBackoffSeconds))
         }

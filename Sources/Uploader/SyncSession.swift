@@ -98,7 +98,8 @@ public final class SyncSession {
     /// its store must not be used by anyone else until it returns.
     public func run() async throws(SyncError) -> Summary {
         let handOver = HandOver(session: self)
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Summary, SyncError>, Never>) in
+        let outcome = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<Summary, SyncError>, Never>) in
             let thread = Thread {
                 do throws(SyncError) {
                     continuation.resume(returning: .success(try handOver.session.runBlocking()))
@@ -147,11 +148,16 @@ public final class SyncSession {
                 summary.rejected += outcome.rejections.count
                 summary.rejections += outcome.rejections
                 summary.requests += 1
-                status = Progress(pushed: summary.pushed + summary.rejected, toPush: max(status.toPush, summary.pushed + summary.rejected),
-                                  pulled: summary.pulled, requests: summary.requests)
+                status = Progress(
+                    pushed: summary.pushed + summary.rejected,
+                    toPush: max(status.toPush, summary.pushed + summary.rejected),
+                    pulled: summary.pulled, requests: summary.requests)
                 progress?(status)
                 if outcome.revoked {
-                    throw SyncError(.refused, "the central endpoint says this device is revoked: stop syncing, keep the laptop's data, and contact an administrator")
+                    throw SyncError(
+                        .refused,
+                        "the central endpoint says this device is revoked: stop syncing, keep the laptop's data, and contact an administrator"
+                    )
                 }
                 // While this session holds the store, nothing else makes records pending (a pull
                 // never does), so the queue taken at the start is complete.
@@ -166,7 +172,9 @@ public final class SyncSession {
                     throw SyncError(.store, "\(error)")
                 }
                 let all = try pending()
-                status = Progress(pushed: summary.pushed, toPush: summary.pushed + all.count, pulled: summary.pulled, requests: summary.requests)
+                status = Progress(
+                    pushed: summary.pushed, toPush: summary.pushed + all.count, pulled: summary.pulled,
+                    requests: summary.requests)
                 action = machine.startedOver(pending: all)
             case .finish:
                 summary.conflicts = store.conflictCount
@@ -177,7 +185,10 @@ public final class SyncSession {
                 case .tooLarge(let reason): throw SyncError(.refused, reason)
                 case .local(let reason): throw SyncError(.store, reason)
                 case .transient(let reason, _):
-                    throw SyncError(.network, "\(reason) (gave up after \(options.machine.maximumAttempts) attempts; nothing acknowledged is lost: sync again later)")
+                    throw SyncError(
+                        .network,
+                        "\(reason) (gave up after \(options.machine.maximumAttempts) attempts; nothing acknowledged is lost: sync again later)"
+                    )
                 }
             }
         }
@@ -214,13 +225,17 @@ public final class SyncSession {
             throw .local("\(error)")
         }
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
-        let body = PushBody(store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
+        let body = PushBody(
+            store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
         let reply = ReplyReader()
         var transfer = options.transfer
-        transfer.headers += ["Authorization: \(authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:"]
+        transfer.headers += [
+            "Authorization: \(authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",
+        ]
         do {
             _ = try CurlTransfer.perform(
-                method: "POST", url: options.syncURL, options: transfer, body: body.next, onHead: reply.head, sink: reply.consume)
+                method: "POST", url: options.syncURL, options: transfer, body: body.next, onHead: reply.head,
+                sink: reply.consume)
         } catch {
             if error.code == .aborted, let damage = reply.damage {
                 throw .transient("the reply was damaged in transit (\(damage))", retryAfter: nil)
@@ -250,13 +265,16 @@ public final class SyncSession {
             // Never sent: no device could read it back. It stays here, flagged, until it is smaller.
             let rejection = Rejection(
                 record: id, reason: RejectionReason.tooLarge.code,
-                message: "this referral is \(bytes) bytes, over the \(PushBody.maximumPayloadBytes) one sync line carries; it was not sent")
+                message:
+                    "this referral is \(bytes) bytes, over the \(PushBody.maximumPayloadBytes) one sync line carries; it was not sent"
+            )
             acknowledgements.append(.refused(rejection, pushed: version))
             outcome.rejections.append(rejection)
         }
         outcome.pulled = stream.pulled.count
         do {
-            try store.applySync(acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
+            try store.applySync(
+                acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
         } catch {
             throw .local("\(error)")
         }
@@ -289,7 +307,9 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
 extension SyncSession.StateMachine.Failure {
     var reason: String {
         switch self {
-        case .transient(let reason, _), .tooLarge(let reason), .permanent(let reason), .startOver(let reason), .local(let reason): reason
+        case .transient(let reason, _), .tooLarge(let reason), .permanent(let reason), .startOver(let reason),
+            .local(let reason):
+            reason
         }
     }
 }

@@ -29,5 +29,7 @@ public protocol SyncStore: AnyObject {
     /// are merged as parts, and the cursor for `peer` moves to `cursor`. Returns how many
     /// records the pulled ones changed.
     @discardableResult
-    func applySync(acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String) throws -> Int
+    func applySync(
+        acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String
+    ) throws -> Int
 }

@@ -14,7 +14,8 @@ struct EDT: AsyncParsableCommand {
         abstract: "Offline-first sync core for out-of-hours children's social care.",
         version: "0.2.0",
         subcommands: [
-            Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self, CentralCommand.self, Demo.self,
+            Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self,
+            CentralCommand.self, Demo.self,
         ]
     )
 

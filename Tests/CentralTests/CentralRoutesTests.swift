@@ -20,7 +20,8 @@ extension CentralTests {
     ) async throws {
         let router = Router()
         CentralRoutes(
-            service: SyncService(storage: storage, configuration: configuration), authenticator: DeviceAuthenticator(storage: storage),
+            service: SyncService(storage: storage, configuration: configuration),
+            authenticator: DeviceAuthenticator(storage: storage),
             logger: Self.quiet
         ).register(on: router)
         try await Application(router: router, logger: Self.quiet).test(.router, test)
@@ -37,7 +38,8 @@ extension CentralTests {
     func sync(_ client: any TestClientProtocol, _ body: [UInt8], authorization: String?) async throws -> TestResponse {
         var headers = HTTPFields()
         if let authorization { headers[.authorization] = authorization }
-        return try await client.execute(uri: CentralServer.syncPath, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+        return try await client.execute(
+            uri: CentralServer.syncPath, method: .post, headers: headers, body: ByteBuffer(bytes: body))
     }
 
     // MARK: - Routes
@@ -141,7 +143,9 @@ extension CentralTests {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
             // Long enough to come in several pieces of body; a segment every 3 records.
-            let records = try (0..<40).map { try referral("case-\($0)", concern: String(repeating: "Alone. ", count: 300)) }
+            let records = try (0..<40).map {
+                try referral("case-\($0)", concern: String(repeating: "Alone. ", count: 300))
+            }
             let body = push(records: records, checkpointEvery: 3)
             #expect(body.count > 64 * 1024)
             let signed = try authorization(1, signer: key)
@@ -150,7 +154,11 @@ extension CentralTests {
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .ok)
                 let acks = try DecodedStream([UInt8](buffer: response.body)).messages.compactMap { message -> String? in
-                    if case .answer(.stored(let id, let cursor)) = message { "\(id.rawValue)@\(cursor.text)" } else { nil }
+                    if case .answer(.stored(let id, let cursor)) = message {
+                        "\(id.rawValue)@\(cursor.text)"
+                    } else {
+                        nil
+                    }
                 }
                 #expect(acks == (0..<40).map { "case-\($0)@central.\(identity):\($0 + 1)" })
             }
@@ -189,7 +197,9 @@ extension CentralTests {
                 #expect(!String(buffer: response.body).contains("ACK"))
             }
             let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
-            #expect(page.records.map(\.id.rawValue) == (0..<6).map { "case-\($0)" }, "the segments checkpoints verified are stored")
+            #expect(
+                page.records.map(\.id.rawValue) == (0..<6).map { "case-\($0)" },
+                "the segments checkpoints verified are stored")
         }
     }
 

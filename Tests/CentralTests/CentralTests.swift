@@ -13,7 +13,10 @@ struct CentralTests {
     static let westminster = "E09000033"
 
     /// A referral part as a laptop would push it.
-    func referral(_ id: String, host: String = reading, home: String? = nil, concern: String = "Child alone", device: String = "edt-laptop-a")
+    func referral(
+        _ id: String, host: String = reading, home: String? = nil, concern: String = "Child alone",
+        device: String = "edt-laptop-a"
+    )
         throws -> Record
     {
         var replica = Replica(device: try DeviceID(device))
@@ -32,14 +35,20 @@ struct CentralTests {
         try await body(try SQLiteCentralStorage(path: directory.appendingPathComponent("central.sqlite").path))
     }
 
-    func device(_ id: String = "edt-laptop-a", authorities: Set<String> = [reading], key: Curve25519.Signing.PrivateKey = .init())
+    func device(
+        _ id: String = "edt-laptop-a", authorities: Set<String> = [reading],
+        key: Curve25519.Signing.PrivateKey = .init()
+    )
         throws -> EnrolledDevice
     {
-        EnrolledDevice(id: try DeviceID(id), publicKey: Array(key.publicKey.rawRepresentation), authorities: authorities)
+        EnrolledDevice(
+            id: try DeviceID(id), publicKey: Array(key.publicKey.rawRepresentation), authorities: authorities)
     }
 
     /// A sync request's `Authorization` header: `device`, `counter`, signed by `signer`.
-    func authorization(_ counter: UInt64, signer: Curve25519.Signing.PrivateKey, device: String = "edt-laptop-a") throws -> String {
+    func authorization(
+        _ counter: UInt64, signer: Curve25519.Signing.PrivateKey, device: String = "edt-laptop-a"
+    ) throws -> String {
         let signature = try signer.signature(for: SyncAuthorization.message(device: device, counter: counter))
         return SyncAuthorization(device: device, counter: counter, signature: Array(signature)).headerValue
     }
@@ -65,12 +74,15 @@ struct CentralTests {
             let service = SyncService(storage: storage)
             let both = try device(authorities: [Self.reading, Self.westminster])
             _ = try await service.store(
-                [try referral("r-1"), try referral("w-1", host: Self.westminster), try referral("r-2"),
-                 try referral("shared", host: Self.reading, home: Self.westminster)], from: both)
+                [
+                    try referral("r-1"), try referral("w-1", host: Self.westminster), try referral("r-2"),
+                    try referral("shared", host: Self.reading, home: Self.westminster),
+                ], from: both)
             let reading = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
             #expect(reading.records.map(\.id.rawValue) == ["r-1", "r-2", "shared"])
             let westminster = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10)
-            #expect(westminster.records.map(\.id.rawValue) == ["w-1", "shared"], "the home authority sees the case too")
+            #expect(
+                westminster.records.map(\.id.rawValue) == ["w-1", "shared"], "the home authority sees the case too")
             let firstPage = try await storage.changes(after: 0, authorities: [Self.reading], limit: 2)
             #expect(firstPage.records.map(\.id.rawValue) == ["r-1", "r-2"] && firstPage.more)
             let secondPage = try await storage.changes(after: firstPage.upTo, authorities: [Self.reading], limit: 2)
@@ -107,9 +119,12 @@ struct CentralTests {
             var configuration = SyncService.Configuration()
             configuration.pullPageRecords = 0
             let service = SyncService(storage: storage, configuration: configuration)
-            _ = try await service.store([try referral("b-1", device: "edt-laptop-b"), try referral("b-2", device: "edt-laptop-b")],
-                                        from: try device("edt-laptop-b"))
-            let messages = try DecodedStream(try await service.reply(pushed: [], outcomes: [], pull: Cursor("-"), to: try device())).messages
+            _ = try await service.store(
+                [try referral("b-1", device: "edt-laptop-b"), try referral("b-2", device: "edt-laptop-b")],
+                from: try device("edt-laptop-b"))
+            let messages = try DecodedStream(
+                try await service.reply(pushed: [], outcomes: [], pull: Cursor("-"), to: try device())
+            ).messages
             #expect(messages.filter { if case .record = $0 { true } else { false } }.count == 1)
             #expect(messages.contains(.more))
         }
@@ -132,7 +147,8 @@ struct CentralTests {
         #expect(try databaseFileBytes() == empty, "under the threshold, the cases stay in the log")
         _ = try await service.store(try (5..<40).map { try referral("case-\($0)", concern: long) }, from: laptop)
         await storage.waitForCheckpoint()
-        #expect(try databaseFileBytes() > empty + 40 * 1_000, "past it, a checkpoint copied the log into the database file")
+        #expect(
+            try databaseFileBytes() > empty + 40 * 1_000, "past it, a checkpoint copied the log into the database file")
         let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 100)
         #expect(page.records.count == 40)
     }
@@ -146,19 +162,27 @@ struct CentralTests {
             #expect(outcomes == parts.enumerated().map { .stored($1.id, sequence: Int64($0 + 1), version: $1.version) })
             // The reader has cases 1, 2 and 4 as they were stored (changes 1, 2 and 4).
             let leavingOut: [Int64] = [4, 1, 2]
-            let first = try await storage.changes(after: 0, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
+            let first = try await storage.changes(
+                after: 0, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
             #expect(first.records.map(\.id.rawValue) == ["case-3"] && first.more && first.upTo == 3)
             #expect(first.records.first?.body == RecordCoding.encode(parts[2]), "a sent case carries its stored body")
-            let second = try await storage.changes(after: first.upTo, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
+            let second = try await storage.changes(
+                after: first.upTo, authorities: [Self.reading], limit: 1, leavingOut: leavingOut)
             #expect(second.records.map(\.id.rawValue) == ["case-5"] && !second.more && second.upTo == 5)
-            let all = try await storage.changes(after: 1, authorities: [Self.reading], limit: 10, leavingOut: leavingOut)
-            #expect(all.records.map(\.sequence) == [3, 5] && !all.more && all.upTo == 5, "numbers before the cursor change nothing")
+            let all = try await storage.changes(
+                after: 1, authorities: [Self.reading], limit: 10, leavingOut: leavingOut)
+            #expect(
+                all.records.map(\.sequence) == [3, 5] && !all.more && all.upTo == 5,
+                "numbers before the cursor change nothing")
             let none = try await storage.changes(after: 1, authorities: [Self.reading], limit: 0)
             #expect(none.records.isEmpty && none.more && none.upTo == 1, "a page of no cases claims nothing read past")
             let past = try await storage.changes(after: 3, authorities: [Self.reading], limit: 1, leavingOut: [4, 5])
             #expect(past.records.isEmpty && !past.more && past.upTo == 5, "cases read past are covered by the cursor")
-            let others = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10, leavingOut: [2])
-            #expect(others.records.isEmpty && !others.more && others.upTo == 5, "another authority's reader is sent none of them")
+            let others = try await storage.changes(
+                after: 0, authorities: [Self.westminster], limit: 10, leavingOut: [2])
+            #expect(
+                others.records.isEmpty && !others.more && others.upTo == 5,
+                "another authority's reader is sent none of them")
         }
     }
 
@@ -173,12 +197,13 @@ struct CentralTests {
             var badValue = Replica(device: try DeviceID("edt-laptop-a"))
             badValue.write(.string("not a date"), to: try FieldPath("receivedAt"), in: try RecordID("case-3"))
             badValue.write(.string(Self.reading), to: try FieldPath("hostAuthority"), in: try RecordID("case-3"))
-            let outcomes = try await service.store([
-                try referral("case-1", concern: "taken over", device: "edt-laptop-w"),  // another authority's case
-                try referral("case-4", host: Self.reading, device: "edt-laptop-w"),  // an authority it does not serve
-                try #require(noHost[try RecordID("case-2")]),
-                try #require(badValue[try RecordID("case-3")]),
-            ], from: westminsterLaptop)
+            let outcomes = try await service.store(
+                [
+                    try referral("case-1", concern: "taken over", device: "edt-laptop-w"),  // another authority's case
+                    try referral("case-4", host: Self.reading, device: "edt-laptop-w"),  // an authority it does not serve
+                    try #require(noHost[try RecordID("case-2")]),
+                    try #require(badValue[try RecordID("case-3")]),
+                ], from: westminsterLaptop)
             #expect(outcomes.map(\.rejectionCode) == ["forbidden", "forbidden", "invalid", "invalid"])
             let page = try await storage.changes(after: 0, authorities: [Self.reading, Self.westminster], limit: 10)
             #expect(page.records.map(\.id.rawValue) == ["case-1"])
@@ -190,9 +215,13 @@ struct CentralTests {
         try await withStorage { storage in
             var replica = Replica(device: try DeviceID("edt-laptop-a"))
             let id = try RecordID("huge")
-            replica.write(.string(String(repeating: "x", count: SQLiteCentralStorage.maximumCaseBytes)), to: try FieldPath("concern"), in: id)
+            replica.write(
+                .string(String(repeating: "x", count: SQLiteCentralStorage.maximumCaseBytes)),
+                to: try FieldPath("concern"), in: id)
             let part = try #require(replica[id])
-            let outcomes = try await storage.store([PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)]) { _, _, _ in nil }
+            let outcomes = try await storage.store([
+                PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
+            ]) { _, _, _ in nil }
             #expect(outcomes.map(\.rejectionCode) == ["too-large"])
             #expect(try await storage.newestSequence() == 0)
         }
@@ -205,7 +234,8 @@ struct CentralTests {
             let service = SyncService(storage: storage, configuration: configuration)
             let laptop = try device()
             let other = try device("edt-laptop-b")
-            _ = try await service.store(try (0..<4).map { try referral("b-\($0)", device: "edt-laptop-b") }, from: other)
+            _ = try await service.store(
+                try (0..<4).map { try referral("b-\($0)", device: "edt-laptop-b") }, from: other)
             // The laptop pushes 5 cases (its echo) and pulls from the start.
             let parts = try (0..<5).map { try referral("a-\($0)") }
             let outcomes = try await service.store(parts, from: laptop)
@@ -223,12 +253,15 @@ struct CentralTests {
                 }
                 return (ids, knowledge, more)
             }
-            let first = try pulled(try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop))
+            let first = try pulled(
+                try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop))
             #expect(first.ids == ["b-0", "b-1", "b-2"] && first.more)
-            let second = try pulled(try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop))
+            let second = try pulled(
+                try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop))
             // Not echoed to this request (another request): the laptop's own cases come back, harmlessly.
             #expect(second.ids == ["b-3", "a-0", "a-1"] && second.more)
-            let third = try pulled(try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop))
+            let third = try pulled(
+                try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop))
             #expect(third.ids == ["a-2", "a-3", "a-4"])
             let last = try pulled(try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop))
             #expect(last.ids.isEmpty && !last.more)
@@ -259,18 +292,28 @@ struct CentralTests {
             let laptop = try device(key: key)
             try await storage.enroll(laptop)
             let authenticator = DeviceAuthenticator(storage: storage)
-            func header(_ counter: UInt64, signer: Curve25519.Signing.PrivateKey = key, device: String = "edt-laptop-a") throws -> String {
+            func header(
+                _ counter: UInt64, signer: Curve25519.Signing.PrivateKey = key, device: String = "edt-laptop-a"
+            ) throws -> String {
                 try authorization(counter, signer: signer, device: device)
             }
             #expect(try await authenticator.authenticate(try header(5)).id == laptop.id)
-            await #expect(throws: CentralError.self, "a replayed counter") { try await authenticator.authenticate(try header(5)) }
-            await #expect(throws: CentralError.self, "an older counter") { try await authenticator.authenticate(try header(4)) }
+            await #expect(throws: CentralError.self, "a replayed counter") {
+                try await authenticator.authenticate(try header(5))
+            }
+            await #expect(throws: CentralError.self, "an older counter") {
+                try await authenticator.authenticate(try header(4))
+            }
             await #expect(throws: CentralError.self, "another key") {
                 try await authenticator.authenticate(try header(6, signer: Curve25519.Signing.PrivateKey()))
             }
             await #expect(throws: CentralError.self, "no header") { try await authenticator.authenticate(nil) }
-            await #expect(throws: CentralError.self, "garbage") { try await authenticator.authenticate(SyncAuthorization.scheme + " device=x") }
-            await #expect(throws: CentralError.self, "unknown device") { try await authenticator.authenticate(try header(7, device: "stranger")) }
+            await #expect(throws: CentralError.self, "garbage") {
+                try await authenticator.authenticate(SyncAuthorization.scheme + " device=x")
+            }
+            await #expect(throws: CentralError.self, "unknown device") {
+                try await authenticator.authenticate(try header(7, device: "stranger"))
+            }
             #expect(try await authenticator.authenticate(try header(8)).id == laptop.id)
             #expect(try await storage.revoke(laptop.id))
             let afterRevocation = try header(9)
@@ -337,11 +380,16 @@ struct CentralTests {
     func unreadRecords(_ records: [Record], damaged: Set<String> = []) throws -> [UnreadRecord] {
         var text = "EDTLP 1.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
         for (number, record) in records.enumerated() {
-            let payload = damaged.contains(record.id.rawValue) ? #"{"fields":7}"# : String(decoding: RecordCoding.encode(record), as: UTF8.self)
+            let payload =
+                damaged.contains(record.id.rawValue)
+                ? #"{"fields":7}"# : String(decoding: RecordCoding.encode(record), as: UTF8.self)
             text += "REC \(number + 2) \(record.id.rawValue) \(payload)\n"
         }
         var unread: [UnreadRecord] = []
-        try MessageDecoder().decode(Array(text.utf8)[...]) { unread.append($0) } _: { _, _ in }
+        try MessageDecoder().decode(Array(text.utf8)[...]) {
+            unread.append($0)
+        } _: { _, _ in
+        }
         return unread
     }
 
@@ -349,15 +397,21 @@ struct CentralTests {
         try await withStorage { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
-            let records = try (0..<60).map { try referral("case-\($0)", concern: String(repeating: "x", count: $0 * 30 + 1)) }
+            let records = try (0..<60).map {
+                try referral("case-\($0)", concern: String(repeating: "x", count: $0 * 30 + 1))
+            }
             let unread = try unreadRecords(records)
             let pipeline = PushPipeline(service: service, device: laptop)
             let (_, stored) = try await pipeline.run { submit in
-                for start in stride(from: 0, to: 60, by: 7) { try await submit(Array(unread[start..<min(start + 7, 60)])) }
+                for start in stride(from: 0, to: 60, by: 7) {
+                    try await submit(Array(unread[start..<min(start + 7, 60)]))
+                }
             }
             #expect(stored.outcomes.map(\.id.rawValue) == records.map(\.id.rawValue))
             #expect(stored.pushedVersions == records.map(\.version))
-            #expect(stored.outcomes.map(\.sequence) == (1...60).map { Optional(Int64($0)) }, "sequence numbers follow the stream")
+            #expect(
+                stored.outcomes.map(\.sequence) == (1...60).map { Optional(Int64($0)) },
+                "sequence numbers follow the stream")
         }
     }
 
@@ -378,7 +432,9 @@ struct CentralTests {
                 #expect(error.message.contains("case-4"))
             }
             let page = try await storage.changes(after: 0, authorities: [Self.reading], limit: 100)
-            #expect(page.records.map(\.id.rawValue) == ["case-0", "case-1", "case-2"], "the segment before stays stored; nothing after")
+            #expect(
+                page.records.map(\.id.rawValue) == ["case-0", "case-1", "case-2"],
+                "the segment before stays stored; nothing after")
         }
     }
 
@@ -460,7 +516,8 @@ struct CentralTests {
             let stream = try DecodedStream(bytes)
             #expect(stream.header.kind == .reply)
             guard stream.messages.count == 4,
-                case .answer(.stored(let acked, let cursor)) = stream.messages[0], case .answer(.refused(let refused, .forbidden, _)) = stream.messages[1],
+                case .answer(.stored(let acked, let cursor)) = stream.messages[0],
+                case .answer(.refused(let refused, .forbidden, _)) = stream.messages[1],
                 case .delta(_, let knowledge) = stream.messages[2], case .record(let pulled) = stream.messages[3]
             else {
                 Issue.record("unexpected reply: \(stream.messages)")
@@ -478,7 +535,8 @@ struct CentralTests {
             let service = SyncService(storage: storage)
             let laptop = try device()
             let other = try device("edt-laptop-b")
-            _ = try await service.store([try referral("case-1", concern: "Seen by b", device: "edt-laptop-b")], from: other)
+            _ = try await service.store(
+                [try referral("case-1", concern: "Seen by b", device: "edt-laptop-b")], from: other)
             // Laptop a wrote case-1 too, not having seen b's: the centre keeps both concerns.
             let parts = [try referral("case-1", concern: "Seen by a"), try referral("case-2")]
             let outcomes = try await service.store(parts, from: laptop)
@@ -488,7 +546,8 @@ struct CentralTests {
             }
             #expect(pulled.map(\.id.rawValue) == ["case-1"], "case-2 is as the laptop pushed it; case-1 is not")
             let concern = try #require(pulled.first?.fields.first { $0.path.rawValue == "concern" })
-            #expect(concern.register.values.count == 2, "both concurrent concerns come back, to be surfaced as a conflict")
+            #expect(
+                concern.register.values.count == 2, "both concurrent concerns come back, to be surfaced as a conflict")
         }
     }
 }

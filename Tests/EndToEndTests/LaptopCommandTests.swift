@@ -18,14 +18,17 @@ struct LaptopCommandTests {
     }
 
     func digest(_ store: String) throws -> String {
-        try edt.run(["store", "digest", "--store", store]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        try edt.run(["store", "digest", "--store", store]).standardOutput.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     @Test(arguments: [
-        ["--help"], ["init", "--help"], ["referral", "--help"], ["referral", "new", "--help"], ["referral", "import", "--help"],
+        ["--help"], ["init", "--help"], ["referral", "--help"], ["referral", "new", "--help"],
+        ["referral", "import", "--help"],
         ["referral", "set", "--help"], ["referral", "resolve", "--help"], ["referral", "note", "--help"],
         ["referral", "show", "--help"], ["referral", "list", "--help"], ["referral", "schema", "--help"],
-        ["bundle", "export", "--help"], ["bundle", "import", "--help"], ["store", "digest", "--help"], ["demo", "--help"],
+        ["bundle", "export", "--help"], ["bundle", "import", "--help"], ["store", "digest", "--help"],
+        ["demo", "--help"],
         ["sync", "--help"], ["central", "--help"], ["central", "serve", "--help"], ["central", "enroll", "--help"],
         ["central", "revoke", "--help"],
     ])
@@ -42,9 +45,11 @@ struct LaptopCommandTests {
         let again = try edt.run(["init", "--store", store, "--device", "x", "--authority", "E06000038"])
         #expect(again.status == 1)
         #expect(again.standardError.hasPrefix("error: "))
-        #expect(try edt.run(["init", "--store", store + "2", "--device", "bad id", "--authority", "E06000038"]).status == 2)
+        #expect(
+            try edt.run(["init", "--store", store + "2", "--device", "bad id", "--authority", "E06000038"]).status == 2)
         #expect(try edt.run(["init", "--store", store + "3", "--device", "x", "--authority", "Reading"]).status == 2)
-        #expect(try edt.run(["referral", "list", "--store", store], environment: ["EDT_PASSPHRASE": "wrong"]).status == 1)
+        #expect(
+            try edt.run(["referral", "list", "--store", store], environment: ["EDT_PASSPHRASE": "wrong"]).status == 1)
         #expect(try edt.run(["referral", "frobnicate"]).status == 2)
     }
 
@@ -72,18 +77,26 @@ struct LaptopCommandTests {
         let badSet = try edt.run(["referral", "set", "--store", store, id, "children.c1.nhsNumber", "9434765918"])
         #expect(badSet.status == 1)
         #expect(badSet.standardError.contains("Modulus 11"))
-        #expect(try edt.run(["referral", "set", "--store", store, id, "referrer.anonymityRequested", "true"]).status == 1,
-                "a professional's referral can never be anonymous")
+        #expect(
+            try edt.run(["referral", "set", "--store", store, id, "referrer.anonymityRequested", "true"]).status == 1,
+            "a professional's referral can never be anonymous")
         #expect(try edt.run(["referral", "set", "--store", store, id, "nonsense", "1"]).status == 1)
-        #expect(try edt.run(["referral", "resolve", "--store", store, id, "concern", "x"]).status == 1, "not in conflict")
+        #expect(
+            try edt.run(["referral", "resolve", "--store", store, id, "concern", "x"]).status == 1, "not in conflict")
 
-        let note = try edt.run(["referral", "note", "--store", store, id, "--kind", "decision", "--text", "Strategy discussion at 09:00",
-                                "--by", "J. Okafor", "--role", "EDT social worker", "--json"])
+        let note = try edt.run([
+            "referral", "note", "--store", store, id, "--kind", "decision", "--text", "Strategy discussion at 09:00",
+            "--by", "J. Okafor", "--role", "EDT social worker", "--json",
+        ])
         #expect(note.status == 0, "\(note.standardError)")
         let noteDot = try #require(note.json["dot"] as? String)
-        #expect(try edt.run(["referral", "note", "--store", store, id, "--kind", "note", "--text", "x"]).status == 1, "who is required")
-        let correction = try edt.run(["referral", "note", "--store", store, id, "--kind", "correction", "--text", "It was 10:00",
-                                      "--corrects", noteDot, "--by", "J. Okafor", "--role", "EDT social worker"])
+        #expect(
+            try edt.run(["referral", "note", "--store", store, id, "--kind", "note", "--text", "x"]).status == 1,
+            "who is required")
+        let correction = try edt.run([
+            "referral", "note", "--store", store, id, "--kind", "correction", "--text", "It was 10:00",
+            "--corrects", noteDot, "--by", "J. Okafor", "--role", "EDT social worker",
+        ])
         #expect(correction.status == 0, "\(correction.standardError)")
 
         let show = try edt.run(["referral", "show", "--store", store, id, "--json"])
@@ -96,7 +109,9 @@ struct LaptopCommandTests {
         let entries = try #require(show.json["entries"] as? [[String: Any]])
         // Setting the referrer's phone replaced a value: that is kept as a signed replacement entry.
         #expect(entries.map { $0["kind"] as? String } == ["replacement", "decision", "correction"])
-        #expect(entries.allSatisfy { $0["signature"] as? String == "valid" }, "each entry made here verifies against this device's key")
+        #expect(
+            entries.allSatisfy { $0["signature"] as? String == "valid" },
+            "each entry made here verifies against this device's key")
         let decision = try #require(entries[1]["payload"] as? [String: Any])
         #expect(decision["by"] as? String == "J. Okafor")
         #expect(decision["role"] as? String == "EDT social worker")
@@ -113,18 +128,23 @@ struct LaptopCommandTests {
         let refused = try edt.run(["referral", "new", "--store", store], input: invalid)
         #expect(refused.status == 1)
         #expect(refused.standardError.hasPrefix("error: channel"))
-        let unknown = try edt.run(["referral", "new", "--store", store], input: minimalReferral.replacingOccurrences(of: "\"concern\"", with: "\"concerns\""))
+        let unknown = try edt.run(
+            ["referral", "new", "--store", store],
+            input: minimalReferral.replacingOccurrences(of: "\"concern\"", with: "\"concerns\""))
         #expect(unknown.status == 1)
         #expect(unknown.standardError.contains("concern"))
         #expect(try edt.run(["referral", "new", "--store", store], input: "{not json").status == 1)
-        let otherAuthority = try edt.run(["referral", "new", "--store", store], input: minimalReferral.replacingOccurrences(of: "E06000038", with: "E08000018"))
+        let otherAuthority = try edt.run(
+            ["referral", "new", "--store", store],
+            input: minimalReferral.replacingOccurrences(of: "E06000038", with: "E08000018"))
         #expect(otherAuthority.status == 1, "this device does not serve that authority")
         #expect(try digest(store) == before)
 
         // JSON Lines import: all or nothing, naming the bad line.
         let good = minimalReferral.replacingOccurrences(of: "\n", with: " ")
         let file = directory.appendingPathComponent("batch.jsonl")
-        try [good, good, invalid.replacingOccurrences(of: "\n", with: " "), good].joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        try [good, good, invalid.replacingOccurrences(of: "\n", with: " "), good].joined(separator: "\n").write(
+            to: file, atomically: true, encoding: .utf8)
         let batch = try edt.run(["referral", "import", "--store", store, "--file", file.path, "--json"])
         #expect(batch.status == 1)
         #expect(batch.standardError.contains("line 3"))
@@ -139,18 +159,25 @@ struct LaptopCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let a = try makeStore(directory, device: "edt-laptop-a")
         let b = try makeStore(directory, device: "edt-laptop-b")
-        let id = try #require(try edt.run(["referral", "new", "--store", a, "--json"], input: minimalReferral).json["id"] as? String)
+        let id = try #require(
+            try edt.run(["referral", "new", "--store", a, "--json"], input: minimalReferral).json["id"] as? String)
         let first = directory.appendingPathComponent("first.edtlp").path
         #expect(try edt.run(["bundle", "export", "--store", a, "--out", first]).status == 0)
         let imported = try edt.run(["bundle", "import", "--store", b, "--in", first, "--json"])
         #expect(imported.json["applied"] as? Int == 1)
         #expect(imported.json["rejected"] as? Int == 0)
-        #expect(try edt.run(["bundle", "import", "--store", b, "--in", first, "--json"]).json["applied"] as? Int == 0, "idempotent")
+        #expect(
+            try edt.run(["bundle", "import", "--store", b, "--in", first, "--json"]).json["applied"] as? Int == 0,
+            "idempotent")
 
         // Both edit offline: one field on both sides, other fields on one side each.
-        #expect(try edt.run(["referral", "set", "--store", a, id, "children.c1.location", "Foster carer, Oak Road"]).status == 0)
+        #expect(
+            try edt.run(["referral", "set", "--store", a, id, "children.c1.location", "Foster carer, Oak Road"]).status
+                == 0)
         #expect(try edt.run(["referral", "set", "--store", a, id, "homeAuthority", "E06000039"]).status == 0)
-        #expect(try edt.run(["referral", "set", "--store", b, id, "children.c1.location", "Grandmother, Slough"]).status == 0)
+        #expect(
+            try edt.run(["referral", "set", "--store", b, id, "children.c1.location", "Grandmother, Slough"]).status
+                == 0)
         #expect(try edt.run(["referral", "set", "--store", b, id, "referrer.phone", "07700 900999"]).status == 0)
 
         let fromA = directory.appendingPathComponent("a.edtlp").path
@@ -166,19 +193,24 @@ struct LaptopCommandTests {
             let conflicts = try #require(show.json["conflicts"] as? [[String: Any]])
             #expect(conflicts.count == 1)
             #expect(conflicts.first?["path"] as? String == "children.c1.location")
-            #expect(Set(conflicts.first?["values"] as? [String] ?? []) == ["Foster carer, Oak Road", "Grandmother, Slough"])
+            #expect(
+                Set(conflicts.first?["values"] as? [String] ?? []) == ["Foster carer, Oak Road", "Grandmother, Slough"])
             let document = try #require(show.json["document"] as? [String: Any])
             #expect(document["homeAuthority"] as? String == "E06000039")
             #expect((document["referrer"] as? [String: Any])?["phone"] as? String == "07700 900999")
             let child = (document["children"] as? [[String: Any]])?.first
             #expect(child?["location"] == nil, "the conflicted value is not chosen silently")
-            #expect(try edt.run(["referral", "list", "--store", store, "--json"]).standardOutput.contains("\"conflicts\":1"))
+            #expect(
+                try edt.run(["referral", "list", "--store", store, "--json"]).standardOutput.contains("\"conflicts\":1")
+            )
             #expect(try edt.run(["referral", "set", "--store", store, id, "children.c1.location", "x"]).status == 1)
         }
 
         // A resolution on B replicates to A.
-        let resolved = try edt.run(["referral", "resolve", "--store", b, id, "children.c1.location", "Grandmother, Slough (agreed)",
-                                    "--by", "A. Day", "--role", "Team manager"])
+        let resolved = try edt.run([
+            "referral", "resolve", "--store", b, id, "children.c1.location", "Grandmother, Slough (agreed)",
+            "--by", "A. Day", "--role", "Team manager",
+        ])
         #expect(resolved.status == 0, "\(resolved.standardError)")
         let afterResolution = directory.appendingPathComponent("resolved.edtlp").path
         #expect(try edt.run(["bundle", "export", "--store", b, "--out", afterResolution]).status == 0)
@@ -214,7 +246,9 @@ struct LaptopCommandTests {
         #expect(list.contains("good-case"))
         #expect(!list.contains("bad-case"), "a rejected record is not merged")
         let export = try edt.run(["bundle", "export", "--store", store]).standardOutput
-        #expect(export.contains("DELTA 1 base=- knowledge=-\n"), "the sender's version vector must not be adopted: \(export.prefix(120))")
+        #expect(
+            export.contains("DELTA 1 base=- knowledge=-\n"),
+            "the sender's version vector must not be adopted: \(export.prefix(120))")
         // The bundle's version vector was not adopted, so the rejected record is still asked for
         // next time: importing again rejects it again rather than forgetting it.
         let again = try edt.run(["bundle", "import", "--store", store, "--json"], input: bundle)
@@ -236,7 +270,8 @@ struct LaptopCommandTests {
         #expect(refused.status == 1)
         #expect(refused.standardError.contains("truncated"))
         let corrupted = bundle.standardOutput.replacingOccurrences(of: "Reading station", with: "Readinh station")
-        #expect(try edt.run(["bundle", "import", "--store", b], input: corrupted).standardError.contains("digest-mismatch"))
+        #expect(
+            try edt.run(["bundle", "import", "--store", b], input: corrupted).standardError.contains("digest-mismatch"))
         #expect(try digest(b) == before)
         let whole = try edt.run(["bundle", "import", "--store", b, "--json"], input: bundle.standardOutput)
         #expect(whole.json["applied"] as? Int == 3)
@@ -255,18 +290,21 @@ struct PromptTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let edt = EDTProcess()
         let store = directory.appendingPathComponent("store").path
-        #expect(try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
+        #expect(
+            try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
 
-        let answers = [
-            "2027-03-27T02:10", "2027-03-27T02:10:00Z",  // first answer lacks an offset: asked again
-            "Sam Patel", "EDT social worker", "", "", "Toddler heard crying alone for hours",
-            "maybe", "true",  // not a boolean: asked again
-            "", "",  // child safe now, home authority: skipped
-            "Tom Brown", "2024-02-30", "2024-02-28",  // 30 February: asked again
-            "", "", "", "", "",
-        ].joined(separator: "\n") + "\n"
-        let session = try edt.run(["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"],
-                                  input: answers, environment: ["TERM": "dumb"], executable: script)
+        let answers =
+            [
+                "2027-03-27T02:10", "2027-03-27T02:10:00Z",  // first answer lacks an offset: asked again
+                "Sam Patel", "EDT social worker", "", "", "Toddler heard crying alone for hours",
+                "maybe", "true",  // not a boolean: asked again
+                "", "",  // child safe now, home authority: skipped
+                "Tom Brown", "2024-02-30", "2024-02-28",  // 30 February: asked again
+                "", "", "", "", "",
+            ].joined(separator: "\n") + "\n"
+        let session = try edt.run(
+            ["-qec", "\(EDTProcess.binary.path) referral new --store \(store)", "/dev/null"],
+            input: answers, environment: ["TERM": "dumb"], executable: script)
         let transcript = session.standardOutput + session.standardError
         #expect(session.status == 0, "\(transcript)")
         #expect(transcript.contains("receivedAt: must be an ISO 8601 instant"))

@@ -27,14 +27,16 @@ final class ServerProcess {
 
     /// `edt central serve` on a database, on a free loopback port unless `port` is given.
     static func central(database: URL, port: Int = 0, log: URL, extra: [String] = []) throws -> ServerProcess {
-        try start(productsDirectory().appendingPathComponent("edt"),
-                  ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"] + extra, log: log)
+        try start(
+            productsDirectory().appendingPathComponent("edt"),
+            ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"] + extra, log: log)
     }
 
     /// `edt-faultproxy` in front of `upstream`.
     static func faultProxy(upstream: Int, arguments: [String], log: URL) throws -> ServerProcess {
-        try start(productsDirectory().appendingPathComponent("edt-faultproxy"),
-                  ["--upstream", "127.0.0.1:\(upstream)"] + arguments, log: log)
+        try start(
+            productsDirectory().appendingPathComponent("edt-faultproxy"),
+            ["--upstream", "127.0.0.1:\(upstream)"] + arguments, log: log)
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -70,7 +72,10 @@ final class ServerProcess {
             let data = output.fileHandleForReading.availableData
             if data.isEmpty {
                 process.waitUntilExit()
-                throw ServerStartFailure(message: "\(executable.lastPathComponent) exited before listening: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+                throw ServerStartFailure(
+                    message:
+                        "\(executable.lastPathComponent) exited before listening: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")"
+                )
             }
             line += data
         }

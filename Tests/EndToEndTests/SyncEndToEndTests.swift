@@ -31,21 +31,26 @@ struct SyncEndToEndTests {
         }
 
         func startCentral(port: Int = 0, extra: [String] = []) throws -> ServerProcess {
-            let server = try ServerProcess.central(database: database, port: port, log: directory.appendingPathComponent("central-\(UUID().uuidString).log"),
-                                                   extra: extra)
+            let server = try ServerProcess.central(
+                database: database, port: port,
+                log: directory.appendingPathComponent("central-\(UUID().uuidString).log"),
+                extra: extra)
             central = server
             return server
         }
     }
 
-    func laptop(_ world: World, _ device: String, serves: String = "E06000038", enrolFor: [String]? = ["E06000038"]) throws -> Laptop {
+    func laptop(
+        _ world: World, _ device: String, serves: String = "E06000038", enrolFor: [String]? = ["E06000038"]
+    ) throws -> Laptop {
         let store = world.directory.appendingPathComponent(device).path
         let created = try edt.run(["init", "--store", store, "--device", device, "--authority", serves, "--json"])
         #expect(created.status == 0, "\(created.standardError)")
         let key = created.json["publicKey"] as? String ?? ""
         if let enrolFor {
-            let enrolled = try edt.run(["central", "enroll", "--db", world.database.path, "--device", device, "--public-key", key]
-                                       + enrolFor.flatMap { ["--authority", $0] })
+            let enrolled = try edt.run(
+                ["central", "enroll", "--db", world.database.path, "--device", device, "--public-key", key]
+                    + enrolFor.flatMap { ["--authority", $0] })
             #expect(enrolled.status == 0, "\(enrolled.standardError)")
         }
         return Laptop(store: store, device: device, publicKey: key)
@@ -57,7 +62,8 @@ struct SyncEndToEndTests {
     }
 
     func capture(_ laptop: Laptop, concern: String = "Child (7) found alone at Reading station.") throws -> String {
-        let document = minimalReferral.replacingOccurrences(of: "Child (7) found alone at Reading station.", with: concern)
+        let document = minimalReferral.replacingOccurrences(
+            of: "Child (7) found alone at Reading station.", with: concern)
         let result = try edt.run(["referral", "new", "--store", laptop.store, "--json"], input: document)
         #expect(result.status == 0, "\(result.standardError)")
         return result.json["id"] as? String ?? ""
@@ -65,10 +71,13 @@ struct SyncEndToEndTests {
 
     /// Captures `count` referrals in one import.
     func importReferrals(_ laptop: Laptop, count: Int, tag: String, in directory: URL) throws {
-        let compact = try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(minimalReferral.utf8)))
+        let compact = try JSONSerialization.data(
+            withJSONObject: try JSONSerialization.jsonObject(with: Data(minimalReferral.utf8)))
         var lines = ""
         for number in 0..<count {
-            lines += String(decoding: compact, as: UTF8.self).replacingOccurrences(of: "found alone", with: "found alone (\(tag) \(number))") + "\n"
+            lines +=
+                String(decoding: compact, as: UTF8.self).replacingOccurrences(
+                    of: "found alone", with: "found alone (\(tag) \(number))") + "\n"
         }
         let file = directory.appendingPathComponent("\(tag).jsonl")
         try lines.write(to: file, atomically: true, encoding: .utf8)
@@ -82,7 +91,8 @@ struct SyncEndToEndTests {
     }
 
     func digest(_ laptop: Laptop) throws -> String {
-        try edt.run(["store", "digest", "--store", laptop.store]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        try edt.run(["store", "digest", "--store", laptop.store]).standardOutput.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func count(_ json: [String: Any], _ key: String) -> Int { json[key] as? Int ?? -1 }
@@ -110,8 +120,13 @@ struct SyncEndToEndTests {
         #expect(Set(try ids(a)) == [id, own])
 
         // Offline, both change the concern; b also adds the referrer's phone.
-        #expect(try edt.run(["referral", "set", "--store", a.store, id, "concern", "Seen by A: child now with foster carer"]).status == 0)
-        #expect(try edt.run(["referral", "set", "--store", b.store, id, "concern", "Seen by B: child with grandmother"]).status == 0)
+        #expect(
+            try edt.run([
+                "referral", "set", "--store", a.store, id, "concern", "Seen by A: child now with foster carer",
+            ]).status == 0)
+        #expect(
+            try edt.run(["referral", "set", "--store", b.store, id, "concern", "Seen by B: child with grandmother"])
+                .status == 0)
         #expect(try edt.run(["referral", "set", "--store", b.store, id, "referrer.phone", "07700 900999"]).status == 0)
 
         #expect(try sync(a, central.url).status == 0)
@@ -125,7 +140,8 @@ struct SyncEndToEndTests {
             let conflicts = shown["conflicts"] as? [[String: Any]] ?? []
             #expect(conflicts.count == 1)
             #expect(conflicts.first?["path"] as? String == "concern")
-            #expect(Set(conflicts.first?["values"] as? [String] ?? [])
+            #expect(
+                Set(conflicts.first?["values"] as? [String] ?? [])
                     == ["Seen by A: child now with foster carer", "Seen by B: child with grandmother"])
             let document = shown["document"] as? [String: Any] ?? [:]
             #expect(document["concern"] == nil, "a conflicted field is not shown as if decided")
@@ -134,7 +150,10 @@ struct SyncEndToEndTests {
         #expect(try digest(a) == digest(b))
 
         // Resolving on one laptop clears the conflict on both after sync.
-        #expect(try edt.run(["referral", "resolve", "--store", a.store, id, "concern", "Child with grandmother, then foster carer"]).status == 0)
+        #expect(
+            try edt.run([
+                "referral", "resolve", "--store", a.store, id, "concern", "Child with grandmother, then foster carer",
+            ]).status == 0)
         #expect(try sync(a, central.url).status == 0)
         let resolved = try sync(b, central.url)
         #expect(count(resolved.json, "conflicts") == 0)
@@ -149,8 +168,10 @@ struct SyncEndToEndTests {
         let a = try laptop(world, "edt-laptop-a")
         let b = try laptop(world, "edt-laptop-b")
         let id = try capture(a)
-        let set = try edt.run(["referral", "set", "--store", a.store, id, "children.c1.location", "Foster carer, 12 Oak Road",
-                               "--by", "J. Okafor", "--role", "EDT social worker"])
+        let set = try edt.run([
+            "referral", "set", "--store", a.store, id, "children.c1.location", "Foster carer, 12 Oak Road",
+            "--by", "J. Okafor", "--role", "EDT social worker",
+        ])
         #expect(set.status == 0, "\(set.standardError)")
         #expect(try sync(a, central.url).status == 0)
         #expect(count(try sync(b, central.url).json, "pulled") == 1)
@@ -158,7 +179,8 @@ struct SyncEndToEndTests {
         for laptop in [a, b] {
             let show = try edt.run(["referral", "show", "--store", laptop.store, id, "--history", "--json"])
             #expect(show.status == 0, "\(show.standardError)")
-            let history = try #require(show.json["history"] as? [[String: Any]], "\(laptop.device): \(show.standardOutput)")
+            let history = try #require(
+                show.json["history"] as? [[String: Any]], "\(laptop.device): \(show.standardOutput)")
             #expect(history.count == 1, "\(laptop.device)")
             #expect(history.first?["path"] as? String == "children.c1.location")
             #expect(history.first?["value"] as? String == "BTP office", "the value that was replaced")
@@ -212,7 +234,10 @@ struct SyncEndToEndTests {
         ["sync", "--store", "x", "--server", "http://127.0.0.1:1", "--checkpoint", "0"],
         ["sync", "--store", "x", "--server", "http://127.0.0.1:1", "--batch", "0"],
         ["central", "serve", "--db", "/nonexistent/x.sqlite", "--listen", "no-port-here"],
-        ["central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "not-base64", "--authority", "E06000038"],
+        [
+            "central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "not-base64", "--authority",
+            "E06000038",
+        ],
         ["central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "AAAA", "--authority", "NOTACODE"],
         ["central", "serve", "--db", "x.sqlite", "--page", "0"],
     ])
@@ -223,7 +248,9 @@ struct SyncEndToEndTests {
     }
 
     @Test func aCentralDatabaseThatCannotBeOpenedIsAnIOError() throws {
-        let result = try edt.run(["central", "serve", "--db", "/nonexistent/dir/central.sqlite", "--listen", "127.0.0.1:0"])
+        let result = try edt.run([
+            "central", "serve", "--db", "/nonexistent/dir/central.sqlite", "--listen", "127.0.0.1:0",
+        ])
         #expect(result.status == 3, "\(result.standardError)")
         #expect(result.standardError.hasPrefix("error:"))
     }
@@ -231,7 +258,8 @@ struct SyncEndToEndTests {
     @Test func healthAndGracefulShutdown() throws {
         let world = World()
         let central = try world.startCentral()
-        let health = try edt.run(["-s", central.url + SyncContract.healthPath], executable: URL(fileURLWithPath: "/usr/bin/curl"))
+        let health = try edt.run(
+            ["-s", central.url + SyncContract.healthPath], executable: URL(fileURLWithPath: "/usr/bin/curl"))
         #expect(health.standardOutput == "ok\n")
         #expect(central.terminate() == 0)
         world.central = nil
@@ -252,8 +280,11 @@ struct SyncEndToEndTests {
         #expect(try ids(laptop) == [id], "a refused record is never dropped")
         let refusals = refused.json["refusals"] as? [[String: Any]] ?? []
         #expect(refusals.first?["id"] as? String == id && refusals.first?["reason"] as? String == "forbidden")
-        let listed = (try edt.run(["referral", "list", "--store", laptop.store, "--json"]).json["referrals"] as? [[String: Any]])?.first
-        #expect((listed?["refused"] as? [String: Any])?["reason"] as? String == "forbidden", "the flag shows in the list")
+        let listed =
+            (try edt.run(["referral", "list", "--store", laptop.store, "--json"]).json["referrals"] as? [[String: Any]])?
+            .first
+        #expect(
+            (listed?["refused"] as? [String: Any])?["reason"] as? String == "forbidden", "the flag shows in the list")
         let human = try edt.run(["sync", "--store", laptop.store, "--server", central.url])
         #expect(human.standardOutput.contains("rejected 1"), "offered again at each sync: \(human.standardOutput)")
         #expect(human.standardOutput.contains("forbidden"))
@@ -263,12 +294,16 @@ struct SyncEndToEndTests {
         #expect(count(try sync(reading, central.url).json, "pulled") == 0)
 
         // Once an administrator enrols the laptop for Reading, the next sync delivers it.
-        let enrolled = try edt.run(["central", "enroll", "--db", world.database.path, "--device", laptop.device,
-                                    "--public-key", laptop.publicKey, "--authority", "E06000038"])
+        let enrolled = try edt.run([
+            "central", "enroll", "--db", world.database.path, "--device", laptop.device,
+            "--public-key", laptop.publicKey, "--authority", "E06000038",
+        ])
         #expect(enrolled.status == 0)
         let delivered = try sync(laptop, central.url)
         #expect(count(delivered.json, "pushed") == 1 && count(delivered.json, "rejected") == 0)
-        let cleared = (try edt.run(["referral", "list", "--store", laptop.store, "--json"]).json["referrals"] as? [[String: Any]])?.first
+        let cleared =
+            (try edt.run(["referral", "list", "--store", laptop.store, "--json"]).json["referrals"] as? [[String: Any]])?
+            .first
         #expect(cleared?["refused"] is NSNull, "the flag goes once the centre takes it")
         #expect(count(try sync(reading, central.url).json, "pulled") == 1)
     }
@@ -310,8 +345,10 @@ struct SyncEndToEndTests {
         central.terminate()
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: world.database.path + suffix) }
         central = try world.startCentral(port: port)
-        let enrolled = try edt.run(["central", "enroll", "--db", world.database.path, "--device", a.device, "--public-key", a.publicKey,
-                                    "--authority", "E06000038"])
+        let enrolled = try edt.run([
+            "central", "enroll", "--db", world.database.path, "--device", a.device, "--public-key", a.publicKey,
+            "--authority", "E06000038",
+        ])
         #expect(enrolled.status == 0)
         let replaced = try sync(a, central.url)
         #expect(replaced.status == 0, "\(replaced.standardError)")
@@ -356,7 +393,9 @@ struct SyncEndToEndTests {
         let central = try world.startCentral()
         let proxy = try ServerProcess.faultProxy(
             upstream: central.port,
-            arguments: ["--faults", fault, "--rate", "0.6", "--seed", "7", "--fault-limit", "4", "--stall-seconds", "3"],
+            arguments: [
+                "--faults", fault, "--rate", "0.6", "--seed", "7", "--fault-limit", "4", "--stall-seconds", "3",
+            ],
             log: world.directory.appendingPathComponent("proxy.log"))
         defer { proxy.terminate() }
         let a = try laptop(world, "edt-laptop-a")
@@ -387,8 +426,10 @@ struct SyncEndToEndTests {
 
         let process = Process()
         process.executableURL = EDTProcess.binary
-        process.arguments = ["sync", "--store", a.store, "--server", central.url, "--json", "--batch", "25", "--checkpoint", "10",
-                             "--attempts", "30", "--backoff", "0.1"]
+        process.arguments = [
+            "sync", "--store", a.store, "--server", central.url, "--json", "--batch", "25", "--checkpoint", "10",
+            "--attempts", "30", "--backoff", "0.1",
+        ]
         process.environment = ["EDT_PASSPHRASE": edt.passphrase, "PATH": "/usr/bin:/bin"]
         let output = Pipe()
         process.standardOutput = output
@@ -404,7 +445,8 @@ struct SyncEndToEndTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(String(decoding: reply, as: UTF8.self))")
         let summary = (try? JSONSerialization.jsonObject(with: reply)) as? [String: Any] ?? [:]
-        #expect(count(summary, "attempts") > count(summary, "requests"), "the kill must have failed a request: \(summary)")
+        #expect(
+            count(summary, "attempts") > count(summary, "requests"), "the kill must have failed a request: \(summary)")
 
         // A second sync finds nothing left to push: every record was acknowledged...
         #expect(count(try sync(a, central.url).json, "pushed") == 0)

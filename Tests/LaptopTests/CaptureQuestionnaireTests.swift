@@ -10,7 +10,8 @@ struct CaptureQuestionnaireTests {
 
     init() throws {
         questionnaire = CaptureQuestionnaire(
-            policy: try DevicePolicy(authorities: ["E06000038", "E06000037"]), now: try #require(Instant(iso8601: "2027-06-12T23:00:00Z")))
+            policy: try DevicePolicy(authorities: ["E06000038", "E06000037"]),
+            now: try #require(Instant(iso8601: "2027-06-12T23:00:00Z")))
     }
 
     @Test func everyRequiredFieldOfTheSchemaIsAskedFirstAndMarkedRequired() {
@@ -25,7 +26,8 @@ struct CaptureQuestionnaireTests {
             }
         }
         walk(ReferralSchema.document, "")
-        #expect(required == ["receivedAt", "receivedBy.name", "receivedBy.role", "hostAuthority", "channel", "concern"])
+        #expect(
+            required == ["receivedAt", "receivedBy.name", "receivedBy.role", "hostAuthority", "channel", "concern"])
         let asked = questionnaire.questions.map(\.path.rawValue)
         #expect(Array(asked.prefix(required.count)) == required)
         #expect(questionnaire.questions.filter(\.required).map(\.path.rawValue) == required)
@@ -39,8 +41,12 @@ struct CaptureQuestionnaireTests {
         #expect(received.suggestion == "2027-06-13T00:00:00+01:00", "now, in London's offset")
         #expect(questionnaire.questions.first { $0.path.rawValue == "hostAuthority" }?.suggestion == "E06000037")
         // A field inside an object says what it belongs to.
-        #expect(questionnaire.questions.first { $0.path.rawValue == "referrer.name" }?.label == "Who made the referral: Name")
-        #expect(questionnaire.questions.first { $0.path.rawValue == "children.c1.name" }?.label == "The child or children: Full name")
+        #expect(
+            questionnaire.questions.first { $0.path.rawValue == "referrer.name" }?.label
+                == "Who made the referral: Name")
+        #expect(
+            questionnaire.questions.first { $0.path.rawValue == "children.c1.name" }?.label
+                == "The child or children: Full name")
     }
 
     @Test func answersAreCheckedAndMakeAValidDocument() throws {
@@ -52,8 +58,10 @@ struct CaptureQuestionnaireTests {
         #expect(throws: LaptopError.self) { try questionnaire.value(of: "2024-02-30", for: birth) }
         var answers: [(path: FieldPath, value: FieldValue)] = []
         for (path, text) in [
-            ("receivedAt", "2027-03-27T02:10:00Z"), ("receivedBy.name", "Sam Patel"), ("receivedBy.role", "EDT social worker"),
-            ("hostAuthority", "E06000038"), ("channel", "phone"), ("concern", "Toddler alone"), ("children.c1.name", "Tom Brown"),
+            ("receivedAt", "2027-03-27T02:10:00Z"), ("receivedBy.name", "Sam Patel"),
+            ("receivedBy.role", "EDT social worker"),
+            ("hostAuthority", "E06000038"), ("channel", "phone"), ("concern", "Toddler alone"),
+            ("children.c1.name", "Tom Brown"),
         ] {
             let question = try #require(questions[path])
             answers.append((question.path, try questionnaire.value(of: text, for: question)))

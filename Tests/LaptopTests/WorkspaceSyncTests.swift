@@ -21,10 +21,12 @@ struct WorkspaceSyncTests {
     ) async throws {
         let storage = try SQLiteCentralStorage(path: directory.appendingPathComponent("central.sqlite").path)
         for workspace in devices {
-            try await storage.enroll(EnrolledDevice(id: workspace.device, publicKey: workspace.publicKey, authorities: ["E06000038"]))
+            try await storage.enroll(
+                EnrolledDevice(id: workspace.device, publicKey: workspace.publicKey, authorities: ["E06000038"]))
         }
         let port = Mutex<Int?>(nil)
-        let server = CentralServer(storage: storage, configuration: .init(host: "127.0.0.1", port: 0), logger: Logger(label: "test"))
+        let server = CentralServer(
+            storage: storage, configuration: .init(host: "127.0.0.1", port: 0), logger: Logger(label: "test"))
         let serving = Task { try await server.run { bound in port.withLock { $0 = bound } } }
         defer { serving.cancel() }
         var waited = 0
@@ -54,7 +56,9 @@ struct WorkspaceSyncTests {
             #expect(first.rejections.map(\.record) == [refused])
             #expect(first.rejections.first?.reason == "forbidden")
             let listed = try a.referrals()
-            #expect(listed.first { $0.id == refused }?.refusal?.reason == "forbidden", "the refused referral stays here, flagged")
+            #expect(
+                listed.first { $0.id == refused }?.refusal?.reason == "forbidden",
+                "the refused referral stays here, flagged")
             #expect(listed.first { $0.id == kept }?.refusal == nil)
 
             let pulled = try await b.sync(options)

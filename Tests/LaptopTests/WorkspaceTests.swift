@@ -9,14 +9,18 @@ import Testing
 /// A workspace on a real encrypted store in a temporary directory, with a fixed clock.
 struct Bench {
     static let clock = FixedClock(Instant(iso8601: "2027-03-27T02:30:00Z")!)
-    static let minimal = #"{"receivedAt":"2027-03-27T02:10:00Z","receivedBy":{"name":"J. Okafor","role":"EDT social worker"},"hostAuthority":"E06000038","channel":"phone","concern":"Child alone at the station.","children":[{"id":"c1","location":"BTP office"}]}"#
+    static let minimal =
+        #"{"receivedAt":"2027-03-27T02:10:00Z","receivedBy":{"name":"J. Okafor","role":"EDT social worker"},"hostAuthority":"E06000038","channel":"phone","concern":"Child alone at the station.","children":[{"id":"c1","location":"BTP office"}]}"#
     static let worker = try! ReferralEntry.Author(name: "J. Okafor", role: "EDT social worker")
 
     let directory = temporaryDirectory()
 
-    func workspace(_ name: String = "a", authorities: [String] = ["E06000038"], clock: any InstantSource = Bench.clock) throws -> Workspace {
+    func workspace(
+        _ name: String = "a", authorities: [String] = ["E06000038"], clock: any InstantSource = Bench.clock
+    ) throws -> Workspace {
         try Workspace.create(
-            at: directory.appendingPathComponent(name), device: try DeviceID("edt-laptop-\(name)"), authorities: authorities,
+            at: directory.appendingPathComponent(name), device: try DeviceID("edt-laptop-\(name)"),
+            authorities: authorities,
             passphrase: "pass phrase", clock: clock)
     }
 
@@ -37,7 +41,10 @@ struct CaptureTests {
         #expect(captured.gaps.contains("referrer"))
         #expect(captured.gaps.contains("children.c1.name"))
         let detail = try workspace.referral(captured.id.rawValue)
-        guard case .object(let document) = detail.document else { Issue.record("no document"); return }
+        guard case .object(let document) = detail.document else {
+            Issue.record("no document")
+            return
+        }
         #expect(document["concern"] == .string("Child alone at the station."))
         #expect(detail.gaps == captured.gaps)
         #expect(detail.entries.isEmpty && detail.history.isEmpty && detail.conflicts.isEmpty)
@@ -81,7 +88,8 @@ struct CaptureTests {
         }
         #expect(refusal?.message.hasPrefix("line 3: ") == true, "\(String(describing: refusal))")
         #expect(try workspace.referrals().isEmpty)
-        let imported = try workspace.importReferrals(jsonLines: Array((Bench.minimal + "\n  \n" + Bench.minimal + "\n").utf8))
+        let imported = try workspace.importReferrals(
+            jsonLines: Array((Bench.minimal + "\n  \n" + Bench.minimal + "\n").utf8))
         #expect(imported.count == 2)
         #expect(Set(imported.map(\.id)).count == 2)
         #expect(try workspace.referrals().count == 2)
@@ -103,13 +111,16 @@ struct HistoryTests {
         defer { bench.remove() }
         let workspace = try bench.workspace()
         let id = try Bench.capture(workspace)
-        try workspace.set(id.rawValue, path: "children.c1.location", value: "Foster carer, 12 Oak Road", by: Bench.worker)
+        try workspace.set(
+            id.rawValue, path: "children.c1.location", value: "Foster carer, 12 Oak Road", by: Bench.worker)
         try workspace.set(id.rawValue, path: "children.c1.location", value: "Grandmother, 4 Elm Close", by: nil)
         let detail = try workspace.referral(id.rawValue)
         #expect(detail.history.map(\.value) == [.string("BTP office"), .string("Foster carer, 12 Oak Road")])
         let first = try #require(detail.history.first)
         #expect(first.path == "children.c1.location")
-        #expect(first.replacedAt == "2027-03-27T02:30:00Z", "the injected clock's instant, in London's offset (GMT in March before the change)")
+        #expect(
+            first.replacedAt == "2027-03-27T02:30:00Z",
+            "the injected clock's instant, in London's offset (GMT in March before the change)")
         #expect(first.device == "edt-laptop-a")
         #expect(first.name == "J. Okafor" && first.role == "EDT social worker")
         #expect(detail.history.last?.name == nil && detail.history.last?.role == nil, "who is optional for set")
@@ -135,10 +146,14 @@ struct HistoryTests {
         let workspace = try bench.workspace()
         let id = try Bench.capture(workspace)
         let before = workspace.digest
-        #expect(throws: LaptopError.self) { try workspace.set(id.rawValue, path: "children.c1.nhsNumber", value: "9434765918", by: nil) }
+        #expect(throws: LaptopError.self) {
+            try workspace.set(id.rawValue, path: "children.c1.nhsNumber", value: "9434765918", by: nil)
+        }
         #expect(throws: LaptopError.self) { try workspace.set(id.rawValue, path: "nonsense", value: "1", by: nil) }
         #expect(throws: LaptopError.self) { try workspace.set(id.rawValue, path: "concern", value: "null", by: nil) }
-        #expect(throws: LaptopError.self) { try workspace.set("no-such-referral", path: "concern", value: "x", by: nil) }
+        #expect(throws: LaptopError.self) {
+            try workspace.set("no-such-referral", path: "concern", value: "x", by: nil)
+        }
         #expect(throws: LaptopError.self) { try workspace.set(id.rawValue, path: "not a path", value: "x", by: nil) }
         #expect(workspace.digest == before)
     }
@@ -156,7 +171,9 @@ struct HistoryTests {
 
         let conflicted = try a.referral(id.rawValue)
         #expect(conflicted.conflicts.map(\.path.rawValue) == ["children.c1.location"])
-        let refusal = #expect(throws: LaptopError.self) { try a.set(id.rawValue, path: "children.c1.location", value: "x", by: nil) }
+        let refusal = #expect(throws: LaptopError.self) {
+            try a.set(id.rawValue, path: "children.c1.location", value: "x", by: nil)
+        }
         #expect(refusal?.message.contains("in conflict between 2 values") == true)
         #expect(throws: LaptopError.self) { try a.resolve(id.rawValue, path: "concern", value: "x", by: nil) }
 
@@ -164,12 +181,21 @@ struct HistoryTests {
         let resolved = try a.referral(id.rawValue)
         #expect(resolved.conflicts.isEmpty)
         let resolution = try #require(resolved.entries.first { $0.kind == "resolution" })
-        guard case .object(let payload) = resolution.payload else { Issue.record("no payload"); return }
+        guard case .object(let payload) = resolution.payload else {
+            Issue.record("no payload")
+            return
+        }
         #expect(payload["replaced"] == .array([.string("Foster carer"), .string("Grandmother")]))
         #expect(payload["value"] == .string("Grandmother (agreed)"))
         // Both the values each laptop replaced and the two the resolution settled are history.
-        #expect(Set(resolved.history.map(\.value)) == [.string("BTP office"), .string("Foster carer"), .string("Grandmother")])
-        #expect(resolved.history.filter { $0.value == .string("BTP office") }.map(\.device).sorted() == ["edt-laptop-a", "edt-laptop-b"])
+        #expect(
+            Set(resolved.history.map(\.value)) == [
+                .string("BTP office"), .string("Foster carer"), .string("Grandmother"),
+            ])
+        #expect(
+            resolved.history.filter { $0.value == .string("BTP office") }.map(\.device).sorted() == [
+                "edt-laptop-a", "edt-laptop-b",
+            ])
     }
 
     @Test func historyTravelsWithTheReferralToAnotherReplica() throws {
@@ -196,20 +222,29 @@ struct EntryTests {
         defer { bench.remove() }
         let workspace = try bench.workspace()
         let id = try Bench.capture(workspace)
-        let dot = try workspace.note(id.rawValue, .init(kind: .decision, text: "Place with foster carer tonight.", author: Bench.worker))
+        let dot = try workspace.note(
+            id.rawValue, .init(kind: .decision, text: "Place with foster carer tonight.", author: Bench.worker))
         #expect(dot.device.rawValue == "edt-laptop-a")
         for kind in [ReferralEntry.Kind.resolution, .replacement] {
-            let refusal = #expect(throws: LaptopError.self) { try workspace.note(id.rawValue, .init(kind: kind, text: "x", author: Bench.worker)) }
+            let refusal = #expect(throws: LaptopError.self) {
+                try workspace.note(id.rawValue, .init(kind: kind, text: "x", author: Bench.worker))
+            }
             #expect(refusal?.code == .refused)
         }
         #expect(throws: LaptopError.self) {
-            try workspace.note(id.rawValue, .init(kind: .correction, text: "x", author: Bench.worker, corrects: "edt-laptop-a:999"))
+            try workspace.note(
+                id.rawValue, .init(kind: .correction, text: "x", author: Bench.worker, corrects: "edt-laptop-a:999"))
         }
-        try workspace.note(id.rawValue, .init(kind: .correction, text: "It was 10:00", author: Bench.worker, corrects: Notation.text(dot)))
+        try workspace.note(
+            id.rawValue,
+            .init(kind: .correction, text: "It was 10:00", author: Bench.worker, corrects: Notation.text(dot)))
         let detail = try workspace.referral(id.rawValue)
         #expect(detail.entries.map(\.kind) == ["decision", "correction"])
         #expect(detail.entries.allSatisfy { $0.signature == .valid })
-        guard case .object(let decision) = detail.entries[0].payload else { Issue.record("no payload"); return }
+        guard case .object(let decision) = detail.entries[0].payload else {
+            Issue.record("no payload")
+            return
+        }
         #expect(decision["at"] == .string("2027-03-27T02:30:00Z"), "the clock's now when no --at is given")
         #expect(decision["by"] == .string("J. Okafor"))
     }
@@ -220,8 +255,11 @@ struct EntryTests {
         let summer = FixedClock(Instant(iso8601: "2027-06-12T23:00:00Z")!)
         let workspace = try bench.workspace(clock: summer)
         let winter = try Bench.capture(workspace)
-        let june = try Bench.capture(workspace, Bench.minimal.replacingOccurrences(of: "2027-03-27T02:10:00Z", with: "2027-06-12T22:40:00-01:00"))
-        try workspace.note(june.rawValue, .init(kind: .note, text: "x", author: Bench.worker, at: "2027-06-13T00:05:00+02:00"))
+        let june = try Bench.capture(
+            workspace, Bench.minimal.replacingOccurrences(of: "2027-03-27T02:10:00Z", with: "2027-06-12T22:40:00-01:00")
+        )
+        try workspace.note(
+            june.rawValue, .init(kind: .note, text: "x", author: Bench.worker, at: "2027-06-13T00:05:00+02:00"))
         let detail = try workspace.referral(june.rawValue)
         guard case .object(let document) = detail.document, case .object(let note) = detail.entries[0].payload else {
             Issue.record("no document")
@@ -229,7 +267,9 @@ struct EntryTests {
         }
         #expect(document["receivedAt"] == .string("2027-06-13T00:40:00+01:00"), "BST")
         #expect(note["at"] == .string("2027-06-12T23:05:00+01:00"))
-        #expect(try workspace.referral(winter.rawValue).document.objectValue?["receivedAt"] == .string("2027-03-27T02:10:00Z"), "GMT")
+        #expect(
+            try workspace.referral(winter.rawValue).document.objectValue?["receivedAt"]
+                == .string("2027-03-27T02:10:00Z"), "GMT")
         // The list is in order of the instants themselves, whatever offsets they were written in.
         #expect(try workspace.referrals().map(\.id) == [winter, june])
         #expect(try workspace.referrals().last?.receivedAt == .string("2027-06-13T00:40:00+01:00"))

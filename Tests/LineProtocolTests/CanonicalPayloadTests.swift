@@ -12,7 +12,10 @@ struct CanonicalPayloadTests {
         var text = "EDTLP 1.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
         for (number, line) in lines.enumerated() { text += "REC \(number + 2) \(line)\n" }
         var records: [UnreadRecord] = []
-        try MessageDecoder().decode(Array(text.utf8)[...]) { records.append($0) } _: { _, _ in }
+        try MessageDecoder().decode(Array(text.utf8)[...]) {
+            records.append($0)
+        } _: { _, _ in
+        }
         return records
     }
 
@@ -39,7 +42,8 @@ struct CanonicalPayloadTests {
             let (read, keptBytes) = (contents.record, contents.canonicalPayload)
             let canonical = keptBytes.map(Array.init)
             #expect(read == record, "round \(round)")
-            let fractions = record.fields.contains { $0.register.values.contains(where: Self.holdsFraction) }
+            let fractions =
+                record.fields.contains { $0.register.values.contains(where: Self.holdsFraction) }
                 || record.entries.contains { Self.holdsFraction($0.payload) }
             if fractions {
                 #expect(canonical == nil || canonical == encoded, "round \(round)")
@@ -53,23 +57,69 @@ struct CanonicalPayloadTests {
 
     @Test func anythingTheEncoderWouldWriteDifferentlyIsEncodedAgain() throws {
         var reader = UnreadRecord.Reader()
-        let canonical = #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+        let canonical =
+            #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
         let variants: [(String, String)] = [
-            ("top-level keys out of order", #"{"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}],"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}]}"#),
-            ("an unknown key", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}],"later":true}"#),
-            ("field keys out of order", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"path":"concern","context":"edt-laptop-a:1","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("value keys out of order", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"value":"left alone","dot":"edt-laptop-a:1"}]}]}"#),
-            ("entry keys out of order", #"{"entries":[{"kind":"note","dot":"edt-laptop-a:2","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("object keys out of order", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"b":"x","a":1}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("an escaped solidus", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left\/alone"}]}]}"#),
-            ("a letter escaped", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"\u0078"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("a newline as \\u000a", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x\u000ay"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("upper-case hex", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x\u001Fy"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("minus zero", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":-0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("a whole number with a point", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1.0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("an exponent", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1e0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("a key written with an escape", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","p\u0061th":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
-            ("a context short of its value", #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"-","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#),
+            (
+                "top-level keys out of order",
+                #"{"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}],"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}]}"#
+            ),
+            (
+                "an unknown key",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}],"later":true}"#
+            ),
+            (
+                "field keys out of order",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"path":"concern","context":"edt-laptop-a:1","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "value keys out of order",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"value":"left alone","dot":"edt-laptop-a:1"}]}]}"#
+            ),
+            (
+                "entry keys out of order",
+                #"{"entries":[{"kind":"note","dot":"edt-laptop-a:2","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "object keys out of order",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"b":"x","a":1}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "an escaped solidus",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left\/alone"}]}]}"#
+            ),
+            (
+                "a letter escaped",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"\u0078"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "a newline as \\u000a",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x\u000ay"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "upper-case hex",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x\u001Fy"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "minus zero",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":-0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "a whole number with a point",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1.0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "an exponent",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1e0,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "a key written with an escape",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"edt-laptop-a:1","p\u0061th":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
+            (
+                "a context short of its value",
+                #"{"entries":[{"dot":"edt-laptop-a:2","kind":"note","payload":{"a":1,"b":"x"}}],"fields":[{"context":"-","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]}"#
+            ),
         ]
         let expected = try reader.read(try #require(try unread(["case-1 " + canonical]).first))
         #expect(expected.canonicalPayload.map(Array.init) == Array(canonical.utf8))
@@ -82,12 +132,16 @@ struct CanonicalPayloadTests {
     }
 
     @Test func aKeyTwiceInOneObjectIsRefusedHoweverItIsWritten() throws {
-        let field = #""context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]"#
+        let field =
+            #""context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]"#
         let payloads: [(String, String)] = [
             ("fields twice", #"{"entries":[],"fields":[{"# + field + #"}],"fields":[]}"#),
             ("path twice", #"{"entries":[],"fields":[{"# + field + #","path":"concern"}]}"#),
             ("path twice, once escaped", #"{"entries":[],"fields":[{"# + field + #","p\u0061th":"concern"}]}"#),
-            ("dot twice", #"{"entries":[],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","dot":"edt-laptop-a:1","value":1}]}]}"#),
+            (
+                "dot twice",
+                #"{"entries":[],"fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","dot":"edt-laptop-a:1","value":1}]}]}"#
+            ),
             ("an unknown key twice", #"{"entries":[],"fields":[{"# + field + #"}],"later":1,"later":2}"#),
         ]
         var reader = UnreadRecord.Reader()

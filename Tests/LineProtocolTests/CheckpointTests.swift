@@ -31,10 +31,14 @@ struct CheckpointTests {
         let lines = bytes.split(separator: 0x0A)
         #expect(lines.filter { $0.starts(with: "+SUM ".utf8) }.count == 3)
         let decoded = try DecodedStream(bytes, chunkSize: chunkSize)
-        let checkpoints = decoded.messages.compactMap { if case .checkpoint(let checksum) = $0 { checksum } else { nil } }
+        let checkpoints = decoded.messages.compactMap {
+            if case .checkpoint(let checksum) = $0 { checksum } else { nil }
+        }
         #expect(checkpoints.count == 3)
         // Each is the checksum its line carries.
-        let written = lines.filter { $0.starts(with: "+SUM ".utf8) }.map { String(decoding: $0.split(separator: 0x20)[2], as: UTF8.self) }
+        let written = lines.filter { $0.starts(with: "+SUM ".utf8) }.map {
+            String(decoding: $0.split(separator: 0x20)[2], as: UTF8.self)
+        }
         #expect(checkpoints == written)
         #expect(decoded.messages.filter { if case .record = $0 { true } else { false } }.count == 10)
     }

@@ -24,7 +24,8 @@ struct JSONReadingTests {
 
     @Test func whitespaceWhereAllowedReadsAsTheCompactForm() throws {
         let compact = #"{"a":[1,2,{"x":null}],"b":{},"c":[],"d":"text with spaces"}"#
-        let spaced = " {\n\t\"a\" : [ 1 , 2 , { \"x\" :null } ] ,\r\n \"b\" : { } , \"c\":[ ] ,\"d\" : \"text with spaces\" } \n"
+        let spaced =
+            " {\n\t\"a\" : [ 1 , 2 , { \"x\" :null } ] ,\r\n \"b\" : { } , \"c\":[ ] ,\"d\" : \"text with spaces\" } \n"
         let expected = try Self.read(compact)
         #expect(try Self.read(spaced, allowingWhitespace: true) == expected)
         #expect(try Self.read(compact, allowingWhitespace: true) == expected)
@@ -43,7 +44,8 @@ struct JSONReadingTests {
 
     @Test func aRefusalOfADocumentWithWhitespaceNamesTheOffsetInIt() {
         #expect(Self.refusal("{\n  \"a\": 1,\n  \"b\" 2\n}", allowingWhitespace: true) == "expected : at offset 18")
-        #expect(Self.refusal("[1, 2]  x", allowingWhitespace: true) == "unexpected bytes after the JSON value at offset 8")
+        #expect(
+            Self.refusal("[1, 2]  x", allowingWhitespace: true) == "unexpected bytes after the JSON value at offset 8")
         #expect(Self.refusal("  \n ", allowingWhitespace: true) == "expected a value at offset 4")
     }
 
@@ -74,11 +76,14 @@ struct JSONReadingTests {
             return
         }
         #expect(read.count == 500)
-        #expect(Self.refusal("{" + (members + [members[250]]).joined(separator: ",") + "}")?.hasPrefix("duplicate key \"key250\"") == true)
+        #expect(
+            Self.refusal("{" + (members + [members[250]]).joined(separator: ",") + "}")?.hasPrefix(
+                "duplicate key \"key250\"") == true)
     }
 
     @Test func aRecordWithManyUnknownKeysIsReadAndARepeatedOneRefused() throws {
-        let field = #""fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]"#
+        let field =
+            #""fields":[{"context":"edt-laptop-a:1","path":"concern","values":[{"dot":"edt-laptop-a:1","value":"left alone"}]}]"#
         let unknown = (0..<40).map { "\"later\($0)\":\($0)" }
         func decode(_ payload: String) throws(LineProtocolError) -> [Message] {
             let text = "EDTLP 1.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\nREC 2 case-1 \(payload)\n"

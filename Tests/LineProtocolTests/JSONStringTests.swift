@@ -18,7 +18,10 @@ struct JSONStringTests {
             case 0x0A: out += Array(#"\n"#.utf8)
             case 0x0D: out += Array(#"\r"#.utf8)
             case 0x09: out += Array(#"\t"#.utf8)
-            case 0..<0x20: out += Array(#"\u00"#.utf8) + Array("0123456789abcdef".utf8)[Int(byte >> 4)...Int(byte >> 4)] + Array("0123456789abcdef".utf8)[Int(byte & 0xF)...Int(byte & 0xF)]
+            case 0..<0x20:
+                out +=
+                    Array(#"\u00"#.utf8) + Array("0123456789abcdef".utf8)[Int(byte >> 4)...Int(byte >> 4)]
+                    + Array("0123456789abcdef".utf8)[Int(byte & 0xF)...Int(byte & 0xF)]
             default: out.append(byte)
             }
         }
@@ -46,11 +49,16 @@ struct JSONStringTests {
 
     @Test func aRawControlCharacterOrBadUTF8AnywhereIsRefused() {
         for place in 0...20 {
-            let before = Array(repeating: UInt8(ascii: "a"), count: place), after = Array(repeating: UInt8(ascii: "b"), count: 20 - place)
+            let before = Array(repeating: UInt8(ascii: "a"), count: place),
+                after = Array(repeating: UInt8(ascii: "b"), count: 20 - place)
             let control = [UInt8(ascii: "\"")] + before + [0x0A] + after + [UInt8(ascii: "\"")]
-            #expect(throws: JSONPayload.ReadError.self, "a raw newline at \(place)") { try JSONPayload.read(control[...]) }
+            #expect(throws: JSONPayload.ReadError.self, "a raw newline at \(place)") {
+                try JSONPayload.read(control[...])
+            }
             let broken = [UInt8(ascii: "\"")] + before + [0xC3] + after + [UInt8(ascii: "\"")]
-            #expect(throws: JSONPayload.ReadError.invalidUTF8, "a broken UTF-8 sequence at \(place)") { try JSONPayload.read(broken[...]) }
+            #expect(throws: JSONPayload.ReadError.invalidUTF8, "a broken UTF-8 sequence at \(place)") {
+                try JSONPayload.read(broken[...])
+            }
             let unterminated = [UInt8(ascii: "\"")] + before + after
             #expect(throws: JSONPayload.ReadError.self, "no closing quote") { try JSONPayload.read(unterminated[...]) }
         }

@@ -8,8 +8,10 @@ import Testing
 struct RoundTripTests {
     typealias Generator = SeededGenerator
 
-    static let alphabet: [String] = ["a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{7}", "\u{1F}", "\u{7F}",
-                                     "é", "Ł", "€", "😀", "\u{2028}", "/", "{", "}", ",", ":", "=", "e\u{301}"]
+    static let alphabet: [String] = [
+        "a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{7}", "\u{1F}", "\u{7F}",
+        "é", "Ł", "€", "😀", "\u{2028}", "/", "{", "}", ",", ":", "=", "e\u{301}",
+    ]
 
     static func text(_ random: inout Generator) -> String {
         (0..<Int.random(in: 0...24, using: &random)).map { _ in alphabet.randomElement(using: &random)! }.joined()
@@ -21,13 +23,16 @@ struct RoundTripTests {
         case 1: return .bool(Bool.random(using: &random))
         case 2: return .integer(Int64.random(in: Int64.min...Int64.max, using: &random))
         case 3:
-            let number = Double.random(in: -1e12...1e12, using: &random) / Double(Int.random(in: 1...1000, using: &random))
+            let number =
+                Double.random(in: -1e12...1e12, using: &random) / Double(Int.random(in: 1...1000, using: &random))
             return (try? FieldValue.number(number)) ?? .null
         case 4: return .string(text(&random))
         case 5: return .array((0..<Int.random(in: 0...3, using: &random)).map { _ in value(&random, depth: depth + 1) })
         default:
             var members: [String: FieldValue] = [:]
-            for _ in 0..<Int.random(in: 0...3, using: &random) { members[text(&random)] = value(&random, depth: depth + 1) }
+            for _ in 0..<Int.random(in: 0...3, using: &random) {
+                members[text(&random)] = value(&random, depth: depth + 1)
+            }
             return .object(members)
         }
     }
@@ -54,12 +59,17 @@ struct RoundTripTests {
                 MultiValueRegister.Sibling(dot: dot(&random), value: value(&random))
             }
             let register = MultiValueRegister(siblings: siblings, context: vector(&random))!
-            fields.append(Record.Field(path: (try? FieldPath("f\(index).g_\(Int.random(in: 0...9, using: &random))"))!, register: register))
+            fields.append(
+                Record.Field(
+                    path: (try? FieldPath("f\(index).g_\(Int.random(in: 0...9, using: &random))"))!, register: register)
+            )
         }
         var entries: [Entry] = []
         for _ in 0..<Int.random(in: fields.isEmpty ? 1...3 : 0...3, using: &random) {
-            entries.append((try? Entry(dot: dot(&random), kind: ["note", "decision", "conversation"].randomElement(using: &random)!,
-                                       payload: value(&random)))!)
+            entries.append(
+                (try? Entry(
+                    dot: dot(&random), kind: ["note", "decision", "conversation"].randomElement(using: &random)!,
+                    payload: value(&random)))!)
         }
         return Record(id: id, fields: fields, entries: entries)
     }
@@ -72,8 +82,11 @@ struct RoundTripTests {
                 if Bool.random(using: &random) {
                     messages.append(.answer(.stored(id, cursor: Cursor(vector(&random)))))
                 } else {
-                    messages.append(.answer(.refused(id, [.invalid, .forbidden, .other("new-reason")].randomElement(using: &random)!,
-                                                     message: text(&random))))
+                    messages.append(
+                        .answer(
+                            .refused(
+                                id, [.invalid, .forbidden, .other("new-reason")].randomElement(using: &random)!,
+                                message: text(&random))))
                 }
             }
         }
@@ -135,7 +148,8 @@ struct RoundTripTests {
 
     @Test func aLineExactlyAtTheLimitIsAccepted() throws {
         let header = Header(kind: .bundle)
-        let bytes = StreamEncoder.encode(header: header, messages: [.ignorable(verb: "+PAD", arguments: String(repeating: "p", count: 100))])
+        let bytes = StreamEncoder.encode(
+            header: header, messages: [.ignorable(verb: "+PAD", arguments: String(repeating: "p", count: 100))])
         let longest = bytes.split(separator: 0x0A).map(\.count).max() ?? 0
         let exact = Limits(maximumLineBytes: longest, maximumJSONDepth: 8)
         #expect(try DecodedStream(bytes, limits: exact).messages.count == 1)
@@ -152,7 +166,9 @@ struct RoundTripTests {
     @Test func vectorsAndDotsHaveOneSpelling() {
         #expect(Notation.vector("-") == VersionVector())
         #expect(Notation.vector("a:1,b:2") != nil)
-        for bad in ["", "a:1,a:2", "b:1,a:1", "a:0", "a:01", "a:", ":1", "a:1,", "a 1", "a:18446744073709551616", "é:1"] {
+        for bad in [
+            "", "a:1,a:2", "b:1,a:1", "a:0", "a:01", "a:", ":1", "a:1,", "a 1", "a:18446744073709551616", "é:1",
+        ] {
             #expect(Notation.vector(Substring(bad)) == nil, "\(bad) must be refused")
         }
         #expect(Cursor("") == nil)

@@ -30,9 +30,13 @@ struct TypedFrameTests {
         let cursor = try #require(Cursor("central:42,edt-laptop-a:3"))
         let messages: [Message] = [
             .answer(.stored(Self.first, cursor: cursor)),
-            .answer(.refused(Self.second, .invalid, message: "children.c1.nhsNumber: 9434765918 fails the \"Modulus 11\" check")),
+            .answer(
+                .refused(
+                    Self.second, .invalid, message: "children.c1.nhsNumber: 9434765918 fails the \"Modulus 11\" check")),
             .answer(.refused(Self.first, .other("a-later-reason"), message: "")),
-            .delta(base: try #require(Notation.vector("central:41")), knowledge: try #require(Notation.vector("central:43"))),
+            .delta(
+                base: try #require(Notation.vector("central:41")),
+                knowledge: try #require(Notation.vector("central:43"))),
             .more,
         ]
         let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: messages)
@@ -40,7 +44,10 @@ struct TypedFrameTests {
         #expect(lines.count == 7)
         #expect(lines[0] == "EDTLP 1.0 reply device=central")
         #expect(lines[1] == "ACK 1 3f2a9c1e-5b7d-4e10-8a6c-2d9e4f7b1a05 central:42,edt-laptop-a:3")
-        #expect(lines[2] == #"NAK 2 8c1d2e3f-4a5b-4c6d-9e7f-0a1b2c3d4e5f invalid "children.c1.nhsNumber: 9434765918 fails the \"Modulus 11\" check""#)
+        #expect(
+            lines[2]
+                == #"NAK 2 8c1d2e3f-4a5b-4c6d-9e7f-0a1b2c3d4e5f invalid "children.c1.nhsNumber: 9434765918 fails the \"Modulus 11\" check""#
+        )
         #expect(lines[3] == #"NAK 3 3f2a9c1e-5b7d-4e10-8a6c-2d9e4f7b1a05 a-later-reason """#)
         #expect(lines[4] == "DELTA 4 base=central:41 knowledge=central:43")
         #expect(lines[5] == "+MORE 5")
@@ -54,10 +61,12 @@ struct TypedFrameTests {
         let vector = try #require(GoldenVector.all().first { $0.name == "valid-reply" })
         let messages = try DecodedStream(vector.bytes).messages
         let answers = messages.compactMap { if case .answer(let answer) = $0 { answer } else { nil } }
-        #expect(answers == [
-            .stored(Self.first, cursor: try #require(Cursor("central:42,edt-laptop-a:3"))),
-            .refused(Self.second, .invalid, message: "children.c1.nhsNumber: 9434765918 fails the Modulus 11 check"),
-        ])
+        #expect(
+            answers == [
+                .stored(Self.first, cursor: try #require(Cursor("central:42,edt-laptop-a:3"))),
+                .refused(
+                    Self.second, .invalid, message: "children.c1.nhsNumber: 9434765918 fails the Modulus 11 check"),
+            ])
         #expect(answers.map(\.record) == [Self.first, Self.second])
     }
 
@@ -100,7 +109,10 @@ struct TypedFrameTests {
 
     @Test func aMalformedCheckpointIsRefusedAsADigestMismatch() {
         let push = "EDTLP 1.0 push device=edt-laptop-a\n"
-        for text in [push + "+SUM 1\n", push + "+SUM 1 \n", push + "+SUM 1 xxh3-64:zz\n", push + "+SUM 1 sha256:00\n", push + "+SUM 1 xxh3-64:0000000000000000 x\n"] {
+        for text in [
+            push + "+SUM 1\n", push + "+SUM 1 \n", push + "+SUM 1 xxh3-64:zz\n", push + "+SUM 1 sha256:00\n",
+            push + "+SUM 1 xxh3-64:0000000000000000 x\n",
+        ] {
             guard case .failure(let error) = Self.decode(text) else {
                 Issue.record("\(text.debugDescription) must be refused")
                 continue
@@ -119,9 +131,11 @@ struct TypedFrameTests {
         let bytes = encoder.finish()
         text += Self.lines(bytes)[4] + "\n"
         #expect(Array(text.utf8) == bytes)
-        #expect(try DecodedStream(bytes).messages == [
-            .ignorable(verb: "+HINT", arguments: "next-sync=later"), .ignorable(verb: "+MOREX", arguments: ""), .ignorable(verb: "+SUMS", arguments: "a"),
-        ])
+        #expect(
+            try DecodedStream(bytes).messages == [
+                .ignorable(verb: "+HINT", arguments: "next-sync=later"), .ignorable(verb: "+MOREX", arguments: ""),
+                .ignorable(verb: "+SUMS", arguments: "a"),
+            ])
     }
 
     @Test func aRecordAnswerNamesItsRecord() throws {
@@ -135,7 +149,8 @@ struct TypedFrameTests {
 
     /// The constants both sides use are the ones `Protocol/PROTOCOL.md` §4 states.
     @Test func theSyncContractIsTheSpecifications() throws {
-        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Protocol/PROTOCOL.md")
         let text = try String(contentsOf: spec, encoding: .utf8)
         #expect(text.contains("`POST <centre>\(SyncContract.syncPath)`, `Content-Type: \(SyncContract.mediaType)`"))

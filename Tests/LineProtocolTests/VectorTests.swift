@@ -47,17 +47,20 @@ struct GoldenVector: CustomTestStringConvertible, Sendable {
         }
         let text = String(decoding: expected, as: UTF8.self)
         let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
-        if words.count == 3, words[0] == "ok", words[1].hasPrefix("frames="), let frames = Int(words[1].dropFirst("frames=".count)),
+        if words.count == 3, words[0] == "ok", words[1].hasPrefix("frames="),
+            let frames = Int(words[1].dropFirst("frames=".count)),
             words[2].hasPrefix("checksum=")
         {
             return .ok(frames: frames, checksum: String(words[2].dropFirst("checksum=".count)))
         }
-        if words.count == 4, words[0] == "error", let code = LineProtocolError.Code(rawValue: words[1]), words[2] == "line",
+        if words.count == 4, words[0] == "error", let code = LineProtocolError.Code(rawValue: words[1]),
+            words[2] == "line",
             let line = Int(words[3])
         {
             return .error(code, line: line)
         }
-        return .unreadable("\(file) does not say \"ok frames=N checksum=...\" or \"error CODE line N\": \(text.debugDescription)")
+        return .unreadable(
+            "\(file) does not say \"ok frames=N checksum=...\" or \"error CODE line N\": \(text.debugDescription)")
     }
 
     /// Decodes with the given chunk size and reports the outcome and the messages.
@@ -84,10 +87,11 @@ struct VectorTests {
         for file in GoldenVector.files() where file.hasSuffix(".expected") {
             #expect(names.contains(String(file.dropLast(".expected".count))), "\(file) has no .edtlp beside it")
         }
-        let codes = Set(vectors.compactMap { vector -> LineProtocolError.Code? in
-            if case .error(let code, _) = vector.outcome { return code }
-            return nil
-        })
+        let codes = Set(
+            vectors.compactMap { vector -> LineProtocolError.Code? in
+                if case .error(let code, _) = vector.outcome { return code }
+                return nil
+            })
         for required: LineProtocolError.Code in [
             .truncated, .missingEnd, .countMismatch, .digestMismatch, .lineTooLong, .unknownVerb,
             .unsupportedVersion, .invalidUTF8, .invalidPayload, .badSequence, .crlf,
@@ -156,7 +160,8 @@ struct VectorTests {
         let location = try #require(record.register(at: try FieldPath("children.c1.location")))
         #expect(location.isConflicted)
         #expect(location.values.count == 2)
-        #expect(record.register(at: try FieldPath("children.c1.name"))?.values == [.string("Zoë \"Zo\" Nowak-Łukasiewicz")])
+        #expect(
+            record.register(at: try FieldPath("children.c1.name"))?.values == [.string("Zoë \"Zo\" Nowak-Łukasiewicz")])
         #expect(record.register(at: try FieldPath("children.c1.age"))?.values == [.integer(7)])
         #expect(record.register(at: try FieldPath("children.c1.heightMetres"))?.values == [.double(1.25)])
         #expect(record.entries.map(\.kind) == ["conversation", "decision"])

@@ -12,7 +12,8 @@ struct EntrySignatureTests {
     let key = Curve25519.Signing.PrivateKey()
     let record: RecordID
     let payload: [String: FieldValue] = [
-        "text": .string("Place with foster carer tonight."), "by": .string("J. Okafor"), "role": .string("EDT social worker"),
+        "text": .string("Place with foster carer tonight."), "by": .string("J. Okafor"),
+        "role": .string("EDT social worker"),
         "at": .string("2027-03-27T03:00:00Z"), "device": .string("edt-laptop-a"),
     ]
 
@@ -30,13 +31,19 @@ struct EntrySignatureTests {
 
     @Test func theSignedBytesAreAsTheSpecSays() throws {
         // "edt-entry-1" LF record LF kind LF canonical JSON (keys in byte order, no whitespace).
-        let expected = "edt-entry-1\nc9d0683d-422a-4193-81b9-85fd7b0e3711\ndecision\n"
+        let expected =
+            "edt-entry-1\nc9d0683d-422a-4193-81b9-85fd7b0e3711\ndecision\n"
             + #"{"at":"2027-03-27T03:00:00Z","by":"J. Okafor","device":"edt-laptop-a","role":"EDT social worker","text":"Place with foster carer tonight."}"#
         #expect(EntrySignature.signedBytes(payload: payload, kind: "decision", record: record) == Array(expected.utf8))
         let withSignature = try signed()
-        #expect(EntrySignature.signedBytes(payload: withSignature, kind: "decision", record: record) == Array(expected.utf8),
-                "the signature member is left out of what is signed")
-        guard case .string(let text)? = withSignature["signature"] else { Issue.record("no signature"); return }
+        #expect(
+            EntrySignature.signedBytes(payload: withSignature, kind: "decision", record: record)
+                == Array(expected.utf8),
+            "the signature member is left out of what is signed")
+        guard case .string(let text)? = withSignature["signature"] else {
+            Issue.record("no signature")
+            return
+        }
         #expect(text.hasPrefix("ed25519:"))
         let raw = try #require(Data(base64Encoded: String(text.dropFirst("ed25519:".count))))
         #expect(key.publicKey.isValidSignature(raw, for: Array(expected.utf8)))
@@ -53,8 +60,12 @@ struct EntrySignatureTests {
         altered["text"] = .string("No further action.")
         #expect(isInvalid(EntrySignature.verify(try entry(altered), in: record, publicKey: publicKey)))
         let other = try RecordID("611f801f-5f8e-4a3b-84a3-449448814725")
-        #expect(isInvalid(EntrySignature.verify(try entry(try signed()), in: other, publicKey: publicKey)), "moved to another case")
-        #expect(isInvalid(EntrySignature.verify(try entry(try signed(), kind: "note"), in: record, publicKey: publicKey)), "read as another kind")
+        #expect(
+            isInvalid(EntrySignature.verify(try entry(try signed()), in: other, publicKey: publicKey)),
+            "moved to another case")
+        #expect(
+            isInvalid(EntrySignature.verify(try entry(try signed(), kind: "note"), in: record, publicKey: publicKey)),
+            "read as another kind")
         let stranger = Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation)
         #expect(isInvalid(EntrySignature.verify(try entry(try signed()), in: record, publicKey: stranger)))
         #expect(isInvalid(EntrySignature.verify(try entry(try signed()), in: record, publicKey: [1, 2, 3])))
@@ -68,9 +79,11 @@ struct EntrySignatureTests {
     @Test func unsignedAndEarlierFormatEntriesAreToldApart() throws {
         let publicKey = Array(key.publicKey.rawRepresentation)
         #expect(EntrySignature.verify(try entry(payload), in: record, publicKey: publicKey) == .unsigned)
-        #expect(EntrySignature.verify(
-            try Entry(dot: try Dot(try DeviceID("edt-laptop-a"), 1), kind: "note", payload: .string("called police")),
-            in: record, publicKey: publicKey) == .unsigned)
+        #expect(
+            EntrySignature.verify(
+                try Entry(
+                    dot: try Dot(try DeviceID("edt-laptop-a"), 1), kind: "note", payload: .string("called police")),
+                in: record, publicKey: publicKey) == .unsigned)
         // edt 0.1 signed the payload's canonical JSON alone.
         var canonical: [UInt8] = []
         JSONPayload.write(.object(payload), to: &canonical)
@@ -104,7 +117,8 @@ struct InstantTests {
     }
 
     @Test(arguments: [
-        "2027-03-27T02:10:00", "2027-02-29T00:00:00Z", "2027-03-27T24:00:00Z", "2027-03-27T02:60:00Z", "2027-03-27 02:10:00Z",
+        "2027-03-27T02:10:00", "2027-02-29T00:00:00Z", "2027-03-27T24:00:00Z", "2027-03-27T02:60:00Z",
+        "2027-03-27 02:10:00Z",
         "2027-03-27T02:10:00+15:00", "2027-03-27T02:10:00+0100", "1899-12-31T23:00:00Z", "2027-03-27T02:10:00.Z",
         "2027-03-27T02:10:00.1234567890Z", "2027-03-27T02:10:00Zx", "", "2027-3-27T02:10:00Z",
     ])

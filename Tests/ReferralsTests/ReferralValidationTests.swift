@@ -37,8 +37,12 @@ struct ReferralValidationTests {
 
     @Test func aMinimalReferralIsAcceptedWithItsGapsListed() throws {
         let result = try capture(Self.minimal)
-        #expect(result.writes.map(\.path.rawValue) == ["channel", "concern", "hostAuthority", "receivedAt", "receivedBy.name", "receivedBy.role"])
-        for gap in ["children", "homeAuthority", "referrer", "immediateProtection", "recordCheck", "consent", "family"] {
+        #expect(
+            result.writes.map(\.path.rawValue) == [
+                "channel", "concern", "hostAuthority", "receivedAt", "receivedBy.name", "receivedBy.role",
+            ])
+        for gap in ["children", "homeAuthority", "referrer", "immediateProtection", "recordCheck", "consent", "family"]
+        {
             #expect(result.gaps.contains(gap), "\(gap) should be a gap")
         }
     }
@@ -61,7 +65,9 @@ struct ReferralValidationTests {
         let error = refusal(with(["children": .array([.object(["name": .string("A"), "nikname": .string("B")])])]))
         #expect(error?.path == "children[0].nikname")
         #expect(error?.message.contains("dateOfBirth") == true, "the message lists the known fields")
-        #expect(refusal(with(["referrer": .object(["phone": .string("1"), "pager": .string("2")])]))?.path == "referrer.pager")
+        #expect(
+            refusal(with(["referrer": .object(["phone": .string("1"), "pager": .string("2")])]))?.path
+                == "referrer.pager")
         #expect(refusal(with(["id": .string("x")]))?.path == "id", "only collection items carry an id")
     }
 
@@ -120,7 +126,9 @@ struct ReferralValidationTests {
         #expect(!Identifiers.isValidUPN("A801200005001"))
         #expect(!Identifiers.isValidUPN("P20700001604"), "too short")
         #expect(!Identifiers.isValidUPN("I207000016049"), "I is never a check letter")
-        #expect(refusal(with(["children": .array([.object(["upn": .string("B207000016049")])])]))?.path == "children[0].upn")
+        #expect(
+            refusal(with(["children": .array([.object(["upn": .string("B207000016049")])])]))?.path == "children[0].upn"
+        )
     }
 
     @Test func aTemporaryUPNEndsInALetter() {
@@ -135,43 +143,70 @@ struct ReferralValidationTests {
     }
 
     @Test func aProfessionalReferrerCanNeverBeAnonymous() {
-        let error = refusal(with(["referrer": .object([
-            "name": .string("PC Smith"), "professional": .bool(true), "anonymityRequested": .bool(true),
-        ])]))
+        let error = refusal(
+            with([
+                "referrer": .object([
+                    "name": .string("PC Smith"), "professional": .bool(true), "anonymityRequested": .bool(true),
+                ])
+            ]))
         #expect(error?.path == "referrer.anonymityRequested")
         #expect(error?.message.contains("never be anonymous") == true)
     }
 
     @Test func aPublicReferrersAnonymityRequestIsRecorded() throws {
-        let result = try capture(with(["referrer": .object([
-            "professional": .bool(false), "anonymityRequested": .bool(true), "phone": .string("07700 900123"),
-        ])]))
+        let result = try capture(
+            with([
+                "referrer": .object([
+                    "professional": .bool(false), "anonymityRequested": .bool(true), "phone": .string("07700 900123"),
+                ])
+            ]))
         #expect(result.writes.contains { $0.path.rawValue == "referrer.anonymityRequested" && $0.value == .bool(true) })
         #expect(result.gaps.contains("referrer.name"))
     }
 
     @Test func collectionItemsGetStableIdsOrKeepTheirOwn() throws {
-        let result = try capture(with(["children": .array([
-            .object(["name": .string("A")]),
-            .object(["id": .string("sibling-2"), "name": .string("B")]),
-        ])]))
+        let result = try capture(
+            with([
+                "children": .array([
+                    .object(["name": .string("A")]),
+                    .object(["id": .string("sibling-2"), "name": .string("B")]),
+                ])
+            ]))
         let paths = result.writes.map(\.path.rawValue)
         #expect(paths.contains("children.c1.name"))
         #expect(paths.contains("children.sibling-2.name"))
         #expect(result.gaps.contains("children.c1.dateOfBirth"))
-        #expect(refusal(with(["children": .array([.object(["id": .string("x")]), .object(["id": .string("x")])])]))?.path == "children[1].id")
+        #expect(
+            refusal(with(["children": .array([.object(["id": .string("x")]), .object(["id": .string("x")])])]))?.path
+                == "children[1].id")
         #expect(refusal(with(["children": .array([.object(["id": .string("has space")])])]))?.path == "children[0].id")
         #expect(refusal(with(["children": .object([:])]))?.path == "children")
     }
 
     @Test func singleWritesAreCheckedAgainstTheSchema() throws {
-        #expect(throws: Never.self) { try ReferralCapture.validateWrite(.string("07700 900123"), at: try FieldPath("referrer.phone"), in: nil) }
-        #expect(throws: Never.self) { try ReferralCapture.validateWrite(.string("9434765919"), at: try FieldPath("children.c1.nhsNumber"), in: nil) }
-        #expect(throws: ReferralError.self) { try ReferralCapture.validateWrite(.string("9434765918"), at: try FieldPath("children.c1.nhsNumber"), in: nil) }
-        #expect(throws: ReferralError.self) { try ReferralCapture.validateWrite(.string("x"), at: try FieldPath("referrer.pager"), in: nil) }
-        #expect(throws: ReferralError.self) { try ReferralCapture.validateWrite(.string("x"), at: try FieldPath("referrer"), in: nil) }
-        #expect(throws: ReferralError.self) { try ReferralCapture.validateWrite(.null, at: try FieldPath("concern"), in: nil) }
-        #expect(throws: Never.self) { try ReferralCapture.validateWrite(.null, at: try FieldPath("referrer.phone"), in: nil) }
+        #expect(throws: Never.self) {
+            try ReferralCapture.validateWrite(.string("07700 900123"), at: try FieldPath("referrer.phone"), in: nil)
+        }
+        #expect(throws: Never.self) {
+            try ReferralCapture.validateWrite(
+                .string("9434765919"), at: try FieldPath("children.c1.nhsNumber"), in: nil)
+        }
+        #expect(throws: ReferralError.self) {
+            try ReferralCapture.validateWrite(
+                .string("9434765918"), at: try FieldPath("children.c1.nhsNumber"), in: nil)
+        }
+        #expect(throws: ReferralError.self) {
+            try ReferralCapture.validateWrite(.string("x"), at: try FieldPath("referrer.pager"), in: nil)
+        }
+        #expect(throws: ReferralError.self) {
+            try ReferralCapture.validateWrite(.string("x"), at: try FieldPath("referrer"), in: nil)
+        }
+        #expect(throws: ReferralError.self) {
+            try ReferralCapture.validateWrite(.null, at: try FieldPath("concern"), in: nil)
+        }
+        #expect(throws: Never.self) {
+            try ReferralCapture.validateWrite(.null, at: try FieldPath("referrer.phone"), in: nil)
+        }
     }
 
     @Test func settingAnonymityOnAProfessionalsReferralIsRefused() throws {
@@ -179,15 +214,18 @@ struct ReferralValidationTests {
         let id = try RecordID("case-1")
         replica.write(.bool(true), to: try FieldPath("referrer.professional"), in: id)
         #expect(throws: ReferralError.self) {
-            try ReferralCapture.validateWrite(.bool(true), at: try FieldPath("referrer.anonymityRequested"), in: replica[id])
+            try ReferralCapture.validateWrite(
+                .bool(true), at: try FieldPath("referrer.anonymityRequested"), in: replica[id])
         }
         #expect(throws: Never.self) {
-            try ReferralCapture.validateWrite(.bool(false), at: try FieldPath("referrer.anonymityRequested"), in: replica[id])
+            try ReferralCapture.validateWrite(
+                .bool(false), at: try FieldPath("referrer.anonymityRequested"), in: replica[id])
         }
     }
 
     @Test func theViewRebuildsTheDocumentAndKeepsConflictsApart() throws {
-        let result = try capture(with(["children": .array([.object(["name": .string("A"), "location": .string("station")])])]))
+        let result = try capture(
+            with(["children": .array([.object(["name": .string("A"), "location": .string("station")])])]))
         var a = Replica(device: try DeviceID("a"))
         let id = try RecordID("case-1")
         for write in result.writes { a.write(write.value, to: write.path, in: id) }
@@ -216,27 +254,33 @@ struct ReferralValidationTests {
     @Test func entriesNeedTextAuthorAndInstant() throws {
         let author = try ReferralEntry.Author(name: "J. Okafor", role: "EDT social worker")
         let device = try DeviceID("edt-laptop-a")
-        let payload = try ReferralEntry.payload(kind: .note, text: " Called police. ", author: author, at: "2027-03-27T02:30:00Z", device: device)
+        let payload = try ReferralEntry.payload(
+            kind: .note, text: " Called police. ", author: author, at: "2027-03-27T02:30:00Z", device: device)
         #expect(payload["text"] == .string("Called police."))
         #expect(throws: ReferralError.self) { try ReferralEntry.Author(name: " ", role: "x") }
         #expect(throws: ReferralError.self) {
             try ReferralEntry.payload(kind: .note, text: "", author: author, at: "2027-03-27T02:30:00Z", device: device)
         }
         #expect(throws: ReferralError.self) {
-            try ReferralEntry.payload(kind: .correction, text: "wrong time", author: author, at: "2027-03-27T02:30:00Z", device: device)
+            try ReferralEntry.payload(
+                kind: .correction, text: "wrong time", author: author, at: "2027-03-27T02:30:00Z", device: device)
         }
         let talk = try ReferralEntry.payload(
-            kind: .conversation, text: "Mum said she would be home by 04:00", author: author, at: "2027-03-27T03:00:00Z", device: device,
-            conversation: .init(start: "2027-03-27T02:40:00Z", end: "2027-03-27T02:55:00Z", setting: "phone", present: ["mother", " "]))
+            kind: .conversation, text: "Mum said she would be home by 04:00", author: author,
+            at: "2027-03-27T03:00:00Z", device: device,
+            conversation: .init(
+                start: "2027-03-27T02:40:00Z", end: "2027-03-27T02:55:00Z", setting: "phone", present: ["mother", " "]))
         #expect(talk["start"] == .string("2027-03-27T02:40:00Z"))
         #expect(talk["present"] == .array([.string("mother")]))
         #expect(throws: ReferralError.self) {
-            try ReferralEntry.payload(kind: .conversation, text: "x", author: author, at: "2027-03-27T03:00:00Z", device: device,
-                                      conversation: .init(start: "02:40"))
+            try ReferralEntry.payload(
+                kind: .conversation, text: "x", author: author, at: "2027-03-27T03:00:00Z", device: device,
+                conversation: .init(start: "02:40"))
         }
         #expect(throws: ReferralError.self) {
-            try ReferralEntry.payload(kind: .note, text: "x", author: author, at: "2027-03-27T03:00:00Z", device: device,
-                                      conversation: .init(setting: "phone"))
+            try ReferralEntry.payload(
+                kind: .note, text: "x", author: author, at: "2027-03-27T03:00:00Z", device: device,
+                conversation: .init(setting: "phone"))
         }
     }
 }
@@ -249,7 +293,9 @@ extension String {
 struct TypedValueTests {
     @Test func digitsForATextFieldStayText() throws {
         let nhs = try FieldPath("children.c1.nhsNumber")
-        #expect(ReferralCapture.value(typed: "9434765919", parsed: .integer(9_434_765_919), for: nhs) == .string("9434765919"))
+        #expect(
+            ReferralCapture.value(typed: "9434765919", parsed: .integer(9_434_765_919), for: nhs)
+                == .string("9434765919"))
         let flag = try FieldPath("immediateProtection")
         #expect(ReferralCapture.value(typed: "true", parsed: .bool(true), for: flag) == .bool(true))
         let age = try FieldPath("children.c1.ageEstimate")
@@ -265,9 +311,11 @@ struct SchemaDocumentTests {
     /// The committed JSON Schema is the one the code enforces: regenerate it with
     /// `edt referral schema > Docs/referral.schema.json` when the schema changes.
     @Test func theCommittedJSONSchemaMatchesTheCode() throws {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Docs/referral.schema.json")
-        let committed = try #require(FileManager.default.contents(atPath: file.path), "Docs/referral.schema.json is missing")
+        let committed = try #require(
+            FileManager.default.contents(atPath: file.path), "Docs/referral.schema.json is missing")
         let parsed = try JSONPayload.read(Array(committed)[...], maximumDepth: 32, allowingWhitespace: true)
         #expect(parsed == ReferralSchema.jsonSchema())
     }
@@ -277,6 +325,8 @@ struct SchemaDocumentTests {
             Issue.record("no required list")
             return
         }
-        #expect(Set(required) == Set(["receivedAt", "receivedBy", "hostAuthority", "channel", "concern"].map(FieldValue.string)))
+        #expect(
+            Set(required)
+                == Set(["receivedAt", "receivedBy", "hostAuthority", "channel", "concern"].map(FieldValue.string)))
     }
 }

@@ -15,10 +15,13 @@ struct DurabilityTests {
     /// and the store must open with no repair.
     @Test func everyCaptureReportedDoneSurvivesAKill() throws {
         let helper = productsDirectory().appendingPathComponent("edt-capture-loop")
-        try #require(FileManager.default.isExecutableFile(atPath: helper.path), "build edt-capture-loop first (swift build --build-tests)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: helper.path),
+            "build edt-capture-loop first (swift build --build-tests)")
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
-        _ = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "pw")
+        _ = try ReplicaStore.create(
+            at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "pw")
 
         var reported: Set<String> = []
         var random = SystemRandomNumberGenerator()

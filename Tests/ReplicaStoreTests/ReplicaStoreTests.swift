@@ -18,7 +18,8 @@ struct ReplicaStoreTests {
     @Test func whatWasCommittedIsThereAfterReopening() throws {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
-        var store: ReplicaStore? = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "pass phrase")
+        var store: ReplicaStore? = try ReplicaStore.create(
+            at: directory, device: device, authorities: ["E06000038"], passphrase: "pass phrase")
         try store?.commit { replica in
             replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: id)
             try replica.append(kind: "note", payload: .string("called police"), to: id)
@@ -45,8 +46,12 @@ struct ReplicaStoreTests {
         #expect(throws: StoreError(.wrongPassphrase, "wrong passphrase for the store in \(directory.path)")) {
             try ReplicaStore.open(at: directory, passphrase: "wrong")
         }
-        #expect(throws: StoreError.self) { try ReplicaStore.create(at: directory, device: device, authorities: [], passphrase: "x") }
-        #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory.appendingPathComponent("nothing"), passphrase: "right") }
+        #expect(throws: StoreError.self) {
+            try ReplicaStore.create(at: directory, device: device, authorities: [], passphrase: "x")
+        }
+        #expect(throws: StoreError.self) {
+            try ReplicaStore.open(at: directory.appendingPathComponent("nothing"), passphrase: "right")
+        }
     }
 
     @Test func aChangeThatThrowsChangesNothing() throws {
@@ -71,7 +76,8 @@ struct ReplicaStoreTests {
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         var before: String?
         do {
-            let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+            let store = try ReplicaStore.create(
+                at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
             try store.commit { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
             before = store.replica.digest()
             _ = try? store.commit { replica in
@@ -87,8 +93,12 @@ struct ReplicaStoreTests {
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
         let started = ContinuousClock.now
-        let refusal = #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory, passphrase: "p", lockWaitSeconds: 0.2) }
-        #expect(refusal?.code == .busy, "a store held by another opener is busy, not damaged: \(String(describing: refusal))")
+        let refusal = #expect(throws: StoreError.self) {
+            try ReplicaStore.open(at: directory, passphrase: "p", lockWaitSeconds: 0.2)
+        }
+        #expect(
+            refusal?.code == .busy,
+            "a store held by another opener is busy, not damaged: \(String(describing: refusal))")
         #expect(ContinuousClock.now - started >= .milliseconds(200), "it waited for the holder before giving up")
         withExtendedLifetime(store) {}
         // Once the holder closes it, the store opens.
@@ -99,9 +109,13 @@ struct ReplicaStoreTests {
     @Test func noPersonalStringIsReadableInAnyFileOfTheStore() throws {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
-        let personal = ["Amelia Nowak-Łukasiewicz", "14 Rosewood Crescent, Reading", "9434765919", "She said her stepfather hit her",
-                        "PC Daniel Okonkwo", "07700 900123"]
-        var store: ReplicaStore? = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+        let personal = [
+            "Amelia Nowak-Łukasiewicz", "14 Rosewood Crescent, Reading", "9434765919",
+            "She said her stepfather hit her",
+            "PC Daniel Okonkwo", "07700 900123",
+        ]
+        var store: ReplicaStore? = try ReplicaStore.create(
+            at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
         for (index, text) in personal.enumerated() {
             try store?.commit { replica in
                 replica.write(.string(text), to: try FieldPath("field\(index)"), in: id)
@@ -131,8 +145,11 @@ struct ReplicaStoreTests {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         do {
-            let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
-            try store.commit { replica in replica.write(.string("a long enough concern text"), to: try FieldPath("concern"), in: id) }
+            let store = try ReplicaStore.create(
+                at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
+            try store.commit { replica in
+                replica.write(.string("a long enough concern text"), to: try FieldPath("concern"), in: id)
+            }
         }
         // Flip one byte of the sealed record, as someone editing the file would.
         let database = try DatabaseQueue(path: directory.appendingPathComponent(ReplicaStore.fileName).path)

@@ -19,7 +19,8 @@ struct SyncFlagsTests {
     func withStore(_ body: (ReplicaStore, URL) throws -> Void) throws {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
-        let store = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+        let store = try ReplicaStore.create(
+            at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
         try body(store, directory)
     }
 
@@ -36,8 +37,9 @@ struct SyncFlagsTests {
             let pushedSecond = try #require(store.replica[second]).version
             // The second record changes after it was pushed: its acknowledgement does not settle it.
             try write(store, "two, revised", in: second)
-            try store.applySync(acknowledgements: [.stored(first, pushed: pushedFirst), .stored(second, pushed: pushedSecond)],
-                                pulled: [], cursor: "central:2", peer: "https://centre")
+            try store.applySync(
+                acknowledgements: [.stored(first, pushed: pushedFirst), .stored(second, pushed: pushedSecond)],
+                pulled: [], cursor: "central:2", peer: "https://centre")
             #expect(try store.pendingRecords() == [second])
             #expect(try store.checkpoint(for: "https://centre") == "central:2")
         }
@@ -48,11 +50,16 @@ struct SyncFlagsTests {
             try write(store, "one", in: first)
             try write(store, "two", in: second)
             let versions = try [first, second].map { try #require(store.replica[$0]).version }
-            try store.applySync(acknowledgements: [
-                .refused(.init(record: first, reason: "forbidden", message: "not for this authority"), pushed: versions[0]),
-                .refused(.init(record: second, reason: "internal", message: "database busy"), pushed: versions[1]),
-            ], pulled: [], cursor: nil, peer: "p")
-            #expect(try store.pendingRecords() == [first, second], "offered again at the next sync, in case the cause was mended")
+            try store.applySync(
+                acknowledgements: [
+                    .refused(
+                        .init(record: first, reason: "forbidden", message: "not for this authority"),
+                        pushed: versions[0]),
+                    .refused(.init(record: second, reason: "internal", message: "database busy"), pushed: versions[1]),
+                ], pulled: [], cursor: nil, peer: "p")
+            #expect(
+                try store.pendingRecords() == [first, second],
+                "offered again at the next sync, in case the cause was mended")
             #expect(try store.rejections().map(\.reason) == ["forbidden", "internal"])
             #expect(store.replica[first] != nil, "a refused record is never dropped")
             // The reason may quote personal data: it is sealed like the records.
@@ -61,7 +68,8 @@ struct SyncFlagsTests {
             // Once the centre takes it, the flag goes.
             try write(store, "one, corrected", in: first)
             let corrected = try #require(store.replica[first]).version
-            try store.applySync(acknowledgements: [.stored(first, pushed: corrected)], pulled: [], cursor: nil, peer: "p")
+            try store.applySync(
+                acknowledgements: [.stored(first, pushed: corrected)], pulled: [], cursor: nil, peer: "p")
             #expect(try store.pendingRecords() == [second])
             #expect(try store.rejections().map(\.record) == [second])
         }
@@ -70,8 +78,13 @@ struct SyncFlagsTests {
     @Test func aCaptureAfterAPullMarksOnlyWhatItChanged() throws {
         try withStore { store, directory in
             var centre = Replica(device: try DeviceID("edt-laptop-b"))
-            for number in 0..<20 { centre.write(.string("case \(number)"), to: try FieldPath("concern"), in: try RecordID("pulled-\(number)")) }
-            try store.applySync(acknowledgements: [], pulled: centre.recordIDs.compactMap { centre[$0] }, cursor: "central:20", peer: "p")
+            for number in 0..<20 {
+                centre.write(
+                    .string("case \(number)"), to: try FieldPath("concern"), in: try RecordID("pulled-\(number)"))
+            }
+            try store.applySync(
+                acknowledgements: [], pulled: centre.recordIDs.compactMap { centre[$0] }, cursor: "central:20",
+                peer: "p")
             #expect(try store.pendingRecords().isEmpty)
             try write(store, "captured here", in: first)
             #expect(try store.pendingRecords() == [first], "pulled records are not pending again")
@@ -81,10 +94,12 @@ struct SyncFlagsTests {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         do {
-            let store = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+            let store = try ReplicaStore.create(
+                at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
             var centre = Replica(device: try DeviceID("edt-laptop-b"))
             centre.write(.string("from b"), to: try FieldPath("concern"), in: second)
-            try store.applySync(acknowledgements: [], pulled: [try #require(centre[second])], cursor: "central:1", peer: "p")
+            try store.applySync(
+                acknowledgements: [], pulled: [try #require(centre[second])], cursor: "central:1", peer: "p")
         }
         let reopened = try ReplicaStore.open(at: directory, passphrase: "p")
         try write(reopened, "captured after reopening", in: first)
@@ -95,7 +110,8 @@ struct SyncFlagsTests {
         try withStore { store, _ in
             try write(store, "one", in: first)
             let pushed = try #require(store.replica[first]).version
-            try store.applySync(acknowledgements: [.stored(first, pushed: pushed)], pulled: [], cursor: "central.x:4", peer: "p")
+            try store.applySync(
+                acknowledgements: [.stored(first, pushed: pushed)], pulled: [], cursor: "central.x:4", peer: "p")
             #expect(try store.pendingRecords().isEmpty)
             try store.startSyncOver(with: "p")
             #expect(try store.pendingRecords() == [first])
@@ -112,10 +128,15 @@ struct SyncFlagsTests {
             var centre = Replica(device: try DeviceID("edt-laptop-b"))
             _ = centre.merge(parts: [try #require(store.replica[first])])
             centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: first)
-            try store.applySync(acknowledgements: [
-                .refused(.init(record: first, reason: "invalid", message: "hostAuthority is missing"), pushed: versions[0]),
-                .refused(.init(record: second, reason: "invalid", message: "hostAuthority is missing"), pushed: versions[1]),
-            ], pulled: [try #require(centre[first])], cursor: nil, peer: "p")
+            try store.applySync(
+                acknowledgements: [
+                    .refused(
+                        .init(record: first, reason: "invalid", message: "hostAuthority is missing"),
+                        pushed: versions[0]),
+                    .refused(
+                        .init(record: second, reason: "invalid", message: "hostAuthority is missing"),
+                        pushed: versions[1]),
+                ], pulled: [try #require(centre[first])], cursor: nil, peer: "p")
             #expect(try store.pendingRecords() == [second], "the covered record is settled")
             #expect(try store.rejections().map(\.record) == [second], "and its fresh refusal lifted")
         }
@@ -128,8 +149,9 @@ struct SyncFlagsTests {
             centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: second)
             // This laptop changed `second` too (another field), and has not pushed it.
             try store.commit { replica in replica.write(.string("phone"), to: try FieldPath("channel"), in: second) }
-            let changed = try store.applySync(acknowledgements: [], pulled: [try #require(centre[first]), try #require(centre[second])],
-                                              cursor: "central:9", peer: "p")
+            let changed = try store.applySync(
+                acknowledgements: [], pulled: [try #require(centre[first]), try #require(centre[second])],
+                cursor: "central:9", peer: "p")
             #expect(changed == 2)
             #expect(store.replica.read(try FieldPath("concern"), in: first)?.values == [.string("from b")])
             #expect(store.replica.read(try FieldPath("hostAuthority"), in: second)?.values == [.string("E06000038")])
@@ -142,7 +164,8 @@ struct SyncFlagsTests {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         do {
-            let store = try ReplicaStore.create(at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+            let store = try ReplicaStore.create(
+                at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
             #expect(try store.nextRequestCounter() == 1)
             #expect(try store.nextRequestCounter() == 2)
         }

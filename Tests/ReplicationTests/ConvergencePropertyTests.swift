@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+
 @testable import Replication
 
 /// Random histories of several replicas, checked against a model of what each replica has seen.
@@ -226,8 +227,9 @@ struct ConvergencePropertyTests {
             #expect(world.models.allSatisfy { $0 == everything }, "seed \(seed): a replica missed an update")
             #expect(world.replicas.allSatisfy { $0.knowledge == world.replicas[0].knowledge })
             for replica in world.replicas {
-                #expect(replica.delta(since: world.replicas[0].knowledge).isEmpty,
-                        "seed \(seed): a settled replica still has something to send")
+                #expect(
+                    replica.delta(since: world.replicas[0].knowledge).isEmpty,
+                    "seed \(seed): a settled replica still has something to send")
             }
         }
     }
@@ -237,9 +239,14 @@ struct ConvergencePropertyTests {
             var world = World(seed: 50_000 + seed)
             for _ in 0..<40 { world.step() }
             let (x, y, z) = (world.replicas[0], world.replicas[1], world.replicas[2])
-            func merged(_ a: Replica, _ b: Replica) -> Replica { var m = a; m.merge(b); return m }
+            func merged(_ a: Replica, _ b: Replica) -> Replica {
+                var m = a
+                m.merge(b)
+                return m
+            }
             #expect(merged(x, y).digest() == merged(y, x).digest(), "seed \(seed): not commutative")
-            #expect(merged(merged(x, y), z).digest() == merged(x, merged(y, z)).digest(), "seed \(seed): not associative")
+            #expect(
+                merged(merged(x, y), z).digest() == merged(x, merged(y, z)).digest(), "seed \(seed): not associative")
             #expect(merged(x, x).digest() == x.digest(), "seed \(seed): not idempotent")
             #expect(merged(merged(x, y), y).digest() == merged(x, y).digest(), "seed \(seed): merging twice differs")
         }

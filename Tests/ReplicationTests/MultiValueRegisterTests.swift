@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Replication
 
 @Suite("Multi-value registers")
@@ -48,8 +49,9 @@ struct MultiValueRegisterTests {
         a.write(.string("v2"), to: location, in: id)  // a replaces v1 with v2
         b.merge(a)  // b now holds v2, but its user is still looking at v1
         b.write(.string("v3"), to: location, in: id, seen: staleRead?.context)
-        #expect(b.read(location, in: id)?.values == [.string("v2"), .string("v3")],
-                "v2 was never seen by the writer of v3, so it must stay")
+        #expect(
+            b.read(location, in: id)?.values == [.string("v2"), .string("v3")],
+            "v2 was never seen by the writer of v3, so it must stay")
         // A write with the current context supersedes all.
         let current = b.read(location, in: id)
         b.write(.string("v4"), to: location, in: id, seen: current?.context)
@@ -123,8 +125,9 @@ struct BoundedSiblingsTests {
         var maximum = 0
         for round in 0..<100 {
             for writer in 0..<2 {
-                replica.write(.string("writer \(writer) round \(round)"), to: path, in: id,
-                              seen: lastSeen[writer] ?? VersionVector())
+                replica.write(
+                    .string("writer \(writer) round \(round)"), to: path, in: id,
+                    seen: lastSeen[writer] ?? VersionVector())
                 lastSeen[writer] = replica.read(path, in: id)?.context
                 maximum = max(maximum, replica.read(path, in: id)?.values.count ?? 0)
             }

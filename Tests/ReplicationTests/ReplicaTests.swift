@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Replication
 
 @Suite("Replicas, entries and deltas")
@@ -132,8 +133,9 @@ struct ReplicaTests {
         #expect(ab.digest() == ba.digest())
         #expect(ab.digest().count == 64)
         #expect(ab.digest() != a.digest())
-        #expect(Replica(device: Make.device("a")).digest() == Replica(device: Make.device("b")).digest(),
-                "an empty replica has one digest whatever its device")
+        #expect(
+            Replica(device: Make.device("a")).digest() == Replica(device: Make.device("b")).digest(),
+            "an empty replica has one digest whatever its device")
     }
 
     @Test func theDigestChangesWithAnyValue() {
@@ -145,15 +147,26 @@ struct ReplicaTests {
     }
 
     @Test func recordsBuiltFromWirePartsAreOrderIndependent() throws {
-        let register = try #require(MultiValueRegister(
-            siblings: [.init(dot: Make.dot("b", 1), value: .string("B")), .init(dot: Make.dot("a", 1), value: .string("A"))],
-            context: VersionVector()))
-        #expect(MultiValueRegister(siblings: [], context: Make.vector(["a": 1])) == nil, "a register always holds a value")
+        let register = try #require(
+            MultiValueRegister(
+                siblings: [
+                    .init(dot: Make.dot("b", 1), value: .string("B")),
+                    .init(dot: Make.dot("a", 1), value: .string("A")),
+                ],
+                context: VersionVector()))
+        #expect(
+            MultiValueRegister(siblings: [], context: Make.vector(["a": 1])) == nil, "a register always holds a value")
         #expect(register.siblings.map(\.dot) == [Make.dot("a", 1), Make.dot("b", 1)])
         #expect(register.context == Make.vector(["a": 1, "b": 1]), "the context covers its own siblings")
         let entry = try Entry(dot: Make.dot("a", 2), kind: "note", payload: .null)
-        let one = Record(id: id, fields: [.init(path: Make.path("y"), register: register), .init(path: Make.path("x"), register: register)], entries: [entry, entry])
-        let two = Record(id: id, fields: [.init(path: Make.path("x"), register: register), .init(path: Make.path("y"), register: register)], entries: [entry])
+        let one = Record(
+            id: id,
+            fields: [.init(path: Make.path("y"), register: register), .init(path: Make.path("x"), register: register)],
+            entries: [entry, entry])
+        let two = Record(
+            id: id,
+            fields: [.init(path: Make.path("x"), register: register), .init(path: Make.path("y"), register: register)],
+            entries: [entry])
         #expect(one == two)
         #expect(one.fields.map(\.path) == [Make.path("x"), Make.path("y")])
         #expect(one.entries.count == 1)

@@ -1,4 +1,5 @@
 import TestSupport
+
 @testable import Replication
 
 /// Builders that keep the tests short; they only accept literals known to be valid.

@@ -17,25 +17,29 @@ struct CurlTransferTests {
         // Upload in 7-byte chunks (and some empty ones): curl pulls through the read callback.
         var offset = 0
         var chunksServed = 0
-        let upload = try CurlTransfer.perform(method: "PUT", url: file.absoluteString, body: {
-            guard offset < payload.count else { return nil }
-            chunksServed += 1
-            if chunksServed % 50 == 0 { return [] }
-            let end = min(payload.count, offset + 7)
-            defer { offset = end }
-            return Array(payload[offset..<end])
-        }, sink: { _ in true })
+        let upload = try CurlTransfer.perform(
+            method: "PUT", url: file.absoluteString,
+            body: {
+                guard offset < payload.count else { return nil }
+                chunksServed += 1
+                if chunksServed % 50 == 0 { return [] }
+                let end = min(payload.count, offset + 7)
+                defer { offset = end }
+                return Array(payload[offset..<end])
+            }, sink: { _ in true })
         #expect(upload.bytesSent == Int64(payload.count))
         #expect(try Data(contentsOf: file) == Data(payload))
 
         // Download: the write callback hands over pieces as they come.
         var received: [UInt8] = []
         var pieces = 0
-        let download = try CurlTransfer.perform(method: "GET", url: file.absoluteString, sink: { piece in
-            received += piece
-            pieces += 1
-            return true
-        })
+        let download = try CurlTransfer.perform(
+            method: "GET", url: file.absoluteString,
+            sink: { piece in
+                received += piece
+                pieces += 1
+                return true
+            })
         #expect(received == payload)
         #expect(download.bytesReceived == Int64(payload.count))
         #expect(pieces >= 1)
@@ -70,7 +74,8 @@ struct CurlTransferTests {
             // Port 9 on loopback (discard) has nothing listening here: refused at once.
             var options = TransferOptions()
             options.connectTimeoutSeconds = 2
-            _ = try CurlTransfer.perform(method: "GET", url: "http://127.0.0.1:9/", options: options, sink: { _ in true })
+            _ = try CurlTransfer.perform(
+                method: "GET", url: "http://127.0.0.1:9/", options: options, sink: { _ in true })
             Issue.record("nothing listens on 127.0.0.1:9")
         } catch {
             #expect(error.code == .couldNotConnect)

@@ -1,6 +1,7 @@
 import LineProtocol
 import Replication
 import Testing
+
 @testable import Uploader
 
 /// The push body as the uploader streams it to curl.
@@ -19,7 +20,9 @@ struct PushBodyTests {
             replica.write(.string(String(repeating: "x", count: 1 << 20)), to: try FieldPath("concern"), in: id)
             ids.insert(id, at: 1)
         }
-        let body = PushBody(store: MemorySyncStore(replica: replica), records: ids, since: try #require(Cursor("-")), checkpointRecords: checkpointEvery)
+        let body = PushBody(
+            store: MemorySyncStore(replica: replica), records: ids, since: try #require(Cursor("-")),
+            checkpointRecords: checkpointEvery)
         var bytes: [UInt8] = []
         while let piece = body.next() { bytes += piece }
         return (body, try DecodedStream(bytes, chunkSize: 4_096))

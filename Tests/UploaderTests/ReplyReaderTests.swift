@@ -1,6 +1,7 @@
 import LineProtocol
 import Replication
 import Testing
+
 @testable import Uploader
 
 /// The laptop's reading of the centre's reply: answers typed as ``RecordAnswer``, `+MORE` noted,
@@ -24,25 +25,33 @@ struct ReplyReaderTests {
         let stored = try RecordID("case-1")
         let refused = try RecordID("case-2")
         let cursor = try #require(Cursor("central.x:1"))
-        let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: [
-            .answer(.stored(stored, cursor: cursor)),
-            .answer(.refused(refused, .forbidden, message: "device edt-laptop-a does not serve E09000033")),
-            .delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:3"))),
-            .more,
-        ])
+        let bytes = StreamEncoder.encode(
+            header: Header(kind: .reply, device: "central"),
+            messages: [
+                .answer(.stored(stored, cursor: cursor)),
+                .answer(.refused(refused, .forbidden, message: "device edt-laptop-a does not serve E09000033")),
+                .delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:3"))),
+                .more,
+            ])
         let (reader, took) = read(bytes)
         #expect(took)
         let stream = try reader.verified(url: "http://centre")
-        #expect(stream.answers == [.stored(stored, cursor: cursor), .refused(refused, .forbidden, message: "device edt-laptop-a does not serve E09000033")])
+        #expect(
+            stream.answers == [
+                .stored(stored, cursor: cursor),
+                .refused(refused, .forbidden, message: "device edt-laptop-a does not serve E09000033"),
+            ])
         #expect(stream.more)
         #expect(stream.cursor?.text == "central.x:3")
     }
 
     @Test func aReplyWithoutMoreAsksForNoFurtherSync() throws {
-        let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: [
-            .delta(base: VersionVector(), knowledge: VersionVector()),
-            .ignorable(verb: "+HINT", arguments: "later"),
-        ])
+        let bytes = StreamEncoder.encode(
+            header: Header(kind: .reply, device: "central"),
+            messages: [
+                .delta(base: VersionVector(), knowledge: VersionVector()),
+                .ignorable(verb: "+HINT", arguments: "later"),
+            ])
         let (reader, took) = read(bytes)
         #expect(took)
         let stream = try reader.verified(url: "http://centre")

@@ -81,7 +81,9 @@ struct SyncStateMachineTests {
         #expect(machine.waited() == .send(request))
         #expect(machine.failed(.transient("reset", retryAfter: nil), jitter: 0.5) == .wait(seconds: 1.5))
         #expect(machine.waited() == .send(request))
-        #expect(machine.failed(.transient("reset", retryAfter: nil), jitter: 0.5) == .fail(.transient("reset", retryAfter: nil)))
+        #expect(
+            machine.failed(.transient("reset", retryAfter: nil), jitter: 0.5)
+                == .fail(.transient("reset", retryAfter: nil)))
     }
 
     @Test func aSuccessAfterRetriesCarriesOn() throws {
@@ -155,6 +157,8 @@ struct SyncStateMachineTests {
         var machine = machine(batch: 4)
         _ = machine.start(pending: records)
         _ = machine.failed(.tooLarge("413"), jitter: 0)
-        #expect(machine.replied(.init(more: false), pending: Array(records[2...])) == .send(.init(records: Array(records[2..<4]))))
+        #expect(
+            machine.replied(.init(more: false), pending: Array(records[2...]))
+                == .send(.init(records: Array(records[2..<4]))))
     }
 }

@@ -32,15 +32,18 @@ struct CaptureBenchmark: ParsableCommand {
 
     func run() throws {
         let progress = Progress()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edt-bench-capture-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "edt-bench-capture-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         progress.say("creating the store…")
-        let store = try ReplicaStore.create(at: directory.appendingPathComponent("store"), device: try DeviceID("edt-laptop-a"),
-                                            authorities: ["E06000038"], passphrase: "benchmark passphrase")
+        let store = try ReplicaStore.create(
+            at: directory.appendingPathComponent("store"), device: try DeviceID("edt-laptop-a"),
+            authorities: ["E06000038"], passphrase: "benchmark passphrase")
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        let raw = try DatabaseQueue(path: directory.appendingPathComponent("raw.sqlite").path, configuration: configuration)
+        let raw = try DatabaseQueue(
+            path: directory.appendingPathComponent("raw.sqlite").path, configuration: configuration)
         try raw.write { db in try db.execute(sql: "CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, blob BLOB NOT NULL)") }
 
         let document = Self.referral()
@@ -70,9 +73,12 @@ struct CaptureBenchmark: ParsableCommand {
             progress.say("timing \(index + 1)/\(captures)…")
             captureTimes.append(try Measure.seconds { try capture() })
             let key = UUID().uuidString
-            rawTimes.append(try Measure.seconds {
-                try raw.write { db in try db.execute(sql: "INSERT INTO t (id, blob) VALUES (?, ?)", arguments: [key, blob]) }
-            })
+            rawTimes.append(
+                try Measure.seconds {
+                    try raw.write { db in
+                        try db.execute(sql: "INSERT INTO t (id, blob) VALUES (?, ?)", arguments: [key, blob])
+                    }
+                })
         }
         progress.done()
         let p50 = Self.percentile(captureTimes, 0.50) * 1000
@@ -88,7 +94,9 @@ struct CaptureBenchmark: ParsableCommand {
             out.add("preloaded", preload)
             print(out.text)
         } else {
-            print("capture: \(captures) durable captures into a store of \(preload)+ referrals, interleaved with raw inserts")
+            print(
+                "capture: \(captures) durable captures into a store of \(preload)+ referrals, interleaved with raw inserts"
+            )
             print("  capture p50 \(p50) ms, p99 \(p99) ms")
             print("  raw SQLite insert+commit p50 \(rawP50) ms")
             print("  ratio \((p50 / rawP50 * 1000).rounded() / 1000)")
@@ -110,12 +118,16 @@ struct CaptureBenchmark: ParsableCommand {
             "hostAuthority": .string("E06000038"), "homeAuthority": .string("E06000039"),
             "channel": .string("phone"), "verbal": .bool(true), "immediateProtection": .bool(true),
             "concern": text(1, 700),
-            "children": .array([.object([
-                "name": .string("Amelia Nowak"), "dateOfBirth": .string("2019-05-14"), "nhsNumber": .string("9434765919"),
-                "location": text(2, 80), "condition": text(3, 200), "views": text(4, 300),
-            ])]),
+            "children": .array([
+                .object([
+                    "name": .string("Amelia Nowak"), "dateOfBirth": .string("2019-05-14"),
+                    "nhsNumber": .string("9434765919"),
+                    "location": text(2, 80), "condition": text(3, 200), "views": text(4, 300),
+                ])
+            ]),
             "referrer": .object([
-                "name": .string("PC Daniel Okonkwo"), "role": .string("Police constable"), "agency": .string("Thames Valley Police"),
+                "name": .string("PC Daniel Okonkwo"), "role": .string("Police constable"),
+                "agency": .string("Thames Valley Police"),
                 "phone": .string("07700 900123"), "professional": .bool(true),
             ]),
             "family": .object(["address": text(5, 80)]),

@@ -8,6 +8,8 @@ struct EDTBench: AsyncParsableCommand {
         commandName: "edt-bench",
         abstract: "Benchmarks of edt, with baselines measured in the same run.",
         discussion: "Build in release mode for meaningful figures: swift build -c release --product edt-bench",
-        subcommands: [MergeBenchmark.self, FramingBenchmark.self, CaptureBenchmark.self, PushBenchmark.self, NoopBenchmark.self]
+        subcommands: [
+            MergeBenchmark.self, FramingBenchmark.self, CaptureBenchmark.self, PushBenchmark.self, NoopBenchmark.self,
+        ]
     )
 }

@@ -51,16 +51,17 @@ struct FramingBenchmark: ParsableCommand {
         var linesSeen = 0
         for _ in 0..<15 {
             var frames = 0
-            decodeTimes.append(try Measure.seconds {
-                let decoder = FrameDecoder()
-                var start = 0
-                while start < bytes.count {
-                    let end = min(bytes.count, start + chunk)
-                    try decoder.decode(bytes[start..<end]) { frame in frames &+= frame.arguments.count > 0 ? 1 : 0 }
-                    start = end
-                }
-                try decoder.finish()
-            })
+            decodeTimes.append(
+                try Measure.seconds {
+                    let decoder = FrameDecoder()
+                    var start = 0
+                    while start < bytes.count {
+                        let end = min(bytes.count, start + chunk)
+                        try decoder.decode(bytes[start..<end]) { frame in frames &+= frame.arguments.count > 0 ? 1 : 0 }
+                        start = end
+                    }
+                    try decoder.finish()
+                })
             framesSeen = frames
             var lines = 0
             baselineTimes.append(Measure.seconds { lines = Self.lineSplit(bytes, chunk: chunk) })
@@ -71,10 +72,11 @@ struct FramingBenchmark: ParsableCommand {
         progress.say("full message decode…")
         var messageTimes: [Double] = []
         for _ in 0..<3 {
-            messageTimes.append(try Measure.seconds {
-                let stream = try DecodedStream(bytes, chunkSize: chunk)
-                precondition(stream.messages.count == records + 1)
-            })
+            messageTimes.append(
+                try Measure.seconds {
+                    let stream = try DecodedStream(bytes, chunkSize: chunk)
+                    precondition(stream.messages.count == records + 1)
+                })
         }
         progress.done()
 
@@ -99,7 +101,9 @@ struct FramingBenchmark: ParsableCommand {
             print("  frame decoder     \(Int(decode)) MB/s  (\(Int(framesPerSecond)) frames/s)")
             print("  memchr line split \(Int(baseline)) MB/s")
             print("  ratio             \((decode / baseline * 1000).rounded() / 1000)")
-            print("  full message decode (JSON into records): \(Int(megabytes / messageSeconds)) MB/s, \(Int(Double(records + 1) / messageSeconds)) messages/s")
+            print(
+                "  full message decode (JSON into records): \(Int(megabytes / messageSeconds)) MB/s, \(Int(Double(records + 1) / messageSeconds)) messages/s"
+            )
         }
     }
 
@@ -120,7 +124,8 @@ struct FramingBenchmark: ParsableCommand {
                     if carry.isEmpty {
                         lengths &+= newline - position
                     } else {
-                        carry.append(contentsOf: UnsafeRawBufferPointer(start: base + position, count: newline - position))
+                        carry.append(
+                            contentsOf: UnsafeRawBufferPointer(start: base + position, count: newline - position))
                         lengths &+= carry.count
                         carry.removeAll(keepingCapacity: true)
                     }

@@ -62,10 +62,11 @@ struct MergeBenchmark: ParsableCommand {
         var baselineTimes: [Double] = []
         for _ in 0..<3 {
             var plain: [RecordID: Record] = [:]
-            baselineTimes.append(Measure.seconds {
-                for (id, record) in a.records { plain[id] = record }
-                for (id, record) in b.records { plain[id] = record }
-            })
+            baselineTimes.append(
+                Measure.seconds {
+                    for (id, record) in a.records { plain[id] = record }
+                    for (id, record) in b.records { plain[id] = record }
+                })
             precondition(plain.count == records)
         }
 
@@ -83,11 +84,12 @@ struct MergeBenchmark: ParsableCommand {
             var receiver = copies[index]
             copies[index] = Replica(device: a.device)  // leave `receiver` the only owner of its storage
             var delta: Delta?
-            deltaTimes.append(Measure.seconds {
-                let computed = b.delta(since: receiver.knowledge)
-                receiver.apply(computed)
-                delta = computed
-            })
+            deltaTimes.append(
+                Measure.seconds {
+                    let computed = b.delta(since: receiver.knowledge)
+                    receiver.apply(computed)
+                    delta = computed
+                })
             if index == 0, let delta {
                 deltaBytes = delta.canonicalEncoding().count
                 deltaFields = delta.fieldCount
@@ -118,9 +120,15 @@ struct MergeBenchmark: ParsableCommand {
             out.add("fullMergeRatio", full / baseline, decimals: 2)
             print(out.text)
         } else {
-            print("merge: \(records) records of ~\(corpus.approximateRecordBytes) bytes, \(diverged) diverged (\(changedFields) fields changed on B)")
-            print("  full merge into an empty replica  \(format(full)) s   (median of 3; baseline plain insert \(format(baseline)) s, ratio \(format(full / baseline, 2)))")
-            print("  delta compute + apply             \(format(deltaSeconds * 1000, 3)) ms   (median of 9; \(deltaFields) fields, \(deltaBytes) bytes)")
+            print(
+                "merge: \(records) records of ~\(corpus.approximateRecordBytes) bytes, \(diverged) diverged (\(changedFields) fields changed on B)"
+            )
+            print(
+                "  full merge into an empty replica  \(format(full)) s   (median of 3; baseline plain insert \(format(baseline)) s, ratio \(format(full / baseline, 2)))"
+            )
+            print(
+                "  delta compute + apply             \(format(deltaSeconds * 1000, 3)) ms   (median of 9; \(deltaFields) fields, \(deltaBytes) bytes)"
+            )
             print("  version-vector comparisons        \(Int(Double(compareOps) / compareSeconds)) per second")
             print("  delta bytes per changed field     \(format(bytesPerField, 1))")
         }

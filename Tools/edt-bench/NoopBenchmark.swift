@@ -1,6 +1,6 @@
 import ArgumentParser
-import Laptop  // where the store meets SyncStore
 import Foundation
+import Laptop  // where the store meets SyncStore
 import ReplicaStore
 import Replication
 import Uploader
@@ -54,7 +54,8 @@ struct NoopBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let progress = Progress()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edt-bench-noop-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "edt-bench-noop-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var centrals: [CentralProcess] = []
         defer { for central in centrals { central.stop() } }
@@ -62,18 +63,23 @@ struct NoopBenchmark: AsyncParsableCommand {
         var sides: [Side] = []
         for (label, records) in [("small", small), ("large", large)] {
             let storeDirectory = directory.appendingPathComponent(label)
-            let store = try SyncFixture.laptop(at: storeDirectory, device: "edt-laptop-\(label)", records: records, progress: progress, label: label)
+            let store = try SyncFixture.laptop(
+                at: storeDirectory, device: "edt-laptop-\(label)", records: records, progress: progress, label: label)
             progress.say("\(label): starting its central endpoint…")
-            let central = try await CentralProcess(database: directory.appendingPathComponent("central-\(label).sqlite"), enrolling: [store])
+            let central = try await CentralProcess(
+                database: directory.appendingPathComponent("central-\(label).sqlite"), enrolling: [store])
             centrals.append(central)
             let session = SyncSession(store: store, options: SyncSession.Options(server: central.url)) { status in
                 progress.say("\(label): first sync, \(status.pushed)/\(status.toPush) pushed…")
             }
             let summary = try await session.run()
             guard summary.pushed == records, summary.rejected == 0 else {
-                throw BenchFailure("\(label): the first sync pushed \(summary.pushed) of \(records) records (\(summary.rejected) refused)")
+                throw BenchFailure(
+                    "\(label): the first sync pushed \(summary.pushed) of \(records) records (\(summary.rejected) refused)"
+                )
             }
-            sides.append(Side(label: label, records: records, directory: storeDirectory, central: central, store: store))
+            sides.append(
+                Side(label: label, records: records, directory: storeDirectory, central: central, store: store))
         }
 
         // Close and reopen each store, as `edt sync` opens it.
@@ -86,7 +92,8 @@ struct NoopBenchmark: AsyncParsableCommand {
                 reopened = try ReplicaStore.open(at: storeDirectory, passphrase: SyncFixture.passphrase)
             }
             guard let reopened, reopened.replica.records.count == sides[index].records else {
-                throw BenchFailure("\(sides[index].label): the reopened store does not hold its \(sides[index].records) records")
+                throw BenchFailure(
+                    "\(sides[index].label): the reopened store does not hold its \(sides[index].records) records")
             }
             sides[index].store = reopened
         }
@@ -99,7 +106,9 @@ struct NoopBenchmark: AsyncParsableCommand {
                 var result: SyncSession.Summary?
                 sides[index].times.append(try await Measure.seconds { result = try await session.run() })
                 guard let summary = result, summary.pushed == 0, summary.pulled == 0, summary.rejected == 0 else {
-                    throw BenchFailure("\(sides[index].label): a no-op sync pushed \(result?.pushed ?? 0) and pulled \(result?.pulled ?? 0)")
+                    throw BenchFailure(
+                        "\(sides[index].label): a no-op sync pushed \(result?.pushed ?? 0) and pulled \(result?.pulled ?? 0)"
+                    )
                 }
                 sides[index].requests = max(sides[index].requests, summary.requests)
             }
@@ -123,8 +132,12 @@ struct NoopBenchmark: AsyncParsableCommand {
             print(out.text)
         } else {
             print("noop: a sync with nothing to push or pull, medians of \(runs)")
-            print("  \(small) referrals   \(format(smallSeconds * 1000, 3)) ms  (opening the store \(format(sides[0].openSeconds, 3)) s)")
-            print("  \(large) referrals   \(format(largeSeconds * 1000, 3)) ms  (opening the store \(format(sides[1].openSeconds, 3)) s)")
+            print(
+                "  \(small) referrals   \(format(smallSeconds * 1000, 3)) ms  (opening the store \(format(sides[0].openSeconds, 3)) s)"
+            )
+            print(
+                "  \(large) referrals   \(format(largeSeconds * 1000, 3)) ms  (opening the store \(format(sides[1].openSeconds, 3)) s)"
+            )
             print("  ratio \(format(largeSeconds / smallSeconds, 3)), \(requests) request(s) per sync")
         }
     }

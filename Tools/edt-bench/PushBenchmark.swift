@@ -1,7 +1,7 @@
 import ArgumentParser
-import Laptop  // where the store meets SyncStore
 import Foundation
 import GRDB
+import Laptop  // where the store meets SyncStore
 import LineProtocol
 import ReplicaStore
 import Replication
@@ -42,7 +42,10 @@ struct PushBenchmark: AsyncParsableCommand {
     @Option(help: "Records between +SUM checkpoints in each request.")
     var checkpoint = SyncSession.Options(server: "http://127.0.0.1/").checkpointRecords
 
-    @Option(help: "Timed syncs, each of a fresh copy of the laptop store to a fresh central database, interleaved with the baselines.")
+    @Option(
+        help:
+            "Timed syncs, each of a fresh copy of the laptop store to a fresh central database, interleaved with the baselines."
+    )
     var runs = 3
 
     @Flag(help: "Copy the central endpoint's log (one line per request, with its timings) to stderr.")
@@ -60,15 +63,19 @@ struct PushBenchmark: AsyncParsableCommand {
     func run() async throws {
         let curl = URL(fileURLWithPath: "/usr/bin/curl")
         guard FileManager.default.isExecutableFile(atPath: curl.path) else {
-            throw BenchFailure("/usr/bin/curl is missing: the physical limit needs the curl command (Debian package curl)")
+            throw BenchFailure(
+                "/usr/bin/curl is missing: the physical limit needs the curl command (Debian package curl)")
         }
         let progress = Progress()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edt-bench-push-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "edt-bench-push-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let setupStarted = Date()
         let pristine = directory.appendingPathComponent("laptop")
         // The laptop store is built once and closed; each run syncs a fresh copy of it.
-        let replica = try SyncFixture.laptop(at: pristine, device: "edt-laptop-a", records: records, progress: progress, label: "laptop").replica
+        let replica = try SyncFixture.laptop(
+            at: pristine, device: "edt-laptop-a", records: records, progress: progress, label: "laptop"
+        ).replica
         let setup = Date().timeIntervalSince(setupStarted)
 
         // The same records, as one push body and as SQLite rows, for the physical limit.
@@ -76,7 +83,9 @@ struct PushBenchmark: AsyncParsableCommand {
         let ids = replica.recordIDs
         let body = directory.appendingPathComponent("push.edtlp")
         let bytes = try Self.writeBody(of: replica, ids: ids, to: body)
-        let rows: [(String, Data)] = ids.compactMap { id in replica[id].map { (id.rawValue, Data(RecordCoding.encode($0))) } }
+        let rows: [(String, Data)] = ids.compactMap { id in
+            replica[id].map { (id.rawValue, Data(RecordCoding.encode($0))) }
+        }
         let sink = try SinkServer()
         defer { sink.stop() }
 
@@ -123,11 +132,18 @@ struct PushBenchmark: AsyncParsableCommand {
             out.add("centralCPUSeconds", centralCPU, decimals: 3)
             print(out.text)
         } else {
-            print("push: \(records) referrals, \(bytes) bytes as one push body, first sync to a local central endpoint (medians of \(runs))")
-            print("  sync           \(format(seconds)) s  (\(Int(rate.rounded())) referrals/s, \(syncs.map(\.requests).max() ?? 0) requests)")
-            print("  physical limit \(format(limit)) s  (curl upload \(format(curlSeconds)) s + SQLite insert \(format(sqliteSeconds)) s)")
+            print(
+                "push: \(records) referrals, \(bytes) bytes as one push body, first sync to a local central endpoint (medians of \(runs))"
+            )
+            print(
+                "  sync           \(format(seconds)) s  (\(Int(rate.rounded())) referrals/s, \(syncs.map(\.requests).max() ?? 0) requests)"
+            )
+            print(
+                "  physical limit \(format(limit)) s  (curl upload \(format(curlSeconds)) s + SQLite insert \(format(sqliteSeconds)) s)"
+            )
             print("  ratio          \(format(seconds / limit, 3))")
-            print("  CPU during the sync: laptop \(format(laptopCPU, 3)) s, central endpoint \(format(centralCPU, 3)) s")
+            print(
+                "  CPU during the sync: laptop \(format(laptopCPU, 3)) s, central endpoint \(format(centralCPU, 3)) s")
         }
     }
 
@@ -142,7 +158,9 @@ struct PushBenchmark: AsyncParsableCommand {
 
     /// Syncs a fresh copy of the laptop store at `pristine` to a fresh central database; checks
     /// that every record was pushed and none refused.
-    private func sync(copyOf pristine: URL, run: Int, in directory: URL, progress: Progress, label: String) async throws -> Sync {
+    private func sync(
+        copyOf pristine: URL, run: Int, in directory: URL, progress: Progress, label: String
+    ) async throws -> Sync {
         let copy = directory.appendingPathComponent("laptop-\(run)")
         let database = directory.appendingPathComponent("central-\(run).sqlite")
         defer {
@@ -170,18 +188,27 @@ struct PushBenchmark: AsyncParsableCommand {
         let laptopCPU = Measure.ownCPUSeconds() - laptopCPUBefore
         let centralCPU = (central.cpuSeconds ?? centralCPUBefore) - centralCPUBefore
         central.stop()
-        if verbose, let log = try? String(contentsOf: central.log, encoding: .utf8) { FileHandle.standardError.write(Data(log.utf8)) }
-        guard let summary = result, summary.pushed == records, summary.rejected == 0 else {
-            let reasons = (result?.rejections ?? []).prefix(3).map { "\($0.record): \($0.reason) \($0.message)" }.joined(separator: "; ")
-            throw BenchFailure("the sync pushed \(result?.pushed ?? 0) of \(records) records (\(result?.rejected ?? 0) refused: \(reasons))")
+        if verbose, let log = try? String(contentsOf: central.log, encoding: .utf8) {
+            FileHandle.standardError.write(Data(log.utf8))
         }
-        return Sync(seconds: seconds, laptopCPU: laptopCPU, centralCPU: centralCPU, requests: summary.requests, attempts: summary.attempts)
+        guard let summary = result, summary.pushed == records, summary.rejected == 0 else {
+            let reasons = (result?.rejections ?? []).prefix(3).map { "\($0.record): \($0.reason) \($0.message)" }
+                .joined(separator: "; ")
+            throw BenchFailure(
+                "the sync pushed \(result?.pushed ?? 0) of \(records) records (\(result?.rejected ?? 0) refused: \(reasons))"
+            )
+        }
+        return Sync(
+            seconds: seconds, laptopCPU: laptopCPU, centralCPU: centralCPU, requests: summary.requests,
+            attempts: summary.attempts)
     }
 
     /// Writes one EDTLP push body holding every record of `replica` (in `ids` order) to `file`;
     /// returns its size in bytes.
     static func writeBody(of replica: Replica, ids: [RecordID], to file: URL) throws -> Int {
-        guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw BenchFailure("cannot create \(file.path)") }
+        guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
+            throw BenchFailure("cannot create \(file.path)")
+        }
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
         guard let start = Cursor("-") else { throw BenchFailure("\"-\" is not a cursor") }
@@ -209,8 +236,10 @@ struct PushBenchmark: AsyncParsableCommand {
     static func upload(_ file: URL, with curl: URL, to url: String) throws -> Double {
         let process = Process()
         process.executableURL = curl
-        process.arguments = ["-s", "-S", "-f", "-o", "/dev/null", "-H", "Expect:", "-H", "Content-Type: " + SyncContract.mediaType,
-                             "--data-binary", "@" + file.path, url]
+        process.arguments = [
+            "-s", "-S", "-f", "-o", "/dev/null", "-H", "Expect:", "-H", "Content-Type: " + SyncContract.mediaType,
+            "--data-binary", "@" + file.path, url,
+        ]
         process.standardInput = FileHandle.nullDevice
         let seconds = try Measure.seconds {
             try process.run()
@@ -229,7 +258,10 @@ struct PushBenchmark: AsyncParsableCommand {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let queue = try DatabaseQueue(path: file.path, configuration: configuration)
         try queue.write { db in
-            try db.execute(sql: "CREATE TABLE cases (id TEXT PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL UNIQUE, body BLOB NOT NULL)")
+            try db.execute(
+                sql:
+                    "CREATE TABLE cases (id TEXT PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL UNIQUE, body BLOB NOT NULL)"
+            )
         }
         let seconds = try Measure.seconds {
             try queue.write { db in

@@ -10,7 +10,9 @@ struct ReferralCorpus {
 
     init(records: Int) throws {
         self.records = records
-        ids = try (0..<records).map { try RecordID("referral-\(String($0, radix: 16))-\(String($0 &* 2_654_435_761 % 1_000_003, radix: 36))") }
+        ids = try (0..<records).map {
+            try RecordID("referral-\(String($0, radix: 16))-\(String($0 &* 2_654_435_761 % 1_000_003, radix: 36))")
+        }
         fieldPaths = try [
             ("receivedAt", 20), ("receivedBy.name", 18), ("receivedBy.role", 24), ("hostAuthority", 9),
             ("homeAuthority", 9), ("channel", 6), ("concern", 620), ("children.c1.name", 22),
@@ -30,11 +32,13 @@ struct ReferralCorpus {
             for (path, length) in fieldPaths {
                 intake.write(.string(Self.text(seed: number &* 31 &+ length, length: length)), to: path, in: id)
             }
-            try intake.append(kind: "conversation", payload: .object([
-                "start": .string("2027-03-27T02:10:00Z"), "end": .string("2027-03-27T02:24:00Z"),
-                "present": .array([.string("EDT social worker"), .string("referrer")]),
-                "said": .string(Self.text(seed: number, length: 240)),
-            ]), to: id)
+            try intake.append(
+                kind: "conversation",
+                payload: .object([
+                    "start": .string("2027-03-27T02:10:00Z"), "end": .string("2027-03-27T02:24:00Z"),
+                    "present": .array([.string("EDT social worker"), .string("referrer")]),
+                    "said": .string(Self.text(seed: number, length: 240)),
+                ]), to: id)
         }
         var laptop = Replica(device: try DeviceID(device))
         laptop.merge(intake)
@@ -62,8 +66,10 @@ struct ReferralCorpus {
 
     /// Readable filler text of exactly `length` bytes.
     static func text(seed: Int, length: Int) -> String {
-        let words = ["child", "mother", "school", "police", "home", "night", "safe", "worried", "neighbour",
-                     "bruise", "alone", "station", "called", "said", "door", "car", "late", "hungry"]
+        let words = [
+            "child", "mother", "school", "police", "home", "night", "safe", "worried", "neighbour",
+            "bruise", "alone", "station", "called", "said", "door", "car", "late", "hungry",
+        ]
         var out = ""
         var state = UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 | 1
         while out.utf8.count < length {

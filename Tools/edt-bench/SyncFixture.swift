@@ -17,18 +17,23 @@ enum SyncFixture {
 
     /// A valid referral document of about 2 KB; `number` varies its texts.
     static func referral(_ number: Int) -> FieldValue {
-        let text = { (seed: Int, length: Int) in FieldValue.string(ReferralCorpus.text(seed: number &* 7 &+ seed, length: length)) }
+        let text = { (seed: Int, length: Int) in
+            FieldValue.string(ReferralCorpus.text(seed: number &* 7 &+ seed, length: length))
+        }
         return .object([
             "receivedAt": .string("2027-03-27T02:10:00Z"),
             "receivedBy": .object(["name": .string("Sam Patel"), "role": .string("EDT social worker")]),
             "hostAuthority": .string(authority), "homeAuthority": .string("E09000033"),
             "channel": .string("phone"), "verbal": .bool(true), "immediateProtection": .bool(false),
             "concern": text(1, 1_500),
-            "children": .array([.object([
-                "name": .string("Child \(number)"), "dateOfBirth": .string("2019-05-01"), "location": text(2, 80),
-            ])]),
+            "children": .array([
+                .object([
+                    "name": .string("Child \(number)"), "dateOfBirth": .string("2019-05-01"), "location": text(2, 80),
+                ])
+            ]),
             "referrer": .object([
-                "name": .string("PC Daniel Okonkwo"), "role": .string("Police constable"), "agency": .string("Thames Valley Police"),
+                "name": .string("PC Daniel Okonkwo"), "role": .string("Police constable"),
+                "agency": .string("Thames Valley Police"),
                 "phone": .string("07700 900123"), "professional": .bool(true),
             ]),
             "family": .object(["address": text(3, 80)]),
@@ -37,9 +42,12 @@ enum SyncFixture {
 
     /// A new store in `directory` holding `records` referrals, each validated and written as
     /// `edt referral import` does, committed in batches.
-    static func laptop(at directory: URL, device: String, records: Int, progress: Progress, label: String) throws -> ReplicaStore {
+    static func laptop(
+        at directory: URL, device: String, records: Int, progress: Progress, label: String
+    ) throws -> ReplicaStore {
         progress.say("\(label): creating the store…")
-        let store = try ReplicaStore.create(at: directory, device: try DeviceID(device), authorities: [authority], passphrase: passphrase)
+        let store = try ReplicaStore.create(
+            at: directory, device: try DeviceID(device), authorities: [authority], passphrase: passphrase)
         let batch = 2_000
         var written = 0
         while written < records {
@@ -80,13 +88,16 @@ final class CentralProcess {
         do {
             let storage = try SQLiteCentralStorage(path: database.path)
             for store in stores {
-                let device = EnrolledDevice(id: store.device, publicKey: store.publicKey, authorities: Set(store.authorities))
+                let device = EnrolledDevice(
+                    id: store.device, publicKey: store.publicKey, authorities: Set(store.authorities))
                 try await storage.enroll(device)
             }
         }
         let executable = try Self.edtExecutable()
         log = database.deletingPathExtension().appendingPathExtension("log")
-        guard FileManager.default.createFile(atPath: log.path, contents: nil) else { throw BenchFailure("cannot create \(log.path)") }
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw BenchFailure("cannot create \(log.path)")
+        }
         let output = Pipe()
         let process = Process()
         process.executableURL = executable
@@ -122,7 +133,8 @@ final class CentralProcess {
         let here = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments.first ?? "edt-bench")
         let edt = here.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edt")
         guard FileManager.default.isExecutableFile(atPath: edt.path) else {
-            throw BenchFailure("""
+            throw BenchFailure(
+                """
                 no edt executable at \(edt.path): build it into the same folder as edt-bench \
                 (swift build -c release --product edt with the same --scratch-path)
                 """)
@@ -234,7 +246,8 @@ final class SinkServer: @unchecked Sendable {
             guard count > 0 else { return }
             head.append(contentsOf: buffer[..<count])
             if head.count >= 4 {
-                for index in max(0, head.count - count - 3)...(head.count - 4) where Array(head[index..<index + 4]) == separator {
+                for index in max(0, head.count - count - 3)...(head.count - 4)
+                where Array(head[index..<index + 4]) == separator {
                     bodyStart = index + 4
                     break
                 }
@@ -248,7 +261,9 @@ final class SinkServer: @unchecked Sendable {
         }
         var received = head.count - bodyStart
         while received < expected {
-            let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, min($0.count, expected - received), 0) }
+            let count = buffer.withUnsafeMutableBytes {
+                recv(connection, $0.baseAddress, min($0.count, expected - received), 0)
+            }
             guard count > 0 else { break }
             received += count
         }

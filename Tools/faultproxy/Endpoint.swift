@@ -13,7 +13,7 @@ struct Endpoint: Sendable, ExpressibleByArgument, CustomStringConvertible {
     /// Parses `HOST:PORT`; nil (an argument-parser validation error) if either part is missing or bad.
     init?(argument: String) {
         guard let colon = argument.lastIndex(of: ":"),
-              let port = UInt16(argument[argument.index(after: colon)...])
+            let port = UInt16(argument[argument.index(after: colon)...])
         else { return nil }
         var host = Substring(argument[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") {

@@ -59,7 +59,9 @@ struct FaultProxy: ParsableCommand {
 
     func validate() throws {
         guard (0...1).contains(rate) else { throw ValidationError("--rate must be between 0 and 1.") }
-        guard stallSeconds.isFinite, stallSeconds >= 0 else { throw ValidationError("--stall-seconds must be 0 or more.") }
+        guard stallSeconds.isFinite, stallSeconds >= 0 else {
+            throw ValidationError("--stall-seconds must be 0 or more.")
+        }
         if let faultLimit, faultLimit < 0 { throw ValidationError("--fault-limit must be 0 or more.") }
         do {
             _ = try SocketAddress.resolve(upstream)

@@ -52,9 +52,10 @@ extension Connection {
             return
         }
         let body = "faultproxy: injected \(status.prefix(3))\n"
-        let head = ["HTTP/1.1 \(status)"] + extraFields + [
-            "Content-Type: text/plain", "Content-Length: \(body.utf8.count)", "Connection: close",
-        ]
+        let head =
+            ["HTTP/1.1 \(status)"] + extraFields + [
+                "Content-Type: text/plain", "Content-Length: \(body.utf8.count)", "Connection: close",
+            ]
         Socket.write(client, Array((head.joined(separator: "\r\n") + "\r\n\r\n" + body).utf8))
         Socket.closeGracefully(client)  // drains what the client still sends (its body), briefly
     }
@@ -132,7 +133,8 @@ extension Connection {
             if sample.payload.isEmpty {
                 log("flip: the request body's first chunk is empty; nothing flipped")
             } else {
-                position = Flip(offset: sample.payload.lowerBound + random.below(sample.payload.count), mask: random.nonZeroByte())
+                position = Flip(
+                    offset: sample.payload.lowerBound + random.below(sample.payload.count), mask: random.nonZeroByte())
             }
         }
         let result = relayBody(from: &reader, to: server, framing: framing, flip: position)
@@ -142,7 +144,9 @@ extension Connection {
 
     /// Sends the response head and a random part of the body, strictly short of its end (or part
     /// of the head, when there is no body).
-    private func truncate(_ response: HTTPHead, framing: BodyFraming, from reader: inout SocketReader, random: inout SplitMix64) {
+    private func truncate(
+        _ response: HTTPHead, framing: BodyFraming, from reader: inout SocketReader, random: inout SplitMix64
+    ) {
         let sample = BodySample.take(framing, from: &reader)
         guard sample.safeLength > 0 else {
             let cut = 1 + random.below(response.bytes.count - 1)
@@ -158,13 +162,16 @@ extension Connection {
     }
 
     /// Relays the response, XORing a random non-zero mask into one random byte of its body.
-    private func flipResponse(_ response: HTTPHead, framing: BodyFraming, from reader: inout SocketReader, random: inout SplitMix64) {
+    private func flipResponse(
+        _ response: HTTPHead, framing: BodyFraming, from reader: inout SocketReader, random: inout SplitMix64
+    ) {
         let sample = BodySample.take(framing, from: &reader)
         var position: Flip?
         if sample.payload.isEmpty {
             log("flip: the response body is empty (the request went unchanged); nothing flipped")
         } else {
-            position = Flip(offset: sample.payload.lowerBound + random.below(sample.payload.count), mask: random.nonZeroByte())
+            position = Flip(
+                offset: sample.payload.lowerBound + random.below(sample.payload.count), mask: random.nonZeroByte())
         }
         guard Socket.write(client, response.bytes) else { return }
         let result = relayBody(from: &reader, to: client, framing: framing, flip: position)
@@ -172,7 +179,8 @@ extension Connection {
     }
 
     private func logFlip(_ side: String, _ position: Flip, _ result: RelayResult, _ framing: BodyFraming) {
-        let framingNote = if case .chunked = framing { "chunked; the offset counts chunk framing" } else { "\(framing)" }
+        let framingNote =
+            if case .chunked = framing { "chunked; the offset counts chunk framing" } else { "\(framing)" }
         let place = "\(side) body byte \(position.offset) (0-based, after the head; \(framingNote))"
         if let flipped = result.flipped {
             log("flip: \(place): 0x\(hex(flipped.old)) -> 0x\(hex(flipped.new))")

@@ -120,7 +120,9 @@ struct HTTPHead: Sendable {
             return .none
         }
         if let coding = field("transfer-encoding"), coding.lowercased().contains("chunked") { return .chunked }
-        if status != 101, let length = field("content-length").flatMap({ Int($0) }), length >= 0 { return .length(length) }
+        if status != 101, let length = field("content-length").flatMap({ Int($0) }), length >= 0 {
+            return .length(length)
+        }
         return .untilClose
     }
 }

@@ -15,29 +15,35 @@ enum FaultKind: String, CaseIterable, Sendable {
     /// Its description for `--help`, wrapped to fit beside the kind's name.
     var help: [String] {
         switch self {
-        case .drop: [
-            "read the request head and a random part of its body (sending them",
-            "upstream or not), then reset the client (RST) with no response",
-        ]
-        case .truncate: [
-            "forward the request; send the response cut at a random point after",
-            "its head, strictly before its end (inside the head if no body)",
-        ]
-        case .flip: [
-            "XOR a non-zero mask into one random byte of the request body or of",
-            "the response body (never a head); the log says which byte",
-        ]
-        case .stall: [
-            "forward the request and the response head, then send nothing for",
-            "--stall-seconds, then close",
-        ]
-        case .badGateway: [
-            "answer 502 Bad Gateway without contacting the upstream",
-        ]
-        case .unavailable: [
-            "answer 503 Service Unavailable (Retry-After: 1) without contacting",
-            "the upstream",
-        ]
+        case .drop:
+            [
+                "read the request head and a random part of its body (sending them",
+                "upstream or not), then reset the client (RST) with no response",
+            ]
+        case .truncate:
+            [
+                "forward the request; send the response cut at a random point after",
+                "its head, strictly before its end (inside the head if no body)",
+            ]
+        case .flip:
+            [
+                "XOR a non-zero mask into one random byte of the request body or of",
+                "the response body (never a head); the log says which byte",
+            ]
+        case .stall:
+            [
+                "forward the request and the response head, then send nothing for",
+                "--stall-seconds, then close",
+            ]
+        case .badGateway:
+            [
+                "answer 502 Bad Gateway without contacting the upstream"
+            ]
+        case .unavailable:
+            [
+                "answer 503 Service Unavailable (Retry-After: 1) without contacting",
+                "the upstream",
+            ]
         }
     }
 

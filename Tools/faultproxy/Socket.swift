@@ -27,7 +27,9 @@ struct SocketAddress: Sendable {
     init(copying address: UnsafeRawPointer, length: socklen_t) {
         var storage = sockaddr_storage()
         let count = min(Int(length), MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: count)) }
+        withUnsafeMutableBytes(of: &storage) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: count))
+        }
         self.storage = storage
         self.length = socklen_t(count)
     }
@@ -61,8 +63,9 @@ struct SocketAddress: Sendable {
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
         let status = withSockaddr { address, length in
-            getnameinfo(address, length, &host, socklen_t(host.count), &port, socklen_t(port.count),
-                        NI_NUMERICHOST | NI_NUMERICSERV)
+            getnameinfo(
+                address, length, &host, socklen_t(host.count), &port, socklen_t(port.count),
+                NI_NUMERICHOST | NI_NUMERICSERV)
         }
         guard status == 0 else { return "?" }
         let hostText = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -18,14 +18,19 @@ func check(_ bytes: [UInt8]) {
     let chunkSize = Int(bytes.first ?? 1) % 64 + 1
     let limits = Limits(maximumLineBytes: 4096, maximumJSONDepth: 16)
     let stream = try? DecodedStream(bytes, chunkSize: chunkSize, limits: limits)
-    checkUnreadRecords(bytes, chunkSize: chunkSize, limits: limits, expected: stream.map { stream in
-        stream.messages.compactMap { message in
-            if case .record(let record) = message { record } else { nil }
-        }
-    })
+    checkUnreadRecords(
+        bytes, chunkSize: chunkSize, limits: limits,
+        expected: stream.map { stream in
+            stream.messages.compactMap { message in
+                if case .record(let record) = message { record } else { nil }
+            }
+        })
     guard let stream else { return }
     let reencoded = StreamEncoder.encode(header: stream.header, messages: stream.messages)
-    guard let again = try? DecodedStream(reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16)) else {
+    guard
+        let again = try? DecodedStream(
+            reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16))
+    else {
         fatalError("a valid stream re-encoded into an invalid one")  // a bug for the fuzzer to report
     }
     guard withoutSums(again.messages) == withoutSums(stream.messages), again.header == stream.header else {
@@ -51,7 +56,10 @@ func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expect
     while start < bytes.count {
         let end = min(bytes.count, start + chunkSize)
         do {
-            try decoder.decode(bytes[start..<end]) { unread.append($0) } _: { _, _ in }
+            try decoder.decode(bytes[start..<end]) {
+                unread.append($0)
+            } _: { _, _ in
+            }
         } catch {
             break
         }

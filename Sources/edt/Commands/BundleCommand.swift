@@ -15,19 +15,22 @@ struct BundleCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the replica's content as an EDTLP bundle (to stdout when no --out).",
-            discussion: "With --since VECTOR (the recipient's version vector, e.g. edt-laptop-a:12,edt-laptop-b:3), only what the recipient lacks."
+            discussion:
+                "With --since VECTOR (the recipient's version vector, e.g. edt-laptop-a:12,edt-laptop-b:3), only what the recipient lacks."
         )
 
         @OptionGroup var options: StoreOptions
         @Option(help: ArgumentHelp("The bundle file to write.", valueName: "F")) var out: String?
-        @Option(help: ArgumentHelp("Only what a replica with this version vector lacks.", valueName: "VECTOR")) var since: String?
+        @Option(help: ArgumentHelp("Only what a replica with this version vector lacks.", valueName: "VECTOR"))
+        var since: String?
 
         func run() throws {
             let workspace = try options.open()
             var base = VersionVector()
             if let since {
                 guard let vector = Notation.vector(Substring(since)) else {
-                    throw Failure.refused("--since \"\(since)\" is not a version vector (e.g. edt-laptop-a:12,edt-laptop-b:3, or -)")
+                    throw Failure.refused(
+                        "--since \"\(since)\" is not a version vector (e.g. edt-laptop-a:12,edt-laptop-b:3, or -)")
                 }
                 base = vector
             }
@@ -60,19 +63,24 @@ struct BundleCommand: ParsableCommand {
         )
 
         @OptionGroup var options: StoreOptions
-        @Option(name: .customLong("in"), help: ArgumentHelp("The bundle file to read.", valueName: "F")) var input: String?
+        @Option(name: .customLong("in"), help: ArgumentHelp("The bundle file to read.", valueName: "F")) var input:
+            String?
         @Flag(help: "Print one JSON object: {\"applied\": N, \"rejected\": N}.")
         var json = false
 
         func run() throws {
             let workspace = try options.open()
             let bytes = try InputFile.read(input)
-            let outcome = try laptop { () throws(LaptopError) in try workspace.importBundle(bytes, source: input ?? "stdin") }
+            let outcome = try laptop { () throws(LaptopError) in
+                try workspace.importBundle(bytes, source: input ?? "stdin")
+            }
             let (applied, rejected) = (outcome.applied, outcome.rejected)
             if json {
                 JSONOutput.print(.object(["applied": .integer(Int64(applied)), "rejected": .integer(Int64(rejected))]))
             } else {
-                print("Merged \(applied) changed referral\(applied == 1 ? "" : "s")\(rejected > 0 ? "; rejected \(rejected)" : "")")
+                print(
+                    "Merged \(applied) changed referral\(applied == 1 ? "" : "s")\(rejected > 0 ? "; rejected \(rejected)" : "")"
+                )
             }
         }
     }

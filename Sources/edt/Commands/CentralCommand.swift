@@ -48,7 +48,8 @@ struct CentralCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
         var listen = "127.0.0.1:8080"
-        @Option(help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
+        @Option(
+            help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
         var page = SyncService.Configuration().pullPageRecords
 
         func validate() throws {
@@ -56,7 +57,8 @@ struct CentralCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                (0...65535).contains(port)
             else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
             let host = String(listen[..<colon])
             let storage = try database.open()
@@ -64,7 +66,8 @@ struct CentralCommand: AsyncParsableCommand {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
-            let server = CentralServer(storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
+            let server = CentralServer(
+                storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
             do {
                 try await server.run { port in
                     FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
@@ -77,21 +80,28 @@ struct CentralCommand: AsyncParsableCommand {
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enrol a device (or change its key and authorities): it may then sync the cases of those authorities."
+            abstract:
+                "Enrol a device (or change its key and authorities): it may then sync the cases of those authorities."
         )
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: ArgumentHelp("The device's id, as given to `edt init`.", valueName: "ID")) var device: String
-        @Option(help: ArgumentHelp("The device's public key (base64), as `edt init --json` printed it.", valueName: "KEY"))
+        @Option(
+            help: ArgumentHelp("The device's public key (base64), as `edt init --json` printed it.", valueName: "KEY"))
         var publicKey: String
-        @Option(name: .customLong("authority"), help: ArgumentHelp("An authority the device serves (GSS code); repeat for several.", valueName: "CODE"))
+        @Option(
+            name: .customLong("authority"),
+            help: ArgumentHelp("An authority the device serves (GSS code); repeat for several.", valueName: "CODE"))
         var authorities: [String]
         @Flag(help: "Print one JSON object: {\"device\", \"authorities\"}.") var json = false
 
         func validate() throws {
-            guard (try? DeviceID(device)) != nil else { throw ValidationError("--device \"\(device)\" is not a device id") }
+            guard (try? DeviceID(device)) != nil else {
+                throw ValidationError("--device \"\(device)\" is not a device id")
+            }
             guard let key = Data(base64Encoded: publicKey), key.count == 32 else {
-                throw ValidationError("--public-key must be the 32-byte Ed25519 key in base64 that `edt init --json` printed")
+                throw ValidationError(
+                    "--public-key must be the 32-byte Ed25519 key in base64 that `edt init --json` printed")
             }
             guard !authorities.isEmpty else { throw ValidationError("give at least one --authority CODE") }
             for code in authorities where !Identifiers.isAuthorityCode(code) {
@@ -102,14 +112,19 @@ struct CentralCommand: AsyncParsableCommand {
         func run() async throws {
             let storage = try database.open()
             let id = try DeviceID(device)
-            let enrolled = EnrolledDevice(id: id, publicKey: Array(Data(base64Encoded: publicKey) ?? Data()), authorities: Set(authorities))
+            let enrolled = EnrolledDevice(
+                id: id, publicKey: Array(Data(base64Encoded: publicKey) ?? Data()), authorities: Set(authorities))
             do {
                 try await storage.enroll(enrolled)
             } catch {
                 throw Failure.inputOutput("\(error)")
             }
             if json {
-                JSONOutput.print(.object(["device": .string(device), "authorities": .array(enrolled.authorities.sorted().map { .string($0) })]))
+                JSONOutput.print(
+                    .object([
+                        "device": .string(device),
+                        "authorities": .array(enrolled.authorities.sorted().map { .string($0) }),
+                    ]))
             } else {
                 print("Enrolled \(device) for \(enrolled.authorities.sorted().joined(separator: ", "))")
             }
@@ -126,7 +141,9 @@ struct CentralCommand: AsyncParsableCommand {
         @Flag(help: "Print one JSON object: {\"device\", \"revoked\": true}.") var json = false
 
         func run() async throws {
-            guard let id = try? DeviceID(device) else { throw ValidationError("--device \"\(device)\" is not a device id") }
+            guard let id = try? DeviceID(device) else {
+                throw ValidationError("--device \"\(device)\" is not a device id")
+            }
             let storage = try database.open()
             let found: Bool
             do {

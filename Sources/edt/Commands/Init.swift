@@ -20,7 +20,9 @@ struct Init: ParsableCommand {
     @Option(help: ArgumentHelp("This device's identity (A-Z a-z 0-9 . _ -).", valueName: "ID"))
     var device: String
 
-    @Option(name: .customLong("authority"), help: ArgumentHelp("An authority this device serves (GSS code); repeat for several.", valueName: "CODE"))
+    @Option(
+        name: .customLong("authority"),
+        help: ArgumentHelp("An authority this device serves (GSS code); repeat for several.", valueName: "CODE"))
     var authorities: [String]
 
     @Flag(help: "Print one JSON object: {\"device\", \"publicKey\"}.")
@@ -40,7 +42,8 @@ struct Init: ParsableCommand {
         let deviceID = try DeviceID(device)
         let passphrase = try Passphrase.obtain(confirming: true)
         let workspace = try laptop { () throws(LaptopError) in
-            try Workspace.create(at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase)
+            try Workspace.create(
+                at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase)
         }
         let publicKey = Data(workspace.publicKey).base64EncodedString()
         if json {

@@ -38,13 +38,19 @@ struct ReferralCommand: ParsableCommand {
                 captured = try laptop { () throws(LaptopError) in try workspace.capture(document) }
             } else {
                 let bytes = try InputFile.read(file)
-                captured = try laptop { () throws(LaptopError) in try workspace.capture(document: bytes[...], source: file ?? "stdin") }
+                captured = try laptop { () throws(LaptopError) in
+                    try workspace.capture(document: bytes[...], source: file ?? "stdin")
+                }
             }
             if json {
-                JSONOutput.print(.object(["id": .string(captured.id.rawValue), "gaps": .array(captured.gaps.map(FieldValue.string))]))
+                JSONOutput.print(
+                    .object(["id": .string(captured.id.rawValue), "gaps": .array(captured.gaps.map(FieldValue.string))])
+                )
             } else {
                 print("Saved referral \(captured.id)")
-                if !captured.gaps.isEmpty { print("Missing (for the day team): \(captured.gaps.joined(separator: ", "))") }
+                if !captured.gaps.isEmpty {
+                    print("Missing (for the day team): \(captured.gaps.joined(separator: ", "))")
+                }
             }
         }
     }
@@ -52,7 +58,8 @@ struct ReferralCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Capture many referrals from JSON Lines, all or nothing.",
-            discussion: "One JSON document per line; blank lines are skipped. An invalid line is named by its number and nothing is imported."
+            discussion:
+                "One JSON document per line; blank lines are skipped. An invalid line is named by its number and nothing is imported."
         )
 
         @OptionGroup var options: StoreOptions
@@ -97,7 +104,8 @@ struct ReferralCommand: ParsableCommand {
         func run() throws {
             let workspace = try options.open()
             let author = try ReferralEntry.Author.from(by: by, role: role)
-            let dot = try laptop { () throws(LaptopError) in try workspace.set(id, path: path, value: value, by: author) }
+            let dot = try laptop { () throws(LaptopError) in try workspace.set(id, path: path, value: value, by: author)
+            }
             report(json: json, id: id, path: path, dot: dot, verb: "Set")
         }
     }
@@ -105,7 +113,8 @@ struct ReferralCommand: ParsableCommand {
     struct Resolve: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resolve a conflicted field by writing the value that replaces all the kept ones.",
-            discussion: "Also records an immutable, signed resolution entry naming the values replaced. Who resolved it: --by/--role, or EDT_WORKER_NAME/EDT_WORKER_ROLE."
+            discussion:
+                "Also records an immutable, signed resolution entry naming the values replaced. Who resolved it: --by/--role, or EDT_WORKER_NAME/EDT_WORKER_ROLE."
         )
 
         @OptionGroup var options: StoreOptions
@@ -120,7 +129,9 @@ struct ReferralCommand: ParsableCommand {
         func run() throws {
             let workspace = try options.open()
             let author = try ReferralEntry.Author.from(by: by, role: role)
-            let dot = try laptop { () throws(LaptopError) in try workspace.resolve(id, path: path, value: value, by: author) }
+            let dot = try laptop { () throws(LaptopError) in
+                try workspace.resolve(id, path: path, value: value, by: author)
+            }
             report(json: json, id: id, path: path, dot: dot, verb: "Resolved")
         }
     }
@@ -128,7 +139,8 @@ struct ReferralCommand: ParsableCommand {
     struct Note: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Append an immutable, signed entry: a conversation, a decision, a note or a correction.",
-            discussion: "Timed (--at, default now), dated, and signed with the device key plus who made it (--by/--role, or EDT_WORKER_NAME/EDT_WORKER_ROLE). A correction names the entry it corrects with --corrects DOT."
+            discussion:
+                "Timed (--at, default now), dated, and signed with the device key plus who made it (--by/--role, or EDT_WORKER_NAME/EDT_WORKER_ROLE). A correction names the entry it corrects with --corrects DOT."
         )
 
         @OptionGroup var options: StoreOptions
@@ -141,24 +153,28 @@ struct ReferralCommand: ParsableCommand {
         @Option(help: "For a correction: the dot of the entry corrected.") var corrects: String?
         @Option(help: "For a conversation: when it started (ISO 8601 with offset).") var start: String?
         @Option(help: "For a conversation: when it ended.") var end: String?
-        @Option(help: "For a conversation: where it took place (phone, home visit, police station...).") var setting: String?
+        @Option(help: "For a conversation: where it took place (phone, home visit, police station...).") var setting:
+            String?
         @Option(help: "For a conversation: someone present; repeat for each.") var present: [String] = []
         @Flag(help: "Print one JSON object: {\"id\", \"dot\"}.")
         var json = false
 
         func validate() throws {
             guard let kind = ReferralEntry.Kind(rawValue: kind), ReferralEntry.Kind.noteKinds.contains(kind) else {
-                throw ValidationError("--kind must be one of: \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--kind must be one of: \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
         func run() throws {
             let workspace = try options.open()
             guard let author = try ReferralEntry.Author.from(by: by, role: role) else {
-                throw Failure.refused("say who makes the entry: --by NAME --role ROLE (or set EDT_WORKER_NAME and EDT_WORKER_ROLE)")
+                throw Failure.refused(
+                    "say who makes the entry: --by NAME --role ROLE (or set EDT_WORKER_NAME and EDT_WORKER_ROLE)")
             }
             let note = Workspace.Note(
-                kind: ReferralEntry.Kind(rawValue: kind) ?? .note, text: text, author: author, at: at, corrects: corrects,
+                kind: ReferralEntry.Kind(rawValue: kind) ?? .note, text: text, author: author, at: at,
+                corrects: corrects,
                 conversation: ReferralEntry.Conversation(start: start, end: end, setting: setting, present: present))
             let dot = try laptop { () throws(LaptopError) in try workspace.note(id, note) }
             if json {
@@ -183,7 +199,10 @@ struct ReferralCommand: ParsableCommand {
         @Argument(help: "The referral id.") var id: String
         @Flag(help: "Also show every value a field held before it was set anew.")
         var history = false
-        @Flag(help: "Print one JSON object: {\"id\", \"document\", \"conflicts\", \"entries\", \"gaps\"} (and \"history\" with --history).")
+        @Flag(
+            help:
+                "Print one JSON object: {\"id\", \"document\", \"conflicts\", \"entries\", \"gaps\"} (and \"history\" with --history)."
+        )
         var json = false
 
         func run() throws {
@@ -198,27 +217,41 @@ struct ReferralCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the referrals in the replica, oldest received first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the referrals in the replica, oldest received first.")
 
         @OptionGroup var options: StoreOptions
-        @Flag(help: "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"receivedAt\", \"conflicts\", \"refused\": {\"reason\", \"message\"} or null}]}.")
+        @Flag(
+            help:
+                "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"receivedAt\", \"conflicts\", \"refused\": {\"reason\", \"message\"} or null}]}."
+        )
         var json = false
 
         func run() throws {
             let workspace = try options.open()
             let rows = try laptop { () throws(LaptopError) in try workspace.referrals() }
             if json {
-                JSONOutput.print(.object(["referrals": .array(rows.map { row in
-                    let refused: FieldValue = row.refusal.map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null
-                    return .object([
-                        "id": .string(row.id.rawValue), "hostAuthority": row.hostAuthority, "receivedAt": row.receivedAt,
-                        "conflicts": .integer(Int64(row.conflicts)), "refused": refused,
-                    ])
-                })]))
+                JSONOutput.print(
+                    .object([
+                        "referrals": .array(
+                            rows.map { row in
+                                let refused: FieldValue =
+                                    row.refusal.map {
+                                        .object(["reason": .string($0.reason), "message": .string($0.message)])
+                                    } ?? .null
+                                return .object([
+                                    "id": .string(row.id.rawValue), "hostAuthority": row.hostAuthority,
+                                    "receivedAt": row.receivedAt,
+                                    "conflicts": .integer(Int64(row.conflicts)), "refused": refused,
+                                ])
+                            })
+                    ]))
             } else {
                 for row in rows {
                     let refused = row.refusal.map { "  refused by the centre (\($0.reason)): \($0.message)" } ?? ""
-                    print("\(row.id)  \(row.receivedAt)  \(row.hostAuthority)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")\(refused)")
+                    print(
+                        "\(row.id)  \(row.receivedAt)  \(row.hostAuthority)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")\(refused)"
+                    )
                 }
                 if rows.isEmpty { print("No referrals.") }
             }

@@ -12,7 +12,8 @@ struct StoreCommand: ParsableCommand {
     struct Digest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print one line: the digest (SHA-256) of the replica's canonical content.",
-            discussion: "Replicas that have seen the same updates print the same digest, whatever the order they saw them in."
+            discussion:
+                "Replicas that have seen the same updates print the same digest, whatever the order they saw them in."
         )
 
         @OptionGroup var options: StoreOptions

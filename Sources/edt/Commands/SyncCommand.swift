@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import LineProtocol
 import Laptop
+import LineProtocol
 import Replication
 import Uploader
 
@@ -39,19 +39,28 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Attempts of one request before giving up.", valueName: "N"))
     var attempts = 6
 
-    @Option(help: ArgumentHelp("The first retry's backoff in seconds, doubled at each further attempt.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "The first retry's backoff in seconds, doubled at each further attempt.", valueName: "SECONDS"))
     var backoff = 1.0
 
-    @Option(help: ArgumentHelp("Give up on a transfer that moves under 64 bytes/s for this long.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp("Give up on a transfer that moves under 64 bytes/s for this long.", valueName: "SECONDS"))
     var stallSeconds = 30
 
     @Option(help: ArgumentHelp("Records per request.", valueName: "N"))
     var batch = 10_000
 
-    @Option(help: ArgumentHelp("Records between checksum checkpoints in a request (the centre stores each verified part while the rest arrives).", valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "Records between checksum checkpoints in a request (the centre stores each verified part while the rest arrives).",
+            valueName: "N"))
     var checkpoint = 1_000
 
-    @Flag(help: "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}.")
+    @Flag(
+        help:
+            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
+    )
     var json = false
 
     func validate() throws {
@@ -69,7 +78,8 @@ struct SyncCommand: AsyncParsableCommand {
         if server.hasPrefix("http://"), let host = URLComponents(string: server)?.host,
             !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
         {
-            FileHandleOutput.standardError("warning: \(server) is plain http: referrals cross the network unencrypted; use https://")
+            FileHandleOutput.standardError(
+                "warning: \(server) is plain http: referrals cross the network unencrypted; use https://")
         }
         let workspace = try options.open()
         var settings = SyncSession.Options(server: server)
@@ -92,20 +102,29 @@ struct SyncCommand: AsyncParsableCommand {
         }
         bar?.clear()
         if json {
-            JSONOutput.print(.object([
-                "pushed": .integer(Int64(summary.pushed)), "pulled": .integer(Int64(summary.pulled)),
-                "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
-                "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
-                "refusals": .array(summary.rejections.map {
-                    .object(["id": .string($0.record.rawValue), "reason": .string($0.reason), "message": .string($0.message)])
-                }),
-            ]))
+            JSONOutput.print(
+                .object([
+                    "pushed": .integer(Int64(summary.pushed)), "pulled": .integer(Int64(summary.pulled)),
+                    "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
+                    "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
+                    "refusals": .array(
+                        summary.rejections.map {
+                            .object([
+                                "id": .string($0.record.rawValue), "reason": .string($0.reason),
+                                "message": .string($0.message),
+                            ])
+                        }),
+                ]))
         } else {
-            print("Synced with \(server): pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejected); \(summary.conflicts) field\(summary.conflicts == 1 ? "" : "s") in conflict")
+            print(
+                "Synced with \(server): pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejected); \(summary.conflicts) field\(summary.conflicts == 1 ? "" : "s") in conflict"
+            )
             for rejection in summary.rejections {
                 print("  refused \(rejection.record) (\(rejection.reason)): \(rejection.message)")
             }
-            if summary.conflicts > 0 { print("Resolve conflicts with `edt referral resolve`; see `edt referral list`.") }
+            if summary.conflicts > 0 {
+                print("Resolve conflicts with `edt referral resolve`; see `edt referral list`.")
+            }
         }
     }
 }
@@ -122,7 +141,9 @@ final class ProgressBar: Sendable {
         let total = max(progress.toPush, 1)
         let filled = min(width, progress.pushed * width / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        write("sync [\(bar)] pushed \(progress.pushed)/\(progress.toPush), pulled \(progress.pulled), requests \(progress.requests)")
+        write(
+            "sync [\(bar)] pushed \(progress.pushed)/\(progress.toPush), pulled \(progress.pulled), requests \(progress.requests)"
+        )
     }
 
     func clear() {

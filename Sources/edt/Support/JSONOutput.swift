@@ -20,7 +20,8 @@ enum JSONOutput {
             let inner = members.sorted { $0.key < $1.key }.map { member -> String in
                 var key: [UInt8] = []
                 JSONPayload.write(string: member.key, to: &key)
-                return indent + "  " + String(decoding: key, as: UTF8.self) + ": " + pretty(member.value, indent: indent + "  ")
+                return indent + "  " + String(decoding: key, as: UTF8.self) + ": "
+                    + pretty(member.value, indent: indent + "  ")
             }.joined(separator: ",\n")
             return "{\n" + inner + "\n" + indent + "}"
         default:

@@ -16,7 +16,9 @@ enum Passphrase {
         }
         let first = try prompt("Passphrase: ")
         if confirming {
-            guard try prompt("Passphrase again: ") == first else { throw Failure.refused("the passphrases differ; nothing was created") }
+            guard try prompt("Passphrase again: ") == first else {
+                throw Failure.refused("the passphrases differ; nothing was created")
+            }
         }
         guard !first.isEmpty else { throw Failure.refused("the passphrase must not be empty") }
         return first

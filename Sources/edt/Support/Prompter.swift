@@ -13,7 +13,9 @@ struct Prompter {
             while true {
                 let hint = question.suggestion.map { " [\($0)]" } ?? ""
                 print("\(question.required ? "*" : " ") \(question.label)\(hint): ", terminator: "")
-                guard let line = readLine() else { throw Failure.refused("input ended before the referral was complete; nothing was saved") }
+                guard let line = readLine() else {
+                    throw Failure.refused("input ended before the referral was complete; nothing was saved")
+                }
                 var answer = line.trimmingWhitespace()
                 if answer.isEmpty, let suggestion = question.suggestion { answer = suggestion }
                 if answer.isEmpty {

@@ -7,26 +7,29 @@ enum ReferralOutput {
     static func json(_ referral: Workspace.ReferralDetail, history: Bool) -> FieldValue {
         var output: [String: FieldValue] = [
             "id": .string(referral.id.rawValue), "document": referral.document,
-            "conflicts": .array(referral.conflicts.map { .object(["path": .string($0.path.rawValue), "values": .array($0.values)]) }),
-            "entries": .array(referral.entries.map { entry in
-                .object([
-                    "dot": .string(entry.dot.notation), "kind": .string(entry.kind), "payload": entry.payload,
-                    "signature": entry.signature.map { .string(signatureWord($0)) } ?? .null,
-                ])
-            }),
+            "conflicts": .array(
+                referral.conflicts.map { .object(["path": .string($0.path.rawValue), "values": .array($0.values)]) }),
+            "entries": .array(
+                referral.entries.map { entry in
+                    .object([
+                        "dot": .string(entry.dot.notation), "kind": .string(entry.kind), "payload": entry.payload,
+                        "signature": entry.signature.map { .string(signatureWord($0)) } ?? .null,
+                    ])
+                }),
             "gaps": .array(referral.gaps.map(FieldValue.string)),
         ]
         if history {
-            output["history"] = .array(referral.history.map { change in
-                .object([
-                    "path": .string(change.path), "value": change.value, "replacedAt": .string(change.replacedAt),
-                    "replacedBy": .object([
-                        "device": .string(change.device), "name": change.name.map(FieldValue.string) ?? .null,
-                        "role": change.role.map(FieldValue.string) ?? .null,
-                    ]),
-                    "entry": .string(change.entry.notation),
-                ])
-            })
+            output["history"] = .array(
+                referral.history.map { change in
+                    .object([
+                        "path": .string(change.path), "value": change.value, "replacedAt": .string(change.replacedAt),
+                        "replacedBy": .object([
+                            "device": .string(change.device), "name": change.name.map(FieldValue.string) ?? .null,
+                            "role": change.role.map(FieldValue.string) ?? .null,
+                        ]),
+                        "entry": .string(change.entry.notation),
+                    ])
+                })
         }
         return .object(output)
     }
@@ -35,7 +38,9 @@ enum ReferralOutput {
         print("Referral \(referral.id)")
         print(JSONOutput.pretty(referral.document))
         for conflict in referral.conflicts {
-            print("CONFLICT \(conflict.path): \(conflict.values.map(\.description).joined(separator: " | "))  (edt referral resolve)")
+            print(
+                "CONFLICT \(conflict.path): \(conflict.values.map(\.description).joined(separator: " | "))  (edt referral resolve)"
+            )
         }
         for entry in referral.entries {
             let signature = entry.signature.map { " [signature \(signatureWord($0))]" } ?? ""
@@ -46,7 +51,9 @@ enum ReferralOutput {
             if referral.history.isEmpty { print("History: no value has been replaced.") }
             for change in referral.history {
                 let who = [change.name, change.role].compactMap { $0 }.joined(separator: ", ")
-                print("\(change.replacedAt) \(change.path) was \(change.value), replaced on \(change.device)\(who.isEmpty ? "" : " by \(who)")")
+                print(
+                    "\(change.replacedAt) \(change.path) was \(change.value), replaced on \(change.device)\(who.isEmpty ? "" : " by \(who)")"
+                )
             }
         }
     }

@@ -16,7 +16,8 @@ struct StoreOptions: ParsableArguments {
         let passphrase = try Passphrase.obtain()
         let wait = ProcessInfo.processInfo.environment["EDT_STORE_WAIT_SECONDS"].flatMap(Double.init)
         do {
-            return try Workspace.open(at: directory, passphrase: passphrase, lockWaitSeconds: wait ?? Workspace.defaultLockWaitSeconds)
+            return try Workspace.open(
+                at: directory, passphrase: passphrase, lockWaitSeconds: wait ?? Workspace.defaultLockWaitSeconds)
         } catch {
             throw Failure(error)
         }
