@@ -23,6 +23,7 @@ struct EDT: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            if !(command is CentralCommand.Serve) { AllocatorTuning.forCommand() }
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
