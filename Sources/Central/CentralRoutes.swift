@@ -21,12 +21,12 @@ public struct CentralRoutes: Sendable {
         self.logger = logger
     }
 
-    /// Adds `GET /health` and `POST` ``CentralServer/syncPath`` to `router`.
+    /// Adds `GET /health` and `POST` ``SyncContract/syncPath`` to `router`.
     public func register<Context: RequestContext>(on router: Router<Context>) {
         router.get(RouterPath(stringLiteral: SyncContract.healthPath)) { _, _ -> Response in
             await health()
         }
-        router.post(RouterPath(stringLiteral: CentralServer.syncPath)) { request, _ -> Response in
+        router.post(RouterPath(stringLiteral: SyncContract.syncPath)) { request, _ -> Response in
             await sync(request)
         }
     }

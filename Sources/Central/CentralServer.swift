@@ -1,5 +1,4 @@
 import Hummingbird
-import LineProtocol
 public import Logging
 import NIOCore
 
@@ -19,9 +18,6 @@ public struct CentralServer: Sendable {
             self.port = port
         }
     }
-
-    /// The path of the sync endpoint.
-    public static let syncPath = SyncContract.syncPath
 
     let routes: CentralRoutes
     let configuration: Configuration

@@ -29,8 +29,8 @@ public final class SyncSession {
 
         /// The URL requests go to.
         public var syncURL: String {
-            if server.hasSuffix(SyncSession.syncPath) { return server }
-            return (server.hasSuffix("/") ? String(server.dropLast()) : server) + SyncSession.syncPath
+            if server.hasSuffix(SyncContract.syncPath) { return server }
+            return (server.hasSuffix("/") ? String(server.dropLast()) : server) + SyncContract.syncPath
         }
     }
 
@@ -75,9 +75,6 @@ public final class SyncSession {
             self.requests = requests
         }
     }
-
-    /// The path of the central endpoint's sync resource.
-    public static let syncPath = SyncContract.syncPath
 
     private let store: any SyncStore
     private let options: Options

@@ -39,7 +39,7 @@ extension CentralTests {
         var headers = HTTPFields()
         if let authorization { headers[.authorization] = authorization }
         return try await client.execute(
-            uri: CentralServer.syncPath, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+            uri: SyncContract.syncPath, method: .post, headers: headers, body: ByteBuffer(bytes: body))
     }
 
     // MARK: - Routes
