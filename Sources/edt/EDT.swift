@@ -24,6 +24,7 @@ struct EDT: AsyncParsableCommand {
         do {
             var command = try parseAsRoot()
             if !(command is CentralCommand.Serve) { AllocatorTuning.forCommand() }
+            // Every command is async (`AsyncParsableCommand`); a plain one would run as is.
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

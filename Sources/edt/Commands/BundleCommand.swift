@@ -5,14 +5,14 @@ import LineProtocol
 import Replication
 
 /// `edt bundle`: sync two replicas with no network, through a file in the line protocol.
-struct BundleCommand: ParsableCommand {
+struct BundleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bundle",
         abstract: "Carry a replica's content by file (USB stick) in the EDT line protocol.",
         subcommands: [Export.self, Import.self]
     )
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the replica's content as an EDTLP bundle (to stdout when no --out).",
             discussion:
@@ -24,7 +24,7 @@ struct BundleCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Only what a replica with this version vector lacks.", valueName: "VECTOR"))
         var since: String?
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             var base = VersionVector()
             if let since {
@@ -52,7 +52,7 @@ struct BundleCommand: ParsableCommand {
         }
     }
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Merge an EDTLP bundle into the replica (from stdin when no --in): all or nothing, idempotent.",
             discussion: """
@@ -68,7 +68,7 @@ struct BundleCommand: ParsableCommand {
         @Flag(help: "Print one JSON object: {\"applied\": N, \"rejected\": N}.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let bytes = try InputFile.read(input)
             let outcome = try laptop { () throws(LaptopError) in

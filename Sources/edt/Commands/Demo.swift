@@ -2,7 +2,7 @@ import ArgumentParser
 import Laptop
 
 /// `edt demo`: two laptops diverge on one referral, merge, show the kept conflict, resolve it.
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show two replicas diverging, merging, keeping a conflict and resolving it.",
         discussion: """
@@ -13,7 +13,7 @@ struct Demo: ParsableCommand {
             """
     )
 
-    func run() throws {
+    func run() async throws {
         let script = try Demonstration()
         for line in try script.run() { print(line) }
     }

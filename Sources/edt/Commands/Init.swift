@@ -5,7 +5,7 @@ import Referrals
 import Replication
 
 /// `edt init`: creates an encrypted replica for a device.
-struct Init: ParsableCommand {
+struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create an encrypted replica store for a device.",
         discussion: """
@@ -38,7 +38,7 @@ struct Init: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let deviceID = try DeviceID(device)
         let passphrase = try Passphrase.obtain(confirming: true)
         let workspace = try laptop { () throws(LaptopError) in

@@ -5,14 +5,14 @@ import Referrals
 import Replication
 
 /// `edt referral`: capture, change, annotate and read referrals on the laptop.
-struct ReferralCommand: ParsableCommand {
+struct ReferralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "referral",
         abstract: "Capture and work on referrals in the laptop's replica.",
         subcommands: [New.self, Import.self, Set.self, Resolve.self, Note.self, Show.self, List.self, Schema.self]
     )
 
-    struct New: ParsableCommand {
+    struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Capture one referral from a JSON document (stdin when no --file), or by prompts on a terminal.",
             discussion: """
@@ -29,7 +29,7 @@ struct ReferralCommand: ParsableCommand {
         @Flag(help: "Print one JSON object: {\"id\", \"gaps\"}.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let captured: Workspace.Captured
             if file == nil, FileHandleOutput.standardInputIsTerminal {
@@ -55,7 +55,7 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Capture many referrals from JSON Lines, all or nothing.",
             discussion:
@@ -68,7 +68,7 @@ struct ReferralCommand: ParsableCommand {
         @Flag(help: "Print one JSON object: {\"imported\": N}.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let bytes = try InputFile.read(file)
             let ids = try laptop { () throws(LaptopError) in try workspace.importReferrals(jsonLines: bytes) }
@@ -80,7 +80,7 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct Set: ParsableCommand {
+    struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write one field of a referral.",
             discussion: """
@@ -101,7 +101,7 @@ struct ReferralCommand: ParsableCommand {
         @Flag(help: "Print one JSON object: {\"id\", \"path\", \"dot\"}.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let author = try ReferralEntry.Author.from(by: by, role: role)
             let dot = try laptop { () throws(LaptopError) in try workspace.set(id, path: path, value: value, by: author)
@@ -110,7 +110,7 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct Resolve: ParsableCommand {
+    struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resolve a conflicted field by writing the value that replaces all the kept ones.",
             discussion:
@@ -126,7 +126,7 @@ struct ReferralCommand: ParsableCommand {
         @Flag(help: "Print one JSON object: {\"id\", \"path\", \"dot\"}.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let author = try ReferralEntry.Author.from(by: by, role: role)
             let dot = try laptop { () throws(LaptopError) in
@@ -136,7 +136,7 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct Note: ParsableCommand {
+    struct Note: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Append an immutable, signed entry: a conversation, a decision, a note or a correction.",
             discussion:
@@ -166,7 +166,7 @@ struct ReferralCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             guard let author = try ReferralEntry.Author.from(by: by, role: role) else {
                 throw Failure.refused(
@@ -185,7 +185,7 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a referral: its document, its conflicts (never resolved silently), its entries and gaps.",
             discussion: """
@@ -205,7 +205,7 @@ struct ReferralCommand: ParsableCommand {
         )
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let referral = try laptop { () throws(LaptopError) in try workspace.referral(id) }
             if json {
@@ -216,7 +216,7 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the referrals in the replica, oldest received first.")
 
@@ -227,7 +227,7 @@ struct ReferralCommand: ParsableCommand {
         )
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let workspace = try options.open()
             let rows = try laptop { () throws(LaptopError) in try workspace.referrals() }
             if json {
@@ -258,10 +258,10 @@ struct ReferralCommand: ParsableCommand {
         }
     }
 
-    struct Schema: ParsableCommand {
+    struct Schema: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the referral document's JSON Schema.")
 
-        func run() throws {
+        func run() async throws {
             print(JSONOutput.pretty(ReferralSchema.jsonSchema()))
         }
     }

@@ -2,14 +2,14 @@ import ArgumentParser
 import Laptop
 
 /// `edt store`: facts about the replica store.
-struct StoreCommand: ParsableCommand {
+struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect the replica store.",
         subcommands: [Digest.self, Vector.self]
     )
 
-    struct Digest: ParsableCommand {
+    struct Digest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print one line: the digest (SHA-256) of the replica's canonical content.",
             discussion:
@@ -18,12 +18,12 @@ struct StoreCommand: ParsableCommand {
 
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
+        func run() async throws {
             print(try options.open().digest)
         }
     }
 
-    struct Vector: ParsableCommand {
+    struct Vector: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print one line: the replica's version vector (every write it has incorporated).",
             discussion: "Give it to `edt bundle export --since` on another laptop to carry only what this one lacks."
@@ -31,7 +31,7 @@ struct StoreCommand: ParsableCommand {
 
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
+        func run() async throws {
             print(try options.open().versionVector)
         }
     }
