@@ -62,7 +62,8 @@ public struct PushPipeline: Sendable {
     /// When `feed` throws (the body broke off, or was refused), the segments it submitted are
     /// stored all the same, then its error is thrown. When a segment cannot be read (or
     /// storing fails), the segments before it stay stored, nothing after it is, and that
-    /// failure is thrown; `submit` throws it too, so the feed stops soon.
+    /// failure is thrown; `submit` throws it too once it has to wait for room, so the feed stops
+    /// after at most `maximumInFlight` more segments.
     public func run<Fed>(
         _ feed: (_ submit: (_ segment: [UnreadRecord]) async throws -> Void) async throws -> Fed
     ) async throws -> (fed: Fed, stored: Stored) {

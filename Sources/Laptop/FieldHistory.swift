@@ -22,6 +22,11 @@ public enum FieldHistory {
     }
 
     /// Every value replaced in `record`, oldest change first (then by the recording entry).
+    ///
+    /// A change is read from an entry only when the device its payload names is the device whose
+    /// dot the entry carries (an entry cannot speak for another device). A resolution lists every
+    /// value it settled, the chosen one among them: that one, and `null` (an empty field), were
+    /// not replaced and are left out.
     public static func changes(in record: Record) -> [Change] {
         var changes: [(Instant?, Change)] = []
         for entry in record.entries {
@@ -30,25 +35,30 @@ public enum FieldHistory {
                     || entry.kind == ReferralEntry.Kind.resolution.rawValue,
                 case .object(let payload) = entry.payload, case .string(let path)? = payload["path"],
                 case .array(let replaced)? = payload["replaced"], case .string(let at)? = payload["at"],
-                case .string(let device)? = payload["device"]
+                payload["device"] == .string(entry.dot.device.rawValue)
             else { continue }
             let name: String? = if case .string(let name)? = payload["by"] { name } else { nil }
             let role: String? = if case .string(let role)? = payload["role"] { role } else { nil }
-            for value in replaced {
-                changes.append(
-                    (
-                        Instant(iso8601: at),
-                        Change(
-                            path: path, value: value, replacedAt: at, device: device, name: name, role: role,
-                            entry: entry.dot)
-                    ))
+            for value in replaced where value != .null && value != payload["value"] {
+                let change = Change(
+                    path: path, value: value, replacedAt: at, device: entry.dot.device.rawValue, name: name, role: role,
+                    entry: entry.dot)
+                changes.append((Instant(iso8601: at), change))
             }
         }
-        return changes.sorted { lhs, rhs in
-            switch (lhs.0, rhs.0) {
-            case let (left?, right?) where left != right: left < right
-            default: lhs.1.entry < rhs.1.entry
-            }
-        }.map(\.1)
+        return changes.sorted { Instant.precedes($0.0, $1.0, else: $0.1.entry < $1.1.entry) }.map(\.1)
+    }
+}
+
+extension Instant {
+    /// The order of things by when they happened: known instants first, oldest first; `tie` when
+    /// two are at the same instant or neither instant is known.
+    static func precedes(_ lhs: Instant?, _ rhs: Instant?, else tie: @autoclosure () -> Bool) -> Bool {
+        switch (lhs, rhs) {
+        case (let left?, let right?) where left != right: left < right
+        case (nil, _?): false
+        case (_?, nil): true
+        default: tie()
+        }
     }
 }

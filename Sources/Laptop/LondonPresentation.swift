@@ -4,9 +4,6 @@ import Replication
 /// Instants as edt shows them: in the offset Europe/London had at that instant, whatever offset
 /// they were written with. Values that are not instants pass unchanged.
 enum LondonPresentation {
-    /// Entry payload members that hold instants.
-    static let entryInstantKeys: Set<String> = ["at", "start", "end"]
-
     /// `text` in London's offset when it is an instant.
     static func instant(_ text: String) -> String { Instant(iso8601: text)?.london ?? text }
 
@@ -26,11 +23,10 @@ enum LondonPresentation {
         return instant(value)
     }
 
-    /// An entry's payload with its instants shown in London's offset.
-    static func entryPayload(_ value: FieldValue) -> FieldValue {
-        guard case .object(var members) = value else { return value }
-        for key in entryInstantKeys { if let member = members[key] { members[key] = instant(member) } }
-        return .object(members)
+    /// The instant an entry's payload gives as `at`, in London's offset.
+    static func entryInstant(_ payload: FieldValue) -> String? {
+        guard case .object(let members) = payload, case .string(let at)? = members["at"] else { return nil }
+        return instant(at)
     }
 
     private static func presented(_ value: FieldValue, members: [ReferralSchema.Member]) -> FieldValue {

@@ -9,7 +9,7 @@ extension Workspace {
     /// An EDTLP `bundle` of what a replica whose version vector is `base` lacks (everything for
     /// an empty vector).
     public func exportBundle(since base: VersionVector = VersionVector()) -> [UInt8] {
-        let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", device.rawValue)]))
+        let encoder = StreamEncoder(header: Header(kind: .bundle, device: device.rawValue))
         encoder.append(store.replica.delta(since: base))
         return encoder.finish()
     }

@@ -23,8 +23,11 @@ extension Workspace {
     public struct EntryDetail: Sendable {
         public let dot: Dot
         public let kind: String
-        /// The payload, its instants in London's offset.
+        /// The payload exactly as recorded and signed (its instants as they were written), so it
+        /// can be checked against its signature.
         public let payload: FieldValue
+        /// When the entry says it happened (its `at`), in London's offset; nil when it has none.
+        public let at: String?
         /// The signature checked against this device's key, for the entries this device made;
         /// nil for another device's (its key is not held here).
         public let signature: EntrySignature.Verification?
@@ -36,7 +39,8 @@ extension Workspace {
         let view = ReferralView(record)
         let entries = record.entries.map { entry in
             EntryDetail(
-                dot: entry.dot, kind: entry.kind, payload: LondonPresentation.entryPayload(entry.payload),
+                dot: entry.dot, kind: entry.kind, payload: entry.payload,
+                at: LondonPresentation.entryInstant(entry.payload),
                 signature: entry.dot.device == device ? EntrySignature.verify(entry, in: id, publicKey: publicKey) : nil
             )
         }
@@ -92,13 +96,6 @@ extension Workspace {
                     refusal: refusals[record.id])
             )
         }
-        return rows.sorted { lhs, rhs in
-            switch (lhs.0, rhs.0) {
-            case let (left?, right?) where left != right: left < right
-            case (nil, _?): false
-            case (_?, nil): true
-            default: lhs.1.id < rhs.1.id
-            }
-        }.map(\.1)
+        return rows.sorted { Instant.precedes($0.0, $1.0, else: $0.1.id < $1.1.id) }.map(\.1)
     }
 }

@@ -26,12 +26,13 @@ public final class Workspace {
     /// Creates an encrypted store for `device` serving `authorities` in `directory`.
     public static func create(
         at directory: URL, device: DeviceID, authorities: [String], passphrase: String,
-        clock: any InstantSource = SystemClock()
+        lockWaitSeconds: Double = defaultLockWaitSeconds, clock: any InstantSource = SystemClock()
     ) throws(LaptopError) -> Workspace {
         let policy = try DevicePolicy(authorities: authorities)
         return try Workspace(clock: clock) {
             try ReplicaStore.create(
-                at: directory, device: device, authorities: policy.authorities, passphrase: passphrase)
+                at: directory, device: device, authorities: policy.authorities, passphrase: passphrase,
+                lockWaitSeconds: lockWaitSeconds)
         }
     }
 

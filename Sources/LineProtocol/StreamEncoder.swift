@@ -5,7 +5,7 @@ public import Replication
 /// stream never has to be held whole.
 ///
 /// ```swift
-/// let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", "edt-laptop-a")]))
+/// let encoder = StreamEncoder(header: Header(kind: .bundle, device: "edt-laptop-a"))
 /// encoder.append(delta)
 /// let bytes = encoder.finish()
 /// ```

@@ -47,7 +47,7 @@ public struct UnreadRecord: Sendable {
         public let record: Record
         /// The payload as it came, when it is exactly the record's canonical encoding
         /// (``RecordCoding/encode(_:)``), as a device's own encoder writes it; nil when the sender
-        /// wrote it any other way (another key order, escape or number form, whitespace...).
+        /// wrote it any other way (another key order, escape or number form...).
         public let canonicalPayload: ArraySlice<UInt8>?
 
         /// The record's canonical encoding, to store: ``canonicalPayload`` when there is one (the

@@ -42,13 +42,20 @@ public enum EntrySignature {
         /// case or kind, or signed by another key. The reason says which check failed.
         case invalid(String)
 
-        public var description: String {
+        /// The result in one word, as `edt referral show` prints it: `valid`,
+        /// `valid-payload-only`, `unsigned` or `invalid`.
+        public var word: String {
             switch self {
             case .valid: "valid"
             case .validPayloadOnly: "valid-payload-only"
             case .unsigned: "unsigned"
-            case .invalid(let reason): "invalid: \(reason)"
+            case .invalid: "invalid"
             }
+        }
+
+        public var description: String {
+            if case .invalid(let reason) = self { return "invalid: \(reason)" }
+            return word
         }
     }
 
@@ -56,10 +63,15 @@ public enum EntrySignature {
     /// `signature` member of the payload is left out).
     public static func signedBytes(payload: [String: FieldValue], kind: String, record: RecordID) -> [UInt8] {
         var bytes = Array("\(formatLine)\n\(record.rawValue)\n\(kind)\n".utf8)
+        appendCanonical(payload, to: &bytes)
+        return bytes
+    }
+
+    /// Appends the canonical JSON of `payload` without its `signature` member.
+    private static func appendCanonical(_ payload: [String: FieldValue], to bytes: inout [UInt8]) {
         var unsigned = payload
         unsigned.removeValue(forKey: member)
         JSONPayload.write(.object(unsigned), to: &bytes)
-        return bytes
     }
 
     /// `payload` with its `signature` member, made by `sign` (the device key's Ed25519 signing).
@@ -87,10 +99,8 @@ public enum EntrySignature {
         if key.isValidSignature(signature, for: signedBytes(payload: payload, kind: entry.kind, record: record)) {
             return .valid
         }
-        var unsigned = payload
-        unsigned.removeValue(forKey: member)
         var payloadOnly: [UInt8] = []
-        JSONPayload.write(.object(unsigned), to: &payloadOnly)
+        appendCanonical(payload, to: &payloadOnly)
         if key.isValidSignature(signature, for: payloadOnly) { return .validPayloadOnly }
         return .invalid("the signature does not match this entry, case and key")
     }

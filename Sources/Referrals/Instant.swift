@@ -107,7 +107,17 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         return lhs.fraction < rhs.fraction
     }
 
-    /// The fraction as a number of nanoseconds, for ordering.
+    /// Equal when they are the same instant, however the fraction was written (`.5`, `.50`).
+    public static func == (lhs: Instant, rhs: Instant) -> Bool {
+        lhs.secondsSinceEpoch == rhs.secondsSinceEpoch && lhs.fraction == rhs.fraction
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(secondsSinceEpoch)
+        hasher.combine(fraction)
+    }
+
+    /// The fraction as a number of nanoseconds, for ordering and equality.
     private var fraction: Int {
         Int((fractionDigits + String(repeating: "0", count: max(0, 9 - fractionDigits.count))).prefix(9)) ?? 0
     }

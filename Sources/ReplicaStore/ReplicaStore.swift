@@ -74,13 +74,17 @@ public final class ReplicaStore {
         let parameters = StoreCipher.newParameters()
         let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
         let signingKey = Curve25519.Signing.PrivateKey()
-        let database = try openDatabase(file)
         let authoritiesJSON = String(
             decoding: (try? JSONEncoder().encode(authorities)) ?? Data("[]".utf8), as: UTF8.self)
         let parametersJSON = (try? JSONEncoder().encode(parameters)) ?? Data()
         let check = try cipher.seal(Array(formatTag.utf8), context: "check")
         let sealedKey = try cipher.seal(Array(signingKey.rawRepresentation), context: "signing-key")
+        // The store is made whole under another name and then renamed: an `edt init` cut short
+        // leaves only that file, which the next one replaces, never a half-made store.
+        let staging = directory.appendingPathComponent(fileName + ".creating")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: staging.path + suffix) }
         do {
+            let database = try openDatabase(staging)
             try StoreSchema.migrator.migrate(database)
             try database.write { db in
                 let rows: [(String, any DatabaseValueConvertible)] = [
@@ -93,9 +97,14 @@ public final class ReplicaStore {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
                 }
             }
+            try database.close()  // folds the write-ahead log into the file before it is renamed
+            try FileManager.default.moveItem(at: staging, to: file)
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(.io, "cannot write the new store: \(error)")
         }
+        let database = try openDatabase(file)
         return ReplicaStore(
             directory: directory, device: device, authorities: authorities, database: database,
             cipher: cipher, signingKey: signingKey, replica: Replica(device: device), lock: lock)

@@ -198,6 +198,43 @@ struct HistoryTests {
             ])
     }
 
+    @Test func aResolutionThatKeepsOneOfTheValuesDoesNotCallItReplaced() throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace("a")
+        let b = try bench.workspace("b")
+        let id = try Bench.capture(a)
+        _ = try b.importBundle(a.exportBundle(), source: "a")
+        try a.set(id.rawValue, path: "children.c1.location", value: "Foster carer", by: nil)
+        try b.set(id.rawValue, path: "children.c1.location", value: "Grandmother", by: nil)
+        _ = try a.importBundle(b.exportBundle(), source: "b")
+        try a.resolve(id.rawValue, path: "children.c1.location", value: "Grandmother", by: Bench.worker)
+        let history = try a.referral(id.rawValue).history
+        #expect(
+            history.filter { $0.entry.device.rawValue == "edt-laptop-a" && $0.name == "J. Okafor" }.map(\.value) == [
+                .string("Foster carer")
+            ],
+            "the resolution replaced only the value it did not keep")
+        #expect(!history.contains { $0.value == .string("Grandmother") })
+    }
+
+    @Test func historyIsReadOnlyFromEntriesThatSpeakForTheirOwnDevice() throws {
+        let id = try RecordID("c9d0683d-422a-4193-81b9-85fd7b0e3711")
+        let payload: [String: FieldValue] = [
+            "path": .string("concern"), "value": .string("new"), "replaced": .array([.string("old"), .null]),
+            "at": .string("2027-03-27T02:30:00Z"), "device": .string("edt-laptop-a"),
+        ]
+        let own = try Entry(
+            dot: try Dot(try DeviceID("edt-laptop-a"), 3), kind: "replacement", payload: .object(payload))
+        let forged = try Entry(
+            dot: try Dot(try DeviceID("edt-laptop-x"), 1), kind: "replacement", payload: .object(payload))
+        let changes = FieldHistory.changes(in: Record(id: id, fields: [], entries: [own, forged]))
+        #expect(
+            changes.map(\.value) == [.string("old")], "null is no value; the entry naming another device is not history"
+        )
+        #expect(changes.first?.device == "edt-laptop-a")
+    }
+
     @Test func historyTravelsWithTheReferralToAnotherReplica() throws {
         let bench = Bench()
         defer { bench.remove() }
@@ -266,7 +303,13 @@ struct EntryTests {
             return
         }
         #expect(document["receivedAt"] == .string("2027-06-13T00:40:00+01:00"), "BST")
-        #expect(note["at"] == .string("2027-06-12T23:05:00+01:00"))
+        // The payload is shown as signed (its instant as written); the entry's time is in London's offset.
+        #expect(note["at"] == .string("2027-06-13T00:05:00+02:00"))
+        #expect(detail.entries[0].at == "2027-06-12T23:05:00+01:00")
+        let shown = try Entry(
+            dot: detail.entries[0].dot, kind: detail.entries[0].kind, payload: detail.entries[0].payload)
+        #expect(
+            EntrySignature.verify(shown, in: june, publicKey: workspace.publicKey) == .valid, "what is shown verifies")
         #expect(
             try workspace.referral(winter.rawValue).document.objectValue?["receivedAt"]
                 == .string("2027-03-27T02:10:00Z"), "GMT")

@@ -35,7 +35,9 @@ struct JSONReadingTests {
     }
 
     @Test func whitespaceInsideATokenOrBetweenTwoIsRefusedAndStringsKeepTheirs() throws {
-        for text in ["tr ue", "[1 2]", "- 1", #"{"a":nu ll}"#, "1 2", "[1.5 e3]", #"["a" "b"]"#] {
+        for text in [
+            "tr ue", "[1 2]", "- 1", #"{"a":nu ll}"#, "1 2", "[1.5 e3]", #"["a" "b"]"#, "[true 1]", #"{"a":1 "b":2}"#,
+        ] {
             #expect(Self.refusal(text, allowingWhitespace: true) != nil, "\(text)")
         }
         #expect(try Self.read(#" " a \" b\t" "#, allowingWhitespace: true) == .string(" a \" b\t"))

@@ -127,6 +127,14 @@ struct InstantTests {
         #expect(!Identifiers.isInstant(text))
     }
 
+    @Test func instantsAreEqualWhenTheyAreTheSameInstant() throws {
+        let half = try #require(Instant(iso8601: "2027-06-12T23:41:00.5Z"))
+        let sameHalf = try #require(Instant(iso8601: "2027-06-13T00:41:00.500+01:00"))
+        #expect(half == sameHalf && !(half < sameHalf) && !(sameHalf < half))
+        #expect(Set([half, sameHalf]).count == 1)
+        #expect(half != (try #require(Instant(iso8601: "2027-06-12T23:41:00.05Z"))))
+    }
+
     @Test func instantsOrderByTimeNotByText() throws {
         let earlier = try #require(Instant(iso8601: "2027-06-13T00:40:00+01:00"))
         let later = try #require(Instant(iso8601: "2027-06-12T23:41:00Z"))

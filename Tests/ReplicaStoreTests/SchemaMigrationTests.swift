@@ -93,3 +93,43 @@ struct SchemaMigrationTests {
         #expect(tables == ["other"], "nothing was created in a file that is not a store")
     }
 }
+
+/// Migrations the fixture does not exercise, and `edt init` cut short.
+@Suite("Store schema: older stores and interrupted creation")
+struct OlderStoreTests {
+    /// A store made before sync existed (no `pending`, no `rejections`): every record becomes
+    /// pending, so the first sync pushes all of it.
+    @Test func aStoreFromBeforeSyncHasEveryRecordPending() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent(ReplicaStore.fileName)
+        try FileManager.default.copyItem(at: SchemaMigrationTests.fixture, to: file)
+        try DatabaseQueue(path: file.path).write { db in
+            try db.execute(sql: "DROP TABLE pending; DROP TABLE rejections; DELETE FROM checkpoints")
+        }
+        let store = try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
+        #expect(try store.pendingRecords() == [SchemaMigrationTests.refused, SchemaMigrationTests.kept].sorted())
+        #expect(try store.rejections().isEmpty)
+        #expect(store.replica.digest() == "09dd4ca3aa1ebca2a4b4e6632c2c817bd763f5ed22077da8ee887b37d2181819")
+    }
+
+    /// `edt init` makes the store under another name and renames it whole: what an interrupted
+    /// one leaves is replaced by the next, and no half-made store is ever taken for a store.
+    @Test func aCreationCutShortIsReplacedByTheNext() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let leftover = directory.appendingPathComponent(ReplicaStore.fileName + ".creating")
+        try DatabaseQueue(path: leftover.path).write { db in try db.execute(sql: "CREATE TABLE meta (key, value)") }
+        let notFound = #expect(throws: StoreError.self) { try ReplicaStore.open(at: directory, passphrase: "p") }
+        #expect(notFound?.code == .notFound)
+        var store: ReplicaStore? = try ReplicaStore.create(
+            at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+        #expect(store?.device.rawValue == "edt-laptop-a")
+        store = nil
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(!files.contains { $0.contains(".creating") }, "\(files)")
+        #expect(try ReplicaStore.open(at: directory, passphrase: "p").device.rawValue == "edt-laptop-a")
+    }
+}

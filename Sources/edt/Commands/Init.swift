@@ -43,7 +43,8 @@ struct Init: AsyncParsableCommand {
         let passphrase = try Passphrase.obtain(confirming: true)
         let workspace = try laptop { () throws(LaptopError) in
             try Workspace.create(
-                at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase)
+                at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase,
+                lockWaitSeconds: options.lockWaitSeconds)
         }
         let publicKey = Data(workspace.publicKey).base64EncodedString()
         if json {

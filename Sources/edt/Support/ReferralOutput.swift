@@ -13,7 +13,8 @@ enum ReferralOutput {
                 referral.entries.map { entry in
                     .object([
                         "dot": .string(entry.dot.notation), "kind": .string(entry.kind), "payload": entry.payload,
-                        "signature": entry.signature.map { .string(signatureWord($0)) } ?? .null,
+                        "at": entry.at.map(FieldValue.string) ?? .null,
+                        "signature": entry.signature.map { .string($0.word) } ?? .null,
                     ])
                 }),
             "gaps": .array(referral.gaps.map(FieldValue.string)),
@@ -43,8 +44,10 @@ enum ReferralOutput {
             )
         }
         for entry in referral.entries {
-            let signature = entry.signature.map { " [signature \(signatureWord($0))]" } ?? ""
-            print("\(entry.dot.notation) \(entry.kind): \(entry.payload)\(signature)")
+            let signature = entry.signature.map { " [signature \($0.word)]" } ?? ""
+            print(
+                "\(entry.dot.notation) \(entry.kind)\(entry.at.map { " at \($0)" } ?? ""): \(entry.payload)\(signature)"
+            )
         }
         if !referral.gaps.isEmpty { print("Missing: \(referral.gaps.joined(separator: ", "))") }
         if history {
@@ -55,16 +58,6 @@ enum ReferralOutput {
                     "\(change.replacedAt) \(change.path) was \(change.value), replaced on \(change.device)\(who.isEmpty ? "" : " by \(who)")"
                 )
             }
-        }
-    }
-
-    /// The signature check in one word: valid, valid-payload-only, unsigned, invalid.
-    static func signatureWord(_ verification: EntrySignature.Verification) -> String {
-        switch verification {
-        case .valid: "valid"
-        case .validPayloadOnly: "valid-payload-only"
-        case .unsigned: "unsigned"
-        case .invalid: "invalid"
         }
     }
 }

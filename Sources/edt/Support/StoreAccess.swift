@@ -10,14 +10,18 @@ struct StoreOptions: ParsableArguments {
 
     var directory: URL { URL(fileURLWithPath: store) }
 
+    /// How long to wait for another edt process using the store: `EDT_STORE_WAIT_SECONDS`, else 120.
+    var lockWaitSeconds: Double {
+        ProcessInfo.processInfo.environment["EDT_STORE_WAIT_SECONDS"].flatMap(Double.init)
+            ?? Workspace.defaultLockWaitSeconds
+    }
+
     /// Opens the store, asking for the passphrase if needed; waits for another edt process
     /// using it up to `EDT_STORE_WAIT_SECONDS` (default 120).
     func open() throws -> Workspace {
         let passphrase = try Passphrase.obtain()
-        let wait = ProcessInfo.processInfo.environment["EDT_STORE_WAIT_SECONDS"].flatMap(Double.init)
         do {
-            return try Workspace.open(
-                at: directory, passphrase: passphrase, lockWaitSeconds: wait ?? Workspace.defaultLockWaitSeconds)
+            return try Workspace.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
         } catch {
             throw Failure(error)
         }
