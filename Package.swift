@@ -42,6 +42,10 @@ let package = Package(
             dependencies: ["Replication", "LineProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        /// Calendars, bank holidays and (to come) deadlines, handover and the host/home state
+        /// machine: pure logic, time passed in.
+        .target(name: "Handover", dependencies: ["Referrals"]),
+
         // MARK: - I/O: storage and network
 
         /// The laptop's durable, encrypted replica store (SQLite through GRDB).
@@ -148,6 +152,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "HandoverTests", dependencies: ["Handover", "Referrals"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LaptopTests",
             dependencies: [

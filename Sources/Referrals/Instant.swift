@@ -124,7 +124,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     // MARK: - Civil calendar (proleptic Gregorian), after Howard Hinnant's algorithms
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    /// The days of `month` (1–12) in `year`.
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -132,7 +133,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
+    /// Days from 1970-01-01 to the civil date given (negative before it).
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -142,7 +144,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+    /// The civil date `days` after 1970-01-01.
+    public static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
