@@ -26,6 +26,19 @@ struct Bench {
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
+    /// Laptop a after two laptops set the child's location concurrently ("Foster carer" on a,
+    /// "Grandmother" on b, both replacing "BTP office") and a took in b's bundle: a conflict.
+    func conflictOnTheChildsLocation() throws -> (Workspace, RecordID) {
+        let a = try workspace("a")
+        let b = try workspace("b")
+        let id = try Bench.capture(a)
+        _ = try b.importBundle(a.exportBundle(), source: "a")
+        try a.set(id.rawValue, path: "children.c1.location", value: "Foster carer", by: nil)
+        try b.set(id.rawValue, path: "children.c1.location", value: "Grandmother", by: nil)
+        _ = try a.importBundle(b.exportBundle(), source: "b")
+        return (a, id)
+    }
+
     static func capture(_ workspace: Workspace, _ document: String = minimal) throws -> RecordID {
         try workspace.capture(document: Array(document.utf8)[...], source: "test").id
     }
@@ -161,13 +174,7 @@ struct HistoryTests {
     @Test func aConflictIsRefusedBySetAndSettledByAResolutionThatNamesEveryValue() throws {
         let bench = Bench()
         defer { bench.remove() }
-        let a = try bench.workspace("a")
-        let b = try bench.workspace("b")
-        let id = try Bench.capture(a)
-        _ = try b.importBundle(a.exportBundle(), source: "a")
-        try a.set(id.rawValue, path: "children.c1.location", value: "Foster carer", by: nil)
-        try b.set(id.rawValue, path: "children.c1.location", value: "Grandmother", by: nil)
-        _ = try a.importBundle(b.exportBundle(), source: "b")
+        let (a, id) = try bench.conflictOnTheChildsLocation()
 
         let conflicted = try a.referral(id.rawValue)
         #expect(conflicted.conflicts.map(\.path.rawValue) == ["children.c1.location"])
@@ -201,13 +208,7 @@ struct HistoryTests {
     @Test func aResolutionThatKeepsOneOfTheValuesDoesNotCallItReplaced() throws {
         let bench = Bench()
         defer { bench.remove() }
-        let a = try bench.workspace("a")
-        let b = try bench.workspace("b")
-        let id = try Bench.capture(a)
-        _ = try b.importBundle(a.exportBundle(), source: "a")
-        try a.set(id.rawValue, path: "children.c1.location", value: "Foster carer", by: nil)
-        try b.set(id.rawValue, path: "children.c1.location", value: "Grandmother", by: nil)
-        _ = try a.importBundle(b.exportBundle(), source: "b")
+        let (a, id) = try bench.conflictOnTheChildsLocation()
         try a.resolve(id.rawValue, path: "children.c1.location", value: "Grandmother", by: Bench.worker)
         let history = try a.referral(id.rawValue).history
         #expect(
