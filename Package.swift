@@ -44,7 +44,10 @@ let package = Package(
 
         /// Calendars, bank holidays and (to come) deadlines, handover and the host/home state
         /// machine: pure logic, time passed in.
-        .target(name: "Handover", dependencies: ["Referrals"]),
+        .target(
+            name: "Handover", dependencies: ["Referrals"], exclude: ["Data/README.md"],
+            resources: [.embedInCode("Data/authorities.csv"), .embedInCode("Data/bank-holidays.csv")]
+        ),
 
         // MARK: - I/O: storage and network
 

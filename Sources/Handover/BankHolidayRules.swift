@@ -24,34 +24,43 @@ public enum BankHolidayRules {
 
     /// The days taken as bank holidays in `year` under the standing rules, in date order.
     public static func holidays(in year: Int, calendar: Calendar) -> [CalendarDay] {
-        guard let easter = easterSunday(year) else { return [] }
-        var movable = [easter.adding(days: -2)]  // Good Friday
-        if calendar != .scotland { movable.append(easter.adding(days: 1)) }  // Easter Monday
-        movable.append(firstMonday(year, month: 5))
-        movable.append(lastMonday(year, month: 5))
-        movable.append(calendar == .scotland ? firstMonday(year, month: 8) : lastMonday(year, month: 8))
+        named(in: year, calendar: calendar).map(\.day)
+    }
 
-        var fixed: [(month: Int, day: Int)] = [(1, 1)]
+    /// The days taken as bank holidays in `year` under the standing rules, with their names as
+    /// the published lists write them, in date order.
+    public static func named(in year: Int, calendar: Calendar) -> [(day: CalendarDay, name: String)] {
+        guard let easter = easterSunday(year) else { return [] }
+        var days: [(day: CalendarDay, name: String)] = [(easter.adding(days: -2), "Good Friday")]
+        if calendar != .scotland { days.append((easter.adding(days: 1), "Easter Monday")) }
+        days.append((firstMonday(year, month: 5), "Early May bank holiday"))
+        days.append((lastMonday(year, month: 5), "Spring bank holiday"))
+        days.append(
+            calendar == .scotland
+                ? (firstMonday(year, month: 8), "Summer bank holiday")
+                : (lastMonday(year, month: 8), "Summer bank holiday"))
+
+        var fixed: [(month: Int, day: Int, name: String)] = [(1, 1, "New Year's Day")]
         switch calendar {
         case .englandAndWales: break
-        case .scotland: fixed += [(1, 2), (11, 30)]
-        case .northernIreland: fixed += [(3, 17), (7, 12)]
+        case .scotland: fixed += [(1, 2, "2nd January"), (11, 30, "St Andrew's Day")]
+        case .northernIreland:
+            fixed += [(3, 17, "St Patrick's Day"), (7, 12, "Battle of the Boyne (Orangemen's Day)")]
         }
-        fixed += [(12, 25), (12, 26)]
-        var taken = Set(movable)
-        var weekdays: [CalendarDay] = []
-        var weekends: [CalendarDay] = []
-        for (month, day) in fixed {
+        fixed += [(12, 25, "Christmas Day"), (12, 26, "Boxing Day")]
+        var weekends: [(day: CalendarDay, name: String)] = []
+        for (month, day, name) in fixed {
             guard let date = CalendarDay(year: year, month: month, day: day) else { continue }
-            if date.isWeekend { weekends.append(date) } else { weekdays.append(date) }
+            if date.isWeekend { weekends.append((date, name)) } else { days.append((date, name)) }
         }
-        taken.formUnion(weekdays)
-        for date in weekends.sorted() {
+        var taken = Set(days.map(\.day))
+        for (date, name) in weekends.sorted(by: { $0.day < $1.day }) {
             var substitute = date.adding(days: 1)
             while substitute.isWeekend || taken.contains(substitute) { substitute = substitute.adding(days: 1) }
             taken.insert(substitute)
+            days.append((substitute, name + " (substitute day)"))
         }
-        return taken.sorted()
+        return days.sorted { $0.day < $1.day }
     }
 
     /// Easter Sunday of `year` (Gregorian; the anonymous algorithm of 1876).

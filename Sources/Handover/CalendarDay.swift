@@ -44,3 +44,8 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
         return "\(year)-\(two(month))-\(two(day))"
     }
 }
+
+extension CalendarDay {
+    /// The days of `month` in a year that is not a leap year (used for recurring dates).
+    static func days(inMonth month: Int) -> Int { Instant.daysIn(month: month, year: 2001) }
+}
