@@ -70,13 +70,14 @@ let package = Package(
         /// The laptop's application layer: capture, change, read, bundles and sync on the store,
         /// with the device's policies, an injected clock and signed entries.
         .target(
-            name: "Laptop", dependencies: ["Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader"]),
+            name: "Laptop",
+            dependencies: ["Replication", "LineProtocol", "Referrals", "Handover", "ReplicaStore", "Uploader"]),
 
         /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
         .target(
             name: "Central",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals",
+                "Replication", "LineProtocol", "Referrals", "Handover",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -100,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "edt",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals", "Laptop", "Uploader", "Central",
+                "Replication", "LineProtocol", "Referrals", "Handover", "Laptop", "Uploader", "Central",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "edt-bench",
             dependencies: [
-                "Replication", "LineProtocol", "Referrals", "ReplicaStore", "Uploader", "Central", "Laptop",
+                "Replication", "LineProtocol", "Referrals", "Handover", "ReplicaStore", "Uploader", "Central", "Laptop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -155,11 +156,13 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "HandoverTests", dependencies: ["Handover", "Referrals"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "HandoverTests", dependencies: ["Handover", "Referrals", "Replication", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "LaptopTests",
             dependencies: [
-                "Laptop", "Referrals", "Replication", "LineProtocol", "Uploader", "Central", "TestSupport",
+                "Laptop", "Handover", "Referrals", "Replication", "LineProtocol", "Uploader", "Central", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

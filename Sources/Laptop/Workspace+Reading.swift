@@ -17,6 +17,10 @@ extension Workspace {
         public let entries: [EntryDetail]
         /// Every value a field held before it was set anew, oldest first.
         public let history: [FieldHistory.Change]
+        /// The statutory deadlines as of now; nil when they cannot be worked out (no readable
+        /// receipt, an unknown authority), with the reason in ``deadlinesUnavailable``.
+        public let deadlines: ReferralDeadlines?
+        public let deadlinesUnavailable: String?
     }
 
     /// One entry of a referral.
@@ -57,10 +61,16 @@ extension Workspace {
                 role: change.role,
                 entry: change.entry)
         }
+        var deadlines: ReferralDeadlines?
+        var unavailable: String?
+        do {
+            deadlines = try self.deadlines(of: record, id: id, at: clock.now())
+        } catch {
+            unavailable = error.message
+        }
         return ReferralDetail(
             id: id, document: LondonPresentation.document(view.document), conflicts: conflicts, gaps: view.gaps,
-            entries: entries,
-            history: history)
+            entries: entries, history: history, deadlines: deadlines, deadlinesUnavailable: unavailable)
     }
 
     /// One line of the list.

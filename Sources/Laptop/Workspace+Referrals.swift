@@ -1,4 +1,5 @@
 import Foundation
+import Handover
 import LineProtocol
 public import Referrals
 import ReplicaStore
@@ -51,10 +52,28 @@ extension Workspace {
         } catch {
             throw .refused(place + error.description)
         }
-        if case .object(let members) = document, case .string(let host)? = members[ReferralCapture.hostAuthorityPath] {
-            try policy.checkHost(host, place: place)
+        if case .object(let members) = document {
+            if case .string(let host)? = members[ReferralCapture.hostAuthorityPath] {
+                try policy.checkHost(host, place: place)
+            }
+            let received = members["receivedAt"].flatMap { value -> Instant? in
+                guard case .string(let text) = value else { return nil }
+                return Instant(iso8601: text)
+            }
+            for path in [ReferralCapture.hostAuthorityPath, ReferralCapture.homeAuthorityPath] {
+                guard case .string(let code)? = members[path] else { continue }
+                try checkKnown(code, path: path, receivedAt: received, place: place)
+            }
         }
         return capture
+    }
+
+    /// Refuses an authority code that is not known, or was not in force on the day the referral
+    /// was received.
+    func checkKnown(_ code: String, path: String, receivedAt: Instant?, place: String) throws(LaptopError) {
+        if let refusal = directory.refusal(of: code, on: receivedAt.map(LondonTime.day(of:))) {
+            throw .refused("\(place)\(path): \(refusal)")
+        }
     }
 
     /// Saves validated captures as new referrals, in one durable commit.
@@ -126,6 +145,11 @@ extension Workspace {
             try ReferralCapture.validateWrite(value, at: path, in: record)
         } catch {
             throw .refused(error.description)
+        }
+        if [ReferralCapture.hostAuthorityPath, ReferralCapture.homeAuthorityPath].contains(path.rawValue),
+            case .string(let code) = value
+        {
+            try checkKnown(code, path: path.rawValue, receivedAt: ReferralTimeline(record: record)?.receivedAt, place: "")
         }
         let register = record.register(at: path)
         if resolving {

@@ -1,4 +1,5 @@
 public import Foundation
+public import Handover
 import LineProtocol
 import ReplicaStore
 public import Replication
@@ -13,23 +14,32 @@ public final class Workspace {
     /// What this device may do.
     public let policy: DevicePolicy
     let clock: any InstantSource
+    /// The authorities known (the shipped defaults, with the operator's file when there is one):
+    /// host and home authorities must be among them, and deadlines use their calendars.
+    public let directory: AuthorityDirectory
 
     /// How long opening waits for another process using the store, unless told otherwise.
     public static let defaultLockWaitSeconds = ReplicaStore.defaultLockWaitSeconds
 
-    init(store: ReplicaStore, clock: any InstantSource) throws(LaptopError) {
+    init(store: ReplicaStore, clock: any InstantSource, directory: AuthorityDirectory) throws(LaptopError) {
         self.store = store
         self.policy = try DevicePolicy(authorities: store.authorities)
         self.clock = clock
+        self.directory = directory
     }
 
     /// Creates an encrypted store for `device` serving `authorities` in `directory`.
     public static func create(
         at directory: URL, device: DeviceID, authorities: [String], passphrase: String,
-        lockWaitSeconds: Double = defaultLockWaitSeconds, clock: any InstantSource = SystemClock()
+        lockWaitSeconds: Double = defaultLockWaitSeconds, clock: any InstantSource = SystemClock(),
+        knownAuthorities known: AuthorityDirectory = .shipped
     ) throws(LaptopError) -> Workspace {
         let policy = try DevicePolicy(authorities: authorities)
-        return try Workspace(clock: clock) {
+        let today = LondonTime.day(of: clock.now())
+        for code in policy.authorities {
+            if let refusal = known.refusal(of: code, on: today) { throw .refused("--authority: " + refusal) }
+        }
+        return try Workspace(clock: clock, directory: known) {
             try ReplicaStore.create(
                 at: directory, device: device, authorities: policy.authorities, passphrase: passphrase,
                 lockWaitSeconds: lockWaitSeconds)
@@ -39,9 +49,9 @@ public final class Workspace {
     /// Opens the store in `directory`, refusing a wrong passphrase.
     public static func open(
         at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
-        clock: any InstantSource = SystemClock()
+        clock: any InstantSource = SystemClock(), knownAuthorities known: AuthorityDirectory = .shipped
     ) throws(LaptopError) -> Workspace {
-        try Workspace(clock: clock) {
+        try Workspace(clock: clock, directory: known) {
             try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
         }
     }
@@ -63,8 +73,10 @@ public final class Workspace {
     }
 
     /// A workspace on the store `open` opens (or creates).
-    private convenience init(clock: any InstantSource, _ open: () throws -> ReplicaStore) throws(LaptopError) {
-        try self.init(store: Self.translatingFailures(open), clock: clock)
+    private convenience init(
+        clock: any InstantSource, directory: AuthorityDirectory, _ open: () throws -> ReplicaStore
+    ) throws(LaptopError) {
+        try self.init(store: Self.translatingFailures(open), clock: clock, directory: directory)
     }
 
     /// Runs `body`, turning the store's and replication's failures into ``LaptopError``s.

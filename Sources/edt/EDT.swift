@@ -15,7 +15,7 @@ struct EDT: AsyncParsableCommand {
         version: "0.2.0",
         subcommands: [
             Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self,
-            CentralCommand.self, Demo.self,
+            AuthorityCommand.self, CalendarCommand.self, CentralCommand.self, Demo.self,
         ]
     )
 

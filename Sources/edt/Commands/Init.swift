@@ -40,11 +40,12 @@ struct Init: AsyncParsableCommand {
 
     func run() async throws {
         let deviceID = try DeviceID(device)
+        let known = try options.authorities.load()
         let passphrase = try Passphrase.obtain(confirming: true)
         let workspace = try laptop { () throws(LaptopError) in
             try Workspace.create(
                 at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase,
-                lockWaitSeconds: options.lockWaitSeconds)
+                lockWaitSeconds: options.lockWaitSeconds, knownAuthorities: known)
         }
         let publicKey = Data(workspace.publicKey).base64EncodedString()
         if json {

@@ -9,7 +9,10 @@ struct ReferralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "referral",
         abstract: "Capture and work on referrals in the laptop's replica.",
-        subcommands: [New.self, Import.self, Set.self, Resolve.self, Note.self, Show.self, List.self, Schema.self]
+        subcommands: [
+            New.self, Import.self, Set.self, Resolve.self, Note.self, Show.self, List.self, DeadlinesCommand.self,
+            Schema.self,
+        ]
     )
 
     struct New: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import Handover
 import Laptop
 import Referrals
 import Replication
@@ -18,7 +19,9 @@ enum ReferralOutput {
                     ])
                 }),
             "gaps": .array(referral.gaps.map(FieldValue.string)),
+            "deadlines": referral.deadlines.map { DeadlineOutput.json($0.deadlines) } ?? .null,
         ]
+        if let unavailable = referral.deadlinesUnavailable { output["deadlinesUnavailable"] = .string(unavailable) }
         if history {
             output["history"] = .array(
                 referral.history.map { change in
@@ -50,6 +53,15 @@ enum ReferralOutput {
             )
         }
         if !referral.gaps.isEmpty { print("Missing: \(referral.gaps.joined(separator: ", "))") }
+        if let deadlines = referral.deadlines {
+            print("Deadlines (\(deadlines.authority.name) calendar, as of \(deadlines.asOf.london)):")
+            for line in DeadlineOutput.lines(deadlines.deadlines) { print("  " + line) }
+            if !deadlines.uncertain.isEmpty {
+                print("  worked out from fields in conflict: \(deadlines.uncertain.joined(separator: ", "))")
+            }
+        } else if let unavailable = referral.deadlinesUnavailable {
+            print("Deadlines: \(unavailable)")
+        }
         if history {
             if referral.history.isEmpty { print("History: no value has been replaced.") }
             for change in referral.history {

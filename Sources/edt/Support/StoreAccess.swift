@@ -8,6 +8,8 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The replica store directory.", valueName: "DIR"))
     var store: String
 
+    @OptionGroup var authorities: AuthorityOptions
+
     var directory: URL { URL(fileURLWithPath: store) }
 
     /// How long to wait for another edt process using the store: `EDT_STORE_WAIT_SECONDS`, else 120.
@@ -19,9 +21,11 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store, asking for the passphrase if needed; waits for another edt process
     /// using it up to `EDT_STORE_WAIT_SECONDS` (default 120).
     func open() throws -> Workspace {
+        let known = try authorities.load()
         let passphrase = try Passphrase.obtain()
         do {
-            return try Workspace.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
+            return try Workspace.open(
+                at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds, knownAuthorities: known)
         } catch {
             throw Failure(error)
         }

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Handover
+
+/// `--config FILE` (or `EDT_AUTHORITIES`): the operator's authorities file, applied over the
+/// shipped defaults, for every command that uses authorities.
+struct AuthorityOptions: ParsableArguments {
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "The operator's authorities file (office hours, closures, teams, one-off holidays); default EDT_AUTHORITIES, else the shipped defaults. Format: Docs/authorities.md.",
+            valueName: "FILE"))
+    var file: String?
+
+    /// The shipped directory with the operator's file applied; a file that cannot be read fails
+    /// (exit 3), a bad one is refused naming its line and field (exit 1).
+    func load() throws(Failure) -> AuthorityDirectory {
+        guard let path = file ?? ProcessInfo.processInfo.environment["EDT_AUTHORITIES"], !path.isEmpty else {
+            return .shipped
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .inputOutput("cannot read the authorities file \(path): check the path and its permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .refused("\(path): the authorities file is not UTF-8 text")
+        }
+        do {
+            return try AuthorityDirectory.shipped.applying(operatorFile: text, source: path)
+        } catch {
+            throw .refused(error.description)
+        }
+    }
+
+    /// The authority named by `code`: a GSS code, or a DfE number when one current authority has it.
+    static func authority(_ code: String, in directory: AuthorityDirectory) throws(Failure) -> Authority {
+        if let authority = directory.authority(code) { return authority }
+        let byNumber = directory.all.filter { $0.dfe == code && $0.isCurrent }
+        if byNumber.count == 1 { return byNumber[0] }
+        throw .refused(directory.refusal(of: code, on: nil) ?? "\(code) is not a known authority")
+    }
+}
