@@ -29,6 +29,10 @@ public protocol CentralStorage: Sendable {
     /// the merge, and returns a rejection to refuse that part (nothing of it is stored).
     func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
 
+    /// The case `id` as the centre holds it (every device's changes merged); nil when there is
+    /// no such case.
+    func storedCase(_ id: RecordID) async throws(CentralError) -> Record?
+
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
     /// leaving out the cases whose last change has one of the numbers in `leavingOut` (what the
     /// reading device just pushed, stored as it pushed it: it has those already). Left-out

@@ -285,6 +285,18 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
+    public func storedCase(_ id: RecordID) async throws(CentralError) -> Replication.Record? {
+        let body = try await read { db in
+            try Data.fetchOne(db, sql: "SELECT body FROM cases WHERE id = ?", arguments: [id.rawValue])
+        }
+        guard let body else { return nil }
+        do {
+            return try RecordCoding.decode(Array(body), id: id)
+        } catch {
+            throw CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)")
+        }
+    }
+
     public func changes(
         after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64]
     ) async throws(CentralError) -> ChangePage {

@@ -1,3 +1,4 @@
+public import Handover
 public import LineProtocol
 import Referrals
 public import Replication
@@ -15,6 +16,8 @@ public struct SyncService: Sendable {
         /// The most cases one reply carries; a reply that stops short says `+MORE`. At least
         /// one is sent whatever this says, so a pull always moves on.
         public var pullPageRecords = 5_000
+        /// The authorities a case may name (the shipped ones, with the operator's file).
+        public var knownAuthorities: AuthorityDirectory = .shipped
         public init() {}
     }
 
@@ -90,8 +93,9 @@ public struct SyncService: Sendable {
         _ parts: [PreparedPart], from device: EnrolledDevice
     ) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
+        let known = configuration.knownAuthorities
         return try await storage.store(parts) { part, before, merged in
-            Self.check(part, before: before, merged: merged, device: device)
+            Self.check(part, before: before, merged: merged, device: device, known: known)
         }
     }
 
@@ -155,13 +159,17 @@ public struct SyncService: Sendable {
     }
 
     /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): a host
-    /// authority, and a case of an authority the device serves (before and after the merge).
+    /// authority, only known authorities, and a case of an authority the device serves (before
+    /// and after the merge).
     static func check(
-        _ part: Record, before: Record?, merged: Record, device: EnrolledDevice
+        _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
     ) -> StoredOutcome.Rejection? {
         if ReferralCapture.hostAuthorities(of: merged).isEmpty {
             return .init(
                 .invalid, message: "hostAuthority: a referral must name the authority where the child was found")
+        }
+        for code in ReferralCapture.authorities(of: part) where known.authority(code) == nil {
+            return .init(.invalid, message: "\(code) is not a known children's services authority")
         }
         var served: String { device.authorities.sorted().joined(separator: ", ") }  // for a refusal only
         if let before, ReferralCapture.authorities(of: before).isDisjoint(with: device.authorities) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Central
 import Foundation
+import Handover
 import Logging
 import Referrals
 import Replication
@@ -14,7 +15,7 @@ struct CentralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
-        subcommands: [Serve.self, Enroll.self, Revoke.self]
+        subcommands: [Serve.self, Enroll.self, Revoke.self, Case.self]
     )
 
     /// The `--db` option shared by the central commands.
@@ -46,6 +47,7 @@ struct CentralCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var authorities: AuthorityOptions
         @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
         var listen = "127.0.0.1:8080"
         @Option(
@@ -61,11 +63,13 @@ struct CentralCommand: AsyncParsableCommand {
                 (0...65535).contains(port)
             else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
             let host = String(listen[..<colon])
+            let known = try authorities.load()
             let storage = try database.open()
             AllocatorTuning.forServer()
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
+            configuration.sync.knownAuthorities = known
             let server = CentralServer(
                 storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
             do {
@@ -85,6 +89,7 @@ struct CentralCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var known: AuthorityOptions
         @Option(help: ArgumentHelp("The device's id, as given to `edt init`.", valueName: "ID")) var device: String
         @Option(
             help: ArgumentHelp("The device's public key (base64), as `edt init --json` printed it.", valueName: "KEY"))
@@ -110,6 +115,13 @@ struct CentralCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let directory = try known.load()
+            for code in authorities {
+                if let refusal = directory.refusal(of: code, on: nil) { throw Failure.refused("--authority: \(refusal)") }
+                if let ended = directory.authority(code)?.validTo {
+                    throw Failure.refused("--authority: \(code) ceased on \(ended); enrol the device for its successor")
+                }
+            }
             let storage = try database.open()
             let id = try DeviceID(device)
             let enrolled = EnrolledDevice(
