@@ -54,8 +54,10 @@ public enum Deadlines {
         public let due: Instant
         public let status: Status
         /// The entry that met it (`device:counter`) and the instant it records.
-        public let metBy: String?
-        public let metAt: Instant?
+        public var metBy: String? { meeting?.reference }
+        public var metAt: Instant? { meeting?.at }
+        /// The entry that met it.
+        let meeting: ReferralTimeline.Event?
         /// For an overdue deadline, the seconds since it fell due.
         public let overdueSeconds: Int64?
 
@@ -84,7 +86,7 @@ public enum Deadlines {
     static let assessmentWorkingDays = 45
     static let initialConferenceWorkingDays = 15
     /// The outcomes that lead to a Child and Family Assessment.
-    static let outcomesNeedingAssessment: Set<String> = [
+    static let outcomesNeedingAssessment: [String] = [
         "section-17-assessment", "strategy-discussion", "immediate-protection",
     ]
 
@@ -95,12 +97,43 @@ public enum Deadlines {
     ) -> [Deadline] {
         let timescales = Timescales.of(authority.nation)
         let received = timeline.receivedAt
-        var known: [ReferralTimeline.Event] = []
-        known.reserveCapacity(timeline.events.count)
-        for event in timeline.events where event.at <= now { known.append(event) }
-        func first(_ kind: ReferralTimeline.Kind) -> ReferralTimeline.Event? { known.first { $0.kind == kind } }
+        // One walk over the entries known by `now` (they are in instant order): the first of
+        // each kind that meets a deadline, the latest outcome, the strategy discussions.
+        var acknowledgement: ReferralTimeline.Event?
+        var authorisation: ReferralTimeline.Event?
+        var confirmation: ReferralTimeline.Event?
+        var feedbackAfterAuthorisation: ReferralTimeline.Event?
+        var anyFeedback: ReferralTimeline.Event?
+        var latestOutcome: String?
+        var enquiries: ReferralTimeline.Event?
+        var assessmentCompleted: ReferralTimeline.Event?
+        var conferenceHeld: ReferralTimeline.Event?
+        var crossAuthority: ReferralTimeline.Event?
+        var discussions = 0
+        var knownCount = 0
+        for event in timeline.events {
+            guard event.at <= now else { break }
+            knownCount += 1
+            switch event.kind {
+            case .acknowledgement: if acknowledgement == nil { acknowledgement = event }
+            case .authorisation: if authorisation == nil { authorisation = event }
+            case .confirmation: if confirmation == nil { confirmation = event }
+            case .feedback:
+                if anyFeedback == nil { anyFeedback = event }
+                if feedbackAfterAuthorisation == nil, authorisation != nil { feedbackAfterAuthorisation = event }
+            case .outcome: latestOutcome = event.outcome
+            case .strategyDiscussion:
+                discussions += 1
+                if enquiries == nil, event.section47 { enquiries = event }
+            case .assessmentCompleted: if assessmentCompleted == nil { assessmentCompleted = event }
+            case .conferenceHeld: if conferenceHeld == nil { conferenceHeld = event }
+            case .crossAuthority: if crossAuthority == nil { crossAuthority = event }
+            case .strategyRecord: break
+            }
+        }
 
         var deadlines: [Deadline] = []
+        deadlines.reserveCapacity(Name.allCases.count)
         func add(_ name: Name, from start: Instant, due: Instant?, metBy event: ReferralTimeline.Event?) {
             guard let due else { return }
             let status: Status
@@ -115,18 +148,15 @@ public enum Deadlines {
             }
             deadlines.append(
                 Deadline(
-                    name: name, startsAt: start, due: due, status: status, metBy: event?.reference, metAt: event?.at,
-                    overdueSeconds: overdue))
+                    name: name, startsAt: start, due: due, status: status, meeting: event, overdueSeconds: overdue))
         }
         func hours(_ count: Int, after start: Instant) -> Instant {
             Instant(secondsSinceEpoch: start.secondsSinceEpoch + Int64(count) * 3_600)
         }
 
-        let acknowledgement = first(.acknowledgement)
         let oneWorkingDay = calendar.closeOfWorkingDays(acknowledgeWorkingDays, after: received)
         add(.acknowledge, from: received, due: oneWorkingDay, metBy: acknowledgement)
 
-        let authorisation = first(.authorisation)
         switch authority.profile.decision {
         case .workingDays(let count):
             add(
@@ -145,25 +175,28 @@ public enum Deadlines {
         if timeline.verbal, timeline.professionalReferrer {
             add(
                 .writtenConfirmation, from: received, due: hours(timescales.writtenConfirmationHours, after: received),
-                metBy: first(.confirmation))
+                metBy: confirmation)
         }
 
         if timeline.professionalReferrer, let authorisation {
             add(
                 .outcomeFeedback, from: authorisation.at,
                 due: calendar.closeOfWorkingDays(outcomeFeedbackWorkingDays, after: authorisation.at),
-                metBy: known.first { $0.kind == .feedback && $0.at >= authorisation.at } ?? first(.feedback))
+                metBy: feedbackAfterAuthorisation ?? anyFeedback)
         }
 
         // Each strategy discussion's record is due a working day after it; the first one not
         // yet distributed is the one shown, or the last one when all are.
-        let discussions = known.filter { $0.kind == .strategyDiscussion }
-        if !discussions.isEmpty {
-            let records = known.filter { $0.kind == .strategyRecord }
-            let pairs = discussions.map { discussion in
-                (discussion, records.first { $0.refersTo == discussion.reference })
+        if discussions > 0 {
+            let known = timeline.events[..<knownCount]
+            var shown: (discussion: ReferralTimeline.Event, record: ReferralTimeline.Event?)?
+            for discussion in known where discussion.kind == .strategyDiscussion {
+                let reference = discussion.reference
+                let record = known.first { $0.kind == .strategyRecord && $0.refersTo == reference }
+                shown = (discussion, record)
+                if record == nil { break }
             }
-            if let (discussion, record) = pairs.first(where: { $0.1 == nil }) ?? pairs.last {
+            if let (discussion, record) = shown {
                 add(
                     .strategyRecord, from: discussion.at,
                     due: calendar.closeOfWorkingDays(strategyRecordWorkingDays, after: discussion.at), metBy: record)
@@ -173,22 +206,20 @@ public enum Deadlines {
         if let home = timeline.homeAuthority, home != timeline.hostAuthority {
             add(
                 .hostHomeEscalation, from: received, due: hours(hostHomeEscalationHours, after: received),
-                metBy: first(.crossAuthority))
+                metBy: crossAuthority)
         }
 
-        if let outcome = known.last(where: { $0.kind == .outcome })?.outcome,
-            outcomesNeedingAssessment.contains(outcome)
-        {
+        if let latestOutcome, outcomesNeedingAssessment.contains(latestOutcome) {
             add(
                 .assessment, from: received, due: calendar.closeOfWorkingDays(assessmentWorkingDays, after: received),
-                metBy: first(.assessmentCompleted))
+                metBy: assessmentCompleted)
         }
 
-        if let enquiries = known.first(where: { $0.kind == .strategyDiscussion && $0.section47 }) {
+        if let enquiries {
             add(
                 .initialConference, from: enquiries.at,
                 due: calendar.closeOfWorkingDays(initialConferenceWorkingDays, after: enquiries.at),
-                metBy: first(.conferenceHeld))
+                metBy: conferenceHeld)
         }
         return deadlines
     }

@@ -32,7 +32,12 @@ public struct ReferralTimeline: Sendable, Hashable {
         self.homeAuthority = homeAuthority
         self.verbal = verbal
         self.professionalReferrer = professionalReferrer
-        self.events = events.sorted { $0.at < $1.at }
+        var ordered = true
+        for index in events.indices.dropFirst() where events[index].at < events[index - 1].at {
+            ordered = false
+            break
+        }
+        self.events = ordered ? events : events.sorted { $0.at < $1.at }
         self.uncertain = uncertain
     }
 
@@ -42,7 +47,11 @@ public struct ReferralTimeline: Sendable, Hashable {
         /// When the event happened (the entry's `at`).
         public let at: Instant
         /// The entry's reference, `device:counter`.
-        public let reference: String
+        public var reference: String { dot.map { "\($0.device.rawValue):\($0.counter)" } ?? writtenReference }
+        /// The entry's identity, when read from a record (the reference is made from it only
+        /// when asked for: most are never shown).
+        private let dot: Dot?
+        private let writtenReference: String
         /// The entry this one refers to (an authorisation's outcome, a record's discussion).
         public let refersTo: String?
         /// An outcome's type (`section-17-assessment`, …).
@@ -54,9 +63,19 @@ public struct ReferralTimeline: Sendable, Hashable {
             kind: Kind, at: Instant, reference: String, refersTo: String? = nil, outcome: String? = nil,
             section47: Bool = false
         ) {
+            self.init(
+                kind: kind, at: at, dot: nil, reference: reference, refersTo: refersTo, outcome: outcome,
+                section47: section47)
+        }
+
+        init(
+            kind: Kind, at: Instant, dot: Dot?, reference: String = "", refersTo: String?, outcome: String?,
+            section47: Bool
+        ) {
             self.kind = kind
             self.at = at
-            self.reference = reference
+            self.dot = dot
+            self.writtenReference = reference
             self.refersTo = refersTo
             self.outcome = outcome
             self.section47 = section47
@@ -82,28 +101,31 @@ public struct ReferralTimeline: Sendable, Hashable {
     /// (a record that is not a referral, or one whose required fields are missing).
     public init?(record: Record) {
         var uncertain: [String] = []
-        func values(_ path: FieldPath?, _ name: String) -> [FieldValue] {
-            guard let path, let register = record.register(at: path) else { return [] }
-            if register.isConflicted { uncertain.append(name) }
-            return register.values
+        var receivedAt: Instant?
+        Self.forEachValue(record, Self.receivedAtPath, "receivedAt", &uncertain) { value in
+            guard case .string(let text) = value, let instant = Instant(iso8601: text) else { return }
+            if receivedAt.map({ instant < $0 }) ?? true { receivedAt = instant }
         }
-        let received = values(Self.receivedAtPath, "receivedAt").compactMap { value -> Instant? in
-            guard case .string(let text) = value else { return nil }
-            return Instant(iso8601: text)
+        var host: String?
+        Self.forEachValue(record, Self.hostPath, "hostAuthority", &uncertain) { value in
+            guard case .string(let text) = value else { return }
+            if host.map({ text < $0 }) ?? true { host = text }
         }
-        let hosts = values(Self.hostPath, "hostAuthority").compactMap { value -> String? in
-            guard case .string(let text) = value else { return nil }
-            return text
+        guard let receivedAt, let host else { return nil }
+        var home: String?
+        Self.forEachValue(record, Self.homePath, "homeAuthority", &uncertain) { value in
+            guard case .string(let text) = value, home == nil || home == host else { return }
+            home = text
         }
-        guard let receivedAt = received.min(), let host = hosts.min() else { return nil }
-        let homes = values(Self.homePath, "homeAuthority").compactMap { value -> String? in
-            guard case .string(let text) = value else { return nil }
-            return text
+        var verbal = false
+        Self.forEachValue(record, Self.verbalPath, "verbal", &uncertain) { if $0 == .bool(true) { verbal = true } }
+        var professional = false
+        Self.forEachValue(record, Self.professionalPath, "referrer.professional", &uncertain) {
+            if $0 == .bool(true) { professional = true }
         }
-        let verbal = values(Self.verbalPath, "verbal").contains(.bool(true))
-        let professional = values(Self.professionalPath, "referrer.professional").contains(.bool(true))
 
         var events: [Event] = []
+        events.reserveCapacity(record.entries.count)
         for entry in record.entries {
             guard let kind = Kind(rawValue: entry.kind), case .object(let payload) = entry.payload,
                 case .string(let atText)? = payload["at"], let at = Instant(iso8601: atText)
@@ -121,13 +143,24 @@ public struct ReferralTimeline: Sendable, Hashable {
                 }
             events.append(
                 Event(
-                    kind: kind, at: at, reference: entry.dot.description, refersTo: refersTo,
+                    kind: kind, at: at, dot: entry.dot, refersTo: refersTo,
                     outcome: kind == .outcome ? text("outcome") : kind == .crossAuthority ? text("state") : nil,
-                    section47: payload["section47"] == .bool(true)))
+                    section47: kind == .strategyDiscussion && payload["section47"] == .bool(true)))
         }
         self.init(
-            receivedAt: receivedAt, hostAuthority: host, homeAuthority: homes.first { $0 != host } ?? homes.first,
-            verbal: verbal, professionalReferrer: professional, events: events, uncertain: uncertain)
+            receivedAt: receivedAt, hostAuthority: host, homeAuthority: home, verbal: verbal,
+            professionalReferrer: professional, events: events, uncertain: uncertain)
+    }
+
+    /// Calls `body` with each value kept at `path` (several while it is in conflict, which
+    /// `uncertain` then records), without building an array.
+    private static func forEachValue(
+        _ record: Record, _ path: FieldPath?, _ name: String, _ uncertain: inout [String],
+        _ body: (FieldValue) -> Void
+    ) {
+        guard let path, let register = record.register(at: path) else { return }
+        if register.isConflicted { uncertain.append(name) }
+        register.forEachSibling { body($0.value) }
     }
 
     private static let receivedAtPath = try? FieldPath("receivedAt")

@@ -26,11 +26,18 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Reads `YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `±HH:MM`; nil for anything else
     /// (a date that does not exist or before 1900, an hour of 24, no offset, an offset beyond 14 hours).
     public init?(iso8601 text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ Self.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses the bytes of an ISO 8601 instant (see ``init(iso8601:)``) in place.
+    private static func parse(_ bytes: UnsafeRawBufferPointer) -> Instant? {
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
             var value = 0
-            for byte in bytes[range] {
+            for index in range {
+                let byte = bytes[index]
                 guard byte >= 0x30, byte <= 0x39 else { return nil }
                 value = value * 10 + Int(byte - 0x30)
             }
@@ -74,8 +81,9 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         guard index == bytes.count else { return nil }
         let days = Self.daysSinceEpoch(year: year, month: month, day: day)
-        secondsSinceEpoch = days * 86_400 + Int64(hour * 3_600 + minute * 60 + second) - Int64(offsetSeconds)
-        fractionDigits = fraction
+        return Instant(
+            secondsSinceEpoch: days * 86_400 + Int64(hour * 3_600 + minute * 60 + second) - Int64(offsetSeconds),
+            fractionDigits: fraction)
     }
 
     public var date: Date { Date(timeIntervalSince1970: TimeInterval(secondsSinceEpoch)) }
