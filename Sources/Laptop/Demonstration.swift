@@ -1,8 +1,11 @@
+import Handover
+import Referrals
 import Replication
 
 /// The demo's story (`edt demo`): two laptop replicas, in memory, diverge on one referral while
 /// offline, merge, keep the concurrent edits to one field as a conflict, and a worker resolves
-/// it. Nothing is written to disk and no network is used; ``run()`` returns the lines to print.
+/// it; then the referral's deadlines by the host authority's calendar (the shipped defaults).
+/// Nothing is written to disk and no network is used; ``run()`` returns the lines to print.
 public struct Demonstration: Sendable {
     let referral: RecordID
     let laptopA: DeviceID
@@ -23,6 +26,8 @@ public struct Demonstration: Sendable {
         lines.append("1. Laptop A records a referral at 02:10, offline.")
         a.write(.string("2027-03-27T02:10:00Z"), to: try FieldPath("receivedAt"), in: referral)
         a.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: referral)
+        a.write(.bool(true), to: try FieldPath("verbal"), in: referral)
+        a.write(.bool(true), to: try FieldPath("referrer.professional"), in: referral)
         a.write(
             .string("Child (7) found alone at Reading station, says mum has not come home."),
             to: try FieldPath("concern"), in: referral)
@@ -72,6 +77,39 @@ public struct Demonstration: Sendable {
         lines.append("   conflicts left: A \(a.conflicts.count), B \(b.conflicts.count)")
         lines.append(
             "   digests: A \(a.digest().prefix(16))  B \(b.digest().prefix(16))  equal: \(a.digest() == b.digest())")
+
+        lines.append(contentsOf: try deadlines(a))
+        return lines
+    }
+
+    /// Step 6: the deadlines of the referral, as the day team will see them.
+    private func deadlines(_ replica: Replica) throws -> [String] {
+        let asOf = Instant(secondsSinceEpoch: 1_806_393_600)  // Tuesday 30 March 2027 09:00 BST
+        var lines = [
+            "6. Its deadlines by Reading's calendar (shipped defaults: Mon-Fri 09:00-17:00), as of \(asOf.london).",
+            "   Received Saturday 02:10 GMT; Monday 29 March is Easter Monday; the clocks went forward on Sunday 28.",
+        ]
+        let directory = AuthorityDirectory.shipped
+        guard let record = replica[referral], let timeline = ReferralTimeline(record: record),
+            let authority = directory.authority(timeline.hostAuthority)
+        else { return lines + ["   (no deadlines: the referral lacks its receipt or host authority)"] }
+        let schedule = Deadlines.schedule(
+            receivedAt: timeline.receivedAt, verbal: false, authority: authority,
+            calendar: directory.calendar(for: authority))
+        if let handover = schedule.handoverAt {
+            lines.append("   Received out of hours: handed over at Reading's next opening, \(handover.london).")
+        }
+        for deadline in Deadlines.compute(
+            timeline, authority: authority, calendar: directory.calendar(for: authority), at: asOf)
+        {
+            let state =
+                switch deadline.status {
+                case .pending: "pending"
+                case .met: "met by \(deadline.metBy ?? "?")"
+                case .overdue: "OVERDUE"
+                }
+            lines.append("   \(deadline.name.rawValue): due \(deadline.due.london), \(state)")
+        }
         return lines
     }
 
