@@ -26,7 +26,9 @@ extension AuthorityDirectory {
     /// This directory with the operator's file `text` applied; `source` names the file in errors.
     public func applying(operatorFile text: String, source: String) throws(DirectoryError) -> AuthorityDirectory {
         var reader = OperatorFileReader(directory: self, source: source)
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on it as well as on "\n".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, line) in lines.enumerated() {
             try reader.read(line.hasSuffix("\r") ? line.dropLast() : line, number: index + 1)
         }
         try reader.finishSection()
