@@ -69,7 +69,8 @@ public struct AuthorityProfile: Sendable, Hashable {
     /// The out-of-hours teams that cover the authority, and for which services.
     public var coverage: [Coverage]
 
-    public init(hours: OfficeHours = .standard, decision: DecisionStandard = .workingDays(1), coverage: [Coverage] = []) {
+    public init(hours: OfficeHours = .standard, decision: DecisionStandard = .workingDays(1), coverage: [Coverage] = [])
+    {
         self.hours = hours
         self.decision = decision
         self.coverage = coverage

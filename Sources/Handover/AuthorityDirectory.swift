@@ -75,7 +75,8 @@ public struct AuthorityDirectory: Sendable {
             guard let nation = Nation(text: try field("nation")) else {
                 throw DirectoryError(source: source, line: line, field: "nation", "is not a UK nation")
             }
-            let validFrom = try Self.optionalDay(try field("valid_from"), source: source, line: line, field: "valid_from")
+            let validFrom = try Self.optionalDay(
+                try field("valid_from"), source: source, line: line, field: "valid_from")
             let validTo = try Self.optionalDay(try field("valid_to"), source: source, line: line, field: "valid_to")
             if let validFrom, let validTo, validTo < validFrom {
                 throw DirectoryError(source: source, line: line, field: "valid_to", "is before valid_from")
@@ -107,7 +108,9 @@ public struct AuthorityDirectory: Sendable {
         self.init(authorities: authorities, holidays: holidays, teams: [:])
     }
 
-    static func optionalDay(_ text: String, source: String, line: Int, field: String) throws(DirectoryError)
+    static func optionalDay(
+        _ text: String, source: String, line: Int, field: String
+    ) throws(DirectoryError)
         -> CalendarDay?
     {
         guard !text.isEmpty else { return nil }
@@ -146,10 +149,12 @@ public struct AuthorityDirectory: Sendable {
         if let validTo = authority.validTo, day > validTo {
             let successors = authorities.values.filter { $0.dfe != nil && $0.dfe == authority.dfe && $0.gss != code }
             let hint =
-                successors.isEmpty ? "" : "; its successor is \(successors.map { "\($0.gss) (\($0.name))" }.joined(separator: ", "))"
+                successors.isEmpty
+                ? "" : "; its successor is \(successors.map { "\($0.gss) (\($0.name))" }.joined(separator: ", "))"
             return "\(code) (\(authority.name)) ceased on \(validTo)\(hint)"
         }
-        return "\(code) (\(authority.name)) came into force only on \(authority.validFrom.map(String.init(describing:)) ?? "a later date")"
+        return
+            "\(code) (\(authority.name)) came into force only on \(authority.validFrom.map(String.init(describing:)) ?? "a later date")"
     }
 
     // MARK: - Changing (the operator's file)

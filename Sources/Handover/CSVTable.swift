@@ -7,7 +7,8 @@ struct CSVTable {
     /// Parses `text`; a row whose field count differs from the header's is an error naming it.
     init(_ text: String) throws(DirectoryError) {
         var lines: [[String]] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on it as well as on "\n".
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let line = line.hasSuffix("\r") ? line.dropLast() : line
             lines.append(Self.fields(of: line))
         }

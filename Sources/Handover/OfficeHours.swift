@@ -99,7 +99,8 @@ public struct MonthDay: Sendable, Hashable, Comparable, CustomStringConvertible 
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let month = Int(parts[0]),
-            let day = Int(parts[1]), (1...12).contains(month), day >= 1, day <= (month == 2 ? 29 : CalendarDay.days(inMonth: month))
+            let day = Int(parts[1]), (1...12).contains(month), day >= 1,
+            day <= (month == 2 ? 29 : CalendarDay.days(inMonth: month))
         else { return nil }
         self.init(month: month, day: day)
     }

@@ -26,7 +26,9 @@ extension AuthorityDirectory {
     /// This directory with the operator's file `text` applied; `source` names the file in errors.
     public func applying(operatorFile text: String, source: String) throws(DirectoryError) -> AuthorityDirectory {
         var reader = OperatorFileReader(directory: self, source: source)
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on it as well as on "\n".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, line) in lines.enumerated() {
             try reader.read(line.hasSuffix("\r") ? line.dropLast() : line, number: index + 1)
         }
         try reader.finishSection()
@@ -116,7 +118,8 @@ private struct OperatorFileReader {
             else {
                 throw error(
                     line, "holidays",
-                    "\(name) is not one of \(BankHolidayRules.Calendar.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "\(name) is not one of \(BankHolidayRules.Calendar.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             section = .holidays(holidays)
         default:
@@ -274,7 +277,9 @@ private struct OperatorFileReader {
         }
     }
 
-    private func set(_ key: String, _ value: String, on team: inout AuthorityDirectory.Team, line: Int)
+    private func set(
+        _ key: String, _ value: String, on team: inout AuthorityDirectory.Team, line: Int
+    )
         throws(DirectoryError)
     {
         switch key {
@@ -289,10 +294,14 @@ private struct OperatorFileReader {
         case "covers":
             let words = value.split(separator: " ", omittingEmptySubsequences: true)
             guard let code = words.first.map(String.init), words.count >= 2 else {
-                throw error(line, key, "write `CODE SERVICE …` (services: \(Service.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw error(
+                    line, key,
+                    "write `CODE SERVICE …` (services: \(Service.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard directory.authority(code) != nil else {
-                throw error(line, key, "\(code) is not a known authority (declare a new one in its own [authority] section first)")
+                throw error(
+                    line, key,
+                    "\(code) is not a known authority (declare a new one in its own [authority] section first)")
             }
             var services: Set<Service> = []
             for word in words.dropFirst() {
@@ -309,7 +318,9 @@ private struct OperatorFileReader {
         }
     }
 
-    private func set(_ key: String, _ value: String, on holidays: BankHolidays, line: Int) throws(DirectoryError)
+    private func set(
+        _ key: String, _ value: String, on holidays: BankHolidays, line: Int
+    ) throws(DirectoryError)
         -> BankHolidays
     {
         let words = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)

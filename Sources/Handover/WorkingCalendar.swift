@@ -18,9 +18,10 @@ public struct WorkingCalendar: Sendable {
         self.holidays = holidays
     }
 
-    /// Whether the office works on `day`.
+    /// Whether the office works on `day`: it opens that weekday (an early closing at or before
+    /// the opening time leaves it shut), and the day is neither a holiday nor a closure.
     public func isWorkingDay(_ day: CalendarDay) -> Bool {
-        guard hours.weekdays[day.weekday - 1] != nil, !holidays.contains(day) else { return false }
+        guard hours.span(on: day) != nil, !holidays.contains(day) else { return false }
         return hours.closures.isEmpty || !hours.closures.contains(day)
     }
 
