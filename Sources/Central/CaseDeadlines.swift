@@ -25,7 +25,8 @@ public struct CaseDeadlines: Sendable {
         }
         guard let authority = authorities.authority(timeline.hostAuthority) else {
             throw CentralError(
-                .refused, "case \(id)'s host authority \(timeline.hostAuthority) is not known; add it to the authorities file")
+                .refused,
+                "case \(id)'s host authority \(timeline.hostAuthority) is not known; add it to the authorities file")
         }
         return CaseDeadlines(
             id: id, asOf: instant, authority: authority,

@@ -161,7 +161,8 @@ public enum Deadlines {
         case .workingDays(let count):
             add(
                 .decision, from: received,
-                due: count == acknowledgeWorkingDays ? oneWorkingDay : calendar.closeOfWorkingDays(count, after: received),
+                due: count == acknowledgeWorkingDays
+                    ? oneWorkingDay : calendar.closeOfWorkingDays(count, after: received),
                 metBy: authorisation)
         case .hours(let count):
             add(.decision, from: received, due: hours(count, after: received), metBy: authorisation)

@@ -149,7 +149,8 @@ extension Workspace {
         if [ReferralCapture.hostAuthorityPath, ReferralCapture.homeAuthorityPath].contains(path.rawValue),
             case .string(let code) = value
         {
-            try checkKnown(code, path: path.rawValue, receivedAt: ReferralTimeline(record: record)?.receivedAt, place: "")
+            try checkKnown(
+                code, path: path.rawValue, receivedAt: ReferralTimeline(record: record)?.receivedAt, place: "")
         }
         let register = record.register(at: path)
         if resolving {

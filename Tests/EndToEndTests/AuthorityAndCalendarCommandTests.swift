@@ -60,7 +60,9 @@ struct AuthorityAndCalendarCommandTests {
         let unknown = try edt.run(["authority", "show", "E06000999"])
         #expect(unknown.status == 1)
         #expect(unknown.standardError.contains("E06000999 is not a known"))
-        let malformed = try edt.run(["calendar", "working-days", "--authority", "Reading", "--from", "2026-12-01", "--to", "2026-12-02"])
+        let malformed = try edt.run([
+            "calendar", "working-days", "--authority", "Reading", "--from", "2026-12-01", "--to", "2026-12-02",
+        ])
         #expect(malformed.status == 1)
         #expect(malformed.standardError.hasPrefix("error:"))
     }
@@ -144,10 +146,12 @@ struct AuthorityAndCalendarCommandTests {
 
     @Test func aReferralNamingAnUnknownOrCeasedAuthorityIsRefusedAndNothingSaved() throws {
         let store = temporaryDirectory().appendingPathComponent("store").path
-        #expect(try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
+        #expect(
+            try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
         for (home, reason) in [("E10000006", "ceased on 2023-03-31"), ("E06000999", "not a known")] {
             let document = minimalReferral.replacingOccurrences(
-                of: "\"hostAuthority\": \"E06000038\"", with: "\"hostAuthority\": \"E06000038\", \"homeAuthority\": \"\(home)\"")
+                of: "\"hostAuthority\": \"E06000038\"",
+                with: "\"hostAuthority\": \"E06000038\", \"homeAuthority\": \"\(home)\"")
             let result = try edt.run(["referral", "new", "--store", store], input: document)
             #expect(result.status == 1)
             #expect(result.standardError.contains("homeAuthority: \(home)"))
@@ -166,14 +170,18 @@ struct AuthorityAndCalendarCommandTests {
 
     @Test func aReferralsDeadlinesAreShownAsOfAnyInstant() throws {
         let store = temporaryDirectory().appendingPathComponent("store").path
-        #expect(try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
+        #expect(
+            try edt.run(["init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038"]).status == 0)
         // Received Saturday 27 March 2027 02:10 GMT, verbal from a professional; Monday 29 is
         // Easter Monday and the clocks go forward on Sunday 28.
-        let document = minimalReferral.replacingOccurrences(of: "\"channel\": \"phone\"", with: "\"channel\": \"phone\", \"verbal\": true")
+        let document = minimalReferral.replacingOccurrences(
+            of: "\"channel\": \"phone\"", with: "\"channel\": \"phone\", \"verbal\": true")
         let created = try edt.run(["referral", "new", "--store", store, "--json"], input: document)
         #expect(created.status == 0, "\(created.standardError)")
         let id = created.json["id"] as? String ?? ""
-        let result = try edt.run(["referral", "deadlines", "--store", store, id, "--at", "2027-03-29T12:00:00+01:00", "--json"])
+        let result = try edt.run([
+            "referral", "deadlines", "--store", store, id, "--at", "2027-03-29T12:00:00+01:00", "--json",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.json["id"] as? String == id)
         let deadlines = result.json["deadlines"] as? [String: [String: Any]] ?? [:]

@@ -191,7 +191,8 @@ struct DeadlinesTests {
         // A discussion that did not start section 47 enquiries starts no conference deadline.
         var noEnquiries = timeline
         noEnquiries.events = [
-            ReferralTimeline.Event(kind: .strategyDiscussion, at: Self.instant("2026-12-02T11:00:00Z"), reference: "a:7")
+            ReferralTimeline.Event(
+                kind: .strategyDiscussion, at: Self.instant("2026-12-02T11:00:00Z"), reference: "a:7")
         ]
         #expect(try Self.deadlines(noEnquiries, at: "2026-12-02T12:00:00Z")[.initialConference] == nil)
     }
@@ -226,7 +227,8 @@ struct DeadlinesTests {
         #expect(closing.outOfHours)
         #expect(closing.handoverAt?.london == "2026-12-08T09:00:00Z")
         #expect(closing.deadlines[.writtenConfirmation]?.london == "2026-12-09T17:00:00Z")
-        #expect(Set(closing.deadlines.keys) == [.acknowledge, .decision, .referrerChase, .writtenConfirmation, .assessment])
+        #expect(
+            Set(closing.deadlines.keys) == [.acknowledge, .decision, .referrerChase, .writtenConfirmation, .assessment])
         // Friday night before the Christmas holidays of 2026: the next opening is Tuesday 29.
         let christmas = Deadlines.schedule(
             receivedAt: Self.instant("2026-12-24T20:00:00Z"), verbal: false, authority: authority, calendar: calendar)
@@ -273,7 +275,8 @@ struct DeadlinesTests {
         b.write(.bool(true), to: try FieldPath("verbal"), in: id)
         b.write(.bool(true), to: try FieldPath("referrer.professional"), in: id)
         let acknowledgement = try a.append(
-            kind: "acknowledgement", payload: .object(["at": .string("2026-12-02T10:00:00Z"), "method": .string("phone")]),
+            kind: "acknowledgement",
+            payload: .object(["at": .string("2026-12-02T10:00:00Z"), "method": .string("phone")]),
             to: id)
         a.merge(b)
         let record = try #require(a.records[id])

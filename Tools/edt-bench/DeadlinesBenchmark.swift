@@ -84,9 +84,10 @@ struct DeadlinesBenchmark: AsyncParsableCommand {
                         guard let timeline = ReferralTimeline(record: record),
                             let authority = directory.authority(timeline.hostAuthority)
                         else { continue }
-                        count &+= Deadlines.compute(
-                            timeline, authority: authority, calendar: directory.calendar(for: authority), at: asOf
-                        ).count
+                        count &+=
+                            Deadlines.compute(
+                                timeline, authority: authority, calendar: directory.calendar(for: authority), at: asOf
+                            ).count
                     }
                 })
             deadlineCount = count
@@ -164,13 +165,20 @@ struct DeadlinesBenchmark: AsyncParsableCommand {
                     "outcome", after: 8,
                     ["outcome": .string(outcomes[number / 2 % 4]), "rationale": .string("Rationale \(number)")])
                 if number % 5 != 0 { _ = try entry("authorisation", after: 10, ["authorises": .string(outcome)]) }
-                if number % 4 == 0 { _ = try entry("feedback", after: 30, ["about": .string(outcome), "text": .string("Told")]) }
+                if number % 4 == 0 {
+                    _ = try entry("feedback", after: 30, ["about": .string(outcome), "text": .string("Told")])
+                }
             }
-            if isVerbal, number % 2 == 0 { _ = try entry("confirmation", after: 20, ["reference": .string("L\(number)")]) }
+            if isVerbal, number % 2 == 0 {
+                _ = try entry("confirmation", after: 20, ["reference": .string("L\(number)")])
+            }
             if number % 10 == 4 {
-                let discussion = try entry("strategy-discussion", after: 12, ["section47": .bool(true), "text": .string("Held")])
+                let discussion = try entry(
+                    "strategy-discussion", after: 12, ["section47": .bool(true), "text": .string("Held")])
                 if number % 20 == 4 {
-                    _ = try entry("strategy-record", after: 30, ["discussion": .string(discussion), "recipients": .array([.string("Police")])])
+                    _ = try entry(
+                        "strategy-record", after: 30,
+                        ["discussion": .string(discussion), "recipients": .array([.string("Police")])])
                 }
             }
         }
@@ -224,7 +232,9 @@ enum ProcessFigures {
             return Measure.median(times)
         }
         return Figures(
-            referralDeadlines: try time(["referral", "deadlines", "--store", storeDirectory.path, id.rawValue, "--json"]),
+            referralDeadlines: try time([
+                "referral", "deadlines", "--store", storeDirectory.path, id.rawValue, "--json",
+            ]),
             calendarDeadlines: try time([
                 "calendar", "deadlines", "--authority", "E06000038", "--received", "2026-12-24T16:59:00Z", "--verbal",
                 "--json",

@@ -38,13 +38,17 @@ struct AuthorityCommand: AsyncParsableCommand {
         func run() async throws {
             let directory = try authorities.load()
             let wanted = nation.flatMap(Nation.init(text:))
-            let listed = directory.all.filter { ($0.isCurrent || includeRetired) && (wanted == nil || $0.nation == wanted) }
+            let listed = directory.all.filter {
+                ($0.isCurrent || includeRetired) && (wanted == nil || $0.nation == wanted)
+            }
             if json {
                 JSONOutput.print(.object(["authorities": .array(listed.map(AuthorityOutput.summary))]))
             } else {
                 for authority in listed {
                     let retired = authority.validTo.map { "  (until \($0))" } ?? ""
-                    print("\(authority.gss)  \(authority.dfe ?? "   ")  \(authority.name)  \(authority.nation.rawValue)\(retired)")
+                    print(
+                        "\(authority.gss)  \(authority.dfe ?? "   ")  \(authority.name)  \(authority.nation.rawValue)\(retired)"
+                    )
                 }
                 print("\(listed.count) authorities")
             }
@@ -53,7 +57,9 @@ struct AuthorityCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show one authority: codes, dates, office hours, early closing, closure days, decision standard, EDT cover.")
+            abstract:
+                "Show one authority: codes, dates, office hours, early closing, closure days, decision standard, EDT cover."
+        )
 
         @OptionGroup var authorities: AuthorityOptions
         @Argument(help: "The authority's GSS code (or its DfE number).") var code: String
@@ -94,7 +100,9 @@ enum AuthorityOutput {
         var week: [String: FieldValue] = [:]
         for (index, name) in weekdays.enumerated() {
             week[name] =
-                hours.weekdays[index].map { .object(["opens": .string($0.opens.description), "closes": .string($0.closes.description)]) }
+                hours.weekdays[index].map {
+                    .object(["opens": .string($0.opens.description), "closes": .string($0.closes.description)])
+                }
                 ?? .null
         }
         members["officeHours"] = .object(week)
@@ -123,7 +131,9 @@ enum AuthorityOutput {
     }
 
     static func printText(_ authority: Authority) {
-        print("\(authority.name) (\(authority.gss)\(authority.dfe.map { ", DfE \($0)" } ?? ""))  \(authority.nation.rawValue)")
+        print(
+            "\(authority.name) (\(authority.gss)\(authority.dfe.map { ", DfE \($0)" } ?? ""))  \(authority.nation.rawValue)"
+        )
         if authority.validFrom != nil || authority.validTo != nil {
             print("In force: \(authority.validFrom?.description ?? "…") to \(authority.validTo?.description ?? "now")")
         }

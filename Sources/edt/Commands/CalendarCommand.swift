@@ -20,7 +20,8 @@ struct CalendarCommand: AsyncParsableCommand {
 
     struct WorkingDays: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "working-days", abstract: "List an authority's working days between two dates (both included).")
+            commandName: "working-days", abstract: "List an authority's working days between two dates (both included)."
+        )
 
         @OptionGroup var authorities: AuthorityOptions
         @Option(help: ArgumentHelp("The authority (GSS code or DfE number).", valueName: "CODE")) var authority: String
@@ -29,10 +30,16 @@ struct CalendarCommand: AsyncParsableCommand {
         @Flag(help: "Print one JSON object: {\"days\": [DATE, ...]}.") var json = false
 
         func validate() throws {
-            guard let first = CalendarDay(iso8601: from) else { throw ValidationError("--from \"\(from)\" is not a date YYYY-MM-DD") }
-            guard let last = CalendarDay(iso8601: to) else { throw ValidationError("--to \"\(to)\" is not a date YYYY-MM-DD") }
+            guard let first = CalendarDay(iso8601: from) else {
+                throw ValidationError("--from \"\(from)\" is not a date YYYY-MM-DD")
+            }
+            guard let last = CalendarDay(iso8601: to) else {
+                throw ValidationError("--to \"\(to)\" is not a date YYYY-MM-DD")
+            }
             guard first <= last else { throw ValidationError("--to \(to) is before --from \(from)") }
-            guard last.dayNumber - first.dayNumber <= 3_660 else { throw ValidationError("give at most ten years at a time") }
+            guard last.dayNumber - first.dayNumber <= 3_660 else {
+                throw ValidationError("give at most ten years at a time")
+            }
         }
 
         func run() async throws {
@@ -51,7 +58,8 @@ struct CalendarCommand: AsyncParsableCommand {
 
     struct Deadlines: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The deadlines of a referral received at an instant, and whether it is an out-of-hours (EDT) case.")
+            abstract:
+                "The deadlines of a referral received at an instant, and whether it is an out-of-hours (EDT) case.")
 
         @OptionGroup var authorities: AuthorityOptions
         @Option(help: ArgumentHelp("The authority the referral is for (GSS code or DfE number).", valueName: "CODE"))
@@ -67,7 +75,8 @@ struct CalendarCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard Instant(iso8601: received) != nil else {
-                throw ValidationError("--received \"\(received)\" is not an ISO 8601 instant with an offset (2027-03-25T18:00:00Z)")
+                throw ValidationError(
+                    "--received \"\(received)\" is not an ISO 8601 instant with an offset (2027-03-25T18:00:00Z)")
             }
         }
 
@@ -89,7 +98,9 @@ struct CalendarCommand: AsyncParsableCommand {
                         "deadlines": .object(deadlines),
                     ]))
             } else {
-                print("Received \(instant.london) by \(chosen.name): \(schedule.outOfHours ? "out of hours (an EDT case)" : "in office hours")")
+                print(
+                    "Received \(instant.london) by \(chosen.name): \(schedule.outOfHours ? "out of hours (an EDT case)" : "in office hours")"
+                )
                 if let handover = schedule.handoverAt { print("Handover at the next opening: \(handover.london)") }
                 let width = ordered.map(\.key.rawValue.count).max() ?? 0
                 for (name, due) in ordered { print("  \(name.rawValue.padding(toLength: width))  \(due.london)") }
@@ -110,7 +121,8 @@ struct CalendarCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("An authority whose nation's calendar to use.", valueName: "CODE")) var authority:
             String?
         @Option(help: "The year.") var year: Int
-        @Flag(help: "Print one JSON object: {\"calendar\", \"year\", \"holidays\": [{\"date\", \"name\", \"source\"}]}.")
+        @Flag(
+            help: "Print one JSON object: {\"calendar\", \"year\", \"holidays\": [{\"date\", \"name\", \"source\"}]}.")
         var json = false
 
         func validate() throws {
@@ -123,7 +135,9 @@ struct CalendarCommand: AsyncParsableCommand {
         func run() async throws {
             let directory = try authorities.load()
             var chosen = calendar.flatMap(BankHolidayRules.Calendar.init(rawValue:)) ?? .englandAndWales
-            if let authority { chosen = try AuthorityOptions.authority(authority, in: directory).nation.holidayCalendar }
+            if let authority {
+                chosen = try AuthorityOptions.authority(authority, in: directory).nation.holidayCalendar
+            }
             let holidays =
                 directory.holidays[chosen]?.holidays(in: year)
                 ?? BankHolidays(calendar: chosen, published: [:]).holidays(in: year)

@@ -26,7 +26,8 @@ extension CentralCommand {
         @OptionGroup var authorities: AuthorityOptions
         @Argument(help: "The case (referral) id.") var id: String
         @Argument(help: "What to do: deadlines.") var action: Action
-        @Option(help: ArgumentHelp("Read as of this instant (ISO 8601 with offset); default now.", valueName: "INSTANT"))
+        @Option(
+            help: ArgumentHelp("Read as of this instant (ISO 8601 with offset); default now.", valueName: "INSTANT"))
         var at: String?
         @Flag(
             help:
@@ -60,7 +61,8 @@ extension CentralCommand {
                         "uncertain": .array(result.uncertain.map(FieldValue.string)),
                     ]))
             } else {
-                print("Deadlines of case \(result.id) (\(result.authority.name) calendar, as of \(result.asOf.london)):")
+                print(
+                    "Deadlines of case \(result.id) (\(result.authority.name) calendar, as of \(result.asOf.london)):")
                 for line in DeadlineOutput.lines(result.deadlines) { print("  " + line) }
             }
         }

@@ -117,7 +117,9 @@ struct CentralCommand: AsyncParsableCommand {
         func run() async throws {
             let directory = try known.load()
             for code in authorities {
-                if let refusal = directory.refusal(of: code, on: nil) { throw Failure.refused("--authority: \(refusal)") }
+                if let refusal = directory.refusal(of: code, on: nil) {
+                    throw Failure.refused("--authority: \(refusal)")
+                }
                 if let ended = directory.authority(code)?.validTo {
                     throw Failure.refused("--authority: \(code) ceased on \(ended); enrol the device for its successor")
                 }

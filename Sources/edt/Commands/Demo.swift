@@ -4,7 +4,8 @@ import Laptop
 /// `edt demo`: two laptops diverge on one referral, merge, show the kept conflict, resolve it.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show two replicas diverging, merging, keeping a conflict and resolving it; then the referral's deadlines.",
+        abstract:
+            "Show two replicas diverging, merging, keeping a conflict and resolving it; then the referral's deadlines.",
         discussion: """
             Runs entirely in memory: nothing is written to disk and no network is used. Two EDT \
             laptops record changes to the same referral while offline; their deltas are exchanged \

@@ -8,7 +8,8 @@ extension ReferralCommand {
     struct DeadlinesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "deadlines",
-            abstract: "Show a referral's statutory deadlines: when each is due, and whether it is met, pending or overdue.",
+            abstract:
+                "Show a referral's statutory deadlines: when each is due, and whether it is met, pending or overdue.",
             discussion: """
                 Worked out from the referral and its entries with the host authority's calendar \
                 (office hours, its nation's bank holidays, its closures; --config or \
@@ -23,7 +24,9 @@ extension ReferralCommand {
 
         @OptionGroup var options: StoreOptions
         @Argument(help: "The referral id.") var id: String
-        @Option(help: ArgumentHelp("Read the deadlines as of this instant (ISO 8601 with offset); default now.", valueName: "INSTANT"))
+        @Option(
+            help: ArgumentHelp(
+                "Read the deadlines as of this instant (ISO 8601 with offset); default now.", valueName: "INSTANT"))
         var at: String?
         @Flag(
             help:
