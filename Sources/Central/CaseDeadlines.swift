@@ -12,6 +12,8 @@ public struct CaseDeadlines: Sendable {
     public let deadlines: [Deadlines.Deadline]
     /// Fields in conflict the deadlines were worked out from.
     public let uncertain: [String]
+    /// What remains to be done (an outcome to authorise, a decision nobody recorded, ...).
+    public let openTasks: [OpenTasks.Task]
 
     /// The deadlines of case `id` in `storage` as of `instant`.
     public static func read(
@@ -32,6 +34,6 @@ public struct CaseDeadlines: Sendable {
             id: id, asOf: instant, authority: authority,
             deadlines: Deadlines.compute(
                 timeline, authority: authority, calendar: authorities.calendar(for: authority), at: instant),
-            uncertain: timeline.uncertain)
+            uncertain: timeline.uncertain, openTasks: OpenTasks.of(timeline, at: instant))
     }
 }

@@ -16,6 +16,8 @@ extension Workspace {
         public let deadlines: [Deadlines.Deadline]
         /// Fields in conflict the deadlines were worked out from, read the cautious way.
         public let uncertain: [String]
+        /// What remains to be done (an outcome to authorise, a decision nobody recorded, ...).
+        public let openTasks: [OpenTasks.Task]
     }
 
     /// The deadlines of the referral `idText` as of `instant` (the clock's now when nil).
@@ -37,6 +39,6 @@ extension Workspace {
             id: id, asOf: instant, authority: authority,
             deadlines: Deadlines.compute(
                 timeline, authority: authority, calendar: directory.calendar(for: authority), at: instant),
-            uncertain: timeline.uncertain)
+            uncertain: timeline.uncertain, openTasks: OpenTasks.of(timeline, at: instant))
     }
 }

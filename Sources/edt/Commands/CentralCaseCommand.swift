@@ -55,15 +55,13 @@ extension CentralCommand {
             }
             if json {
                 JSONOutput.print(
-                    .object([
-                        "id": .string(result.id.rawValue), "asOf": .string(result.asOf.london),
-                        "authority": .string(result.authority.gss), "deadlines": DeadlineOutput.json(result.deadlines),
-                        "uncertain": .array(result.uncertain.map(FieldValue.string)),
-                    ]))
+                    DeadlineOutput.json(
+                        id: result.id.rawValue, asOf: result.asOf, authority: result.authority.gss,
+                        deadlines: result.deadlines, uncertain: result.uncertain, openTasks: result.openTasks))
             } else {
-                print(
-                    "Deadlines of case \(result.id) (\(result.authority.name) calendar, as of \(result.asOf.london)):")
-                for line in DeadlineOutput.lines(result.deadlines) { print("  " + line) }
+                DeadlineOutput.printText(
+                    title: "Deadlines of case \(result.id)", authority: result.authority, asOf: result.asOf,
+                    deadlines: result.deadlines, uncertain: result.uncertain, openTasks: result.openTasks)
             }
         }
     }

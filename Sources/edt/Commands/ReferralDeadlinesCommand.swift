@@ -47,11 +47,9 @@ extension ReferralCommand {
             if json {
                 JSONOutput.print(DeadlineOutput.json(result))
             } else {
-                print("Deadlines of \(result.id) (\(result.authority.name) calendar, as of \(result.asOf.london)):")
-                for line in DeadlineOutput.lines(result.deadlines) { print("  " + line) }
-                if !result.uncertain.isEmpty {
-                    print("  worked out from fields in conflict: \(result.uncertain.joined(separator: ", "))")
-                }
+                DeadlineOutput.printText(
+                    title: "Deadlines of \(result.id)", authority: result.authority, asOf: result.asOf,
+                    deadlines: result.deadlines, uncertain: result.uncertain, openTasks: result.openTasks)
             }
         }
     }

@@ -22,15 +22,51 @@ enum DeadlineOutput {
         return .object(members)
     }
 
-    /// The document `edt referral deadlines --json` prints.
-    static func json(_ result: Workspace.ReferralDeadlines) -> FieldValue {
+    /// The document `edt referral deadlines --json` and `edt central case ID deadlines --json`
+    /// print.
+    static func json(
+        id: String, asOf: Instant, authority: String, deadlines: [Deadlines.Deadline], uncertain: [String],
+        openTasks: [OpenTasks.Task]
+    ) -> FieldValue {
         .object([
-            "id": .string(result.id.rawValue),
-            "asOf": .string(result.asOf.london),
-            "authority": .string(result.authority.gss),
-            "deadlines": json(result.deadlines),
-            "uncertain": .array(result.uncertain.map(FieldValue.string)),
+            "id": .string(id),
+            "asOf": .string(asOf.london),
+            "authority": .string(authority),
+            "deadlines": json(deadlines),
+            "uncertain": .array(uncertain.map(FieldValue.string)),
+            "openTasks": json(openTasks),
         ])
+    }
+
+    static func json(_ result: Workspace.ReferralDeadlines) -> FieldValue {
+        json(
+            id: result.id.rawValue, asOf: result.asOf, authority: result.authority.gss, deadlines: result.deadlines,
+            uncertain: result.uncertain, openTasks: result.openTasks)
+    }
+
+    /// `[{"task", "entry", "summary"}]`.
+    static func json(_ tasks: [OpenTasks.Task]) -> FieldValue {
+        .array(
+            tasks.map { task in
+                .object([
+                    "task": .string(task.kind.rawValue), "entry": task.entry.map(FieldValue.string) ?? .null,
+                    "summary": .string(task.summary),
+                ])
+            })
+    }
+
+    /// The text `edt referral deadlines` and `edt central case ID deadlines` print.
+    static func printText(
+        title: String, authority: Authority, asOf: Instant, deadlines: [Deadlines.Deadline], uncertain: [String],
+        openTasks: [OpenTasks.Task]
+    ) {
+        print("\(title) (\(authority.name) calendar, as of \(asOf.london)):")
+        for line in lines(deadlines) { print("  " + line) }
+        if !uncertain.isEmpty { print("  worked out from fields in conflict: \(uncertain.joined(separator: ", "))") }
+        if !openTasks.isEmpty {
+            print("Open tasks:")
+            for task in openTasks { print("  - \(task.summary)") }
+        }
     }
 
     /// One line a deadline: name, due instant, where it stands.

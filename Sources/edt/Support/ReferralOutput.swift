@@ -20,6 +20,7 @@ enum ReferralOutput {
                 }),
             "gaps": .array(referral.gaps.map(FieldValue.string)),
             "deadlines": referral.deadlines.map { DeadlineOutput.json($0.deadlines) } ?? .null,
+            "openTasks": referral.deadlines.map { DeadlineOutput.json($0.openTasks) } ?? .null,
         ]
         if let unavailable = referral.deadlinesUnavailable { output["deadlinesUnavailable"] = .string(unavailable) }
         if history {
@@ -59,6 +60,7 @@ enum ReferralOutput {
             if !deadlines.uncertain.isEmpty {
                 print("  worked out from fields in conflict: \(deadlines.uncertain.joined(separator: ", "))")
             }
+            for task in deadlines.openTasks { print("To do: \(task.summary)") }
         } else if let unavailable = referral.deadlinesUnavailable {
             print("Deadlines: \(unavailable)")
         }
