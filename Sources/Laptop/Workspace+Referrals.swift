@@ -222,7 +222,7 @@ extension Workspace {
     }
 
     /// `payload` signed with the device key (``EntrySignature``).
-    private func sign(
+    func sign(
         _ payload: [String: FieldValue], kind: ReferralEntry.Kind, record: RecordID
     ) throws(LaptopError) -> [String: FieldValue] {
         do {

@@ -10,6 +10,7 @@ struct ReferralCommand: AsyncParsableCommand {
         commandName: "referral",
         abstract: "Capture and work on referrals in the laptop's replica.",
         subcommands: [New.self, Import.self, Set.self, Resolve.self, Note.self, Show.self, List.self, Schema.self]
+            + ReferralOutcomeCommands.all
     )
 
     struct New: AsyncParsableCommand {
