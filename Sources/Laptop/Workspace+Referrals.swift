@@ -194,7 +194,7 @@ extension Workspace {
     public func note(_ idText: String, _ note: Note) throws(LaptopError) -> Dot {
         guard ReferralEntry.Kind.noteKinds.contains(note.kind) else {
             throw .refused(
-                "a \(note.kind.rawValue) entry is recorded by the act it documents, not as a note; use one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))"
+                "\(note.kind.rawValue) entries are recorded by the act they document (a resolution, a set, or their own `edt referral` command), not as a note; a note is one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))"
             )
         }
         let (id, record) = try stored(idText)
