@@ -219,7 +219,7 @@ extension Workspace {
     public func note(_ idText: String, _ note: Note) throws(LaptopError) -> Dot {
         guard ReferralEntry.Kind.noteKinds.contains(note.kind) else {
             throw .refused(
-                "a \(note.kind.rawValue) entry is recorded by the act it documents, not as a note; use one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))"
+                "\(note.kind.rawValue) entries are recorded by the act they document (a resolution, a set, or their own `edt referral` command), not as a note; a note is one of \(ReferralEntry.Kind.noteKinds.map(\.rawValue).joined(separator: ", "))"
             )
         }
         let (id, record) = try stored(idText)
@@ -247,7 +247,7 @@ extension Workspace {
     }
 
     /// `payload` signed with the device key (``EntrySignature``).
-    private func sign(
+    func sign(
         _ payload: [String: FieldValue], kind: ReferralEntry.Kind, record: RecordID
     ) throws(LaptopError) -> [String: FieldValue] {
         do {

@@ -16,7 +16,8 @@ public enum ReferralCapture {
     /// Refuses unknown fields (naming their path), missing required fields, wrong types, an NHS
     /// number failing its Modulus 11 check, a UPN with a wrong check letter, and a professional
     /// referrer asking for anonymity. Missing recommended information never refuses: it is
-    /// returned in ``Capture/gaps``.
+    /// returned in ``Capture/gaps``, followed by the conditional gaps
+    /// (``ReferralSchema/conditionalGaps(value:children:confirmed:)``).
     /// - Parameter newItemID: makes an id for a collection item that has none, from its prefix
     ///   (`c` for children...). Must not repeat.
     public static func validate(_ document: FieldValue, newItemID: (String) -> String) throws(ReferralError) -> Capture
@@ -32,7 +33,16 @@ public enum ReferralCapture {
         try checkAnonymity(
             professional: members.path("referrer", "professional"),
             anonymity: members.path("referrer", "anonymityRequested"))
-        return Capture(writes: writes.sorted { $0.path < $1.path }, gaps: gaps)
+        var written: [String: FieldValue] = [:]
+        for write in writes where write.value != .null { written[write.path.rawValue] = write.value }
+        let children = written.keys.compactMap { path -> String? in
+            let segments = path.split(separator: ".")
+            return segments.count > 2 && segments[0] == "children" ? String(segments[1]) : nil
+        }
+        // A new referral has no entries yet, so no written confirmation either.
+        let conditional = ReferralSchema.conditionalGaps(
+            value: { written[$0] }, children: children, confirmed: false)
+        return Capture(writes: writes.sorted { $0.path < $1.path }, gaps: gaps + conditional)
     }
 
     /// Checks one field change (`edt referral set` / `resolve`): the path must be a field of the

@@ -13,10 +13,40 @@ public enum ReferralEntry {
         case resolution
         /// A field set anew: the value(s) it replaced, kept as evidence (a field's history).
         case replacement
+        /// The outcome decided for the referral, with its rationale (``Outcome``).
+        case outcome
+        /// A manager's authorisation of an outcome entry.
+        case authorisation
+        /// The referral acknowledged to the referrer.
+        case acknowledgement
+        /// The referrer told the outcome.
+        case feedback
+        /// The written confirmation of a verbal referral received.
+        case confirmation
+        /// A strategy discussion held (whether it started section 47 enquiries).
+        case strategyDiscussion = "strategy-discussion"
+        /// The strategy discussion's record sent to all parties.
+        case strategyRecord = "strategy-record"
+        /// The referrer challenges an outcome.
+        case challenge
+        /// A challenge escalated.
+        case escalation
+        /// The Child and Family Assessment completed.
+        case assessmentCompleted = "assessment-completed"
+        /// The initial child protection conference held.
+        case conferenceHeld = "conference-held"
 
         /// The kinds a person writes as a note (`edt referral note --kind`); the others are
-        /// recorded by the act they document (resolving a conflict, setting a field).
+        /// recorded by the act they document (resolving a conflict, setting a field, an outcome
+        /// and what follows it: ``outcomeKinds``).
         public static let noteKinds: [Kind] = [.conversation, .decision, .note, .correction]
+
+        /// The kinds recorded by the outcome commands (`edt referral outcome`, `authorise`...),
+        /// each with its own typed payload (``ReferralEntry/Event``).
+        public static let outcomeKinds: [Kind] = [
+            .outcome, .authorisation, .acknowledgement, .feedback, .confirmation, .strategyDiscussion,
+            .strategyRecord, .challenge, .escalation, .assessmentCompleted, .conferenceHeld,
+        ]
     }
 
     /// Who made an entry.

@@ -75,6 +75,13 @@ public enum ReferralSchema {
         m("nhsNumber", .scalar(.nhsNumber), .optional, "NHS number: 10 digits with a valid Modulus 11 check digit"),
         m("upn", .scalar(.upn), .optional, "Unique Pupil Number: 13 characters, check letter first"),
         m("views", longText, .optional, "The child's views and wishes, in the child's own words where given"),
+        m("hopesAndFears", longText, .optional, "The child's hopes and fears"),
+        m(
+            "toldAboutReferral", flag, .optional,
+            "Whether the child has been told about the referral"),
+        m(
+            "ageWhenHarmed", .scalar(.integer(0...25)), .optional,
+            "The child's age in years when the harm happened"),
         m(
             "allocatedSocialWorker",
             .object([
@@ -124,6 +131,7 @@ public enum ReferralSchema {
                 m("whereabouts", shortText, .optional, "Where they are now"),
                 m("relationship", shortText, .optional, "Relationship to the child"),
             ]), .optional, "Identity and whereabouts of the alleged perpetrator"),
+        m("significantEvents", longText, .optional, "Significant recent or historical events"),
         m("crimeSuspected", flag, .optional, "A crime may have been committed (police must be consulted)"),
         m("policeConsulted", flag, .optional, "Police were consulted"),
         m(
@@ -140,7 +148,9 @@ public enum ReferralSchema {
             .object([
                 m("address", shortText, .recommended, "Current address"),
                 m("timeAbroad", shortText, .optional, "Time recently spent abroad"),
-                m("recentlyArrived", flag, .optional, "Recently arrived in the country"),
+                m(
+                    "recentlyArrived", flag, .optional,
+                    "Recently arrived in the area (new to the area; time abroad is timeAbroad)"),
             ]), .recommended, "The family"),
         m(
             "previousAddresses",
@@ -159,7 +169,14 @@ public enum ReferralSchema {
                     m("relationship", shortText, .optional, "Relationship to the child"),
                     m("address", shortText, .optional, "Address"),
                     m("phone", shortText, .optional, "Phone"),
-                ]), .recommended, "People with parental responsibility"),
+                    m("ethnicity", shortText, .optional, "Ethnicity"),
+                    m("language", shortText, .optional, "Language"),
+                    m("religion", shortText, .optional, "Religion"),
+                    m(
+                        "communicationNeeds", shortText, .optional,
+                        "Interpreter, signer or other communication needs"),
+                    m("specialNeeds", longText, .optional, "Special needs or disabilities"),
+                ]), .recommended, "People with parental responsibility or caring for the child"),
         m(
             "household",
             .collection(

@@ -17,7 +17,8 @@ public struct ReferralView: Sendable {
     /// appear here: it is only in ``conflicts``, so no value is ever chosen silently.
     public let document: FieldValue
     public let conflicts: [Conflict]
-    /// Recommended information still missing.
+    /// Recommended information still missing, then the conditional gaps
+    /// (``ReferralSchema/conditionalGaps(value:children:confirmed:)``).
     public let gaps: [String]
 
     public init(_ record: Record) {
@@ -36,7 +37,7 @@ public struct ReferralView: Sendable {
         }
         document = tree.value
         self.conflicts = conflicts
-        gaps = Self.gaps(present: present, record: record)
+        gaps = Self.gaps(present: present, record: record) + ReferralSchema.conditionalGaps(of: record)
     }
 
     /// The value of one field when it holds exactly one.

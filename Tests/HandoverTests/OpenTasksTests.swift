@@ -25,7 +25,10 @@ struct OpenTasksTests {
         let fresh = ReferralTimeline(
             receivedAt: Self.instant("2026-12-01T21:00:00Z"), hostAuthority: "E06000038", verbal: true,
             professionalReferrer: true)
-        #expect(Self.kinds(fresh, at: "2026-12-01T22:00:00Z") == [.recordOutcome, .acknowledgeReferrer, .awaitWrittenConfirmation])
+        #expect(
+            Self.kinds(fresh, at: "2026-12-01T22:00:00Z") == [
+                .recordOutcome, .acknowledgeReferrer, .awaitWrittenConfirmation,
+            ])
     }
 
     @Test func anOutcomeAwaitsAuthorisationThenFeedbackAsOfEachInstant() {

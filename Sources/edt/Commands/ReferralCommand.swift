@@ -12,7 +12,7 @@ struct ReferralCommand: AsyncParsableCommand {
         subcommands: [
             New.self, Import.self, Set.self, Resolve.self, Note.self, Show.self, List.self, DeadlinesCommand.self,
             Schema.self,
-        ]
+        ] + ReferralOutcomeCommands.all
     )
 
     struct New: AsyncParsableCommand {

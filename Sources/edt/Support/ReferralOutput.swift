@@ -49,9 +49,8 @@ enum ReferralOutput {
         }
         for entry in referral.entries {
             let signature = entry.signature.map { " [signature \($0.word)]" } ?? ""
-            print(
-                "\(entry.dot.notation) \(entry.kind)\(entry.at.map { " at \($0)" } ?? ""): \(entry.payload)\(signature)"
-            )
+            let content = outcomeSummary(entry) ?? entry.payload.description
+            print("\(entry.dot.notation) \(entry.kind)\(entry.at.map { " at \($0)" } ?? ""): \(content)\(signature)")
         }
         if !referral.gaps.isEmpty { print("Missing: \(referral.gaps.joined(separator: ", "))") }
         if let deadlines = referral.deadlines {
@@ -73,5 +72,45 @@ enum ReferralOutput {
                 )
             }
         }
+    }
+
+    /// The payload members an outcome entry shows, in order, by kind.
+    private static let shownMembers: [String: [String]] = [
+        "outcome": ["outcome", "measures", "advice", "rationale"],
+        "authorisation": ["authorises", "text"],
+        "acknowledgement": ["method", "text"],
+        "feedback": ["about", "confidentialityWeighed", "text"],
+        "confirmation": ["reference"],
+        "strategy-discussion": ["section47", "present", "text"],
+        "strategy-record": ["discussion", "recipients"],
+        "challenge": ["about", "text"],
+        "escalation": ["challenge", "to", "text"],
+        "assessment-completed": ["text"],
+        "conference-held": ["text"],
+    ]
+
+    /// An outcome entry in one line for people: its members (`outcome: early-help; rationale:
+    /// ...`), who recorded it, and when it was recorded when that was after the event. Nil for
+    /// other kinds.
+    static func outcomeSummary(_ entry: Workspace.EntryDetail) -> String? {
+        guard let keys = shownMembers[entry.kind], case .object(let payload) = entry.payload else { return nil }
+        func text(_ value: FieldValue) -> String {
+            switch value {
+            case .string(let text): text
+            case .bool(let flag): flag ? "yes" : "no"
+            case .array(let items): items.map(text).joined(separator: ", ")
+            default: value.description
+            }
+        }
+        var parts = keys.compactMap { key in payload[key].map { "\(key): \(text($0))" } }
+        if case .string(let name)? = payload["by"], case .string(let role)? = payload["role"] {
+            parts.append("by \(name) (\(role))")
+        }
+        if case .string(let recorded)? = payload["recordedAt"], let recordedAt = Instant(iso8601: recorded),
+            case .string(let happened)? = payload["at"], let at = Instant(iso8601: happened), recordedAt != at
+        {
+            parts.append("recorded \(recordedAt.london)")
+        }
+        return parts.joined(separator: "; ")
     }
 }

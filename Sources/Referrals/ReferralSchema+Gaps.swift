@@ -1,0 +1,57 @@
+import Replication
+
+extension ReferralSchema {
+    /// The gap of a professional's verbal referral until its written confirmation is recorded
+    /// (a `confirmation` entry, `edt referral confirm`).
+    public static let writtenConfirmationGap = "writtenConfirmation"
+
+    /// Information missing because of what else the referral says, listed among the gaps after
+    /// the recommended fields:
+    /// - `consent.reason` when the parents were not informed or do not agree
+    ///   (`consent.parentsInformed` or `consent.parentsAgree` false) and no reason is given;
+    /// - `children.ID.expectedDate` for an unborn child (`unborn` true) with no expected date;
+    /// - ``writtenConfirmationGap`` for a verbal referral (`verbal` true) from a professional
+    ///   (`referrer.professional` true) while no `confirmation` entry exists.
+    ///
+    /// - Parameters:
+    ///   - value: the single value stored at a field path, nil when absent, null or in conflict.
+    ///   - children: the item ids of the referral's children.
+    ///   - confirmed: whether a `confirmation` entry has been recorded.
+    static func conditionalGaps(
+        value: (String) -> FieldValue?, children: some Sequence<String>, confirmed: Bool
+    ) -> [String] {
+        var gaps: [String] = []
+        func isFalse(_ path: String) -> Bool { value(path) == .bool(false) }
+        func isTrue(_ path: String) -> Bool { value(path) == .bool(true) }
+        func isBlank(_ path: String) -> Bool {
+            guard let given = value(path) else { return true }
+            if case .string(let text) = given { return text.trimmingSpaces.isEmpty }
+            return false
+        }
+        if isFalse("consent.parentsInformed") || isFalse("consent.parentsAgree"), isBlank("consent.reason") {
+            gaps.append("consent.reason")
+        }
+        for child in Set(children).sorted() where isTrue("children.\(child).unborn") {
+            if isBlank("children.\(child).expectedDate") { gaps.append("children.\(child).expectedDate") }
+        }
+        if isTrue("verbal"), isTrue("referrer.professional"), !confirmed { gaps.append(writtenConfirmationGap) }
+        return gaps
+    }
+
+    /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``).
+    static func conditionalGaps(of record: Record) -> [String] {
+        var children: Set<String> = []
+        for field in record.fields {
+            let segments = field.path.segments
+            if segments.count > 2, segments[0] == "children" { children.insert(String(segments[1])) }
+        }
+        let confirmed = record.entries.contains { $0.kind == ReferralEntry.Kind.confirmation.rawValue }
+        return conditionalGaps(
+            value: { path in
+                guard let fieldPath = try? FieldPath(path), let register = record.register(at: fieldPath),
+                    !register.isConflicted, let value = register.values.first, value != .null
+                else { return nil }
+                return value
+            }, children: children, confirmed: confirmed)
+    }
+}
