@@ -114,6 +114,7 @@ let package = Package(
             name: "edt-bench",
             dependencies: [
                 "Replication", "LineProtocol", "Referrals", "Handover", "ReplicaStore", "Uploader", "Central", "Laptop",
+                "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

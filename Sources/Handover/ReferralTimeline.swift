@@ -82,19 +82,45 @@ public struct ReferralTimeline: Sendable, Hashable {
         }
     }
 
-    /// The entry kinds deadlines read, by the kind the entry is recorded as.
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+    /// The entry kinds deadlines read (``ReferralEntry/Kind`` names them as recorded).
+    public enum Kind: Sendable, Hashable, CaseIterable {
         case outcome
         case authorisation
         case acknowledgement
         case feedback
         case confirmation
-        case strategyDiscussion = "strategy-discussion"
-        case strategyRecord = "strategy-record"
-        case assessmentCompleted = "assessment-completed"
-        case conferenceHeld = "conference-held"
-        /// A host/home responsibility state recorded (accepted, agreed, escalated).
-        case crossAuthority = "cross-authority"
+        case strategyDiscussion
+        case strategyRecord
+        case assessmentCompleted
+        case conferenceHeld
+        /// A host/home responsibility state recorded (accepted, agreed, escalated): the state
+        /// machine's entry, to come.
+        case crossAuthority
+
+        /// The kind recorded as `entryKind`; nil for an entry no deadline reads.
+        public init?(entryKind: String) {
+            if entryKind == Self.crossAuthorityEntryKind {
+                self = .crossAuthority
+                return
+            }
+            switch ReferralEntry.Kind(rawValue: entryKind) {
+            case .outcome: self = .outcome
+            case .authorisation: self = .authorisation
+            case .acknowledgement: self = .acknowledgement
+            case .feedback: self = .feedback
+            case .confirmation: self = .confirmation
+            case .strategyDiscussion: self = .strategyDiscussion
+            case .strategyRecord: self = .strategyRecord
+            case .assessmentCompleted: self = .assessmentCompleted
+            case .conferenceHeld: self = .conferenceHeld
+            case .conversation, .decision, .note, .correction, .resolution, .replacement, .challenge, .escalation,
+                nil:
+                return nil
+            }
+        }
+
+        /// The entry kind the host/home state machine will record.
+        static let crossAuthorityEntryKind = "cross-authority"
     }
 
     /// Reads a referral record; nil when it holds no readable receipt instant or host authority
@@ -127,7 +153,7 @@ public struct ReferralTimeline: Sendable, Hashable {
         var events: [Event] = []
         events.reserveCapacity(record.entries.count)
         for entry in record.entries {
-            guard let kind = Kind(rawValue: entry.kind), case .object(let payload) = entry.payload,
+            guard let kind = Kind(entryKind: entry.kind), case .object(let payload) = entry.payload,
                 case .string(let atText)? = payload["at"], let at = Instant(iso8601: atText)
             else { continue }
             func text(_ key: String) -> String? {

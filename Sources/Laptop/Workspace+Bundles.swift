@@ -1,4 +1,5 @@
 import Foundation
+import Handover
 import LineProtocol
 import Referrals
 import ReplicaStore
@@ -41,7 +42,9 @@ extension Workspace {
         var accepted: [Delta] = []
         for delta in stream.deltas {
             let good = delta.records.filter { record in
-                let valid = (try? ReferralCapture.validatePart(record)) != nil
+                let valid =
+                    (try? ReferralCapture.validatePart(record)) != nil
+                    && ReferralCapture.authorities(of: record).allSatisfy { directory.authority($0) != nil }
                 if !valid { rejected += 1 }
                 return valid
             }

@@ -1,3 +1,4 @@
+public import Handover
 public import LineProtocol
 public import Referrals
 import ReplicaStore
@@ -19,7 +20,7 @@ extension Workspace {
         public let history: [FieldHistory.Change]
         /// The statutory deadlines as of now; nil when they cannot be worked out (no readable
         /// receipt, an unknown authority), with the reason in ``deadlinesUnavailable``.
-        public let deadlines: ReferralDeadlines?
+        public let deadlines: DeadlineReport?
         public let deadlinesUnavailable: String?
     }
 
@@ -61,10 +62,10 @@ extension Workspace {
                 role: change.role,
                 entry: change.entry)
         }
-        var deadlines: ReferralDeadlines?
+        var deadlines: DeadlineReport?
         var unavailable: String?
         do {
-            deadlines = try self.deadlines(of: record, id: id, at: clock.now())
+            deadlines = try self.deadlines(of: record, at: clock.now())
         } catch {
             unavailable = error.message
         }

@@ -234,6 +234,8 @@ struct LaptopCommandTests {
         let bad = try RecordID("bad-case")
         replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: good)
         replica.write(.string("9434765918"), to: try FieldPath("children.c1.nhsNumber"), in: bad)  // fails Modulus 11
+        let unknown = try RecordID("unknown-authority-case")
+        replica.write(.string("E06000999"), to: try FieldPath("hostAuthority"), in: unknown)  // no such authority
         let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", sender.rawValue)]))
         encoder.append(replica.delta(since: VersionVector()))
         let bundle = String(decoding: encoder.finish(), as: UTF8.self)
@@ -241,10 +243,11 @@ struct LaptopCommandTests {
         let first = try edt.run(["bundle", "import", "--store", store, "--json"], input: bundle)
         #expect(first.status == 0, "\(first.standardError)")
         #expect(first.json["applied"] as? Int == 1)
-        #expect(first.json["rejected"] as? Int == 1)
+        #expect(first.json["rejected"] as? Int == 2)
         let list = try edt.run(["referral", "list", "--store", store, "--json"]).standardOutput
         #expect(list.contains("good-case"))
         #expect(!list.contains("bad-case"), "a rejected record is not merged")
+        #expect(!list.contains("unknown-authority-case"), "a case naming an unknown authority is not merged")
         let export = try edt.run(["bundle", "export", "--store", store]).standardOutput
         #expect(
             export.contains("DELTA 1 base=- knowledge=-\n"),
@@ -253,7 +256,7 @@ struct LaptopCommandTests {
         // next time: importing again rejects it again rather than forgetting it.
         let again = try edt.run(["bundle", "import", "--store", store, "--json"], input: bundle)
         #expect(again.json["applied"] as? Int == 0)
-        #expect(again.json["rejected"] as? Int == 1)
+        #expect(again.json["rejected"] as? Int == 2)
     }
 
     @Test func aDamagedBundleChangesNothing() throws {

@@ -13,16 +13,11 @@ struct DeadlinesTests {
     static let reading = "E06000038"
     static let cardiff = "W06000015"
 
-    static func instant(_ text: String) -> Instant {
-        guard let instant = Instant(iso8601: text) else { preconditionFailure("bad instant in a test: \(text)") }
-        return instant
-    }
-
     /// The deadlines of `timeline` as of `now`, by name, read with its host's calendar.
     static func deadlines(_ timeline: ReferralTimeline, at now: String) throws -> [Deadlines.Name: Deadlines.Deadline] {
         let authority = try #require(directory.authority(timeline.hostAuthority))
         let list = Deadlines.compute(
-            timeline, authority: authority, calendar: directory.calendar(for: authority), at: instant(now))
+            timeline, authority: authority, calendar: directory.calendar(for: authority), at: at(now))
         return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
     }
 
@@ -55,7 +50,7 @@ struct DeadlinesTests {
         ("2026-10-18T23:30:00Z", "2026-10-20T17:00:00+01:00"),
     ])
     func acknowledgeWithinOneWorkingDay(received: String, expected: String) throws {
-        let timeline = ReferralTimeline(receivedAt: Self.instant(received), hostAuthority: Self.reading)
+        let timeline = ReferralTimeline(receivedAt: at(received), hostAuthority: Self.reading)
         #expect(try Self.due(timeline, .acknowledge, at: received) == expected)
         // The decision shares the default standard of one working day.
         #expect(try Self.due(timeline, .decision, at: received) == expected)
@@ -65,7 +60,7 @@ struct DeadlinesTests {
         // Monday 30 November 2026 10:00, a professional's verbal referral.
         let received = "2026-11-30T10:00:00Z"
         let england = ReferralTimeline(
-            receivedAt: Self.instant(received), hostAuthority: Self.reading, verbal: true, professionalReferrer: true)
+            receivedAt: at(received), hostAuthority: Self.reading, verbal: true, professionalReferrer: true)
         var wales = england
         wales.hostAuthority = Self.cardiff
         // The referrer chases after 3 working days in England (Tue 1, Wed 2, Thu 3 December)…
@@ -83,13 +78,13 @@ struct DeadlinesTests {
         // 48 hours from Saturday 24 October 2026 10:00 BST (09:00 UTC) cross the change back to
         // GMT on Sunday 25: 48 real hours later is Monday 26 09:00 UTC, which London shows as 09:00.
         let autumn = ReferralTimeline(
-            receivedAt: Self.instant("2026-10-24T10:00:00+01:00"), hostAuthority: Self.reading, verbal: true,
+            receivedAt: at("2026-10-24T10:00:00+01:00"), hostAuthority: Self.reading, verbal: true,
             professionalReferrer: true)
         #expect(try Self.due(autumn, .writtenConfirmation, at: "2026-10-24T10:00:00+01:00") == "2026-10-26T09:00:00Z")
         // 24 hours (host/home escalation) from Saturday 27 March 2027 12:00 GMT cross the change
         // to BST: 24 real hours later London shows 13:00.
         let spring = ReferralTimeline(
-            receivedAt: Self.instant("2027-03-27T12:00:00Z"), hostAuthority: Self.reading,
+            receivedAt: at("2027-03-27T12:00:00Z"), hostAuthority: Self.reading,
             homeAuthority: "E06000041")
         #expect(try Self.due(spring, .hostHomeEscalation, at: "2027-03-27T12:00:00Z") == "2027-03-28T13:00:00+01:00")
     }
@@ -99,10 +94,10 @@ struct DeadlinesTests {
             operatorFile: "[authority E06000038]\ndecision = 24 hours\n", source: "test")
         let authority = try #require(directory.authority(Self.reading))
         // Friday 4 December 2026 18:00: 24 hours is Saturday 18:00, not a working day's close.
-        let timeline = ReferralTimeline(receivedAt: Self.instant("2026-12-04T18:00:00Z"), hostAuthority: Self.reading)
+        let timeline = ReferralTimeline(receivedAt: at("2026-12-04T18:00:00Z"), hostAuthority: Self.reading)
         let deadlines = Deadlines.compute(
             timeline, authority: authority, calendar: directory.calendar(for: authority),
-            at: Self.instant("2026-12-04T18:00:00Z"))
+            at: at("2026-12-04T18:00:00Z"))
         #expect(deadlines.first { $0.name == .decision }?.due.london == "2026-12-05T18:00:00Z")
         #expect(deadlines.first { $0.name == .acknowledge }?.due.london == "2026-12-07T17:00:00Z")
     }
@@ -111,9 +106,9 @@ struct DeadlinesTests {
 
     @Test func anAcknowledgementMeetsBothItsDeadlinesFromTheInstantItRecords() throws {
         // Received Monday 30 November 2026 22:00; acknowledged Tuesday 11:00.
-        var timeline = ReferralTimeline(receivedAt: Self.instant("2026-11-30T22:00:00Z"), hostAuthority: Self.reading)
+        var timeline = ReferralTimeline(receivedAt: at("2026-11-30T22:00:00Z"), hostAuthority: Self.reading)
         timeline.events = [
-            ReferralTimeline.Event(kind: .acknowledgement, at: Self.instant("2026-12-01T11:00:00Z"), reference: "a:3")
+            ReferralTimeline.Event(kind: .acknowledgement, at: at("2026-12-01T11:00:00Z"), reference: "a:3")
         ]
         // Before the acknowledgement it is pending (due Tuesday 17:00).
         let before = try Self.deadlines(timeline, at: "2026-12-01T10:00:00Z")
@@ -136,9 +131,9 @@ struct DeadlinesTests {
     }
 
     @Test func anEntryAfterTheDueInstantMeetsItLate() throws {
-        var timeline = ReferralTimeline(receivedAt: Self.instant("2026-11-30T10:00:00Z"), hostAuthority: Self.reading)
+        var timeline = ReferralTimeline(receivedAt: at("2026-11-30T10:00:00Z"), hostAuthority: Self.reading)
         timeline.events = [
-            ReferralTimeline.Event(kind: .acknowledgement, at: Self.instant("2026-12-02T09:00:00Z"), reference: "a:9")
+            ReferralTimeline.Event(kind: .acknowledgement, at: at("2026-12-02T09:00:00Z"), reference: "a:9")
         ]
         let deadline = try #require(try Self.deadlines(timeline, at: "2026-12-03T00:00:00Z")[.acknowledge])
         #expect(deadline.status == .met)
@@ -148,13 +143,13 @@ struct DeadlinesTests {
     @Test func outcomeFeedbackStartsAtTheAuthorisationForAProfessionalReferrer() throws {
         let events = [
             ReferralTimeline.Event(
-                kind: .outcome, at: Self.instant("2026-12-01T10:00:00Z"), reference: "a:4",
+                kind: .outcome, at: at("2026-12-01T10:00:00Z"), reference: "a:4",
                 outcome: "section-17-assessment"),
             ReferralTimeline.Event(
-                kind: .authorisation, at: Self.instant("2026-12-01T15:00:00Z"), reference: "m:1", refersTo: "a:4"),
+                kind: .authorisation, at: at("2026-12-01T15:00:00Z"), reference: "m:1", refersTo: "a:4"),
         ]
         let professional = ReferralTimeline(
-            receivedAt: Self.instant("2026-11-30T22:00:00Z"), hostAuthority: Self.reading, professionalReferrer: true,
+            receivedAt: at("2026-11-30T22:00:00Z"), hostAuthority: Self.reading, professionalReferrer: true,
             events: events)
         // Not before the outcome is authorised…
         #expect(try Self.deadlines(professional, at: "2026-12-01T12:00:00Z")[.outcomeFeedback] == nil)
@@ -177,10 +172,10 @@ struct DeadlinesTests {
 
     @Test func strategyDiscussionsStartTheirRecordAndTheInitialConference() throws {
         let timeline = ReferralTimeline(
-            receivedAt: Self.instant("2026-12-01T21:00:00Z"), hostAuthority: Self.reading,
+            receivedAt: at("2026-12-01T21:00:00Z"), hostAuthority: Self.reading,
             events: [
                 ReferralTimeline.Event(
-                    kind: .strategyDiscussion, at: Self.instant("2026-12-02T11:00:00Z"), reference: "a:7",
+                    kind: .strategyDiscussion, at: at("2026-12-02T11:00:00Z"), reference: "a:7",
                     section47: true)
             ])
         let deadlines = try Self.deadlines(timeline, at: "2026-12-02T12:00:00Z")
@@ -192,13 +187,13 @@ struct DeadlinesTests {
         var noEnquiries = timeline
         noEnquiries.events = [
             ReferralTimeline.Event(
-                kind: .strategyDiscussion, at: Self.instant("2026-12-02T11:00:00Z"), reference: "a:7")
+                kind: .strategyDiscussion, at: at("2026-12-02T11:00:00Z"), reference: "a:7")
         ]
         #expect(try Self.deadlines(noEnquiries, at: "2026-12-02T12:00:00Z")[.initialConference] == nil)
     }
 
     @Test func onlyTheDeadlinesThatApplyAreListed() throws {
-        let plain = ReferralTimeline(receivedAt: Self.instant("2026-12-01T21:00:00Z"), hostAuthority: Self.reading)
+        let plain = ReferralTimeline(receivedAt: at("2026-12-01T21:00:00Z"), hostAuthority: Self.reading)
         let names = try Self.deadlines(plain, at: "2026-12-01T21:00:00Z").keys.sorted()
         #expect(names == [.acknowledge, .decision, .referrerChase])
         // Home the same as host: no escalation deadline.
@@ -218,12 +213,12 @@ struct DeadlinesTests {
         let calendar = Self.directory.calendar(for: authority)
         // Exactly at opening: in hours, no handover.
         let opening = Deadlines.schedule(
-            receivedAt: Self.instant("2026-12-07T09:00:00Z"), verbal: false, authority: authority, calendar: calendar)
+            receivedAt: at("2026-12-07T09:00:00Z"), verbal: false, authority: authority, calendar: calendar)
         #expect(!opening.outOfHours)
         #expect(opening.handoverAt == nil)
         // Exactly at closing: out of hours, handed over at Tuesday's opening.
         let closing = Deadlines.schedule(
-            receivedAt: Self.instant("2026-12-07T17:00:00Z"), verbal: true, authority: authority, calendar: calendar)
+            receivedAt: at("2026-12-07T17:00:00Z"), verbal: true, authority: authority, calendar: calendar)
         #expect(closing.outOfHours)
         #expect(closing.handoverAt?.london == "2026-12-08T09:00:00Z")
         #expect(closing.deadlines[.writtenConfirmation]?.london == "2026-12-09T17:00:00Z")
@@ -231,7 +226,7 @@ struct DeadlinesTests {
             Set(closing.deadlines.keys) == [.acknowledge, .decision, .referrerChase, .writtenConfirmation, .assessment])
         // Friday night before the Christmas holidays of 2026: the next opening is Tuesday 29.
         let christmas = Deadlines.schedule(
-            receivedAt: Self.instant("2026-12-24T20:00:00Z"), verbal: false, authority: authority, calendar: calendar)
+            receivedAt: at("2026-12-24T20:00:00Z"), verbal: false, authority: authority, calendar: calendar)
         #expect(christmas.handoverAt?.london == "2026-12-29T09:00:00Z")
     }
 

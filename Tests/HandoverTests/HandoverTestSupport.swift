@@ -2,22 +2,6 @@ import Foundation
 import Handover
 import Referrals
 
-/// A small, seeded, reproducible random number generator (SplitMix64, as `TestSupport` has it;
-/// this target does not depend on `TestSupport`), so a failing random case replays from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// An instant written out by hand in a test (`2026-03-30T17:00:00+01:00`); a typo stops the test.
 func at(_ text: String) -> Instant {
     guard let instant = Instant(iso8601: text) else { preconditionFailure("\(text) is not an ISO 8601 instant") }

@@ -1,6 +1,7 @@
 import Foundation
 import Handover
 import Referrals
+import TestSupport
 import Testing
 
 /// `LondonTime` works out Europe/London by the UK rule since 1996 (summer time from 01:00 UTC on
@@ -64,7 +65,7 @@ struct LondonTimeTests {
     /// The London day and minute of random instants 1996–2099 against Foundation's wall clock.
     @Test func theDayAndMinuteAgreeWithTheZoneDatabase() {
         let foundation = FoundationLondon()
-        var random = SeededRandom(seed: 1_996)
+        var random = SeededGenerator(seed: 1_996)
         let first = Instant.daysSinceEpoch(year: 1996, month: 1, day: 1) * 86_400
         let end = Instant.daysSinceEpoch(year: 2100, month: 1, day: 1) * 86_400
         for _ in 0..<5_000 {

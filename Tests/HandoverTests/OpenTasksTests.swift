@@ -5,25 +5,20 @@ import Testing
 /// The open tasks of a referral, from its entries.
 @Suite("Open tasks")
 struct OpenTasksTests {
-    static func instant(_ text: String) -> Instant {
-        guard let instant = Instant(iso8601: text) else { preconditionFailure("bad instant in a test: \(text)") }
-        return instant
-    }
-
     static func event(
-        _ kind: ReferralTimeline.Kind, _ at: String, _ reference: String, refersTo: String? = nil,
+        _ kind: ReferralTimeline.Kind, _ time: String, _ reference: String, refersTo: String? = nil,
         outcome: String? = nil
     ) -> ReferralTimeline.Event {
-        ReferralTimeline.Event(kind: kind, at: instant(at), reference: reference, refersTo: refersTo, outcome: outcome)
+        ReferralTimeline.Event(kind: kind, at: at(time), reference: reference, refersTo: refersTo, outcome: outcome)
     }
 
     static func kinds(_ timeline: ReferralTimeline, at now: String) -> [OpenTasks.Kind] {
-        OpenTasks.of(timeline, at: instant(now)).map(\.kind)
+        OpenTasks.of(timeline, at: at(now)).map(\.kind)
     }
 
     @Test func aNewReferralNeedsADecisionAndAnAcknowledgement() {
         let fresh = ReferralTimeline(
-            receivedAt: Self.instant("2026-12-01T21:00:00Z"), hostAuthority: "E06000038", verbal: true,
+            receivedAt: at("2026-12-01T21:00:00Z"), hostAuthority: "E06000038", verbal: true,
             professionalReferrer: true)
         #expect(
             Self.kinds(fresh, at: "2026-12-01T22:00:00Z") == [
@@ -32,7 +27,7 @@ struct OpenTasksTests {
     }
 
     @Test func anOutcomeAwaitsAuthorisationThenFeedbackAsOfEachInstant() {
-        var timeline = ReferralTimeline(receivedAt: Self.instant("2026-12-01T21:00:00Z"), hostAuthority: "E06000038")
+        var timeline = ReferralTimeline(receivedAt: at("2026-12-01T21:00:00Z"), hostAuthority: "E06000038")
         timeline.events = [
             Self.event(.acknowledgement, "2026-12-01T21:30:00Z", "a:2"),
             Self.event(.outcome, "2026-12-02T09:30:00Z", "a:3", outcome: "early-help"),
@@ -40,7 +35,7 @@ struct OpenTasksTests {
             Self.event(.feedback, "2026-12-02T15:00:00Z", "a:4", refersTo: "a:3"),
         ]
         #expect(Self.kinds(timeline, at: "2026-12-01T22:00:00Z") == [.recordOutcome])
-        let awaiting = OpenTasks.of(timeline, at: Self.instant("2026-12-02T10:00:00Z"))
+        let awaiting = OpenTasks.of(timeline, at: at("2026-12-02T10:00:00Z"))
         #expect(awaiting.map(\.kind) == [.authoriseOutcome])
         #expect(awaiting.first?.entry == "a:3")
         #expect(Self.kinds(timeline, at: "2026-12-02T12:00:00Z") == [.tellReferrerTheOutcome])
@@ -48,7 +43,7 @@ struct OpenTasksTests {
     }
 
     @Test func immediateProtectionIsFollowedByAStrategyDiscussionAndItsRecord() {
-        var timeline = ReferralTimeline(receivedAt: Self.instant("2026-12-01T21:00:00Z"), hostAuthority: "E06000038")
+        var timeline = ReferralTimeline(receivedAt: at("2026-12-01T21:00:00Z"), hostAuthority: "E06000038")
         timeline.events = [
             Self.event(.acknowledgement, "2026-12-01T21:30:00Z", "a:2"),
             Self.event(.outcome, "2026-12-01T22:00:00Z", "a:3", outcome: "immediate-protection"),
@@ -58,7 +53,7 @@ struct OpenTasksTests {
             Self.event(.strategyRecord, "2026-12-02T16:00:00Z", "a:6", refersTo: "a:5"),
         ]
         #expect(Self.kinds(timeline, at: "2026-12-02T09:00:00Z") == [.holdStrategyDiscussion])
-        let after = OpenTasks.of(timeline, at: Self.instant("2026-12-02T11:00:00Z"))
+        let after = OpenTasks.of(timeline, at: at("2026-12-02T11:00:00Z"))
         #expect(after.map(\.kind) == [.distributeStrategyRecord])
         #expect(after.first?.entry == "a:5")
         #expect(Self.kinds(timeline, at: "2026-12-02T17:00:00Z").isEmpty)

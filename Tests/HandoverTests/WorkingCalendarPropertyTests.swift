@@ -1,6 +1,7 @@
 import Foundation
 import Handover
 import Referrals
+import TestSupport
 import Testing
 
 /// Properties of working calendars over random office hours, early closings, closure days and
@@ -19,7 +20,7 @@ struct WorkingCalendarPropertyTests {
     static let first = Instant.daysSinceEpoch(year: 2020, month: 1, day: 1)
     static let last = Instant.daysSinceEpoch(year: 2035, month: 12, day: 31)
 
-    static func randomDay(_ random: inout SeededRandom) -> CalendarDay {
+    static func randomDay(_ random: inout SeededGenerator) -> CalendarDay {
         CalendarDay(dayNumber: Int64.random(in: first...last, using: &random))
     }
 
@@ -31,7 +32,7 @@ struct WorkingCalendarPropertyTests {
     /// Office hours opening between 06:00 and 11:45 and closing between 12:00 and 24:00 on the
     /// days they open; early closings at 06:00 to 18:00, some before the day's opening; closure
     /// days and ranges.
-    static func randomHours(_ random: inout SeededRandom) -> OfficeHours {
+    static func randomHours(_ random: inout SeededGenerator) -> OfficeHours {
         var weekdays: [OpeningSpan?] = []
         for _ in 0..<7 {
             let opens = clock(6 * 60 + 15 * Int.random(in: 0..<24, using: &random))
@@ -64,7 +65,7 @@ struct WorkingCalendarPropertyTests {
 
     /// A start instant: anywhere, or on a minute of the day's hours (a second either side), or
     /// in the small hours of a clock change.
-    static func randomStart(_ random: inout SeededRandom, hours: OfficeHours) -> Instant {
+    static func randomStart(_ random: inout SeededGenerator, hours: OfficeHours) -> Instant {
         switch Int.random(in: 0..<3, using: &random) {
         case 0:
             return Instant(secondsSinceEpoch: Int64.random(in: first * 86_400..<(last + 1) * 86_400, using: &random))
@@ -91,7 +92,7 @@ struct WorkingCalendarPropertyTests {
 
     /// `count` cases, a new calendar every ten.
     static func cases(_ count: Int, seed: UInt64) -> [Case] {
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var cases: [Case] = []
         var hours = OfficeHours.standard
         var calendar = WorkingCalendar(hours: hours, holidays: holidays[0])
@@ -160,7 +161,7 @@ struct WorkingCalendarPropertyTests {
     }
 
     @Test func deadlinesNeverMoveEarlierWhenReceiptMovesLater() throws {
-        var random = SeededRandom(seed: 99)
+        var random = SeededGenerator(seed: 99)
         for example in Self.cases(3_000, seed: 20_261_025) {
             let laterStart = later(example.start, by: Int64.random(in: 0...(7 * 86_400), using: &random))
             let computed = example.calendar.closeOfWorkingDays(example.workingDays, after: example.start)
@@ -195,7 +196,7 @@ struct WorkingCalendarPropertyTests {
 
     @Test func inHoursAgreesWithABruteCheck() throws {
         let wallClock = FoundationLondon()
-        var random = SeededRandom(seed: 7)
+        var random = SeededGenerator(seed: 7)
         for example in Self.cases(4_000, seed: 1_996) {
             let calendar = example.calendar
             var instants = [example.start, later(example.start, by: -1), later(example.start, by: 1)]

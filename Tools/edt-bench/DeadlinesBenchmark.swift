@@ -4,6 +4,7 @@ import Handover
 import Referrals
 import ReplicaStore
 import Replication
+import TestSupport
 
 /// `edt-bench deadlines`: every deadline of many referrals with their entries, in one pass, as
 /// the centre recomputes a consortium's open cases at each opening; and the `edt` processes a
@@ -240,18 +241,5 @@ enum ProcessFigures {
                 "--json",
             ]),
             version: try time(["--version"]))
-    }
-}
-
-/// A small, fast, seeded generator (SplitMix64), so every run builds the same referrals.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -46,7 +46,7 @@ extension CentralCommand {
             let directory = try authorities.load()
             let storage = try database.open()
             let instant = at.flatMap(Instant.init(iso8601:)) ?? Instant(Date())
-            let result: CaseDeadlines
+            let result: DeadlineReport
             let caseID = try RecordID(id)
             do {
                 result = try await CaseDeadlines.read(caseID, from: storage, authorities: directory, at: instant)
@@ -54,14 +54,9 @@ extension CentralCommand {
                 throw error.code == .refused ? Failure.refused(error.message) : Failure.inputOutput(error.message)
             }
             if json {
-                JSONOutput.print(
-                    DeadlineOutput.json(
-                        id: result.id.rawValue, asOf: result.asOf, authority: result.authority.gss,
-                        deadlines: result.deadlines, uncertain: result.uncertain, openTasks: result.openTasks))
+                JSONOutput.print(DeadlineOutput.json(result))
             } else {
-                DeadlineOutput.printText(
-                    title: "Deadlines of case \(result.id)", authority: result.authority, asOf: result.asOf,
-                    deadlines: result.deadlines, uncertain: result.uncertain, openTasks: result.openTasks)
+                DeadlineOutput.printText(result, title: "Deadlines of case \(result.id)")
             }
         }
     }

@@ -47,9 +47,7 @@ extension ReferralCommand {
             if json {
                 JSONOutput.print(DeadlineOutput.json(result))
             } else {
-                DeadlineOutput.printText(
-                    title: "Deadlines of \(result.id)", authority: result.authority, asOf: result.asOf,
-                    deadlines: result.deadlines, uncertain: result.uncertain, openTasks: result.openTasks)
+                DeadlineOutput.printText(result, title: "Deadlines of \(result.id)")
             }
         }
     }

@@ -24,24 +24,15 @@ enum DeadlineOutput {
 
     /// The document `edt referral deadlines --json` and `edt central case ID deadlines --json`
     /// print.
-    static func json(
-        id: String, asOf: Instant, authority: String, deadlines: [Deadlines.Deadline], uncertain: [String],
-        openTasks: [OpenTasks.Task]
-    ) -> FieldValue {
+    static func json(_ report: DeadlineReport) -> FieldValue {
         .object([
-            "id": .string(id),
-            "asOf": .string(asOf.london),
-            "authority": .string(authority),
-            "deadlines": json(deadlines),
-            "uncertain": .array(uncertain.map(FieldValue.string)),
-            "openTasks": json(openTasks),
+            "id": .string(report.id.rawValue),
+            "asOf": .string(report.asOf.london),
+            "authority": .string(report.authority.gss),
+            "deadlines": json(report.deadlines),
+            "uncertain": .array(report.uncertain.map(FieldValue.string)),
+            "openTasks": json(report.openTasks),
         ])
-    }
-
-    static func json(_ result: Workspace.ReferralDeadlines) -> FieldValue {
-        json(
-            id: result.id.rawValue, asOf: result.asOf, authority: result.authority.gss, deadlines: result.deadlines,
-            uncertain: result.uncertain, openTasks: result.openTasks)
     }
 
     /// `[{"task", "entry", "summary"}]`.
@@ -56,16 +47,15 @@ enum DeadlineOutput {
     }
 
     /// The text `edt referral deadlines` and `edt central case ID deadlines` print.
-    static func printText(
-        title: String, authority: Authority, asOf: Instant, deadlines: [Deadlines.Deadline], uncertain: [String],
-        openTasks: [OpenTasks.Task]
-    ) {
-        print("\(title) (\(authority.name) calendar, as of \(asOf.london)):")
-        for line in lines(deadlines) { print("  " + line) }
-        if !uncertain.isEmpty { print("  worked out from fields in conflict: \(uncertain.joined(separator: ", "))") }
-        if !openTasks.isEmpty {
+    static func printText(_ report: DeadlineReport, title: String) {
+        print("\(title) (\(report.authority.name) calendar, as of \(report.asOf.london)):")
+        for line in lines(report.deadlines) { print("  " + line) }
+        if !report.uncertain.isEmpty {
+            print("  worked out from fields in conflict: \(report.uncertain.joined(separator: ", "))")
+        }
+        if !report.openTasks.isEmpty {
             print("Open tasks:")
-            for task in openTasks { print("  - \(task.summary)") }
+            for task in report.openTasks { print("  - \(task.summary)") }
         }
     }
 
