@@ -34,7 +34,7 @@ public struct Authority: Sendable, Hashable {
         return true
     }
 
-    /// Whether the code is in force today's way: no end date.
+    /// Whether the code has no end date (it is current, or will be).
     public var isCurrent: Bool { validTo == nil }
 }
 

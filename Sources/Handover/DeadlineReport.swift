@@ -25,7 +25,8 @@ public struct DeadlineReport: Sendable {
     /// The report for `record` as of `instant`.
     public init(record: Record, authorities: AuthorityDirectory, at instant: Instant) throws(Unavailable) {
         guard let timeline = ReferralTimeline(record: record) else {
-            throw Unavailable(message: "\(record.id) has no readable receivedAt or hostAuthority, so it has no deadlines yet")
+            throw Unavailable(
+                message: "\(record.id) has no readable receivedAt or hostAuthority, so it has no deadlines yet")
         }
         guard let authority = authorities.authority(timeline.hostAuthority) else {
             throw Unavailable(

@@ -9,9 +9,9 @@ public import Referrals
 /// | `decision` | receipt | the authority's standard: 1 working day, or N hours | `authorisation` of an outcome |
 /// | `referrerChase` | receipt | 3 working days (Wales 7) | `acknowledgement` |
 /// | `writtenConfirmation` | receipt, when verbal from a professional | 48 hours (Wales 24) | `confirmation` |
-/// | `outcomeFeedback` | the first authorisation, for a professional referrer | 1 working day | `feedback` |
+/// | `outcomeFeedback` | the first authorisation, for a professional referrer | 1 working day | `feedback` about the authorised outcome |
 /// | `strategyRecord` | a strategy discussion | 1 working day | `strategy-record` naming it |
-/// | `hostHomeEscalation` | receipt, when home ≠ host | 24 hours | `cross-authority` state |
+/// | `hostHomeEscalation` | receipt, when home ≠ host | 24 hours | (the host/home agreement, to come) |
 /// | `assessment` | receipt, when the outcome calls for one | 45 working days | `assessment-completed` |
 /// | `initialConference` | the strategy discussion that started s47 enquiries | 15 working days | `conference-held` |
 ///
@@ -101,33 +101,38 @@ public enum Deadlines {
         // each kind that meets a deadline, the latest outcome, the strategy discussions.
         var acknowledgement: ReferralTimeline.Event?
         var authorisation: ReferralTimeline.Event?
+        var authorisedOutcome: String?
         var confirmation: ReferralTimeline.Event?
-        var feedbackAfterAuthorisation: ReferralTimeline.Event?
-        var anyFeedback: ReferralTimeline.Event?
+        var feedback: ReferralTimeline.Event?
         var latestOutcome: String?
         var enquiries: ReferralTimeline.Event?
         var assessmentCompleted: ReferralTimeline.Event?
         var conferenceHeld: ReferralTimeline.Event?
-        var crossAuthority: ReferralTimeline.Event?
         var discussions = 0
         var knownCount = 0
-        for event in timeline.events {
+        for (index, event) in timeline.events.enumerated() {
             guard event.at <= now else { break }
             knownCount += 1
             switch event.kind {
             case .acknowledgement: if acknowledgement == nil { acknowledgement = event }
-            case .authorisation: if authorisation == nil { authorisation = event }
+            case .authorisation:
+                // It counts only when it names an outcome recorded no later than it.
+                if authorisation == nil, let target = event.refersTo,
+                    timeline.events[..<index].contains(where: { $0.kind == .outcome && $0.reference == target })
+                {
+                    authorisation = event
+                    authorisedOutcome = target
+                }
             case .confirmation: if confirmation == nil { confirmation = event }
             case .feedback:
-                if anyFeedback == nil { anyFeedback = event }
-                if feedbackAfterAuthorisation == nil, authorisation != nil { feedbackAfterAuthorisation = event }
+                // The referrer told the outcome that was authorised, after it was.
+                if feedback == nil, let authorisedOutcome, event.refersTo == authorisedOutcome { feedback = event }
             case .outcome: latestOutcome = event.outcome
             case .strategyDiscussion:
                 discussions += 1
                 if enquiries == nil, event.section47 { enquiries = event }
             case .assessmentCompleted: if assessmentCompleted == nil { assessmentCompleted = event }
-            case .conferenceHeld: if conferenceHeld == nil { conferenceHeld = event }
-            case .crossAuthority: if crossAuthority == nil { crossAuthority = event }
+            case .conferenceHeld: if conferenceHeld == nil, enquiries != nil { conferenceHeld = event }
             case .strategyRecord: break
             }
         }
@@ -183,7 +188,7 @@ public enum Deadlines {
             add(
                 .outcomeFeedback, from: authorisation.at,
                 due: calendar.closeOfWorkingDays(outcomeFeedbackWorkingDays, after: authorisation.at),
-                metBy: feedbackAfterAuthorisation ?? anyFeedback)
+                metBy: feedback)
         }
 
         // Each strategy discussion's record is due a working day after it; the first one not
@@ -207,7 +212,7 @@ public enum Deadlines {
         if let home = timeline.homeAuthority, home != timeline.hostAuthority {
             add(
                 .hostHomeEscalation, from: received, due: hours(hostHomeEscalationHours, after: received),
-                metBy: crossAuthority)
+                metBy: nil)
         }
 
         if let latestOutcome, outcomesNeedingAssessment.contains(latestOutcome) {

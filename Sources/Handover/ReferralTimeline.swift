@@ -4,6 +4,9 @@ public import Replication
 /// What deadlines are computed from: a referral's receipt, its authorities, whether it came
 /// verbally from a professional, and the typed entries that start or meet a deadline.
 ///
+/// An authorisation counts only when made by a manager (``ReferralEntry/isManagerRole(_:)``) and
+/// naming an outcome recorded no later than it (``Deadlines``).
+///
 /// Read from a record (``init(record:)``) the cautious way where a field is in conflict (both
 /// values are kept and none is chosen): the earliest receipt, "verbal" and "professional" when
 /// either value says so, the first host authority in code order; such fields are listed in
@@ -93,16 +96,9 @@ public struct ReferralTimeline: Sendable, Hashable {
         case strategyRecord
         case assessmentCompleted
         case conferenceHeld
-        /// A host/home responsibility state recorded (accepted, agreed, escalated): the state
-        /// machine's entry, to come.
-        case crossAuthority
 
         /// The kind recorded as `entryKind`; nil for an entry no deadline reads.
         public init?(entryKind: String) {
-            if entryKind == Self.crossAuthorityEntryKind {
-                self = .crossAuthority
-                return
-            }
             switch ReferralEntry.Kind(rawValue: entryKind) {
             case .outcome: self = .outcome
             case .authorisation: self = .authorisation
@@ -118,9 +114,6 @@ public struct ReferralTimeline: Sendable, Hashable {
                 return nil
             }
         }
-
-        /// The entry kind the host/home state machine will record.
-        static let crossAuthorityEntryKind = "cross-authority"
     }
 
     /// Reads a referral record; nil when it holds no readable receipt instant or host authority
@@ -160,6 +153,9 @@ public struct ReferralTimeline: Sendable, Hashable {
                 guard case .string(let value)? = payload[key] else { return nil }
                 return value
             }
+            // Only a manager authorises: an authorisation by anyone else (from another replica,
+            // a bundle) is not a decision and meets nothing.
+            if kind == .authorisation, !ReferralEntry.isManagerRole(text("role") ?? "") { continue }
             let refersTo: String? =
                 switch kind {
                 case .authorisation: text("authorises")
@@ -170,7 +166,7 @@ public struct ReferralTimeline: Sendable, Hashable {
             events.append(
                 Event(
                     kind: kind, at: at, dot: entry.dot, refersTo: refersTo,
-                    outcome: kind == .outcome ? text("outcome") : kind == .crossAuthority ? text("state") : nil,
+                    outcome: kind == .outcome ? text("outcome") : nil,
                     section47: kind == .strategyDiscussion && payload["section47"] == .bool(true)))
         }
         self.init(

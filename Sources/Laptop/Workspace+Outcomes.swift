@@ -1,3 +1,4 @@
+import Handover
 import LineProtocol
 public import Referrals
 import ReplicaStore
@@ -46,7 +47,7 @@ extension Workspace {
         } catch {
             throw .refused(error.description)
         }
-        try checkConsistency(event, with: record)
+        try checkConsistency(event, with: record, at: at)
         let kind = event.kind
         let signed = try sign(payload, kind: kind, record: id)
         let dot = try commit { replica in
@@ -67,19 +68,24 @@ extension Workspace {
         guard at.secondsSinceEpoch <= now.secondsSinceEpoch + Self.futureTolerance else {
             throw .refused("--at \(at.london) is in the future (now is \(now.london)): give the time it happened")
         }
-        if case .string(let receivedText)? = ReferralView.value(of: record, at: "receivedAt"),
-            let received = Instant(iso8601: receivedText), at < received
-        {
+        // The earliest receipt when receivedAt is in conflict (the cautious reading).
+        if let received = ReferralTimeline(record: record)?.receivedAt, at < received {
             throw .refused(
                 "--at \(at.london) is before the referral was received (\(received.london)): give the time it happened")
         }
         return at
     }
 
-    /// Checks what `event` says about the referral against the record.
-    private func checkConsistency(_ event: ReferralEntry.Event, with record: Record) throws(LaptopError) {
+    /// Checks what `event` says about the referral against the record: the entries it names
+    /// exist, are of the right kind, and happened no later than it (`at`).
+    private func checkConsistency(_ event: ReferralEntry.Event, with record: Record, at: Instant) throws(LaptopError) {
         for (_, reference, kind) in event.references {
-            _ = try entry(reference, of: kind, in: record, for: event.kind)
+            let named = try entry(reference, of: kind, in: record, for: event.kind)
+            if let namedAt = Self.instant(of: named, in: record), at < namedAt {
+                throw .refused(
+                    "--at \(at.london) is before the \(kind.rawValue) entry \(reference) it names (\(namedAt.london)): give the time it happened"
+                )
+            }
         }
         switch event {
         case .authorisation(let authorises, _):
@@ -104,15 +110,21 @@ extension Workspace {
                 )
             }
         case .conferenceHeld:
-            let section47 = record.entries.contains { entry in
+            let enquiries = record.entries.filter { entry in
                 guard entry.kind == ReferralEntry.Kind.strategyDiscussion.rawValue,
                     case .object(let payload) = entry.payload
                 else { return false }
                 return payload["section47"] == .bool(true)
             }
-            guard section47 else {
+            guard !enquiries.isEmpty else {
                 throw .refused(
                     "no strategy discussion of this referral started section 47 enquiries: record it first (`edt referral strategy-discussion ID --section-47 true ...`)"
+                )
+            }
+            let first = enquiries.compactMap { Self.instant(of: $0.dot, in: record) }.min()
+            if let first, at < first {
+                throw .refused(
+                    "--at \(at.london) is before the strategy discussion that started section 47 enquiries (\(first.london)): give the time the conference was held"
                 )
             }
         default:
@@ -139,6 +151,14 @@ extension Workspace {
             )
         }
         return dot
+    }
+
+    /// The instant the entry `dot` of `record` says it happened (its `at`).
+    private static func instant(of dot: Dot, in record: Record) -> Instant? {
+        guard let entry = record.entries.first(where: { $0.dot == dot }), case .object(let payload) = entry.payload,
+            case .string(let text)? = payload["at"]
+        else { return nil }
+        return Instant(iso8601: text)
     }
 
     /// The dot an entry's payload names under `key`.

@@ -68,6 +68,30 @@ extension Workspace {
         return capture
     }
 
+    /// Refuses a write that would leave the referral naming an authority not known, or not in
+    /// force on the day it was received: a new host or home authority, or a new receipt instant
+    /// that the authorities named were not in force on.
+    private func checkAuthorities(after value: FieldValue, at path: FieldPath, in record: Record) throws(LaptopError) {
+        switch path.rawValue {
+        case ReferralCapture.hostAuthorityPath, ReferralCapture.homeAuthorityPath:
+            guard case .string(let code) = value else { return }
+            try checkKnown(
+                code, path: path.rawValue, receivedAt: ReferralTimeline(record: record)?.receivedAt, place: "")
+        case "receivedAt":
+            guard case .string(let text) = value, let instant = Instant(iso8601: text) else { return }
+            for authorityPath in [ReferralCapture.hostAuthorityPath, ReferralCapture.homeAuthorityPath] {
+                guard let field = try? FieldPath(authorityPath), let register = record.register(at: field) else {
+                    continue
+                }
+                for case .string(let code) in register.values {
+                    try checkKnown(code, path: authorityPath, receivedAt: instant, place: "receivedAt: ")
+                }
+            }
+        default:
+            break
+        }
+    }
+
     /// Refuses an authority code that is not known, or was not in force on the day the referral
     /// was received.
     func checkKnown(_ code: String, path: String, receivedAt: Instant?, place: String) throws(LaptopError) {
@@ -146,12 +170,7 @@ extension Workspace {
         } catch {
             throw .refused(error.description)
         }
-        if [ReferralCapture.hostAuthorityPath, ReferralCapture.homeAuthorityPath].contains(path.rawValue),
-            case .string(let code) = value
-        {
-            try checkKnown(
-                code, path: path.rawValue, receivedAt: ReferralTimeline(record: record)?.receivedAt, place: "")
-        }
+        try checkAuthorities(after: value, at: path, in: record)
         let register = record.register(at: path)
         if resolving {
             guard let register, register.isConflicted else {

@@ -228,7 +228,13 @@ extension ReferralEntry.Author {
     /// Whether the role is a manager's: it contains the word "manager" in any case, as a whole
     /// word ("Team Manager", "EDT manager", "service manager"; not "Managerial assistant").
     /// Only a manager authorises an outcome.
-    public var isManager: Bool {
+    public var isManager: Bool { ReferralEntry.isManagerRole(role) }
+}
+
+extension ReferralEntry {
+    /// Whether `role` is a manager's (see ``Author/isManager``): what an authorisation read from
+    /// another replica is checked against before it counts.
+    public static func isManagerRole(_ role: String) -> Bool {
         role.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil) }
             .contains { String($0).lowercased() == "manager" }
     }

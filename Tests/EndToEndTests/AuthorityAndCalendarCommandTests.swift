@@ -46,6 +46,9 @@ struct AuthorityAndCalendarCommandTests {
         let retired = (all.json["authorities"] as? [[String: Any]] ?? []).first { $0["gss"] as? String == "E10000006" }
         #expect(retired?["validTo"] as? String == "2023-03-31")
 
+        // A DfE number names the current authority, or the ceased one when no current one has it.
+        let cumbria = try edt.run(["authority", "show", "909", "--json"])
+        #expect(cumbria.json["gss"] as? String == "E10000006")
         let show = try edt.run(["authority", "show", "870", "--json"])
         #expect(show.status == 0, "\(show.standardError)")
         #expect(show.json["gss"] as? String == "E06000038")
@@ -136,6 +139,7 @@ struct AuthorityAndCalendarCommandTests {
         ["calendar", "deadlines", "--authority", "E06000038", "--received", "yesterday"],
         ["calendar", "working-days", "--authority", "E06000038", "--from", "2026-12-31", "--to", "2026-12-01"],
         ["calendar", "holidays", "--calendar", "wales", "--year", "2026"],
+        ["calendar", "holidays", "--calendar", "scotland", "--authority", "E06000038", "--year", "2026"],
     ])
     func badCalendarArgumentsAreUsageErrors(_ arguments: [String]) throws {
         let result = try edt.run(arguments)
@@ -159,7 +163,21 @@ struct AuthorityAndCalendarCommandTests {
         }
         let list = try edt.run(["referral", "list", "--store", store, "--json"])
         #expect((list.json["referrals"] as? [Any])?.isEmpty == true)
+        let malformed = try edt.run([
+            "referral", "acknowledge", "--store", store, "x", "--method", "phone", "--at", "Monday", "--by", "A",
+            "--role", "B",
+        ])
+        #expect(malformed.status == 2, "\(malformed.standardError)")
         // A device cannot be set up for an authority that ceased.
+        // Moving a referral's receipt to a day its host authority was not in force is refused too.
+        let created = try edt.run(["referral", "new", "--store", store, "--json"], input: minimalReferral)
+        let id = created.json["id"] as? String ?? ""
+        let moved = try edt.run(["referral", "set", "--store", store, id, "receivedAt", "2005-01-01T10:00:00Z"])
+        #expect(moved.status == 1)
+        #expect(
+            moved.standardError.contains(
+                "receivedAt: hostAuthority: E06000038 (Reading) came into force only on 2009-01-01"),
+            "\(moved.standardError)")
         let ceased = try edt.run([
             "init", "--store", temporaryDirectory().appendingPathComponent("old").path, "--device", "edt-laptop-b",
             "--authority", "E10000006",

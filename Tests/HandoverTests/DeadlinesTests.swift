@@ -170,6 +170,73 @@ struct DeadlinesTests {
         #expect(try Self.deadlines(publicReferral, at: "2026-12-01T16:00:00Z")[.outcomeFeedback] == nil)
     }
 
+    @Test func onlyFeedbackAboutTheAuthorisedOutcomeMeetsOutcomeFeedback() throws {
+        // Outcome A, feedback on A, then outcome B, authorised: the referrer was never told B.
+        var timeline = ReferralTimeline(
+            receivedAt: at("2026-11-30T22:00:00Z"), hostAuthority: Self.reading, professionalReferrer: true)
+        timeline.events = [
+            ReferralTimeline.Event(
+                kind: .outcome, at: at("2026-12-01T09:00:00Z"), reference: "a:2", outcome: "early-help"),
+            ReferralTimeline.Event(kind: .feedback, at: at("2026-12-01T09:30:00Z"), reference: "a:3", refersTo: "a:2"),
+            ReferralTimeline.Event(
+                kind: .outcome, at: at("2026-12-01T10:00:00Z"), reference: "a:4", outcome: "strategy-discussion"),
+            ReferralTimeline.Event(
+                kind: .authorisation, at: at("2026-12-01T11:00:00Z"), reference: "m:1", refersTo: "a:4"),
+        ]
+        let deadlines = try Self.deadlines(timeline, at: "2026-12-01T12:00:00Z")
+        #expect(deadlines[.outcomeFeedback]?.status == .pending)
+        #expect(deadlines[.outcomeFeedback]?.metBy == nil)
+        timeline.events.append(
+            ReferralTimeline.Event(kind: .feedback, at: at("2026-12-01T13:00:00Z"), reference: "a:5", refersTo: "a:4"))
+        #expect(try Self.deadlines(timeline, at: "2026-12-01T14:00:00Z")[.outcomeFeedback]?.metBy == "a:5")
+    }
+
+    @Test func anAuthorisationCountsOnlyByAManagerAndOfAnOutcomeRecordedBeforeIt() throws {
+        let id = try RecordID("referral-forged")
+        var replica = Replica(device: try DeviceID("edt-laptop-x"))
+        replica.write(.string("2026-12-01T21:00:00Z"), to: try FieldPath("receivedAt"), in: id)
+        replica.write(.string(Self.reading), to: try FieldPath("hostAuthority"), in: id)
+        func append(_ kind: String, _ payload: [String: FieldValue]) throws -> String {
+            let dot = try replica.append(kind: kind, payload: .object(payload), to: id)
+            return "\(dot.device.rawValue):\(dot.counter)"
+        }
+        // An authorisation by someone who is not a manager, and one naming no outcome at all,
+        // as a bundle from another laptop could carry them.
+        let outcome = try append(
+            "outcome",
+            [
+                "at": .string("2026-12-02T09:00:00Z"), "outcome": .string("early-help"),
+                "role": .string("EDT social worker"),
+            ])
+        _ = try append(
+            "authorisation",
+            ["at": .string("2026-12-02T10:00:00Z"), "authorises": .string(outcome), "role": .string("Driver")])
+        _ = try append(
+            "authorisation",
+            [
+                "at": .string("2026-12-02T10:30:00Z"), "authorises": .string("edt-laptop-x:999"),
+                "role": .string("Team Manager"),
+            ])
+        let forgedRecord = try #require(replica.records[id])
+        let forged = try #require(ReferralTimeline(record: forgedRecord))
+        let authority = try #require(Self.directory.authority(Self.reading))
+        let deadlines = Deadlines.compute(
+            forged, authority: authority, calendar: Self.directory.calendar(for: authority),
+            at: at("2026-12-03T12:00:00Z"))
+        #expect(deadlines.first { $0.name == .decision }?.status == .overdue)
+        #expect(OpenTasks.of(forged, at: at("2026-12-03T12:00:00Z")).map(\.kind).contains(.authoriseOutcome))
+        // A manager's authorisation of that outcome meets the decision.
+        let real = try append(
+            "authorisation",
+            ["at": .string("2026-12-02T11:00:00Z"), "authorises": .string(outcome), "role": .string("Team Manager")])
+        let record = try #require(replica.records[id])
+        let timeline = try #require(ReferralTimeline(record: record))
+        let met = Deadlines.compute(
+            timeline, authority: authority, calendar: Self.directory.calendar(for: authority),
+            at: at("2026-12-03T12:00:00Z"))
+        #expect(met.first { $0.name == .decision }?.metBy == real)
+    }
+
     @Test func strategyDiscussionsStartTheirRecordAndTheInitialConference() throws {
         let timeline = ReferralTimeline(
             receivedAt: at("2026-12-01T21:00:00Z"), hostAuthority: Self.reading,

@@ -317,4 +317,54 @@ struct WorkspaceOutcomeTests {
             }
         }
     }
+
+    @Test func anEntryMayNotBeDatedBeforeTheEntryItNames() throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let workspace = try bench.workspace()
+        let id = try Bench.capture(workspace)
+        let outcome = try workspace.record(
+            id.rawValue, .outcome(.strategyDiscussion, rationale: "Concerns."), by: Bench.worker,
+            at: "2027-03-27T02:20:00Z")
+        let reference = Notation.text(outcome.dot)
+        // An authorisation dated before the outcome it authorises would forge a met decision.
+        try expectRefused(workspace, id, containing: "before the outcome entry") {
+            try workspace.record(
+                id.rawValue, .authorisation(authorises: reference), by: Self.manager, at: "2027-03-27T02:15:00Z")
+        }
+        try expectRefused(workspace, id, containing: "before the outcome entry") {
+            try workspace.record(
+                id.rawValue, .feedback(about: reference, text: "Told.", confidentialityWeighed: true), by: Bench.worker,
+                at: "2027-03-27T02:19:59Z")
+        }
+        // A conference before the discussion that started section 47 enquiries.
+        try workspace.record(
+            id.rawValue, .strategyDiscussion(section47: true, text: "Enquiries."), by: Bench.worker,
+            at: "2027-03-27T02:25:00Z")
+        try expectRefused(workspace, id, containing: "before the strategy discussion that started section 47") {
+            try workspace.record(
+                id.rawValue, .conferenceHeld(text: "Held."), by: Bench.worker, at: "2027-03-27T02:24:00Z")
+        }
+        // At or after, they are recorded.
+        try workspace.record(
+            id.rawValue, .authorisation(authorises: reference), by: Self.manager, at: "2027-03-27T02:20:00Z")
+        try workspace.record(id.rawValue, .conferenceHeld(text: "Held."), by: Bench.worker, at: "2027-03-27T02:25:00Z")
+    }
+
+    @Test func anEntryMayNotPrecedeTheEarliestReceiptWhenReceiptIsInConflict() throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace("a")
+        let b = try bench.workspace("b")
+        let id = try Bench.capture(a)
+        _ = try b.importBundle(a.exportBundle(), source: "a")
+        try a.set(id.rawValue, path: "receivedAt", value: "2027-03-27T02:00:00Z", by: Bench.worker)
+        try b.set(id.rawValue, path: "receivedAt", value: "2027-03-27T02:05:00Z", by: Bench.worker)
+        _ = try a.importBundle(b.exportBundle(), source: "b")
+        #expect(try a.referral(id.rawValue).conflicts.map(\.path.rawValue) == ["receivedAt"])
+        try expectRefused(a, id, containing: "before the referral was received (2027-03-27T02:00:00Z)") {
+            try a.record(id.rawValue, .acknowledgement(method: .phone), by: Bench.worker, at: "1990-01-01T00:00:00Z")
+        }
+        try a.record(id.rawValue, .acknowledgement(method: .phone), by: Bench.worker, at: "2027-03-27T02:00:00Z")
+    }
 }

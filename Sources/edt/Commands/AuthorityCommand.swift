@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Handover
+import Referrals
 import Replication
 
 /// `edt authority`: the children's services authorities known, and each one's profile.
@@ -17,10 +19,12 @@ struct AuthorityCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the authorities in force, in code order.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the authorities in force today, in code order.")
 
         @OptionGroup var authorities: AuthorityOptions
-        @Flag(help: "Also list codes no longer in force (with their dates).") var includeRetired = false
+        @Flag(help: "Also list codes not in force today: ceased (with their dates), or not yet in force.")
+        var includeRetired = false
         @Option(help: ArgumentHelp("Only this nation's (England, Wales, ...).", valueName: "NATION")) var nation:
             String?
         @Flag(
@@ -38,8 +42,9 @@ struct AuthorityCommand: AsyncParsableCommand {
         func run() async throws {
             let directory = try authorities.load()
             let wanted = nation.flatMap(Nation.init(text:))
+            let today = LondonTime.day(of: Instant(Date()))
             let listed = directory.all.filter {
-                ($0.isCurrent || includeRetired) && (wanted == nil || $0.nation == wanted)
+                ($0.isInForce(on: today) || includeRetired) && (wanted == nil || $0.nation == wanted)
             }
             if json {
                 JSONOutput.print(.object(["authorities": .array(listed.map(AuthorityOutput.summary))]))

@@ -69,7 +69,7 @@ struct CalendarCommand: AsyncParsableCommand {
         @Flag(help: "A professional's verbal referral: adds writtenConfirmation.") var verbal = false
         @Flag(
             help:
-                "Print one JSON object: {\"outOfHours\", \"handoverAt\", \"deadlines\": {\"acknowledge\", \"decision\", \"referrerChase\", \"writtenConfirmation\", \"assessment\"}}."
+                "Print one JSON object: {\"authority\", \"receivedAt\", \"outOfHours\", \"handoverAt\", \"deadlines\": {\"acknowledge\", \"decision\", \"referrerChase\", \"writtenConfirmation\", \"assessment\"}}."
         )
         var json = false
 
@@ -130,6 +130,9 @@ struct CalendarCommand: AsyncParsableCommand {
                 throw ValidationError("--calendar must be one of: england-and-wales, scotland, northern-ireland")
             }
             guard (1900...2999).contains(year) else { throw ValidationError("--year must be from 1900 to 2999") }
+            if calendar != nil, authority != nil {
+                throw ValidationError("give --calendar or --authority, not both")
+            }
         }
 
         func run() async throws {

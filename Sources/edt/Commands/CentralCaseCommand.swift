@@ -31,7 +31,7 @@ extension CentralCommand {
         var at: String?
         @Flag(
             help:
-                "Print one JSON object: {\"id\", \"asOf\", \"authority\", \"deadlines\": {NAME: {\"due\", \"status\", \"metBy\", ...}}, \"uncertain\"}."
+                "Print one JSON object: {\"id\", \"asOf\", \"authority\", \"deadlines\": {NAME: {\"due\", \"status\", \"metBy\", ...}}, \"uncertain\", \"openTasks\"} (as edt referral deadlines)."
         )
         var json = false
 

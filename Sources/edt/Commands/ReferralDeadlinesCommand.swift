@@ -30,7 +30,7 @@ extension ReferralCommand {
         var at: String?
         @Flag(
             help:
-                "Print one JSON object: {\"id\", \"asOf\", \"authority\", \"deadlines\": {NAME: {\"due\", \"status\", \"metBy\", \"metAt\", \"startsAt\", \"late\", \"overdueSeconds\"}}, \"uncertain\"}."
+                "Print one JSON object: {\"id\", \"asOf\", \"authority\", \"deadlines\": {NAME: {\"due\", \"status\", \"metBy\", \"metAt\", \"startsAt\", \"late\", \"overdueSeconds\"}}, \"uncertain\", \"openTasks\": [{\"task\", \"entry\", \"summary\"}]}."
         )
         var json = false
 

@@ -28,6 +28,12 @@ enum ReferralOutcomeCommands {
         var at: String?
         @Flag(help: "Print one JSON object: {\"id\", \"entry\", \"kind\", \"at\"}.")
         var json = false
+
+        func validate() throws {
+            if let at, Instant(iso8601: at) == nil {
+                throw ValidationError("--at \"\(at)\" is not an ISO 8601 instant with an offset (2027-03-27T03:00:00Z)")
+            }
+        }
     }
 
     /// Records `event` on referral `id` and prints what was recorded.

@@ -34,8 +34,11 @@ struct AuthorityOptions: ParsableArguments {
     /// The authority named by `code`: a GSS code, or a DfE number when one current authority has it.
     static func authority(_ code: String, in directory: AuthorityDirectory) throws(Failure) -> Authority {
         if let authority = directory.authority(code) { return authority }
-        let byNumber = directory.all.filter { $0.dfe == code && $0.isCurrent }
-        if byNumber.count == 1 { return byNumber[0] }
+        // A DfE number: the one current authority with it, else the one retired authority.
+        let byNumber = directory.all.filter { $0.dfe == code }
+        let current = byNumber.filter(\.isCurrent)
+        if current.count == 1 { return current[0] }
+        if current.isEmpty, byNumber.count == 1 { return byNumber[0] }
         throw .refused(directory.refusal(of: code, on: nil) ?? "\(code) is not a known authority")
     }
 }
