@@ -35,7 +35,10 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         /// The EDT line protocol: streaming frame decoder, messages, encoder.
-        .target(name: "LineProtocol", dependencies: ["Replication", "CXXHash"]),
+        .target(
+            name: "LineProtocol",
+            dependencies: ["Replication", "CXXHash", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         /// The referral record: schema, validation, document view, entries and their signatures.
         .target(
             name: "Referrals",
@@ -71,7 +74,10 @@ let package = Package(
         /// with the device's policies, an injected clock and signed entries.
         .target(
             name: "Laptop",
-            dependencies: ["Replication", "LineProtocol", "Referrals", "Handover", "ReplicaStore", "Uploader"]),
+            dependencies: [
+                "Replication", "LineProtocol", "Referrals", "Handover", "ReplicaStore", "Uploader",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
         .target(

@@ -47,8 +47,9 @@ public struct CentralRoutes: Sendable {
         do {
             let clock = ContinuousClock()
             let started = clock.now
-            let device = try await authenticator.authenticate(request.headers[.authorization])
-            let reader = service.reader(for: device)
+            let authenticated = try await authenticator.authenticate(request.headers[.authorization])
+            let device = authenticated.device
+            let reader = try service.reader(for: device, counter: authenticated.counter)
             var read = started
             // Segments verified by a checkpoint are read and stored while the rest arrives. When
             // the body breaks off or is refused, what was verified is stored, then the rest refused.
@@ -69,7 +70,8 @@ public struct CentralRoutes: Sendable {
                 return push.pull
             }
             let reply = try await service.reply(
-                pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: pull, to: device)
+                pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: pull, to: device,
+                counter: authenticated.counter)
             logger.info(
                 "sync",
                 metadata: [

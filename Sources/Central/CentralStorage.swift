@@ -1,3 +1,4 @@
+public import Crypto
 public import LineProtocol
 public import Replication
 
@@ -10,6 +11,9 @@ public protocol CentralStorage: Sendable {
     /// A random name given to the database when it was made (letters and digits): cursors
     /// carry it, so a cursor issued by another database is recognised as such.
     var identity: String { get }
+    /// The centre's Ed25519 signing key, made with the database: it signs every reply, and its
+    /// public half (`edt central identity`) is what laptops trust.
+    var signingKey: Curve25519.Signing.PrivateKey { get }
     /// The newest number of the change sequence (0 when nothing is stored).
     func newestSequence() async throws(CentralError) -> Int64
 
@@ -143,4 +147,9 @@ public struct ChangePage: Sendable {
         self.upTo = upTo
         self.more = more
     }
+}
+
+extension CentralStorage {
+    /// The centre's public key (raw 32 bytes): what `edt central identity` prints and laptops trust.
+    public var publicKey: [UInt8] { Array(signingKey.publicKey.rawRepresentation) }
 }

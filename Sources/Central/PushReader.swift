@@ -2,16 +2,19 @@ public import LineProtocol
 public import Replication
 
 /// Reads a device's `push` stream as it arrives and keeps what it asks: the record parts and
-/// the pull cursor. Parts are handed on only once verified: those before a `+SUM` checkpoint
-/// when its checksum matches (``takeVerified()``, so they can be stored while the rest still
-/// arrives), the rest when ``finish()`` has verified `END`. A damaged request stores nothing
-/// that was not verified.
+/// the pull cursor. Parts are handed on only once verified: those before a signed checkpoint
+/// (`SIG part`) when its signature by the device's enrolled key verifies (``takeVerified()``, so
+/// they can be stored while the rest still arrives), the rest when ``finish()`` has verified the
+/// final signature and `END`. The stream's header must name the device, this request's counter
+/// and this centre. A damaged or forged request stores nothing that was not verified.
 ///
 /// Parts are handed on unread (``LineProtocol/UnreadRecord``): reading their payloads is the
 /// costly part of a push, and whoever takes a segment reads it on its own core.
 public final class PushReader {
-    private let decoder = MessageDecoder()
+    private let decoder: MessageDecoder
     private let device: DeviceID
+    private let counter: UInt64
+    private let centre: String
     private let maximumBytes: Int
     private var bytes = 0
     /// Parts since the last checkpoint.
@@ -27,8 +30,13 @@ public final class PushReader {
         public let pull: Cursor?
     }
 
-    public init(device: DeviceID, maximumBytes: Int) {
+    /// A reader for request `counter` from `device`, whose stream `verifier`'s key must sign and
+    /// whose header must name `centre`.
+    public init(device: DeviceID, verifier: StreamVerifier, counter: UInt64, centre: String, maximumBytes: Int) {
         self.device = device
+        self.decoder = MessageDecoder(verifier: verifier)
+        self.counter = counter
+        self.centre = centre
         self.maximumBytes = maximumBytes
     }
 
@@ -47,13 +55,13 @@ public final class PushReader {
                 switch message {
                 case .record: break  // handed over unread above
                 case .pull(let cursor): self.pull = cursor
-                case .checkpoint:
-                    // The frame decoder has checked the checksum: everything before is sound.
+                case .signature(.part):
+                    // The frame decoder has verified the device's signature of everything before.
                     if !self.parts.isEmpty {
                         self.verified.append(self.parts)
                         self.parts = []
                     }
-                case .delta, .ignorable: break
+                case .signature(.final), .checkpoint, .delta, .ignorable: break
                 case .answer, .more: break  // the decoder refuses these in a push
                 }
             }
@@ -92,6 +100,16 @@ public final class PushReader {
         guard named == device.rawValue else {
             throw LineProtocolError(
                 .malformedFrame, line: 1, "the stream names device \(named) but the request is signed by \(device)")
+        }
+        guard header.counter == counter else {
+            throw LineProtocolError(
+                .badSignature, line: 1,
+                "the stream is for request \(header.counter.map(String.init) ?? "(none)") but the request's header is \(counter): a body taken from another request"
+            )
+        }
+        guard header.centre == centre else {
+            throw LineProtocolError(
+                .badSignature, line: 1, "the stream is meant for another centre (\(header.centre ?? "none"))")
         }
     }
 }

@@ -1,3 +1,4 @@
+public import Crypto
 import Foundation
 import GRDB
 import LineProtocol
@@ -19,6 +20,7 @@ public final class SQLiteCentralStorage: CentralStorage {
     private let pool: DatabasePool
     public let path: String
     public let identity: String
+    public let signingKey: Curve25519.Signing.PrivateKey
     /// Bytes of cases stored after which a checkpoint starts.
     public let checkpointBytes: Int
     /// The connection checkpoints run on, and whether one is running or due.
@@ -98,10 +100,24 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // key finds: the index only cost every stored case one more insert.
                 try db.execute(sql: "DROP INDEX IF EXISTS case_authorities_by_case")
             }
+            migrator.registerMigration("signing key") { db in
+                // The centre's own key, made once: replies are signed with it.
+                let key = Curve25519.Signing.PrivateKey()
+                try db.execute(
+                    sql: "INSERT INTO meta (key, value) VALUES ('signing-key', ?)",
+                    arguments: [key.rawRepresentation.base64EncodedString()])
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
                 ?? "unknown"
+            let keyText = try pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'signing-key'")
+            }
+            guard let keyText, let keyData = Data(base64Encoded: keyText),
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: keyData)
+            else { throw CentralError(.storage, "the centre's signing key in \(path) is unreadable: the database was damaged") }
+            signingKey = key
         } catch {
             throw CentralError(.storage, "cannot open the central database \(path): \(error)")
         }

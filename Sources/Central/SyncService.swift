@@ -1,3 +1,4 @@
+import Crypto
 public import Handover
 public import LineProtocol
 import Referrals
@@ -35,16 +36,30 @@ public struct SyncService: Sendable {
         cursorDevice = try? DeviceID("central." + storage.identity)
     }
 
-    /// A reader for one request body from `device`.
-    public func reader(for device: EnrolledDevice) -> PushReader {
-        PushReader(device: device.id, maximumBytes: configuration.maximumRequestBytes)
+    /// This centre's identity on the wire (its public key in hex): requests name it, replies carry it.
+    public var centre: String {
+        SyncContract.centreIdentity(publicKey: Array(storage.signingKey.publicKey.rawRepresentation))
+    }
+
+    /// A reader for the body of request `counter` from `device`: its stream must be signed by the
+    /// device's enrolled key and name this request and this centre.
+    public func reader(for device: EnrolledDevice, counter: UInt64) throws(CentralError) -> PushReader {
+        guard let key = StreamVerifier.rawKey(device.publicKey) else {
+            throw CentralError(.unauthenticated, "device \(device.id)'s enrolled key is not an Ed25519 key")
+        }
+        return PushReader(
+            device: device.id, verifier: key, counter: counter, centre: centre,
+            maximumBytes: configuration.maximumRequestBytes)
     }
 
     /// Stores the push's records (durably, before acknowledging any) and returns the reply stream.
-    public func respond(to push: PushReader.Push, from device: EnrolledDevice) async throws(CentralError) -> [UInt8] {
+    public func respond(
+        to push: PushReader.Push, from device: EnrolledDevice, counter: UInt64
+    ) async throws(CentralError) -> [UInt8] {
         let prepared = try prepare(push.parts)
         let outcomes = try await store(prepared, from: device)
-        return try await reply(pushed: prepared.map(\.part), outcomes: outcomes, pull: push.pull, to: device)
+        return try await reply(
+            pushed: prepared.map(\.part), outcomes: outcomes, pull: push.pull, to: device, counter: counter)
     }
 
     /// Merges and stores parts pushed by `device`, durably, in one transaction; refuses those
@@ -102,16 +117,19 @@ public struct SyncService: Sendable {
     /// The reply to a push whose parts were stored with these outcomes (in push order): an
     /// `ACK` or `NAK` per part, then, when the device asked, what changed since its cursor.
     public func reply(
-        pushed parts: [Record], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice
+        pushed parts: [Record], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice, counter: UInt64
     ) async throws(CentralError) -> [UInt8] {
-        try await reply(pushedVersions: parts.map(\.version), outcomes: outcomes, pull: pull, to: device)
+        try await reply(
+            pushedVersions: parts.map(\.version), outcomes: outcomes, pull: pull, to: device, counter: counter)
     }
 
-    /// ``reply(pushed:outcomes:pull:to:)`` given only the versions of the parts pushed (in push
-    /// order), which is all it needs of them: a case stored at the version the device pushed is
-    /// not sent back to it.
+    /// ``reply(pushed:outcomes:pull:to:counter:)`` given only the versions of the parts pushed
+    /// (in push order), which is all it needs of them: a case stored at the version the device
+    /// pushed is not sent back to it. The reply names request `counter` and this centre, and is
+    /// signed with the centre's key.
     public func reply(
-        pushedVersions: [VersionVector], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice
+        pushedVersions: [VersionVector], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice,
+        counter: UInt64
     ) async throws(CentralError) -> [UInt8] {
         var since: Int64 = 0
         if let cursor = pull {
@@ -129,7 +147,13 @@ public struct SyncService: Sendable {
             }
             since = sequence
         }
-        let encoder = StreamEncoder(header: Header(kind: .reply, device: "central"))
+        let header = Header(
+            kind: .reply,
+            parameters: [
+                (Header.deviceParameter, "central"), (Header.centreParameter, centre),
+                (Header.counterParameter, String(counter)),
+            ])
+        let encoder = StreamEncoder(header: header, signer: StreamSigner(key: storage.signingKey))
         var asPushed: [Int64] = []  // the changes that stored a case just as this device pushed it
         asPushed.reserveCapacity(outcomes.count)
         for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Handover
 import LineProtocol
@@ -8,9 +9,12 @@ public import Replication
 /// Carrying a replica's content by file (a USB stick) in the line protocol, with no network.
 extension Workspace {
     /// An EDTLP `bundle` of what a replica whose version vector is `base` lacks (everything for
-    /// an empty vector).
+    /// an empty vector), signed with this device's key, which its header names (`key=`).
     public func exportBundle(since base: VersionVector = VersionVector()) -> [UInt8] {
-        let encoder = StreamEncoder(header: Header(kind: .bundle, device: device.rawValue))
+        let header = Header(
+            kind: .bundle,
+            parameters: [(Header.deviceParameter, device.rawValue), (Header.keyParameter, Hex.encode(publicKey))])
+        let encoder = StreamEncoder(header: header, signer: store.streamSigner)
         encoder.append(store.replica.delta(since: base))
         return encoder.finish()
     }
@@ -23,14 +27,34 @@ extension Workspace {
         public let rejected: Int
     }
 
-    /// Merges an EDTLP bundle, all or nothing: the whole bundle is verified first (frame count,
-    /// checksum, every record), so a damaged one changes nothing. Records whose fields fail the
+    /// Merges an EDTLP bundle, all or nothing: the whole bundle is verified first (its signature
+    /// by the key its header names, frame count, checksum, every record), so a damaged or altered
+    /// one changes nothing. A bundle claiming to come from this device must be signed by this
+    /// device's own key. Records whose fields fail the
     /// referral schema are refused and counted; importing the same bundle twice changes nothing
     /// the second time. `source` names the input in a refusal.
     public func importBundle(_ bytes: [UInt8], source: String) throws(LaptopError) -> BundleImport {
         let stream: DecodedStream
+        let ownDevice = device.rawValue
+        let ownKey = publicKey
+        // The signer is the key the bundle's header names; a bundle naming this device must be
+        // signed by this device's own key.
+        let signer = StreamVerifier.fromHeader { (header: Header) throws(LineProtocolError) in
+            guard let text = header[Header.keyParameter], let raw = Hex.decode(text), raw.count == 32,
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            else {
+                throw LineProtocolError(
+                    .badSignature, line: 1, "the bundle does not name the key that signed it (key=<64 hex>)")
+            }
+            if header.device == ownDevice, raw != ownKey {
+                throw LineProtocolError(
+                    .badSignature, line: 1,
+                    "the bundle claims to come from this device (\(ownDevice)) but is signed by another key")
+            }
+            return key
+        }
         do {
-            stream = try DecodedStream(bytes)
+            stream = try DecodedStream(bytes, verifier: signer)
         } catch {
             throw .refused("\(source) is not a valid bundle (\(error)); nothing was imported")
         }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Handover
+import Crypto
 import LineProtocol
 import ReplicaStore
 public import Replication
@@ -99,5 +100,34 @@ extension LaptopError {
     /// A store failure: the environment's (disk, damage, a busy store) or the input's.
     init(_ error: StoreError) {
         self.init(error.isInputOrOutput ? .inputOutput : .refused, error.message)
+    }
+}
+
+/// The centre this laptop trusts.
+extension Workspace {
+    /// The centre's public key (raw 32 bytes), once recorded: every sync reply must be signed by it.
+    public func centreKey() throws(LaptopError) -> [UInt8]? {
+        do {
+            return try store.centreKey()
+        } catch {
+            throw LaptopError(error)
+        }
+    }
+
+    /// Records the centre's public key, given as `edt central identity` prints it (base64 of the
+    /// raw 32-byte Ed25519 key).
+    public func setCentreKey(base64 text: String) throws(LaptopError) {
+        guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32,
+            (try? Curve25519.Signing.PublicKey(rawRepresentation: data)) != nil
+        else {
+            throw .refused(
+                "\"\(text)\" is not a centre's key: give the 32-byte Ed25519 key in base64 that `edt central identity` prints"
+            )
+        }
+        do {
+            try store.setCentreKey(Array(data))
+        } catch {
+            throw LaptopError(error)
+        }
     }
 }

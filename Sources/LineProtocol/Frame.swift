@@ -17,6 +17,9 @@ public struct Frame: Sendable, Hashable {
         case nak
         /// `+SUM n xxh3-64:HEX`: a checkpoint, the checksum of every byte before its line.
         case checkpoint
+        /// `SIG n part|final ed25519:HEX`: the sender's signature of every byte before its line
+        /// (``StreamSignature``).
+        case signature
         /// `+MORE n`: the reply's pull stopped short of a page.
         case more
         /// `+NAME n ...`: an ignorable frame a later minor version added (not `+SUM` or `+MORE`).
@@ -25,6 +28,10 @@ public struct Frame: Sendable, Hashable {
         init?(_ token: ArraySlice<UInt8>) {
             switch token.count {
             case 3:
+                if token.elementsEqual("SIG".utf8) {
+                    self = .signature
+                    return
+                }
                 if token.elementsEqual("REC".utf8) {
                     self = .record
                     return
@@ -76,6 +83,7 @@ public struct Frame: Sendable, Hashable {
             case .ack: "ACK"
             case .nak: "NAK"
             case .checkpoint: "+SUM"
+            case .signature: "SIG"
             case .more: "+MORE"
             case .ignorable(let name): name
             }

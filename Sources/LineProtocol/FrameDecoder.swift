@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,12 +10,14 @@ import Darwin
 ///
 /// Checks what every stream shares: the header (name and major version), line length (while
 /// reading, so a line with no end cannot grow memory), CR LF endings, verbs, consecutive frame
-/// numbers, and the `END` line's frame count and checksum; then that nothing follows `END`. It
+/// numbers, the sender's signatures (`SIG` frames, against the key ``StreamVerifier`` names:
+/// a stream is trusted up to its last verified signature, and must end with its `SIG final`),
+/// and the `END` line's frame count and checksum; then that nothing follows `END`. It
 /// buffers at most one partial line. Arguments are not interpreted here: ``MessageDecoder`` does
 /// that, and checks their UTF-8 as it reads them.
 ///
 /// ```swift
-/// let decoder = FrameDecoder()
+/// let decoder = FrameDecoder(verifier: .key(senderKey))
 /// for chunk in chunks { try decoder.decode(chunk) { frame in print(frame.verb) } }
 /// let summary = try decoder.finish()
 /// ```
@@ -37,9 +41,16 @@ public final class FrameDecoder {
     private var sawInput = false
     private var finishedChecksum: String?
     private let checksum = StreamChecksum()
+    private let verifier: StreamVerifier
+    /// The key the stream's signatures must verify against, once the header named the signer.
+    private var signerKey: Curve25519.Signing.PublicKey?
+    /// The frame number of the stream's `SIG final`, once verified.
+    private var finalSignature: Int?
 
-    public init(limits: Limits = .standard) {
+    /// A decoder whose stream must be signed by the key `verifier` names.
+    public init(limits: Limits = .standard, verifier: StreamVerifier) {
         self.limits = limits
+        self.verifier = verifier
     }
 
     /// Reads the next chunk of the stream and calls `onFrame` for each complete frame in it.
@@ -101,7 +112,7 @@ public final class FrameDecoder {
                                 line: linesRead))
                     } else {
                         let line = chunk[position..<newline]
-                        if Self.isEndLine(line) || Self.isChecksumLine(line) {
+                        if Self.isEndLine(line) || Self.isChecksumLine(line) || Self.isSignatureLine(line) {
                             // The checksum covers every byte before the END (or +SUM) line.
                             checksum.update(chunk[hashedUpTo..<position])
                             hashedUpTo = position
@@ -211,6 +222,12 @@ public final class FrameDecoder {
         line.prefix(5).elementsEqual("+SUM ".utf8)
     }
 
+    /// Whether `line` is a signature: `SIG <n> part|final ed25519:<hex>` signs every byte
+    /// before its line.
+    private static func isSignatureLine(_ line: ArraySlice<UInt8>) -> Bool {
+        line.prefix(4).elementsEqual("SIG ".utf8)
+    }
+
     private func checkLength(_ count: Int) throws(LineProtocolError) {
         guard count <= limits.maximumLineBytes else {
             throw LineProtocolError(
@@ -241,7 +258,12 @@ public final class FrameDecoder {
             throw LineProtocolError(.crlf, line: number, "the line ends in CR LF; EDTLP lines end in LF alone")
         }
         guard let header else {
-            self.header = try Header.parse(line, lineNumber: number)
+            let header = try Header.parse(line, lineNumber: number)
+            switch verifier {
+            case .key(let key): signerKey = key
+            case .fromHeader(let find): signerKey = try find(header)
+            }
+            self.header = header
             return false
         }
         let verbEnd = line.firstIndex(of: 0x20) ?? line.endIndex
@@ -267,8 +289,16 @@ public final class FrameDecoder {
                 "frame number \(frameNumber) where \(framesRead + 1) was due: a frame was duplicated, lost or reordered"
             )
         }
+        if let finalSignature {
+            throw LineProtocolError(
+                .unsigned, line: number,
+                "a frame follows the stream's final signature (frame \(finalSignature)): it was added by someone else")
+        }
         framesRead += 1
         let arguments = numberEnd < rest.endIndex ? rest[(numberEnd + 1)...] : rest[rest.endIndex...]
+        if case .signature = known {
+            try verifySignature(arguments, line: number, frame: frameNumber, header: header)
+        }
         if case .checkpoint = known {
             let expected = checksum.text
             guard arguments.elementsEqual(expected.utf8) else {
@@ -282,7 +312,30 @@ public final class FrameDecoder {
         return false
     }
 
+    /// Checks a `SIG` frame against the bytes before its line and the signer's key.
+    private func verifySignature(
+        _ arguments: ArraySlice<UInt8>, line: Int, frame: Int, header: Header
+    ) throws(LineProtocolError) {
+        guard let (role, signature) = StreamSignature.parse(arguments) else {
+            throw LineProtocolError(.malformedFrame, line: line, "SIG must be followed by part|final ed25519:<128 hex>")
+        }
+        let message = StreamSignature.message(kind: header.kind, role: role, digest: checksum.sha256Digest)
+        guard let signerKey, signerKey.isValidSignature(signature, for: message) else {
+            throw LineProtocolError(
+                .badSignature, line: line,
+                "the signature does not verify against the sender's key: the stream was altered, or not signed by \(header.device ?? "its sender")"
+            )
+        }
+        if role == .final { finalSignature = frame }
+    }
+
     private func verifyEnd(_ arguments: ArraySlice<UInt8>, line: Int, header: Header) throws(LineProtocolError) {
+        guard let finalSignature, finalSignature == framesRead else {
+            throw LineProtocolError(
+                .unsigned, line: line,
+                "the stream does not end with its sender's final signature (SIG final): it is not the sender's whole stream"
+            )
+        }
         let parts = arguments.split(separator: 0x20, omittingEmptySubsequences: false)
         guard parts.count == 2, let count = Self.decimal(parts[0]) ?? (parts[0].elementsEqual("0".utf8) ? 0 : nil)
         else {

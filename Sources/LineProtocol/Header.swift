@@ -31,6 +31,20 @@ public struct Header: Sendable, Hashable {
         self.init(kind: kind, parameters: [(Self.deviceParameter, device)])
     }
 
+    /// `counter=<n>`: on a push, the request's counter (as its `Authorization` header has it);
+    /// on a reply, the counter of the request it answers.
+    public static let counterParameter = "counter"
+    /// `centre=<identity>`: the centre a push is meant for, or the centre that wrote a reply
+    /// (``SyncContract/centreIdentity(publicKey:)``).
+    public static let centreParameter = "centre"
+    /// `key=<64 hex>`: on a bundle, the Ed25519 public key of the device that signed it.
+    public static let keyParameter = "key"
+
+    /// The request counter the header names.
+    public var counter: UInt64? { self[Self.counterParameter].flatMap { UInt64($0) } }
+    /// The centre the header names.
+    public var centre: String? { self[Self.centreParameter] }
+
     /// The value of the first parameter named `key`.
     public subscript(key: String) -> String? { parameters.first { $0.key == key }?.value }
 

@@ -9,7 +9,9 @@
 ///   and never buffers more than one line.
 /// - ``MessageDecoder`` turns frames into typed ``Message``s (record deltas, pull requests,
 ///   answers to pushed records, checkpoints), validating every token and payload.
-/// - ``StreamEncoder`` writes a stream: header, numbered frames, and the `END` line.
+/// - ``StreamEncoder`` writes a stream: header, numbered frames, the sender's signatures (`SIG`,
+///   ``StreamSignature``) and the `END` line; decoders verify the signatures before anything
+///   before them is handed on as trusted (``StreamVerifier``).
 /// - ``SyncContract`` and ``SyncAuthorization`` are the HTTP side of a sync that a device and
 ///   the central endpoint share: paths, media type, the start-over answer, the signed header.
 ///
@@ -18,7 +20,7 @@ public enum EDTLP {
     /// The protocol's name, the first token of every stream.
     public static let name = "EDTLP"
     /// The major version this implementation speaks. Streams of another major are refused.
-    public static let majorVersion = 1
+    public static let majorVersion = 2
     /// The minor version this implementation writes. Any minor of the same major is read.
     public static let minorVersion = 0
     /// The checksum algorithm named on `END` lines.

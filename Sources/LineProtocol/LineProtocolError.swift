@@ -3,7 +3,7 @@
 /// Codes are part of the protocol (`Protocol/PROTOCOL.md`, "Errors") and safe to use as metric
 /// labels or in scripts; the detail text may change.
 public struct LineProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The stable error codes of EDTLP 1.
+    /// The stable error codes of EDTLP 2.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The input held no bytes at all.
         case emptyInput = "empty-input"
@@ -39,6 +39,11 @@ public struct LineProtocolError: Error, Hashable, Sendable, CustomStringConverti
         case digestMismatch = "digest-mismatch"
         /// Bytes after the `END` line.
         case trailingData = "trailing-data"
+        /// A `SIG` frame whose signature does not verify against the sender's key, or a stream
+        /// whose signer is not the one expected.
+        case badSignature = "bad-signature"
+        /// A stream whose last frame is not its `SIG final` (or with frames after it).
+        case unsigned = "unsigned"
     }
 
     /// The stable code.

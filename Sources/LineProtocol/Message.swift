@@ -19,6 +19,11 @@ public enum Message: Sendable, Equatable {
     /// computes it afresh from the bytes it wrote (``StreamEncoder/appendChecksum()``), whatever
     /// this one says.
     case checkpoint(checksum: String)
+    /// `SIG`: the sender's signature of every byte before it, already verified by the decoder
+    /// (which refuses a stream whose signature fails). After a `part` signature the frames before
+    /// it may be acted on; the `final` one is the stream's last frame. The encoder writes these
+    /// itself (``StreamEncoder/appendSignature()`` and ``StreamEncoder/finish()``).
+    case signature(StreamSignature.Role)
     /// `+MORE`: the reply's pull stopped short of a page; sync again for the rest. Replies only,
     /// no arguments.
     case more

@@ -4,7 +4,7 @@ public import Replication
 /// and which frames the stream's kind allows where.
 ///
 /// ```swift
-/// let decoder = MessageDecoder()
+/// let decoder = MessageDecoder(verifier: .key(senderKey))
 /// try decoder.decode(chunk) { message, line in ... }
 /// let summary = try decoder.finish()   // verifies END's count and checksum
 /// ```
@@ -16,8 +16,9 @@ public final class MessageDecoder {
     private var memo = RecordReadingMemo()
     private var sawPull = false
 
-    public init(limits: Limits = .standard) {
-        frames = FrameDecoder(limits: limits)
+    /// A decoder whose stream must be signed by the key `verifier` names.
+    public init(limits: Limits = .standard, verifier: StreamVerifier) {
+        frames = FrameDecoder(limits: limits, verifier: verifier)
     }
 
     /// The stream's header, once read.
@@ -81,6 +82,9 @@ public final class MessageDecoder {
         case .checkpoint:
             // The frame decoder has checked it: the checksum of the bytes before this line.
             return .checkpoint(checksum: String(decoding: frame.arguments, as: UTF8.self))
+        case .signature:
+            // The frame decoder has verified it against the sender's key.
+            return .signature(frame.arguments.starts(with: "final".utf8) ? .final : .part)
         case .more:
             guard kind == .reply else { throw unexpected(frame, kind) }
             guard frame.arguments.isEmpty else {
@@ -234,9 +238,12 @@ public struct DecodedStream: Sendable, Equatable {
     public let messages: [Message]
     public let checksum: String
 
-    /// Decodes and verifies `bytes`, feeding them in chunks of `chunkSize` (to exercise streaming).
-    public init(_ bytes: [UInt8], chunkSize: Int = 1 << 16, limits: Limits = .standard) throws(LineProtocolError) {
-        let decoder = MessageDecoder(limits: limits)
+    /// Decodes and verifies `bytes` (signed by the key `verifier` names), feeding them in chunks
+    /// of `chunkSize` (to exercise streaming).
+    public init(
+        _ bytes: [UInt8], verifier: StreamVerifier, chunkSize: Int = 1 << 16, limits: Limits = .standard
+    ) throws(LineProtocolError) {
+        let decoder = MessageDecoder(limits: limits, verifier: verifier)
         var messages: [Message] = []
         var start = 0
         let step = max(1, chunkSize)

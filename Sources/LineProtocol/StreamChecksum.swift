@@ -1,12 +1,13 @@
 internal import CXXHash
+import Crypto
 
-/// The running XXH3-64 checksum of a stream's bytes before its `END` line.
-///
-/// XXH3 is a fast non-cryptographic hash with a public specification; it detects truncation and
-/// corruption on the wire (authenticity is the transport's job: TLS). Written on `END` lines as
-/// `xxh3-64:` and 16 lowercase hex digits of the 64-bit value.
+/// The running digests of a stream's bytes: XXH3-64, the checksum on `END` and `+SUM` lines
+/// (fast, non-cryptographic: it detects truncation and corruption), and SHA-256, what `SIG`
+/// frames sign (``StreamSignature``). Written on `END` lines as `xxh3-64:` and 16 lowercase hex
+/// digits of the 64-bit value.
 final class StreamChecksum {
     private let state: OpaquePointer
+    private var sha256 = SHA256()
 
     init() {
         // XXH3_createState only fails when malloc does.
@@ -20,7 +21,11 @@ final class StreamChecksum {
     func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         _ = XXH3_64bits_update_dispatch(state, base, bytes.count)
+        sha256.update(bufferPointer: bytes)
     }
+
+    /// The SHA-256 digest of the bytes so far (the running state goes on).
+    var sha256Digest: SHA256.Digest { sha256.finalize() }
 
     func update(_ bytes: ArraySlice<UInt8>) {
         bytes.withUnsafeBytes { update($0) }

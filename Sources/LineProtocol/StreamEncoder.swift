@@ -1,11 +1,12 @@
 public import Replication
 
-/// Writes an EDTLP stream: the header, numbered frames, and the `END` line with the frame count
-/// and checksum. Output can be taken in pieces with ``takeBytes()`` as it is produced, so a large
+/// Writes an EDTLP stream: the header, numbered frames, the sender's signatures (a `SIG part`
+/// checkpoint when asked, ``appendSignature()``, and the `SIG final` that ``finish()`` writes),
+/// and the `END` line with the frame count and checksum. Output can be taken in pieces with ``takeBytes()`` as it is produced, so a large
 /// stream never has to be held whole.
 ///
 /// ```swift
-/// let encoder = StreamEncoder(header: Header(kind: .bundle, device: "edt-laptop-a"))
+/// let encoder = StreamEncoder(header: Header(kind: .bundle, device: "edt-laptop-a"), signer: signer)
 /// encoder.append(delta)
 /// let bytes = encoder.finish()
 /// ```
@@ -16,8 +17,13 @@ public final class StreamEncoder {
     private var frames = 0
     private var finished = false
     private let checksum = StreamChecksum()
+    private let kind: Header.Kind
+    private let signer: StreamSigner
 
-    public init(header: Header) {
+    /// An encoder whose stream `signer` signs.
+    public init(header: Header, signer: StreamSigner) {
+        kind = header.kind
+        self.signer = signer
         pending.append(contentsOf: header.line.utf8)
         pending.append(0x0A)
     }
@@ -46,6 +52,9 @@ public final class StreamEncoder {
             JSONPayload.write(string: message, to: &pending)
         case .checkpoint:
             writeCheckpoint()
+        case .signature(let role):
+            precondition(role == .part, "the final signature is written by finish()")
+            writeSignature(.part)
         case .more:
             pending.append(contentsOf: "+MORE \(frames)".utf8)
         case .ignorable(let verb, let arguments):
@@ -83,6 +92,24 @@ public final class StreamEncoder {
         pending.append(0x0A)
     }
 
+    /// Writes a signed checkpoint, `SIG <n> part ed25519:<hex>`: the signer's signature of every
+    /// byte before it, so a receiver can verify what came before without waiting for `END` (and
+    /// act on it).
+    public func appendSignature() {
+        precondition(!finished, "append after finish")
+        frames += 1
+        writeSignature(.part)
+        pending.append(0x0A)
+    }
+
+    /// Writes the `SIG` frame numbered `frames` (without its LF), signing every byte before it.
+    private func writeSignature(_ role: StreamSignature.Role) {
+        checksum.update(pending[hashed...])
+        hashed = pending.count
+        let signature = signer.sign(StreamSignature.message(kind: kind, role: role, digest: checksum.sha256Digest))
+        pending.append(contentsOf: "SIG \(frames) \(StreamSignature.arguments(role: role, signature: signature))".utf8)
+    }
+
     /// Writes the `+SUM` frame numbered `frames` (without its LF), with the checksum of every
     /// byte written before it.
     private func writeCheckpoint() {
@@ -101,9 +128,12 @@ public final class StreamEncoder {
         return pending
     }
 
-    /// Writes the `END` line and returns the remaining bytes.
+    /// Writes the `SIG final` frame and the `END` line, and returns the remaining bytes.
     public func finish() -> [UInt8] {
         precondition(!finished, "finish called twice")
+        frames += 1
+        writeSignature(.final)
+        pending.append(0x0A)
         checksum.update(pending[hashed...])
         pending.append(contentsOf: "END \(frames) \(checksum.text)\n".utf8)
         finished = true
@@ -112,8 +142,8 @@ public final class StreamEncoder {
     }
 
     /// A whole stream in one call.
-    public static func encode(header: Header, messages: [Message]) -> [UInt8] {
-        let encoder = StreamEncoder(header: header)
+    public static func encode(header: Header, messages: [Message], signer: StreamSigner) -> [UInt8] {
+        let encoder = StreamEncoder(header: header, signer: signer)
         for message in messages { encoder.append(message) }
         return encoder.finish()
     }

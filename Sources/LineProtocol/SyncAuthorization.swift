@@ -1,10 +1,12 @@
 /// How a device proves who it is on a sync request: the HTTP header
 /// `Authorization: EDT-Ed25519 device=<id>,counter=<n>,signature=<hex>`.
 ///
-/// The device signs ``message`` with its Ed25519 key (the one enrolled with the central
-/// endpoint). `counter` strictly increases from one request to the next (the laptop keeps it in
-/// its store), and the centre refuses a counter it has already seen, so a captured header cannot
-/// be replayed. No clock is involved: laptop clocks are wrong.
+/// The device signs ``message(centre:device:counter:)`` with its Ed25519 key (the one enrolled
+/// with the central endpoint): the method, the path, the centre the request is meant for, the
+/// device and the counter. `counter` strictly increases from one request to the next (the laptop
+/// keeps it in its store), and the centre refuses a counter it has already seen, so a captured
+/// header cannot be replayed. The body is bound by the stream's own signatures (`SIG` frames),
+/// whose header names the same counter and centre. No clock is involved: laptop clocks are wrong.
 public struct SyncAuthorization: Sendable, Hashable {
     /// The authorization scheme name.
     public static let scheme = "EDT-Ed25519"
@@ -20,9 +22,11 @@ public struct SyncAuthorization: Sendable, Hashable {
         self.signature = signature
     }
 
-    /// The bytes a device signs for a request with this counter.
-    public static func message(device: String, counter: UInt64) -> [UInt8] {
-        Array("edt-sync-1 \(device) \(counter)".utf8)
+    /// The bytes a device signs for a request with this counter to the centre whose identity is
+    /// `centre` (``SyncContract/centreIdentity(publicKey:)``):
+    /// `edt-sync-2 POST /v1/sync <centre> <device> <counter>`.
+    public static func message(centre: String, device: String, counter: UInt64) -> [UInt8] {
+        Array("edt-sync-2 POST \(SyncContract.syncPath) \(centre) \(device) \(counter)".utf8)
     }
 
     /// The header value (without `Authorization: `).
@@ -61,9 +65,9 @@ extension Substring {
     }
 }
 
-/// Lowercase hexadecimal, for the signature in the header.
-enum Hex {
-    static func encode(_ bytes: [UInt8]) -> String {
+/// Lowercase hexadecimal, as signatures and keys are written on the wire.
+public enum Hex {
+    public static func encode(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
@@ -74,7 +78,7 @@ enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         func value(_ digit: UInt8) -> UInt8? {
             switch digit {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")

@@ -24,4 +24,13 @@ public enum SyncContract {
     /// syncs from the start. A device acts on the status; the prefix names it for people and
     /// scripts reading the body.
     public static let startOverPrefix = "start-over:"
+
+    /// How a centre is named on the wire: its Ed25519 public key in lowercase hex (64 digits).
+    /// A device's request names the centre it is meant for; the centre's reply names itself.
+    public static func centreIdentity(publicKey: [UInt8]) -> String { Hex.encode(publicKey) }
+
+    /// The public key a centre identity names; nil when it is not 64 hex digits.
+    public static func centreKey(identity: String) -> [UInt8]? {
+        Hex.decode(identity).flatMap { $0.count == 32 ? $0 : nil }
+    }
 }

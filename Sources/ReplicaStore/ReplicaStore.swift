@@ -1,7 +1,7 @@
 import Crypto
 public import Foundation
 import GRDB
-import LineProtocol
+public import LineProtocol
 public import Replication
 
 /// The laptop's durable, encrypted replica: SQLite (WAL, full sync) holding every record sealed
@@ -278,6 +278,9 @@ public final class ReplicaStore {
             throw error
         }
     }
+
+    /// Signs this device's streams (sync requests, bundles) with its Ed25519 key.
+    public var streamSigner: StreamSigner { StreamSigner(key: signingKey) }
 
     /// Signs `message` with the device's Ed25519 key.
     public func sign(_ message: [UInt8]) throws(StoreError) -> [UInt8] {

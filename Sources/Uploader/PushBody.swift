@@ -2,7 +2,8 @@ import LineProtocol
 import Replication
 
 /// The body of one sync request, produced a piece at a time as curl asks for it: the header,
-/// a `DELTA` line, one `REC` frame per record, the `PULL` line, and `END`.
+/// a `DELTA` line, one `REC` frame per record with a signed checkpoint every so many, the `PULL`
+/// line, the final signature and `END`.
 final class PushBody {
     /// About how many bytes each piece holds.
     static let pieceBytes = 64 << 10
@@ -23,14 +24,26 @@ final class PushBody {
 
     private enum Stage { case start, records, end, done }
 
-    /// - Parameter checkpointRecords: records between `+SUM` checkpoints (the centre stores each
-    ///   verified segment while the next one is still on its way).
-    init(store: any SyncStore, records: [RecordID], since: Cursor, checkpointRecords: Int) {
+    /// - Parameters:
+    ///   - checkpointRecords: records between signed checkpoints (`SIG part`: the centre stores
+    ///     each verified segment while the next one is still on its way).
+    ///   - counter: the request's counter and `centre` the centre's identity, which the stream's
+    ///     header names (and its signatures so bind to this request).
+    init(
+        store: any SyncStore, records: [RecordID], since: Cursor, checkpointRecords: Int, counter: UInt64,
+        centre: String
+    ) {
         self.checkpointRecords = max(1, checkpointRecords)
         self.store = store
         self.records = records[...]
         self.since = since
-        self.encoder = StreamEncoder(header: Header(kind: .push, device: store.device.rawValue))
+        let header = Header(
+            kind: .push,
+            parameters: [
+                (Header.deviceParameter, store.device.rawValue), (Header.centreParameter, centre),
+                (Header.counterParameter, String(counter)),
+            ])
+        self.encoder = StreamEncoder(header: header, signer: store.streamSigner)
         pushedVersions.reserveCapacity(records.count)
     }
 
@@ -57,7 +70,7 @@ final class PushBody {
                 produced += payload.count
                 sinceCheckpoint += 1
                 if sinceCheckpoint == checkpointRecords, !records.isEmpty {
-                    encoder.appendChecksum()
+                    encoder.appendSignature()
                     sinceCheckpoint = 0
                 }
             }

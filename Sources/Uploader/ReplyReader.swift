@@ -3,7 +3,8 @@ import LineProtocol
 import Replication
 
 /// Reads the central endpoint's response as it arrives: a `reply` stream when the status is
-/// 200, a short text reason otherwise. Nothing is trusted until ``verified(url:)``.
+/// 200, a short text reason otherwise. Nothing is trusted until ``verified(url:)``: the whole
+/// stream, signed by the centre this device trusts, answering this very request (its counter).
 final class ReplyReader {
     /// A verified reply.
     struct Stream {
@@ -16,7 +17,17 @@ final class ReplyReader {
     }
 
     private var head: ResponseHead?
-    private let decoder = MessageDecoder()
+    private let decoder: MessageDecoder
+    private let counter: UInt64
+    private let centre: String
+
+    /// A reader for the reply to request `counter`, which the centre whose key is `centreKey`
+    /// (identity `centre`) must have signed.
+    init(centreKey: StreamVerifier, centre: String, counter: UInt64) {
+        decoder = MessageDecoder(verifier: centreKey)
+        self.centre = centre
+        self.counter = counter
+    }
     private var stream = Stream()
     private var text: [UInt8] = []
     /// Why decoding stopped, when the reply was damaged.
@@ -39,7 +50,7 @@ final class ReplyReader {
                 case .delta(_, let knowledge): self.stream.cursor = Cursor(knowledge)
                 case .record(let record): self.stream.pulled.append(record)
                 case .more: self.stream.more = true
-                case .pull, .checkpoint, .ignorable: break
+                case .pull, .checkpoint, .signature, .ignorable: break
                 }
             }
             return true
@@ -61,8 +72,13 @@ final class ReplyReader {
             } catch {
                 throw .transient("the reply was damaged in transit (\(error))", retryAfter: nil)
             }
-            guard decoder.header?.kind == .reply else {
+            guard let header = decoder.header, header.kind == .reply else {
                 throw .transient("the response is not an EDTLP reply", retryAfter: nil)
+            }
+            guard header.counter == counter, header.centre == centre else {
+                throw .transient(
+                    "the reply does not answer this request (it names request \(header.counter.map(String.init) ?? "none") of centre \(header.centre ?? "none")): it was replayed or misrouted",
+                    retryAfter: nil)
             }
             return stream
         case 401: throw .permanent("the central endpoint refused this device: \(reason)")

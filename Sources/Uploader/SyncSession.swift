@@ -213,9 +213,23 @@ public final class SyncSession {
     private func perform(_ request: StateMachine.Request) throws(StateMachine.Failure) -> RequestOutcome {
         let authorization: SyncAuthorization
         let cursor: String
+        let centreKey: [UInt8]?
         do {
-            let counter = try store.nextRequestCounter()
-            let signature = try store.sign(SyncAuthorization.message(device: store.device.rawValue, counter: counter))
+            centreKey = try store.centreKey()
+        } catch {
+            throw .local("\(error)")
+        }
+        guard let centreKey, let verifier = StreamVerifier.rawKey(centreKey) else {
+            throw .permanent(
+                "this laptop does not know the centre's key, so it cannot tell a reply from the centre from a forged one: record it with `edt store centre-key --store DIR KEY` (an administrator prints it with `edt central identity`)"
+            )
+        }
+        let centre = SyncContract.centreIdentity(publicKey: centreKey)
+        let counter: UInt64
+        do {
+            counter = try store.nextRequestCounter()
+            let signature = try store.sign(
+                SyncAuthorization.message(centre: centre, device: store.device.rawValue, counter: counter))
             authorization = SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature)
             cursor = try store.checkpoint(for: peer) ?? "-"
         } catch {
@@ -223,8 +237,9 @@ public final class SyncSession {
         }
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
         let body = PushBody(
-            store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords)
-        let reply = ReplyReader()
+            store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords,
+            counter: counter, centre: centre)
+        let reply = ReplyReader(centreKey: verifier, centre: centre, counter: counter)
         var transfer = options.transfer
         transfer.headers += [
             "Authorization: \(authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",

@@ -22,6 +22,11 @@ public protocol SyncStore: AnyObject {
     func nextRequestCounter() throws -> UInt64
     /// Signs `message` with the device's key.
     func sign(_ message: [UInt8]) throws -> [UInt8]
+    /// Signs the device's streams (its push bodies) with the device's key.
+    var streamSigner: StreamSigner { get }
+    /// The centre's public key (raw 32 bytes) this device trusts: replies must be signed by it.
+    /// Nil until it is recorded; a sync is refused without it.
+    func centreKey() throws -> [UInt8]?
     /// Makes every record pending and forgets the cursor for `peer` (the centre lost what it had).
     func startSyncOver(with peer: String) throws
     /// Takes in one verified reply, in one durable transaction: acknowledged records stop being

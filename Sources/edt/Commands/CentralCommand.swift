@@ -15,7 +15,7 @@ struct CentralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
-        subcommands: [Serve.self, Enroll.self, Revoke.self, Case.self]
+        subcommands: [Serve.self, Enroll.self, Revoke.self, Identity.self, Case.self]
     )
 
     /// The `--db` option shared by the central commands.
@@ -141,6 +141,30 @@ struct CentralCommand: AsyncParsableCommand {
                     ]))
             } else {
                 print("Enrolled \(device) for \(enrolled.authorities.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Identity: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the centre's public signing key, which laptops record to trust its replies.",
+            discussion: """
+                The key is made with the database. Give it to each laptop: `edt init --centre-key \
+                KEY`, or `edt store centre-key --store DIR KEY`. A laptop applies nothing from a \
+                reply not signed by it.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print one JSON object: {\"publicKey\": BASE64}.") var json = false
+
+        func run() async throws {
+            let storage = try database.open()
+            let key = Data(storage.publicKey).base64EncodedString()
+            if json {
+                JSONOutput.print(.object(["publicKey": .string(key)]))
+            } else {
+                print(key)
             }
         }
     }

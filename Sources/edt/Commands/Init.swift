@@ -25,6 +25,12 @@ struct Init: AsyncParsableCommand {
         help: ArgumentHelp("An authority this device serves (GSS code); repeat for several.", valueName: "CODE"))
     var authorities: [String]
 
+    @Option(
+        help: ArgumentHelp(
+            "The central endpoint's public key (base64), as `edt central identity` prints it; it can be given later with `edt store centre-key`.",
+            valueName: "KEY"))
+    var centreKey: String?
+
     @Flag(help: "Print one JSON object: {\"device\", \"publicKey\"}.")
     var json = false
 
@@ -47,6 +53,7 @@ struct Init: AsyncParsableCommand {
                 at: options.directory, device: deviceID, authorities: authorities, passphrase: passphrase,
                 lockWaitSeconds: options.lockWaitSeconds, knownAuthorities: known)
         }
+        if let centreKey { try laptop { () throws(LaptopError) in try workspace.setCentreKey(base64: centreKey) } }
         let publicKey = Data(workspace.publicKey).base64EncodedString()
         if json {
             JSONOutput.print(.object(["device": .string(deviceID.rawValue), "publicKey": .string(publicKey)]))

@@ -1,12 +1,14 @@
 import ArgumentParser
+import Foundation
 import Laptop
+import Replication
 
 /// `edt store`: facts about the replica store.
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect the replica store.",
-        subcommands: [Digest.self, Vector.self]
+        subcommands: [Digest.self, Vector.self, CentreKey.self]
     )
 
     struct Digest: AsyncParsableCommand {
@@ -20,6 +22,35 @@ struct StoreCommand: AsyncParsableCommand {
 
         func run() async throws {
             print(try options.open().digest)
+        }
+    }
+
+    struct CentreKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "centre-key",
+            abstract: "Record the central endpoint's public key (or, with no KEY, print the one recorded).",
+            discussion: """
+                Every sync reply must be signed by this key: a reply altered or forged on the way \
+                is refused and changes nothing. An administrator prints it with \
+                `edt central identity --db ...`; it can also be given to `edt init --centre-key`.
+                """
+        )
+
+        @OptionGroup var options: StoreOptions
+        @Argument(help: ArgumentHelp("The centre's public key (base64), as `edt central identity` prints it.", valueName: "KEY"))
+        var key: String?
+        @Flag(help: "Print one JSON object: {\"centreKey\": BASE64|null}.") var json = false
+
+        func run() async throws {
+            let workspace = try options.open()
+            if let key { try laptop { () throws(LaptopError) in try workspace.setCentreKey(base64: key) } }
+            let recorded = try laptop { () throws(LaptopError) in try workspace.centreKey() }
+            let text = recorded.map { Data($0).base64EncodedString() }
+            if json {
+                JSONOutput.print(.object(["centreKey": text.map(FieldValue.string) ?? .null]))
+            } else {
+                print(text ?? "no centre key recorded: `edt store centre-key --store DIR KEY`")
+            }
         }
     }
 
