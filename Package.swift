@@ -123,6 +123,7 @@ let package = Package(
                 "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tools/edt-bench"
         ),
@@ -142,7 +143,9 @@ let package = Package(
         /// The libFuzzer target for the EDTLP decoder (Tools/fuzz builds it with the sanitizers).
         .executableTarget(
             name: "edt-fuzz-decoder",
-            dependencies: ["LineProtocol", "Replication", "CFuzzerDriver"],
+            dependencies: [
+                "LineProtocol", "Replication", "CFuzzerDriver", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tools/fuzz-decoder"
         ),
         /// Declares libFuzzer's driver entry point for edt-fuzz-decoder.
@@ -191,10 +194,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "LineProtocolTests",
-            dependencies: ["LineProtocol", "Replication", "TestSupport"]
+            dependencies: [
+                "LineProtocol", "Replication", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

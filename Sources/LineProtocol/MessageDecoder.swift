@@ -258,6 +258,10 @@ public struct DecodedStream: Sendable, Equatable {
         checksum = summary.checksum
     }
 
+    /// The messages without the stream's final signature, which every stream ends with (and an
+    /// encoder writes by itself): what its sender appended.
+    public var content: [Message] { messages.filter { $0 != .signature(.final) } }
+
     /// The deltas the stream carries, each with its records.
     public var deltas: [Delta] {
         var result: [Delta] = []

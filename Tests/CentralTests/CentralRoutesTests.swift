@@ -29,7 +29,7 @@ extension CentralTests {
 
     /// Enrols edt-laptop-a (Reading) in `storage`; returns its signing key.
     func enrolledLaptop(in storage: SQLiteCentralStorage) async throws -> Curve25519.Signing.PrivateKey {
-        let key = Curve25519.Signing.PrivateKey()
+        let key = Self.laptopKey
         try await storage.enroll(try device(key: key))
         return key
     }
@@ -57,7 +57,7 @@ extension CentralTests {
     @Test func aSyncWithoutAuthorizationIsUnauthorized() async throws {
         try await withStorage { storage in
             _ = try await enrolledLaptop(in: storage)
-            let body = push(records: [try referral("case-1")], checkpointEvery: 10)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: nil)
                 #expect(response.status == .unauthorized)
@@ -69,8 +69,8 @@ extension CentralTests {
     @Test func aSyncSignedByAnotherKeyIsUnauthorized() async throws {
         try await withStorage { storage in
             _ = try await enrolledLaptop(in: storage)
-            let body = push(records: [try referral("case-1")], checkpointEvery: 10)
-            let forged = try authorization(1, signer: Curve25519.Signing.PrivateKey())
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10, centre: centre(of: storage))
+            let forged = try authorization(1, signer: Curve25519.Signing.PrivateKey(), centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: forged)
                 #expect(response.status == .unauthorized)
@@ -84,8 +84,8 @@ extension CentralTests {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
             #expect(try await storage.revoke(try DeviceID("edt-laptop-a")))
-            let body = push(records: [try referral("case-1")], checkpointEvery: 10)
-            let signed = try authorization(1, signer: key)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10, centre: centre(of: storage))
+            let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .forbidden)
@@ -97,9 +97,9 @@ extension CentralTests {
     @Test func aReplayedSyncIsUnauthorized() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            let first = push(records: [try referral("case-1")], checkpointEvery: 10)
-            let replay = push(records: [try referral("case-2")], checkpointEvery: 10)
-            let signed = try authorization(7, signer: key)
+            let first = push(records: [try referral("case-1")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
+            let replay = push(records: [try referral("case-2")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
+            let signed = try authorization(7, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 #expect(try await sync(client, first, authorization: signed).status == .ok)
                 let response = try await sync(client, replay, authorization: signed)
@@ -115,19 +115,20 @@ extension CentralTests {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
             let record = try referral("case-1")
-            let body = push(records: [record], checkpointEvery: 10)
-            let signed = try authorization(1, signer: key)
+            let body = push(records: [record], checkpointEvery: 10, centre: centre(of: storage))
+            let signed = try authorization(1, signer: key, centre: centre(of: storage))
             let identity = storage.identity
+            let verifier = StreamVerifier.key(storage.signingKey.publicKey)
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/x-edtlp") == true)
-                let reply = try DecodedStream([UInt8](buffer: response.body))
+                let reply = try DecodedStream([UInt8](buffer: response.body), verifier: verifier)
                 #expect(reply.header.kind == .reply)
-                guard reply.messages.count == 2, case .answer(.stored(let acked, let cursor)) = reply.messages[0],
-                    case .delta(_, let knowledge) = reply.messages[1]
+                guard reply.content.count == 2, case .answer(.stored(let acked, let cursor)) = reply.content[0],
+                    case .delta(_, let knowledge) = reply.content[1]
                 else {
-                    Issue.record("unexpected reply: \(reply.messages)")
+                    Issue.record("unexpected reply: \(reply.content)")
                     return
                 }
                 #expect(acked == record.id && cursor.text == "central.\(identity):1")
@@ -146,14 +147,15 @@ extension CentralTests {
             let records = try (0..<40).map {
                 try referral("case-\($0)", concern: String(repeating: "Alone. ", count: 300))
             }
-            let body = push(records: records, checkpointEvery: 3)
+            let body = push(records: records, checkpointEvery: 3, centre: centre(of: storage))
             #expect(body.count > 64 * 1024)
-            let signed = try authorization(1, signer: key)
+            let signed = try authorization(1, signer: key, centre: centre(of: storage))
             let identity = storage.identity
+            let verifier = StreamVerifier.key(storage.signingKey.publicKey)
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .ok)
-                let acks = try DecodedStream([UInt8](buffer: response.body)).messages.compactMap { message -> String? in
+                let acks = try DecodedStream([UInt8](buffer: response.body), verifier: verifier).content.compactMap { message -> String? in
                     if case .answer(.stored(let id, let cursor)) = message {
                         "\(id.rawValue)@\(cursor.text)"
                     } else {
@@ -168,11 +170,11 @@ extension CentralTests {
     @Test func aDamagedPushIsRefusedAndNothingOfItStored() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            let sound = push(records: try (0..<3).map { try referral("case-\($0)") }, checkpointEvery: 10)
+            let sound = push(records: try (0..<3).map { try referral("case-\($0)") }, checkpointEvery: 10, centre: centre(of: storage))
             var badChecksum = sound
             badChecksum[sound.count - 80] ^= 0x01
             let truncated = Array(sound.dropLast(30))
-            let requests = [try authorization(1, signer: key), try authorization(2, signer: key)]
+            let requests = [try authorization(1, signer: key, centre: centre(of: storage)), try authorization(2, signer: key, centre: centre(of: storage))]
             try await withRoutes(on: storage) { [badChecksum] client in
                 for (signed, body) in zip(requests, [badChecksum, truncated]) {
                     let response = try await sync(client, body, authorization: signed)
@@ -188,9 +190,9 @@ extension CentralTests {
     @Test func aPushDamagedAfterACheckpointKeepsWhatItVerifiedButAcknowledgesNothing() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            var body = push(records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3)
+            var body = push(records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3, centre: centre(of: storage))
             body[body.count - 80] ^= 0x01  // after the last checkpoint
-            let signed = try authorization(1, signer: key)
+            let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { [body] client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .badRequest)
@@ -208,9 +210,9 @@ extension CentralTests {
             let key = try await enrolledLaptop(in: storage)
             var configuration = SyncService.Configuration()
             configuration.maximumRequestBytes = 2_000
-            let body = push(records: try (0..<20).map { try referral("case-\($0)") }, checkpointEvery: 100)
+            let body = push(records: try (0..<20).map { try referral("case-\($0)") }, checkpointEvery: 100, centre: centre(of: storage))
             #expect(body.count > 2_000)
-            let signed = try authorization(1, signer: key)
+            let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage, configuration: configuration) { client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .contentTooLarge)
@@ -222,8 +224,8 @@ extension CentralTests {
     @Test func aCursorFromAnotherDatabaseIsAConflictToStartOver() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            let body = push(records: [try referral("case-1")], checkpointEvery: 10, pull: "central.otherdatabase:3")
-            let signed = try authorization(1, signer: key)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10, pull: "central.otherdatabase:3", centre: centre(of: storage))
+            let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .conflict)

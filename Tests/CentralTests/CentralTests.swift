@@ -45,12 +45,29 @@ struct CentralTests {
             id: try DeviceID(id), publicKey: Array(key.publicKey.rawRepresentation), authorities: authorities)
     }
 
-    /// A sync request's `Authorization` header: `device`, `counter`, signed by `signer`.
+    /// A sync request's `Authorization` header for `centre`: `device`, `counter`, signed by `signer`.
     func authorization(
-        _ counter: UInt64, signer: Curve25519.Signing.PrivateKey, device: String = "edt-laptop-a"
+        _ counter: UInt64, signer: Curve25519.Signing.PrivateKey, device: String = "edt-laptop-a",
+        centre: String = CentralTests.noCentre
     ) throws -> String {
-        let signature = try signer.signature(for: SyncAuthorization.message(device: device, counter: counter))
+        let signature = try signer.signature(
+            for: SyncAuthorization.message(centre: centre, device: device, counter: counter))
         return SyncAuthorization(device: device, counter: counter, signature: Array(signature)).headerValue
+    }
+
+    /// The key edt-laptop-a signs its pushes with in these tests.
+    static let laptopKey = Curve25519.Signing.PrivateKey()
+    /// The centre named by pushes read without a database.
+    static let noCentre = "test-centre"
+
+    /// The identity of the centre on `storage`, which a request to it must name.
+    func centre(of storage: any CentralStorage) -> String { SyncContract.centreIdentity(publicKey: storage.publicKey) }
+
+    /// A reader of a push from edt-laptop-a (request 1, to ``noCentre``) with `maximumBytes`.
+    func reader(device: String = "edt-laptop-a", maximumBytes: Int = 1 << 20) throws -> PushReader {
+        PushReader(
+            device: try DeviceID(device), verifier: .key(Self.laptopKey.publicKey), counter: 1, centre: Self.noCentre,
+            maximumBytes: maximumBytes)
     }
 
     // MARK: - Storage
@@ -123,8 +140,9 @@ struct CentralTests {
                 [try referral("b-1", device: "edt-laptop-b"), try referral("b-2", device: "edt-laptop-b")],
                 from: try device("edt-laptop-b"))
             let messages = try DecodedStream(
-                try await service.reply(pushed: [], outcomes: [], pull: Cursor("-"), to: try device())
-            ).messages
+                try await service.reply(pushed: [], outcomes: [], pull: Cursor("-"), to: try device(), counter: 1),
+                verifier: .key(storage.signingKey.publicKey)
+            ).content
             #expect(messages.filter { if case .record = $0 { true } else { false } }.count == 1)
             #expect(messages.contains(.more))
         }
@@ -243,7 +261,7 @@ struct CentralTests {
                 var ids: [String] = []
                 var knowledge: Cursor?
                 var more = false
-                for message in try DecodedStream(bytes).messages {
+                for message in try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content {
                     switch message {
                     case .record(let record): ids.append(record.id.rawValue)
                     case .delta(_, let vector): knowledge = Cursor(vector)
@@ -254,16 +272,16 @@ struct CentralTests {
                 return (ids, knowledge, more)
             }
             let first = try pulled(
-                try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop))
+                try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1))
             #expect(first.ids == ["b-0", "b-1", "b-2"] && first.more)
             let second = try pulled(
-                try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop))
+                try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop, counter: 1))
             // Not echoed to this request (another request): the laptop's own cases come back, harmlessly.
             #expect(second.ids == ["b-3", "a-0", "a-1"] && second.more)
             let third = try pulled(
-                try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop))
+                try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop, counter: 1))
             #expect(third.ids == ["a-2", "a-3", "a-4"])
-            let last = try pulled(try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop))
+            let last = try pulled(try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop, counter: 1))
             #expect(last.ids.isEmpty && !last.more)
         }
     }
@@ -275,7 +293,7 @@ struct CentralTests {
             for cursor in ["central.otherdatabase:3", "central.\(storage.identity):99", "edt-laptop-a:1"] {
                 let since = Cursor(cursor)
                 do throws(CentralError) {
-                    _ = try await service.reply(pushed: [], outcomes: [], pull: since, to: laptop)
+                    _ = try await service.reply(pushed: [], outcomes: [], pull: since, to: laptop, counter: 1)
                     Issue.record("\(cursor) must be refused")
                 } catch {
                     #expect(error.code == .startOver, "\(cursor)")
@@ -295,9 +313,9 @@ struct CentralTests {
             func header(
                 _ counter: UInt64, signer: Curve25519.Signing.PrivateKey = key, device: String = "edt-laptop-a"
             ) throws -> String {
-                try authorization(counter, signer: signer, device: device)
+                try authorization(counter, signer: signer, device: device, centre: centre(of: storage))
             }
-            #expect(try await authenticator.authenticate(try header(5)).id == laptop.id)
+            #expect(try await authenticator.authenticate(try header(5)).device.id == laptop.id)
             await #expect(throws: CentralError.self, "a replayed counter") {
                 try await authenticator.authenticate(try header(5))
             }
@@ -314,7 +332,7 @@ struct CentralTests {
             await #expect(throws: CentralError.self, "unknown device") {
                 try await authenticator.authenticate(try header(7, device: "stranger"))
             }
-            #expect(try await authenticator.authenticate(try header(8)).id == laptop.id)
+            #expect(try await authenticator.authenticate(try header(8)).device.id == laptop.id)
             #expect(try await storage.revoke(laptop.id))
             let afterRevocation = try header(9)
             do throws(CentralError) {
@@ -328,14 +346,19 @@ struct CentralTests {
 
     // MARK: - Reading a push
 
-    /// A push of `records` by edt-laptop-a, with a `+SUM` checkpoint after every `every`, pulling
-    /// from `pull` (none when nil).
-    func push(records: [Record], checkpointEvery every: Int, pull: String? = "-") -> [UInt8] {
-        let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]))
+    /// A push of `records` by edt-laptop-a (signed with ``laptopKey``, for request `counter` to
+    /// `centre`), with a signed checkpoint after every `every`, pulling from `pull` (none when nil).
+    func push(
+        records: [Record], checkpointEvery every: Int, pull: String? = "-", counter: UInt64 = 1,
+        centre: String = CentralTests.noCentre
+    ) -> [UInt8] {
+        let header = Header(
+            kind: .push, parameters: [("device", "edt-laptop-a"), ("centre", centre), ("counter", String(counter))])
+        let encoder = StreamEncoder(header: header, signer: StreamSigner(key: Self.laptopKey))
         encoder.append(.delta(base: VersionVector(), knowledge: VersionVector()))
         for (number, record) in records.enumerated() {
             encoder.append(.record(record))
-            if (number + 1) % every == 0 { encoder.appendChecksum() }
+            if (number + 1) % every == 0 { encoder.appendSignature() }
         }
         if let pull, let cursor = Cursor(pull) { encoder.append(.pull(since: cursor)) }
         return encoder.finish()
@@ -344,7 +367,7 @@ struct CentralTests {
     @Test func verifiedSegmentsAreHandedOnAsTheyArriveAndTheRestAtTheEnd() throws {
         let records = try (0..<7).map { try referral("case-\($0)") }
         let bytes = push(records: records, checkpointEvery: 3)
-        let reader = PushReader(device: try DeviceID("edt-laptop-a"), maximumBytes: 1 << 20)
+        let reader = try reader()
         var segments: [[String]] = []
         for chunk in stride(from: 0, to: bytes.count, by: 50).map({ bytes[$0..<min($0 + 50, bytes.count)] }) {
             try reader.consume(chunk)
@@ -360,7 +383,7 @@ struct CentralTests {
         let records = try (0..<7).map { try referral("case-\($0)") }
         var bytes = push(records: records, checkpointEvery: 3)
         bytes[bytes.count - 80] ^= 0x01  // after the last checkpoint
-        let reader = PushReader(device: try DeviceID("edt-laptop-a"), maximumBytes: 1 << 20)
+        let reader = try reader()
         var verified: [String] = []
         var failed = false
         do {
@@ -378,7 +401,7 @@ struct CentralTests {
 
     /// Unread `REC` frames of a push of `records`, with a bad payload in place of those named in `damaged`.
     func unreadRecords(_ records: [Record], damaged: Set<String> = []) throws -> [UnreadRecord] {
-        var text = "EDTLP 1.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
+        var text = "EDTLP 2.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
         for (number, record) in records.enumerated() {
             let payload =
                 damaged.contains(record.id.rawValue)
@@ -386,7 +409,7 @@ struct CentralTests {
             text += "REC \(number + 2) \(record.id.rawValue) \(payload)\n"
         }
         var unread: [UnreadRecord] = []
-        try MessageDecoder().decode(Array(text.utf8)[...]) {
+        try MessageDecoder(verifier: .key(Self.laptopKey.publicKey)).decode(Array(text.utf8)[...]) {
             unread.append($0)
         } _: { _, _ in
         }
@@ -493,9 +516,9 @@ struct CentralTests {
 
     @Test func aPushSignedByOneDeviceMayNotSpeakForAnother() throws {
         let bytes = push(records: [try referral("case-1")], checkpointEvery: 10)
-        let reader = PushReader(device: try DeviceID("edt-laptop-b"), maximumBytes: 1 << 20)
-        #expect(throws: CentralError.self) { try reader.consume(bytes[...]) }
-        let small = PushReader(device: try DeviceID("edt-laptop-a"), maximumBytes: 100)
+        let other = try reader(device: "edt-laptop-b")
+        #expect(throws: CentralError.self) { try other.consume(bytes[...]) }
+        let small = try reader(maximumBytes: 100)
         do {
             try small.consume(bytes[...])
             Issue.record("an oversized request must be refused")
@@ -512,8 +535,8 @@ struct CentralTests {
             _ = try await service.store([try referral("from-b", device: "edt-laptop-b")], from: other)
             let parts = [try referral("case-1"), try referral("case-2", host: Self.westminster)]
             let outcomes = try await service.store(parts, from: laptop)
-            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop)
-            let stream = try DecodedStream(bytes)
+            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
+            let stream = try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey))
             #expect(stream.header.kind == .reply)
             guard stream.messages.count == 4,
                 case .answer(.stored(let acked, let cursor)) = stream.messages[0],
@@ -540,8 +563,8 @@ struct CentralTests {
             // Laptop a wrote case-1 too, not having seen b's: the centre keeps both concerns.
             let parts = [try referral("case-1", concern: "Seen by a"), try referral("case-2")]
             let outcomes = try await service.store(parts, from: laptop)
-            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop)
-            let pulled = try DecodedStream(bytes).messages.compactMap { message -> Record? in
+            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
+            let pulled = try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content.compactMap { message -> Record? in
                 if case .record(let record) = message { record } else { nil }
             }
             #expect(pulled.map(\.id.rawValue) == ["case-1"], "case-2 is as the laptop pushed it; case-1 is not")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LineProtocol
 import Replication
@@ -236,7 +237,12 @@ struct LaptopCommandTests {
         replica.write(.string("9434765918"), to: try FieldPath("children.c1.nhsNumber"), in: bad)  // fails Modulus 11
         let unknown = try RecordID("unknown-authority-case")
         replica.write(.string("E06000999"), to: try FieldPath("hostAuthority"), in: unknown)  // no such authority
-        let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", sender.rawValue)]))
+        let key = Curve25519.Signing.PrivateKey()
+        let encoder = StreamEncoder(
+            header: Header(
+                kind: .bundle,
+                parameters: [("device", sender.rawValue), ("key", Hex.encode(Array(key.publicKey.rawRepresentation)))]),
+            signer: StreamSigner(key: key))
         encoder.append(replica.delta(since: VersionVector()))
         let bundle = String(decoding: encoder.finish(), as: UTF8.self)
 

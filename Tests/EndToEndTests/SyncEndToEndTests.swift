@@ -44,7 +44,14 @@ struct SyncEndToEndTests {
         _ world: World, _ device: String, serves: String = "E06000038", enrolFor: [String]? = ["E06000038"]
     ) throws -> Laptop {
         let store = world.directory.appendingPathComponent(device).path
-        let created = try edt.run(["init", "--store", store, "--device", device, "--authority", serves, "--json"])
+        // The laptop is told the centre's key when it is set up (an administrator's
+        // `edt central identity`), so it can tell the centre's replies from forged ones.
+        let identity = try edt.run(["central", "identity", "--db", world.database.path])
+        #expect(identity.status == 0, "\(identity.standardError)")
+        let centreKey = identity.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try edt.run([
+            "init", "--store", store, "--device", device, "--authority", serves, "--centre-key", centreKey, "--json",
+        ])
         #expect(created.status == 0, "\(created.standardError)")
         let key = created.json["publicKey"] as? String ?? ""
         if let enrolFor {

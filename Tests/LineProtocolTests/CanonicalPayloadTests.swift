@@ -9,10 +9,10 @@ import Testing
 struct CanonicalPayloadTests {
     /// The `REC` payloads of `lines` (each `RECORD-ID JSON`), read with the unread-record decoder.
     func unread(_ lines: [String]) throws -> [UnreadRecord] {
-        var text = "EDTLP 1.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
+        var text = "EDTLP 2.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\n"
         for (number, line) in lines.enumerated() { text += "REC \(number + 2) \(line)\n" }
         var records: [UnreadRecord] = []
-        try MessageDecoder().decode(Array(text.utf8)[...]) {
+        try MessageDecoder(verifier: TestKeys.verifier).decode(Array(text.utf8)[...]) {
             records.append($0)
         } _: { _, _ in
         }

@@ -14,7 +14,7 @@ struct CheckpointTests {
 
     /// A push of `count` records with a checkpoint after every `every`.
     func stream(records count: Int, checkpointEvery every: Int) throws -> [UInt8] {
-        let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]))
+        let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]), signer: TestKeys.signer)
         var bytes: [UInt8] = []
         encoder.append(.delta(base: VersionVector(), knowledge: VersionVector()))
         for number in 0..<count {
@@ -30,7 +30,7 @@ struct CheckpointTests {
         let bytes = try stream(records: 10, checkpointEvery: 3)
         let lines = bytes.split(separator: 0x0A)
         #expect(lines.filter { $0.starts(with: "+SUM ".utf8) }.count == 3)
-        let decoded = try DecodedStream(bytes, chunkSize: chunkSize)
+        let decoded = try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: chunkSize)
         let checkpoints = decoded.messages.compactMap {
             if case .checkpoint(let checksum) = $0 { checksum } else { nil }
         }
@@ -49,7 +49,7 @@ struct CheckpointTests {
         // Flip a byte inside the second record's concern (before the first checkpoint).
         let target = try #require(text.utf8.firstRange(of: "concern 1".utf8))
         bytes[text.utf8.distance(from: text.utf8.startIndex, to: target.lowerBound) + 8] ^= 0x01
-        let decoder = MessageDecoder()
+        let decoder = MessageDecoder(verifier: TestKeys.verifier)
         var seen: [Message] = []
         do {
             try decoder.decode(bytes) { message, _ in seen.append(message) }
@@ -64,7 +64,7 @@ struct CheckpointTests {
     @Test func aCorruptionAfterACheckpointLeavesWhatCameBeforeVerified() throws {
         var bytes = try stream(records: 10, checkpointEvery: 3)
         bytes[bytes.count - 40] ^= 0x01  // inside the last record, after the last checkpoint
-        let decoder = MessageDecoder()
+        let decoder = MessageDecoder(verifier: TestKeys.verifier)
         var checkpoints = 0
         do {
             try decoder.decode(bytes) { message, _ in if case .checkpoint = message { checkpoints += 1 } }
@@ -77,10 +77,10 @@ struct CheckpointTests {
     }
 
     @Test func aForgedCheckpointIsRefused() throws {
-        let header = "EDTLP 1.0 push device=edt-laptop-a\n"
+        let header = "EDTLP 2.0 push device=edt-laptop-a\n"
         let bytes = Array((header + "+SUM 1 xxh3-64:0000000000000000\n").utf8)
         do {
-            try MessageDecoder().decode(bytes) { _, _ in }
+            try MessageDecoder(verifier: TestKeys.verifier).decode(bytes) { _, _ in }
             Issue.record("a forged checkpoint must be refused")
         } catch {
             #expect(error.code == .digestMismatch)

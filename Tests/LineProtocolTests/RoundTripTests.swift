@@ -106,13 +106,13 @@ struct RoundTripTests {
             let kind = Header.Kind.allCases.randomElement(using: &random)!
             let header = Header(kind: kind, parameters: [("device", Self.device(&random).rawValue)])
             let messages = Self.messages(&random, kind: kind)
-            let bytes = StreamEncoder.encode(header: header, messages: messages)
+            let bytes = StreamEncoder.encode(header: header, messages: messages, signer: TestKeys.signer)
             #expect(!bytes.dropLast().contains(0x0D), "no raw CR on the wire")
-            let decoded = try DecodedStream(bytes, chunkSize: Int.random(in: 1...512, using: &random))
+            let decoded = try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: Int.random(in: 1...512, using: &random))
             #expect(decoded.header == header, "round \(round)")
             #expect(decoded.messages == messages, "round \(round)")
             // Encoding is canonical: what was decoded encodes to the same bytes.
-            #expect(StreamEncoder.encode(header: decoded.header, messages: decoded.messages) == bytes)
+            #expect(StreamEncoder.encode(header: decoded.header, messages: decoded.messages, signer: TestKeys.signer) == bytes)
         }
     }
 
@@ -120,21 +120,21 @@ struct RoundTripTests {
         var random = Generator(seed: 5)
         let header = Header(kind: .bundle, parameters: [("device", "edt-laptop-a")])
         let messages = Self.messages(&random, kind: .bundle) + Self.messages(&random, kind: .bundle)
-        let encoder = StreamEncoder(header: header)
+        let encoder = StreamEncoder(header: header, signer: TestKeys.signer)
         var pieces: [UInt8] = []
         for message in messages {
             encoder.append(message)
             pieces += encoder.takeBytes()
         }
         pieces += encoder.finish()
-        #expect(pieces == StreamEncoder.encode(header: header, messages: messages))
-        #expect(try DecodedStream(pieces).messages == messages)
+        #expect(pieces == StreamEncoder.encode(header: header, messages: messages, signer: TestKeys.signer))
+        #expect(try DecodedStream(pieces, verifier: TestKeys.verifier).messages == messages)
     }
 
     @Test func aLineWithNoEndIsRefusedAsSoonAsItPassesTheLimit() throws {
         let limits = Limits(maximumLineBytes: 1000, maximumJSONDepth: 8)
-        let decoder = FrameDecoder(limits: limits)
-        try decoder.decode(Array("EDTLP 1.0 bundle\nDELTA 1 base=- knowledge=-\nREC 2 x ".utf8)) { _ in }
+        let decoder = FrameDecoder(limits: limits, verifier: TestKeys.verifier)
+        try decoder.decode(Array("EDTLP 2.0 bundle\nDELTA 1 base=- knowledge=-\nREC 2 x ".utf8)) { _ in }
         var fed = 0
         let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
         #expect(throws: LineProtocolError(.lineTooLong, line: 3, "a line is longer than 1000 bytes")) {
@@ -149,12 +149,13 @@ struct RoundTripTests {
     @Test func aLineExactlyAtTheLimitIsAccepted() throws {
         let header = Header(kind: .bundle)
         let bytes = StreamEncoder.encode(
-            header: header, messages: [.ignorable(verb: "+PAD", arguments: String(repeating: "p", count: 100))])
+            header: header, messages: [.ignorable(verb: "+PAD", arguments: String(repeating: "p", count: 200))],
+            signer: TestKeys.signer)
         let longest = bytes.split(separator: 0x0A).map(\.count).max() ?? 0
         let exact = Limits(maximumLineBytes: longest, maximumJSONDepth: 8)
-        #expect(try DecodedStream(bytes, limits: exact).messages.count == 1)
+        #expect(try DecodedStream(bytes, verifier: TestKeys.verifier, limits: exact).content.count == 1)
         let short = Limits(maximumLineBytes: longest - 1, maximumJSONDepth: 8)
-        #expect(throws: LineProtocolError.self) { try DecodedStream(bytes, limits: short) }
+        #expect(throws: LineProtocolError.self) { try DecodedStream(bytes, verifier: TestKeys.verifier, limits: short) }
     }
 
     @Test func errorsNameTheirCodeAndLine() {

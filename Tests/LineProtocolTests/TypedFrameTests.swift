@@ -20,7 +20,7 @@ struct TypedFrameTests {
     /// The outcome of decoding `text` whole: its messages, or the error's code and line.
     static func decode(_ text: String) -> Result<[Message], LineProtocolError> {
         do throws(LineProtocolError) {
-            return .success(try DecodedStream(Array(text.utf8)).messages)
+            return .success(try DecodedStream(Array(text.utf8), verifier: TestKeys.verifier).content)
         } catch {
             return .failure(error)
         }
@@ -39,10 +39,10 @@ struct TypedFrameTests {
                 knowledge: try #require(Notation.vector("central:43"))),
             .more,
         ]
-        let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: messages)
+        let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: messages, signer: TestKeys.signer)
         let lines = Self.lines(bytes)
         #expect(lines.count == 7)
-        #expect(lines[0] == "EDTLP 1.0 reply device=central")
+        #expect(lines[0] == "EDTLP 2.0 reply device=central")
         #expect(lines[1] == "ACK 1 3f2a9c1e-5b7d-4e10-8a6c-2d9e4f7b1a05 central:42,edt-laptop-a:3")
         #expect(
             lines[2]
@@ -53,13 +53,13 @@ struct TypedFrameTests {
         #expect(lines[5] == "+MORE 5")
         #expect(lines[6].hasPrefix("END 5 xxh3-64:"))
         for chunkSize in [1, 5, 64, 1 << 16] {
-            #expect(try DecodedStream(bytes, chunkSize: chunkSize).messages == messages, "chunks of \(chunkSize)")
+            #expect(try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: chunkSize).messages == messages, "chunks of \(chunkSize)")
         }
     }
 
     @Test func theGoldenReplyDecodesToTypedAnswers() throws {
         let vector = try #require(GoldenVector.all().first { $0.name == "valid-reply" })
-        let messages = try DecodedStream(vector.bytes).messages
+        let messages = try DecodedStream(vector.bytes, verifier: TestKeys.verifier).messages
         let answers = messages.compactMap { if case .answer(let answer) = $0 { answer } else { nil } }
         #expect(
             answers == [
@@ -72,7 +72,7 @@ struct TypedFrameTests {
 
     @Test func aCheckpointIsTypedWithItsChecksumAndWrittenAfreshFromTheBytesBeforeIt() throws {
         let vector = try #require(GoldenVector.all().first { $0.name == "valid-push-checkpoint" })
-        let messages = try DecodedStream(vector.bytes).messages
+        let messages = try DecodedStream(vector.bytes, verifier: TestKeys.verifier).messages
         // The Python writer of the vectors computed this checksum (PROTOCOL.md §3.3).
         let checkpoints = messages.compactMap { if case .checkpoint(let checksum) = $0 { checksum } else { nil } }
         #expect(checkpoints == ["xxh3-64:7613d9d31316e8ce"])
@@ -81,9 +81,9 @@ struct TypedFrameTests {
         // Whatever checksum a message carries, the encoder writes the one of the bytes it wrote.
         var forged = messages
         forged[2] = .checkpoint(checksum: "xxh3-64:0000000000000000")
-        let header = try DecodedStream(vector.bytes).header
-        #expect(StreamEncoder.encode(header: header, messages: forged) == vector.bytes)
-        let encoder = StreamEncoder(header: header)
+        let header = try DecodedStream(vector.bytes, verifier: TestKeys.verifier).header
+        #expect(StreamEncoder.encode(header: header, messages: forged, signer: TestKeys.signer) == vector.bytes)
+        let encoder = StreamEncoder(header: header, signer: TestKeys.signer)
         for message in messages {
             if case .checkpoint = message { encoder.appendChecksum() } else { encoder.append(message) }
         }
@@ -91,12 +91,12 @@ struct TypedFrameTests {
     }
 
     @Test func moreWithArgumentsOrOutsideAReplyIsRefused() {
-        let reply = "EDTLP 1.0 reply device=central\n"
+        let reply = "EDTLP 2.0 reply device=central\n"
         for (text, code, line) in [
             (reply + "+MORE 1 page=2\n", LineProtocolError.Code.malformedFrame, 2),
             (reply + "DELTA 1 base=- knowledge=-\n+MORE 2 x\n", .malformedFrame, 3),
-            ("EDTLP 1.0 push device=edt-laptop-a\n+MORE 1\n", .unexpectedFrame, 2),
-            ("EDTLP 1.0 bundle device=edt-laptop-a\n+MORE 1\n", .unexpectedFrame, 2),
+            ("EDTLP 2.0 push device=edt-laptop-a\n+MORE 1\n", .unexpectedFrame, 2),
+            ("EDTLP 2.0 bundle device=edt-laptop-a\n+MORE 1\n", .unexpectedFrame, 2),
         ] {
             guard case .failure(let error) = Self.decode(text) else {
                 Issue.record("\(text.debugDescription) must be refused")
@@ -108,7 +108,7 @@ struct TypedFrameTests {
     }
 
     @Test func aMalformedCheckpointIsRefusedAsADigestMismatch() {
-        let push = "EDTLP 1.0 push device=edt-laptop-a\n"
+        let push = "EDTLP 2.0 push device=edt-laptop-a\n"
         for text in [
             push + "+SUM 1\n", push + "+SUM 1 \n", push + "+SUM 1 xxh3-64:zz\n", push + "+SUM 1 sha256:00\n",
             push + "+SUM 1 xxh3-64:0000000000000000 x\n",
@@ -123,8 +123,8 @@ struct TypedFrameTests {
     }
 
     @Test func anUnknownPlusFrameStaysIgnorableAndPassesThroughUnchanged() throws {
-        var text = "EDTLP 1.0 reply device=central\n+HINT 1 next-sync=later\n+MOREX 2\n+SUMS 3 a\n"
-        let encoder = StreamEncoder(header: Header(kind: .reply, device: "central"))
+        var text = "EDTLP 2.0 reply device=central\n+HINT 1 next-sync=later\n+MOREX 2\n+SUMS 3 a\n"
+        let encoder = StreamEncoder(header: Header(kind: .reply, device: "central"), signer: TestKeys.signer)
         encoder.append(.ignorable(verb: "+HINT", arguments: "next-sync=later"))
         encoder.append(.ignorable(verb: "+MOREX", arguments: ""))
         encoder.append(.ignorable(verb: "+SUMS", arguments: "a"))
@@ -132,7 +132,7 @@ struct TypedFrameTests {
         text += Self.lines(bytes)[4] + "\n"
         #expect(Array(text.utf8) == bytes)
         #expect(
-            try DecodedStream(bytes).messages == [
+            try DecodedStream(bytes, verifier: TestKeys.verifier).messages == [
                 .ignorable(verb: "+HINT", arguments: "next-sync=later"), .ignorable(verb: "+MOREX", arguments: ""),
                 .ignorable(verb: "+SUMS", arguments: "a"),
             ])

@@ -66,7 +66,7 @@ struct GoldenVector: CustomTestStringConvertible, Sendable {
     /// Decodes with the given chunk size and reports the outcome and the messages.
     func decode(chunkSize: Int) -> (Outcome, [Message]) {
         do {
-            let stream = try DecodedStream(bytes, chunkSize: chunkSize)
+            let stream = try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: chunkSize)
             return (.ok(frames: stream.messages.count, checksum: stream.checksum), stream.messages)
         } catch {
             return (.error(error.code, line: error.line), [])
@@ -112,8 +112,8 @@ struct VectorTests {
 
     @Test(arguments: GoldenVector.all().filter { if case .ok = $0.outcome { true } else { false } })
     func validVectorsReEncodeByteForByte(_ vector: GoldenVector) throws {
-        let stream = try DecodedStream(vector.bytes)
-        let encoded = StreamEncoder.encode(header: stream.header, messages: stream.messages)
+        let stream = try DecodedStream(vector.bytes, verifier: TestKeys.verifier)
+        let encoded = StreamEncoder.encode(header: stream.header, messages: stream.messages, signer: TestKeys.signer)
         #expect(encoded == vector.bytes, "re-encoding \(vector.name) changed its bytes")
     }
 
@@ -129,7 +129,7 @@ struct VectorTests {
         // Random split points, including empty chunks.
         var random = SystemRandomNumberGenerator()
         for _ in 0..<20 {
-            let decoder = MessageDecoder()
+            let decoder = MessageDecoder(verifier: TestKeys.verifier)
             var messages: [Message] = []
             var outcome: GoldenVector.Outcome?
             var start = 0
@@ -152,7 +152,7 @@ struct VectorTests {
 
     @Test func theConflictVectorCarriesBothValuesAndTheEntries() throws {
         let vector = try #require(GoldenVector.all().first { $0.name == "valid-bundle-conflict" })
-        let stream = try DecodedStream(vector.bytes)
+        let stream = try DecodedStream(vector.bytes, verifier: TestKeys.verifier)
         #expect(stream.header.kind == .bundle)
         #expect(stream.header["device"] == "edt-laptop-b")
         let delta = try #require(stream.deltas.first)

@@ -12,6 +12,8 @@ final class MemorySyncStore: SyncStore {
     var cursors: [String: String] = [:]
     var counter: UInt64 = 0
     let key = Curve25519.Signing.PrivateKey()
+    /// The centre this store trusts (its replies must be signed by this key's public half).
+    var centre: Curve25519.Signing.PrivateKey? = Curve25519.Signing.PrivateKey()
 
     init(replica: Replica) {
         self.replica = replica
@@ -31,6 +33,8 @@ final class MemorySyncStore: SyncStore {
     }
 
     func sign(_ message: [UInt8]) throws -> [UInt8] { Array(try key.signature(for: message)) }
+    var streamSigner: StreamSigner { StreamSigner(key: key) }
+    func centreKey() -> [UInt8]? { centre.map { Array($0.publicKey.rawRepresentation) } }
 
     func startSyncOver(with peer: String) {
         pending = Set(replica.records.keys)

@@ -1,3 +1,4 @@
+import Crypto
 import LineProtocol
 import Replication
 import Testing
@@ -8,6 +9,13 @@ import Testing
 @Suite("Push body")
 struct PushBodyTests {
     func body(records: Int, oversized: Bool, checkpointEvery: Int) throws -> (PushBody, DecodedStream) {
+        try body(records: records, oversized: oversized, checkpointEvery: checkpointEvery).0
+    }
+
+    /// The body and its decoded stream (verified against the store's key), and the raw bytes.
+    func body(
+        records: Int, oversized: Bool, checkpointEvery: Int
+    ) throws -> ((PushBody, DecodedStream), [UInt8], MemorySyncStore) {
         var replica = Replica(device: try DeviceID("edt-laptop-a"))
         var ids: [RecordID] = []
         for number in 0..<records {
@@ -20,28 +28,35 @@ struct PushBodyTests {
             replica.write(.string(String(repeating: "x", count: 1 << 20)), to: try FieldPath("concern"), in: id)
             ids.insert(id, at: 1)
         }
+        let store = MemorySyncStore(replica: replica)
         let body = PushBody(
-            store: MemorySyncStore(replica: replica), records: ids, since: try #require(Cursor("-")),
-            checkpointRecords: checkpointEvery)
+            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: checkpointEvery,
+            counter: 7, centre: "c0ffee")
         var bytes: [UInt8] = []
         while let piece = body.next() { bytes += piece }
-        return (body, try DecodedStream(bytes, chunkSize: 4_096))
+        return ((body, try DecodedStream(bytes, verifier: .key(store.key.publicKey), chunkSize: 4_096)), bytes, store)
     }
 
     @Test func recordsCheckpointsAndThePullFollowTheHeader() throws {
         let (body, stream) = try body(records: 5, oversized: false, checkpointEvery: 2)
         #expect(stream.header.kind == .push && stream.header["device"] == "edt-laptop-a")
+        #expect(stream.header.counter == 7 && stream.header.centre == "c0ffee", "the body names its request")
         let verbs = stream.messages.map { message -> String in
             switch message {
             case .delta: "DELTA"
             case .record: "REC"
             case .pull: "PULL"
             case .checkpoint: "+SUM"
+            case .signature(.part): "SIG part"
+            case .signature(.final): "SIG final"
             case .ignorable(let verb, _): verb
             default: "?"
             }
         }
-        #expect(verbs == ["DELTA", "REC", "REC", "+SUM", "REC", "REC", "+SUM", "REC", "PULL"])
+        #expect(
+            verbs == [
+                "DELTA", "REC", "REC", "SIG part", "REC", "REC", "SIG part", "REC", "PULL", "SIG final",
+            ])
         #expect(body.pushedVersions.count == 5)
     }
 
@@ -54,10 +69,28 @@ struct PushBodyTests {
 
     @Test func aNoChangeSyncIsJustThePull() throws {
         let (_, stream) = try body(records: 0, oversized: false, checkpointEvery: 10)
-        guard stream.messages.count == 1, case .pull(let cursor) = stream.messages[0] else {
+        guard stream.messages.count == 2, case .pull(let cursor) = stream.messages[0],
+            stream.messages[1] == .signature(.final)
+        else {
             Issue.record("expected only PULL: \(stream.messages)")
             return
         }
         #expect(cursor.text == "-")
+    }
+
+    @Test func theBodyIsSignedByTheDeviceAndAnyChangeIsCaught() throws {
+        let ((_, _), bytes, store) = try body(records: 3, oversized: false, checkpointEvery: 10)
+        // Another key does not verify it.
+        #expect(throws: LineProtocolError.self) {
+            try DecodedStream(bytes, verifier: .key(Curve25519.Signing.PrivateKey().publicKey))
+        }
+        // One byte of a record changed: the signature no longer verifies, whatever the checksums say.
+        var altered = bytes
+        let index = try #require(altered.firstIndex(of: UInt8(ascii: "1")))
+        altered[index] = UInt8(ascii: "9")
+        let refusal = #expect(throws: LineProtocolError.self) {
+            try DecodedStream(altered, verifier: .key(store.key.publicKey))
+        }
+        #expect(refusal?.code == .badSignature || refusal?.code == .digestMismatch)
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import LineProtocol
 import Replication
 import Testing
@@ -8,9 +9,25 @@ import Testing
 /// nothing trusted before the whole reply is verified.
 @Suite("Reply reader")
 struct ReplyReaderTests {
+    let centreKey = Curve25519.Signing.PrivateKey()
+    var centre: String { SyncContract.centreIdentity(publicKey: Array(centreKey.publicKey.rawRepresentation)) }
+    /// The request the replies answer.
+    let counter: UInt64 = 5
+
+    /// A reply to request `counter` from the centre, signed by `signer` (the centre's key unless told).
+    func reply(
+        _ messages: [Message], counter: UInt64? = nil, signer: Curve25519.Signing.PrivateKey? = nil
+    ) -> [UInt8] {
+        StreamEncoder.encode(
+            header: Header(
+                kind: .reply,
+                parameters: [("device", "central"), ("centre", centre), ("counter", String(counter ?? self.counter))]),
+            messages: messages, signer: StreamSigner(key: signer ?? centreKey))
+    }
+
     /// A reader fed `bytes` in chunks of `chunkSize`, as a 200 response; whether every chunk was taken.
     func read(_ bytes: [UInt8], chunkSize: Int = 7) -> (ReplyReader, Bool) {
-        let reader = ReplyReader()
+        let reader = ReplyReader(centreKey: .key(centreKey.publicKey), centre: centre, counter: counter)
         reader.head(ResponseHead(status: 200, headers: [:]))
         var start = 0
         while start < bytes.count {
@@ -25,14 +42,12 @@ struct ReplyReaderTests {
         let stored = try RecordID("case-1")
         let refused = try RecordID("case-2")
         let cursor = try #require(Cursor("central.x:1"))
-        let bytes = StreamEncoder.encode(
-            header: Header(kind: .reply, device: "central"),
-            messages: [
-                .answer(.stored(stored, cursor: cursor)),
-                .answer(.refused(refused, .forbidden, message: "device edt-laptop-a does not serve E09000033")),
-                .delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:3"))),
-                .more,
-            ])
+        let bytes = reply([
+            .answer(.stored(stored, cursor: cursor)),
+            .answer(.refused(refused, .forbidden, message: "device edt-laptop-a does not serve E09000033")),
+            .delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:3"))),
+            .more,
+        ])
         let (reader, took) = read(bytes)
         #expect(took)
         let stream = try reader.verified(url: "http://centre")
@@ -46,12 +61,10 @@ struct ReplyReaderTests {
     }
 
     @Test func aReplyWithoutMoreAsksForNoFurtherSync() throws {
-        let bytes = StreamEncoder.encode(
-            header: Header(kind: .reply, device: "central"),
-            messages: [
-                .delta(base: VersionVector(), knowledge: VersionVector()),
-                .ignorable(verb: "+HINT", arguments: "later"),
-            ])
+        let bytes = reply([
+            .delta(base: VersionVector(), knowledge: VersionVector()),
+            .ignorable(verb: "+HINT", arguments: "later"),
+        ])
         let (reader, took) = read(bytes)
         #expect(took)
         let stream = try reader.verified(url: "http://centre")
@@ -60,9 +73,37 @@ struct ReplyReaderTests {
     }
 
     @Test func aMoreWithArgumentsIsADamagedReply() {
-        let text = "EDTLP 1.0 reply device=central\nDELTA 1 base=- knowledge=-\n+MORE 2 page=2\n"
+        let text = "EDTLP 2.0 reply device=central\nDELTA 1 base=- knowledge=-\n+MORE 2 page=2\n"
         let (reader, took) = read(Array(text.utf8), chunkSize: 1 << 16)
         #expect(!took, "the transfer stops at the damage")
         #expect(reader.damage?.contains("line 3: malformed-frame") == true, "\(reader.damage ?? "no damage")")
+    }
+
+    @Test func aReplyNotSignedByTheTrustedCentreIsRefused() throws {
+        let (reader, took) = read(reply([.delta(base: VersionVector(), knowledge: VersionVector())], signer: .init()))
+        #expect(!took)
+        #expect(reader.damage?.contains("bad-signature") == true, "\(reader.damage ?? "no damage")")
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try reader.verified(url: "http://centre") }
+    }
+
+    @Test func aReplyToAnotherRequestIsRefused() throws {
+        // Signed by the centre, but the answer to an earlier request: replayed.
+        let (reader, took) = read(reply([.delta(base: VersionVector(), knowledge: VersionVector())], counter: 4))
+        #expect(took)
+        let failure = #expect(throws: SyncSession.StateMachine.Failure.self) {
+            try reader.verified(url: "http://centre")
+        }
+        #expect("\(String(describing: failure))".contains("does not answer this request"))
+    }
+
+    @Test func aReplyAlteredInFlightIsRefused() throws {
+        let id = try RecordID("case-1")
+        var bytes = reply([.answer(.stored(id, cursor: try #require(Cursor("central.x:1"))))])
+        // A byte of the cursor changed, the checksums left as they were: the signature catches it first.
+        let index = try #require(bytes.firstIndex(of: UInt8(ascii: "1")))
+        bytes[index] = UInt8(ascii: "2")
+        let (reader, took) = read(bytes)
+        #expect(!took)
+        #expect(reader.damage?.contains("bad-signature") == true, "\(reader.damage ?? "no damage")")
     }
 }

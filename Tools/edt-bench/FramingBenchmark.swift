@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import LineProtocol
 import Replication
 
@@ -39,7 +40,9 @@ struct FramingBenchmark: ParsableCommand {
         progress.say("building \(records) referral deltas…")
         let corpus = try ReferralCorpus(records: records)
         let replica = try corpus.laptop("edt-laptop-a")
-        let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: [("device", "edt-laptop-a")]))
+        let key = Curve25519.Signing.PrivateKey()
+        let encoder = StreamEncoder(
+            header: Header(kind: .bundle, parameters: [("device", "edt-laptop-a")]), signer: StreamSigner(key: key))
         encoder.append(replica.delta(since: VersionVector()))
         let bytes = encoder.finish()
         let chunk = 1 << 16
@@ -53,7 +56,7 @@ struct FramingBenchmark: ParsableCommand {
             var frames = 0
             decodeTimes.append(
                 try Measure.seconds {
-                    let decoder = FrameDecoder()
+                    let decoder = FrameDecoder(verifier: .key(key.publicKey))
                     var start = 0
                     while start < bytes.count {
                         let end = min(bytes.count, start + chunk)
@@ -67,15 +70,16 @@ struct FramingBenchmark: ParsableCommand {
             baselineTimes.append(Measure.seconds { lines = Self.lineSplit(bytes, chunk: chunk) })
             linesSeen = lines
         }
-        precondition(framesSeen == records + 1 && linesSeen == records + 3, "both must see every line")
+        // DELTA, the records and SIG final are frames; the header and END are lines too.
+        precondition(framesSeen == records + 2 && linesSeen == records + 4, "both must see every line")
 
         progress.say("full message decode…")
         var messageTimes: [Double] = []
         for _ in 0..<3 {
             messageTimes.append(
                 try Measure.seconds {
-                    let stream = try DecodedStream(bytes, chunkSize: chunk)
-                    precondition(stream.messages.count == records + 1)
+                    let stream = try DecodedStream(bytes, verifier: .key(key.publicKey), chunkSize: chunk)
+                    precondition(stream.messages.count == records + 2)
                 })
         }
         progress.done()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import GRDB
 import Laptop  // where the store meets SyncStore
@@ -212,7 +213,9 @@ struct PushBenchmark: AsyncParsableCommand {
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
         guard let start = Cursor("-") else { throw BenchFailure("\"-\" is not a cursor") }
-        let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", replica.device.rawValue)]))
+        let encoder = StreamEncoder(
+            header: Header(kind: .push, parameters: [("device", replica.device.rawValue)]),
+            signer: StreamSigner(key: Curve25519.Signing.PrivateKey()))
         encoder.append(.delta(base: VersionVector(), knowledge: replica.knowledge))
         var size = 0
         for (index, id) in ids.enumerated() {

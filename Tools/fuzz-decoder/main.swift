@@ -4,6 +4,8 @@
 // normally, it replays the files named on its command line through the same checks, so a crash
 // libFuzzer found can be reproduced in an ordinary debug build.
 import CFuzzerDriver
+import Crypto
+import Foundation
 import LineProtocol
 import Replication
 
@@ -11,13 +13,18 @@ import Replication
 import Glibc
 #endif
 
+/// The key the fuzzed streams are signed with: the protocol's test key (seed bytes 0 to 31), the
+/// one the golden vectors (the corpus's seeds) are signed with.
+let testKey = (try? Curve25519.Signing.PrivateKey(rawRepresentation: Data(0..<32))) ?? Curve25519.Signing.PrivateKey()
+let verifier = StreamVerifier.key(testKey.publicKey)
+
 /// Decodes `bytes` in chunks whose size comes from the first byte; when the stream is valid,
 /// re-encodes what was read and checks that it decodes to the same messages. Also reads the
 /// records unread-first, as the central endpoint does (see ``checkUnreadRecords``).
 func check(_ bytes: [UInt8]) {
     let chunkSize = Int(bytes.first ?? 1) % 64 + 1
     let limits = Limits(maximumLineBytes: 4096, maximumJSONDepth: 16)
-    let stream = try? DecodedStream(bytes, chunkSize: chunkSize, limits: limits)
+    let stream = try? DecodedStream(bytes, verifier: verifier, chunkSize: chunkSize, limits: limits)
     checkUnreadRecords(
         bytes, chunkSize: chunkSize, limits: limits,
         expected: stream.map { stream in
@@ -26,10 +33,13 @@ func check(_ bytes: [UInt8]) {
             }
         })
     guard let stream else { return }
-    let reencoded = StreamEncoder.encode(header: stream.header, messages: stream.messages)
+    let reencoded = StreamEncoder.encode(
+        header: stream.header, messages: stream.messages.filter { $0 != .signature(.final) },
+        signer: StreamSigner(key: testKey))
     guard
         let again = try? DecodedStream(
-            reencoded, chunkSize: 4096, limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16))
+            reencoded, verifier: verifier, chunkSize: 4096,
+            limits: Limits(maximumLineBytes: 1 << 20, maximumJSONDepth: 16))
     else {
         fatalError("a valid stream re-encoded into an invalid one")  // a bug for the fuzzer to report
     }
@@ -50,7 +60,7 @@ func withoutSums(_ messages: [Message]) -> [Message] {
 /// one reader through them all: a payload kept must be exactly its record's encoding, and when
 /// the stream is valid the records must be those the plain decoder read (`expected`).
 func checkUnreadRecords(_ bytes: [UInt8], chunkSize: Int, limits: Limits, expected: [Record]?) {
-    let decoder = MessageDecoder(limits: limits)
+    let decoder = MessageDecoder(limits: limits, verifier: verifier)
     var unread: [UnreadRecord] = []
     var start = 0
     while start < bytes.count {
