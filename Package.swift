@@ -194,7 +194,9 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["Replication", "LineProtocol", "TestSupport"]),
         .testTarget(
             name: "LineProtocolTests",
-            dependencies: ["LineProtocol", "Replication", "TestSupport"]
+            dependencies: [
+                "LineProtocol", "Replication", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
