@@ -3,7 +3,7 @@
 /// The frame decoder checks only what every frame shares (verb, number); ``MessageDecoder``
 /// reads the arguments. ``arguments`` is a view into the decoder's input, not a copy.
 public struct Frame: Sendable, Hashable {
-    /// The verbs of EDTLP 1.
+    /// The verbs of EDTLP 2.
     public enum Verb: Sendable, Hashable {
         /// `DELTA n base=VECTOR knowledge=VECTOR`: the records that follow form one delta.
         case delta

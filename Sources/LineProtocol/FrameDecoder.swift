@@ -182,7 +182,8 @@ public final class FrameDecoder {
     private func fastFrame(
         _ base: UnsafeRawPointer, origin: Int, from start: Int, to end: Int
     ) -> (verb: Frame.Verb, number: Int, arguments: Int)? {
-        guard header != nil, end - start >= 5 else { return nil }
+        // After the final signature no frame may follow: the slow path refuses it.
+        guard header != nil, finalSignature == nil, end - start >= 5 else { return nil }
         let bytes = base.assumingMemoryBound(to: UInt8.self) + (start - origin)
         let length = end - start
         guard bytes[length - 1] != 0x0D else { return nil }
@@ -276,7 +277,7 @@ public final class FrameDecoder {
         guard let known = Frame.Verb(verb) else {
             throw LineProtocolError(
                 .unknownVerb, line: number,
-                "unknown verb \"\(Self.printable(verb))\": EDTLP \(EDTLP.majorVersion) frames are DELTA, REC, PULL, ACK, NAK, +NAME and END"
+                "unknown verb \"\(Self.printable(verb))\": EDTLP \(EDTLP.majorVersion) frames are DELTA, REC, PULL, ACK, NAK, SIG, +NAME and END"
             )
         }
         let numberEnd = rest.firstIndex(of: 0x20) ?? rest.endIndex

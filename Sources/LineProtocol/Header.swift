@@ -41,7 +41,13 @@ public struct Header: Sendable, Hashable {
     public static let keyParameter = "key"
 
     /// The request counter the header names.
-    public var counter: UInt64? { self[Self.counterParameter].flatMap { UInt64($0) } }
+    public var counter: UInt64? {
+        // Decimal without a sign or leading zeros: one spelling per counter.
+        guard let text = self[Self.counterParameter], !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            text == "0" || text.first != "0"
+        else { return nil }
+        return UInt64(text)
+    }
     /// The centre the header names.
     public var centre: String? { self[Self.centreParameter] }
 
@@ -88,7 +94,7 @@ public struct Header: Sendable, Hashable {
         guard tokens.count >= 3 else {
             throw LineProtocolError(
                 .malformedFrame, line: lineNumber,
-                "the header needs a version and a stream kind: EDTLP 1.0 push|reply|bundle")
+                "the header needs a version and a stream kind: EDTLP 2.0 push|reply|bundle")
         }
         let version = tokens[1].split(separator: ".", omittingEmptySubsequences: false)
         guard version.count == 2, let major = Self.number(version[0]), let minor = Self.number(version[1]) else {

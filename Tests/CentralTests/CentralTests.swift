@@ -538,12 +538,12 @@ struct CentralTests {
             let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
             let stream = try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey))
             #expect(stream.header.kind == .reply)
-            guard stream.messages.count == 4,
-                case .answer(.stored(let acked, let cursor)) = stream.messages[0],
-                case .answer(.refused(let refused, .forbidden, _)) = stream.messages[1],
-                case .delta(_, let knowledge) = stream.messages[2], case .record(let pulled) = stream.messages[3]
+            guard stream.content.count == 4,
+                case .answer(.stored(let acked, let cursor)) = stream.content[0],
+                case .answer(.refused(let refused, .forbidden, _)) = stream.content[1],
+                case .delta(_, let knowledge) = stream.content[2], case .record(let pulled) = stream.content[3]
             else {
-                Issue.record("unexpected reply: \(stream.messages)")
+                Issue.record("unexpected reply: \(stream.content)")
                 return
             }
             #expect(acked.rawValue == "case-1" && cursor.text == "central.\(storage.identity):2")

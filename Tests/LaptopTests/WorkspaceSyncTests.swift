@@ -23,6 +23,8 @@ struct WorkspaceSyncTests {
         for workspace in devices {
             try await storage.enroll(
                 EnrolledDevice(id: workspace.device, publicKey: workspace.publicKey, authorities: ["E06000038"]))
+            // Each laptop is told the centre's key when it is set up.
+            try workspace.setCentreKey(base64: Data(storage.publicKey).base64EncodedString())
         }
         let port = Mutex<Int?>(nil)
         let server = CentralServer(
@@ -76,6 +78,8 @@ struct WorkspaceSyncTests {
         defer { bench.remove() }
         let a = try bench.workspace()
         _ = try Bench.capture(a)
+        let centre = try SQLiteCentralStorage(path: bench.directory.appendingPathComponent("central.sqlite").path)
+        try a.setCentreKey(base64: Data(centre.publicKey).base64EncodedString())
         let before = a.digest
         var options = SyncSession.Options(server: "http://127.0.0.1:9")  // discard port: nothing listens
         options.machine.maximumAttempts = 2
@@ -84,5 +88,38 @@ struct WorkspaceSyncTests {
         #expect(failure?.code == .inputOutput)
         #expect(failure?.message.contains("nothing acknowledged is lost") == true, "\(String(describing: failure))")
         #expect(a.digest == before)
+    }
+
+    @Test func aLaptopThatDoesNotKnowTheCentresKeyIsRefusedBeforeSending() async throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace()
+        _ = try Bench.capture(a)
+        let before = a.digest
+        let failure = await #expect(throws: LaptopError.self) {
+            try await a.sync(SyncSession.Options(server: "http://127.0.0.1:9"))
+        }
+        #expect(failure?.code == .refused)
+        #expect(failure?.message.contains("edt store centre-key") == true, "\(String(describing: failure))")
+        #expect(a.digest == before)
+    }
+
+    @Test func aRequestMeantForAnotherCentreIsRefusedAndNothingApplied() async throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace()
+        let id = try Bench.capture(a)
+        try await withCentre(enrolling: [a], in: bench.directory) { url in
+            // Told the key of another centre: its requests name that centre, which this one refuses.
+            let other = try SQLiteCentralStorage(path: bench.directory.appendingPathComponent("other.sqlite").path)
+            try a.setCentreKey(base64: Data(other.publicKey).base64EncodedString())
+            var options = SyncSession.Options(server: url)
+            options.machine.maximumAttempts = 2
+            options.machine.baseBackoffSeconds = 0.01
+            let failure = await #expect(throws: LaptopError.self) { try await a.sync(options) }
+            #expect(failure?.code == .refused)
+            #expect(failure?.message.contains("refused this device") == true, "\(String(describing: failure))")
+            #expect(try a.referrals().first { $0.id == id }?.refusal == nil)
+        }
     }
 }

@@ -110,9 +110,11 @@ struct RoundTripTests {
             #expect(!bytes.dropLast().contains(0x0D), "no raw CR on the wire")
             let decoded = try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: Int.random(in: 1...512, using: &random))
             #expect(decoded.header == header, "round \(round)")
-            #expect(decoded.messages == messages, "round \(round)")
+            #expect(decoded.content == messages, "round \(round)")
+            #expect(decoded.messages.last == .signature(.final), "every stream ends with its final signature")
             // Encoding is canonical: what was decoded encodes to the same bytes.
-            #expect(StreamEncoder.encode(header: decoded.header, messages: decoded.messages, signer: TestKeys.signer) == bytes)
+            #expect(
+                StreamEncoder.encode(header: decoded.header, messages: decoded.content, signer: TestKeys.signer) == bytes)
         }
     }
 
@@ -128,7 +130,7 @@ struct RoundTripTests {
         }
         pieces += encoder.finish()
         #expect(pieces == StreamEncoder.encode(header: header, messages: messages, signer: TestKeys.signer))
-        #expect(try DecodedStream(pieces, verifier: TestKeys.verifier).messages == messages)
+        #expect(try DecodedStream(pieces, verifier: TestKeys.verifier).content == messages)
     }
 
     @Test func aLineWithNoEndIsRefusedAsSoonAsItPassesTheLimit() throws {

@@ -41,7 +41,7 @@ struct TypedFrameTests {
         ]
         let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: messages, signer: TestKeys.signer)
         let lines = Self.lines(bytes)
-        #expect(lines.count == 7)
+        #expect(lines.count == 8)
         #expect(lines[0] == "EDTLP 2.0 reply device=central")
         #expect(lines[1] == "ACK 1 3f2a9c1e-5b7d-4e10-8a6c-2d9e4f7b1a05 central:42,edt-laptop-a:3")
         #expect(
@@ -51,9 +51,12 @@ struct TypedFrameTests {
         #expect(lines[3] == #"NAK 3 3f2a9c1e-5b7d-4e10-8a6c-2d9e4f7b1a05 a-later-reason """#)
         #expect(lines[4] == "DELTA 4 base=central:41 knowledge=central:43")
         #expect(lines[5] == "+MORE 5")
-        #expect(lines[6].hasPrefix("END 5 xxh3-64:"))
+        #expect(lines[6].hasPrefix("SIG 6 final ed25519:"))
+        #expect(lines[7].hasPrefix("END 6 xxh3-64:"))
         for chunkSize in [1, 5, 64, 1 << 16] {
-            #expect(try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: chunkSize).messages == messages, "chunks of \(chunkSize)")
+            #expect(
+                try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: chunkSize).content == messages,
+                "chunks of \(chunkSize)")
         }
     }
 
@@ -72,22 +75,31 @@ struct TypedFrameTests {
 
     @Test func aCheckpointIsTypedWithItsChecksumAndWrittenAfreshFromTheBytesBeforeIt() throws {
         let vector = try #require(GoldenVector.all().first { $0.name == "valid-push-checkpoint" })
-        let messages = try DecodedStream(vector.bytes, verifier: TestKeys.verifier).messages
+        let messages = try DecodedStream(vector.bytes, verifier: TestKeys.verifier).content
         // The Python writer of the vectors computed this checksum (PROTOCOL.md §3.3).
         let checkpoints = messages.compactMap { if case .checkpoint(let checksum) = $0 { checksum } else { nil } }
-        #expect(checkpoints == ["xxh3-64:7613d9d31316e8ce"])
-        #expect(Self.lines(vector.bytes)[3] == "+SUM 3 xxh3-64:7613d9d31316e8ce")
+        #expect(checkpoints == ["xxh3-64:bfedccb3b65fffd1"])
+        #expect(Self.lines(vector.bytes)[5] == "+SUM 5 xxh3-64:bfedccb3b65fffd1")
+        #expect(messages.contains(.signature(.part)), "the signed checkpoint is typed too")
         #expect(!messages.contains { if case .ignorable = $0 { true } else { false } }, "+SUM is not an unknown frame")
         // Whatever checksum a message carries, the encoder writes the one of the bytes it wrote.
+        let index = try #require(messages.firstIndex { if case .checkpoint = $0 { true } else { false } })
         var forged = messages
-        forged[2] = .checkpoint(checksum: "xxh3-64:0000000000000000")
+        forged[index] = .checkpoint(checksum: "xxh3-64:0000000000000000")
         let header = try DecodedStream(vector.bytes, verifier: TestKeys.verifier).header
         #expect(StreamEncoder.encode(header: header, messages: forged, signer: TestKeys.signer) == vector.bytes)
         let encoder = StreamEncoder(header: header, signer: TestKeys.signer)
         for message in messages {
-            if case .checkpoint = message { encoder.appendChecksum() } else { encoder.append(message) }
+            switch message {
+            case .checkpoint: encoder.appendChecksum()
+            case .signature: encoder.appendSignature()
+            default: encoder.append(message)
+            }
         }
-        #expect(encoder.finish() == vector.bytes, "append(.checkpoint) and appendChecksum() write the same frame")
+        #expect(
+            encoder.finish() == vector.bytes,
+            "append(.checkpoint) and appendChecksum(), append(.signature(.part)) and appendSignature() write the same frame"
+        )
     }
 
     @Test func moreWithArgumentsOrOutsideAReplyIsRefused() {
@@ -129,10 +141,10 @@ struct TypedFrameTests {
         encoder.append(.ignorable(verb: "+MOREX", arguments: ""))
         encoder.append(.ignorable(verb: "+SUMS", arguments: "a"))
         let bytes = encoder.finish()
-        text += Self.lines(bytes)[4] + "\n"
+        text += Self.lines(bytes)[4] + "\n" + Self.lines(bytes)[5] + "\n"
         #expect(Array(text.utf8) == bytes)
         #expect(
-            try DecodedStream(bytes, verifier: TestKeys.verifier).messages == [
+            try DecodedStream(bytes, verifier: TestKeys.verifier).content == [
                 .ignorable(verb: "+HINT", arguments: "next-sync=later"), .ignorable(verb: "+MOREX", arguments: ""),
                 .ignorable(verb: "+SUMS", arguments: "a"),
             ])
