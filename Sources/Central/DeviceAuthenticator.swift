@@ -43,7 +43,10 @@ public struct DeviceAuthenticator: Sendable {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: device.publicKey),
             key.isValidSignature(authorization.signature, for: message)
         else {
-            throw CentralError(.unauthenticated, "the signature of device \(id) does not match its enrolled key")
+            throw CentralError(
+                .unauthenticated,
+                "the signature of device \(id) does not match its enrolled key, or the request was meant for another centre (the laptop must record this centre's key: `edt central identity`, `edt store centre-key`)"
+            )
         }
         guard try await storage.consumeCounter(authorization.counter, for: id) else {
             throw CentralError(

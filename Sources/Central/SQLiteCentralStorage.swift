@@ -116,7 +116,10 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             guard let keyText, let keyData = Data(base64Encoded: keyText),
                 let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: keyData)
-            else { throw CentralError(.storage, "the centre's signing key in \(path) is unreadable: the database was damaged") }
+            else {
+                throw CentralError(
+                    .storage, "the centre's signing key in \(path) is unreadable: the database was damaged")
+            }
             signingKey = key
         } catch {
             throw CentralError(.storage, "cannot open the central database \(path): \(error)")

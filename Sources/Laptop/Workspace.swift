@@ -1,6 +1,6 @@
+import Crypto
 public import Foundation
 public import Handover
-import Crypto
 import LineProtocol
 import ReplicaStore
 public import Replication

@@ -32,7 +32,8 @@ extension ReplicaStore {
             let sealed = try cipher.seal(key, context: Self.centreKeyContext)
             try database.write { db in
                 try db.execute(
-                    sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    sql:
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     arguments: [Self.centreKeyName, sealed])
             }
         } catch let error as StoreError {

@@ -12,7 +12,7 @@ struct EDT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edt",
         abstract: "Offline-first sync core for out-of-hours children's social care.",
-        version: "0.2.0",
+        version: "0.3.0",
         subcommands: [
             Init.self, ReferralCommand.self, BundleCommand.self, StoreCommand.self, SyncCommand.self,
             AuthorityCommand.self, CalendarCommand.self, CentralCommand.self, Demo.self,

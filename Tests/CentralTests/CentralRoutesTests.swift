@@ -97,8 +97,10 @@ extension CentralTests {
     @Test func aReplayedSyncIsUnauthorized() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            let first = push(records: [try referral("case-1")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
-            let replay = push(records: [try referral("case-2")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
+            let first = push(
+                records: [try referral("case-1")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
+            let replay = push(
+                records: [try referral("case-2")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
             let signed = try authorization(7, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 #expect(try await sync(client, first, authorization: signed).status == .ok)
@@ -155,7 +157,8 @@ extension CentralTests {
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: signed)
                 #expect(response.status == .ok)
-                let acks = try DecodedStream([UInt8](buffer: response.body), verifier: verifier).content.compactMap { message -> String? in
+                let acks = try DecodedStream([UInt8](buffer: response.body), verifier: verifier).content.compactMap {
+                    message -> String? in
                     if case .answer(.stored(let id, let cursor)) = message {
                         "\(id.rawValue)@\(cursor.text)"
                     } else {
@@ -170,11 +173,16 @@ extension CentralTests {
     @Test func aDamagedPushIsRefusedAndNothingOfItStored() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            let sound = push(records: try (0..<3).map { try referral("case-\($0)") }, checkpointEvery: 10, centre: centre(of: storage))
+            let sound = push(
+                records: try (0..<3).map { try referral("case-\($0)") }, checkpointEvery: 10,
+                centre: centre(of: storage))
             var badChecksum = sound
             badChecksum[sound.count - 80] ^= 0x01
             let truncated = Array(sound.dropLast(30))
-            let requests = [try authorization(1, signer: key, centre: centre(of: storage)), try authorization(2, signer: key, centre: centre(of: storage))]
+            let requests = [
+                try authorization(1, signer: key, centre: centre(of: storage)),
+                try authorization(2, signer: key, centre: centre(of: storage)),
+            ]
             try await withRoutes(on: storage) { [badChecksum] client in
                 for (signed, body) in zip(requests, [badChecksum, truncated]) {
                     let response = try await sync(client, body, authorization: signed)
@@ -190,7 +198,9 @@ extension CentralTests {
     @Test func aPushDamagedAfterACheckpointKeepsWhatItVerifiedButAcknowledgesNothing() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            var body = push(records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3, centre: centre(of: storage))
+            var body = push(
+                records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3, centre: centre(of: storage)
+            )
             body[body.count - 80] ^= 0x01  // after the last checkpoint
             let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { [body] client in
@@ -210,7 +220,9 @@ extension CentralTests {
             let key = try await enrolledLaptop(in: storage)
             var configuration = SyncService.Configuration()
             configuration.maximumRequestBytes = 2_000
-            let body = push(records: try (0..<20).map { try referral("case-\($0)") }, checkpointEvery: 100, centre: centre(of: storage))
+            let body = push(
+                records: try (0..<20).map { try referral("case-\($0)") }, checkpointEvery: 100,
+                centre: centre(of: storage))
             #expect(body.count > 2_000)
             let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage, configuration: configuration) { client in
@@ -224,7 +236,9 @@ extension CentralTests {
     @Test func aCursorFromAnotherDatabaseIsAConflictToStartOver() async throws {
         try await withStorage { storage in
             let key = try await enrolledLaptop(in: storage)
-            let body = push(records: [try referral("case-1")], checkpointEvery: 10, pull: "central.otherdatabase:3", centre: centre(of: storage))
+            let body = push(
+                records: [try referral("case-1")], checkpointEvery: 10, pull: "central.otherdatabase:3",
+                centre: centre(of: storage))
             let signed = try authorization(1, signer: key, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: signed)

@@ -281,7 +281,8 @@ struct CentralTests {
             let third = try pulled(
                 try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop, counter: 1))
             #expect(third.ids == ["a-2", "a-3", "a-4"])
-            let last = try pulled(try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop, counter: 1))
+            let last = try pulled(
+                try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop, counter: 1))
             #expect(last.ids.isEmpty && !last.more)
         }
     }
@@ -535,7 +536,8 @@ struct CentralTests {
             _ = try await service.store([try referral("from-b", device: "edt-laptop-b")], from: other)
             let parts = [try referral("case-1"), try referral("case-2", host: Self.westminster)]
             let outcomes = try await service.store(parts, from: laptop)
-            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
+            let bytes = try await service.reply(
+                pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
             let stream = try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey))
             #expect(stream.header.kind == .reply)
             guard stream.content.count == 4,
@@ -563,8 +565,10 @@ struct CentralTests {
             // Laptop a wrote case-1 too, not having seen b's: the centre keeps both concerns.
             let parts = [try referral("case-1", concern: "Seen by a"), try referral("case-2")]
             let outcomes = try await service.store(parts, from: laptop)
-            let bytes = try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
-            let pulled = try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content.compactMap { message -> Record? in
+            let bytes = try await service.reply(
+                pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1)
+            let pulled = try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content.compactMap {
+                message -> Record? in
                 if case .record(let record) = message { record } else { nil }
             }
             #expect(pulled.map(\.id.rawValue) == ["case-1"], "case-2 is as the laptop pushed it; case-1 is not")

@@ -272,15 +272,16 @@ struct LaptopCommandTests {
         let b = try makeStore(directory, device: "edt-laptop-b")
         for _ in 0..<3 { _ = try edt.run(["referral", "new", "--store", a], input: minimalReferral) }
         let bundle = try edt.run(["bundle", "export", "--store", a])
-        #expect(bundle.standardOutput.hasPrefix("EDTLP 1.0 bundle device=edt-laptop-a\n"))
+        #expect(bundle.standardOutput.hasPrefix("EDTLP 2.0 bundle device=edt-laptop-a key="))
         let before = try digest(b)
         let truncated = String(bundle.standardOutput.dropLast(30))
         let refused = try edt.run(["bundle", "import", "--store", b], input: truncated)
         #expect(refused.status == 1)
         #expect(refused.standardError.contains("truncated"))
         let corrupted = bundle.standardOutput.replacingOccurrences(of: "Reading station", with: "Readinh station")
+        // Altered in a record: the exporting laptop's signature no longer verifies.
         #expect(
-            try edt.run(["bundle", "import", "--store", b], input: corrupted).standardError.contains("digest-mismatch"))
+            try edt.run(["bundle", "import", "--store", b], input: corrupted).standardError.contains("bad-signature"))
         #expect(try digest(b) == before)
         let whole = try edt.run(["bundle", "import", "--store", b, "--json"], input: bundle.standardOutput)
         #expect(whole.json["applied"] as? Int == 3)

@@ -357,6 +357,17 @@ struct SyncEndToEndTests {
             "--authority", "E06000038",
         ])
         #expect(enrolled.status == 0)
+        // A new database is a new centre, with a key of its own: the laptop, still trusting the
+        // old one, names it in its requests and is refused until it is told the new key.
+        let untrusted = try sync(a, central.url)
+        #expect(untrusted.status == 1, "\(untrusted.standardError)")
+        #expect(untrusted.standardError.contains("another centre"), "\(untrusted.standardError)")
+        let key = try edt.run(["central", "identity", "--db", world.database.path]).standardOutput
+        #expect(
+            try edt.run([
+                "store", "centre-key", "--store", a.store, key.trimmingCharacters(in: .whitespacesAndNewlines),
+            ])
+            .status == 0)
         let replaced = try sync(a, central.url)
         #expect(replaced.status == 0, "\(replaced.standardError)")
         #expect(count(replaced.json, "pushed") == 8)

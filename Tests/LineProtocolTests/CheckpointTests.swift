@@ -14,7 +14,8 @@ struct CheckpointTests {
 
     /// A push of `count` records with a checkpoint after every `every`.
     func stream(records count: Int, checkpointEvery every: Int) throws -> [UInt8] {
-        let encoder = StreamEncoder(header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]), signer: TestKeys.signer)
+        let encoder = StreamEncoder(
+            header: Header(kind: .push, parameters: [("device", "edt-laptop-a")]), signer: TestKeys.signer)
         var bytes: [UInt8] = []
         encoder.append(.delta(base: VersionVector(), knowledge: VersionVector()))
         for number in 0..<count {

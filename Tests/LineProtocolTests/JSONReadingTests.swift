@@ -90,7 +90,9 @@ struct JSONReadingTests {
         func decode(_ payload: String) throws(LineProtocolError) -> [Message] {
             let text = "EDTLP 2.0 push device=edt-laptop-a\nDELTA 1 base=- knowledge=-\nREC 2 case-1 \(payload)\n"
             var messages: [Message] = []
-            try MessageDecoder(verifier: TestKeys.verifier).decode(Array(text.utf8)) { message, _ in messages.append(message) }
+            try MessageDecoder(verifier: TestKeys.verifier).decode(Array(text.utf8)) { message, _ in
+                messages.append(message)
+            }
             return messages
         }
         #expect(try decode(#"{"entries":[],"# + field + "," + unknown.joined(separator: ",") + "}").count == 2)

@@ -108,13 +108,15 @@ struct RoundTripTests {
             let messages = Self.messages(&random, kind: kind)
             let bytes = StreamEncoder.encode(header: header, messages: messages, signer: TestKeys.signer)
             #expect(!bytes.dropLast().contains(0x0D), "no raw CR on the wire")
-            let decoded = try DecodedStream(bytes, verifier: TestKeys.verifier, chunkSize: Int.random(in: 1...512, using: &random))
+            let decoded = try DecodedStream(
+                bytes, verifier: TestKeys.verifier, chunkSize: Int.random(in: 1...512, using: &random))
             #expect(decoded.header == header, "round \(round)")
             #expect(decoded.content == messages, "round \(round)")
             #expect(decoded.messages.last == .signature(.final), "every stream ends with its final signature")
             // Encoding is canonical: what was decoded encodes to the same bytes.
             #expect(
-                StreamEncoder.encode(header: decoded.header, messages: decoded.content, signer: TestKeys.signer) == bytes)
+                StreamEncoder.encode(header: decoded.header, messages: decoded.content, signer: TestKeys.signer)
+                    == bytes)
         }
     }
 

@@ -39,7 +39,8 @@ struct TypedFrameTests {
                 knowledge: try #require(Notation.vector("central:43"))),
             .more,
         ]
-        let bytes = StreamEncoder.encode(header: Header(kind: .reply, device: "central"), messages: messages, signer: TestKeys.signer)
+        let bytes = StreamEncoder.encode(
+            header: Header(kind: .reply, device: "central"), messages: messages, signer: TestKeys.signer)
         let lines = Self.lines(bytes)
         #expect(lines.count == 8)
         #expect(lines[0] == "EDTLP 2.0 reply device=central")

@@ -37,7 +37,9 @@ struct StoreCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var options: StoreOptions
-        @Argument(help: ArgumentHelp("The centre's public key (base64), as `edt central identity` prints it.", valueName: "KEY"))
+        @Argument(
+            help: ArgumentHelp(
+                "The centre's public key (base64), as `edt central identity` prints it.", valueName: "KEY"))
         var key: String?
         @Flag(help: "Print one JSON object: {\"centreKey\": BASE64|null}.") var json = false
 
