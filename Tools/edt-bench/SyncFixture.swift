@@ -91,6 +91,8 @@ final class CentralProcess {
                 let device = EnrolledDevice(
                     id: store.device, publicKey: store.publicKey, authorities: Set(store.authorities))
                 try await storage.enroll(device)
+                // The laptop trusts this centre's replies (EDTLP 2: they are signed by its key).
+                try store.setCentreKey(storage.publicKey)
             }
         }
         let executable = try Self.edtExecutable()
