@@ -139,18 +139,21 @@ extension SyncEndToEndTests {
 
     // MARK: - Helpers: an attacker's edits
 
-    /// The stream with one letter of the first `REC` line's first JSON string value (`"value":"`)
-    /// in the other case: still valid UTF-8, JSON and EDTLP.
-    func alterFirstRecordValue(_ bytes: [UInt8]) throws -> [UInt8] {
+    /// The stream with one letter of the first `REC` line's first JSON string value (`"value":"`),
+    /// or that of the field at `path`, in the other case: still valid UTF-8, JSON and EDTLP.
+    func alterFirstRecordValue(_ bytes: [UInt8], path: String? = nil) throws -> [UInt8] {
         var bytes = bytes
         let lines = lineRanges(bytes)
         let record = try #require(lines.first { bytes[$0].starts(with: Array("REC ".utf8)) })
-        let marker = Array("\"value\":\"".utf8)
-        var index =
-            try #require(
-                (record.lowerBound..<(record.upperBound - marker.count)).first {
-                    bytes[$0..<($0 + marker.count)].elementsEqual(marker)
-                }) + marker.count
+        func find(_ text: String, from start: Int) -> Int? {
+            let marker = Array(text.utf8)
+            return (start..<max(start, record.upperBound - marker.count)).first {
+                bytes[$0..<($0 + marker.count)].elementsEqual(marker)
+            }.map { $0 + marker.count }
+        }
+        var field = record.lowerBound
+        if let path { field = try #require(find("\"path\":\"\(path)\"", from: record.lowerBound)) }
+        var index = try #require(find("\"value\":\"", from: field))
         while index < record.upperBound, !isLetter(bytes[index]) { index += 1 }
         try #require(index < record.upperBound && bytes[index] != UInt8(ascii: "\""))
         bytes[index] ^= 0x20
