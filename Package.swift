@@ -137,7 +137,7 @@ let package = Package(
         /// A loopback TCP proxy that injects network faults on a seeded schedule (tests, diagnosis).
         .executableTarget(
             name: "edt-faultproxy",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CXXHash", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/faultproxy"
         ),
         /// The libFuzzer target for the EDTLP decoder (Tools/fuzz builds it with the sanitizers).
@@ -197,7 +197,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Replication", "LineProtocol", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "Replication", "LineProtocol", "TestSupport", "CXXHash",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
             name: "LineProtocolTests",

@@ -26,6 +26,8 @@ struct Connection: Sendable {
         case .stall: exchange(.stall, random: &random)
         case .badGateway: reply(status: "502 Bad Gateway", extraFields: [])
         case .unavailable: reply(status: "503 Service Unavailable", extraFields: ["Retry-After: 1"])
+        case .rewrite: exchange(.rewrite, random: &random)
+        case .rewriteRequest: rewriteRequest()
         }
     }
 

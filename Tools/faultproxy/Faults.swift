@@ -8,7 +8,7 @@ import Glibc
 
 extension Connection {
     /// The faults that need a real exchange with the upstream.
-    enum ExchangeFault { case truncate, flip, stall }
+    enum ExchangeFault { case truncate, flip, stall, rewrite }
 
     // MARK: - drop
 
@@ -114,6 +114,8 @@ extension Connection {
                 }
             case .stall:
                 stall(response, requestDone: requestDone)
+            case .rewrite:
+                rewriteResponse(response, framing: framing, from: &serverReader)
             }
         } else {
             log("the upstream closed without a response")
@@ -212,7 +214,7 @@ extension Connection {
     }
 
     /// Closes both sides once the request thread is done (waking it if it is stuck reading the client).
-    private func finish(server: Int32, requestDone: DispatchGroup) {
+    func finish(server: Int32, requestDone: DispatchGroup) {
         Socket.shutdown(server, Int32(SHUT_RDWR))
         if requestDone.wait(timeout: .now() + 2) == .timedOut {
             Socket.shutdown(client, Int32(SHUT_RD))

@@ -3,7 +3,8 @@
 import ArgumentParser
 
 /// The faults the proxy can inject. Each applies to the first HTTP exchange of a connection,
-/// after which the proxy closes both sides.
+/// after which the proxy closes both sides. The network's faults damage or lose bytes; the
+/// attacker's (`rewrite`, `rewrite-request`) alter an EDTLP stream and fix its checksums.
 enum FaultKind: String, CaseIterable, Sendable {
     case drop
     case truncate
@@ -11,6 +12,12 @@ enum FaultKind: String, CaseIterable, Sendable {
     case stall
     case badGateway = "502"
     case unavailable = "503"
+    case rewrite
+    case rewriteRequest = "rewrite-request"
+
+    /// An on-path attacker's alteration rather than a network fault: never in the default list,
+    /// so that a seed gives the same schedule as before these kinds existed.
+    var isAttack: Bool { self == .rewrite || self == .rewriteRequest }
 
     /// Its description for `--help`, wrapped to fit beside the kind's name.
     var help: [String] {
@@ -44,6 +51,18 @@ enum FaultKind: String, CaseIterable, Sendable {
                 "answer 503 Service Unavailable (Retry-After: 1) without contacting",
                 "the upstream",
             ]
+        case .rewrite:
+            [
+                "an attacker: read the whole response body and, if it is an EDTLP",
+                "stream, change one byte of its first ACK or REC line (keeping it",
+                "valid EDTLP), recompute every +SUM and END checksum, leave the SIG",
+                "lines as they were; sent with a Content-Length (not in the default)",
+            ]
+        case .rewriteRequest:
+            [
+                "the same on the request body (de-chunked), in its first REC line's",
+                "JSON; forwarded with a Content-Length (not in the default)",
+            ]
         }
     }
 
@@ -52,6 +71,8 @@ enum FaultKind: String, CaseIterable, Sendable {
         allCases.map { kind in
             kind.help.enumerated().map { index, line in
                 let label = index == 0 ? kind.rawValue : ""
+                // A name too long for the column gets its own line.
+                if label.count > 8 { return "  " + label + "\n" + String(repeating: " ", count: 12) + line }
                 return "  " + label + String(repeating: " ", count: 10 - label.count) + line
             }.joined(separator: "\n")
         }.joined(separator: "\n")
@@ -62,7 +83,8 @@ enum FaultKind: String, CaseIterable, Sendable {
 struct FaultList: Sendable, ExpressibleByArgument {
     let kinds: [FaultKind]
 
-    static let all = FaultList(kinds: FaultKind.allCases)
+    /// Every network fault (the attacker's kinds are asked for by name).
+    static let all = FaultList(kinds: FaultKind.allCases.filter { !$0.isAttack })
 
     init(kinds: [FaultKind]) {
         self.kinds = kinds
