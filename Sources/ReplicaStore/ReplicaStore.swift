@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Foundation
 import GRDB
 public import LineProtocol
@@ -67,6 +70,8 @@ public final class ReplicaStore {
         do {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // A directory that existed keeps the mode it had: the store's is its owner's alone.
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
         } catch {
             throw StoreError(.io, "cannot create \(directory.path): \(error.localizedDescription)")
         }
@@ -206,6 +211,17 @@ public final class ReplicaStore {
     }
 
     private static func openDatabase(_ file: URL) throws(StoreError) -> DatabaseQueue {
+        // The database file is made (or kept) readable by its owner alone, whatever the umask;
+        // SQLite gives its write-ahead log and shared-memory files the database file's mode.
+        let descriptor = Glibc.open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(.io, "cannot open \(file.path): \(String(cString: strerror(errno)))")
+        }
+        fchmod(descriptor, 0o600)
+        close(descriptor)
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: file.path + suffix) {
+            chmod(file.path + suffix, 0o600)
+        }
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
