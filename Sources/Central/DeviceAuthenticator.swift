@@ -22,31 +22,36 @@ public struct DeviceAuthenticator: Sendable {
         public let counter: UInt64
     }
 
+    /// The one answer to a request whose signature has not been verified, whatever the reason (no
+    /// header, an unknown device, another key, another centre, a revoked device's forged request):
+    /// before the signature verifies, nothing tells a stranger which devices exist or are revoked.
+    public static let notAuthenticated =
+        "the request is not authenticated: it must come from an enrolled device, signed with its key for this centre (an administrator enrols devices with `edt central enroll`; a laptop records this centre's key with `edt store centre-key`)"
+
+    /// A key no device has, checked against when the device is unknown, so an unknown device
+    /// takes as long to refuse as a wrong signature.
+    private static let stranger = Curve25519.Signing.PrivateKey().publicKey
+
     /// The device and counter the header proves, or a refusal (`unauthenticated`, `revoked`).
     public func authenticate(_ header: String?) async throws(CentralError) -> Authenticated {
         guard let header, let authorization = SyncAuthorization(headerValue: header) else {
-            throw CentralError(
-                .unauthenticated, "the request has no valid \(SyncAuthorization.scheme) Authorization header")
+            throw CentralError(.unauthenticated, Self.notAuthenticated)
         }
-        guard let id = try? DeviceID(authorization.device), let device = try await storage.device(id) else {
-            throw CentralError(
-                .unauthenticated,
-                "device \(authorization.device) is not enrolled; an administrator must run `edt central enroll`")
+        let enrolled: EnrolledDevice? =
+            if let id = try? DeviceID(authorization.device) { try await storage.device(id) } else { nil }
+        let message = SyncAuthorization.message(
+            centre: centre, device: authorization.device, counter: authorization.counter)
+        let key = enrolled.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0.publicKey) }
+        let verified = (key ?? Self.stranger).isValidSignature(authorization.signature, for: message)
+        guard let device = enrolled, key != nil, verified else {
+            throw CentralError(.unauthenticated, Self.notAuthenticated)
         }
+        let id = device.id
+        // Only the device itself learns that it was revoked.
         guard !device.revoked else {
             throw CentralError(
                 .revoked,
                 "device \(id) has been revoked; it must not sync. Keep the laptop's data and contact an administrator")
-        }
-        let message = SyncAuthorization.message(
-            centre: centre, device: authorization.device, counter: authorization.counter)
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: device.publicKey),
-            key.isValidSignature(authorization.signature, for: message)
-        else {
-            throw CentralError(
-                .unauthenticated,
-                "the signature of device \(id) does not match its enrolled key, or the request was meant for another centre (the laptop must record this centre's key: `edt central identity`, `edt store centre-key`)"
-            )
         }
         guard try await storage.consumeCounter(authorization.counter, for: id) else {
             throw CentralError(

@@ -1,11 +1,12 @@
 import Crypto
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Foundation
 import GRDB
 public import LineProtocol
 public import Replication
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The laptop's durable, encrypted replica: SQLite (WAL, full sync) holding every record sealed
 /// with AES-GCM under a key derived from the passphrase.

@@ -74,7 +74,7 @@ extension CentralTests {
             try await withRoutes(on: storage) { client in
                 let response = try await sync(client, body, authorization: forged)
                 #expect(response.status == .unauthorized)
-                #expect(String(buffer: response.body).contains("signature"))
+                #expect(String(buffer: response.body).contains("not authenticated"))
             }
             #expect(try await storage.newestSequence() == 0)
         }

@@ -334,7 +334,31 @@ struct CentralTests {
                 try await authenticator.authenticate(try header(7, device: "stranger"))
             }
             #expect(try await authenticator.authenticate(try header(8)).device.id == laptop.id)
+            // Before the signature verifies, every refusal reads the same: nothing tells a stranger
+            // which devices exist.
+            var answers: [String] = []
+            for forged in [
+                try header(20, device: "stranger"), try header(21, signer: Curve25519.Signing.PrivateKey()),
+                SyncAuthorization.scheme + " device=x",
+            ] {
+                do throws(CentralError) {
+                    _ = try await authenticator.authenticate(forged)
+                } catch {
+                    #expect(error.code == .unauthenticated)
+                    answers.append(error.message)
+                }
+            }
+            #expect(Set(answers) == [DeviceAuthenticator.notAuthenticated])
             #expect(try await storage.revoke(laptop.id))
+            // A revoked device's request signed by anyone else: not authenticated, not "revoked".
+            let forgedForRevoked = try header(30, signer: Curve25519.Signing.PrivateKey())
+            do throws(CentralError) {
+                _ = try await authenticator.authenticate(forgedForRevoked)
+                Issue.record("a forged request must be refused")
+            } catch {
+                #expect(error.code == .unauthenticated)
+                #expect(error.message == DeviceAuthenticator.notAuthenticated)
+            }
             let afterRevocation = try header(9)
             do throws(CentralError) {
                 _ = try await authenticator.authenticate(afterRevocation)

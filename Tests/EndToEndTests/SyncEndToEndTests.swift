@@ -380,7 +380,7 @@ struct SyncEndToEndTests {
         let stranger = try laptop(world, "edt-laptop-x", enrolFor: nil)
         let unknown = try sync(stranger, central.url)
         #expect(unknown.status == 1)
-        #expect(unknown.standardError.contains("not enrolled"), "\(unknown.standardError)")
+        #expect(unknown.standardError.contains("not authenticated"), "\(unknown.standardError)")
 
         let member = try laptop(world, "edt-laptop-y")
         #expect(try sync(member, central.url).status == 0)
