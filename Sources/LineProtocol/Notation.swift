@@ -122,7 +122,7 @@ public enum Notation {
         return vector.isEmpty ? nil : vector
     }
 
-    /// A decimal counter: digits only, no leading zero, positive, fits 64 bits.
+    /// A decimal counter: digits only, no leading zero, positive, at most ``Dot/maximumCounter``.
     static func counter(_ bytes: ArraySlice<UInt8>) -> UInt64? {
         guard let first = bytes.first, first != UInt8(ascii: "0"), bytes.count <= 20 else { return nil }
         var value: UInt64 = 0
@@ -133,6 +133,6 @@ public enum Notation {
             guard !overflow1, !overflow2 else { return nil }
             value = sum
         }
-        return value
+        return value <= Dot.maximumCounter ? value : nil
     }
 }

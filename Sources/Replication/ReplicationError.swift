@@ -37,7 +37,7 @@ public struct ReplicationError: Error, Hashable, Sendable, CustomStringConvertib
         case .nonFiniteNumber:
             "a number must be finite: NaN and infinity cannot be stored"
         case .invalidCounter:
-            "a dot's counter starts at 1"
+            "a dot's counter is a whole number from 1 to 2^53"
         }
     }
 }

@@ -361,7 +361,7 @@ struct SyncEndToEndTests {
         // old one, names it in its requests and is refused until it is told the new key.
         let untrusted = try sync(a, central.url)
         #expect(untrusted.status == 1, "\(untrusted.standardError)")
-        #expect(untrusted.standardError.contains("another centre"), "\(untrusted.standardError)")
+        #expect(untrusted.standardError.contains("edt store centre-key"), "\(untrusted.standardError)")
         let key = try edt.run(["central", "identity", "--db", world.database.path]).standardOutput
         #expect(
             try edt.run([

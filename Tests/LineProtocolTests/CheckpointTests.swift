@@ -93,3 +93,25 @@ struct CheckpointTests {
         }
     }
 }
+
+/// Counters are bounded: a claim beyond ``Dot/maximumCounter`` is refused where it is read, so no
+/// replica can be made to count past the end of its counters.
+@Suite("Bounded counters")
+struct BoundedCounterTests {
+    @Test func aVectorOrDotBeyondTheBoundIsRefused() throws {
+        #expect(Notation.vector("edt-laptop-b:9007199254740992") != nil, "2^53 itself is accepted")
+        #expect(Notation.vector("edt-laptop-b:9007199254740993") == nil)
+        #expect(Notation.vector("edt-laptop-b:18446744073709551615") == nil)
+        #expect(throws: ReplicationError.self) { try Dot(try DeviceID("edt-laptop-b"), Dot.maximumCounter + 1) }
+        let text = """
+            EDTLP 2.0 bundle device=edt-laptop-x
+            DELTA 1 base=- knowledge=edt-laptop-b:18446744073709551615
+
+            """
+        let refusal = #expect(throws: LineProtocolError.self) {
+            try MessageDecoder(verifier: TestKeys.verifier).decode(Array(text.utf8)) { _, _ in }
+        }
+        #expect(refusal?.code == .invalidIdentifier)
+        #expect(refusal?.line == 2)
+    }
+}

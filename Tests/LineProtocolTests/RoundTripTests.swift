@@ -42,7 +42,7 @@ struct RoundTripTests {
     }
 
     static func dot(_ random: inout Generator) -> Dot {
-        (try? Dot(device(&random), UInt64.random(in: 1...UInt64.max, using: &random)))!
+        (try? Dot(device(&random), UInt64.random(in: 1...Dot.maximumCounter, using: &random)))!
     }
 
     static func vector(_ random: inout Generator) -> VersionVector {
