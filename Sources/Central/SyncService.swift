@@ -188,6 +188,17 @@ public struct SyncService: Sendable {
     static func check(
         _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
     ) -> StoredOutcome.Rejection? {
+        if before == nil {
+            // A case new to the centre arrives whole: a part of one it never held is refused.
+            let missing = ReferralCapture.missingRequiredFields(of: merged)
+            if !missing.isEmpty {
+                return .init(
+                    .invalid,
+                    message:
+                        "a case new to the centre must carry every required field; this one lacks \(missing.joined(separator: ", "))"
+                )
+            }
+        }
         if ReferralCapture.hostAuthorities(of: merged).isEmpty {
             return .init(
                 .invalid, message: "hostAuthority: a referral must name the authority where the child was found")

@@ -17,6 +17,30 @@ extension ReferralCapture {
         }
     }
 
+    /// The required fields of a referral (`receivedAt`, `receivedBy.name`, ...) that `record` does
+    /// not hold, in schema order: none for a whole referral. A case new to a replica must arrive
+    /// whole; a later part may carry one field.
+    public static func missingRequiredFields(of record: Record) -> [String] {
+        requiredPaths.filter { record.register(at: $0) == nil }.map(\.rawValue)
+    }
+
+    /// Every required scalar field of the schema, with the objects that hold them.
+    private static let requiredPaths: [FieldPath] = {
+        var paths: [FieldPath] = []
+        func walk(_ members: [ReferralSchema.Member], prefix: String) {
+            for member in members where member.requirement == .required {
+                let path = prefix.isEmpty ? member.name : prefix + "." + member.name
+                switch member.shape {
+                case .scalar: if let field = try? FieldPath(path) { paths.append(field) }
+                case .object(let inner): walk(inner, prefix: path)
+                case .collection: break
+                }
+            }
+        }
+        walk(ReferralSchema.document, prefix: "")
+        return paths
+    }()
+
     /// The authorities a referral belongs to: every value of its host and home authority fields
     /// (a field in conflict counts each of its values, so neither side loses sight of the case).
     public static func authorities(of record: Record) -> Set<String> {

@@ -22,6 +22,10 @@ struct CentralTests {
         var replica = Replica(device: try DeviceID(device))
         let record = try RecordID(id)
         var writes: [(path: FieldPath, value: FieldValue)] = [
+            (try FieldPath("receivedAt"), .string("2026-11-28T02:10:00Z")),
+            (try FieldPath("receivedBy.name"), .string("J. Okafor")),
+            (try FieldPath("receivedBy.role"), .string("EDT social worker")),
+            (try FieldPath("channel"), .string("phone")),
             (try FieldPath("hostAuthority"), .string(host)), (try FieldPath("concern"), .string(concern)),
         ]
         if let home { writes.append((try FieldPath("homeAuthority"), .string(home))) }
@@ -226,6 +230,33 @@ struct CentralTests {
             let page = try await storage.changes(after: 0, authorities: [Self.reading, Self.westminster], limit: 10)
             #expect(page.records.map(\.id.rawValue) == ["case-1"])
             #expect(page.upTo == 1)
+        }
+    }
+
+    @Test func aCaseNewToTheCentreMustArriveWholeAndAPartOfAKnownOneMayNot() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            // Only a host authority (and a concern): no receipt, no receiving worker, no channel.
+            var partial = Replica(device: try DeviceID("edt-laptop-a"))
+            let id = try RecordID("case-partial")
+            partial.write(.string(Self.reading), to: try FieldPath("hostAuthority"), in: id)
+            partial.write(.string("Child alone"), to: try FieldPath("concern"), in: id)
+            let refused = try await service.store([try #require(partial[id])], from: laptop)
+            #expect(refused.map(\.rejectionCode) == ["invalid"])
+            guard case .rejected(_, let rejection) = refused.first else {
+                Issue.record("expected a refusal")
+                return
+            }
+            #expect(rejection.message.contains("receivedAt, receivedBy.name, receivedBy.role, channel"))
+            #expect(try await storage.newestSequence() == 0)
+            // Once the centre holds the case whole, a part carrying one field is fine.
+            _ = try await service.store([try referral("case-whole")], from: laptop)
+            var change = Replica(device: try DeviceID("edt-laptop-a"))
+            let whole = try RecordID("case-whole")
+            change.write(.string("Moved to a foster carer"), to: try FieldPath("concern"), in: whole)
+            let stored = try await service.store([try #require(change[whole])], from: laptop)
+            #expect(stored.map(\.rejectionCode) == [nil])
         }
     }
 
