@@ -77,8 +77,11 @@ extension Workspace {
         let applied = try commit { replica in
             var changed = 0
             for delta in accepted {
-                // A bundle with refused records must not raise the version vector: merge its parts only.
-                changed += rejected > 0 ? replica.merge(parts: delta.records) : replica.apply(delta).changedRecords
+                // A bundle's parts are merged; its claimed knowledge is never adopted. The claim is
+                // the sender's word, not what this replica holds: adopting an inflated one would
+                // make this replica skip writes it never saw. (A later bundle or sync sends again
+                // what this one's unchanged vector does not cover; that is harmless.)
+                changed += replica.merge(parts: delta.records)
             }
             return changed
         }

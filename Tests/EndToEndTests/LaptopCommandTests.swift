@@ -265,6 +265,38 @@ struct LaptopCommandTests {
         #expect(again.json["rejected"] as? Int == 2)
     }
 
+    @Test func aBundlesClaimedKnowledgeIsNeverAdopted() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(directory, device: "edt-laptop-b")
+        // A bundle from another device whose DELTA claims far more than it carries: every write
+        // of edt-laptop-a up to 1,000,000 and of edt-laptop-b (the importer) up to 5,000.
+        let sender = try DeviceID("edt-laptop-x")
+        var replica = Replica(device: sender)
+        let id = try RecordID("carried-case")
+        replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: id)
+        let key = Curve25519.Signing.PrivateKey()
+        let encoder = StreamEncoder(
+            header: Header(
+                kind: .bundle,
+                parameters: [("device", sender.rawValue), ("key", Hex.encode(Array(key.publicKey.rawRepresentation)))]),
+            signer: StreamSigner(key: key))
+        let inflated = try #require(Notation.vector("edt-laptop-a:1000000,edt-laptop-b:5000,edt-laptop-x:1"))
+        encoder.append(
+            Delta(base: VersionVector(), knowledge: inflated, records: replica.delta(since: VersionVector()).records))
+        let imported = try edt.run(
+            ["bundle", "import", "--store", store, "--json"], input: String(decoding: encoder.finish(), as: UTF8.self))
+        #expect(imported.status == 0, "\(imported.standardError)")
+        #expect(imported.json["applied"] as? Int == 1)
+        let vector = try edt.run(["store", "vector", "--store", store]).standardOutput
+        #expect(
+            !vector.contains("edt-laptop-a"), "the claim is the sender's word, not what this laptop holds: \(vector)")
+        #expect(!vector.contains("edt-laptop-b:5000"), "\(vector)")
+        // This laptop's own writes go on from its own counter.
+        #expect(try edt.run(["referral", "new", "--store", store], input: minimalReferral).status == 0)
+        #expect(try edt.run(["store", "vector", "--store", store]).standardOutput.contains("edt-laptop-b:"))
+    }
+
     @Test func aDamagedBundleChangesNothing() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
