@@ -22,6 +22,9 @@ public final class PushReader {
     /// Segments a checkpoint verified, not yet taken.
     private var verified: [[UnreadRecord]] = []
     private var pull: Cursor?
+    /// The cases named so far: a push names each case once (a laptop sends each pending record
+    /// once), so one request can never make the single writer merge one case over and over.
+    private var named: Set<RecordID> = []
 
     /// What a verified push asks for.
     public struct Push: Sendable {
@@ -49,6 +52,11 @@ public final class PushReader {
         do {
             try decoder.decode(chunk) { (part: UnreadRecord) throws(LineProtocolError) in
                 if part.line == 2 { try self.checkHeader() }
+                guard self.named.insert(part.id).inserted else {
+                    throw LineProtocolError(
+                        .unexpectedFrame, line: part.line,
+                        "the push names case \(part.id) a second time: a push carries each case once")
+                }
                 self.parts.append(part)
             } _: { (message, line) throws(LineProtocolError) in
                 if line == 2 { try self.checkHeader() }

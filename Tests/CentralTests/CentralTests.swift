@@ -570,6 +570,21 @@ struct CentralTests {
         }
     }
 
+    @Test func aPushNamingACaseTwiceIsRefused() throws {
+        // One large case sent over and over would hold the single writer: a push carries each once.
+        let record = try referral("case-1")
+        let bytes = push(records: [record, try referral("case-2"), record], checkpointEvery: 100)
+        let reader = try reader()
+        do {
+            try reader.consume(bytes[...])
+            _ = try reader.finish()
+            Issue.record("a push naming a case twice must be refused")
+        } catch {
+            #expect(error.code == .badRequest)
+            #expect(error.message.contains("a second time"), "\(error.message)")
+        }
+    }
+
     @Test func aPushSignedByOneDeviceMayNotSpeakForAnother() throws {
         let bytes = push(records: [try referral("case-1")], checkpointEvery: 10)
         let other = try reader(device: "edt-laptop-b")
