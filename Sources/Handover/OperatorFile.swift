@@ -48,7 +48,26 @@ private struct OperatorFileReader {
     private enum Section {
         case authority(Authority, isNew: Bool, sawName: Bool, sawNation: Bool)
         case team(AuthorityDirectory.Team)
-        case holidays(BankHolidays)
+        /// The calendar's days as the operator edits them; built into ``BankHolidays`` (a bit set
+        /// over 111 years) once, when the section ends.
+        case holidays(HolidayEdits)
+    }
+
+    /// A `[holidays …]` section's days added and removed, over the calendar's current ones.
+    private struct HolidayEdits {
+        let base: BankHolidays
+        var added: [CalendarDay: String]
+        var removed: Set<CalendarDay>
+
+        init(_ base: BankHolidays) {
+            self.base = base
+            added = base.added
+            removed = base.removed
+        }
+
+        var built: BankHolidays {
+            BankHolidays(calendar: base.calendar, published: base.published, added: added, removed: removed)
+        }
     }
 
     init(directory: AuthorityDirectory, source: String) {
@@ -84,8 +103,9 @@ private struct OperatorFileReader {
         case .team(var team):
             try set(key, value, on: &team, line: number)
             section = .team(team)
-        case .holidays(let holidays):
-            section = .holidays(try set(key, value, on: holidays, line: number))
+        case .holidays(var edits):
+            try set(key, value, on: &edits, line: number)
+            section = .holidays(edits)
         }
     }
 
@@ -121,7 +141,7 @@ private struct OperatorFileReader {
                     "\(name) is not one of \(BankHolidayRules.Calendar.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
-            section = .holidays(holidays)
+            section = .holidays(HolidayEdits(holidays))
         default:
             throw error(line, "", "\(words[0]) is not a section; use authority, team or holidays")
         }
@@ -157,8 +177,8 @@ private struct OperatorFileReader {
                 directory.set(authority)
             }
             directory.set(team)
-        case .holidays(let holidays):
-            directory.set(holidays)
+        case .holidays(let edits):
+            directory.set(edits.built)
         }
     }
 
@@ -319,29 +339,24 @@ private struct OperatorFileReader {
     }
 
     private func set(
-        _ key: String, _ value: String, on holidays: BankHolidays, line: Int
-    ) throws(DirectoryError)
-        -> BankHolidays
-    {
+        _ key: String, _ value: String, on edits: inout HolidayEdits, line: Int
+    ) throws(DirectoryError) {
         let words = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard let first = words.first, let day = CalendarDay(iso8601: String(first)) else {
             throw error(line, key, "starts with a date YYYY-MM-DD")
         }
-        var added = holidays.added
-        var removed = holidays.removed
         switch key {
         case "add":
             guard words.count == 2 else { throw error(line, key, "write `YYYY-MM-DD name of the holiday`") }
-            added[day] = String(words[1])
-            removed.remove(day)
+            edits.added[day] = String(words[1])
+            edits.removed.remove(day)
         case "remove":
             guard words.count == 1 else { throw error(line, key, "write the date alone") }
-            removed.insert(day)
-            added[day] = nil
+            edits.removed.insert(day)
+            edits.added[day] = nil
         default:
             throw error(line, key, "is not a holidays setting; use add or remove")
         }
-        return BankHolidays(calendar: holidays.calendar, published: holidays.published, added: added, removed: removed)
     }
 }
 

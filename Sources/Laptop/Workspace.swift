@@ -114,9 +114,9 @@ extension Workspace {
         }
     }
 
-    /// Records the centre's public key, given as `edt central identity` prints it (base64 of the
-    /// raw 32-byte Ed25519 key).
-    public func setCentreKey(base64 text: String) throws(LaptopError) {
+    /// The raw key `text` names (base64 of a 32-byte Ed25519 public key, as `edt central identity`
+    /// prints it), or a refusal: so a command can check it before it changes anything.
+    public static func centreKey(base64 text: String) throws(LaptopError) -> [UInt8] {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32,
             (try? Curve25519.Signing.PublicKey(rawRepresentation: data)) != nil
         else {
@@ -124,8 +124,15 @@ extension Workspace {
                 "\"\(text)\" is not a centre's key: give the 32-byte Ed25519 key in base64 that `edt central identity` prints"
             )
         }
+        return Array(data)
+    }
+
+    /// Records the centre's public key, given as `edt central identity` prints it (base64 of the
+    /// raw 32-byte Ed25519 key).
+    public func setCentreKey(base64 text: String) throws(LaptopError) {
+        let key = try Self.centreKey(base64: text)
         do {
-            try store.setCentreKey(Array(data))
+            try store.setCentreKey(key)
         } catch {
             throw LaptopError(error)
         }

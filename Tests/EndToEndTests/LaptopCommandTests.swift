@@ -365,3 +365,32 @@ struct PromptTests {
         #expect((document["children"] as? [[String: Any]])?.first?["dateOfBirth"] as? String == "2024-02-28")
     }
 }
+
+extension LaptopCommandTests {
+    @Test func aCentreKeyIsCheckedBeforeAnythingChanges() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A bad key on init: refused, and no store is left behind.
+        let store = directory.appendingPathComponent("fresh").path
+        let refused = try edt.run([
+            "init", "--store", store, "--device", "edt-laptop-a", "--authority", "E06000038", "--centre-key",
+            "not-a-key",
+        ])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("is not a centre's key"), "\(refused.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: store + "/replica.sqlite"))
+
+        let made = try makeStore(directory, device: "edt-laptop-b")
+        let none = try edt.run(["store", "centre-key", "--store", made, "--json"])
+        #expect(none.status == 0)
+        #expect(none.json["centreKey"] is NSNull)
+        let bad = try edt.run(["store", "centre-key", "--store", made, "AAAA"])
+        #expect(bad.status == 1)
+        let key = Data(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).base64EncodedString()
+        #expect(try edt.run(["store", "centre-key", "--store", made, key]).status == 0)
+        #expect(try edt.run(["store", "centre-key", "--store", made, "--json"]).json["centreKey"] as? String == key)
+        // A second bad key leaves the recorded one as it was.
+        #expect(try edt.run(["store", "centre-key", "--store", made, "AAAA"]).status == 1)
+        #expect(try edt.run(["store", "centre-key", "--store", made]).standardOutput.contains(key))
+    }
+}

@@ -47,6 +47,8 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         let deviceID = try DeviceID(device)
         let known = try options.authorities.load()
+        // A bad centre key is refused before the store is made: a refused command changes nothing.
+        if let centreKey { _ = try laptop { () throws(LaptopError) in try Workspace.centreKey(base64: centreKey) } }
         let passphrase = try Passphrase.obtain(confirming: true)
         let workspace = try laptop { () throws(LaptopError) in
             try Workspace.create(
