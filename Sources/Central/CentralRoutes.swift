@@ -6,6 +6,7 @@ import Replication
 
 /// The central endpoint's HTTP routes:
 /// - `POST /v1/sync`: a `push` stream in, a `reply` stream out (`Protocol/PROTOCOL.md` §4);
+/// - `POST /v1/relay`: a colleague's bundle in, as its author signed it, a `reply` stream out (§4.6);
 /// - `GET /health`: `ok` while the server runs and its database answers.
 ///
 /// ``register(on:)`` adds them to a Hummingbird router; ``CentralServer`` serves that router,
@@ -28,6 +29,38 @@ public struct CentralRoutes: Sendable {
         }
         router.post(RouterPath(stringLiteral: SyncContract.syncPath)) { request, _ -> Response in
             await sync(request)
+        }
+        router.post(RouterPath(stringLiteral: SyncContract.relayPath)) { request, _ -> Response in
+            await relay(request)
+        }
+    }
+
+    /// The relay route: a device forwards a colleague's bundle as the colleague signed it
+    /// (``SyncService/relay(_:from:counter:)``); the reply answers each of its records.
+    func relay(_ request: Request) async -> Response {
+        do {
+            let authenticated = try await authenticator.authenticate(
+                request.headers[.authorization], path: SyncContract.relayPath)
+            var body: [UInt8] = []
+            let limit = service.configuration.maximumRequestBytes
+            for try await buffer in request.body {
+                guard body.count + buffer.readableBytes <= limit else {
+                    throw CentralError(.tooLarge, "the bundle is over \(limit) bytes; it cannot be relayed")
+                }
+                body += buffer.readableBytesView
+            }
+            let reply = try await service.relay(body, from: authenticated.device, counter: authenticated.counter)
+            logger.info(
+                "relay", metadata: ["device": "\(authenticated.device.id)", "bytes": "\(body.count)"])
+            var headers = HTTPFields()
+            headers[.contentType] = SyncContract.mediaType
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
+        } catch let error as CentralError {
+            logger.notice("relay refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            return Self.response(for: error)
+        } catch {
+            logger.notice("relay request failed", metadata: ["reason": "\(error)"])
+            return Self.text(.badRequest, "the request body could not be read: \(error)\n")
         }
     }
 

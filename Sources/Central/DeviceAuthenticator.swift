@@ -1,5 +1,5 @@
 import Crypto
-import LineProtocol
+public import LineProtocol
 import Replication
 
 /// Checks a sync request's `Authorization` header (``SyncAuthorization``): an enrolled,
@@ -32,15 +32,18 @@ public struct DeviceAuthenticator: Sendable {
     /// takes as long to refuse as a wrong signature.
     private static let stranger = Curve25519.Signing.PrivateKey().publicKey
 
-    /// The device and counter the header proves, or a refusal (`unauthenticated`, `revoked`).
-    public func authenticate(_ header: String?) async throws(CentralError) -> Authenticated {
+    /// The device and counter the header proves for a request to `path`, or a refusal
+    /// (`unauthenticated`, `revoked`).
+    public func authenticate(
+        _ header: String?, path: String = SyncContract.syncPath
+    ) async throws(CentralError) -> Authenticated {
         guard let header, let authorization = SyncAuthorization(headerValue: header) else {
             throw CentralError(.unauthenticated, Self.notAuthenticated)
         }
         let enrolled: EnrolledDevice? =
             if let id = try? DeviceID(authorization.device) { try await storage.device(id) } else { nil }
         let message = SyncAuthorization.message(
-            centre: centre, device: authorization.device, counter: authorization.counter)
+            centre: centre, device: authorization.device, counter: authorization.counter, path: path)
         let key = enrolled.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0.publicKey) }
         let verified = (key ?? Self.stranger).isValidSignature(authorization.signature, for: message)
         guard let device = enrolled, key != nil, verified else {

@@ -182,12 +182,29 @@ public struct SyncService: Sendable {
         }
     }
 
-    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): a host
-    /// authority, only known authorities, and a case of an authority the device serves (before
-    /// and after the merge).
+    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): no claim about
+    /// another device's writes beyond what the centre holds (``Replication/UnprovenClaim``), a
+    /// host authority, only known authorities, and a case of an authority the device serves
+    /// (before and after the merge).
     static func check(
         _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
     ) -> StoredOutcome.Rejection? {
+        // A device proves only its own writes: what it says of another device's must be held here.
+        switch part.unprovenClaim(from: device.id, heldBy: before) {
+        case .foreignWrite(let dot, let path)?:
+            return .init(
+                .unprovenWrite,
+                message:
+                    "\(UnprovenClaim.foreignWrite(dot, path: path)); only \(dot.device) can bring its own writes, so this is refused until it has synced them; nothing of the case was stored"
+            )
+        case let claim?:
+            return .init(
+                .unseenWrites,
+                message:
+                    "\(claim); a case may claim only writes the centre holds, so this is refused until their author has synced them; nothing of the case was stored"
+            )
+        case nil: break
+        }
         if before == nil {
             // A case new to the centre arrives whole: a part of one it never held is refused.
             let missing = ReferralCapture.missingRequiredFields(of: merged)

@@ -23,22 +23,41 @@ extension Workspace {
     public struct BundleImport: Sendable, Hashable {
         /// Records the bundle changed here.
         public let applied: Int
-        /// Records refused because their fields are not valid referral fields.
+        /// Records refused (their fields are not valid referral fields, or they claim writes of
+        /// devices other than the bundle's that this laptop does not hold); nothing of them merged.
         public let rejected: Int
+        /// Why each refused record was refused, in bundle order.
+        public let refusals: [Refusal]
     }
 
-    /// Merges an EDTLP bundle, all or nothing: the whole bundle is verified first (its signature
-    /// by the key its header names, frame count, checksum, every record), so a damaged or altered
-    /// one changes nothing. A bundle claiming to come from this device must be signed by this
-    /// device's own key. Records whose fields fail the
-    /// referral schema are refused and counted; importing the same bundle twice changes nothing
-    /// the second time. `source` names the input in a refusal.
+    /// A record of a bundle that was not merged, and why.
+    public struct Refusal: Sendable, Hashable {
+        public let record: RecordID
+        /// `invalid`, `unproven-write` or `unseen-writes` (the line protocol's reason codes).
+        public let reason: String
+        public let message: String
+    }
+
+    /// Merges an EDTLP bundle. The whole bundle is verified first (its signature by the key its
+    /// header names, frame count, checksum, every record), so a damaged or altered one changes
+    /// nothing. The key must be its device's: a bundle naming this device must be signed by this
+    /// device's own key, and one naming a device this laptop has had a bundle from before, by the
+    /// key that device used then (the first bundle pins it).
+    ///
+    /// The signer proves its own writes only. A record is refused whole, and counted, when its
+    /// fields fail the referral schema, or when it carries another device's write this laptop does
+    /// not hold, or claims to have seen writes this laptop has not (``Replication/UnprovenClaim``):
+    /// such a record could otherwise erase a colleague's work. A bundle of another device that
+    /// changed something here is kept, as its author signed it, and relayed to the centre at the
+    /// next sync (so the centre gets those writes with their author's proof). Importing the same
+    /// bundle twice changes nothing the second time. `source` names the input in a refusal.
     public func importBundle(_ bytes: [UInt8], source: String) throws(LaptopError) -> BundleImport {
         let stream: DecodedStream
         let ownDevice = device.rawValue
         let ownKey = publicKey
+        let pinned = try pinnedDeviceKeys()
         // The signer is the key the bundle's header names; a bundle naming this device must be
-        // signed by this device's own key.
+        // signed by this device's own key, one naming a device seen before by its pinned key.
         let signer = StreamVerifier.fromHeader { (header: Header) throws(LineProtocolError) in
             guard let text = header[Header.keyParameter], let raw = Hex.decode(text), raw.count == 32,
                 let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
@@ -51,6 +70,12 @@ extension Workspace {
                     .badSignature, line: 1,
                     "the bundle claims to come from this device (\(ownDevice)) but is signed by another key")
             }
+            if let device = header.device, let known = pinned[device], known != raw {
+                throw LineProtocolError(
+                    .badSignature, line: 1,
+                    "the bundle claims to come from \(device), but this laptop knows \(device) by another key (from an earlier bundle): it is not that device's"
+                )
+            }
             return key
         }
         do {
@@ -62,29 +87,91 @@ extension Workspace {
             throw .refused(
                 "\(source) is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
         }
-        var rejected = 0
-        var accepted: [Delta] = []
-        for delta in stream.deltas {
-            let good = delta.records.filter { record in
-                let valid =
-                    (try? ReferralCapture.validatePart(record)) != nil
-                    && ReferralCapture.authorities(of: record).allSatisfy { directory.authority($0) != nil }
-                if !valid { rejected += 1 }
-                return valid
-            }
-            accepted.append(Delta(base: delta.base, knowledge: delta.knowledge, records: good))
+        guard let author = stream.header.device.flatMap({ try? DeviceID($0) }) else {
+            throw .refused("\(source) does not name the device that made it (device=); nothing was imported")
         }
-        let applied = try commit { replica in
+        var refusals: [Refusal] = []
+        var valid: [Record] = []
+        for delta in stream.deltas {
+            for record in delta.records {
+                do throws(ReferralError) {
+                    try ReferralCapture.validatePart(record)
+                } catch {
+                    refusals.append(Refusal(record: record.id, reason: "invalid", message: error.description))
+                    continue
+                }
+                if let unknown = ReferralCapture.authorities(of: record).first(where: { directory.authority($0) == nil }
+                ) {
+                    refusals.append(
+                        Refusal(
+                            record: record.id, reason: "invalid",
+                            message: "\(unknown) is not a known children's services authority"))
+                    continue
+                }
+                valid.append(record)
+            }
+        }
+        let (applied, unproven) = try commit { replica in
             var changed = 0
-            for delta in accepted {
+            var unproven: [Refusal] = []
+            for record in valid {
+                // Checked against this replica as it is now, earlier records of the bundle merged.
+                if let claim = record.unprovenClaim(from: author, heldBy: replica[record.id]) {
+                    let reason = if case .foreignWrite = claim { "unproven-write" } else { "unseen-writes" }
+                    unproven.append(
+                        Refusal(
+                            record: record.id, reason: reason,
+                            message:
+                                "\(claim); a bundle from \(author) proves only \(author)'s own writes: sync with the centre, or import the bundle of the device that made them, then import this again"
+                        ))
+                    continue
+                }
                 // A bundle's parts are merged; its claimed knowledge is never adopted. The claim is
                 // the sender's word, not what this replica holds: adopting an inflated one would
                 // make this replica skip writes it never saw. (A later bundle or sync sends again
                 // what this one's unchanged vector does not cover; that is harmless.)
-                changed += replica.merge(parts: delta.records)
+                changed += replica.merge(parts: [record])
             }
-            return changed
+            return (changed, unproven)
         }
-        return BundleImport(applied: applied, rejected: rejected)
+        if author != device {
+            if pinned[author.rawValue] == nil, let key = stream.header[Header.keyParameter].flatMap(Hex.decode) {
+                try pinDeviceKey(key, for: author)
+            }
+            // Its writes are merged here, but only their author's signature proves them to the
+            // centre: the bundle is kept, as signed, and relayed at the next sync.
+            if applied > 0 { try keepForRelay(bytes) }
+        }
+        refusals += unproven
+        return BundleImport(applied: applied, rejected: refusals.count, refusals: refusals)
+    }
+}
+
+extension Workspace {
+    /// The keys of devices this laptop has had bundles from, by device id (raw 32 bytes).
+    func pinnedDeviceKeys() throws(LaptopError) -> [String: [UInt8]] {
+        do {
+            return try store.pinnedDeviceKeys()
+        } catch {
+            throw LaptopError(error)
+        }
+    }
+
+    /// Keeps `bundle`, another device's, to be relayed to the centre at the next sync.
+    func keepForRelay(_ bundle: [UInt8]) throws(LaptopError) {
+        do {
+            try store.keepForRelay(bundle)
+        } catch {
+            throw LaptopError(error)
+        }
+    }
+
+    /// Pins `key` as `device`'s: later bundles naming `device` must be signed by it.
+    func pinDeviceKey(_ key: [UInt8], for device: DeviceID) throws(LaptopError) {
+        do {
+            try store.pinDeviceKey(key, for: device.rawValue)
+        } catch {
+            throw LaptopError(error)
+        }
     }
 }

@@ -93,6 +93,12 @@ public enum RejectionReason: Sendable, Hashable, CustomStringConvertible {
     case tooLarge
     /// The receiver failed; send again later.
     case `internal`
+    /// The record carries a write stamped with another device's dot that the receiver has not
+    /// had from that device: only its author can bring it (a relayed write is refused until its
+    /// author has synced).
+    case unprovenWrite
+    /// A field's context claims writes of another device that the receiver has not seen.
+    case unseenWrites
     /// A reason this version does not know.
     case other(String)
 
@@ -104,6 +110,8 @@ public enum RejectionReason: Sendable, Hashable, CustomStringConvertible {
         case "conflict-of-state": self = .conflictOfState
         case "too-large": self = .tooLarge
         case "internal": self = .internal
+        case "unproven-write": self = .unprovenWrite
+        case "unseen-writes": self = .unseenWrites
         default:
             guard !code.isEmpty, code.utf8.count <= 64,
                 code.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
@@ -121,6 +129,8 @@ public enum RejectionReason: Sendable, Hashable, CustomStringConvertible {
         case .conflictOfState: "conflict-of-state"
         case .tooLarge: "too-large"
         case .internal: "internal"
+        case .unprovenWrite: "unproven-write"
+        case .unseenWrites: "unseen-writes"
         case .other(let code): code
         }
     }

@@ -24,9 +24,12 @@ public struct SyncAuthorization: Sendable, Hashable {
 
     /// The bytes a device signs for a request with this counter to the centre whose identity is
     /// `centre` (``SyncContract/centreIdentity(publicKey:)``):
-    /// `edt-sync-2 POST /v1/sync <centre> <device> <counter>`.
-    public static func message(centre: String, device: String, counter: UInt64) -> [UInt8] {
-        Array("edt-sync-2 POST \(SyncContract.syncPath) \(centre) \(device) \(counter)".utf8)
+    /// `edt-sync-2 POST /v1/sync <centre> <device> <counter>` (`path` is the resource:
+    /// ``SyncContract/syncPath`` or ``SyncContract/relayPath``).
+    public static func message(
+        centre: String, device: String, counter: UInt64, path: String = SyncContract.syncPath
+    ) -> [UInt8] {
+        Array("edt-sync-2 POST \(path) \(centre) \(device) \(counter)".utf8)
     }
 
     /// The header value (without `Authorization: `).

@@ -11,6 +11,11 @@ public enum SyncContract {
     /// The path of the sync resource, after the centre's base URL: `/v1/sync`.
     public static let syncPath = "/v1/sync"
 
+    /// The path a device forwards a colleague's bundle to, after the centre's base URL:
+    /// `/v1/relay`. The body is the bundle as its author signed it; the reply is a `reply`
+    /// stream answering each of its records (`Protocol/PROTOCOL.md` §4.6).
+    public static let relayPath = "/v1/relay"
+
     /// The path of the health check, after the centre's base URL: `/health`.
     public static let healthPath = "/health"
 

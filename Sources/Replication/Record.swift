@@ -192,7 +192,7 @@ public struct Record: Sendable, Equatable {
         return (low < fields.count && fields[low].path == path ? low : nil, low)
     }
 
-    private func entryIndex(of dot: Dot) -> (found: Int?, insertion: Int) {
+    func entryIndex(of dot: Dot) -> (found: Int?, insertion: Int) {
         var low = 0
         var high = entries.count
         while low < high {

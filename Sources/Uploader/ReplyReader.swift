@@ -33,6 +33,12 @@ final class ReplyReader {
     /// Why decoding stopped, when the reply was damaged.
     private(set) var damage: String?
 
+    /// The response's status, once its head arrived.
+    var status: Int? { head.map { Int($0.status) } }
+
+    /// The text of a response that is not a reply (the centre's reason), trimmed.
+    var reason: String { String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+
     func head(_ head: ResponseHead) {
         self.head = head
     }

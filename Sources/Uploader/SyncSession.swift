@@ -30,7 +30,17 @@ public final class SyncSession {
         /// The URL requests go to.
         public var syncURL: String {
             if server.hasSuffix(SyncContract.syncPath) { return server }
-            return (server.hasSuffix("/") ? String(server.dropLast()) : server) + SyncContract.syncPath
+            return base + SyncContract.syncPath
+        }
+
+        /// The URL colleagues' bundles are relayed to.
+        public var relayURL: String { base + SyncContract.relayPath }
+
+        private var base: String {
+            var base =
+                server.hasSuffix(SyncContract.syncPath) ? String(server.dropLast(SyncContract.syncPath.count)) : server
+            if base.hasSuffix("/") { base.removeLast() }
+            return base
         }
     }
 
@@ -50,6 +60,10 @@ public final class SyncSession {
         public var attempts = 0
         /// The centre's reasons for what it refused in this sync.
         public var rejections: [Rejection] = []
+        /// Colleagues' bundles relayed to the centre (``SyncSession/relayBundles(into:)``).
+        public var relayed = 0
+        /// Why the centre refused a relayed bundle outright (it was then forgotten).
+        public var relayRefusals: [String] = []
     }
 
     /// Where a running sync is, for a progress display.
@@ -76,8 +90,8 @@ public final class SyncSession {
         }
     }
 
-    private let store: any SyncStore
-    private let options: Options
+    let store: any SyncStore
+    let options: Options
     /// The key the cursor is kept under: the server's URL without a trailing slash.
     private var peer: String { options.server.hasSuffix("/") ? String(options.server.dropLast()) : options.server }
     private let progress: (@Sendable (Progress) -> Void)?
@@ -121,6 +135,7 @@ public final class SyncSession {
     private func runBlocking() throws(SyncError) -> Summary {
         var machine = StateMachine(configuration: options.machine)
         var summary = Summary()
+        try relayBundles(into: &summary)
         let initial = try pending()
         var status = Progress(pushed: 0, toPush: initial.count, pulled: 0, requests: 0)
         var action = machine.start(pending: initial)
@@ -210,9 +225,17 @@ public final class SyncSession {
         var revoked = false
     }
 
-    private func perform(_ request: StateMachine.Request) throws(StateMachine.Failure) -> RequestOutcome {
+    /// A request's credentials: its counter (durably taken), its `Authorization` header for
+    /// `path`, the centre it is meant for and the key its reply must be signed with.
+    struct SignedRequest {
+        let counter: UInt64
         let authorization: SyncAuthorization
-        let cursor: String
+        let centre: String
+        let verifier: StreamVerifier
+    }
+
+    /// Takes the next request counter and signs a request to `path` with it.
+    func signedRequest(path: String) throws(StateMachine.Failure) -> SignedRequest {
         let centreKey: [UInt8]?
         do {
             centreKey = try store.centreKey()
@@ -225,12 +248,26 @@ public final class SyncSession {
             )
         }
         let centre = SyncContract.centreIdentity(publicKey: centreKey)
-        let counter: UInt64
         do {
-            counter = try store.nextRequestCounter()
+            let counter = try store.nextRequestCounter()
             let signature = try store.sign(
-                SyncAuthorization.message(centre: centre, device: store.device.rawValue, counter: counter))
-            authorization = SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature)
+                SyncAuthorization.message(centre: centre, device: store.device.rawValue, counter: counter, path: path))
+            return SignedRequest(
+                counter: counter,
+                authorization: SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature),
+                centre: centre, verifier: verifier)
+        } catch {
+            throw .local("\(error)")
+        }
+    }
+
+    private func perform(_ request: StateMachine.Request) throws(StateMachine.Failure) -> RequestOutcome {
+        let signed = try signedRequest(path: SyncContract.syncPath)
+        let (authorization, counter, centre, verifier) = (
+            signed.authorization, signed.counter, signed.centre, signed.verifier
+        )
+        let cursor: String
+        do {
             cursor = try store.checkpoint(for: peer) ?? "-"
         } catch {
             throw .local("\(error)")

@@ -27,6 +27,11 @@ public protocol SyncStore: AnyObject {
     /// The centre's public key (raw 32 bytes) this device trusts: replies must be signed by it.
     /// Nil until it is recorded; a sync is refused without it.
     func centreKey() throws -> [UInt8]?
+    /// Colleagues' bundles kept to be relayed to the centre as their authors signed them
+    /// (`Protocol/PROTOCOL.md` §4.6), by name.
+    func bundlesToRelay() throws -> [(name: String, bytes: [UInt8])]
+    /// Forgets the kept bundle `name`: the centre took it, or refused it for good.
+    func forgetRelay(_ name: String) throws
     /// Makes every record pending and forgets the cursor for `peer` (the centre lost what it had).
     func startSyncOver(with peer: String) throws
     /// Takes in one verified reply, in one durable transaction: acknowledged records stop being

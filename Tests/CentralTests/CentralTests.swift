@@ -214,9 +214,9 @@ struct CentralTests {
             let readingLaptop = try device(authorities: [Self.reading])
             let westminsterLaptop = try device("edt-laptop-w", authorities: [Self.westminster])
             _ = try await service.store([try referral("case-1")], from: readingLaptop)
-            var noHost = Replica(device: try DeviceID("edt-laptop-a"))
+            var noHost = Replica(device: try DeviceID("edt-laptop-w"))
             noHost.write(.string("no host"), to: try FieldPath("concern"), in: try RecordID("case-2"))
-            var badValue = Replica(device: try DeviceID("edt-laptop-a"))
+            var badValue = Replica(device: try DeviceID("edt-laptop-w"))
             badValue.write(.string("not a date"), to: try FieldPath("receivedAt"), in: try RecordID("case-3"))
             badValue.write(.string(Self.reading), to: try FieldPath("hostAuthority"), in: try RecordID("case-3"))
             let outcomes = try await service.store(

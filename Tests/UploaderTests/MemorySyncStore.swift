@@ -11,6 +11,8 @@ final class MemorySyncStore: SyncStore {
     var rejections: [RecordID: Rejection] = [:]
     var cursors: [String: String] = [:]
     var counter: UInt64 = 0
+    /// Colleagues' bundles kept to relay, by name.
+    var relays: [(name: String, bytes: [UInt8])] = []
     let key = Curve25519.Signing.PrivateKey()
     /// The centre this store trusts (its replies must be signed by this key's public half).
     var centre: Curve25519.Signing.PrivateKey? = Curve25519.Signing.PrivateKey()
@@ -56,4 +58,8 @@ final class MemorySyncStore: SyncStore {
         if let cursor { cursors[peer] = cursor }
         return changed
     }
+
+    func bundlesToRelay() -> [(name: String, bytes: [UInt8])] { relays }
+
+    func forgetRelay(_ name: String) { relays.removeAll { $0.name == name } }
 }

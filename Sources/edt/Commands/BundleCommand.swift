@@ -56,16 +56,25 @@ struct BundleCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Merge an EDTLP bundle into the replica (from stdin when no --in): all or nothing, idempotent.",
             discussion: """
-                The whole bundle is verified first (frame count, checksum, every record); a damaged \
-                bundle changes nothing. Records whose fields are not valid referral fields are \
-                rejected and counted; the rest are merged. Importing the same bundle twice changes nothing.
+                The whole bundle is verified first (its signature, frame count, checksum, every \
+                record); a damaged or forged bundle changes nothing. The first bundle from a device \
+                pins its key: a later one naming that device under another key is refused. A bundle \
+                proves only its own device's writes: a record whose fields are not valid referral \
+                fields, or that carries another device's write this laptop does not hold or claims \
+                writes it has not seen, is rejected, counted and listed with its reason; the rest are \
+                merged. A colleague's bundle is kept and relayed to the centre at the next sync, so \
+                its writes reach the centre with their author's proof. Importing the same bundle \
+                twice changes nothing.
                 """
         )
 
         @OptionGroup var options: StoreOptions
         @Option(name: .customLong("in"), help: ArgumentHelp("The bundle file to read.", valueName: "F")) var input:
             String?
-        @Flag(help: "Print one JSON object: {\"applied\": N, \"rejected\": N}.")
+        @Flag(
+            help:
+                "Print one JSON object: {\"applied\": N, \"rejected\": N, \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
+        )
         var json = false
 
         func run() async throws {
@@ -76,11 +85,24 @@ struct BundleCommand: AsyncParsableCommand {
             }
             let (applied, rejected) = (outcome.applied, outcome.rejected)
             if json {
-                JSONOutput.print(.object(["applied": .integer(Int64(applied)), "rejected": .integer(Int64(rejected))]))
+                JSONOutput.print(
+                    .object([
+                        "applied": .integer(Int64(applied)), "rejected": .integer(Int64(rejected)),
+                        "refusals": .array(
+                            outcome.refusals.map {
+                                .object([
+                                    "id": .string($0.record.rawValue), "reason": .string($0.reason),
+                                    "message": .string($0.message),
+                                ])
+                            }),
+                    ]))
             } else {
                 print(
                     "Merged \(applied) changed referral\(applied == 1 ? "" : "s")\(rejected > 0 ? "; rejected \(rejected)" : "")"
                 )
+                for refusal in outcome.refusals {
+                    print("  rejected \(refusal.record) (\(refusal.reason)): \(refusal.message)")
+                }
             }
         }
     }

@@ -59,7 +59,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
+            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"relayed\", \"relayRefusals\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
     )
     var json = false
 
@@ -107,6 +107,8 @@ struct SyncCommand: AsyncParsableCommand {
                     "pushed": .integer(Int64(summary.pushed)), "pulled": .integer(Int64(summary.pulled)),
                     "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
                     "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
+                    "relayed": .integer(Int64(summary.relayed)),
+                    "relayRefusals": .array(summary.relayRefusals.map { .string($0) }),
                     "refusals": .array(
                         summary.rejections.map {
                             .object([
@@ -119,6 +121,12 @@ struct SyncCommand: AsyncParsableCommand {
             print(
                 "Synced with \(server): pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejected); \(summary.conflicts) field\(summary.conflicts == 1 ? "" : "s") in conflict"
             )
+            if summary.relayed > 0 {
+                print("Relayed \(summary.relayed) colleague's bundle\(summary.relayed == 1 ? "" : "s") to the centre")
+            }
+            for refusal in summary.relayRefusals {
+                print("  the centre refused a colleague's bundle (forgotten; its writes stay here): \(refusal)")
+            }
             for rejection in summary.rejections {
                 print("  refused \(rejection.record) (\(rejection.reason)): \(rejection.message)")
             }

@@ -1,0 +1,103 @@
+import Central
+import Crypto
+import Foundation
+import LineProtocol
+import Replication
+import TestSupport
+import Testing
+
+/// A device proves only its own writes: the centre refuses claims about another device's writes it
+/// does not hold, and takes a colleague's writes carried by hand only from that colleague's own
+/// signed bundle, relayed.
+extension CentralTests {
+    /// A bundle of `records`, as `device` signs it with `key`.
+    func bundle(_ records: [Record], device: String, key: Curve25519.Signing.PrivateKey) -> [UInt8] {
+        let header = Header(
+            kind: .bundle,
+            parameters: [
+                (Header.deviceParameter, device),
+                (Header.keyParameter, Hex.encode(Array(key.publicKey.rawRepresentation))),
+            ])
+        var messages: [Message] = [.delta(base: VersionVector(), knowledge: VersionVector())]
+        messages += records.map(Message.record)
+        return StreamEncoder.encode(header: header, messages: messages, signer: StreamSigner(key: key))
+    }
+
+    /// The answers of a reply stream signed by `storage`'s centre.
+    func answers(_ reply: [UInt8], storage: SQLiteCentralStorage) throws -> [RecordAnswer] {
+        let stream = try DecodedStream(reply, verifier: try #require(StreamVerifier.rawKey(storage.publicKey)))
+        return stream.messages.compactMap { if case .answer(let answer) = $0 { answer } else { nil } }
+    }
+
+    @Test func aPushCarryingAnotherDevicesUnheldWriteOrClaimIsRefused() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptopA = try device("edt-laptop-a")
+            let laptopX = try device("edt-laptop-x")
+            _ = try await service.store([try referral("case-1")], from: laptopA)
+            // A's case, taken whole from the centre and pushed back by X: every write of A's is held.
+            let held = try #require(try await storage.storedCase(try RecordID("case-1")))
+            #expect(try await service.store([held], from: laptopX).map(\.rejectionCode) == [nil])
+            // A's case as A made it, pushed by X before A ever did: A's writes are not held.
+            #expect(
+                try await service.store([try referral("case-2")], from: laptopX).map(\.rejectionCode)
+                    == ["unproven-write"])
+            // X's overwrite of A's concern, claiming A's writes to it far beyond those held.
+            var claims = VersionVector()
+            claims.raise(try DeviceID("edt-laptop-a"), to: 1_000)
+            claims.raise(try DeviceID("edt-laptop-x"), to: 1)
+            let overwrite = Record(
+                id: try RecordID("case-1"),
+                fields: [
+                    Record.Field(
+                        path: try FieldPath("concern"),
+                        register: MultiValueRegister(
+                            sibling: .init(dot: try Dot(try DeviceID("edt-laptop-x"), 1), value: .string("Nothing")),
+                            context: claims))
+                ], entries: [])
+            let outcomes = try await service.store([overwrite], from: laptopX)
+            #expect(outcomes.map(\.rejectionCode) == ["unseen-writes"])
+            #expect(try await storage.storedCase(try RecordID("case-1")) == held, "nothing of it was stored")
+            #expect(try await storage.storedCase(try RecordID("case-2")) == nil)
+        }
+    }
+
+    @Test func aRelayedBundleIsTakenOnItsAuthorsEnrolledKeyOnly() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let keyOfA = Curve25519.Signing.PrivateKey()
+            let laptopA = try device("edt-laptop-a", key: keyOfA)
+            try await storage.enroll(laptopA)
+            let forwarder = try device("edt-laptop-x")
+            let carried = bundle([try referral("case-1")], device: "edt-laptop-a", key: keyOfA)
+
+            // Signed by another key: refused whole.
+            let impostor = bundle([try referral("case-1")], device: "edt-laptop-a", key: .init())
+            await #expect(throws: CentralError.self) { try await service.relay(impostor, from: forwarder, counter: 1) }
+            // Altered after signing: refused whole.
+            var altered = carried
+            let index = try #require(altered.firstIndex(of: UInt8(ascii: "J")))
+            altered[index] = UInt8(ascii: "K")
+            await #expect(throws: CentralError.self) { try await service.relay(altered, from: forwarder, counter: 2) }
+            // A device the centre does not know: refused whole.
+            let strangerKey = Curve25519.Signing.PrivateKey()
+            let stranger = bundle(
+                [try referral("case-2", device: "edt-laptop-s")], device: "edt-laptop-s", key: strangerKey)
+            await #expect(throws: CentralError.self) { try await service.relay(stranger, from: forwarder, counter: 3) }
+            #expect(try await storage.storedCase(try RecordID("case-1")) == nil)
+
+            // As A signed it: taken, and the reply answers the forwarder's request.
+            let reply = try await service.relay(carried, from: forwarder, counter: 4)
+            let decoded = try DecodedStream(reply, verifier: try #require(StreamVerifier.rawKey(storage.publicKey)))
+            #expect(decoded.header.counter == 4)
+            #expect(try answers(reply, storage: storage).map(\.record.rawValue) == ["case-1"])
+            #expect(try await storage.storedCase(try RecordID("case-1")) != nil)
+            // Now X's own copy of A's case, holding A's writes, is accepted too.
+            #expect(try await service.store([try referral("case-1")], from: forwarder).map(\.rejectionCode) == [nil])
+            // A revoked author's bundle is not taken.
+            _ = try await storage.revoke(try DeviceID("edt-laptop-a"))
+            let later = bundle([try referral("case-3")], device: "edt-laptop-a", key: keyOfA)
+            await #expect(throws: CentralError.self) { try await service.relay(later, from: forwarder, counter: 5) }
+        }
+    }
+}
