@@ -152,6 +152,7 @@ public struct SyncService: Sendable {
             parameters: [
                 (Header.deviceParameter, "central"), (Header.centreParameter, centre),
                 (Header.counterParameter, String(counter)),
+                (Header.certificateParameter, Hex.encode(try certificate(of: device))),
             ])
         let encoder = StreamEncoder(header: header, signer: StreamSigner(key: storage.signingKey))
         var asPushed: [Int64] = []  // the changes that stored a case just as this device pushed it
@@ -172,6 +173,20 @@ public struct SyncService: Sendable {
             if page.more { encoder.append(.more) }
         }
         return encoder.finish()
+    }
+
+    /// This centre's certificate of `device`'s enrolled key
+    /// (``LineProtocol/SyncContract/deviceCertificateMessage(centre:device:key:)``): what lets
+    /// another laptop of this centre trust the device's bundles.
+    public func certificate(of device: EnrolledDevice) throws(CentralError) -> [UInt8] {
+        do {
+            return Array(
+                try storage.signingKey.signature(
+                    for: SyncContract.deviceCertificateMessage(
+                        centre: centre, device: device.id.rawValue, key: device.publicKey)))
+        } catch {
+            throw CentralError(.storage, "cannot sign the device's certificate: \(error)")
+        }
     }
 
     /// The `ACK` or `NAK` a reply holds for a part stored with this outcome.

@@ -9,12 +9,15 @@ public import Replication
 /// Carrying a replica's content by file (a USB stick) in the line protocol, with no network.
 extension Workspace {
     /// An EDTLP `bundle` of what a replica whose version vector is `base` lacks (everything for
-    /// an empty vector), signed with this device's key, which its header names (`key=`).
-    public func exportBundle(since base: VersionVector = VersionVector()) -> [UInt8] {
-        let header = Header(
-            kind: .bundle,
-            parameters: [(Header.deviceParameter, device.rawValue), (Header.keyParameter, Hex.encode(publicKey))])
-        let encoder = StreamEncoder(header: header, signer: store.streamSigner)
+    /// an empty vector), signed with this device's key, which its header names (`key=`), with the
+    /// centre's certificate of that key (`cert=`) once a sync has brought one: a laptop of the same
+    /// centre then knows the bundle is this device's.
+    public func exportBundle(since base: VersionVector = VersionVector()) throws(LaptopError) -> [UInt8] {
+        var parameters = [(Header.deviceParameter, device.rawValue), (Header.keyParameter, Hex.encode(publicKey))]
+        if let certificate = try storeValue({ () throws(StoreError) in try store.deviceCertificate() }) {
+            parameters.append((Header.certificateParameter, Hex.encode(certificate)))
+        }
+        let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: parameters), signer: store.streamSigner)
         encoder.append(store.replica.delta(since: base))
         return encoder.finish()
     }
@@ -41,8 +44,9 @@ extension Workspace {
     /// Merges an EDTLP bundle. The whole bundle is verified first (its signature by the key its
     /// header names, frame count, checksum, every record), so a damaged or altered one changes
     /// nothing. The key must be its device's: a bundle naming this device must be signed by this
-    /// device's own key, and one naming a device this laptop has had a bundle from before, by the
-    /// key that device used then (the first bundle pins it).
+    /// device's own key; on a laptop that knows its centre (it syncs), the bundle of another
+    /// device must carry the centre's certificate of its key (`cert=`); on one that does not, a
+    /// device's first bundle pins its key and a later one must be signed by the same key.
     ///
     /// The signer proves its own writes only. A record is refused whole, and counted, when its
     /// fields fail the referral schema, or when it carries another device's write this laptop does
@@ -56,8 +60,10 @@ extension Workspace {
         let ownDevice = device.rawValue
         let ownKey = publicKey
         let pinned = try pinnedDeviceKeys()
-        // The signer is the key the bundle's header names; a bundle naming this device must be
-        // signed by this device's own key, one naming a device seen before by its pinned key.
+        let centreKey = try storeValue { () throws(StoreError) in try store.centreKey() }
+        // The signer is the key the bundle's header names. It must be this device's own key for
+        // a bundle naming this device; vouched for by this laptop's centre (`cert=`) when this
+        // laptop knows its centre; else the key the device used before, if it did.
         let signer = StreamVerifier.fromHeader { (header: Header) throws(LineProtocolError) in
             guard let text = header[Header.keyParameter], let raw = Hex.decode(text), raw.count == 32,
                 let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
@@ -69,6 +75,18 @@ extension Workspace {
                 throw LineProtocolError(
                     .badSignature, line: 1,
                     "the bundle claims to come from this device (\(ownDevice)) but is signed by another key")
+            }
+            if let centreKey, header.device != ownDevice {
+                guard let device = header.device,
+                    let certificate = header[Header.certificateParameter].flatMap(Hex.decode),
+                    SyncContract.isValidCertificate(certificate, centreKey: centreKey, device: device, key: raw)
+                else {
+                    throw LineProtocolError(
+                        .badSignature, line: 1,
+                        "this laptop's centre does not vouch for the bundle's key as \(header.device ?? "its device")'s (no valid cert=): the device that made it must sync with the centre once before exporting"
+                    )
+                }
+                return key  // vouched for by the centre: it is that device's, whatever was pinned
             }
             if let device = header.device, let known = pinned[device], known != raw {
                 throw LineProtocolError(
@@ -135,7 +153,7 @@ extension Workspace {
             return (changed, unproven)
         }
         if author != device {
-            if pinned[author.rawValue] == nil, let key = stream.header[Header.keyParameter].flatMap(Hex.decode) {
+            if let key = stream.header[Header.keyParameter].flatMap(Hex.decode), pinned[author.rawValue] != key {
                 try pinDeviceKey(key, for: author)
             }
             // Its writes are merged here, but only their author's signature proves them to the
@@ -148,6 +166,15 @@ extension Workspace {
 }
 
 extension Workspace {
+    /// Runs a read of the store, its failure as a ``LaptopError``.
+    func storeValue<Value>(_ read: () throws(StoreError) -> Value) throws(LaptopError) -> Value {
+        do {
+            return try read()
+        } catch {
+            throw LaptopError(error)
+        }
+    }
+
     /// The keys of devices this laptop has had bundles from, by device id (raw 32 bytes).
     func pinnedDeviceKeys() throws(LaptopError) -> [String: [UInt8]] {
         do {

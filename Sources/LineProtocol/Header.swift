@@ -39,6 +39,9 @@ public struct Header: Sendable, Hashable {
     public static let centreParameter = "centre"
     /// `key=<64 hex>`: on a bundle, the Ed25519 public key of the device that signed it.
     public static let keyParameter = "key"
+    /// `cert=<128 hex>`: on a reply, the centre's certificate of the device it answers; on a
+    /// bundle, its device's certificate from its centre (``SyncContract/deviceCertificateMessage(centre:device:key:)``).
+    public static let certificateParameter = "cert"
 
     /// The request counter the header names.
     public var counter: UInt64? {

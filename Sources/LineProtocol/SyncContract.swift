@@ -1,3 +1,5 @@
+import Crypto
+
 /// The HTTP side of a sync (`Protocol/PROTOCOL.md` §4): what a device and the central endpoint
 /// agree on besides the streams themselves. Both sides use these constants; neither writes the
 /// values out.
@@ -33,6 +35,26 @@ public enum SyncContract {
     /// How a centre is named on the wire: its Ed25519 public key in lowercase hex (64 digits).
     /// A device's request names the centre it is meant for; the centre's reply names itself.
     public static func centreIdentity(publicKey: [UInt8]) -> String { Hex.encode(publicKey) }
+
+    /// The bytes a centre signs to vouch that `key` (raw 32 bytes) is the enrolled key of
+    /// `device`: `edt-device-2 <centre identity> <device> <key as 64 lowercase hex>`. The
+    /// signature is the device's **certificate**: the centre sends it in the header of every reply
+    /// (`cert=`), the device puts it in the header of its bundles, and another laptop of the same
+    /// centre checks it with the centre's key before it trusts the bundle's key as that device's.
+    public static func deviceCertificateMessage(centre: String, device: String, key: [UInt8]) -> [UInt8] {
+        Array("edt-device-2 \(centre) \(device) \(Hex.encode(key))".utf8)
+    }
+
+    /// Whether `certificate` is the signature, by the centre whose public key is `centreKey`
+    /// (raw 32 bytes), of ``deviceCertificateMessage(centre:device:key:)`` for `device` and `key`.
+    public static func isValidCertificate(
+        _ certificate: [UInt8], centreKey: [UInt8], device: String, key: [UInt8]
+    ) -> Bool {
+        guard let centre = try? Curve25519.Signing.PublicKey(rawRepresentation: centreKey) else { return false }
+        return centre.isValidSignature(
+            certificate,
+            for: deviceCertificateMessage(centre: centreIdentity(publicKey: centreKey), device: device, key: key))
+    }
 
     /// The public key a centre identity names; nil when it is not 64 hex digits.
     public static func centreKey(identity: String) -> [UInt8]? {

@@ -1,25 +1,16 @@
-import Foundation
-import GRDB
-
 /// The central endpoint's public signing key this laptop trusts: every reply it applies must be
 /// signed by it (`Protocol/PROTOCOL.md` §1.4). Kept sealed, so it cannot be swapped in the file
 /// without the passphrase.
 extension ReplicaStore {
     private static let centreKeyName = "centreKey"
     private static let centreKeyContext = "centre-key"
+    private static let centreKeyWhat = "the centre's key"
 
     /// The centre's public key (raw 32 bytes), once recorded (``setCentreKey(_:)``).
     public func centreKey() throws(StoreError) -> [UInt8]? {
-        let sealed: Data?
-        do {
-            sealed = try database.read { db in
-                try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.centreKeyName])
-            }
-        } catch {
-            throw StoreError(.io, "cannot read the centre's key: \(error)")
-        }
-        guard let sealed else { return nil }
-        guard let key = cipher.open(sealed, context: Self.centreKeyContext), key.count == 32 else {
+        guard let key = try sealedMeta(Self.centreKeyName, context: Self.centreKeyContext, what: Self.centreKeyWhat)
+        else { return nil }
+        guard key.count == 32 else {
             throw StoreError(.corrupt, "the centre's key in the store cannot be read: the store was damaged or altered")
         }
         return key
@@ -28,18 +19,6 @@ extension ReplicaStore {
     /// Records the centre's public key (raw 32 bytes), durably, replacing any before.
     public func setCentreKey(_ key: [UInt8]) throws(StoreError) {
         guard key.count == 32 else { throw StoreError(.corrupt, "a centre key is 32 bytes, not \(key.count)") }
-        do {
-            let sealed = try cipher.seal(key, context: Self.centreKeyContext)
-            try database.write { db in
-                try db.execute(
-                    sql:
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    arguments: [Self.centreKeyName, sealed])
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.io, "cannot save the centre's key: \(error)")
-        }
+        try setSealedMeta(key, name: Self.centreKeyName, context: Self.centreKeyContext, what: Self.centreKeyWhat)
     }
 }

@@ -1,30 +1,23 @@
-import Foundation
-import GRDB
 import LineProtocol
 
-/// The keys of other devices this laptop has had bundles from: the first bundle from a device
-/// pins its key, and a later bundle naming that device under another key is refused, so a
-/// colleague's device name cannot be borrowed by someone else's laptop. Kept sealed, like the
-/// centre's key.
+/// Whose key is whose. Other devices' keys: the first bundle from a device pins its key, a
+/// bundle carrying its centre's certificate of the key pins it for certain, and a later bundle
+/// naming that device under another key is refused, so a colleague's device name cannot be
+/// borrowed. This device's own certificate: the centre's signature vouching for this device's
+/// key, sent with every reply and put in the header of this device's bundles. All kept sealed.
 extension ReplicaStore {
     private static let deviceKeysName = "deviceKeys"
     private static let deviceKeysContext = "device-keys"
+    private static let deviceKeysWhat = "the devices' keys"
+    private static let certificateName = "deviceCertificate"
+    private static let certificateContext = "device-certificate"
+    private static let certificateWhat = "this device's certificate"
 
     /// Every pinned key (raw 32 bytes) by device id.
     public func pinnedDeviceKeys() throws(StoreError) -> [String: [UInt8]] {
-        let sealed: Data?
-        do {
-            sealed = try database.read { db in
-                try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.deviceKeysName])
-            }
-        } catch {
-            throw StoreError(.io, "cannot read the devices' keys: \(error)")
-        }
-        guard let sealed else { return [:] }
-        guard let plain = cipher.open(sealed, context: Self.deviceKeysContext) else {
-            throw StoreError(
-                .corrupt, "the devices' keys in the store cannot be read: the store was damaged or altered")
-        }
+        guard
+            let plain = try sealedMeta(Self.deviceKeysName, context: Self.deviceKeysContext, what: Self.deviceKeysWhat)
+        else { return [:] }
         var keys: [String: [UInt8]] = [:]
         for line in String(decoding: plain, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -42,19 +35,19 @@ extension ReplicaStore {
         guard key.count == 32 else { throw StoreError(.corrupt, "a device key is 32 bytes, not \(key.count)") }
         var keys = try pinnedDeviceKeys()
         keys[device] = key
-        let text = keys.keys.sorted().map { "\($0) \(Hex.encode(keys[$0, default: []]))" }
-        do {
-            let sealed = try cipher.seal(Array(text.joined(separator: "\n").utf8), context: Self.deviceKeysContext)
-            try database.write { db in
-                try db.execute(
-                    sql:
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    arguments: [Self.deviceKeysName, sealed])
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.io, "cannot save the devices' keys: \(error)")
-        }
+        let text = keys.keys.sorted().map { "\($0) \(Hex.encode(keys[$0, default: []]))" }.joined(separator: "\n")
+        try setSealedMeta(
+            Array(text.utf8), name: Self.deviceKeysName, context: Self.deviceKeysContext, what: Self.deviceKeysWhat)
+    }
+
+    /// The centre's certificate of this device's key (64 bytes), once a reply brought one.
+    public func deviceCertificate() throws(StoreError) -> [UInt8]? {
+        try sealedMeta(Self.certificateName, context: Self.certificateContext, what: Self.certificateWhat)
+    }
+
+    /// Records the centre's certificate of this device's key, durably, replacing any before.
+    public func setDeviceCertificate(_ certificate: [UInt8]) throws(StoreError) {
+        try setSealedMeta(
+            certificate, name: Self.certificateName, context: Self.certificateContext, what: Self.certificateWhat)
     }
 }

@@ -15,18 +15,7 @@ extension ReplicaStore {
     /// bundle twice keeps it once.
     public func keepForRelay(_ bundle: [UInt8]) throws(StoreError) {
         let name = Self.relayPrefix + Hex.encode(Array(SHA256.hash(data: bundle)))
-        do {
-            let sealed = try cipher.seal(bundle, context: Self.relayContext)
-            try database.write { db in
-                try db.execute(
-                    sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
-                    arguments: [name, sealed])
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.io, "cannot keep the bundle to relay: \(error)")
-        }
+        try setSealedMeta(bundle, name: name, context: Self.relayContext, what: "the bundle to relay")
     }
 
     /// The bundles waiting to be relayed, by name (`relay.` and the SHA-256 of the bytes, in hex).

@@ -14,6 +14,8 @@ final class ReplyReader {
         /// The cursor the pull brought the device up to (the `DELTA`'s knowledge).
         var cursor: Cursor?
         var more = false
+        /// The centre's certificate of this device's key (`cert=` in the header), if it sent one.
+        var certificate: [UInt8]?
     }
 
     private var head: ResponseHead?
@@ -86,6 +88,8 @@ final class ReplyReader {
                     "the reply does not answer this request (it names request \(header.counter.map(String.init) ?? "none") of centre \(header.centre ?? "none")): it was replayed or misrouted",
                     retryAfter: nil)
             }
+            var stream = stream
+            stream.certificate = header[Header.certificateParameter].flatMap(Hex.decode)
             return stream
         case 401: throw .permanent("the central endpoint refused this device: \(reason)")
         case 403: throw .permanent("the central endpoint refused this device: \(reason)")

@@ -231,7 +231,23 @@ public final class SyncSession {
         let counter: UInt64
         let authorization: SyncAuthorization
         let centre: String
+        /// The centre's public key (raw 32 bytes) and its verifier.
+        let centreKey: [UInt8]
         let verifier: StreamVerifier
+    }
+
+    /// Records the centre's certificate of this device's key from a verified reply, when it
+    /// vouches for this very device and key and differs from the one kept.
+    private func keep(_ certificate: [UInt8]?, centreKey: [UInt8]) throws(StateMachine.Failure) {
+        guard let certificate,
+            SyncContract.isValidCertificate(
+                certificate, centreKey: centreKey, device: store.device.rawValue, key: store.publicKey)
+        else { return }
+        do {
+            if try store.deviceCertificate() != certificate { try store.setDeviceCertificate(certificate) }
+        } catch {
+            throw .local("\(error)")
+        }
     }
 
     /// Takes the next request counter and signs a request to `path` with it.
@@ -255,7 +271,7 @@ public final class SyncSession {
             return SignedRequest(
                 counter: counter,
                 authorization: SyncAuthorization(device: store.device.rawValue, counter: counter, signature: signature),
-                centre: centre, verifier: verifier)
+                centre: centre, centreKey: centreKey, verifier: verifier)
         } catch {
             throw .local("\(error)")
         }
@@ -321,6 +337,7 @@ public final class SyncSession {
             outcome.rejections.append(rejection)
         }
         outcome.pulled = stream.pulled.count
+        try keep(stream.certificate, centreKey: signed.centreKey)
         do {
             try store.applySync(
                 acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)

@@ -8,6 +8,8 @@ public import Replication
 public protocol SyncStore: AnyObject {
     /// The device whose replica this is (it signs the requests).
     var device: DeviceID { get }
+    /// The device's Ed25519 public key (raw 32 bytes), the one enrolled with the centre.
+    var publicKey: [UInt8] { get }
     /// The replica's version vector.
     var knowledge: VersionVector { get }
     /// Fields in conflict over all records.
@@ -32,6 +34,10 @@ public protocol SyncStore: AnyObject {
     func bundlesToRelay() throws -> [(name: String, bytes: [UInt8])]
     /// Forgets the kept bundle `name`: the centre took it, or refused it for good.
     func forgetRelay(_ name: String) throws
+    /// The centre's certificate of this device's key, once a reply brought one.
+    func deviceCertificate() throws -> [UInt8]?
+    /// Records the centre's certificate of this device's key (from a verified reply).
+    func setDeviceCertificate(_ certificate: [UInt8]) throws
     /// Makes every record pending and forgets the cursor for `peer` (the centre lost what it had).
     func startSyncOver(with peer: String) throws
     /// Takes in one verified reply, in one durable transaction: acknowledged records stop being

@@ -41,6 +41,20 @@ extension SyncEndToEndTests {
         return SyncContract.centreIdentity(publicKey: Array(key))
     }
 
+    /// The centre's certificate of `device`'s key (hex), as the header of a reply to its request
+    /// `counter` carries it.
+    func certificate(of device: CraftedDevice, counter: UInt64, world: World, server: ServerProcess) throws -> String {
+        let centre = try centreIdentity(world)
+        let (status, reply) = try post(
+            pushBody([], device: device.id, counter: counter, centre: centre, signer: device.key),
+            authorization: try header(device: device, counter: counter, centre: centre), to: server.url,
+            in: world.directory)
+        #expect(status == 200, "\(reply)")
+        let header = reply.prefix { $0 != "\n" }
+        let token = try #require(header.split(separator: " ").first { $0.hasPrefix("cert=") })
+        return String(token.dropFirst(5))
+    }
+
     /// `edt referral show --json` of case `id` on `laptop`.
     func shown(_ laptop: Laptop, _ id: String) throws -> String {
         try edt.run(["referral", "show", "--store", laptop.store, id, "--json"]).standardOutput
@@ -120,6 +134,13 @@ extension SyncEndToEndTests {
         #expect(try sync(c, server.url).status == 0)
         let m = CraftedDevice()
         let mine = try DeviceID(m.id)
+        let enrolled = try edt.run([
+            "central", "enroll", "--db", world.database.path, "--device", m.id, "--public-key", m.publicKey,
+            "--authority", "E06000038",
+        ])
+        #expect(enrolled.status == 0, "\(enrolled.standardError)")
+        // M is an enrolled device: the centre vouches for its key, so its bundles are taken as M's.
+        let certificateOfM = try certificate(of: m, counter: 1, world: world, server: server)
 
         func bundle(
             _ records: [Record], device: String, key: [UInt8], signer: Curve25519.Signing.PrivateKey
@@ -127,7 +148,11 @@ extension SyncEndToEndTests {
             -> String
         {
             let header = Header(
-                kind: .bundle, parameters: [(Header.deviceParameter, device), (Header.keyParameter, Hex.encode(key))])
+                kind: .bundle,
+                parameters: [
+                    (Header.deviceParameter, device), (Header.keyParameter, Hex.encode(key)),
+                    (Header.certificateParameter, certificateOfM),
+                ])
             var messages: [Message] = [.delta(base: VersionVector(), knowledge: VersionVector())]
             messages += records.map(Message.record)
             return String(
@@ -155,7 +180,9 @@ extension SyncEndToEndTests {
             #expect(try digest(c) == before, "nothing of the forged bundle was merged")
         }
 
-        // B's genuine bundle pins B's key on C; a bundle naming B signed by M's key is then refused.
+        // B's genuine bundle is taken; a bundle naming B, signed by M's key (under M's certificate),
+        // is refused: the centre vouches for M's key as M's, not B's.
+        #expect(try sync(b, server.url).status == 0, "B's certificate comes with a reply")
         let edited = try edt.run(["referral", "set", "--store", b.store, id, "concern", "\"Mother now reached.\""])
         #expect(edited.status == 0, "\(edited.standardError)")
         let genuine = try edt.run(["bundle", "export", "--store", b.store])
@@ -168,7 +195,7 @@ extension SyncEndToEndTests {
                 signer: m.key))
         #expect(posing.status == 1, "\(posing.standardOutput)")
         #expect(posing.standardError.contains("bad-signature"), "\(posing.standardError)")
-        #expect(posing.standardError.contains("another key"), "\(posing.standardError)")
+        #expect(posing.standardError.contains("does not vouch"), "\(posing.standardError)")
 
         // B's edit came through the genuine bundle; after syncing, every copy agrees.
         #expect(try shown(c, id).contains("Mother now reached."))
@@ -189,7 +216,9 @@ extension SyncEndToEndTests {
         let a = try laptop(world, "edt-laptop-a")
         let b = try laptop(world, "edt-laptop-b")
         let c = try laptop(world, "edt-laptop-c")
-        // A has no network: its referral goes to B on a USB stick, and B works on it.
+        // A synced once at the office (its certificate came with the reply); then, with no
+        // network, its referral goes to B on a USB stick, and B works on it.
+        #expect(try sync(a, server.url).status == 0)
         let id = try capture(a)
         let carried = try edt.run(["bundle", "export", "--store", a.store])
         let imported = try edt.run(["bundle", "import", "--store", b.store, "--json"], input: carried.standardOutput)
@@ -212,31 +241,34 @@ extension SyncEndToEndTests {
         #expect(try digest(b) == digest(c))
     }
 
-    @Test func aBundleOfADeviceTheCentreDoesNotKnowIsNotRelayedAndItsWritesStayPending() throws {
+    @Test func aRevokedDevicesBundleIsNotRelayedAndItsWritesStayPending() throws {
         let world = World()
         let server = try world.startCentral()
-        let stranger = try laptop(world, "edt-laptop-s", enrolFor: nil)
+        let lost = try laptop(world, "edt-laptop-s")
         let b = try laptop(world, "edt-laptop-b")
-        let id = try capture(stranger)
-        let carried = try edt.run(["bundle", "export", "--store", stranger.store])
-        #expect(
-            count(
-                try edt.run(["bundle", "import", "--store", b.store, "--json"], input: carried.standardOutput).json,
-                "applied")
-                == 1)
+        #expect(try sync(lost, server.url).status == 0)
+        let id = try capture(lost)
+        let carried = try edt.run(["bundle", "export", "--store", lost.store])
+        let imported = try edt.run(["bundle", "import", "--store", b.store, "--json"], input: carried.standardOutput)
+        #expect(count(imported.json, "applied") == 1, "\(imported.standardOutput)")
+        // The laptop is reported lost and revoked before B syncs.
+        #expect(try edt.run(["central", "revoke", "--db", world.database.path, "--device", lost.device]).status == 0)
 
         let synced = try sync(b, server.url)
         #expect(synced.status == 0, "\(synced.standardError)")
         #expect(count(synced.json, "relayed") == 0, "\(synced.standardOutput)")
         let relayRefusals = synced.json["relayRefusals"] as? [String] ?? []
-        #expect(
-            relayRefusals.count == 1 && relayRefusals[0].contains("not an enrolled device"), "\(synced.standardOutput)")
-        // B's copy of the stranger's case carries writes only the stranger can prove: refused,
-        // and kept on B, flagged.
+        #expect(relayRefusals.count == 1, "\(synced.standardOutput)")
+        #expect(relayRefusals.first?.contains("revoked") == true, "\(synced.standardOutput)")
+        // B's copy of the case carries writes only their revoked author could prove: refused, and
+        // kept on B, flagged, pending.
         let refusals = synced.json["refusals"] as? [[String: Any]] ?? []
         #expect(refusals.map { $0["reason"] as? String } == ["unproven-write"], "\(synced.standardOutput)")
         #expect(refusals.map { $0["id"] as? String } == [id])
         #expect(try !centreHolds(id, world: world))
         #expect(try ids(b) == [id])
+        // The refused bundle is forgotten: the next sync does not send it again.
+        let again = try sync(b, server.url)
+        #expect((again.json["relayRefusals"] as? [String] ?? []).isEmpty, "\(again.standardOutput)")
     }
 }

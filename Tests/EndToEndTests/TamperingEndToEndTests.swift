@@ -68,8 +68,10 @@ extension SyncEndToEndTests {
 
     @Test func aTamperedBundleIsRefusedAndTheUntamperedOneImports() throws {
         let world = World()
-        let a = try laptop(world, "edt-laptop-a", enrolFor: nil)
-        let b = try laptop(world, "edt-laptop-b", enrolFor: nil)
+        let server = try world.startCentral()
+        let a = try laptop(world, "edt-laptop-a")
+        let b = try laptop(world, "edt-laptop-b")
+        #expect(try sync(a, server.url).status == 0, "A's first sync brings the centre's certificate of its key")
         _ = try capture(a)
         let file = world.directory.appendingPathComponent("a.edtlp")
         let exported = try edt.run(["bundle", "export", "--store", a.store, "--out", file.path])
@@ -88,6 +90,11 @@ extension SyncEndToEndTests {
             ("altered, checksum fixed", try fixingEndChecksum(altered)),
             // Altered and signed again by another key, the header still naming A and A's key.
             ("signed by another key, naming A's key", try resigned(altered, device: a.device, key: keyOfA, by: other)),
+            // Signed by another key that it names as A's, under A's certificate (of A's own key).
+            (
+                "naming A with another key",
+                try resigned(altered, device: a.device, key: other.publicKeyBytes, by: other)
+            ),
             // Signed by another key that claims to be the importing laptop's own device.
             ("claiming to be B's own", try resigned(altered, device: b.device, key: other.publicKeyBytes, by: other)),
             ("claiming to be B's own, naming B's key", try resigned(altered, device: b.device, key: keyOfB, by: other)),
@@ -145,8 +152,14 @@ extension SyncEndToEndTests {
     func resigned(
         _ bytes: [UInt8], device: String, key: [UInt8], by signer: Curve25519.Signing.PrivateKey
     ) throws -> [UInt8] {
-        let header = Header(
-            kind: .bundle, parameters: [(Header.deviceParameter, device), (Header.keyParameter, Hex.encode(key))])
+        // The original's certificate is carried over: it vouches for the key named, not the signer.
+        let first = try #require(lineRanges(bytes).first)
+        let certificate = bytes[first].split(separator: UInt8(ascii: " ")).first {
+            $0.starts(with: Array("cert=".utf8))
+        }.map { String(decoding: $0.dropFirst(5), as: UTF8.self) }
+        var parameters = [(Header.deviceParameter, device), (Header.keyParameter, Hex.encode(key))]
+        if let certificate { parameters.append((Header.certificateParameter, certificate)) }
+        let header = Header(kind: .bundle, parameters: parameters)
         let encoder = StreamEncoder(header: header, signer: StreamSigner(key: signer))
         for range in lineRanges(bytes) {
             let line = bytes[range]

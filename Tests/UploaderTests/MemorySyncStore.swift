@@ -23,6 +23,7 @@ final class MemorySyncStore: SyncStore {
     }
 
     var device: DeviceID { replica.device }
+    var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
     var knowledge: VersionVector { replica.knowledge }
     var conflictCount: Int { replica.conflictCount }
     func record(_ id: RecordID) -> Record? { replica[id] }
@@ -62,4 +63,10 @@ final class MemorySyncStore: SyncStore {
     func bundlesToRelay() -> [(name: String, bytes: [UInt8])] { relays }
 
     func forgetRelay(_ name: String) { relays.removeAll { $0.name == name } }
+
+    var certificate: [UInt8]?
+
+    func deviceCertificate() -> [UInt8]? { certificate }
+
+    func setDeviceCertificate(_ certificate: [UInt8]) { self.certificate = certificate }
 }

@@ -34,7 +34,7 @@ struct BundleCommand: AsyncParsableCommand {
                 }
                 base = vector
             }
-            let bytes = workspace.exportBundle(since: base)
+            let bytes = try laptop { () throws(LaptopError) in try workspace.exportBundle(since: base) }
             if let out {
                 let temporary = out + ".partial"
                 guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
