@@ -220,6 +220,13 @@ public struct SyncService: Sendable {
             )
         case nil: break
         }
+        // A new entry is the pushing device's own (above): it must say so and be signed by it, so
+        // no device can record a decision in a colleague's name.
+        for entry in part.entries where before?.entry(at: entry.dot) == nil {
+            if let problem = EntrySignature.authorshipProblem(of: entry, in: part.id, publicKey: device.publicKey) {
+                return .init(.unprovenWrite, message: problem + "; nothing of the case was stored")
+            }
+        }
         if before == nil {
             // A case new to the centre arrives whole: a part of one it never held is refused.
             let missing = ReferralCapture.missingRequiredFields(of: merged)

@@ -105,7 +105,9 @@ extension Workspace {
             throw .refused(
                 "\(source) is an EDTLP \(stream.header.kind.rawValue) stream, not a bundle; nothing was imported")
         }
-        guard let author = stream.header.device.flatMap({ try? DeviceID($0) }) else {
+        guard let author = stream.header.device.flatMap({ try? DeviceID($0) }),
+            let signerKey = stream.header[Header.keyParameter].flatMap(Hex.decode)
+        else {
             throw .refused("\(source) does not name the device that made it (device=); nothing was imported")
         }
         var refusals: [Refusal] = []
@@ -144,6 +146,15 @@ extension Workspace {
                         ))
                     continue
                 }
+                // Entries new here are the signer's own (above): they must say so and be signed by it.
+                let held = replica[record.id]
+                if let problem = record.entries.lazy.filter({ held?.entry(at: $0.dot) == nil })
+                    .compactMap({ EntrySignature.authorshipProblem(of: $0, in: record.id, publicKey: signerKey) })
+                    .first
+                {
+                    unproven.append(Refusal(record: record.id, reason: "unproven-write", message: problem))
+                    continue
+                }
                 // A bundle's parts are merged; its claimed knowledge is never adopted. The claim is
                 // the sender's word, not what this replica holds: adopting an inflated one would
                 // make this replica skip writes it never saw. (A later bundle or sync sends again
@@ -153,9 +164,7 @@ extension Workspace {
             return (changed, unproven)
         }
         if author != device {
-            if let key = stream.header[Header.keyParameter].flatMap(Hex.decode), pinned[author.rawValue] != key {
-                try pinDeviceKey(key, for: author)
-            }
+            if pinned[author.rawValue] != signerKey { try pinDeviceKey(signerKey, for: author) }
             // Its writes are merged here, but only their author's signature proves them to the
             // centre: the bundle is kept, as signed, and relayed at the next sync.
             if applied > 0 { try keepForRelay(bytes) }

@@ -104,4 +104,22 @@ public enum EntrySignature {
         if key.isValidSignature(signature, for: payloadOnly) { return .validPayloadOnly }
         return .invalid("the signature does not match this entry, case and key")
     }
+
+    /// Why `entry` of `record` is not proven to be the work of the device its dot names, whose
+    /// key is `publicKey`: its payload names another device (`device`), or its signature does not
+    /// verify with that key. Nil when it is proven (the edt 0.1 format, payload-only, included).
+    /// A receiver asks this of every entry new to it, so no device records a decision in a
+    /// colleague's name.
+    public static func authorshipProblem(of entry: Entry, in record: RecordID, publicKey: [UInt8]) -> String? {
+        guard case .object(let payload) = entry.payload, case .string(let named)? = payload["device"],
+            named == entry.dot.device.rawValue
+        else {
+            return "entry \(entry.dot) (\(entry.kind)) does not name the device whose dot it has (\(entry.dot.device))"
+        }
+        switch verify(entry, in: record, publicKey: publicKey) {
+        case .valid, .validPayloadOnly: return nil
+        case .unsigned: return "entry \(entry.dot) (\(entry.kind)) is not signed by \(entry.dot.device)"
+        case .invalid(let why): return "entry \(entry.dot) (\(entry.kind)) is not signed by \(entry.dot.device): \(why)"
+        }
+    }
 }

@@ -2,6 +2,7 @@ import Central
 import Crypto
 import Foundation
 import LineProtocol
+import Referrals
 import Replication
 import TestSupport
 import Testing
@@ -98,6 +99,48 @@ extension CentralTests {
             _ = try await storage.revoke(try DeviceID("edt-laptop-a"))
             let later = bundle([try referral("case-3")], device: "edt-laptop-a", key: keyOfA)
             await #expect(throws: CentralError.self) { try await service.relay(later, from: forwarder, counter: 5) }
+        }
+    }
+
+    @Test func aNewEntryMustNameItsDeviceAndBeSignedByIt() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let keyOfX = Curve25519.Signing.PrivateKey()
+            let laptopX = try device("edt-laptop-x", key: keyOfX)
+            let id = try RecordID("case-1")
+            _ = try await service.store([try referral("case-1", device: "edt-laptop-x")], from: laptopX)
+            func decision(
+                at counter: UInt64, naming device: String, signedBy key: Curve25519.Signing.PrivateKey?
+            )
+                throws -> Record
+            {
+                var payload: [String: FieldValue] = [
+                    "text": .string("Place with grandmother tonight."), "by": .string("J. Okafor"),
+                    "role": .string("EDT social worker"), "at": .string("2026-11-28T03:00:00Z"),
+                    "device": .string(device),
+                ]
+                if let key {
+                    payload = try EntrySignature.sign(payload, kind: .decision, record: id) {
+                        Array(try key.signature(for: $0))
+                    }
+                }
+                let entry = try Entry(
+                    dot: try Dot(try DeviceID("edt-laptop-x"), counter), kind: "decision", payload: .object(payload))
+                return Record(id: id, fields: [], entries: [entry])
+            }
+            // X's own dot, but the decision claims to be laptop A's.
+            let inAsName = try decision(at: 50, naming: "edt-laptop-a", signedBy: keyOfX)
+            #expect(try await service.store([inAsName], from: laptopX).map(\.rejectionCode) == ["unproven-write"])
+            // Unsigned, and signed by another key.
+            let unsigned = try decision(at: 51, naming: "edt-laptop-x", signedBy: nil)
+            #expect(try await service.store([unsigned], from: laptopX).map(\.rejectionCode) == ["unproven-write"])
+            let otherKey = try decision(at: 52, naming: "edt-laptop-x", signedBy: .init())
+            #expect(try await service.store([otherKey], from: laptopX).map(\.rejectionCode) == ["unproven-write"])
+            #expect(try await storage.storedCase(id)?.entries.isEmpty == true, "nothing of them was stored")
+            // X's own decision, signed by X: stored.
+            let genuine = try decision(at: 53, naming: "edt-laptop-x", signedBy: keyOfX)
+            #expect(try await service.store([genuine], from: laptopX).map(\.rejectionCode) == [nil])
+            #expect(try await storage.storedCase(id)?.entries.count == 1)
         }
     }
 }
