@@ -68,7 +68,9 @@ struct CappedHTTP1Channel: ServerChildChannel {
     let http1: HTTP1Channel
     let cap: ConnectionCap
 
-    init(responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits, cap: ConnectionCap, logger: Logger) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits, cap: ConnectionCap, logger: Logger
+    ) {
         self.http1 = HTTP1Channel(
             responder: responder,
             configuration: .init(

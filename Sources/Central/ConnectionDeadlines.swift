@@ -5,8 +5,9 @@ import NIOHTTPTypes
 /// What a connection is waiting for, and by when it must come: the deadlines of
 /// ``ConnectionLimits`` applied to what has happened on one HTTP/1.1 connection.
 ///
-/// Pure bookkeeping, told of each request part read and each response part written, with the
-/// instant; ``ConnectionDeadlineHandler`` keeps the timer.
+/// Pure bookkeeping, told of each request part read, each response part written and whether the
+/// centre is asking for more bytes, with the instant; ``ConnectionDeadlineHandler`` keeps the
+/// timer.
 struct ConnectionDeadlines {
     /// The step of a request a deadline bounds.
     enum Step: String, Equatable, Sendable {
@@ -14,7 +15,9 @@ struct ConnectionDeadlines {
         case header
         /// The next request's head, after an answer (``ConnectionLimits/idleDeadline``).
         case idle
-        /// The next byte of a request body (``ConnectionLimits/stallDeadline``).
+        /// The next byte of a request body (``ConnectionLimits/stallDeadline``), while the centre
+        /// asks for it: while the centre works through what it has already read (its storage
+        /// busy), it stops reading, and the clock does not run against the client.
         case body
         /// The rest of a body the centre has already answered (``ConnectionLimits/headerDeadline``
         /// from the answer, or sooner if it stalls).
@@ -35,7 +38,8 @@ struct ConnectionDeadlines {
     let idle: TimeAmount
     let stall: TimeAmount
 
-    /// Request heads read, request ends read and response ends written.
+    /// Request heads read, request ends read and response ends written. HTTP/1.1 answers in
+    /// order, and a client may send requests before the earlier ones are answered (pipelining).
     private(set) var requests = 0
     private(set) var requestsRead = 0
     private(set) var answers = 0
@@ -45,8 +49,10 @@ struct ConnectionDeadlines {
     private var lastBodyProgress: NIODeadline
     /// When the request whose body is still arriving was answered.
     private var answeredAt: NIODeadline?
-    /// The last sign that the answer in progress moves (the centre wrote, or the client took).
+    /// The last sign that the answer due moves: it fell due, or the client took some of it.
     private var lastReplyProgress: NIODeadline
+    /// Whether the centre has asked for more bytes since it last read some.
+    private(set) var centreReading = true
 
     init(_ limits: ConnectionLimits, openedAt now: NIODeadline) {
         header = TimeAmount(limits.headerDeadline)
@@ -59,21 +65,31 @@ struct ConnectionDeadlines {
 
     /// Whether a request body is arriving.
     var readingBody: Bool { requests > requestsRead }
-    /// Whether a request read is not yet answered.
-    var answering: Bool { answers < requests }
+    /// Whether every request, the one whose body is arriving included, has been answered.
+    var allAnswered: Bool { answers == requests }
+    /// Whether a request read to its end waits for its answer.
+    var answerDue: Bool { answers < requestsRead }
 
-    /// The deadline the connection must meet next.
-    var next: Deadline {
+    /// The deadline the connection must meet next (the earliest of those that apply); `nil`
+    /// while the only thing it waits for is the centre (reading a body it has no room for yet).
+    var next: Deadline? {
+        var due: [Deadline] = []
         if readingBody {
             let stalled = lastBodyProgress + stall
-            if !answering, let answeredAt {
-                return Deadline(step: .bodyAfterAnswer, at: min(stalled, answeredAt + header))
+            if allAnswered, let answeredAt {
+                due.append(Deadline(step: .bodyAfterAnswer, at: min(stalled, answeredAt + header)))
+            } else if centreReading {
+                due.append(Deadline(step: .body, at: stalled))
             }
-            return Deadline(step: .body, at: stalled)
         }
-        if answering { return Deadline(step: .reply, at: lastReplyProgress + stall) }
-        return answers == 0
-            ? Deadline(step: .header, at: waitingSince + header) : Deadline(step: .idle, at: waitingSince + idle)
+        if answerDue { due.append(Deadline(step: .reply, at: lastReplyProgress + stall)) }
+        if !readingBody, allAnswered {
+            due.append(
+                answers == 0
+                    ? Deadline(step: .header, at: waitingSince + header)
+                    : Deadline(step: .idle, at: waitingSince + idle))
+        }
+        return due.min { $0.at < $1.at }
     }
 
     /// A request part arrived.
@@ -86,24 +102,40 @@ struct ConnectionDeadlines {
         case .body:
             lastBodyProgress = now
         case .end:
+            // An answer falls due now, unless an earlier one is still due: requests sent ahead
+            // do not extend an answer the client is not reading.
+            if !answerDue, !allAnswered { lastReplyProgress = now }
             requestsRead = requests
             answeredAt = nil
-            if answering { lastReplyProgress = now } else { waitingSince = now }
+            if allAnswered { waitingSince = now }
         }
     }
 
-    /// A response part was written (handed to the connection, not yet necessarily sent).
+    /// A response part was handed to the connection (not necessarily sent). Whether that is
+    /// progress depends on the client: ``replyMoved(at:)``.
     mutating func wrote(_ part: HTTPResponsePart, at now: NIODeadline) {
-        lastReplyProgress = now
         guard case .end = part else { return }
         answers += 1
-        if answering { return }
+        guard allAnswered else { return }
         if readingBody { answeredAt = now } else { waitingSince = now }
     }
 
     /// The client took some of the answer, or none of it waits to be sent.
     mutating func replyMoved(at now: NIODeadline) {
         lastReplyProgress = now
+    }
+
+    /// The centre read what had come; until it asks for more, it is not waiting on the client.
+    mutating func centreRead() {
+        centreReading = false
+    }
+
+    /// The centre asks for more bytes. After a pause of its own, a body's stall clock starts
+    /// afresh.
+    mutating func centreAsks(at now: NIODeadline) {
+        guard !centreReading else { return }
+        centreReading = true
+        lastBodyProgress = max(lastBodyProgress, now)
     }
 }
 
@@ -153,8 +185,26 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         context.fireChannelRead(data)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        deadlines.centreRead()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Held back (not passed on) by the handlers nearer the routes while they have more than
+        // they can take: the centre is not waiting on the client then.
+        deadlines.centreAsks(at: .now())
+        arm(context)
+        context.read()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        deadlines.wrote(unwrapOutboundIn(data), at: .now())
+        let now = NIODeadline.now()
+        // An answer written while nothing waits to be sent moves; one written behind bytes the
+        // client has not taken does not (else a client sending requests ahead, reading none of
+        // the answers, would keep its connection as long as the centre kept writing).
+        if buffered(context) == 0 { deadlines.replyMoved(at: now) }
+        deadlines.wrote(unwrapOutboundIn(data), at: now)
         context.write(data, promise: promise)
         bufferedAtProgress = buffered(context)
         arm(context)
@@ -163,7 +213,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     /// Makes sure the timer fires no later than the next deadline. A timer already set for an
     /// earlier instant stays: when it fires it looks again.
     private func arm(_ context: ChannelHandlerContext) {
-        let next = deadlines.next
+        guard let next = deadlines.next else { return }
         if let timerAt, timerAt <= next.at { return }
         timer?.cancel()
         timerAt = next.at
@@ -181,8 +231,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private func expired(_ context: ChannelHandlerContext) {
         timer = nil
         timerAt = nil
-        guard context.channel.isActive else { return }
-        let next = deadlines.next
+        guard context.channel.isActive, let next = deadlines.next else { return }
         let now = NIODeadline.now()
         if next.at > now {
             arm(context)

@@ -22,6 +22,8 @@ public struct ConnectionLimits: Sendable, Hashable {
     /// over a slow link may take many minutes and is never cut while it moves. Default 60 s:
     /// twice the time a laptop itself waits on a stalled transfer before it retries
     /// (`edt sync --stall-seconds`), so the laptop, not the centre, is the one that gives up.
+    /// Time the centre spends not reading a body (its storage busy with what came before) does
+    /// not count against the client.
     ///
     /// Once the centre has answered a request whose body is still arriving (it refused the
     /// request before reading all of it), the rest of the body must arrive within

@@ -48,12 +48,30 @@ struct ConnectionDeadlinesTests {
         }
     }
 
-    @Test func whileTheCentreWorksNothingIsDueThenTheAnswerMustMoveThenTheConnectionMayIdle() {
+    @Test func aBodyTheCentreIsNotReadingIsNotTheClientsStall() {
+        var deadlines = ConnectionDeadlines(Self.limits, openedAt: Self.at(0))
+        deadlines.read(Self.head, at: Self.at(1))
+        deadlines.read(Self.body, at: Self.at(2))
+        // The centre read what came and asks for no more (its storage is busy): nothing is due.
+        deadlines.centreRead()
+        #expect(deadlines.next == nil)
+        // When it asks again, the client has the whole stall deadline from then.
+        deadlines.centreAsks(at: Self.at(100))
+        #expect(deadlines.next == deadline(.body, 130))
+        // Asking while already reading is no progress of the client's.
+        deadlines.centreAsks(at: Self.at(120))
+        #expect(deadlines.next == deadline(.body, 130))
+    }
+
+    @Test func theAnswerMustMoveThenAKeptAliveConnectionMayIdle() {
         var deadlines = ConnectionDeadlines(Self.limits, openedAt: Self.at(0))
         deadlines.read(Self.head, at: Self.at(1))
         deadlines.read(Self.body, at: Self.at(2))
         deadlines.read(Self.end, at: Self.at(3))
+        // Due from the request's end; the handler counts an answer the centre is still working
+        // on, or that the client takes, as moving.
         #expect(deadlines.next == deadline(.reply, 33))
+        deadlines.replyMoved(at: Self.at(40))
         deadlines.wrote(Self.answerHead, at: Self.at(40))
         #expect(deadlines.next == deadline(.reply, 70))
         deadlines.replyMoved(at: Self.at(65))
@@ -94,9 +112,27 @@ struct ConnectionDeadlinesTests {
         var deadlines = ConnectionDeadlines(Self.limits, openedAt: Self.at(0))
         for part in [Self.head, Self.end, Self.head, Self.end] { deadlines.read(part, at: Self.at(1)) }
         #expect(deadlines.next == deadline(.reply, 31))
+        deadlines.replyMoved(at: Self.at(5))
         deadlines.wrote(Self.answerEnd, at: Self.at(5))
         #expect(deadlines.next == deadline(.reply, 35), "the second answer is still due")
         deadlines.wrote(Self.answerEnd, at: Self.at(6))
         #expect(deadlines.next == deadline(.idle, 66))
+    }
+
+    @Test func requestsSentAheadDoNotExtendAnAnswerTheClientIsNotReading() {
+        var deadlines = ConnectionDeadlines(Self.limits, openedAt: Self.at(0))
+        deadlines.read(Self.head, at: Self.at(1))
+        deadlines.read(Self.end, at: Self.at(1))
+        for second in stride(from: Int64(10), through: 28, by: 9) {
+            deadlines.read(Self.head, at: Self.at(second))
+            deadlines.read(Self.end, at: Self.at(second))
+            // Answers handed over behind unread bytes are no progress (the handler's call).
+            deadlines.wrote(Self.answerEnd, at: Self.at(second))
+        }
+        #expect(deadlines.next == deadline(.reply, 31))
+        // A body sent ahead, which the centre is not reading yet, does not hide it either.
+        deadlines.read(Self.head, at: Self.at(29))
+        deadlines.centreRead()
+        #expect(deadlines.next == deadline(.reply, 31))
     }
 }

@@ -58,10 +58,25 @@ struct ConnectionLimitsEndToEndTests {
 
     // MARK: - Stalled headers
 
+    /// The centre of `world`, started under the open-file limits `openFiles` (`SOFT:HARD`).
+    func startCentral(
+        _ world: SyncEndToEndTests.World, openFiles: String, extra: [String]
+    ) throws -> ServerProcess {
+        let central = try ServerProcess.central(
+            database: world.database, log: world.directory.appendingPathComponent("central.log"), extra: extra,
+            openFiles: openFiles)
+        world.central = central
+        return central
+    }
+
+    /// The attack as it was found: a few hundred sockets that never finish their headers, against
+    /// a centre started with a soft limit of 256 open files (macOS's default, and a common one):
+    /// each socket is an open file, so the sockets alone used them up and `accept` failed for
+    /// everyone. The centre raises its soft limit to the hard one, and holds them all.
     @Test func aFewHundredStalledConnectionsStopNeitherHealthNorASync() throws {
         let world = SyncEndToEndTests.World()
         // A header deadline long enough that every stalled connection stays open throughout.
-        let central = try world.startCentral(extra: ["--header-timeout", "300"])
+        let central = try startCentral(world, openFiles: "256:4096", extra: ["--header-timeout", "300"])
         let laptop = try e2e.laptop(world, "edt-laptop-a")
         _ = try e2e.capture(laptop)
         let stalled = try stalledConnections(300, to: central.port)
@@ -88,7 +103,9 @@ struct ConnectionLimitsEndToEndTests {
         // A client that trickles its request line a byte at a time is cut all the same: the
         // deadline is on the whole head, not on progress.
         let trickling = try (0..<10).map { _ in try RawConnection(port: central.port) }
-        let line = Array("GET /health HTTP/1.1\r\nHost: centre\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 100)
+        let line =
+            Array("GET /health HTTP/1.1\r\nHost: centre\r\nX-Slow: ".utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 100)
         for byte in line where !trickling.filter(\.isOpen).isEmpty {
             for connection in trickling where connection.isOpen { connection.send([byte]) }
             usleep(100_000)
@@ -144,6 +161,19 @@ struct ConnectionLimitsEndToEndTests {
         #expect(central.logText.contains("connection cap reached"), "\(central.logText)")
     }
 
+    /// Under a hard limit of 256 open files the cap is lowered to fit it: the stalled sockets
+    /// beyond it are turned away at once instead of leaving the centre unable to accept, and once
+    /// the header deadline cuts the rest, newcomers get in.
+    @Test func theCapIsLoweredToFitTheOpenFileLimit() throws {
+        let world = SyncEndToEndTests.World()
+        let central = try startCentral(world, openFiles: "256:256", extra: ["--header-timeout", "2"])
+        #expect(central.logText.contains("--max-connections lowered"), "\(central.logText)")
+        let stalled = try stalledConnections(300, to: central.port)
+        #expect(closedByCentre(stalled, within: 60) == 300)
+        let answered = try health(central)
+        #expect(answered.status == 200 && answered.body == "ok\n", "\(answered)")
+    }
+
     // MARK: - Bodies and answers
 
     /// A device of the test's own, enrolled at the centre of `world`; the centre's identity.
@@ -190,7 +220,8 @@ struct ConnectionLimitsEndToEndTests {
         // second apart, over longer than the stall deadline, and is stored.
         let slow = e2e.pushBody([referral], device: device.id, counter: 2, centre: centre, signer: device.key)
         let patient = try RawConnection(port: central.port)
-        patient.send(syncHead(authorization: try e2e.header(device: device, counter: 2, centre: centre), length: slow.count))
+        patient.send(
+            syncHead(authorization: try e2e.header(device: device, counter: 2, centre: centre), length: slow.count))
         let pieces = 16
         for piece in 0..<pieces {
             patient.send(Array(slow[(slow.count * piece / pieces)..<(slow.count * (piece + 1) / pieces)]))
