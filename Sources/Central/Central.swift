@@ -16,7 +16,11 @@
 ///   most a few segments wait for the writer: beyond that, reading the body waits.
 /// - ``DeviceAuthenticator`` checks the signed `Authorization` header of each request.
 /// - ``CentralRoutes`` are the HTTP routes (`POST /v1/sync`, `GET /health`) on a Hummingbird
-///   router; ``CentralServer`` serves them (Hummingbird) until SIGTERM or SIGINT.
+///   router; ``CentralServer`` serves them (Hummingbird) until SIGTERM or SIGINT, holding every
+///   connection to the deadlines of ``ConnectionLimits`` (headers, idle, a stalled body or
+///   answer) and at most its number of connections open at once, so stalled connections cannot
+///   crowd out `GET /health` or a sync. A body's stall clock stops while the centre is not
+///   reading it (the writer busy, above).
 ///
 /// This module never imports the uploader: the centre only answers.
 public enum CentralModule {}

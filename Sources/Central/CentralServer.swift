@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 
@@ -6,13 +7,22 @@ import NIOCore
 /// configured address.
 ///
 /// ``run(onListening:)`` serves until SIGTERM or SIGINT, then stops accepting, lets requests
-/// in flight finish, and returns.
+/// in flight finish, and returns. Every connection is held to the deadlines of
+/// ``Configuration/connections``, and at most its `maximumConnections` are open at once, so
+/// connections that stall cannot crowd out `GET /health` or a laptop's sync.
 public struct CentralServer: Sendable {
+    /// Where the centre listens and how it serves.
     public struct Configuration: Sendable {
+        /// The address to listen on (a host name or address).
         public var host: String
+        /// The port to listen on; 0 picks a free one (``run(onListening:)`` reports it).
         public var port: Int
+        /// The sync service's settings (pages, known authorities).
         public var sync = SyncService.Configuration()
+        /// The connections' deadlines and cap.
+        public var connections = ConnectionLimits()
 
+        /// Listens on `host`:`port`, with the default settings.
         public init(host: String, port: Int) {
             self.host = host
             self.port = port
@@ -23,6 +33,7 @@ public struct CentralServer: Sendable {
     let configuration: Configuration
     let logger: Logger
 
+    /// A centre serving `storage`, logging to `logger`.
     public init(storage: any CentralStorage, configuration: Configuration, logger: Logger) {
         self.routes = CentralRoutes(
             service: SyncService(storage: storage, configuration: configuration.sync),
@@ -35,8 +46,14 @@ public struct CentralServer: Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
         let router = Router()
         routes.register(on: router)
+        let limits = configuration.connections
+        let cap = ConnectionCap(maximum: limits.maximumConnections, logger: logger)
+        let logger = self.logger
         let app = Application(
             router: router,
+            server: HTTPServerBuilder { responder in
+                CappedHTTP1Channel(responder: responder, limits: limits, cap: cap, logger: logger)
+            },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "edt-central"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },

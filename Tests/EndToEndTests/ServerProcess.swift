@@ -25,11 +25,16 @@ final class ServerProcess {
         }
     }
 
-    /// `edt central serve` on a database, on a free loopback port unless `port` is given.
-    static func central(database: URL, port: Int = 0, log: URL, extra: [String] = []) throws -> ServerProcess {
-        try start(
-            productsDirectory().appendingPathComponent("edt"),
-            ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"] + extra, log: log)
+    /// `edt central serve` on a database, on a free loopback port unless `port` is given;
+    /// `openFiles` (`SOFT:HARD`) starts it under those open-file limits (prlimit(1)).
+    static func central(
+        database: URL, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil
+    ) throws -> ServerProcess {
+        let edt = productsDirectory().appendingPathComponent("edt")
+        let arguments = ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"] + extra
+        guard let openFiles else { return try start(edt, arguments, log: log) }
+        return try start(
+            URL(fileURLWithPath: "/usr/bin/prlimit"), ["--nofile=\(openFiles)", edt.path] + arguments, log: log)
     }
 
     /// `edt-faultproxy` in front of `upstream`.

@@ -42,7 +42,9 @@ struct CentralCommand: AsyncParsableCommand {
                 POST /v1/sync takes a device's signed EDTLP push and answers with a reply stream; \
                 GET /health answers `ok`. Prints `listening on http://HOST:PORT` once ready \
                 (PORT 0 picks a free port). On SIGTERM or SIGINT it stops accepting, lets requests \
-                in flight finish, and exits 0.
+                in flight finish, and exits 0. A connection that misses a deadline (headers, idle, \
+                a stalled body) is closed, and so is one accepted beyond --max-connections, so \
+                stalled connections cannot crowd out /health or a laptop's sync.
                 """
         )
 
@@ -53,9 +55,34 @@ struct CentralCommand: AsyncParsableCommand {
         @Option(
             help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
         var page = SyncService.Configuration().pullPageRecords
+        @Option(
+            help: ArgumentHelp(
+                "Close a new connection that has not sent its first request's headers within this.",
+                valueName: "SECONDS"))
+        var headerTimeout = ConnectionLimits().headerDeadline.inSeconds
+        @Option(
+            help: ArgumentHelp(
+                "Close a kept-alive connection that sends no next request's headers within this after an answer.",
+                valueName: "SECONDS"))
+        var idleTimeout = ConnectionLimits().idleDeadline.inSeconds
+        @Option(
+            help: ArgumentHelp(
+                "Close a connection whose request body moves no byte for this long (likewise a client that takes no byte of the answer).",
+                valueName: "SECONDS"))
+        var stallTimeout = ConnectionLimits().stallDeadline.inSeconds
+        @Option(
+            help: ArgumentHelp(
+                "The most connections open at once; one accepted beyond it is closed at once.", valueName: "N"))
+        var maxConnections = ConnectionLimits().maximumConnections
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
+            for (name, seconds) in [
+                ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--stall-timeout", stallTimeout),
+            ] where !(seconds > 0 && seconds <= 86_400) {
+                throw ValidationError("\(name) must be more than 0 and at most 86400 seconds")
+            }
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         }
 
         func run() async throws {
@@ -70,8 +97,21 @@ struct CentralCommand: AsyncParsableCommand {
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
             configuration.sync.knownAuthorities = known
+            configuration.connections.headerDeadline = .seconds(headerTimeout)
+            configuration.connections.idleDeadline = .seconds(idleTimeout)
+            configuration.connections.stallDeadline = .seconds(stallTimeout)
+            let logger = Logger(label: "edt-central")
+            // Every connection is an open file: the cap must leave room for the centre's own, or
+            // a full table of stalled connections would stop `accept` for everyone.
+            let fitting = OpenFileLimit.raise().map { $0 - OpenFileLimit.reserve } ?? maxConnections
+            if fitting < maxConnections {
+                logger.warning(
+                    "--max-connections lowered to fit the open-file limit",
+                    metadata: ["maxConnections": "\(maxConnections)", "lowered": "\(max(1, fitting))"])
+            }
+            configuration.connections.maximumConnections = max(1, min(maxConnections, fitting))
             let server = CentralServer(
-                storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
+                storage: storage, configuration: configuration, logger: logger)
             do {
                 try await server.run { port in
                     FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
