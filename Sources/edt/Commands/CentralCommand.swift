@@ -53,9 +53,16 @@ struct CentralCommand: AsyncParsableCommand {
         @Option(
             help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
         var page = SyncService.Configuration().pullPageRecords
+        @Option(
+            name: .customLong("page-bytes"),
+            help: ArgumentHelp(
+                "The most bytes of cases one reply carries, past its first case (a device syncs again for the rest).",
+                valueName: "N"))
+        var pageBytes = SyncService.Configuration().pullPageBytes
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
+            guard pageBytes >= 1 else { throw ValidationError("--page-bytes must be at least 1") }
         }
 
         func run() async throws {
@@ -69,6 +76,7 @@ struct CentralCommand: AsyncParsableCommand {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
+            configuration.sync.pullPageBytes = pageBytes
             configuration.sync.knownAuthorities = known
             let server = CentralServer(
                 storage: storage, configuration: configuration, logger: Logger(label: "edt-central"))
