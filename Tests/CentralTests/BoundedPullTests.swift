@@ -1,4 +1,5 @@
 import Central
+import Crypto
 import LineProtocol
 import Replication
 import Testing
@@ -10,7 +11,7 @@ import Testing
 struct BoundedPullTests {
     let central = CentralTests()
 
-    /// A case whose concern holds `bytes` bytes of text.
+    /// A case whose concern holds `bytes` bytes of text (at most 100,000: a long text's limit).
     func large(_ id: String, bytes: Int, device: String = "edt-laptop-b") throws -> Record {
         try central.referral(id, concern: String(repeating: "x", count: bytes), device: device)
     }
@@ -37,10 +38,10 @@ struct BoundedPullTests {
         try await central.withStorage { storage in
             let other = try central.device("edt-laptop-b")
             var configuration = SyncService.Configuration()
-            configuration.pullPageBytes = 250_000
+            configuration.pullPageBytes = 85_000
             let service = SyncService(storage: storage, configuration: configuration)
-            // 100 KB, 100 KB, 300 KB (over the budget on its own), 10 KB, 10 KB.
-            let sizes = [100_000, 100_000, 300_000, 10_000, 10_000]
+            // 40 KB, 40 KB, 90 KB (over the budget on its own), 5 KB, 5 KB.
+            let sizes = [40_000, 40_000, 90_000, 5_000, 5_000]
             let parts = try sizes.enumerated().map { try large("case-\($0.offset)", bytes: $0.element) }
             _ = try await service.store(parts, from: other)
             let laptop = try central.device()
@@ -64,7 +65,7 @@ struct BoundedPullTests {
             let service = SyncService(storage: storage)
             let laptop = try central.device()
             let other = try central.device("edt-laptop-b")
-            let parts = try (0..<6).map { try large("case-\($0)", bytes: 200_000) }
+            let parts = try (0..<6).map { try large("case-\($0)", bytes: 90_000) }
             _ = try await service.store(parts, from: other)
             let reply = try await service.prepareReply(
                 pushedVersions: [], outcomes: [], pull: Cursor("-"), to: laptop, counter: 1)
@@ -72,7 +73,7 @@ struct BoundedPullTests {
             var pieces: [[UInt8]] = []
             try await reply.write { pieces.append($0) }
             #expect(pieces.count >= 6, "about a case per piece: \(pieces.map(\.count))")
-            #expect(pieces.allSatisfy { $0.count < 300_000 }, "no piece holds the page: \(pieces.map(\.count))")
+            #expect(pieces.allSatisfy { $0.count < 200_000 }, "no piece holds the page: \(pieces.map(\.count))")
             let whole = pieces.flatMap { $0 }
             #expect(try pulled(whole, by: storage).ids == parts.map(\.id.rawValue))
             #expect(whole == (try await reply.bytes()), "the same stream either way")
