@@ -17,7 +17,9 @@ struct BoundedPullTests {
     }
 
     /// The ids pulled by a reply, its cursor and whether it says `+MORE`, checking its signature.
-    func pulled(_ bytes: [UInt8], by storage: SQLiteCentralStorage) throws -> (
+    func pulled(
+        _ bytes: [UInt8], by storage: SQLiteCentralStorage
+    ) throws -> (
         ids: [String], knowledge: Cursor?, more: Bool
     ) {
         var ids: [String] = []
@@ -86,7 +88,10 @@ struct BoundedPullTests {
             let laptop = try central.device()
             let other = try central.device("edt-laptop-b")
             _ = try await service.store(
-                [try central.referral("case-1", device: "edt-laptop-b"), try central.referral("case-2", device: "edt-laptop-b")],
+                [
+                    try central.referral("case-1", device: "edt-laptop-b"),
+                    try central.referral("case-2", device: "edt-laptop-b"),
+                ],
                 from: other)
             let reply = try await service.prepareReply(
                 pushedVersions: [], outcomes: [], pull: Cursor("-"), to: laptop, counter: 1)
