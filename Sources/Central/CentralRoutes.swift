@@ -102,7 +102,7 @@ public struct CentralRoutes: Sendable {
                 if !push.parts.isEmpty { try await submit(push.parts) }
                 return push.pull
             }
-            let reply = try await service.reply(
+            let reply = try await service.prepareReply(
                 pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: pull, to: device,
                 counter: authenticated.counter)
             logger.info(
@@ -110,13 +110,28 @@ public struct CentralRoutes: Sendable {
                 metadata: [
                     "device": "\(device.id)", "records": "\(stored.outcomes.count)",
                     "transactions": "\(stored.transactions)",
-                    "storeMs": "\(Self.milliseconds(stored.storing))", "replyBytes": "\(reply.count)",
-                    "readMs": "\(Self.milliseconds(read - started))",
+                    "storeMs": "\(Self.milliseconds(stored.storing))", "pulled": "\(reply.pulledCases)",
+                    "pulledBytes": "\(reply.pulledBytes)", "readMs": "\(Self.milliseconds(read - started))",
                     "answerMs": "\(Self.milliseconds(clock.now - read))",
                 ])
             var headers = HTTPFields()
             headers[.contentType] = SyncContract.mediaType
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
+            // The reply is written as it is read from storage, a case or so at a time (the
+            // writer waits while the connection is full): the centre never holds the page whole.
+            let logger = self.logger
+            let body = ResponseBody { writer in
+                do {
+                    try await reply.write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
+                } catch {
+                    // The status has gone out: the stream is cut short, and the device, finding
+                    // no final signature, applies nothing and asks again.
+                    logger.notice(
+                        "sync reply cut short", metadata: ["device": "\(device.id)", "reason": "\(error)"])
+                    throw error
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: headers, body: body)
         } catch let error as CentralError {
             logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             return Self.response(for: error)

@@ -37,21 +37,35 @@ public protocol CentralStorage: Sendable {
     /// no such case.
     func storedCase(_ id: RecordID) async throws(CentralError) -> Record?
 
-    /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
-    /// leaving out the cases whose last change has one of the numbers in `leavingOut` (what the
-    /// reading device just pushed, stored as it pushed it: it has those already). Left-out
-    /// cases are not even read: they never fill the page, and ``ChangePage/upTo`` covers them.
-    func changes(
-        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64]
-    ) async throws(CentralError) -> ChangePage
+    /// Lists the changes after `sequence` to cases of any of `authorities`, oldest first, without
+    /// reading the cases: at most `limit` of them and, past the first, no more than `byteBudget`
+    /// bytes of stored payload in all (the first is listed whatever its size, so a pull always
+    /// moves on). Leaves out the cases whose last change has one of the numbers in `leavingOut`
+    /// (what the reading device just pushed, stored as it pushed it: it has those already);
+    /// left-out cases are not even read: they never fill the page, and ``ChangeListing/upTo``
+    /// covers them.
+    func listChanges(
+        after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64]
+    ) async throws(CentralError) -> ChangeListing
+
+    /// The listed cases as they are stored, in the order given: those whose last change is
+    /// still the one listed. A case changed since it was listed is left out: its new change
+    /// comes after the listing's ``ChangeListing/upTo``, so the next pull sends it.
+    func read(_ listed: ArraySlice<ListedChange>) async throws(CentralError) -> [StoredCase]
 }
 
 extension CentralStorage {
-    /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`.
+    /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
+    /// leaving out the cases whose last change has one of the numbers in `leavingOut`, read
+    /// whole into one page (``listChanges(after:authorities:limit:byteBudget:leavingOut:)``
+    /// without a byte budget, then ``read(_:)``). A pull streams its page instead
+    /// (``SyncReply``): this is for tools and tests.
     public func changes(
-        after sequence: Int64, authorities: Set<String>, limit: Int
+        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64] = []
     ) async throws(CentralError) -> ChangePage {
-        try await changes(after: sequence, authorities: authorities, limit: limit, leavingOut: [])
+        let listing = try await listChanges(
+            after: sequence, authorities: authorities, limit: limit, byteBudget: .max, leavingOut: leavingOut)
+        return ChangePage(records: try await read(listing.changes[...]), upTo: listing.upTo, more: listing.more)
     }
 }
 
@@ -129,6 +143,39 @@ public struct StoredCase: Sendable {
         self.sequence = sequence
         self.version = version
         self.body = body
+    }
+}
+
+/// One change a pull sends, as listed before it is read: the case, the number of its last
+/// change, and the size of its stored payload.
+public struct ListedChange: Sendable, Hashable {
+    public let id: RecordID
+    public let sequence: Int64
+    /// The bytes of the stored payload (its canonical JSON).
+    public let bytes: Int
+
+    public init(id: RecordID, sequence: Int64, bytes: Int) {
+        self.id = id
+        self.sequence = sequence
+        self.bytes = bytes
+    }
+}
+
+/// One page of the change sequence, listed but not read: what a pull sends, a few cases at a
+/// time, so the centre never holds the page whole.
+public struct ChangeListing: Sendable {
+    /// The changes, oldest first.
+    public let changes: [ListedChange]
+    /// The sequence number this page brings a reader up to: the last change it lists when more
+    /// follow, else the newest number of the whole sequence when it was listed.
+    public let upTo: Int64
+    /// True when changes after ``upTo`` remain for these authorities.
+    public let more: Bool
+
+    public init(changes: [ListedChange], upTo: Int64, more: Bool) {
+        self.changes = changes
+        self.upTo = upTo
+        self.more = more
     }
 }
 

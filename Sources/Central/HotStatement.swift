@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -82,6 +83,18 @@ final class HotStatement {
         // The blob first, then its size (SQLite's order: the size is of the form just read).
         guard let base = sqlite3_column_blob(statement, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: base, count: Int(sqlite3_column_bytes(statement, column))))
+    }
+
+    /// True when the blob in `column` holds exactly `bytes`, compared where SQLite holds it,
+    /// without copying it (the sizes first).
+    func blobEquals(_ bytes: ArraySlice<UInt8>, at column: Int32) -> Bool {
+        guard Int(sqlite3_column_bytes(statement, column)) == bytes.count else { return false }
+        guard !bytes.isEmpty else { return true }
+        guard let base = sqlite3_column_blob(statement, column) else { return false }
+        return bytes.withUnsafeBytes { raw in
+            guard let other = raw.baseAddress else { return false }
+            return memcmp(base, other, raw.count) == 0
+        }
     }
 
     /// Makes the statement ready to run again, forgetting its parameters.

@@ -243,6 +243,22 @@ public final class SQLiteCentralStorage: CentralStorage {
                 var stored: (sequence: Int64, body: [UInt8], authorities: Set<String>)?
                 select.bind(id, at: 1)
                 if try select.step() {
+                    if select.blobEquals(prepared.encoded, at: 1) {
+                        // The part is the stored case, byte for byte (a re-sent case, or one
+                        // pushed back as it was pulled): both are canonical encodings, so they
+                        // are the same record, and a join with itself changes nothing. Merging
+                        // would give the stored case back; only the check is left, on the part
+                        // itself (before and after the merge both equal it), and nothing is
+                        // written. The stored case is neither decoded nor encoded again.
+                        let sequence = select.int64(at: 0)
+                        select.reset()
+                        if let rejection = check(part, part, part) {
+                            outcomes.append(.rejected(part.id, rejection))
+                        } else {
+                            outcomes.append(.stored(part.id, sequence: sequence, version: part.version))
+                        }
+                        continue
+                    }
                     let body = select.bytes(at: 1)
                     let existing = try RecordCoding.decode(body, id: part.id)
                     stored = (select.int64(at: 0), body, ReferralCapture.authorities(of: existing))
@@ -316,43 +332,64 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
-    public func changes(
-        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64]
-    ) async throws(CentralError) -> ChangePage {
+    public func listChanges(
+        after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64]
+    ) async throws(CentralError) -> ChangeListing {
         let codes = authorities.sorted()
         let gaps = SequenceGaps(after: sequence, leavingOut: leavingOut)
         return try await read { db in
             let newest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             guard !codes.isEmpty, newest > sequence else {
-                return ChangePage(records: [], upTo: max(newest, sequence), more: false)
+                return ChangeListing(changes: [], upTo: max(newest, sequence), more: false)
             }
-            guard limit > 0 else { return ChangePage(records: [], upTo: sequence, more: true) }
+            guard limit > 0 else { return ChangeListing(changes: [], upTo: sequence, more: true) }
             let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
             // Only the gaps between left-out changes are read: a device's own push, just stored,
-            // is skipped without reading it.
+            // is skipped without reading it. `length(body)` is read from the row's header: the
+            // payloads themselves are not read here.
             let select = try db.cachedStatement(
                 sql: """
-                    SELECT c.id, c.sequence, c.version, c.body FROM cases c
+                    SELECT c.id, c.sequence, length(c.body) FROM cases c
                     WHERE c.sequence > ? AND c.sequence <= ? AND EXISTS (
                         SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
                     ORDER BY c.sequence
                     """)
-            var records: [StoredCase] = []
+            var changes: [ListedChange] = []
+            var bytes = 0
             for gap in gaps.gaps where gap.lower < newest {
                 var arguments: StatementArguments = [gap.lower, min(gap.upper ?? newest, newest)]
                 arguments += StatementArguments(codes)
                 let rows = try Row.fetchCursor(select, arguments: arguments)
                 while let row = try rows.next() {
-                    if records.count == limit {
-                        return ChangePage(records: records, upTo: records.last?.sequence ?? sequence, more: true)
+                    let size: Int = row[2]
+                    if changes.count == limit || (!changes.isEmpty && size > byteBudget - bytes) {
+                        return ChangeListing(changes: changes, upTo: changes.last?.sequence ?? sequence, more: true)
                     }
-                    let body: Data = row[3]
-                    records.append(
-                        StoredCase(
-                            id: try RecordID(row[0] as String), sequence: row[1], version: row[2], body: Array(body)))
+                    bytes += size
+                    changes.append(ListedChange(id: try RecordID(row[0] as String), sequence: row[1], bytes: size))
                 }
             }
-            return ChangePage(records: records, upTo: newest, more: false)
+            return ChangeListing(changes: changes, upTo: newest, more: false)
+        }
+    }
+
+    public func read(_ listed: ArraySlice<ListedChange>) async throws(CentralError) -> [StoredCase] {
+        guard !listed.isEmpty else { return [] }
+        let listed = Array(listed)
+        return try await read { db in
+            // By the number of its last change (unique, never reused): a case changed since it
+            // was listed is no longer there under that number.
+            let select = try db.cachedStatement(sql: "SELECT id, version, body FROM cases WHERE sequence = ?")
+            var cases: [StoredCase] = []
+            cases.reserveCapacity(listed.count)
+            for change in listed {
+                guard let row = try Row.fetchOne(select, arguments: [change.sequence]),
+                    (row[0] as String) == change.id.rawValue
+                else { continue }
+                let body: Data = row[2]
+                cases.append(StoredCase(id: change.id, sequence: change.sequence, version: row[1], body: Array(body)))
+            }
+            return cases
         }
     }
 

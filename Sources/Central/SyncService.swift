@@ -17,6 +17,11 @@ public struct SyncService: Sendable {
         /// The most cases one reply carries; a reply that stops short says `+MORE`. At least
         /// one is sent whatever this says, so a pull always moves on.
         public var pullPageRecords = 5_000
+        /// The most bytes of case payloads one reply carries (past its first case, which is
+        /// sent whatever its size); a reply that stops short says `+MORE`. With the reply
+        /// streamed (``SyncReply``), this bounds what a device receives in one request, not
+        /// what the centre holds, which is about one case per reply.
+        public var pullPageBytes = 8 << 20
         /// The authorities a case may name (the shipped ones, with the operator's file).
         public var knownAuthorities: AuthorityDirectory = .shipped
         public init() {}
@@ -131,6 +136,19 @@ public struct SyncService: Sendable {
         pushedVersions: [VersionVector], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice,
         counter: UInt64
     ) async throws(CentralError) -> [UInt8] {
+        try await prepareReply(
+            pushedVersions: pushedVersions, outcomes: outcomes, pull: pull, to: device, counter: counter
+        ).bytes()
+    }
+
+    /// The reply to a push, ready to be streamed (``SyncReply/write(to:)``): its answers, and
+    /// the page its pull sends, listed (by count and bytes, ``Configuration``) but not read.
+    /// Throws before anything is written when the cursor was not issued by this database or is
+    /// ahead of it (start over), or when storage fails.
+    public func prepareReply(
+        pushedVersions: [VersionVector], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice,
+        counter: UInt64
+    ) async throws(CentralError) -> SyncReply {
         var since: Int64 = 0
         if let cursor = pull {
             guard let sequence = sequence(of: cursor) else {
@@ -154,25 +172,27 @@ public struct SyncService: Sendable {
                 (Header.counterParameter, String(counter)),
                 (Header.certificateParameter, Hex.encode(try certificate(of: device))),
             ])
-        let encoder = StreamEncoder(header: header, signer: StreamSigner(key: storage.signingKey))
+        var answers: [RecordAnswer] = []
+        answers.reserveCapacity(outcomes.count)
         var asPushed: [Int64] = []  // the changes that stored a case just as this device pushed it
         asPushed.reserveCapacity(outcomes.count)
         for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {
-            encoder.append(.answer(answer(outcome)))
+            answers.append(answer(outcome))
             if case .stored(_, let sequence, let version) = outcome, version == pushedVersion {
                 asPushed.append(sequence)
             }
         }
+        var page: SyncReply.Pull?
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
-            let page = try await storage.changes(
+            let listing = try await storage.listChanges(
                 after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords),
-                leavingOut: asPushed)
-            encoder.append(.delta(base: vector(since), knowledge: vector(page.upTo)))
-            for stored in page.records { encoder.appendRecord(id: stored.id, encodedPayload: stored.body) }
-            if page.more { encoder.append(.more) }
+                byteBudget: max(1, configuration.pullPageBytes), leavingOut: asPushed)
+            page = SyncReply.Pull(base: vector(since), knowledge: vector(listing.upTo), listing: listing)
         }
-        return encoder.finish()
+        return SyncReply(
+            header: header, signer: StreamSigner(key: storage.signingKey), storage: storage, answers: answers,
+            pull: page)
     }
 
     /// This centre's certificate of `device`'s enrolled key

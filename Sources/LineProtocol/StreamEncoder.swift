@@ -31,6 +31,9 @@ public final class StreamEncoder {
     /// How many frames have been written.
     public var frameCount: Int { frames }
 
+    /// How many bytes have been written and not yet taken (``takeBytes()``).
+    public var pendingBytes: Int { pending.count }
+
     /// Writes one message as the next frame. A ``Message/checkpoint(checksum:)`` is written as
     /// ``appendChecksum()`` writes one: its checksum is of the bytes written here, computed afresh.
     public func append(_ message: Message) {

@@ -5,6 +5,13 @@ import Replication
 /// Reads the central endpoint's response as it arrives: a `reply` stream when the status is
 /// 200, a short text reason otherwise. Nothing is trusted until ``verified(url:)``: the whole
 /// stream, signed by the centre this device trusts, answering this very request (its counter).
+///
+/// A reply is staged on disk as it arrives (``StagedReply``, in `stagingDirectory`) and
+/// verified on the way (signatures, frames, the end line), its records handed over unread and
+/// let go: neither its bytes nor its records are held in memory then. Only once the whole
+/// reply has verified does ``verified(url:)`` read it back from the file, a piece at a time,
+/// into the answers and records to apply; a forged, damaged or truncated reply is never read
+/// back at all.
 final class ReplyReader {
     /// A verified reply.
     struct Stream {
@@ -19,21 +26,31 @@ final class ReplyReader {
     }
 
     private var head: ResponseHead?
+    private let verifier: StreamVerifier
     private let decoder: MessageDecoder
     private let counter: UInt64
     private let centre: String
+    private let stagingDirectory: URL
+    private var staged: StagedReply?
 
     /// A reader for the reply to request `counter`, which the centre whose key is `centreKey`
-    /// (identity `centre`) must have signed.
-    init(centreKey: StreamVerifier, centre: String, counter: UInt64) {
+    /// (identity `centre`) must have signed; the reply is staged in `stagingDirectory` (the
+    /// store's directory) while it arrives.
+    init(
+        centreKey: StreamVerifier, centre: String, counter: UInt64,
+        stagingDirectory: URL = FileManager.default.temporaryDirectory
+    ) {
+        verifier = centreKey
         decoder = MessageDecoder(verifier: centreKey)
         self.centre = centre
         self.counter = counter
+        self.stagingDirectory = stagingDirectory
     }
-    private var stream = Stream()
     private var text: [UInt8] = []
     /// Why decoding stopped, when the reply was damaged.
     private(set) var damage: String?
+    /// Why the reply could not be kept on disk, when it could not.
+    private(set) var stagingFailure: String?
 
     /// The response's status, once its head arrived.
     var status: Int? { head.map { Int($0.status) } }
@@ -45,27 +62,54 @@ final class ReplyReader {
         self.head = head
     }
 
-    /// Takes the next piece of the response body; false stops the transfer (a damaged reply).
+    /// Takes the next piece of the response body; false stops the transfer (a damaged reply,
+    /// or one that cannot be staged).
     func consume(_ bytes: ArraySlice<UInt8>) -> Bool {
         guard head?.status == 200 else {
             if text.count < 4_096 { text.append(contentsOf: bytes.prefix(4_096 - text.count)) }
             return true
         }
+        do throws(StagedReply.Failure) {
+            if staged == nil { staged = try StagedReply(in: stagingDirectory) }
+            try staged?.append(bytes)
+        } catch {
+            stagingFailure = error.description
+            return false
+        }
         do {
-            try decoder.decode(bytes) { (message, _) throws(LineProtocolError) in
-                switch message {
-                case .answer(let answer): self.stream.answers.append(answer)
-                case .delta(_, let knowledge): self.stream.cursor = Cursor(knowledge)
-                case .record(let record): self.stream.pulled.append(record)
-                case .more: self.stream.more = true
-                case .pull, .checkpoint, .signature, .ignorable: break
-                }
-            }
+            // Verified on the way; the records are read only once the whole reply has verified.
+            try decoder.decode(bytes, unreadRecords: { _ in }, { _, _ in })
             return true
         } catch {
             damage = error.description
             return false
         }
+    }
+
+    /// Reads the staged reply back, once verified: its answers, records, cursor and `+MORE`.
+    private func readStaged() throws(SyncSession.StateMachine.Failure) -> Stream {
+        var stream = Stream()
+        guard let staged else { return stream }
+        let decoder = MessageDecoder(verifier: verifier)
+        do {
+            try staged.read { piece in
+                try decoder.decode(piece) { (message, _) throws(LineProtocolError) in
+                    switch message {
+                    case .answer(let answer): stream.answers.append(answer)
+                    case .delta(_, let knowledge): stream.cursor = Cursor(knowledge)
+                    case .record(let record): stream.pulled.append(record)
+                    case .more: stream.more = true
+                    case .pull, .checkpoint, .signature, .ignorable: break
+                    }
+                }
+            }
+            try decoder.finish()
+        } catch let error as StagedReply.Failure {
+            throw .local(error.description)
+        } catch {
+            throw .transient("the reply was damaged in transit (\(error))", retryAfter: nil)
+        }
+        return stream
     }
 
     /// The reply, once the transfer ended: verified, or the failure it amounts to.
@@ -88,7 +132,7 @@ final class ReplyReader {
                     "the reply does not answer this request (it names request \(header.counter.map(String.init) ?? "none") of centre \(header.centre ?? "none")): it was replayed or misrouted",
                     retryAfter: nil)
             }
-            var stream = stream
+            var stream = try readStaged()
             stream.certificate = header[Header.certificateParameter].flatMap(Hex.decode)
             return stream
         case 401: throw .permanent("the central endpoint refused this device: \(reason)")

@@ -54,7 +54,9 @@ extension SyncSession {
     /// Sends one bundle to the relay resource; the centre's refusals of its records.
     private func relay(_ bundle: [UInt8]) throws(StateMachine.Failure) -> [Rejection] {
         let signed = try signedRequest(path: SyncContract.relayPath)
-        let reply = ReplyReader(centreKey: signed.verifier, centre: signed.centre, counter: signed.counter)
+        let reply = ReplyReader(
+            centreKey: signed.verifier, centre: signed.centre, counter: signed.counter,
+            stagingDirectory: options.stagingDirectory ?? FileManager.default.temporaryDirectory)
         var transfer = options.transfer
         transfer.headers += [
             "Authorization: \(signed.authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",
@@ -68,6 +70,7 @@ extension SyncSession {
                     return sent ? nil : bundle
                 }, bodyLength: Int64(bundle.count), onHead: reply.head, sink: reply.consume)
         } catch {
+            if error.code == .aborted, let failure = reply.stagingFailure { throw .local(failure) }
             throw .transient("the network failed: \(error.message)", retryAfter: nil)
         }
         if reply.status == 400 {

@@ -1,12 +1,14 @@
-import Foundation
+public import Foundation
 public import LineProtocol
 import Replication
 
 /// One sync of a laptop's replica with the central endpoint, over libcurl (`Protocol/PROTOCOL.md` §4).
 ///
 /// Each request is signed (``SyncAuthorization``), streams its body from the replica record by
-/// record (`CURLOPT_READFUNCTION`: the push is never whole in memory) and streams the reply into
-/// the protocol decoder. Nothing from a reply is applied until the whole reply is verified;
+/// record (`CURLOPT_READFUNCTION`: the push is never whole in memory) and streams the reply to
+/// a staging file (in ``Options/stagingDirectory``) through the protocol decoder, which
+/// verifies it on the way. Nothing from a reply is read back, let alone applied, until the
+/// whole reply is verified;
 /// then, in one durable transaction, acknowledged records stop being pending, refused ones are
 /// flagged, pulled ones are merged, and the pull cursor moves. The decisions (batches,
 /// retries, backoff, when to stop) are ``StateMachine``'s.
@@ -22,6 +24,9 @@ public final class SyncSession {
         /// Records between `+SUM` checkpoints in a request: the centre verifies and stores each
         /// segment while the next one is still arriving.
         public var checkpointRecords = 1_000
+        /// Where replies are staged on disk while they arrive and are verified (the store's
+        /// directory); nil: the system's temporary directory.
+        public var stagingDirectory: URL?
 
         public init(server: String) {
             self.server = server
@@ -292,7 +297,9 @@ public final class SyncSession {
         let body = PushBody(
             store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords,
             counter: counter, centre: centre)
-        let reply = ReplyReader(centreKey: verifier, centre: centre, counter: counter)
+        let reply = ReplyReader(
+            centreKey: verifier, centre: centre, counter: counter,
+            stagingDirectory: options.stagingDirectory ?? FileManager.default.temporaryDirectory)
         var transfer = options.transfer
         transfer.headers += [
             "Authorization: \(authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",
@@ -302,6 +309,7 @@ public final class SyncSession {
                 method: "POST", url: options.syncURL, options: transfer, body: body.next, onHead: reply.head,
                 sink: reply.consume)
         } catch {
+            if error.code == .aborted, let failure = reply.stagingFailure { throw .local(failure) }
             if error.code == .aborted, let damage = reply.damage {
                 throw .transient("the reply was damaged in transit (\(damage))", retryAfter: nil)
             }

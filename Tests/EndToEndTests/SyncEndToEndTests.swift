@@ -247,6 +247,7 @@ struct SyncEndToEndTests {
         ],
         ["central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "AAAA", "--authority", "NOTACODE"],
         ["central", "serve", "--db", "x.sqlite", "--page", "0"],
+        ["central", "serve", "--db", "x.sqlite", "--page-bytes", "0"],
     ])
     func badCommandLinesAreUsageErrors(_ arguments: [String]) throws {
         let result = try edt.run(arguments)

@@ -1,6 +1,8 @@
 import Crypto
+import Foundation
 import LineProtocol
 import Replication
+import TestSupport
 import Testing
 
 @testable import Uploader
@@ -26,8 +28,10 @@ struct ReplyReaderTests {
     }
 
     /// A reader fed `bytes` in chunks of `chunkSize`, as a 200 response; whether every chunk was taken.
-    func read(_ bytes: [UInt8], chunkSize: Int = 7) -> (ReplyReader, Bool) {
-        let reader = ReplyReader(centreKey: .key(centreKey.publicKey), centre: centre, counter: counter)
+    func read(_ bytes: [UInt8], chunkSize: Int = 7, stagingIn directory: URL? = nil) -> (ReplyReader, Bool) {
+        let reader = ReplyReader(
+            centreKey: .key(centreKey.publicKey), centre: centre, counter: counter,
+            stagingDirectory: directory ?? FileManager.default.temporaryDirectory)
         reader.head(ResponseHead(status: 200, headers: [:]))
         var start = 0
         while start < bytes.count {
@@ -105,5 +109,39 @@ struct ReplyReaderTests {
         let (reader, took) = read(bytes)
         #expect(!took)
         #expect(reader.damage?.contains("bad-signature") == true, "\(reader.damage ?? "no damage")")
+    }
+
+    @Test func aReplyIsStagedOnDiskReadOnlyOnceVerifiedAndLeavesNothingBehind() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var replica = Replica(device: try DeviceID("edt-laptop-b"))
+        let ids = try (0..<3).map { try RecordID("case-\($0)") }
+        for id in ids {
+            replica.write(.string(String(repeating: "long text ", count: 20_000)), to: try FieldPath("concern"), in: id)
+        }
+        let records = try ids.map { try #require(replica[$0]) }
+        let bytes = reply(
+            [.delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:3")))]
+                + records.map { .record($0) })
+        let (reader, took) = read(bytes, chunkSize: 16 << 10, stagingIn: directory)
+        #expect(took)
+        // The staging file's name is gone as soon as it is made: nothing shows in the directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        let stream = try reader.verified(url: "http://centre")
+        #expect(stream.pulled == records)
+        #expect(stream.cursor?.text == "central.x:3")
+
+        // Cut short after its records (no final signature): refused, and none of it is read back.
+        let (cut, cutTook) = read(Array(bytes.prefix(bytes.count - 200)), chunkSize: 16 << 10, stagingIn: directory)
+        #expect(cutTook)
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try cut.verified(url: "http://centre") }
+    }
+
+    @Test func aReplyThatCannotBeStagedStopsTheTransfer() {
+        let (reader, took) = read(
+            reply([.delta(base: VersionVector(), knowledge: VersionVector())]),
+            stagingIn: URL(fileURLWithPath: "/nonexistent/staging"))
+        #expect(!took)
+        #expect(reader.stagingFailure?.contains("cannot stage the reply") == true, "\(reader.stagingFailure ?? "none")")
     }
 }

@@ -56,6 +56,13 @@ struct CentralCommand: AsyncParsableCommand {
             help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
         var page = SyncService.Configuration().pullPageRecords
         @Option(
+            name: .customLong("page-bytes"),
+            help: ArgumentHelp(
+                "The most bytes of cases one reply carries, past its first case (a device syncs again for the rest).",
+                valueName: "N"))
+        var pageBytes = SyncService.Configuration().pullPageBytes
+
+        @Option(
             help: ArgumentHelp(
                 "Close a new connection that has not sent its first request's headers within this.",
                 valueName: "SECONDS"))
@@ -77,6 +84,7 @@ struct CentralCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
+            guard pageBytes >= 1 else { throw ValidationError("--page-bytes must be at least 1") }
             for (name, seconds) in [
                 ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--stall-timeout", stallTimeout),
             ] where !(seconds > 0 && seconds <= 86_400) {
@@ -96,6 +104,7 @@ struct CentralCommand: AsyncParsableCommand {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
+            configuration.sync.pullPageBytes = pageBytes
             configuration.sync.knownAuthorities = known
             configuration.connections.headerDeadline = .seconds(headerTimeout)
             configuration.connections.idleDeadline = .seconds(idleTimeout)
