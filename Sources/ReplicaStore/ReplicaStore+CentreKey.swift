@@ -5,8 +5,9 @@ import GRDB
 /// signed by it (`Protocol/PROTOCOL.md` §1.4). Kept sealed, so it cannot be swapped in the file
 /// without the passphrase.
 extension ReplicaStore {
-    private static let centreKeyName = "centreKey"
-    private static let centreKeyContext = "centre-key"
+    static let centreKeyName = "centreKey"
+    /// The sealed key's authenticated context (also used when a store is re-keyed).
+    static let centreKeyContext = "centre-key"
 
     /// The centre's public key (raw 32 bytes), once recorded (``setCentreKey(_:)``).
     public func centreKey() throws(StoreError) -> [UInt8]? {
@@ -30,12 +31,7 @@ extension ReplicaStore {
         guard key.count == 32 else { throw StoreError(.corrupt, "a centre key is 32 bytes, not \(key.count)") }
         do {
             let sealed = try cipher.seal(key, context: Self.centreKeyContext)
-            try database.write { db in
-                try db.execute(
-                    sql:
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    arguments: [Self.centreKeyName, sealed])
-            }
+            try writeSealed { write in try write.put(.meta, Self.centreKeyName, sealed) }
         } catch let error as StoreError {
             throw error
         } catch {
