@@ -239,6 +239,8 @@ public final class ReplicaStore {
     }
 
     /// Reads and opens every sealed record, counting each in `integrity` (when there is one).
+    /// Each is opened, so its AES-GCM tag is checked: the seal's digest of a record, which takes
+    /// its nonce and tag for the whole of it, relies on that (``StoreIntegrity``).
     private static func loadRecords(
         _ db: Database, cipher: StoreCipher, integrity: inout StoreIntegrity?
     ) throws -> [Replication.Record] {
