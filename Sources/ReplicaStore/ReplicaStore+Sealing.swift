@@ -26,7 +26,8 @@ extension ReplicaStore {
             throw StoreError(.io, "cannot write the store's new key settings: \(error)")
         }
         func unreadable(_ what: String) -> StoreError {
-            StoreError(.corrupt, "\(what) in the store in \(directory.path) cannot be read: the store was damaged or altered")
+            StoreError(
+                .corrupt, "\(what) in the store in \(directory.path) cannot be read: the store was damaged or altered")
         }
         do {
             let integrity = try database.write { db throws -> StoreIntegrity in
@@ -45,7 +46,9 @@ extension ReplicaStore {
                 try reseal("rejections", "id", "sealed", prefix: "rejection:")
                 let update = try db.makeStatement(sql: "UPDATE meta SET value = ? WHERE key = ?")
                 for (key, context) in [("signingKey", "signing-key"), (centreKeyName, centreKeyContext)] {
-                    guard let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+                    guard
+                        let sealed = try Data.fetchOne(
+                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
                     else { continue }  // no centre key recorded yet
                     guard let plain = old.open(sealed, context: context) else { throw unreadable("the \(key)") }
                     try update.execute(arguments: [try cipher.seal(plain, context: context), key])

@@ -283,7 +283,8 @@ struct StoreIntegrity: Sendable {
             throw Self.altered(directory, "its integrity seal has been removed")
         }
         guard let expected = Self.tallies(in: sealed, cipher: cipher) else {
-            throw Self.altered(directory, "its integrity seal cannot be read (it was edited, or taken from another store)")
+            throw Self.altered(
+                directory, "its integrity seal cannot be read (it was edited, or taken from another store)")
         }
         var findings: [String] = []
         for table in Table.allCases {

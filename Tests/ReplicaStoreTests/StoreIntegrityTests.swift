@@ -86,7 +86,9 @@ struct StoreIntegrityTests {
     }
 
     /// Expects opening the store to be refused as altered, naming `found`, with nothing changed.
-    func expectRefused(_ directory: URL, naming found: [String], sourceLocation: SourceLocation = #_sourceLocation)
+    func expectRefused(
+        _ directory: URL, naming found: [String], sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws
     {
         let before = try contents(directory)
@@ -212,7 +214,10 @@ struct StoreIntegrityTests {
                 "UPDATE meta SET value = (SELECT value FROM old.meta WHERE key = 'centreKey') WHERE key = 'centreKey'",
                 "centre key or identity): changed"
             ),
-            ("the authorities edited", "UPDATE meta SET value = '[\"E06000037\"]' WHERE key = 'authorities'", "settings"),
+            (
+                "the authorities edited", "UPDATE meta SET value = '[\"E06000037\"]' WHERE key = 'authorities'",
+                "settings"
+            ),
             ("a setting added", "INSERT INTO meta (key, value) VALUES ('other', 'x')", "identity): 1 row(s) added"),
             ("the seal removed", "DELETE FROM meta WHERE key = 'integrity'", "its integrity seal has been removed"),
             (
@@ -278,7 +283,8 @@ struct StoreIntegrityTests {
             case 0, 1:
                 try live.commit { replica in replica.write(.string("step \(step)"), to: concern, in: id) }
             case 2:
-                try live.commit { replica in _ = try replica.append(kind: "note", payload: .string("n\(step)"), to: id) }
+                try live.commit { replica in _ = try replica.append(kind: "note", payload: .string("n\(step)"), to: id)
+                }
             case 3:
                 centre.write(.string("from b, step \(step)"), to: try FieldPath("channel"), in: id)
                 try live.applySync(
