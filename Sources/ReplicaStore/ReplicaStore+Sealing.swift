@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Taking a store of the format before the integrity seal (`edt-store-1`, edt 0.3 and earlier)
+/// Taking a store of the format before the integrity seal (`edt-store-1`)
 /// to the sealed format (`edt-store-2`), at its first opening.
 extension ReplicaStore {
     /// Seals the unsealed store `database` (its records already read and opened with

@@ -27,7 +27,7 @@ public final class ReplicaStore {
     /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 2
     /// has the integrity seal; an older edt refuses it rather than write rows the seal misses.
     static let formatTag = "edt-store-2"
-    /// The format before the integrity seal (edt 0.3 and earlier): upgraded when opened.
+    /// The format before the integrity seal: sealed at its first opening (``sealUnsealedStore``).
     static let unsealedFormatTag = "edt-store-1"
     /// How long opening waits for another process using the store, unless told otherwise.
     public static let defaultLockWaitSeconds = 120.0
