@@ -203,6 +203,8 @@ let package = Package(
             dependencies: [
                 "Replication", "LineProtocol", "TestSupport", "CXXHash",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // To alter a laptop store's file as a lost laptop's finder would.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
             name: "LineProtocolTests",

@@ -2,8 +2,9 @@
 /// signed by it (`Protocol/PROTOCOL.md` §1.4). Kept sealed, so it cannot be swapped in the file
 /// without the passphrase.
 extension ReplicaStore {
-    private static let centreKeyName = "centreKey"
-    private static let centreKeyContext = "centre-key"
+    static let centreKeyName = "centreKey"
+    /// The sealed key's authenticated context (also used when a store is re-keyed).
+    static let centreKeyContext = "centre-key"
     private static let centreKeyWhat = "the centre's key"
 
     /// The centre's public key (raw 32 bytes), once recorded (``setCentreKey(_:)``).

@@ -44,9 +44,7 @@ extension ReplicaStore {
     /// Forgets the bundle `name`: the centre has taken it (or refused it for good).
     public func forgetRelay(_ name: String) throws(StoreError) {
         do {
-            try database.write { db in
-                try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [name])
-            }
+            try writeSealed { write in try write.delete(.meta, name) }
         } catch {
             throw StoreError(.io, "cannot forget a relayed bundle: \(error)")
         }

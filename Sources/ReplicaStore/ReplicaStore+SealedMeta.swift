@@ -22,16 +22,12 @@ extension ReplicaStore {
         return value
     }
 
-    /// Keeps `value` sealed under `name`, durably, replacing any before.
+    /// Keeps `value` sealed under `name`, durably, replacing any before (through the store's
+    /// integrity seal, ``SealedWrite``).
     func setSealedMeta(_ value: [UInt8], name: String, context: String, what: String) throws(StoreError) {
         do {
             let sealed = try cipher.seal(value, context: context)
-            try database.write { db in
-                try db.execute(
-                    sql:
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    arguments: [name, sealed])
-            }
+            try writeSealed { write in try write.put(.meta, name, sealed) }
         } catch let error as StoreError {
             throw error
         } catch {

@@ -44,9 +44,9 @@ extension ReplicaStore {
     /// pulled again. Refusal flags stay until the centre answers anew.
     public func startSyncOver(with peer: String) throws(StoreError) {
         do {
-            try database.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO pending (id) SELECT id FROM records")
-                try db.execute(sql: "DELETE FROM checkpoints WHERE peer = ?", arguments: [peer])
+            try writeSealed { write in
+                try write.markEveryRecordPending()
+                try write.delete(.checkpoints, peer)
             }
         } catch {
             throw StoreError(.io, "cannot mark the records for a new sync: \(error)")
@@ -57,16 +57,13 @@ extension ReplicaStore {
     /// (so no counter is ever used twice, even across a crash).
     public func nextRequestCounter() throws(StoreError) -> UInt64 {
         do {
-            return try database.write { db in
+            return try writeSealed { write in
                 let current =
-                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'requestCounter'").flatMap {
+                    try String.fetchOne(write.db, sql: "SELECT value FROM meta WHERE key = 'requestCounter'").flatMap {
                         UInt64($0)
                     } ?? 0
                 let next = current + 1
-                try db.execute(
-                    sql:
-                        "INSERT INTO meta (key, value) VALUES ('requestCounter', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    arguments: [String(next)])
+                try write.put(.meta, "requestCounter", String(next))
                 return next
             }
         } catch {
@@ -124,44 +121,26 @@ extension ReplicaStore {
                 }
             }
             let knowledge = Notation.text(replica.knowledge)
-            try database.write { db in
-                let upsert = try db.cachedStatement(
-                    sql:
-                        "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
-                )
-                for (id, sealed) in rows { try upsert.execute(arguments: [id, sealed]) }
-                let flag = try db.cachedStatement(
-                    sql:
-                        "INSERT INTO rejections (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
-                )
-                let unflag = try db.cachedStatement(sql: "DELETE FROM rejections WHERE id = ?")
+            try writeSealed { write in
+                for (id, sealed) in rows { try write.put(.records, id, sealed) }
                 // Settled and covered records are no longer pending: one statement, their ids
                 // going to SQLite as one JSON array (a whole push settles at once).
-                try db.execute(
-                    sql: "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
-                    arguments: [Self.jsonArray(of: settled + covered)])
+                try write.settle(jsonArray: Self.jsonArray(of: settled + covered))
                 // Few records are ever flagged: only those are looked for. A refusal flagged just
                 // now is lifted when the centre's copy covers the record.
-                var flaggedIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM rejections"))
+                var flaggedIDs = Set(try String.fetchAll(write.db, sql: "SELECT id FROM rejections"))
                 for id in settled {
-                    if flaggedIDs.remove(id.rawValue) != nil { try unflag.execute(arguments: [id.rawValue]) }
+                    if flaggedIDs.remove(id.rawValue) != nil { try write.delete(.rejections, id.rawValue) }
                 }
                 for (id, rejection) in flagged {
-                    try flag.execute(arguments: [id.rawValue, rejection])
+                    try write.put(.rejections, id.rawValue, rejection)
                     flaggedIDs.insert(id.rawValue)
                 }
                 for id in covered {
-                    if flaggedIDs.remove(id.rawValue) != nil { try unflag.execute(arguments: [id.rawValue]) }
+                    if flaggedIDs.remove(id.rawValue) != nil { try write.delete(.rejections, id.rawValue) }
                 }
-                try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(arguments: [
-                    knowledge
-                ])
-                if let cursor {
-                    try db.execute(
-                        sql:
-                            "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
-                        arguments: [peer, cursor])
-                }
+                try write.put(.meta, "knowledge", knowledge)
+                if let cursor { try write.put(.checkpoints, peer, cursor) }
             }
             return changed
         } catch {

@@ -16,12 +16,19 @@ import Glibc
 ///   fails, nothing is written and the replica in memory is read back from the file.
 /// - The schema changes through ``StoreSchema``'s migrations (GRDB's `DatabaseMigrator`).
 /// - Opening after a crash needs nobody: SQLite replays or discards its write-ahead log.
+/// - Every row is covered by the store's integrity seal (``StoreIntegrity``), kept in the same
+///   transaction as every change: a store changed outside edt (a record put back from an older
+///   copy, a row deleted, the version vector or a sync cursor edited) is refused when opened.
 /// - No personal value is stored in the clear in any file (database, WAL, journal): only record
 ///   ids, the device id, authority codes and version vectors are.
 public final class ReplicaStore {
     /// The database file inside the store directory.
     public static let fileName = "replica.sqlite"
-    private static let formatTag = "edt-store-1"
+    /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 2
+    /// has the integrity seal; an older edt refuses it rather than write rows the seal misses.
+    static let formatTag = "edt-store-2"
+    /// The format before the integrity seal: sealed at its first opening (``sealUnsealedStore``).
+    static let unsealedFormatTag = "edt-store-1"
     /// How long opening waits for another process using the store, unless told otherwise.
     public static let defaultLockWaitSeconds = 120.0
 
@@ -36,15 +43,18 @@ public final class ReplicaStore {
 
     let database: DatabaseQueue
     let cipher: StoreCipher
+    /// The integrity tallies of the rows as last committed (``writeSealed(_:)`` keeps them).
+    var integrity: StoreIntegrity
     private let signingKey: Curve25519.Signing.PrivateKey
     /// Held while this store is open: one process at a time changes a replica.
     private let lock: StoreLock
 
     private init(
         directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
-        signingKey: Curve25519.Signing.PrivateKey, replica: Replica, lock: StoreLock
+        integrity: StoreIntegrity, signingKey: Curve25519.Signing.PrivateKey, replica: Replica, lock: StoreLock
     ) {
         self.lock = lock
+        self.integrity = integrity
         self.directory = directory
         self.device = device
         self.authorities = authorities
@@ -89,10 +99,11 @@ public final class ReplicaStore {
         // leaves only that file, which the next one replaces, never a half-made store.
         let staging = directory.appendingPathComponent(fileName + ".creating")
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: staging.path + suffix) }
+        let integrity: StoreIntegrity
         do {
             let database = try openDatabase(staging)
             try StoreSchema.migrator.migrate(database)
-            try database.write { db in
+            integrity = try database.write { db in
                 let rows: [(String, any DatabaseValueConvertible)] = [
                     ("format", formatTag), ("kdf", parametersJSON), ("check", check), ("device", device.rawValue),
                     ("authorities", authoritiesJSON), ("signingKey", sealedKey),
@@ -102,6 +113,10 @@ public final class ReplicaStore {
                 for (key, value) in rows {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
                 }
+                var integrity = StoreIntegrity(storeKey: cipher.key)
+                try integrity.tallyAll(in: db)
+                try integrity.storeSeal(in: db, cipher: cipher)
+                return integrity
             }
             try database.close()  // folds the write-ahead log into the file before it is renamed
             try FileManager.default.moveItem(at: staging, to: file)
@@ -113,11 +128,15 @@ public final class ReplicaStore {
         let database = try openDatabase(file)
         return ReplicaStore(
             directory: directory, device: device, authorities: authorities, database: database,
-            cipher: cipher, signingKey: signingKey, replica: Replica(device: device), lock: lock)
+            cipher: cipher, integrity: integrity, signingKey: signingKey, replica: Replica(device: device), lock: lock)
     }
 
     /// Opens the store in `directory`, refusing a wrong passphrase. A store written by an
     /// earlier version is migrated to the present schema first (``StoreSchema``), nothing lost.
+    ///
+    /// Every row is checked against the store's integrity seal first (``StoreIntegrity``): a store
+    /// changed outside edt is refused with ``StoreError/Code/altered`` and left as it was. A store
+    /// of the format before the seal is sealed at its first opening (``sealUnsealedStore``).
     /// - Parameter lockWaitSeconds: how long to wait for another process using the store.
     public static func open(
         at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds
@@ -140,8 +159,18 @@ public final class ReplicaStore {
         } catch {
             throw StoreError(.io, "cannot upgrade the store in \(directory.path) to this version's schema: \(error)")
         }
+        /// What opening read: everything but the lock and the database.
+        struct Contents {
+            var cipher: StoreCipher
+            /// Nil for a store of the format before the seal.
+            var integrity: StoreIntegrity?
+            let device: DeviceID
+            let authorities: [String]
+            let signingKey: Curve25519.Signing.PrivateKey
+            let replica: Replica
+        }
         do {
-            return try database.read { db throws -> ReplicaStore in
+            var contents = try database.read { db throws -> Contents in
                 func meta(_ key: String) throws -> DatabaseValue {
                     guard
                         let value = try DatabaseValue.fetchOne(
@@ -153,7 +182,9 @@ public final class ReplicaStore {
                     }
                     return value
                 }
-                guard String.fromDatabaseValue(try meta("format")) == formatTag else {
+                guard let format = String.fromDatabaseValue(try meta("format")),
+                    format == formatTag || format == unsealedFormatTag
+                else {
                     throw StoreError(.corrupt, "\(file.path) is not an edt store of a version this program reads")
                 }
                 guard let parametersData = Data.fromDatabaseValue(try meta("kdf")),
@@ -161,8 +192,22 @@ public final class ReplicaStore {
                 else { throw StoreError(.corrupt, "the store's key settings are unreadable") }
                 let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
                 guard let check = Data.fromDatabaseValue(try meta("check")),
-                    cipher.open(check, context: "check") == Array(formatTag.utf8)
+                    let checked = cipher.open(check, context: "check")
                 else { throw StoreError(.wrongPassphrase, "wrong passphrase for the store in \(directory.path)") }
+                // The format is sealed too: a sealed store cannot pass for one from before the seal.
+                guard checked == Array(format.utf8) else {
+                    throw StoreIntegrity.altered(directory, "its format does not match the one sealed in it")
+                }
+                // Every row is checked against the seal before anything in it is believed.
+                var integrity = format == formatTag ? StoreIntegrity(storeKey: cipher.key) : nil
+                let records = try loadRecords(db, cipher: cipher, integrity: &integrity)
+                if var counted = integrity {
+                    try counted.tallyAll(in: db, except: [.records])
+                    let seal = try Data.fetchOne(
+                        db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey])
+                    try counted.verify(against: seal, cipher: cipher, directory: directory)
+                    integrity = counted
+                }
                 guard let deviceText = String.fromDatabaseValue(try meta("device")),
                     let device = try? DeviceID(deviceText),
                     let authoritiesText = String.fromDatabaseValue(try meta("authorities")),
@@ -173,11 +218,19 @@ public final class ReplicaStore {
                     let knowledgeText = String.fromDatabaseValue(try meta("knowledge")),
                     let knowledge = Notation.vector(Substring(knowledgeText))
                 else { throw StoreError(.corrupt, "the store's identity is unreadable: it was damaged") }
-                let replica = try loadReplica(db, cipher: cipher, device: device, knowledge: knowledge)
-                return ReplicaStore(
-                    directory: directory, device: device, authorities: authorities, database: database,
-                    cipher: cipher, signingKey: signingKey, replica: replica, lock: lock)
+                return Contents(
+                    cipher: cipher, integrity: integrity, device: device, authorities: authorities,
+                    signingKey: signingKey, replica: Replica(device: device, knowledge: knowledge, records: records))
             }
+            if contents.integrity == nil {
+                (contents.cipher, contents.integrity) = try sealUnsealedStore(
+                    database, in: directory, passphrase: passphrase, unsealedWith: contents.cipher)
+            }
+            guard let integrity = contents.integrity else { preconditionFailure("the store was sealed above") }
+            return ReplicaStore(
+                directory: directory, device: contents.device, authorities: contents.authorities, database: database,
+                cipher: contents.cipher, integrity: integrity, signingKey: contents.signingKey,
+                replica: contents.replica, lock: lock)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -185,20 +238,26 @@ public final class ReplicaStore {
         }
     }
 
-    /// Reads and opens every sealed record.
-    private static func loadReplica(
-        _ db: Database, cipher: StoreCipher, device: DeviceID, knowledge: VersionVector
-    ) throws -> Replica {
+    /// Reads and opens every sealed record, counting each in `integrity` (when there is one).
+    /// Each is opened, so its AES-GCM tag is checked: the seal's digest of a record, which takes
+    /// its nonce and tag for the whole of it, relies on that (``StoreIntegrity``).
+    private static func loadRecords(
+        _ db: Database, cipher: StoreCipher, integrity: inout StoreIntegrity?
+    ) throws -> [Replication.Record] {
         var records: [Replication.Record] = []
-        for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM records") {
-            let idText: String = row["id"]
-            let sealed: Data = row["sealed"]
-            guard let id = try? RecordID(idText), let plain = cipher.open(sealed, context: "record:" + idText),
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed FROM records")
+        while let row = try rows.next() {
+            let idValue: DatabaseValue = row[0]
+            let sealedValue: DatabaseValue = row[1]
+            integrity?.add(.records, key: idValue, value: sealedValue)
+            let idText = String.fromDatabaseValue(idValue) ?? "\(idValue)"
+            guard let sealed = Data.fromDatabaseValue(sealedValue), let id = try? RecordID(idText),
+                let plain = cipher.open(sealed, context: "record:" + idText),
                 let record = try? RecordCoding.decode(plain, id: id)
             else { throw StoreError(.corrupt, "record \(idText) cannot be read: the store was damaged or altered") }
             records.append(record)
         }
-        return Replica(device: device, knowledge: knowledge, records: records)
+        return records
     }
 
     /// Puts the replica in memory back to what the database holds (after a failed change).
@@ -207,7 +266,9 @@ public final class ReplicaStore {
             guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'knowledge'"),
                 let knowledge = Notation.vector(Substring(text))
             else { throw StoreError(.corrupt, "the store's version vector is unreadable") }
-            return try Self.loadReplica(db, cipher: cipher, device: device, knowledge: knowledge)
+            var uncounted: StoreIntegrity? = nil
+            let records = try Self.loadRecords(db, cipher: cipher, integrity: &uncounted)
+            return Replica(device: device, knowledge: knowledge, records: records)
         }
     }
 
@@ -273,18 +334,12 @@ public final class ReplicaStore {
             }
             let knowledge = Notation.text(replica.knowledge)
             do {
-                try database.write { db in
-                    let upsert = try db.cachedStatement(
-                        sql:
-                            "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
-                    )
-                    let markPending = try db.cachedStatement(sql: "INSERT OR IGNORE INTO pending (id) VALUES (?)")
+                try writeSealed { write in
                     for (id, sealed) in rows {
-                        try upsert.execute(arguments: [id, sealed])
-                        try markPending.execute(arguments: [id])
+                        try write.put(.records, id, sealed)
+                        try write.markPending(id)
                     }
-                    try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'knowledge'").execute(
-                        arguments: [knowledge])
+                    try write.put(.meta, "knowledge", knowledge)
                 }
             } catch {
                 throw StoreError(.io, "could not save the change (nothing was saved): \(error)")
@@ -294,6 +349,20 @@ public final class ReplicaStore {
             try? reload()
             throw error
         }
+    }
+
+    /// Runs `body` in one write transaction, with the store's integrity seal brought up to date
+    /// in the same transaction; the tallies in memory follow only once it is committed. Every
+    /// change to the store's rows goes through here.
+    func writeSealed<Result>(_ body: (inout SealedWrite) throws -> Result) throws -> Result {
+        let (result, committed) = try database.write { db in
+            var write = SealedWrite(db: db, integrity: integrity)
+            let result = try body(&write)
+            try write.integrity.storeSeal(in: db, cipher: cipher)
+            return (result, write.integrity)
+        }
+        integrity = committed
+        return result
     }
 
     /// Signs this device's streams (sync requests, bundles) with its Ed25519 key.
@@ -324,12 +393,7 @@ public final class ReplicaStore {
     /// Records `cursor` for `peer`, durably. Call only once the peer acknowledged it.
     public func setCheckpoint(_ cursor: String, for peer: String) throws(StoreError) {
         do {
-            try database.write { db in
-                try db.execute(
-                    sql:
-                        "INSERT INTO checkpoints (peer, cursor) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET cursor = excluded.cursor",
-                    arguments: [peer, cursor])
-            }
+            try writeSealed { write in try write.put(.checkpoints, peer, cursor) }
         } catch {
             throw StoreError(.io, "cannot save the sync checkpoint: \(error)")
         }

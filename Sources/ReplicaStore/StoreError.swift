@@ -10,6 +10,10 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case wrongPassphrase = "wrong-passphrase"
         /// The store's files are not an edt store, or were damaged.
         case corrupt = "corrupt"
+        /// The store was changed outside edt: its contents do not match its integrity seal (a
+        /// record put back from an older copy, a row deleted, a version vector or sync cursor
+        /// edited). It was not opened, and nothing in it was changed.
+        case altered = "altered"
         /// SQLite or the file system failed.
         case io = "io"
         /// The change was refused (validation); nothing was written.
@@ -29,5 +33,5 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 
     /// True when the failure was the environment's (disk, database), not the input's.
-    public var isInputOrOutput: Bool { code == .io || code == .corrupt || code == .busy }
+    public var isInputOrOutput: Bool { code == .io || code == .corrupt || code == .altered || code == .busy }
 }

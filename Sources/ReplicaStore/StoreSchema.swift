@@ -7,6 +7,12 @@ import GRDB
 /// Stores written before the migrator existed hold the tables of the migrations below but no
 /// record of them: each migration therefore creates only what is missing, so such a store is
 /// taken up with nothing lost.
+///
+/// Migrations run before the passphrase is known, so they cannot keep the store's integrity
+/// seal (``StoreIntegrity``): one that changes rows of the tables it covers would make the next
+/// opening refuse the store as altered. Such a change is made after the seal is verified, with
+/// the key (as ``ReplicaStore/sealUnsealedStore(_:in:passphrase:unsealedWith:)`` does), and a
+/// new table is added to ``StoreIntegrity/Table`` and written through ``SealedWrite``.
 enum StoreSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -97,7 +97,8 @@ struct BoundedPullTests {
                 pushedVersions: [], outcomes: [], pull: Cursor("-"), to: laptop, counter: 1)
             // case-1 changes between the listing and the reading.
             _ = try await service.store(
-                [try central.referral("case-1", concern: "Changed since", device: "edt-laptop-c")], from: other)
+                [try central.referral("case-1", concern: "Changed since", device: "edt-laptop-c")],
+                from: try central.device("edt-laptop-c"))
             let first = try pulled(try await reply.bytes(), by: storage)
             #expect(first.ids == ["case-2"], "the change listed is no longer the case's last: it is not sent")
             #expect(first.knowledge?.text == "central.\(storage.identity):2")
@@ -125,7 +126,7 @@ struct BoundedPullTests {
             #expect(refused.map(\.rejectionCode) == ["forbidden"])
             // A part that differs by one write is merged as ever.
             let changed = try large("case-1", bytes: 50_001, device: "edt-laptop-b")
-            let merged = try await service.store([changed], from: laptop)
+            let merged = try await service.store([changed], from: try central.device("edt-laptop-b"))
             #expect(merged.map(\.sequence) == [2])
         }
     }
