@@ -29,7 +29,7 @@ extension Workspace {
         /// Records refused (their fields are not valid referral fields, or they claim writes of
         /// devices other than the bundle's that this laptop does not hold); nothing of them merged.
         public let rejected: Int
-        /// Why each refused record was refused, in bundle order.
+        /// Why each refused record was refused: schema refusals first, then the rest.
         public let refusals: [Refusal]
     }
 
