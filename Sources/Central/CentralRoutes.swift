@@ -15,6 +15,8 @@ public struct CentralRoutes: Sendable {
     let service: SyncService
     let authenticator: DeviceAuthenticator
     let logger: Logger
+    /// Relayed bundles are read whole: at most two at once (``RelayGate``).
+    let relayGate = RelayGate(capacity: 2)
 
     public init(service: SyncService, authenticator: DeviceAuthenticator, logger: Logger) {
         self.service = service
@@ -41,17 +43,21 @@ public struct CentralRoutes: Sendable {
         do {
             let authenticated = try await authenticator.authenticate(
                 request.headers[.authorization], path: SyncContract.relayPath)
-            var body: [UInt8] = []
-            let limit = service.configuration.maximumRequestBytes
-            for try await buffer in request.body {
-                guard body.count + buffer.readableBytes <= limit else {
-                    throw CentralError(.tooLarge, "the bundle is over \(limit) bytes; it cannot be relayed")
+            let service = self.service
+            let (reply, bytes) = try await relayGate.withPlace { () async throws -> ([UInt8], Int) in
+                var body: [UInt8] = []
+                let limit = service.configuration.maximumRequestBytes
+                for try await buffer in request.body {
+                    guard body.count + buffer.readableBytes <= limit else {
+                        throw CentralError(.tooLarge, "the bundle is over \(limit) bytes; it cannot be relayed")
+                    }
+                    body += buffer.readableBytesView
                 }
-                body += buffer.readableBytesView
+                let reply = try await service.relay(
+                    body, from: authenticated.device, counter: authenticated.counter)
+                return (reply, body.count)
             }
-            let reply = try await service.relay(body, from: authenticated.device, counter: authenticated.counter)
-            logger.info(
-                "relay", metadata: ["device": "\(authenticated.device.id)", "bytes": "\(body.count)"])
+            logger.info("relay", metadata: ["device": "\(authenticated.device.id)", "bytes": "\(bytes)"])
             var headers = HTTPFields()
             headers[.contentType] = SyncContract.mediaType
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
