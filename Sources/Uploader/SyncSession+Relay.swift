@@ -8,7 +8,7 @@ import Replication
 /// hold them too, are accepted.
 extension SyncSession {
     /// Forwards each kept bundle once. A bundle the centre took, or refused for what it is (400:
-    /// a device it does not know, a bad signature), is forgotten, its refusals noted in
+    /// a device it does not know, a bad signature; 413: too large), is forgotten, its refusals noted in
     /// `summary`; one the network or the centre failed on stays kept for the next sync (the push
     /// that follows may then be refused `unproven-write` for the writes it carried, and is sent
     /// again later: nothing is lost).
@@ -34,6 +34,8 @@ extension SyncSession {
                 summary.rejections += refusals
             case .failure(.permanent(let reason)) where reason.hasPrefix(Self.refusedBundle):
                 summary.relayRefusals.append(String(reason.dropFirst(Self.refusedBundle.count)))
+            case .failure(.tooLarge(let reason)):
+                summary.relayRefusals.append("the bundle is too large to relay: \(reason)")
             case .failure(.local(let reason)):
                 throw SyncError(.store, reason)
             case .failure(.permanent(let reason)):
