@@ -19,7 +19,7 @@ extension SyncService {
             throw CentralError(
                 .tooLarge, "the bundle is over \(configuration.maximumRequestBytes) bytes; it cannot be relayed")
         }
-        guard let named = Self.device(namedBy: bundle), let id = try? DeviceID(named) else {
+        guard let named = Header.leading(bundle[...])?.device, let id = try? DeviceID(named) else {
             throw CentralError(.refused, "line 1: the relayed stream is not a bundle naming its device (device=)")
         }
         guard let author = try await storage.device(id), !author.revoked,
@@ -46,14 +46,5 @@ extension SyncService {
         return try await reply(
             pushedVersions: prepared.map(\.part.version), outcomes: outcomes, pull: nil, to: forwarder,
             counter: counter)
-    }
-
-    /// The `device=` parameter of the stream's first line, if it has one.
-    static func device(namedBy stream: [UInt8]) -> String? {
-        let line = stream.prefix(4_096).prefix { $0 != UInt8(ascii: "\n") }
-        for token in line.split(separator: UInt8(ascii: " ")) where token.starts(with: Array("device=".utf8)) {
-            return String(decoding: token.dropFirst(7), as: UTF8.self)
-        }
-        return nil
     }
 }

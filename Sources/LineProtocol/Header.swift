@@ -82,6 +82,16 @@ public struct Header: Sendable, Hashable {
         return text
     }
 
+    /// The header of the stream starting with `bytes` (its first line, which must end within the
+    /// first 4 KiB), parsed as a decoder would, before anything else of the stream is read: for a
+    /// receiver that must know who signed a stream before it can choose the key to verify it with.
+    /// Nil when that line is not an EDTLP header.
+    public static func leading(_ bytes: ArraySlice<UInt8>) -> Header? {
+        let start = bytes.prefix(4_096)
+        guard let end = start.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        return try? parse(start[..<end], lineNumber: 1)
+    }
+
     /// Parses a header line (without LF).
     static func parse(_ line: ArraySlice<UInt8>, lineNumber: Int) throws(LineProtocolError) -> Header {
         guard let text = String(validating: line, as: UTF8.self) else {

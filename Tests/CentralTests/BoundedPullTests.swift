@@ -17,24 +17,6 @@ struct BoundedPullTests {
     }
 
     /// The ids pulled by a reply, its cursor and whether it says `+MORE`, checking its signature.
-    func pulled(
-        _ bytes: [UInt8], by storage: SQLiteCentralStorage
-    ) throws -> (
-        ids: [String], knowledge: Cursor?, more: Bool
-    ) {
-        var ids: [String] = []
-        var knowledge: Cursor?
-        var more = false
-        for message in try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content {
-            switch message {
-            case .record(let record): ids.append(record.id.rawValue)
-            case .delta(_, let vector): knowledge = Cursor(vector)
-            case .more: more = true
-            default: break
-            }
-        }
-        return (ids, knowledge, more)
-    }
 
     @Test func aPageStopsAtItsByteBudgetYetAlwaysCarriesOneCase() async throws {
         try await central.withStorage { storage in
@@ -50,7 +32,7 @@ struct BoundedPullTests {
             var cursor = Cursor("-")
             var pages: [[String]] = []
             while true {
-                let page = try pulled(
+                let page = try central.pulled(
                     try await service.reply(pushed: [], outcomes: [], pull: cursor, to: laptop, counter: 1),
                     by: storage)
                 pages.append(page.ids)
@@ -77,7 +59,7 @@ struct BoundedPullTests {
             #expect(pieces.count >= 6, "about a case per piece: \(pieces.map(\.count))")
             #expect(pieces.allSatisfy { $0.count < 200_000 }, "no piece holds the page: \(pieces.map(\.count))")
             let whole = pieces.flatMap { $0 }
-            #expect(try pulled(whole, by: storage).ids == parts.map(\.id.rawValue))
+            #expect(try central.pulled(whole, by: storage).ids == parts.map(\.id.rawValue))
             #expect(whole == (try await reply.bytes()), "the same stream either way")
         }
     }
@@ -99,10 +81,10 @@ struct BoundedPullTests {
             _ = try await service.store(
                 [try central.referral("case-1", concern: "Changed since", device: "edt-laptop-c")],
                 from: try central.device("edt-laptop-c"))
-            let first = try pulled(try await reply.bytes(), by: storage)
+            let first = try central.pulled(try await reply.bytes(), by: storage)
             #expect(first.ids == ["case-2"], "the change listed is no longer the case's last: it is not sent")
             #expect(first.knowledge?.text == "central.\(storage.identity):2")
-            let next = try pulled(
+            let next = try central.pulled(
                 try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop, counter: 2),
                 by: storage)
             #expect(next.ids == ["case-1"], "its new change comes after the cursor")

@@ -33,6 +33,26 @@ struct CentralTests {
         return try #require(replica[record])
     }
 
+    /// The cases a reply stream signed by `storage`'s centre carries, its cursor, and its `+MORE`.
+    func pulled(
+        _ bytes: [UInt8], by storage: SQLiteCentralStorage
+    ) throws -> (
+        ids: [String], knowledge: Cursor?, more: Bool
+    ) {
+        var ids: [String] = []
+        var knowledge: Cursor?
+        var more = false
+        for message in try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content {
+            switch message {
+            case .record(let record): ids.append(record.id.rawValue)
+            case .delta(_, let vector): knowledge = Cursor(vector)
+            case .more: more = true
+            default: break
+            }
+        }
+        return (ids, knowledge, more)
+    }
+
     func withStorage(_ body: (SQLiteCentralStorage) async throws -> Void) async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -288,32 +308,22 @@ struct CentralTests {
             // The laptop pushes 5 cases (its echo) and pulls from the start.
             let parts = try (0..<5).map { try referral("a-\($0)") }
             let outcomes = try await service.store(parts, from: laptop)
-            func pulled(_ bytes: [UInt8]) throws -> (ids: [String], knowledge: Cursor?, more: Bool) {
-                var ids: [String] = []
-                var knowledge: Cursor?
-                var more = false
-                for message in try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content {
-                    switch message {
-                    case .record(let record): ids.append(record.id.rawValue)
-                    case .delta(_, let vector): knowledge = Cursor(vector)
-                    case .more: more = true
-                    default: break
-                    }
-                }
-                return (ids, knowledge, more)
-            }
             let first = try pulled(
-                try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1))
+                try await service.reply(pushed: parts, outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 1),
+                by: storage)
             #expect(first.ids == ["b-0", "b-1", "b-2"] && first.more)
             let second = try pulled(
-                try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop, counter: 1))
+                try await service.reply(pushed: [], outcomes: [], pull: first.knowledge, to: laptop, counter: 1),
+                by: storage)
             // Not echoed to this request (another request): the laptop's own cases come back, harmlessly.
             #expect(second.ids == ["b-3", "a-0", "a-1"] && second.more)
             let third = try pulled(
-                try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop, counter: 1))
+                try await service.reply(pushed: [], outcomes: [], pull: second.knowledge, to: laptop, counter: 1),
+                by: storage)
             #expect(third.ids == ["a-2", "a-3", "a-4"])
             let last = try pulled(
-                try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop, counter: 1))
+                try await service.reply(pushed: [], outcomes: [], pull: third.knowledge, to: laptop, counter: 1),
+                by: storage)
             #expect(last.ids.isEmpty && !last.more)
         }
     }

@@ -85,6 +85,10 @@ extension CentralTests {
             let stranger = bundle(
                 [try referral("case-2", device: "edt-laptop-s")], device: "edt-laptop-s", key: strangerKey)
             await #expect(throws: CentralError.self) { try await service.relay(stranger, from: forwarder, counter: 3) }
+            // Not a stream naming its device at all: refused whole.
+            await #expect(throws: CentralError.self) {
+                try await service.relay(Array("not a bundle\n".utf8), from: forwarder, counter: 3)
+            }
             #expect(try await storage.storedCase(try RecordID("case-1")) == nil)
 
             // As A signed it: taken, and the reply answers the forwarder's request.
