@@ -18,7 +18,8 @@ extension Workspace {
             parameters.append((Header.certificateParameter, Hex.encode(certificate)))
         }
         let encoder = StreamEncoder(header: Header(kind: .bundle, parameters: parameters), signer: store.streamSigner)
-        encoder.append(store.replica.delta(since: base))
+        encoder.append(.delta(base: base, knowledge: store.knowledge))
+        try storeAccess { try store.forEachRecord(notCoveredBy: base) { part in encoder.append(.record(part)) } }
         return encoder.finish()
     }
 
@@ -131,7 +132,7 @@ extension Workspace {
                 valid.append(record)
             }
         }
-        let (applied, unproven) = try commit { replica in
+        let (applied, unproven) = try commit(loading: valid.map(\.id)) { replica in
             var changed = 0
             var unproven: [Refusal] = []
             for record in valid {

@@ -50,7 +50,7 @@ extension Workspace {
         try checkConsistency(event, with: record, at: at)
         let kind = event.kind
         let signed = try sign(payload, kind: kind, record: id)
-        let dot = try commit { replica in
+        let dot = try commit(loading: [id]) { replica in
             try replica.append(kind: kind.rawValue, payload: .object(signed), to: id)
         }
         return RecordedEntry(id: id, dot: dot, kind: kind, at: at.london)

@@ -77,36 +77,76 @@ extension Workspace {
     /// One line of the list.
     public struct ReferralSummary: Sendable {
         public let id: RecordID
-        /// The host authority (null while absent; absent here while in conflict).
+        /// The host authority (null while absent or in conflict).
         public let hostAuthority: FieldValue
+        /// The home authority (null while absent or in conflict).
+        public let homeAuthority: FieldValue
         /// When it was received, in London's offset (null while absent or in conflict).
         public let receivedAt: FieldValue
         /// Fields in conflict.
         public let conflicts: Int
+        /// Where the referral stands (``ReferralCatalog/Status``).
+        public let status: String
+        /// Changes the centre has not acknowledged yet.
+        public let pending: Bool
         /// The centre's refusal, while the referral stays here flagged.
         public let refusal: Rejection?
     }
 
-    /// Every referral, oldest received first (then by id).
-    public func referrals() throws(LaptopError) -> [ReferralSummary] {
-        var refusals: [RecordID: Rejection] = [:]
-        do {
+    /// Which referrals a list shows (all by default). Filters combine: all must hold.
+    public struct ReferralFilter: Sendable {
+        /// Recorded for this authority (host or home), a GSS code.
+        public var authority: String?
+        public var status: ReferralCatalog.Status?
+        /// With at least one field in conflict.
+        public var conflictsOnly = false
+        /// With changes the centre has not acknowledged.
+        public var pendingOnly = false
+        /// Received at or after this instant.
+        public var since: Instant?
+        /// After this referral in the list's order (the last id of the page before).
+        public var after: RecordID?
+        /// At most this many.
+        public var limit: Int?
+
+        public init() {}
+    }
+
+    /// Hands `body` the referrals `filter` selects, oldest received first (then by id; those
+    /// with no readable receipt last), one at a time as they are read from the store's catalog:
+    /// a list costs what it shows, whatever the store holds.
+    public func referrals(
+        _ filter: ReferralFilter, _ body: (ReferralSummary) throws -> Void
+    ) throws(LaptopError) {
+        if let limit = filter.limit, limit < 0 { throw .refused("--limit must be 0 or more") }
+        var storeFilter = ReplicaStore.ListFilter()
+        storeFilter.authority = filter.authority
+        storeFilter.status = filter.status?.rawValue
+        storeFilter.conflictsOnly = filter.conflictsOnly
+        storeFilter.pendingOnly = filter.pendingOnly
+        storeFilter.receivedSince = filter.since.map { ($0.secondsSinceEpoch, ReferralCatalog.nanoseconds($0)) }
+        storeFilter.after = filter.after
+        storeFilter.limit = filter.limit
+        try storeAccess {
+            var refusals: [RecordID: Rejection] = [:]
             for rejection in try store.rejections() { refusals[rejection.record] = rejection }
-        } catch {
-            throw LaptopError(error)
+            try store.list(storeFilter) { listed in
+                guard let line = ReferralCatalog.line(listed.content) else {
+                    throw StoreError(.corrupt, "the summary of referral \(listed.id) cannot be read")
+                }
+                try body(
+                    ReferralSummary(
+                        id: listed.id, hostAuthority: line.hostAuthority, homeAuthority: line.homeAuthority,
+                        receivedAt: LondonPresentation.instant(line.receivedAt), conflicts: listed.conflicts,
+                        status: listed.status, pending: listed.pending, refusal: refusals[listed.id]))
+            }
         }
-        let rows = store.replica.records.values.map { record -> (Instant?, ReferralSummary) in
-            let received = ReferralView.value(of: record, at: "receivedAt") ?? .null
-            let instant: Instant? = if case .string(let text) = received { Instant(iso8601: text) } else { nil }
-            return (
-                instant,
-                ReferralSummary(
-                    id: record.id,
-                    hostAuthority: ReferralView.value(of: record, at: ReferralCapture.hostAuthorityPath) ?? .null,
-                    receivedAt: LondonPresentation.instant(received), conflicts: record.conflictedPaths.count,
-                    refusal: refusals[record.id])
-            )
-        }
-        return rows.sorted { Instant.precedes($0.0, $1.0, else: $0.1.id < $1.1.id) }.map(\.1)
+    }
+
+    /// Every referral, as ``referrals(_:_:)`` lists them, in one array.
+    public func referrals() throws(LaptopError) -> [ReferralSummary] {
+        var rows: [ReferralSummary] = []
+        try referrals(ReferralFilter()) { rows.append($0) }
+        return rows
     }
 }

@@ -198,7 +198,7 @@ extension Workspace {
             }
             entry = (kind, try sign(payload, kind: kind, record: id))
         }
-        return try commit { replica in
+        return try commit(loading: [id]) { replica in
             let dot = replica.write(value, to: path, in: id)
             if let entry { try replica.append(kind: entry.kind.rawValue, payload: .object(entry.payload), to: id) }
             return dot
@@ -260,7 +260,7 @@ extension Workspace {
             throw .refused(error.description)
         }
         let signed = try sign(payload, kind: note.kind, record: id)
-        return try commit { replica in
+        return try commit(loading: [id]) { replica in
             try replica.append(kind: note.kind.rawValue, payload: .object(signed), to: id)
         }
     }
@@ -282,7 +282,7 @@ extension Workspace {
 
     /// The referral with this id, or a refusal saying how to find one.
     func stored(_ text: String) throws(LaptopError) -> (RecordID, Record) {
-        guard let id = try? RecordID(text), let record = store.replica[id] else {
+        guard let id = try? RecordID(text), let record = try storeAccess({ try store.record(id) }) else {
             throw .refused("no referral \(text) in this store; `edt referral list` shows them")
         }
         return (id, record)

@@ -43,7 +43,7 @@ public final class Workspace {
         return try Workspace(clock: clock, directory: known) {
             try ReplicaStore.create(
                 at: directory, device: device, authorities: policy.authorities, passphrase: passphrase,
-                lockWaitSeconds: lockWaitSeconds)
+                lockWaitSeconds: lockWaitSeconds, describe: ReferralCatalog.describe)
         }
     }
 
@@ -53,7 +53,9 @@ public final class Workspace {
         clock: any InstantSource = SystemClock(), knownAuthorities known: AuthorityDirectory = .shipped
     ) throws(LaptopError) -> Workspace {
         try Workspace(clock: clock, directory: known) {
-            try ReplicaStore.open(at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds)
+            try ReplicaStore.open(
+                at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds,
+                describe: ReferralCatalog.describe)
         }
     }
 
@@ -64,13 +66,28 @@ public final class Workspace {
     /// The replica's version vector, in the line protocol's notation (`edt-laptop-a:12,...`).
     public var versionVector: String { Notation.text(store.knowledge) }
     /// The digest (SHA-256) of the replica's canonical content: replicas that have seen the same
-    /// updates have the same digest.
-    public var digest: String { store.replica.digest() }
+    /// updates have the same digest. Reads every record.
+    public func digest() throws(LaptopError) -> String {
+        try Self.translatingFailures { try store.digest() }
+    }
 
-    /// Runs `change` as one durable commit.
+    /// Checks the whole store against its integrity seal and opens every record; returns how
+    /// many records it holds. A store altered outside edt is refused (``LaptopError``, I/O).
+    public func verifyStore() throws(LaptopError) -> Int {
+        try Self.translatingFailures { try store.verifyWhole() }
+    }
+
+    /// Runs `change` as one durable commit, on a replica holding the records `ids` names.
     @discardableResult
-    func commit<Result>(_ change: (inout Replica) throws -> Result) throws(LaptopError) -> Result {
-        try Self.translatingFailures { try store.commit(change) }
+    func commit<Result>(
+        loading ids: [RecordID] = [], _ change: (inout Replica) throws -> Result
+    ) throws(LaptopError) -> Result {
+        try Self.translatingFailures { try store.commit(loading: ids, change) }
+    }
+
+    /// Runs `body`, turning the store's failures into ``LaptopError``s.
+    func storeAccess<Result>(_ body: () throws -> Result) throws(LaptopError) -> Result {
+        try Self.translatingFailures(body)
     }
 
     /// A workspace on the store `open` opens (or creates).

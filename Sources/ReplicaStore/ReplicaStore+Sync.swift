@@ -7,14 +7,19 @@ public import Replication
 /// centre has not acknowledged (*pending*), the centre's reasons for records it refused, the
 /// pull cursor, and the counter that signed requests carry.
 extension ReplicaStore {
-    /// The records with changes the centre has not acknowledged, in id order.
+    /// The records with changes the centre has not acknowledged, in id order; the list is
+    /// checked whole against its integrity tally (``StoreIntegrity``).
     public func pendingRecords() throws(StoreError) -> [RecordID] {
-        do {
-            return try database.read { db in
-                try String.fetchAll(db, sql: "SELECT id FROM pending ORDER BY id").compactMap { try? RecordID($0) }
-            }
-        } catch {
-            throw StoreError(.io, "cannot read which records wait for sync: \(error)")
+        try reading("which records wait for sync") { db in
+            try integrity.check(.pending, in: db, directory: directory)
+            return try String.fetchAll(db, sql: "SELECT id FROM pending ORDER BY id").compactMap { try? RecordID($0) }
+        }
+    }
+
+    /// How many records have changes the centre has not acknowledged.
+    public func pendingCount() throws(StoreError) -> Int {
+        try reading("which records wait for sync") { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0
         }
     }
 
@@ -91,38 +96,37 @@ extension ReplicaStore {
     public func applySync(
         acknowledgements: [PushAcknowledgement], pulled: [Replication.Record], cursor: String?, peer: String
     ) throws(StoreError) -> Int {
-        var changed = 0
-        var settled: [RecordID] = []  // no longer pending
-        var flagged: [(id: RecordID, rejection: Data)] = []  // refused, still pending
-        var covered: [RecordID] = []  // the centre's copy holds everything this one does
-        var rows: [(String, Data)] = []
         do {
-            for acknowledgement in acknowledgements {
-                switch acknowledgement {
-                case .stored(let id, let pushed):
-                    if replica[id]?.version == pushed { settled.append(id) }
-                case .refused(let rejection, let pushed):
-                    guard replica[rejection.record]?.version == pushed else { continue }
-                    let text = Array((rejection.reason + " " + rejection.message).utf8)
-                    flagged.append(
-                        (rejection.record, try cipher.seal(text, context: "rejection:" + rejection.record.rawValue)))
-                }
+            // The pulled parts are merged into the records they name, read from disk; nothing else is.
+            var replica = Replica(device: device, knowledge: knowledge, records: try records(pulled.map(\.id)))
+            let changed = replica.merge(parts: pulled)
+            var covered: [RecordID] = []  // the centre's copy holds everything this one does
+            for part in pulled {
+                if let record = replica[part.id], part.version.descends(record.version) { covered.append(part.id) }
             }
-            if !pulled.isEmpty {
-                changed = replica.merge(parts: pulled)
-                for part in pulled {
-                    guard let record = replica[part.id] else { continue }
-                    if part.version.descends(record.version) { covered.append(part.id) }
-                    rows.append(
-                        (
-                            part.id.rawValue,
-                            try cipher.seal(RecordCoding.encode(record), context: "record:" + part.id.rawValue)
-                        ))
-                }
+            var rows: [CatalogRow] = []
+            for id in replica.changeLog.sorted() {
+                guard let record = replica[id] else { continue }
+                rows.append(try CatalogRow(record, cipher: cipher, describe: describe))
             }
-            let knowledge = Notation.text(replica.knowledge)
-            try writeSealed { write in
-                for (id, sealed) in rows { try write.put(.records, id, sealed) }
+            try writeSealed { (write) throws -> Void in
+                var settled: [RecordID] = []  // no longer pending
+                var flagged: [(id: RecordID, rejection: Data)] = []  // refused, still pending
+                // Acknowledgements are matched against the records as they were before the pull.
+                for acknowledgement in acknowledgements {
+                    switch acknowledgement {
+                    case .stored(let id, let pushed):
+                        try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: write.db)
+                        if try catalogVersion(of: id.rawValue, in: write.db) == pushed { settled.append(id) }
+                    case .refused(let rejection, let pushed):
+                        let id = rejection.record
+                        try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: write.db)
+                        guard try catalogVersion(of: id.rawValue, in: write.db) == pushed else { continue }
+                        let text = Array((rejection.reason + " " + rejection.message).utf8)
+                        flagged.append((id, try cipher.seal(text, context: "rejection:" + id.rawValue)))
+                    }
+                }
+                for row in rows { try write.putRecord(row) }
                 // Settled and covered records are no longer pending: one statement, their ids
                 // going to SQLite as one JSON array (a whole push settles at once).
                 try write.settle(jsonArray: Self.jsonArray(of: settled + covered))
@@ -139,13 +143,12 @@ extension ReplicaStore {
                 for id in covered {
                     if flaggedIDs.remove(id.rawValue) != nil { try write.delete(.rejections, id.rawValue) }
                 }
-                try write.put(.meta, "knowledge", knowledge)
                 if let cursor { try write.put(.checkpoints, peer, cursor) }
             }
             return changed
+        } catch let error as StoreError {
+            throw error
         } catch {
-            try? reload()
-            if let error = error as? StoreError { throw error }
             throw StoreError(.io, "could not save what the sync brought (nothing was saved; sync again): \(error)")
         }
     }

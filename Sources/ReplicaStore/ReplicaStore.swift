@@ -9,25 +9,34 @@ import Glibc
 #endif
 
 /// The laptop's durable, encrypted replica: SQLite (WAL, full sync) holding every record sealed
-/// with AES-GCM under a key derived from the passphrase.
+/// with AES-GCM under a key derived from the passphrase, worked on from disk.
 ///
-/// - A change is made with ``commit(_:)``: it runs on the replica in place, and the changed
-///   records are written and made durable in one transaction before it returns. If anything
-///   fails, nothing is written and the replica in memory is read back from the file.
+/// - Opening reads the store's identity, key settings and version vector, never its records: a
+///   command costs the same in a store of a hundred referrals or of a hundred thousand.
+/// - A record is read when a command asks for it (``record(_:)``); a list reads the catalog
+///   (``RecordCatalog``) kept beside each record, not the records.
+/// - A change is made with ``commit(loading:_:)``: it runs on a replica holding the records it
+///   names, and the changed records are written and made durable in one transaction with the new
+///   version vector before it returns. If anything fails, nothing is written.
 /// - The schema changes through ``StoreSchema``'s migrations (GRDB's `DatabaseMigrator`).
 /// - Opening after a crash needs nobody: SQLite replays or discards its write-ahead log.
 /// - Every row is covered by the store's integrity seal (``StoreIntegrity``), kept in the same
 ///   transaction as every change: a store changed outside edt (a record put back from an older
-///   copy, a row deleted, the version vector or a sync cursor edited) is refused when opened.
+///   copy, a row deleted, the version vector or a sync cursor edited) is refused when the changed
+///   part is read.
 /// - No personal value is stored in the clear in any file (database, WAL, journal): only record
-///   ids, the device id, authority codes and version vectors are.
+///   ids, the device id, authority codes, version vectors and each record's catalog (when it was
+///   received, its status, its number of conflicts) are.
 public final class ReplicaStore {
     /// The database file inside the store directory.
     public static let fileName = "replica.sqlite"
-    /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 2
-    /// has the integrity seal; an older edt refuses it rather than write rows the seal misses.
-    static let formatTag = "edt-store-2"
-    /// The format before the integrity seal: sealed at its first opening (``sealUnsealedStore``).
+    /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 3
+    /// keeps the catalog and tallies records by bucket; an older edt refuses it rather than write
+    /// rows the seal misses.
+    static let formatTag = "edt-store-3"
+    /// The format with the integrity seal checked whole at opening: upgraded at its first opening.
+    static let wholeSealFormatTag = "edt-store-2"
+    /// The format before the integrity seal: sealed and upgraded at its first opening.
     static let unsealedFormatTag = "edt-store-1"
     /// How long opening waits for another process using the store, unless told otherwise.
     public static let defaultLockWaitSeconds = 120.0
@@ -38,20 +47,27 @@ public final class ReplicaStore {
     public let authorities: [String]
     /// The device's Ed25519 public key (raw 32 bytes), for enrolment with the central endpoint.
     public let publicKey: [UInt8]
-    /// The replica as last committed.
-    public internal(set) var replica: Replica
+    /// The replica's version vector: every write it has incorporated.
+    public internal(set) var knowledge: VersionVector
 
     let database: DatabaseQueue
     let cipher: StoreCipher
+    /// Says what the catalog keeps of each record (the application's summary).
+    let describe: RecordDescriber
     /// The integrity tallies of the rows as last committed (``writeSealed(_:)`` keeps them).
     var integrity: StoreIntegrity
+    /// The buckets whose records were checked against their tallies by this process, and
+    /// whether the bucket tallies themselves were (``StoreIntegrity``).
+    var checkedBuckets: Set<Int> = []
+    var bucketTalliesChecked = false
     private let signingKey: Curve25519.Signing.PrivateKey
     /// Held while this store is open: one process at a time changes a replica.
     private let lock: StoreLock
 
     private init(
         directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
-        integrity: StoreIntegrity, signingKey: Curve25519.Signing.PrivateKey, replica: Replica, lock: StoreLock
+        integrity: StoreIntegrity, signingKey: Curve25519.Signing.PrivateKey, knowledge: VersionVector,
+        describe: @escaping RecordDescriber, lock: StoreLock
     ) {
         self.lock = lock
         self.integrity = integrity
@@ -62,16 +78,22 @@ public final class ReplicaStore {
         self.cipher = cipher
         self.signingKey = signingKey
         self.publicKey = Array(signingKey.publicKey.rawRepresentation)
-        self.replica = replica
+        self.knowledge = knowledge
+        self.describe = describe
     }
+
+    /// The catalog of a store opened with no describer: no receipt, status or authorities.
+    public static let plainDescriber: RecordDescriber = { _ in RecordSummary() }
 
     // MARK: - Creating and opening
 
     /// Creates a new store in `directory` (made if missing; must not hold a store already).
-    /// - Parameter lockWaitSeconds: how long to wait for another process holding the directory.
+    /// - Parameters:
+    ///   - lockWaitSeconds: how long to wait for another process holding the directory.
+    ///   - describe: what the catalog keeps of each record (``RecordCatalog``).
     public static func create(
         at directory: URL, device: DeviceID, authorities: [String], passphrase: String,
-        lockWaitSeconds: Double = defaultLockWaitSeconds
+        lockWaitSeconds: Double = defaultLockWaitSeconds, describe: @escaping RecordDescriber = plainDescriber
     ) throws(StoreError) -> ReplicaStore {
         guard !passphrase.isEmpty else { throw StoreError(.refused, "the passphrase must not be empty") }
         let file = directory.appendingPathComponent(fileName)
@@ -128,18 +150,25 @@ public final class ReplicaStore {
         let database = try openDatabase(file)
         return ReplicaStore(
             directory: directory, device: device, authorities: authorities, database: database,
-            cipher: cipher, integrity: integrity, signingKey: signingKey, replica: Replica(device: device), lock: lock)
+            cipher: cipher, integrity: integrity, signingKey: signingKey, knowledge: VersionVector(),
+            describe: describe, lock: lock)
     }
 
     /// Opens the store in `directory`, refusing a wrong passphrase. A store written by an
     /// earlier version is migrated to the present schema first (``StoreSchema``), nothing lost.
     ///
-    /// Every row is checked against the store's integrity seal first (``StoreIntegrity``): a store
-    /// changed outside edt is refused with ``StoreError/Code/altered`` and left as it was. A store
-    /// of the format before the seal is sealed at its first opening (``sealUnsealedStore``).
-    /// - Parameter lockWaitSeconds: how long to wait for another process using the store.
+    /// Opening reads the store's settings, never its records. The rows it reads (`meta`, the
+    /// refusals and the sync cursors) are checked against the store's integrity seal first
+    /// (``StoreIntegrity``): a store changed outside edt is refused with
+    /// ``StoreError/Code/altered`` and left as it was. A store of an earlier format is upgraded
+    /// at its first opening (``upgrade(_:in:format:passphrase:cipher:describe:)``), which reads
+    /// and checks every record once.
+    /// - Parameters:
+    ///   - lockWaitSeconds: how long to wait for another process using the store.
+    ///   - describe: what the catalog keeps of each record (``RecordCatalog``).
     public static func open(
-        at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds
+        at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
+        describe: @escaping RecordDescriber = plainDescriber
     ) throws(StoreError) -> ReplicaStore {
         let file = directory.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
@@ -162,75 +191,65 @@ public final class ReplicaStore {
         /// What opening read: everything but the lock and the database.
         struct Contents {
             var cipher: StoreCipher
-            /// Nil for a store of the format before the seal.
-            var integrity: StoreIntegrity?
+            var integrity: StoreIntegrity
             let device: DeviceID
             let authorities: [String]
             let signingKey: Curve25519.Signing.PrivateKey
-            let replica: Replica
+            let knowledge: VersionVector
         }
         do {
-            var contents = try database.read { db throws -> Contents in
-                func meta(_ key: String) throws -> DatabaseValue {
-                    guard
-                        let value = try DatabaseValue.fetchOne(
-                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
-                    else {
-                        throw StoreError(
-                            .corrupt,
-                            "the store in \(directory.path) lacks its \(key): it is not an edt store, or was damaged")
-                    }
-                    return value
-                }
-                guard let format = String.fromDatabaseValue(try meta("format")),
-                    format == formatTag || format == unsealedFormatTag
+            var (format, cipher) = try database.read { db throws -> (String, StoreCipher) in
+                guard let format = String.fromDatabaseValue(try meta("format", db, directory)),
+                    [formatTag, wholeSealFormatTag, unsealedFormatTag].contains(format)
                 else {
                     throw StoreError(.corrupt, "\(file.path) is not an edt store of a version this program reads")
                 }
-                guard let parametersData = Data.fromDatabaseValue(try meta("kdf")),
+                guard let parametersData = Data.fromDatabaseValue(try meta("kdf", db, directory)),
                     let parameters = try? JSONDecoder().decode(StoreCipher.Parameters.self, from: parametersData)
                 else { throw StoreError(.corrupt, "the store's key settings are unreadable") }
                 let cipher = try StoreCipher.derive(passphrase: passphrase, parameters: parameters)
-                guard let check = Data.fromDatabaseValue(try meta("check")),
+                guard let check = Data.fromDatabaseValue(try meta("check", db, directory)),
                     let checked = cipher.open(check, context: "check")
                 else { throw StoreError(.wrongPassphrase, "wrong passphrase for the store in \(directory.path)") }
-                // The format is sealed too: a sealed store cannot pass for one from before the seal.
+                // The format is sealed too: a sealed store cannot pass for one of an earlier format.
                 guard checked == Array(format.utf8) else {
                     throw StoreIntegrity.altered(directory, "its format does not match the one sealed in it")
                 }
-                // Every row is checked against the seal before anything in it is believed.
-                var integrity = format == formatTag ? StoreIntegrity(storeKey: cipher.key) : nil
-                let records = try loadRecords(db, cipher: cipher, integrity: &integrity)
-                if var counted = integrity {
-                    try counted.tallyAll(in: db, except: [.records])
-                    let seal = try Data.fetchOne(
-                        db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey])
-                    try counted.verify(against: seal, cipher: cipher, directory: directory)
-                    integrity = counted
+                return (format, cipher)
+            }
+            if format != formatTag {
+                cipher = try upgrade(
+                    database, in: directory, format: format, passphrase: passphrase, cipher: cipher, describe: describe)
+                format = formatTag
+            }
+            let contents = try database.read { db throws -> Contents in
+                // The rows opening reads are checked against the seal before anything in them is believed.
+                var integrity = StoreIntegrity(storeKey: cipher.key)
+                try integrity.load(
+                    sealed: try Data.fetchOne(
+                        db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
+                    cipher: cipher, directory: directory)
+                for table in [StoreIntegrity.Table.meta, .rejections, .checkpoints] {
+                    try integrity.check(table, in: db, directory: directory)
                 }
-                guard let deviceText = String.fromDatabaseValue(try meta("device")),
+                guard let deviceText = String.fromDatabaseValue(try meta("device", db, directory)),
                     let device = try? DeviceID(deviceText),
-                    let authoritiesText = String.fromDatabaseValue(try meta("authorities")),
+                    let authoritiesText = String.fromDatabaseValue(try meta("authorities", db, directory)),
                     let authorities = try? JSONDecoder().decode([String].self, from: Data(authoritiesText.utf8)),
-                    let sealedKey = Data.fromDatabaseValue(try meta("signingKey")),
+                    let sealedKey = Data.fromDatabaseValue(try meta("signingKey", db, directory)),
                     let rawKey = cipher.open(sealedKey, context: "signing-key"),
                     let signingKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawKey),
-                    let knowledgeText = String.fromDatabaseValue(try meta("knowledge")),
+                    let knowledgeText = String.fromDatabaseValue(try meta("knowledge", db, directory)),
                     let knowledge = Notation.vector(Substring(knowledgeText))
                 else { throw StoreError(.corrupt, "the store's identity is unreadable: it was damaged") }
                 return Contents(
                     cipher: cipher, integrity: integrity, device: device, authorities: authorities,
-                    signingKey: signingKey, replica: Replica(device: device, knowledge: knowledge, records: records))
+                    signingKey: signingKey, knowledge: knowledge)
             }
-            if contents.integrity == nil {
-                (contents.cipher, contents.integrity) = try sealUnsealedStore(
-                    database, in: directory, passphrase: passphrase, unsealedWith: contents.cipher)
-            }
-            guard let integrity = contents.integrity else { preconditionFailure("the store was sealed above") }
             return ReplicaStore(
                 directory: directory, device: contents.device, authorities: contents.authorities, database: database,
-                cipher: contents.cipher, integrity: integrity, signingKey: contents.signingKey,
-                replica: contents.replica, lock: lock)
+                cipher: contents.cipher, integrity: contents.integrity, signingKey: contents.signingKey,
+                knowledge: contents.knowledge, describe: describe, lock: lock)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -238,38 +257,14 @@ public final class ReplicaStore {
         }
     }
 
-    /// Reads and opens every sealed record, counting each in `integrity` (when there is one).
-    /// Each is opened, so its AES-GCM tag is checked: the seal's digest of a record, which takes
-    /// its nonce and tag for the whole of it, relies on that (``StoreIntegrity``).
-    private static func loadRecords(
-        _ db: Database, cipher: StoreCipher, integrity: inout StoreIntegrity?
-    ) throws -> [Replication.Record] {
-        var records: [Replication.Record] = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed FROM records")
-        while let row = try rows.next() {
-            let idValue: DatabaseValue = row[0]
-            let sealedValue: DatabaseValue = row[1]
-            integrity?.add(.records, key: idValue, value: sealedValue)
-            let idText = String.fromDatabaseValue(idValue) ?? "\(idValue)"
-            guard let sealed = Data.fromDatabaseValue(sealedValue), let id = try? RecordID(idText),
-                let plain = cipher.open(sealed, context: "record:" + idText),
-                let record = try? RecordCoding.decode(plain, id: id)
-            else { throw StoreError(.corrupt, "record \(idText) cannot be read: the store was damaged or altered") }
-            records.append(record)
+    /// The `meta` value under `key`, or a refusal of the store in `directory` that lacks it.
+    static func meta(_ key: String, _ db: Database, _ directory: URL) throws -> DatabaseValue {
+        guard let value = try DatabaseValue.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+        else {
+            throw StoreError(
+                .corrupt, "the store in \(directory.path) lacks its \(key): it is not an edt store, or was damaged")
         }
-        return records
-    }
-
-    /// Puts the replica in memory back to what the database holds (after a failed change).
-    func reload() throws {
-        replica = try database.read { db in
-            guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'knowledge'"),
-                let knowledge = Notation.vector(Substring(text))
-            else { throw StoreError(.corrupt, "the store's version vector is unreadable") }
-            var uncounted: StoreIntegrity? = nil
-            let records = try Self.loadRecords(db, cipher: cipher, integrity: &uncounted)
-            return Replica(device: device, knowledge: knowledge, records: records)
-        }
+        return value
     }
 
     private static func openDatabase(_ file: URL) throws(StoreError) -> DatabaseQueue {
@@ -298,57 +293,55 @@ public final class ReplicaStore {
         }
     }
 
-    // MARK: - Reading
-
-    /// The record `id`, as last committed.
-    public func record(_ id: RecordID) -> Replication.Record? { replica[id] }
-
-    /// The replica's version vector: every write it has incorporated.
-    public var knowledge: VersionVector { replica.knowledge }
-
-    /// Fields in conflict over all records.
-    public var conflictCount: Int { replica.conflictCount }
-
     // MARK: - Changing
 
-    /// Runs `change` on the replica, then writes every record it changed, and the new version
-    /// vector, in one durable transaction; changed records are marked for the next sync. Returns `change`'s result once durable.
-    /// Nothing changes, on disk or in memory, when `change` throws or the write fails: the replica
-    /// in memory is then read back from the database. (The change runs in place, not on a copy,
-    /// so a capture costs the same in a store of ten cases or of a hundred thousand.)
+    /// Runs `change` on a replica holding the records `ids` names (those this store has) and
+    /// the version vector, then writes every record it changed, and the new version vector, in
+    /// one durable transaction; changed records are marked for the next sync. Returns `change`'s
+    /// result once durable. Nothing changes when `change` throws or the write fails.
+    ///
+    /// A change may create records, but may change only the records it loaded: one that writes
+    /// to a stored record it did not load is refused (it would overwrite what it never read).
     @discardableResult
-    public func commit<Result>(_ change: (inout Replica) throws -> Result) throws -> Result {
-        let before = replica.knowledge
-        do {
-            replica.clearChangeLog()
-            let result = try change(&replica)
-            // The records this change touched (not every record holding dots the version vector
-            // does not cover: records pulled from the centre hold such dots for good).
-            let changed = replica.changeLog.sorted()
-            guard !changed.isEmpty || replica.knowledge != before else { return result }
-            var rows: [(String, Data)] = []
-            for id in changed {
-                guard let record = replica[id] else { continue }
-                rows.append(
-                    (id.rawValue, try cipher.seal(RecordCoding.encode(record), context: "record:" + id.rawValue)))
-            }
-            let knowledge = Notation.text(replica.knowledge)
-            do {
-                try writeSealed { write in
-                    for (id, sealed) in rows {
-                        try write.put(.records, id, sealed)
-                        try write.markPending(id)
-                    }
-                    try write.put(.meta, "knowledge", knowledge)
-                }
-            } catch {
-                throw StoreError(.io, "could not save the change (nothing was saved): \(error)")
-            }
-            return result
-        } catch {
-            try? reload()
-            throw error
+    public func commit<Result>(
+        loading ids: some Sequence<RecordID> = [RecordID](), _ change: (inout Replica) throws -> Result
+    ) throws -> Result {
+        let loadedIDs = Set(ids)
+        let loadedKeys = Set(loadedIDs.map(\.rawValue))
+        let loaded = try records(Array(loadedIDs))
+        var replica = Replica(device: device, knowledge: knowledge, records: loaded)
+        let result = try change(&replica)
+        let changed = replica.changeLog.sorted()
+        guard !changed.isEmpty || replica.knowledge != knowledge else { return result }
+        var rows: [CatalogRow] = []
+        rows.reserveCapacity(changed.count)
+        for id in changed {
+            guard let record = replica[id] else { continue }
+            rows.append(try CatalogRow(record, cipher: cipher, describe: describe))
         }
+        let after = replica.knowledge
+        do {
+            try writeSealed { write in
+                let exists = try write.db.cachedStatement(sql: "SELECT 1 FROM records WHERE id = ?")
+                for row in rows where !loadedKeys.contains(row.id) {
+                    guard try Int.fetchOne(exists, arguments: [row.id]) == nil else {
+                        throw StoreError(
+                            .refused, "a change wrote to record \(row.id) without reading it first; nothing was saved")
+                    }
+                }
+                for row in rows {
+                    try write.putRecord(row)
+                    try write.markPending(row.id)
+                }
+                try write.put(.meta, "knowledge", Notation.text(after))
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "could not save the change (nothing was saved): \(error)")
+        }
+        knowledge = after
+        return result
     }
 
     /// Runs `body` in one write transaction, with the store's integrity seal brought up to date
@@ -358,6 +351,7 @@ public final class ReplicaStore {
         let (result, committed) = try database.write { db in
             var write = SealedWrite(db: db, integrity: integrity)
             let result = try body(&write)
+            try write.finish()
             try write.integrity.storeSeal(in: db, cipher: cipher)
             return (result, write.integrity)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// One write transaction on the tables the integrity seal covers (``StoreIntegrity``): every
@@ -9,6 +10,9 @@ import GRDB
 struct SealedWrite {
     let db: Database
     private(set) var integrity: StoreIntegrity
+    /// The tallies of the buckets whose records this write changed, as they now are; written to
+    /// `buckets` by ``finish()``.
+    private var buckets: [Int: StoreIntegrity.Tally] = [:]
 
     init(db: Database, integrity: StoreIntegrity) {
         self.db = db
@@ -16,8 +20,12 @@ struct SealedWrite {
     }
 
     /// Writes `value` under `key` in `table` (not `pending`), replacing the row there was.
-    mutating func put(_ table: StoreIntegrity.Table, _ key: String, _ value: some DatabaseValueConvertible) throws {
-        guard let valueColumn = table.valueColumn else { preconditionFailure("\(table.name) has no values") }
+    mutating func put(
+        _ table: StoreIntegrity.Table, _ key: some DatabaseValueConvertible, _ value: some DatabaseValueConvertible
+    ) throws {
+        guard let valueColumn = table.valueColumn, table != .records else {
+            preconditionFailure("\(table.name) is not written with put")
+        }
         let keyValue = key.databaseValue
         if let old = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(valueColumn) FROM \(table.name) WHERE \(table.keyColumn) = ?"),
@@ -35,8 +43,64 @@ struct SealedWrite {
         integrity.add(table, key: keyValue, value: newValue)
     }
 
+    /// Writes a record's row (its sealed content and catalog columns), replacing the one there
+    /// was, and brings the tallies of `records` and of its bucket up to date.
+    mutating func putRecord(_ row: CatalogRow) throws {
+        let columns = RecordCatalog.columns
+        let key = row.id.databaseValue
+        let bucket = row.bucket
+        var tally = try bucketTally(bucket)
+        if let old = try Row.fetchOne(
+            db.cachedStatement(
+                sql:
+                    "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns.joined(separator: ", ")) FROM records WHERE id = ?"
+            ), arguments: [key])
+        {
+            let digest = integrity.recordDigest(old)
+            integrity.subtractDigest(.records, digest)
+            let oldBucket: Int = old["bucket"] ?? bucket
+            if oldBucket == bucket {
+                tally.subtract(digest)
+            } else {  // a row the catalog never filled, or put in another bucket outside edt
+                var other = try bucketTally(oldBucket)
+                other.subtract(digest)
+                buckets[oldBucket] = other
+            }
+        }
+        let placeholders = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
+        let updates = (["sealed"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO records (id, sealed, \(columns.joined(separator: ", "))) VALUES (\(placeholders)) \
+                ON CONFLICT(id) DO UPDATE SET \(updates)
+                """
+        ).execute(arguments: StatementArguments([key, row.sealed.databaseValue] + row.columns))
+        let digest = integrity.digest(.records, key: key, value: row.sealed.databaseValue, extra: row.columns)
+        integrity.addDigest(.records, digest)
+        tally.add(digest)
+        buckets[bucket] = tally
+    }
+
+    /// The tally of `bucket` as this write has left it so far.
+    private mutating func bucketTally(_ bucket: Int) throws -> StoreIntegrity.Tally {
+        if let tally = buckets[bucket] { return tally }
+        let stored = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT tally FROM buckets WHERE bucket = ?"), arguments: [bucket])
+        return stored.flatMap(StoreIntegrity.decode) ?? StoreIntegrity.Tally()
+    }
+
+    /// Writes the tallies of the buckets this write changed (``ReplicaStore/writeSealed(_:)``
+    /// calls it before it stores the seal).
+    mutating func finish() throws {
+        for (bucket, tally) in buckets.sorted(by: { $0.key < $1.key }) {
+            try put(.buckets, Int64(bucket), StoreIntegrity.encode(tally))
+        }
+        buckets = [:]
+    }
+
     /// Deletes the row under `key` in `table`, if there is one.
     mutating func delete(_ table: StoreIntegrity.Table, _ key: String) throws {
+        precondition(table != .records && table != .buckets, "records are not deleted with delete")
         let returned = table.keyColumn + ", " + (table.valueColumn ?? "NULL")
         let rows = try Row.fetchAll(
             db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE \(table.keyColumn) = ? RETURNING \(returned)"),

@@ -2,36 +2,45 @@ import Crypto
 import Foundation
 import GRDB
 
-/// The store's integrity seal: a store changed outside edt is refused when opened.
+/// The store's integrity seal: a store changed outside edt is refused.
 ///
 /// Each sealed record is bound to its own id (``StoreCipher``), which does not stop someone who
 /// holds an older copy of the file from putting back an older sealed copy of a record, deleting
-/// its `pending` row, or editing the version vector or a sync cursor: each is a valid row on its
-/// own. The seal covers every row of every table edt keeps (`meta` except the seal itself,
-/// `records`, `pending`, `rejections`, `checkpoints`) as one state:
+/// its `pending` row, or editing the version vector, a sync cursor or a record's catalog columns
+/// (``RecordCatalog``): each is a valid row on its own. The seal covers every row of every table
+/// edt keeps (`meta` except the seal itself, `records`, `pending`, `rejections`, `checkpoints`,
+/// `buckets`) as one state:
 ///
-/// - each row has a *digest*: HMAC-SHA256 of its table, its key and its value (their exact bytes
+/// - each row has a *digest*: HMAC-SHA256 of its table, its key and its values (their exact bytes
 ///   and SQLite storage classes), under a key derived with HKDF from the store key, so nobody
 ///   without the passphrase can compute one. A sealed record stands in its digest by its AES-GCM
-///   nonce and tag alone: opening checks every record against its tag anyway, and no other
-///   sealed bytes pass that check with the same nonce and tag, so these identify the whole of
-///   it, and opening hashes 28 bytes per record instead of its kilobytes;
+///   nonce and tag alone: a record is opened (its tag checked) before it is used, and no other
+///   sealed bytes pass that check with the same nonce and tag, so these identify the whole of it;
 /// - each table has a *tally*: its number of rows and the sum of their digests modulo 2^256. A
 ///   change adds the digests of the rows it writes and subtracts those of the rows it replaces or
 ///   deletes (``SealedWrite``): a few microseconds per row, whatever the store's size;
+/// - the records are also tallied per *bucket* (one of 4,096, by their id's SHA-256): the
+///   bucket tallies are rows of the table `buckets`, itself tallied like any other;
 /// - the tallies are kept sealed (AES-GCM under the store key) in the `meta` row `integrity`,
 ///   written in the same transaction as every change, so a crash never leaves it behind the rows.
 ///
-/// Opening computes every tally again from the rows (it reads every record anyway, to load the
-/// replica) and compares them with the sealed ones. A row put back from an older copy, edited,
-/// added or deleted changes its table's sum (or count), and a seal matching it cannot be made
-/// without the key. An older seal put back matches only when every row is put back with it: a
-/// whole older copy of the store, which is restoring a backup.
+/// So nothing is read whole to be checked, and opening a store costs the same at any size:
+/// - opening checks `meta`, `rejections` and `checkpoints` (a few rows) against their tallies;
+/// - the first record a process reads checks the bucket tallies (at most 4,096 rows) against the
+///   `buckets` tally; each record read checks its bucket's rows (a few dozen at 100,000 records)
+///   against its bucket's tally, once per bucket and process;
+/// - reading the pending list whole (a sync) checks it against its tally;
+/// - `edt store verify` checks every table and every bucket.
+///
+/// A row put back from an older copy, edited, added or deleted changes its table's sum (or
+/// count) and its bucket's, and a seal matching it cannot be made without the key. An older seal
+/// put back matches only when every row is put back with it: a whole older copy of the store,
+/// which is restoring a backup.
 struct StoreIntegrity: Sendable {
     /// The tables the seal covers, in the order of the sealed tallies. A new table the store
     /// keeps must be added here, and written only through ``SealedWrite``.
     enum Table: UInt8, CaseIterable, Sendable {
-        case meta = 0, records, pending, rejections, checkpoints
+        case meta = 0, records, pending, rejections, checkpoints, buckets
 
         var name: String {
             switch self {
@@ -40,6 +49,7 @@ struct StoreIntegrity: Sendable {
             case .pending: "pending"
             case .rejections: "rejections"
             case .checkpoints: "checkpoints"
+            case .buckets: "buckets"
             }
         }
 
@@ -48,6 +58,7 @@ struct StoreIntegrity: Sendable {
             case .meta: "key"
             case .records, .pending, .rejections: "id"
             case .checkpoints: "peer"
+            case .buckets: "bucket"
             }
         }
 
@@ -58,6 +69,7 @@ struct StoreIntegrity: Sendable {
             case .records, .rejections: "sealed"
             case .pending: nil
             case .checkpoints: "cursor"
+            case .buckets: "tally"
             }
         }
 
@@ -69,6 +81,7 @@ struct StoreIntegrity: Sendable {
             case .pending: "the list of records waiting to be synced"
             case .rejections: "the centre's refusals"
             case .checkpoints: "the sync cursor"
+            case .buckets: "the tallies of the records"
             }
         }
     }
@@ -127,8 +140,10 @@ struct StoreIntegrity: Sendable {
     /// The sealed tallies' authenticated context.
     private static let context = "integrity"
     /// The layout of the sealed tallies: this byte, then per table in order its count and its
-    /// four words, each eight bytes big-endian.
-    private static let layout: UInt8 = 1
+    /// four words, each eight bytes big-endian. Layout 1 (format `edt-store-2`) had no `buckets`
+    /// and digested a record row by its sealed value alone; it is read only to upgrade a store.
+    static let layout: UInt8 = 2
+    static let legacyLayout: UInt8 = 1
 
     /// The bytes of an AES-GCM seal (its combined form) that identify it: the nonce (first 12)
     /// and the tag (last 16).
@@ -150,7 +165,10 @@ struct StoreIntegrity: Sendable {
 
     /// The digest of one row: its table, then its key and its value, each as a storage class, a
     /// length and its bytes (nil `value`: a row that is its key alone).
-    func digest(_ table: Table, key: DatabaseValue, value: DatabaseValue?) -> RowDigest {
+    ///
+    /// A record row's catalog columns (``RecordCatalog/columns``) follow its sealed value as
+    /// `extra`, each as a storage class, a length and its bytes.
+    func digest(_ table: Table, key: DatabaseValue, value: DatabaseValue?, extra: [DatabaseValue] = []) -> RowDigest {
         var mac = keyedMAC
         // Everything but a long value goes to the MAC in one piece (each update has a cost).
         var head: [UInt8] = []
@@ -167,6 +185,7 @@ struct StoreIntegrity: Sendable {
         } else {
             head.append(contentsOf: [0, 0, 0, 0, 0])
         }
+        for column in extra { Self.append(column, to: &head, mac: &mac) }
         if !head.isEmpty { head.withUnsafeBytes { mac.update(data: $0) } }
         let code = mac.finalize()
         return code.withUnsafeBytes { raw in
@@ -218,29 +237,119 @@ struct StoreIntegrity: Sendable {
     }
 
     /// Counts a row that was written.
-    mutating func add(_ table: Table, key: DatabaseValue, value: DatabaseValue?) {
-        tallies[Int(table.rawValue)].add(digest(table, key: key, value: value))
+    mutating func add(_ table: Table, key: DatabaseValue, value: DatabaseValue?, extra: [DatabaseValue] = []) {
+        tallies[Int(table.rawValue)].add(digest(table, key: key, value: value, extra: extra))
+    }
+
+    /// Counts a row of `table` by its digest.
+    mutating func addDigest(_ table: Table, _ digest: RowDigest) { tallies[Int(table.rawValue)].add(digest) }
+
+    /// Uncounts a row of `table` by its digest.
+    mutating func subtractDigest(_ table: Table, _ digest: RowDigest) {
+        tallies[Int(table.rawValue)].subtract(digest)
     }
 
     /// Uncounts a row that was replaced or deleted.
-    mutating func subtract(_ table: Table, key: DatabaseValue, value: DatabaseValue?) {
-        tallies[Int(table.rawValue)].subtract(digest(table, key: key, value: value))
+    mutating func subtract(_ table: Table, key: DatabaseValue, value: DatabaseValue?, extra: [DatabaseValue] = []) {
+        tallies[Int(table.rawValue)].subtract(digest(table, key: key, value: value, extra: extra))
     }
 
-    /// Counts every row of `table` in `db` (of `meta`, every row but the seal).
-    mutating func tally(_ table: Table, in db: Database) throws {
+    /// The tally of `table`'s rows as they are in `db` (of `meta`, every row but the seal; of
+    /// `records`, each row with its catalog columns).
+    func counted(_ table: Table, in db: Database) throws -> Tally {
+        var tally = Tally()
+        if table == .records {
+            let columns = (["id", "sealed"] + RecordCatalog.columns).joined(separator: ", ")
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM records")
+            while let row = try rows.next() {
+                tally.add(
+                    digest(
+                        .records, key: row[0], value: row[1],
+                        extra: (2..<2 + RecordCatalog.columns.count).map { row[$0] as DatabaseValue }))
+            }
+            return tally
+        }
         let filter = table == .meta ? " WHERE key IS NOT '\(Self.metaKey)'" : ""
         let sql = "SELECT \(table.keyColumn), \(table.valueColumn ?? "NULL") FROM \(table.name)\(filter)"
         let rows = try Row.fetchCursor(db, sql: sql)
         let hasValue = table.valueColumn != nil
         while let row = try rows.next() {
-            add(table, key: row[0], value: hasValue ? row[1] as DatabaseValue : nil)
+            tally.add(digest(table, key: row[0], value: hasValue ? row[1] as DatabaseValue : nil))
         }
+        return tally
     }
 
-    /// Counts every row of every table in `db` but those of `excluded` (already counted).
-    mutating func tallyAll(in db: Database, except excluded: Set<Table> = []) throws {
-        for table in Table.allCases where !excluded.contains(table) { try tally(table, in: db) }
+    /// Counts every row of every table in `db`, replacing the tallies (after an upgrade).
+    mutating func tallyAll(in db: Database) throws {
+        for table in Table.allCases { tallies[Int(table.rawValue)] = try counted(table, in: db) }
+    }
+
+    /// Refuses the store in `directory` when `table`'s rows in `db` do not match its sealed tally.
+    func check(_ table: Table, in db: Database, directory: URL) throws {
+        let found = try counted(table, in: db)
+        try Self.compare(found: found, sealed: tallies[Int(table.rawValue)], holds: table.holds, directory: directory)
+    }
+
+    /// Throws ``StoreError/Code/altered`` saying how `found` differs from `sealed`, when it does.
+    static func compare(found: Tally, sealed: Tally, holds described: String, directory: URL) throws(StoreError) {
+        guard found != sealed else { return }
+        if found.count < sealed.count {
+            throw altered(directory, "\(described): \(sealed.count - found.count) row(s) deleted")
+        } else if found.count > sealed.count {
+            throw altered(directory, "\(described): \(found.count - sealed.count) row(s) added")
+        }
+        throw altered(directory, "\(described): changed (a row edited, or put back from an older copy of the store)")
+    }
+
+    // MARK: - Buckets
+
+    /// How many buckets the records are tallied in.
+    static let bucketCount = 4_096
+
+    /// The bucket of the record `id`: the first 12 bits of its SHA-256.
+    static func bucket(of id: String) -> Int {
+        let hash = SHA256.hash(data: Array(id.utf8))
+        return hash.withUnsafeBytes { Int($0[0]) << 4 | Int($0[1]) >> 4 }
+    }
+
+    /// A bucket's tally as its row in `buckets` holds it: count and words, big-endian.
+    static func encode(_ tally: Tally) -> Data {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(40)
+        for word in [tally.count, tally.words.0, tally.words.1, tally.words.2, tally.words.3] {
+            withUnsafeBytes(of: word.bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        return Data(bytes)
+    }
+
+    /// The tally a `buckets` row holds, or nil when it is not one.
+    static func decode(_ data: Data) -> Tally? {
+        guard data.count == 40 else { return nil }
+        let bytes = Array(data)
+        func word(_ offset: Int) -> UInt64 { bytes[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) } }
+        return Tally(count: word(0), words: (word(8), word(16), word(24), word(32)))
+    }
+
+    /// The digest of a record row read for a bucket's check: its id, its sealed value's nonce
+    /// and tag (`nonce` + `tag`, 28 bytes) and its catalog columns.
+    func recordDigest(_ row: Row) -> RowDigest {
+        let nonce: Data = row[1] ?? Data()
+        let tag: Data = row[2] ?? Data()
+        return digest(
+            .records, key: row[0], value: (nonce + tag).databaseValue,
+            extra: (3..<3 + RecordCatalog.columns.count).map { row[$0] as DatabaseValue })
+    }
+
+    /// The records of `bucket` as they are in `db`, tallied.
+    func countedBucket(_ bucket: Int, in db: Database) throws -> Tally {
+        let columns = RecordCatalog.columns.joined(separator: ", ")
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns) FROM records WHERE bucket = ?"),
+            arguments: [bucket])
+        var tally = Tally()
+        while let row = try rows.next() { tally.add(recordDigest(row)) }
+        return tally
     }
 
     // MARK: - The seal
@@ -248,37 +357,28 @@ struct StoreIntegrity: Sendable {
     /// Writes the sealed tallies to `meta`, replacing the seal before (in the caller's transaction).
     func storeSeal(in db: Database, cipher: StoreCipher) throws {
         var bytes: [UInt8] = [Self.layout]
-        for tally in tallies {
-            for word in [tally.count, tally.words.0, tally.words.1, tally.words.2, tally.words.3] {
-                withUnsafeBytes(of: word.bigEndian) { bytes.append(contentsOf: $0) }
-            }
-        }
+        for tally in tallies { bytes.append(contentsOf: Self.encode(tally)) }
         let sealed = try cipher.seal(bytes, context: Self.context)
         try db.cachedStatement(
             sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
         ).execute(arguments: [Self.metaKey, sealed])
     }
 
-    /// The tallies in a sealed seal, or nil when it does not open or is not of a known layout.
-    private static func tallies(in sealed: Data, cipher: StoreCipher) -> [Tally]? {
-        let count = Table.allCases.count
+    /// The tallies in a sealed seal of `layout` (with one tally per table of the layout), or nil
+    /// when it does not open or is not of that layout.
+    static func tallies(in sealed: Data, cipher: StoreCipher, layout: UInt8 = layout) -> [Tally]? {
+        let count = layout == legacyLayout ? 5 : Table.allCases.count
         guard let bytes = cipher.open(sealed, context: context), bytes.count == 1 + count * 40,
             bytes[0] == layout
         else { return nil }
-        func word(_ offset: Int) -> UInt64 {
-            bytes[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) }
-        }
-        return (0..<count).map { table in
-            let start = 1 + table * 40
-            return Tally(
-                count: word(start), words: (word(start + 8), word(start + 16), word(start + 24), word(start + 32)))
+        return (0..<count).compactMap { table in
+            decode(Data(bytes[(1 + table * 40)..<(1 + table * 40 + 40)]))
         }
     }
 
-    /// Compares these tallies, counted from the rows of the store in `directory`, with its
-    /// seal `sealed` (nil: the `meta` row is missing). Throws ``StoreError/Code/altered`` saying
-    /// what differs.
-    func verify(against sealed: Data?, cipher: StoreCipher, directory: URL) throws(StoreError) {
+    /// Takes the tallies of the seal `sealed` (nil: the `meta` row is missing) as the ones to
+    /// check the rows of the store in `directory` against.
+    mutating func load(sealed: Data?, cipher: StoreCipher, directory: URL) throws(StoreError) {
         guard let sealed else {
             throw Self.altered(directory, "its integrity seal has been removed")
         }
@@ -286,28 +386,35 @@ struct StoreIntegrity: Sendable {
             throw Self.altered(
                 directory, "its integrity seal cannot be read (it was edited, or taken from another store)")
         }
-        var findings: [String] = []
-        for table in Table.allCases {
-            let found = tallies[Int(table.rawValue)]
-            let sealedTally = expected[Int(table.rawValue)]
-            guard found != sealedTally else { continue }
-            let described = table.holds
-            if found.count < sealedTally.count {
-                findings.append("\(described): \(sealedTally.count - found.count) row(s) deleted")
-            } else if found.count > sealedTally.count {
-                findings.append("\(described): \(found.count - sealedTally.count) row(s) added")
-            } else {
-                findings.append("\(described): changed (a row edited, or put back from an older copy of the store)")
-            }
+        tallies = expected
+    }
+
+    /// Checks a store of format `edt-store-2` (seal layout 1) whole, as that format was checked:
+    /// every row of its five tables against the sealed tallies, a record by its sealed value.
+    func verifyLegacy(sealed: Data?, in db: Database, cipher: StoreCipher, directory: URL) throws {
+        guard let sealed else { throw Self.altered(directory, "its integrity seal has been removed") }
+        guard let expected = Self.tallies(in: sealed, cipher: cipher, layout: Self.legacyLayout) else {
+            throw Self.altered(
+                directory, "its integrity seal cannot be read (it was edited, or taken from another store)")
         }
-        guard findings.isEmpty else { throw Self.altered(directory, findings.joined(separator: "; ")) }
+        for table in Table.allCases where table != .buckets {
+            var found = Tally()
+            if table == .records {
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed FROM records")
+                while let row = try rows.next() { found.add(digest(.records, key: row[0], value: row[1])) }
+            } else {
+                found = try counted(table, in: db)
+            }
+            try Self.compare(
+                found: found, sealed: expected[Int(table.rawValue)], holds: table.holds, directory: directory)
+        }
     }
 
     /// The refusal of a store found altered: what was found, and what to do.
     static func altered(_ directory: URL, _ found: String) -> StoreError {
         StoreError(
             .altered,
-            "the store in \(directory.path) was altered outside edt: \(found). It was not opened, and nothing in it "
+            "the store in \(directory.path) was altered outside edt: \(found). Nothing in it "
                 + "was changed. Restore the store directory from a backup; with none, make a new store "
                 + "(`edt init`), enrol its key at the centre (`edt central enroll`) and sync (`edt sync`): what "
                 + "this laptop never synced is then lost")

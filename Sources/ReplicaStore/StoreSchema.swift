@@ -37,6 +37,32 @@ enum StoreSchema {
                     INSERT INTO pending (id) SELECT id FROM records;
                     """)
         }
+        // The catalog: what a command needs to find a record without opening it, kept beside
+        // each sealed record in its row (``RecordCatalog``), and the integrity buckets. The
+        // columns are filled, and the seal computed over them, when the store is first opened
+        // with its key (``ReplicaStore/upgradeToCatalog``); until then they are null.
+        migrator.registerMigration("v3-catalog") { db in
+            let columns = Set(try db.columns(in: "records").map(\.name))
+            let added: [(String, String)] = [
+                ("bucket", "INTEGER"), ("version", "TEXT"), ("conflicts", "INTEGER"),
+                ("receivedSeconds", "INTEGER"), ("receivedNanos", "INTEGER"), ("status", "TEXT"),
+                ("host", "TEXT"), ("home", "TEXT"), ("summary", "BLOB"),
+            ]
+            for (name, type) in added where !columns.contains(name) {
+                try db.execute(sql: "ALTER TABLE records ADD COLUMN \(name) \(type)")
+            }
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS buckets (bucket INTEGER PRIMARY KEY NOT NULL, tally BLOB NOT NULL);
+                    CREATE INDEX IF NOT EXISTS records_by_bucket ON records (bucket);
+                    CREATE INDEX IF NOT EXISTS records_by_received ON records (receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS records_by_host ON records (host, receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS records_by_home ON records (home, receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS records_by_status ON records (status, receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS records_in_conflict ON records (receivedSeconds, receivedNanos, id)
+                        WHERE conflicts > 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -118,18 +118,40 @@ extension Replica {
     /// SHA-256 of ``canonicalEncoding()``, as 64 lowercase hex digits. Computed record by record,
     /// without holding the whole encoding in memory.
     public func digest() -> String {
-        var hasher = SHA256()
-        var writer = CanonicalWriter()
-        writer.bytes.append(contentsOf: Self.magic)
-        writer.write(count: records.count)
+        var digester = ReplicaDigester(recordCount: records.count)
         for id in recordIDs {
-            guard let record = records[id] else { continue }
-            writer.write(record)
-            if writer.bytes.count >= 1 << 16 {
-                hasher.update(data: writer.bytes)
-                writer.removeAll()
-            }
+            if let record = records[id] { digester.add(record) }
         }
+        return digester.finish()
+    }
+
+    fileprivate static var digestMagic: [UInt8] { magic }
+}
+
+/// ``Replica/digest()`` computed from records handed over one at a time, in id order (a store
+/// that reads them from disk): the same digest, with one record in memory at a time.
+public struct ReplicaDigester {
+    private var hasher = SHA256()
+    private var writer = CanonicalWriter()
+
+    /// A digester for a replica of `recordCount` (non-empty) records.
+    public init(recordCount: Int) {
+        writer.bytes.append(contentsOf: Replica.digestMagic)
+        writer.write(count: recordCount)
+    }
+
+    /// Takes in the next record (in id order).
+    public mutating func add(_ record: Record) {
+        writer.write(record)
+        if writer.bytes.count >= 1 << 16 {
+            hasher.update(data: writer.bytes)
+            writer.removeAll()
+        }
+    }
+
+    /// The digest, as 64 lowercase hex digits.
+    public func finish() -> String {
+        var hasher = hasher
         hasher.update(data: writer.bytes)
         return hasher.finalize().map { byte in
             let hex = String(byte, radix: 16)

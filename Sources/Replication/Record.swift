@@ -165,7 +165,7 @@ public struct Record: Sendable, Equatable {
 
     /// The part of this record that `knowledge` does not cover: fields with a sibling it lacks
     /// (whole registers, with their contexts) and entries it lacks. Nil when nothing is missing.
-    func missing(from knowledge: VersionVector) -> Record? {
+    public func missing(from knowledge: VersionVector) -> Record? {
         let missingFields = fields.filter { $0.register.hasSibling(notCoveredBy: knowledge) }
         let missingEntries = entries.filter { !knowledge.contains($0.dot) }
         guard !missingFields.isEmpty || !missingEntries.isEmpty else { return nil }

@@ -14,6 +14,13 @@ final class PushBody {
     private let encoder: StreamEncoder
     private let checkpointRecords: Int
     private var stage = Stage.start
+    /// Records read from the store and not yet encoded.
+    private var batch: ArraySlice<Record> = []
+    /// Records read from the store at a time.
+    static let batchRecords = 64
+    /// Why the body stopped early: the store could not be read. The body then ends without its
+    /// final signature, so the centre stores nothing of it, and the session reports this.
+    private(set) var failure: String?
     private var sinceCheckpoint = 0
     /// The version of each record as it was pushed, to match acknowledgements against.
     private(set) var pushedVersions: [RecordID: VersionVector] = [:]
@@ -58,8 +65,8 @@ final class PushBody {
             return encoder.takeBytes()
         case .records:
             var produced = 0
-            while produced < Self.pieceBytes, let id = records.popFirst() {
-                guard let record = store.record(id) else { continue }
+            while produced < Self.pieceBytes, let record = nextRecord() {
+                let id = record.id
                 let payload = RecordCoding.encode(record)
                 guard payload.count <= Self.maximumPayloadBytes else {
                     oversized.append((id, record.version, payload.count))
@@ -69,12 +76,16 @@ final class PushBody {
                 pushedVersions[id] = record.version
                 produced += payload.count
                 sinceCheckpoint += 1
-                if sinceCheckpoint == checkpointRecords, !records.isEmpty {
+                if sinceCheckpoint == checkpointRecords, !records.isEmpty || !batch.isEmpty {
                     encoder.appendSignature()
                     sinceCheckpoint = 0
                 }
             }
-            if records.isEmpty {
+            if failure != nil {
+                stage = .done
+                return nil
+            }
+            if records.isEmpty, batch.isEmpty {
                 encoder.append(.pull(since: since))
                 stage = .end
             }
@@ -85,5 +96,22 @@ final class PushBody {
         case .done:
             return nil
         }
+    }
+
+    /// The next record to send, read from the store a batch at a time; nil at the end, or when
+    /// the store failed (``failure``).
+    private func nextRecord() -> Record? {
+        while batch.isEmpty {
+            guard !records.isEmpty, failure == nil else { return nil }
+            let ids = Array(records.prefix(Self.batchRecords))
+            records = records.dropFirst(ids.count)
+            do {
+                batch = try store.records(ids)[...]
+            } catch {
+                failure = "\(error)"
+                return nil
+            }
+        }
+        return batch.popFirst()
     }
 }

@@ -194,7 +194,11 @@ public final class SyncSession {
                     requests: summary.requests)
                 action = machine.startedOver(pending: all)
             case .finish:
-                summary.conflicts = store.conflictCount
+                do {
+                    summary.conflicts = try store.conflictCount()
+                } catch {
+                    throw SyncError(.store, "\(error)")
+                }
                 return summary
             case .fail(let failure):
                 switch failure {
@@ -309,6 +313,7 @@ public final class SyncSession {
                 method: "POST", url: options.syncURL, options: transfer, body: body.next, onHead: reply.head,
                 sink: reply.consume)
         } catch {
+            if let failure = body.failure { throw .local(failure) }
             if error.code == .aborted, let failure = reply.stagingFailure { throw .local(failure) }
             if error.code == .aborted, let damage = reply.damage {
                 throw .transient("the reply was damaged in transit (\(damage))", retryAfter: nil)
@@ -318,6 +323,7 @@ public final class SyncSession {
             }
             throw .permanent("cannot reach \(options.syncURL): \(error.message)")
         }
+        if let failure = body.failure { throw .local(failure) }
         let stream = try reply.verified(url: options.syncURL)
         var outcome = RequestOutcome(more: stream.more)
         var acknowledgements: [PushAcknowledgement] = []

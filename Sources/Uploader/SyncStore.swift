@@ -13,9 +13,10 @@ public protocol SyncStore: AnyObject {
     /// The replica's version vector.
     var knowledge: VersionVector { get }
     /// Fields in conflict over all records.
-    var conflictCount: Int { get }
-    /// The record `id` as it is now.
-    func record(_ id: RecordID) -> Record?
+    func conflictCount() throws -> Int
+    /// The records of `ids` the store holds, as they are now, in the order of `ids` (a push
+    /// reads its records a few dozen at a time).
+    func records(_ ids: [RecordID]) throws -> [Record]
     /// The records with changes the centre has not acknowledged, in id order.
     func pendingRecords() throws -> [RecordID]
     /// The cursor last acknowledged by `peer` (the centre's URL), if any.

@@ -207,7 +207,7 @@ enum ProcessFigures {
             let store = try SyncFixture.laptop(
                 at: storeDirectory, device: "edt-laptop-bench", records: storeReferrals, progress: progress,
                 label: "store")
-            guard let id = store.replica.records.keys.sorted().first else {
+            guard let id = try store.recordIDs().first else {
                 throw BenchFailure("the store holds no referral")
             }
             return id

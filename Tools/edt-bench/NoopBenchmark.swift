@@ -91,7 +91,7 @@ struct NoopBenchmark: AsyncParsableCommand {
             sides[index].openSeconds = try Measure.seconds {
                 reopened = try ReplicaStore.open(at: storeDirectory, passphrase: SyncFixture.passphrase)
             }
-            guard let reopened, reopened.replica.records.count == sides[index].records else {
+            guard let reopened, try reopened.recordCount() == sides[index].records else {
                 throw BenchFailure(
                     "\(sides[index].label): the reopened store does not hold its \(sides[index].records) records")
             }

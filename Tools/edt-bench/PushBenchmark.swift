@@ -74,9 +74,12 @@ struct PushBenchmark: AsyncParsableCommand {
         let setupStarted = Date()
         let pristine = directory.appendingPathComponent("laptop")
         // The laptop store is built once and closed; each run syncs a fresh copy of it.
-        let replica = try SyncFixture.laptop(
-            at: pristine, device: "edt-laptop-a", records: records, progress: progress, label: "laptop"
-        ).replica
+        let replica = try {
+            let store = try SyncFixture.laptop(
+                at: pristine, device: "edt-laptop-a", records: records, progress: progress, label: "laptop")
+            return Replica(
+                device: store.device, knowledge: store.knowledge, records: try store.records(try store.recordIDs()))
+        }()
         let setup = Date().timeIntervalSince(setupStarted)
 
         // The same records, as one push body and as SQLite rows, for the physical limit.

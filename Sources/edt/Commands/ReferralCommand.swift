@@ -221,43 +221,102 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the referrals in the replica, oldest received first.")
+            abstract: "List the referrals in the replica, oldest received first.",
+            discussion: """
+                Reads the store's catalog, not the referrals: a page costs the same in a store of \
+                a hundred referrals or of a hundred thousand. Filters combine (all must hold). \
+                Page with --limit, then --after with the last id printed.
+                """)
 
         @OptionGroup var options: StoreOptions
+        @Option(help: ArgumentHelp("Only referrals recorded for this authority (host or home).", valueName: "CODE"))
+        var authority: String?
+        @Option(
+            help: ArgumentHelp(
+                "Only referrals of this status: \(ReferralCatalog.Status.allCases.map(\.rawValue).joined(separator: ", ")).",
+                valueName: "STATUS"))
+        var status: String?
+        @Flag(help: "Only referrals with a field in conflict.") var conflicts = false
+        @Flag(help: "Only referrals with changes the centre has not acknowledged.") var pending = false
+        @Option(help: ArgumentHelp("Only referrals received at or after this instant (ISO 8601).", valueName: "INSTANT"))
+        var since: String?
+        @Option(help: ArgumentHelp("At most this many referrals.", valueName: "N")) var limit: Int?
+        @Option(help: ArgumentHelp("Start after this referral (the last id of the page before).", valueName: "ID"))
+        var after: String?
         @Flag(
             help:
-                "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"receivedAt\", \"conflicts\", \"refused\": {\"reason\", \"message\"} or null}]}."
+                "Print one JSON object: {\"referrals\": [{\"id\", \"hostAuthority\", \"homeAuthority\", \"receivedAt\", \"conflicts\", \"status\", \"pending\", \"refused\": {\"reason\", \"message\"} or null}]}."
         )
         var json = false
 
+        func validate() throws {
+            if let since, Instant(iso8601: since) == nil {
+                throw ValidationError(
+                    "--since \"\(since)\" is not an ISO 8601 instant with an offset (2027-03-27T03:00:00Z)")
+            }
+            if let status, ReferralCatalog.Status(rawValue: status) == nil {
+                throw ValidationError(
+                    "--status \"\(status)\" is not a status: \(ReferralCatalog.Status.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+            if let after, (try? RecordID(after)) == nil {
+                throw ValidationError("--after \"\(after)\" is not a referral id")
+            }
+        }
+
         func run() async throws {
             let workspace = try options.open()
-            let rows = try laptop { () throws(LaptopError) in try workspace.referrals() }
-            if json {
-                JSONOutput.print(
-                    .object([
-                        "referrals": .array(
-                            rows.map { row in
-                                let refused: FieldValue =
-                                    row.refusal.map {
-                                        .object(["reason": .string($0.reason), "message": .string($0.message)])
-                                    } ?? .null
-                                return .object([
-                                    "id": .string(row.id.rawValue), "hostAuthority": row.hostAuthority,
-                                    "receivedAt": row.receivedAt,
-                                    "conflicts": .integer(Int64(row.conflicts)), "refused": refused,
-                                ])
-                            })
-                    ]))
-            } else {
-                for row in rows {
-                    let refused = row.refusal.map { "  refused by the centre (\($0.reason)): \($0.message)" } ?? ""
-                    print(
-                        "\(row.id)  \(row.receivedAt)  \(row.hostAuthority)\(row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : "")\(refused)"
-                    )
+            var filter = Workspace.ReferralFilter()
+            filter.authority = authority
+            filter.status = status.flatMap(ReferralCatalog.Status.init(rawValue:))
+            filter.conflictsOnly = conflicts
+            filter.pendingOnly = pending
+            filter.since = since.flatMap { Instant(iso8601: $0) }
+            filter.after = after.flatMap { try? RecordID($0) }
+            filter.limit = limit
+            // Lines are written as they are read (64 KiB at a time): the list is never held whole.
+            var count = 0
+            var buffer: [UInt8] = json ? Array(#"{"referrals":["#.utf8) : []
+            try laptop { () throws(LaptopError) in
+                try workspace.referrals(filter) { row in
+                    if json {
+                        if count > 0 { buffer.append(UInt8(ascii: ",")) }
+                        JSONPayload.write(Self.json(row), to: &buffer)
+                    } else {
+                        buffer.append(contentsOf: (Self.text(row) + "\n").utf8)
+                    }
+                    count += 1
+                    if buffer.count >= 64 << 10 {
+                        FileHandleOutput.standardOutput(buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
                 }
-                if rows.isEmpty { print("No referrals.") }
             }
+            if json {
+                buffer.append(contentsOf: "]}\n".utf8)
+            } else if count == 0 {
+                buffer.append(contentsOf: "No referrals.\n".utf8)
+            }
+            FileHandleOutput.standardOutput(buffer)
+        }
+
+        static func json(_ row: Workspace.ReferralSummary) -> FieldValue {
+            let refused: FieldValue =
+                row.refusal.map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null
+            return .object([
+                "id": .string(row.id.rawValue), "hostAuthority": row.hostAuthority,
+                "homeAuthority": row.homeAuthority, "receivedAt": row.receivedAt,
+                "conflicts": .integer(Int64(row.conflicts)), "status": .string(row.status),
+                "pending": .bool(row.pending), "refused": refused,
+            ])
+        }
+
+        static func text(_ row: Workspace.ReferralSummary) -> String {
+            let refused = row.refusal.map { "  refused by the centre (\($0.reason)): \($0.message)" } ?? ""
+            let conflicts = row.conflicts > 0 ? "  \(row.conflicts) conflict(s)" : ""
+            let pending = row.pending ? "  not yet synced" : ""
+            return "\(row.id)  \(row.receivedAt)  \(row.hostAuthority)  \(row.status)\(conflicts)\(pending)\(refused)"
         }
     }
 

@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import LineProtocol
+public import Replication
+
+/// What the store keeps of a record beside its sealed content, so that a command finds and lists
+/// records without opening them: the record's version vector, its number of fields in conflict,
+/// its bucket (``StoreIntegrity``), and what the application says of it (``RecordSummary``).
+///
+/// In the clear, in the record's row: the version vector, the conflict count, when the record was
+/// received, its status and its authority codes, none of which tells who a referral is about.
+/// Sealed: the summary's content, which a list shows.
+public enum RecordCatalog {
+    /// The catalog columns of `records`, in the order a row's digest takes them.
+    static let columns = [
+        "bucket", "version", "conflicts", "receivedSeconds", "receivedNanos", "status", "host", "home", "summary",
+    ]
+
+    /// The authenticated context of a record's sealed summary.
+    static func summaryContext(_ id: String) -> String { "summary:" + id }
+
+    /// The value ordering an unknown receipt last (SQLite sorts integers, and nothing is later).
+    static let unknownReceipt = Int64.max
+}
+
+/// What the application says of a record for the store's catalog (``RecordCatalog``).
+public struct RecordSummary: Sendable, Hashable {
+    /// When the record was received, as seconds since 1970 (UTC) and nanoseconds; nil when not
+    /// known (absent, unreadable, or in conflict).
+    public var receivedSeconds: Int64?
+    public var receivedNanos: Int64
+    /// A short status a list filters on (`open`, `awaiting-authorisation`, ...).
+    public var status: String
+    /// The authority codes the record is recorded for (host, and home when it differs).
+    public var host: String?
+    public var home: String?
+    /// What a list shows of the record (sealed in the store: it may hold personal data).
+    public var content: [UInt8]
+
+    public init(
+        receivedSeconds: Int64? = nil, receivedNanos: Int64 = 0, status: String = "", host: String? = nil,
+        home: String? = nil, content: [UInt8] = []
+    ) {
+        self.receivedSeconds = receivedSeconds
+        self.receivedNanos = receivedNanos
+        self.status = status
+        self.host = host
+        self.home = home
+        self.content = content
+    }
+}
+
+/// Says what the catalog keeps of a record: the application's (the laptop's referral summary).
+public typealias RecordDescriber = @Sendable (Replication.Record) -> RecordSummary
+
+/// A record's row of `records`, ready to be written: its sealed content and catalog columns.
+struct CatalogRow {
+    let id: String
+    let sealed: Data
+    /// The catalog columns' values, in the order of ``RecordCatalog/columns``.
+    let columns: [DatabaseValue]
+
+    /// The row of `record`, sealed with `cipher` and described by `describe`.
+    init(_ record: Replication.Record, cipher: StoreCipher, describe: RecordDescriber) throws(StoreError) {
+        id = record.id.rawValue
+        sealed = try cipher.seal(RecordCoding.encode(record), context: "record:" + id)
+        let summary = describe(record)
+        let content = try cipher.seal(summary.content, context: RecordCatalog.summaryContext(id))
+        columns = [
+            StoreIntegrity.bucket(of: id).databaseValue,
+            Notation.text(record.version).databaseValue,
+            record.conflictedPaths.count.databaseValue,
+            (summary.receivedSeconds ?? RecordCatalog.unknownReceipt).databaseValue,
+            (summary.receivedSeconds == nil ? 0 : summary.receivedNanos).databaseValue,
+            summary.status.databaseValue,
+            summary.host.databaseValue,
+            summary.home.databaseValue,
+            content.databaseValue,
+        ]
+    }
+
+    var bucket: Int { Int.fromDatabaseValue(columns[0]) ?? 0 }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import GRDB
+public import Replication
+
+/// Listing records from the catalog (``RecordCatalog``): filtered and paged in SQL, oldest
+/// received first, each row handed over as it is read, so a list costs what it shows.
+extension ReplicaStore {
+    /// Which records a list shows. Filters combine (all must hold).
+    public struct ListFilter: Sendable, Hashable {
+        /// Recorded for this authority (host or home).
+        public var authority: String?
+        /// Of this status (``RecordSummary/status``).
+        public var status: String?
+        /// With at least one field in conflict.
+        public var conflictsOnly = false
+        /// With changes the centre has not acknowledged.
+        public var pendingOnly = false
+        /// Received at or after this instant (seconds since 1970 and nanoseconds).
+        public var receivedSince: (seconds: Int64, nanos: Int64)?
+        /// After this record, in the list's order (the last id of the page before).
+        public var after: RecordID?
+        /// At most this many.
+        public var limit: Int?
+
+        public init() {}
+
+        public static func == (left: ListFilter, right: ListFilter) -> Bool {
+            left.authority == right.authority && left.status == right.status
+                && left.conflictsOnly == right.conflictsOnly && left.pendingOnly == right.pendingOnly
+                && left.receivedSince?.seconds == right.receivedSince?.seconds
+                && left.receivedSince?.nanos == right.receivedSince?.nanos && left.after == right.after
+                && left.limit == right.limit
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(authority)
+            hasher.combine(status)
+            hasher.combine(conflictsOnly)
+            hasher.combine(pendingOnly)
+            hasher.combine(receivedSince?.seconds)
+            hasher.combine(receivedSince?.nanos)
+            hasher.combine(after)
+            hasher.combine(limit)
+        }
+    }
+
+    /// One record as a list shows it: its catalog, and its summary opened.
+    public struct ListedRecord: Sendable {
+        public let id: RecordID
+        /// The application's summary (``RecordSummary/content``).
+        public let content: [UInt8]
+        public let conflicts: Int
+        public let status: String
+        /// Changes the centre has not acknowledged.
+        public let pending: Bool
+    }
+
+    /// Hands `body` the records `filter` selects, oldest received first (unknown receipt last),
+    /// then by id; each row's bucket is checked against its tally before it is believed.
+    /// Throws ``StoreError/Code/refused`` when `filter.after` names no record here.
+    public func list(_ filter: ListFilter, _ body: (ListedRecord) throws -> Void) throws {
+        try reading("the list of referrals") { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let authority = filter.authority {
+                conditions.append("(host = ? OR home = ?)")
+                arguments += [authority, authority]
+            }
+            if let status = filter.status {
+                conditions.append("status = ?")
+                arguments.append(status)
+            }
+            if filter.conflictsOnly { conditions.append("conflicts > 0") }
+            if filter.pendingOnly { conditions.append("id IN (SELECT id FROM pending)") }
+            if let since = filter.receivedSince {
+                conditions.append("(receivedSeconds, receivedNanos) >= (?, ?) AND receivedSeconds < ?")
+                arguments += [since.seconds, since.nanos, RecordCatalog.unknownReceipt]
+            }
+            if let after = filter.after {
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT receivedSeconds, receivedNanos FROM records WHERE id = ?",
+                        arguments: [after.rawValue])
+                else {
+                    throw StoreError(
+                        .refused, "--after \(after.rawValue): no referral with this id in the store")
+                }
+                conditions.append("(receivedSeconds, receivedNanos, id) > (?, ?, ?)")
+                arguments += [row[0] as DatabaseValue, row[1] as DatabaseValue, after.rawValue]
+            }
+            var sql = """
+                SELECT id, summary, conflicts, status, EXISTS (SELECT 1 FROM pending WHERE pending.id = records.id) \
+                FROM records
+                """
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY receivedSeconds, receivedNanos, id"
+            if let limit = filter.limit {
+                sql += " LIMIT ?"
+                arguments.append(limit)
+            }
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try rows.next() {
+                let idText: String = row[0]
+                try checkBucket(StoreIntegrity.bucket(of: idText), in: db)
+                guard let id = try? RecordID(idText), let sealed: Data = row[1],
+                    let content = cipher.open(sealed, context: RecordCatalog.summaryContext(idText))
+                else { throw StoreIntegrity.altered(directory, "the summary of record \(idText) cannot be opened") }
+                try body(
+                    ListedRecord(
+                        id: id, content: content, conflicts: row[2] ?? 0, status: row[3] ?? "", pending: row[4] ?? false))
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import LineProtocol
+import Replication
+
+/// Taking a store of an earlier format to the present one (`edt-store-3`), at its first opening:
+/// - `edt-store-1` had no integrity seal: every sealed value is sealed again under a new key;
+/// - `edt-store-2` had a seal checked whole at every opening: it is checked whole one last time;
+/// - then every record's catalog (``RecordCatalog``) is filled in and the seal computed anew.
+extension ReplicaStore {
+    /// Upgrades the store `database` of `format`, whose values open with `old`, in one
+    /// transaction (all of it, or nothing). Costs one pass over the records, once.
+    ///
+    /// A store from before the seal gets a new store key (derived from the passphrase with a new
+    /// salt): a copy of the file from before the upgrade holds rows sealed under the old key, so
+    /// none of them can be mixed into the sealed store (nor its old `check` put back to make the
+    /// store pass for an unsealed one).
+    /// - Returns: the cipher of the upgraded store.
+    static func upgrade(
+        _ database: DatabaseQueue, in directory: URL, format: String, passphrase: String, cipher old: StoreCipher,
+        describe: RecordDescriber
+    ) throws -> StoreCipher {
+        let cipher =
+            format == unsealedFormatTag
+            ? try StoreCipher.derive(passphrase: passphrase, parameters: StoreCipher.newParameters()) : old
+        let parametersJSON: Data
+        do {
+            parametersJSON = try JSONEncoder().encode(cipher.parameters)
+        } catch {
+            throw StoreError(.io, "cannot write the store's key settings: \(error)")
+        }
+        func unreadable(_ what: String) -> StoreError {
+            StoreError(
+                .corrupt, "\(what) in the store in \(directory.path) cannot be read: the store was damaged or altered")
+        }
+        do {
+            try database.write { db in
+                if format == wholeSealFormatTag {
+                    try StoreIntegrity(storeKey: old.key).verifyLegacy(
+                        sealed: try Data.fetchOne(
+                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
+                        in: db, cipher: old, directory: directory)
+                }
+                if format == unsealedFormatTag {
+                    try reseal(db, from: old, to: cipher, unreadable: unreadable)
+                }
+                // Every record opened (its tag checked) and its catalog filled in.
+                let update = try db.makeStatement(
+                    sql: "UPDATE records SET sealed = ?, "
+                        + RecordCatalog.columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE id = ?")
+                for idText in try String.fetchAll(db, sql: "SELECT id FROM records ORDER BY id") {
+                    guard let id = try? RecordID(idText),
+                        let sealed = try Data.fetchOne(
+                            db, sql: "SELECT sealed FROM records WHERE id = ?", arguments: [idText]),
+                        let plain = cipher.open(sealed, context: "record:" + idText),
+                        let record = try? RecordCoding.decode(plain, id: id)
+                    else { throw unreadable("record \(idText)") }
+                    let row = try CatalogRow(record, cipher: cipher, describe: describe)
+                    try update.execute(
+                        arguments: StatementArguments([row.sealed.databaseValue] + row.columns + [idText.databaseValue]))
+                }
+                // The bucket tallies, from the rows just written.
+                var integrity = StoreIntegrity(storeKey: cipher.key)
+                try db.execute(sql: "DELETE FROM buckets")
+                var buckets: [Int: StoreIntegrity.Tally] = [:]
+                let columns = RecordCatalog.columns.joined(separator: ", ")
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns) FROM records")
+                while let row = try rows.next() {
+                    let bucket: Int = row[3]
+                    buckets[bucket, default: StoreIntegrity.Tally()].add(integrity.recordDigest(row))
+                }
+                let insert = try db.makeStatement(sql: "INSERT INTO buckets (bucket, tally) VALUES (?, ?)")
+                for (bucket, tally) in buckets {
+                    try insert.execute(arguments: [Int64(bucket), StoreIntegrity.encode(tally)])
+                }
+                let meta = try db.makeStatement(sql: "UPDATE meta SET value = ? WHERE key = ?")
+                try meta.execute(arguments: [try cipher.seal(Array(formatTag.utf8), context: "check"), "check"])
+                try meta.execute(arguments: [parametersJSON, "kdf"])
+                try meta.execute(arguments: [formatTag, "format"])
+                try integrity.tallyAll(in: db)
+                try integrity.storeSeal(in: db, cipher: cipher)
+            }
+            return cipher
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "cannot upgrade the store in \(directory.path) (nothing was changed): \(error)")
+        }
+    }
+
+    /// Seals every sealed value of an unsealed store again under `cipher` (the records are
+    /// sealed again with their catalog, by the caller).
+    private static func reseal(
+        _ db: Database, from old: StoreCipher, to cipher: StoreCipher, unreadable: (String) -> StoreError
+    ) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM records") {
+            guard let key = String.fromDatabaseValue(row[0]), let sealed = Data.fromDatabaseValue(row[1]),
+                let plain = old.open(sealed, context: "record:" + key)
+            else { throw unreadable("a record") }
+            try db.execute(
+                sql: "UPDATE records SET sealed = ? WHERE id = ?",
+                arguments: [try cipher.seal(plain, context: "record:" + key), key])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM rejections") {
+            guard let key = String.fromDatabaseValue(row[0]), let sealed = Data.fromDatabaseValue(row[1]),
+                let plain = old.open(sealed, context: "rejection:" + key)
+            else { throw unreadable("a refusal") }
+            try db.execute(
+                sql: "UPDATE rejections SET sealed = ? WHERE id = ?",
+                arguments: [try cipher.seal(plain, context: "rejection:" + key), key])
+        }
+        let update = try db.makeStatement(sql: "UPDATE meta SET value = ? WHERE key = ?")
+        for (key, context) in [("signingKey", "signing-key"), (centreKeyName, centreKeyContext)] {
+            guard let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+            else { continue }  // no centre key recorded yet
+            guard let plain = old.open(sealed, context: context) else { throw unreadable("the \(key)") }
+            try update.execute(arguments: [try cipher.seal(plain, context: context), key])
+        }
+    }
+}
