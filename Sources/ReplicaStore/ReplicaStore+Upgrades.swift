@@ -5,7 +5,8 @@ import Replication
 
 /// Taking a store of an earlier format to the present one (`edt-store-3`), at its first opening:
 /// - `edt-store-1` had no integrity seal: every sealed value is sealed again under a new key;
-/// - `edt-store-2` had a seal checked whole at every opening: it is checked whole one last time;
+/// - `edt-store-2` had a seal checked whole at every opening: ``open(at:passphrase:lockWaitSeconds:describe:)``
+///   checks it whole one last time, before anything is changed;
 /// - then every record's catalog (``RecordCatalog``) is filled in and the seal computed anew.
 extension ReplicaStore {
     /// Upgrades the store `database` of `format`, whose values open with `old`, in one
@@ -35,12 +36,6 @@ extension ReplicaStore {
         }
         do {
             try database.write { db in
-                if format == wholeSealFormatTag {
-                    try StoreIntegrity(storeKey: old.key).verifyLegacy(
-                        sealed: try Data.fetchOne(
-                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
-                        in: db, cipher: old, directory: directory)
-                }
                 if format == unsealedFormatTag {
                     try reseal(db, from: old, to: cipher, unreadable: unreadable)
                 }

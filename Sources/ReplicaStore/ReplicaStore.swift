@@ -182,7 +182,14 @@ public final class ReplicaStore {
             guard try database.read({ db in try db.tableExists("meta") }) else {
                 throw StoreError(.corrupt, "\(file.path) is not an edt store: it has no store settings")
             }
-            try StoreSchema.migrator.migrate(database)
+            // The schema of the formats before the catalog; the catalog's columns are added once
+            // the store is known to be intact (a refused store is left as it was).
+            let migrator = StoreSchema.migrator
+            if try database.read({ db in try migrator.appliedIdentifiers(db) }).isDisjoint(
+                with: StoreSchema.catalogMigrations)
+            {
+                try migrator.migrate(database, upTo: StoreSchema.lastMigrationBeforeCatalog)
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -215,7 +222,19 @@ public final class ReplicaStore {
                 guard checked == Array(format.utf8) else {
                     throw StoreIntegrity.altered(directory, "its format does not match the one sealed in it")
                 }
+                if format == wholeSealFormatTag {  // checked whole, as that format was at every opening
+                    try StoreIntegrity(storeKey: cipher.key).verifyLegacy(
+                        sealed: try Data.fetchOne(
+                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
+                        in: db, cipher: cipher, directory: directory)
+                }
                 return (format, cipher)
+            }
+            do {
+                try StoreSchema.migrator.migrate(database)
+            } catch {
+                throw StoreError(
+                    .io, "cannot upgrade the store in \(directory.path) to this version's schema: \(error)")
             }
             if format != formatTag {
                 cipher = try upgrade(
@@ -229,9 +248,7 @@ public final class ReplicaStore {
                     sealed: try Data.fetchOne(
                         db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
                     cipher: cipher, directory: directory)
-                for table in [StoreIntegrity.Table.meta, .rejections, .checkpoints] {
-                    try integrity.check(table, in: db, directory: directory)
-                }
+                try integrity.check(.meta, .rejections, .checkpoints, in: db, directory: directory)
                 guard let deviceText = String.fromDatabaseValue(try meta("device", db, directory)),
                     let device = try? DeviceID(deviceText),
                     let authoritiesText = String.fromDatabaseValue(try meta("authorities", db, directory)),

@@ -284,21 +284,32 @@ struct StoreIntegrity: Sendable {
         for table in Table.allCases { tallies[Int(table.rawValue)] = try counted(table, in: db) }
     }
 
-    /// Refuses the store in `directory` when `table`'s rows in `db` do not match its sealed tally.
-    func check(_ table: Table, in db: Database, directory: URL) throws {
-        let found = try counted(table, in: db)
-        try Self.compare(found: found, sealed: tallies[Int(table.rawValue)], holds: table.holds, directory: directory)
+    /// Refuses the store in `directory` when the rows of `tables` in `db` do not match their
+    /// sealed tallies, naming every table that differs.
+    func check(_ tables: Table..., in db: Database, directory: URL) throws {
+        var findings: [String] = []
+        for table in tables {
+            let found = try counted(table, in: db)
+            if let finding = Self.difference(found: found, sealed: tallies[Int(table.rawValue)], holds: table.holds) {
+                findings.append(finding)
+            }
+        }
+        guard findings.isEmpty else { throw Self.altered(directory, findings.joined(separator: "; ")) }
     }
 
     /// Throws ``StoreError/Code/altered`` saying how `found` differs from `sealed`, when it does.
     static func compare(found: Tally, sealed: Tally, holds described: String, directory: URL) throws(StoreError) {
-        guard found != sealed else { return }
-        if found.count < sealed.count {
-            throw altered(directory, "\(described): \(sealed.count - found.count) row(s) deleted")
-        } else if found.count > sealed.count {
-            throw altered(directory, "\(described): \(found.count - sealed.count) row(s) added")
+        if let finding = difference(found: found, sealed: sealed, holds: described) {
+            throw altered(directory, finding)
         }
-        throw altered(directory, "\(described): changed (a row edited, or put back from an older copy of the store)")
+    }
+
+    /// How `found` differs from `sealed`, for a person; nil when they are equal.
+    static func difference(found: Tally, sealed: Tally, holds described: String) -> String? {
+        guard found != sealed else { return nil }
+        if found.count < sealed.count { return "\(described): \(sealed.count - found.count) row(s) deleted" }
+        if found.count > sealed.count { return "\(described): \(found.count - sealed.count) row(s) added" }
+        return "\(described): changed (a row edited, or put back from an older copy of the store)"
     }
 
     // MARK: - Buckets
@@ -397,6 +408,7 @@ struct StoreIntegrity: Sendable {
             throw Self.altered(
                 directory, "its integrity seal cannot be read (it was edited, or taken from another store)")
         }
+        var findings: [String] = []
         for table in Table.allCases where table != .buckets {
             var found = Tally()
             if table == .records {
@@ -405,9 +417,11 @@ struct StoreIntegrity: Sendable {
             } else {
                 found = try counted(table, in: db)
             }
-            try Self.compare(
-                found: found, sealed: expected[Int(table.rawValue)], holds: table.holds, directory: directory)
+            if let finding = Self.difference(found: found, sealed: expected[Int(table.rawValue)], holds: table.holds) {
+                findings.append(finding)
+            }
         }
+        guard findings.isEmpty else { throw Self.altered(directory, findings.joined(separator: "; ")) }
     }
 
     /// The refusal of a store found altered: what was found, and what to do.

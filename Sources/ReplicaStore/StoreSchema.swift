@@ -14,6 +14,12 @@ import GRDB
 /// the key (as ``ReplicaStore/sealUnsealedStore(_:in:passphrase:unsealedWith:)`` does), and a
 /// new table is added to ``StoreIntegrity/Table`` and written through ``SealedWrite``.
 enum StoreSchema {
+    /// The last migration of the formats before the catalog (``RecordCatalog``): a store is
+    /// migrated up to here before it is checked, and past it only once it is found intact.
+    static let lastMigrationBeforeCatalog = "v2-sync"
+    /// The migrations from the catalog on.
+    static let catalogMigrations: Set<String> = ["v3-catalog"]
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         // The store's settings (sealed where secret), the sealed records and the sync cursors.

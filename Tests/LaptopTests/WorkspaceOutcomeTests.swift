@@ -24,14 +24,14 @@ struct WorkspaceOutcomeTests {
         sourceLocation: SourceLocation = #_sourceLocation,
         _ body: () throws -> Void
     ) throws {
-        let digest = workspace.digest
+        let digest = try workspace.digest()
         let entries = try workspace.referral(id.rawValue).entries.count
         let refusal = #expect(throws: LaptopError.self, sourceLocation: sourceLocation) { try body() }
         #expect(refusal?.code == .refused, sourceLocation: sourceLocation)
         #expect(
             refusal?.message.contains(words) == true, "\(String(describing: refusal?.message))",
             sourceLocation: sourceLocation)
-        #expect(workspace.digest == digest, "nothing changed", sourceLocation: sourceLocation)
+        #expect(try workspace.digest() == digest, "nothing changed", sourceLocation: sourceLocation)
         #expect(try workspace.referral(id.rawValue).entries.count == entries, sourceLocation: sourceLocation)
     }
 

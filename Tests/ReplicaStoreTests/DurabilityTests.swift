@@ -52,7 +52,7 @@ struct DurabilityTests {
             let lines = printed.split(separator: "\n", omittingEmptySubsequences: false)
             reported.formUnion(lines.dropLast().map(String.init))
             let store = try ReplicaStore.open(at: directory, passphrase: "pw")
-            let present = Set(store.replica.records.keys.map(\.rawValue))
+            let present = Set((try store.recordIDs()).map(\.rawValue))
             let missing = reported.subtracting(present)
             #expect(missing.isEmpty, "round \(round): \(missing.count) captures reported done are missing")
         }

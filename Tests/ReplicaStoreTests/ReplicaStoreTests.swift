@@ -24,18 +24,18 @@ struct ReplicaStoreTests {
             replica.write(.string("Child alone at the station"), to: try FieldPath("concern"), in: id)
             try replica.append(kind: "note", payload: .string("called police"), to: id)
         }
-        let digest = store?.replica.digest()
-        let knowledge = store?.replica.knowledge
+        let digest = (try store?.digest())
+        let knowledge = store?.knowledge
         let publicKey = store?.publicKey
         store = nil  // one open store per replica at a time: closing releases its lock
         let reopened = try ReplicaStore.open(at: directory, passphrase: "pass phrase")
-        #expect(reopened.replica.digest() == digest)
-        #expect(reopened.replica.knowledge == knowledge)
+        #expect((try reopened.digest()) == digest)
+        #expect(reopened.knowledge == knowledge)
         #expect(reopened.device == device)
         #expect(reopened.authorities == ["E06000038"])
         #expect(reopened.publicKey == publicKey)
         // The restored replica keeps counting where it stopped: no dot is reused.
-        let next = try reopened.commit { replica in replica.write(.string("x"), to: try FieldPath("channel"), in: id) }
+        let next = try reopened.commit(loading: [id]) { replica in replica.write(.string("x"), to: try FieldPath("channel"), in: id) }
         #expect(next.counter == 3)
     }
 
@@ -59,15 +59,15 @@ struct ReplicaStoreTests {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
-        try store.commit { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
-        let before = store.replica.digest()
+        try store.commit(loading: [id]) { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
+        let before = (try store.digest())
         #expect(throws: Refused.self) {
-            try store.commit { replica in
+            try store.commit(loading: [id]) { replica in
                 replica.write(.string("second"), to: try FieldPath("concern"), in: id)
                 throw Refused()
             }
         }
-        #expect(store.replica.digest() == before)
+        #expect((try store.digest()) == before)
     }
 
     @Test func aChangeThatThrowsIsNotOnDisk() throws {
@@ -78,14 +78,14 @@ struct ReplicaStoreTests {
         do {
             let store = try ReplicaStore.create(
                 at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
-            try store.commit { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
-            before = store.replica.digest()
-            _ = try? store.commit { replica in
+            try store.commit(loading: [id]) { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
+            before = (try store.digest())
+            _ = try? store.commit(loading: [id]) { replica in
                 replica.write(.string("second"), to: try FieldPath("concern"), in: id)
                 throw Refused()
             }
         }
-        #expect(try ReplicaStore.open(at: directory, passphrase: "p").replica.digest() == before)
+        #expect(try ReplicaStore.open(at: directory, passphrase: "p").digest() == before)
     }
 
     @Test func oneProcessAtATimeChangesAStore() throws {
@@ -117,7 +117,7 @@ struct ReplicaStoreTests {
         var store: ReplicaStore? = try ReplicaStore.create(
             at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
         for (index, text) in personal.enumerated() {
-            try store?.commit { replica in
+            try store?.commit(loading: [id]) { replica in
                 replica.write(.string(text), to: try FieldPath("field\(index)"), in: id)
                 try replica.append(kind: "note", payload: .object(["text": .string(text)]), to: id)
             }
@@ -159,8 +159,10 @@ struct ReplicaStoreTests {
             try db.execute(sql: "UPDATE records SET sealed = ?", arguments: [sealed])
         }
         try database.close()
+        // Opening reads no record; reading this one finds it damaged.
+        let store = try ReplicaStore.open(at: directory, passphrase: "p")
         #expect(throws: StoreError(.corrupt, "record \(id) cannot be read: the store was damaged or altered")) {
-            try ReplicaStore.open(at: directory, passphrase: "p")
+            try store.record(id)
         }
     }
 }

@@ -75,8 +75,9 @@ struct StoreIntegrityTests {
         let database = try DatabaseQueue(path: file(directory).path)
         defer { try? database.close() }
         return try database.read { db in
-            var lines: [String] = []
-            for table in ["meta", "records", "pending", "rejections", "checkpoints", "grdb_migrations"] {
+            var lines = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY 1")
+            for table in ["meta", "records", "pending", "rejections", "checkpoints", "grdb_migrations", "buckets"]
+            where try db.tableExists(table) {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1") {
                     lines.append("\(table) \(row)")
                 }
@@ -93,7 +94,7 @@ struct StoreIntegrityTests {
     {
         let before = try contents(directory)
         let refusal = #expect(throws: StoreError.self, sourceLocation: sourceLocation) {
-            try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
+            try readAsCommandsDo(directory)
         }
         #expect(refusal?.code == .altered, "\(String(describing: refusal))", sourceLocation: sourceLocation)
         let message = refusal?.message ?? ""
@@ -103,8 +104,23 @@ struct StoreIntegrityTests {
         #expect(try contents(directory) == before, "a refused opening changes nothing", sourceLocation: sourceLocation)
         // Refused again the next time: nothing was repaired or re-sealed by the first attempt.
         #expect(throws: StoreError.self, sourceLocation: sourceLocation) {
-            try ReplicaStore.open(at: directory, passphrase: Self.passphrase, lockWaitSeconds: 0)
+            try readAsCommandsDo(directory, lockWaitSeconds: 0)
         }
+        // And the whole check finds it too.
+        #expect(throws: StoreError.self, sourceLocation: sourceLocation) {
+            try ReplicaStore.open(at: directory, passphrase: Self.passphrase, lockWaitSeconds: 0).verifyWhole()
+        }
+    }
+
+    /// Opens the store and reads it as commands do: opening (settings, refusals, cursors), each
+    /// record, the pending list (a sync) and the list of referrals. A store is refused by the
+    /// first of these that reads the altered part.
+    func readAsCommandsDo(_ directory: URL, lockWaitSeconds: Double = ReplicaStore.defaultLockWaitSeconds) throws {
+        let store = try ReplicaStore.open(
+            at: directory, passphrase: Self.passphrase, lockWaitSeconds: lockWaitSeconds)
+        for id in [first, second] { _ = try store.record(id) }
+        _ = try store.pendingRecords()
+        try store.list(ReplicaStore.ListFilter()) { _ in }
     }
 
     // MARK: - The attack of issue 18
@@ -117,19 +133,25 @@ struct StoreIntegrityTests {
         let older = try copyOfStore(directory, as: "older.sqlite")
         do {
             let store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
-            try store.commit { replica in
+            try store.commit(loading: [first]) { replica in
                 _ = try replica.append(
                     kind: "decision", payload: .object(["text": .string("strategy discussion now")]), to: first)
             }
         }
         let decided = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
-        #expect(decided.replica[first]?.entries.map(\.kind) == ["decision"])
+        #expect((try decided.record(first))?.entries.map(\.kind) == ["decision"])
         _ = consume decided
         try edit(
             directory, attaching: older,
             "UPDATE records SET sealed = (SELECT sealed FROM old.records WHERE id = ?1) WHERE id = ?1",
             "DELETE FROM pending WHERE id = ?1", arguments: [first.rawValue])
-        try expectRefused(directory, naming: ["records: changed", "the list of records waiting to be synced"])
+        // Reading the record finds it; the whole check names both changes.
+        try expectRefused(directory, naming: ["records: changed"])
+        let whole = #expect(throws: StoreError.self) {
+            try ReplicaStore.open(at: directory, passphrase: Self.passphrase).verifyWhole()
+        }
+        #expect(whole?.message.contains("the list of records waiting to be synced: 1 row(s) deleted") == true)
+        #expect(whole?.message.contains("records: changed") == true)
     }
 
     @Test func anEditedVersionVectorIsRefused() throws {
@@ -168,7 +190,7 @@ struct StoreIntegrityTests {
         do {
             let store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
             #expect(try store.nextRequestCounter() == 2)
-            let versions = try [first, second].map { try #require(store.replica[$0]).version }
+            let versions = try [first, second].map { try #require((try store.record($0))).version }
             try store.applySync(
                 acknowledgements: [.stored(first, pushed: versions[0]), .stored(second, pushed: versions[1])],
                 pulled: [], cursor: "central.x:9", peer: "https://centre")
@@ -223,7 +245,7 @@ struct StoreIntegrityTests {
             (
                 "the seal put back",
                 "UPDATE meta SET value = (SELECT value FROM old.meta WHERE key = 'integrity') WHERE key = 'integrity'",
-                "records"
+                "the centre's refusals: changed"
             ),
             ("the seal edited", "UPDATE meta SET value = x'00' || value WHERE key = 'integrity'", "cannot be read"),
             ("the format put back", "UPDATE meta SET value = 'edt-store-1' WHERE key = 'format'", "its format"),
@@ -238,20 +260,20 @@ struct StoreIntegrityTests {
                 acknowledgements: [
                     .refused(
                         .init(record: first, reason: "forbidden", message: "not for this authority"),
-                        pushed: try #require(store.replica[first]).version)
+                        pushed: try #require((try store.record(first))).version)
                 ], pulled: [], cursor: "central.x:4", peer: "https://centre")
         }
         let older = try copyOfStore(directory, as: "older.sqlite")
         do {
             let store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
             try store.setCentreKey(Array(repeating: 2, count: 32))
-            try store.commit { replica in replica.write(.string("Seen by police"), to: concern, in: second) }
+            try store.commit(loading: [second]) { replica in replica.write(.string("Seen by police"), to: concern, in: second) }
             try store.applySync(
                 acknowledgements: [
-                    .stored(first, pushed: try #require(store.replica[first]).version),
+                    .stored(first, pushed: try #require((try store.record(first))).version),
                     .refused(
                         .init(record: second, reason: "invalid", message: "hostAuthority is missing"),
-                        pushed: try #require(store.replica[second]).version),
+                        pushed: try #require((try store.record(second))).version),
                 ], pulled: [], cursor: "central.x:6", peer: "https://centre")
             #expect(try store.rejections().map(\.record) == [second])
         }
@@ -281,9 +303,9 @@ struct StoreIntegrityTests {
             let id = ids[Int.random(in: 0..<ids.count, using: &random)]
             switch Int.random(in: 0..<9, using: &random) {
             case 0, 1:
-                try live.commit { replica in replica.write(.string("step \(step)"), to: concern, in: id) }
+                try live.commit(loading: [id]) { replica in replica.write(.string("step \(step)"), to: concern, in: id) }
             case 2:
-                try live.commit { replica in _ = try replica.append(kind: "note", payload: .string("n\(step)"), to: id)
+                try live.commit(loading: [id]) { replica in _ = try replica.append(kind: "note", payload: .string("n\(step)"), to: id)
                 }
             case 3:
                 centre.write(.string("from b, step \(step)"), to: try FieldPath("channel"), in: id)
@@ -291,7 +313,7 @@ struct StoreIntegrityTests {
                     acknowledgements: [], pulled: [try #require(centre[id])], cursor: "central.y:\(step)", peer: "p")
             case 4:
                 let acknowledgements: [PushAcknowledgement] = try live.pendingRecords().map { pending in
-                    let version = try #require(live.replica[pending]).version
+                    let version = try #require((try live.record(pending))).version
                     return Bool.random(using: &random)
                         ? .stored(pending, pushed: version)
                         : .refused(.init(record: pending, reason: "invalid", message: "step \(step)"), pushed: version)
@@ -307,19 +329,19 @@ struct StoreIntegrityTests {
                 try live.setCentreKey((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
             default:
                 #expect(throws: Refused.self) {
-                    try live.commit { replica in
+                    try live.commit(loading: [id]) { replica in
                         replica.write(.string("never"), to: concern, in: id)
                         throw Refused()
                     }
                 }
             }
-            let digest = live.replica.digest()
+            let digest = (try live.digest())
             let pending = try live.pendingRecords()
             let rejections = try live.rejections()
             _ = consume live
             store = nil  // closes it, releasing its lock
             store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase, lockWaitSeconds: 0)
-            #expect(store?.replica.digest() == digest, "step \(step)")
+            #expect((try store?.digest()) == digest, "step \(step)")
             #expect(try store?.pendingRecords() == pending, "step \(step)")
             #expect(try store?.rejections() == rejections, "step \(step)")
         }
@@ -338,15 +360,15 @@ struct StoreIntegrityTests {
         let digest = "09dd4ca3aa1ebca2a4b4e6632c2c817bd763f5ed22077da8ee887b37d2181819"
         do {
             let store = try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
-            #expect(store.replica.digest() == digest)
+            #expect((try store.digest()) == digest)
         }
         let format = try DatabaseQueue(path: file(directory).path).read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'")
         }
-        #expect(format == "edt-store-2")
+        #expect(format == "edt-store-3")
         // Sealed: it opens again, as it was, and the checks of a sealed store hold for it.
         let reopened = try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
-        #expect(reopened.replica.digest() == digest)
+        #expect((try reopened.digest()) == digest)
         #expect(try reopened.pendingRecords() == [SchemaMigrationTests.refused, SchemaMigrationTests.kept].sorted())
         #expect(try reopened.rejections().map(\.record) == [SchemaMigrationTests.refused])
         #expect(try reopened.checkpoint(for: "http://127.0.0.1:38315") == "central.frilmovfymy3:1")
@@ -356,10 +378,14 @@ struct StoreIntegrityTests {
             try FileManager.default.removeItem(at: file(directory))
             try FileManager.default.copyItem(at: sealed, to: file(directory))
         }
-        try edit(directory, "DELETE FROM pending WHERE id = ?", arguments: [SchemaMigrationTests.kept.rawValue])
-        let refusal = #expect(throws: StoreError.self) {
-            try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
+        /// Opens the upgraded store and reads it whole, as a sync and a list would.
+        func readWhole() throws {
+            let store = try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
+            _ = try store.pendingRecords()
+            _ = try store.digest()
         }
+        try edit(directory, "DELETE FROM pending WHERE id = ?", arguments: [SchemaMigrationTests.kept.rawValue])
+        let refusal = #expect(throws: StoreError.self) { try readWhole() }
         #expect(refusal?.code == .altered)
 
         // A record from before the upgrade, put back: sealed under the old key, it does not open.
@@ -368,9 +394,7 @@ struct StoreIntegrityTests {
             directory, attaching: preUpgrade,
             "UPDATE records SET sealed = (SELECT sealed FROM old.records WHERE id = ?1) WHERE id = ?1",
             arguments: [SchemaMigrationTests.kept.rawValue])
-        #expect(throws: StoreError.self) {
-            try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
-        }
+        #expect(throws: StoreError.self) { try readWhole() }
         // Nor can the store be made to pass for one from before the seal, to be sealed anew: the
         // old format, key settings and check put back give the old key, which opens none of its rows.
         try restoreSealed()
@@ -380,8 +404,6 @@ struct StoreIntegrityTests {
             UPDATE meta SET value = (SELECT value FROM old.meta WHERE old.meta.key = meta.key)
             WHERE key IN ('format', 'kdf', 'check')
             """, "DELETE FROM meta WHERE key = 'integrity'")
-        #expect(throws: StoreError.self) {
-            try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
-        }
+        #expect(throws: StoreError.self) { try readWhole() }
     }
 }

@@ -25,7 +25,7 @@ struct SyncFlagsTests {
     }
 
     func write(_ store: ReplicaStore, _ value: String, in id: RecordID) throws {
-        try store.commit { replica in replica.write(.string(value), to: try FieldPath("concern"), in: id) }
+        try store.commit(loading: [id]) { replica in replica.write(.string(value), to: try FieldPath("concern"), in: id) }
     }
 
     @Test func localChangesArePendingUntilAcknowledgedAtTheVersionPushed() throws {
@@ -33,8 +33,8 @@ struct SyncFlagsTests {
             try write(store, "one", in: first)
             try write(store, "two", in: second)
             #expect(try store.pendingRecords() == [first, second])
-            let pushedFirst = try #require(store.replica[first]).version
-            let pushedSecond = try #require(store.replica[second]).version
+            let pushedFirst = try #require((try store.record(first))).version
+            let pushedSecond = try #require((try store.record(second))).version
             // The second record changes after it was pushed: its acknowledgement does not settle it.
             try write(store, "two, revised", in: second)
             try store.applySync(
@@ -49,7 +49,7 @@ struct SyncFlagsTests {
         try withStore { store, directory in
             try write(store, "one", in: first)
             try write(store, "two", in: second)
-            let versions = try [first, second].map { try #require(store.replica[$0]).version }
+            let versions = try [first, second].map { try #require((try store.record($0))).version }
             try store.applySync(
                 acknowledgements: [
                     .refused(
@@ -61,13 +61,13 @@ struct SyncFlagsTests {
                 try store.pendingRecords() == [first, second],
                 "offered again at the next sync, in case the cause was mended")
             #expect(try store.rejections().map(\.reason) == ["forbidden", "internal"])
-            #expect(store.replica[first] != nil, "a refused record is never dropped")
+            #expect((try store.record(first)) != nil, "a refused record is never dropped")
             // The reason may quote personal data: it is sealed like the records.
             let bytes = try Data(contentsOf: directory.appendingPathComponent(ReplicaStore.fileName + "-wal"))
             #expect(bytes.range(of: Data("not for this authority".utf8)) == nil)
             // Once the centre takes it, the flag goes.
             try write(store, "one, corrected", in: first)
-            let corrected = try #require(store.replica[first]).version
+            let corrected = try #require((try store.record(first))).version
             try store.applySync(
                 acknowledgements: [.stored(first, pushed: corrected)], pulled: [], cursor: nil, peer: "p")
             #expect(try store.pendingRecords() == [second])
@@ -109,7 +109,7 @@ struct SyncFlagsTests {
     @Test func startingOverMakesEverythingPendingAndForgetsTheCursor() throws {
         try withStore { store, _ in
             try write(store, "one", in: first)
-            let pushed = try #require(store.replica[first]).version
+            let pushed = try #require((try store.record(first))).version
             try store.applySync(
                 acknowledgements: [.stored(first, pushed: pushed)], pulled: [], cursor: "central.x:4", peer: "p")
             #expect(try store.pendingRecords().isEmpty)
@@ -123,10 +123,10 @@ struct SyncFlagsTests {
         try withStore { store, _ in
             try write(store, "one", in: first)
             try write(store, "two", in: second)
-            let versions = try [first, second].map { try #require(store.replica[$0]).version }
+            let versions = try [first, second].map { try #require((try store.record($0))).version }
             // The centre refuses both, and pulls back a copy of the first holding all of it and more.
             var centre = Replica(device: try DeviceID("edt-laptop-b"))
-            _ = centre.merge(parts: [try #require(store.replica[first])])
+            _ = centre.merge(parts: [try #require((try store.record(first)))])
             centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: first)
             try store.applySync(
                 acknowledgements: [
@@ -148,13 +148,13 @@ struct SyncFlagsTests {
             centre.write(.string("from b"), to: try FieldPath("concern"), in: first)
             centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: second)
             // This laptop changed `second` too (another field), and has not pushed it.
-            try store.commit { replica in replica.write(.string("phone"), to: try FieldPath("channel"), in: second) }
+            try store.commit(loading: [second]) { replica in replica.write(.string("phone"), to: try FieldPath("channel"), in: second) }
             let changed = try store.applySync(
                 acknowledgements: [], pulled: [try #require(centre[first]), try #require(centre[second])],
                 cursor: "central:9", peer: "p")
             #expect(changed == 2)
-            #expect(store.replica.read(try FieldPath("concern"), in: first)?.values == [.string("from b")])
-            #expect(store.replica.read(try FieldPath("hostAuthority"), in: second)?.values == [.string("E06000038")])
+            #expect((try store.record(first))?.register(at: try FieldPath("concern"))?.values == [.string("from b")])
+            #expect((try store.record(second))?.register(at: try FieldPath("hostAuthority"))?.values == [.string("E06000038")])
             #expect(try store.pendingRecords() == [second], "only what the centre lacks is pending")
             #expect(try store.checkpoint(for: "p") == "central:9")
         }

@@ -25,8 +25,8 @@ final class MemorySyncStore: SyncStore {
     var device: DeviceID { replica.device }
     var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
     var knowledge: VersionVector { replica.knowledge }
-    var conflictCount: Int { replica.conflictCount }
-    func record(_ id: RecordID) -> Record? { replica[id] }
+    func conflictCount() -> Int { replica.conflictCount }
+    func records(_ ids: [RecordID]) -> [Record] { ids.compactMap { replica[$0] } }
     func pendingRecords() -> [RecordID] { pending.sorted() }
     func checkpoint(for peer: String) -> String? { cursors[peer] }
 
