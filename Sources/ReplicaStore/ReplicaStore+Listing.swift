@@ -107,7 +107,8 @@ extension ReplicaStore {
                 else { throw StoreIntegrity.altered(directory, "the summary of record \(idText) cannot be opened") }
                 try body(
                     ListedRecord(
-                        id: id, content: content, conflicts: row[2] ?? 0, status: row[3] ?? "", pending: row[4] ?? false))
+                        id: id, content: content, conflicts: row[2] ?? 0, status: row[3] ?? "", pending: row[4] ?? false
+                    ))
             }
         }
     }

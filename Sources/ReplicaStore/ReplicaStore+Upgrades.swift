@@ -52,7 +52,8 @@ extension ReplicaStore {
                     else { throw unreadable("record \(idText)") }
                     let row = try CatalogRow(record, cipher: cipher, describe: describe)
                     try update.execute(
-                        arguments: StatementArguments([row.sealed.databaseValue] + row.columns + [idText.databaseValue]))
+                        arguments: StatementArguments([row.sealed.databaseValue] + row.columns + [idText.databaseValue])
+                    )
                 }
                 // The bucket tallies, from the rows just written.
                 var integrity = StoreIntegrity(storeKey: cipher.key)

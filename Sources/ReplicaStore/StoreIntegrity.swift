@@ -356,7 +356,9 @@ struct StoreIntegrity: Sendable {
         let columns = RecordCatalog.columns.joined(separator: ", ")
         let rows = try Row.fetchCursor(
             db.cachedStatement(
-                sql: "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns) FROM records WHERE bucket = ?"),
+                sql:
+                    "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns) FROM records WHERE bucket = ?"
+            ),
             arguments: [bucket])
         var tally = Tally()
         while let row = try rows.next() { tally.add(recordDigest(row)) }

@@ -57,7 +57,9 @@ struct CatalogStoreTests {
         return directory
     }
 
-    func listed(_ store: ReplicaStore, _ configure: (inout ReplicaStore.ListFilter) -> Void = { _ in }) throws
+    func listed(
+        _ store: ReplicaStore, _ configure: (inout ReplicaStore.ListFilter) -> Void = { _ in }
+    ) throws
         -> [String]
     {
         var filter = ReplicaStore.ListFilter()
@@ -211,14 +213,20 @@ struct CatalogStoreTests {
         #expect(try listed(store) { $0.status = "awaiting-authorisation" } == ["r1"])
         var other = Replica(device: try DeviceID("edt-laptop-b"))
         other.write(.string("from b"), to: concern, in: try RecordID("r3"))
-        try store.applySync(acknowledgements: [], pulled: [try #require(other[try RecordID("r3")])], cursor: nil, peer: "x")
+        try store.applySync(
+            acknowledgements: [], pulled: [try #require(other[try RecordID("r3")])], cursor: nil, peer: "x")
         #expect(try listed(store) { $0.conflictsOnly = true } == ["r3"])
         #expect(try store.conflictCount() == 1)
         let r0 = try #require(try store.record(try RecordID("r0")))
         try store.applySync(
             acknowledgements: [.stored(try RecordID("r0"), pushed: r0.version)], pulled: [], cursor: nil, peer: "x")
         #expect(try listed(store) { $0.pendingOnly = true } == ["r4", "r3", "r2", "r1", "a-none"])
-        #expect(try listed(store) { $0.pendingOnly = true; $0.authority = "E06000038"; $0.limit = 1 } == ["r4"])
+        #expect(
+            try listed(store) {
+                $0.pendingOnly = true
+                $0.authority = "E06000038"
+                $0.limit = 1
+            } == ["r4"])
         // An unknown --after is refused.
         let refusal = #expect(throws: StoreError.self) {
             _ = try listed(store) { $0.after = try? RecordID("nowhere") }

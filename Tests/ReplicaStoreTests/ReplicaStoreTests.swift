@@ -35,7 +35,9 @@ struct ReplicaStoreTests {
         #expect(reopened.authorities == ["E06000038"])
         #expect(reopened.publicKey == publicKey)
         // The restored replica keeps counting where it stopped: no dot is reused.
-        let next = try reopened.commit(loading: [id]) { replica in replica.write(.string("x"), to: try FieldPath("channel"), in: id) }
+        let next = try reopened.commit(loading: [id]) { replica in
+            replica.write(.string("x"), to: try FieldPath("channel"), in: id)
+        }
         #expect(next.counter == 3)
     }
 
@@ -59,7 +61,9 @@ struct ReplicaStoreTests {
         let directory = temporaryDirectory().appendingPathComponent("store")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let store = try ReplicaStore.create(at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
-        try store.commit(loading: [id]) { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
+        try store.commit(loading: [id]) { replica in
+            replica.write(.string("first"), to: try FieldPath("concern"), in: id)
+        }
         let before = (try store.digest())
         #expect(throws: Refused.self) {
             try store.commit(loading: [id]) { replica in
@@ -78,7 +82,9 @@ struct ReplicaStoreTests {
         do {
             let store = try ReplicaStore.create(
                 at: directory, device: device, authorities: ["E06000038"], passphrase: "p")
-            try store.commit(loading: [id]) { replica in replica.write(.string("first"), to: try FieldPath("concern"), in: id) }
+            try store.commit(loading: [id]) { replica in
+                replica.write(.string("first"), to: try FieldPath("concern"), in: id)
+            }
             before = (try store.digest())
             _ = try? store.commit(loading: [id]) { replica in
                 replica.write(.string("second"), to: try FieldPath("concern"), in: id)

@@ -267,7 +267,9 @@ struct StoreIntegrityTests {
         do {
             let store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
             try store.setCentreKey(Array(repeating: 2, count: 32))
-            try store.commit(loading: [second]) { replica in replica.write(.string("Seen by police"), to: concern, in: second) }
+            try store.commit(loading: [second]) { replica in
+                replica.write(.string("Seen by police"), to: concern, in: second)
+            }
             try store.applySync(
                 acknowledgements: [
                     .stored(first, pushed: try #require((try store.record(first))).version),
@@ -303,9 +305,11 @@ struct StoreIntegrityTests {
             let id = ids[Int.random(in: 0..<ids.count, using: &random)]
             switch Int.random(in: 0..<9, using: &random) {
             case 0, 1:
-                try live.commit(loading: [id]) { replica in replica.write(.string("step \(step)"), to: concern, in: id) }
+                try live.commit(loading: [id]) { replica in replica.write(.string("step \(step)"), to: concern, in: id)
+                }
             case 2:
-                try live.commit(loading: [id]) { replica in _ = try replica.append(kind: "note", payload: .string("n\(step)"), to: id)
+                try live.commit(loading: [id]) { replica in
+                    _ = try replica.append(kind: "note", payload: .string("n\(step)"), to: id)
                 }
             case 3:
                 centre.write(.string("from b, step \(step)"), to: try FieldPath("channel"), in: id)

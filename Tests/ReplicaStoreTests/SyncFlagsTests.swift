@@ -25,7 +25,8 @@ struct SyncFlagsTests {
     }
 
     func write(_ store: ReplicaStore, _ value: String, in id: RecordID) throws {
-        try store.commit(loading: [id]) { replica in replica.write(.string(value), to: try FieldPath("concern"), in: id) }
+        try store.commit(loading: [id]) { replica in replica.write(.string(value), to: try FieldPath("concern"), in: id)
+        }
     }
 
     @Test func localChangesArePendingUntilAcknowledgedAtTheVersionPushed() throws {
@@ -148,13 +149,18 @@ struct SyncFlagsTests {
             centre.write(.string("from b"), to: try FieldPath("concern"), in: first)
             centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: second)
             // This laptop changed `second` too (another field), and has not pushed it.
-            try store.commit(loading: [second]) { replica in replica.write(.string("phone"), to: try FieldPath("channel"), in: second) }
+            try store.commit(loading: [second]) { replica in
+                replica.write(.string("phone"), to: try FieldPath("channel"), in: second)
+            }
             let changed = try store.applySync(
                 acknowledgements: [], pulled: [try #require(centre[first]), try #require(centre[second])],
                 cursor: "central:9", peer: "p")
             #expect(changed == 2)
             #expect((try store.record(first))?.register(at: try FieldPath("concern"))?.values == [.string("from b")])
-            #expect((try store.record(second))?.register(at: try FieldPath("hostAuthority"))?.values == [.string("E06000038")])
+            #expect(
+                (try store.record(second))?.register(at: try FieldPath("hostAuthority"))?.values == [
+                    .string("E06000038")
+                ])
             #expect(try store.pendingRecords() == [second], "only what the centre lacks is pending")
             #expect(try store.checkpoint(for: "p") == "central:9")
         }

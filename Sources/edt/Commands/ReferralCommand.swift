@@ -238,7 +238,8 @@ struct ReferralCommand: AsyncParsableCommand {
         var status: String?
         @Flag(help: "Only referrals with a field in conflict.") var conflicts = false
         @Flag(help: "Only referrals with changes the centre has not acknowledged.") var pending = false
-        @Option(help: ArgumentHelp("Only referrals received at or after this instant (ISO 8601).", valueName: "INSTANT"))
+        @Option(
+            help: ArgumentHelp("Only referrals received at or after this instant (ISO 8601).", valueName: "INSTANT"))
         var since: String?
         @Option(help: ArgumentHelp("At most this many referrals.", valueName: "N")) var limit: Int?
         @Option(help: ArgumentHelp("Start after this referral (the last id of the page before).", valueName: "ID"))
