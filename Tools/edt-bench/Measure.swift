@@ -53,17 +53,26 @@ enum Measure {
     }
 }
 
-/// Progress on stderr, only when stderr is a terminal, so `--json` output stays clean for scripts.
+/// Progress on stderr: on a terminal, one line rewritten; elsewhere nothing, or with
+/// `everywhere` one plain line per message (for long setups whose stderr goes to a log).
 struct Progress {
-    let enabled = isatty(2) == 1
+    let enabled: Bool
+    /// Plain lines rather than one rewritten line.
+    private let lines: Bool
+
+    init(everywhere: Bool = false) {
+        let terminal = isatty(2) == 1
+        enabled = terminal || everywhere
+        lines = !terminal
+    }
 
     func say(_ message: String) {
         guard enabled else { return }
-        Self.writeToStandardError("\u{1B}[2K\r" + message)
+        Self.writeToStandardError(lines ? message + "\n" : "\u{1B}[2K\r" + message)
     }
 
     func done() {
-        guard enabled else { return }
+        guard enabled, !lines else { return }
         Self.writeToStandardError("\u{1B}[2K\r")
     }
 
@@ -85,6 +94,11 @@ struct JSONLine {
     }
 
     mutating func add(_ key: String, _ value: Int) { members.append("\"\(key)\": \(value)") }
+
+    mutating func add(_ key: String, _ value: Bool) { members.append("\"\(key)\": \(value)") }
+
+    /// A nested object.
+    mutating func add(_ key: String, _ value: JSONLine) { members.append("\"\(key)\": \(value.text)") }
 
     var text: String { "{" + members.joined(separator: ", ") + "}" }
 }

@@ -31,6 +31,14 @@ struct PushBenchmark: AsyncParsableCommand {
             Also reported: laptopCPUSeconds and centralCPUSeconds, the CPU time (user + system, \
             all threads) each side used during the sync: with both near the machine's cores \
             times seconds, the sync is CPU-bound.
+            With --process, also the push as a worker runs it: a store of N referrals made by the \
+            CLI (`edt init`, `edt referral import`) and a centre (`edt central identity`, \
+            `enroll`), then R times, on fresh copies of both, `edt central serve` and one whole \
+            `edt sync` process spawned and timed from outside, start-up and opening the store \
+            included:
+              processSeconds     its wall time (median); processRecordsPerSecond = N / processSeconds
+              processPeakMiB     the most it held resident in any run (wait4's ru_maxrss)
+              processCPUSeconds  its CPU time, user + system (median)
             """
     )
 
@@ -48,6 +56,9 @@ struct PushBenchmark: AsyncParsableCommand {
             "Timed syncs, each of a fresh copy of the laptop store to a fresh central database, interleaved with the baselines."
     )
     var runs = 3
+
+    @Flag(help: "Also time the push as one whole `edt sync` process, spawned from outside.")
+    var process = false
 
     @Flag(help: "Copy the central endpoint's log (one line per request, with its timings) to stderr.")
     var verbose = false
@@ -71,6 +82,12 @@ struct PushBenchmark: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "edt-bench-push-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
+        // First, while edt-bench holds little: Linux counts the spawner's resident memory into
+        // the child's peak.
+        let whole =
+            process
+            ? try SyncProcessPush.measure(
+                records: records, runs: runs, edt: try CLIFixture.edt(nil), in: directory, progress: progress) : nil
         let setupStarted = Date()
         let pristine = directory.appendingPathComponent("laptop")
         // The laptop store is built once and closed; each run syncs a fresh copy of it.
@@ -134,6 +151,13 @@ struct PushBenchmark: AsyncParsableCommand {
             out.add("setupSeconds", setup, decimals: 3)
             out.add("laptopCPUSeconds", laptopCPU, decimals: 3)
             out.add("centralCPUSeconds", centralCPU, decimals: 3)
+            if let whole {
+                out.add("processSeconds", whole.seconds)
+                out.add("processRecordsPerSecond", Int((Double(records) / whole.seconds).rounded()))
+                out.add("processPeakMiB", whole.peakMiB, decimals: 2)
+                out.add("processCPUSeconds", whole.cpuSeconds, decimals: 3)
+                out.add("processSetupSeconds", whole.setupSeconds, decimals: 3)
+            }
             print(out.text)
         } else {
             print(
@@ -148,6 +172,11 @@ struct PushBenchmark: AsyncParsableCommand {
             print("  ratio          \(format(seconds / limit, 3))")
             print(
                 "  CPU during the sync: laptop \(format(laptopCPU, 3)) s, central endpoint \(format(centralCPU, 3)) s")
+            if let whole {
+                print(
+                    "  edt sync process \(format(whole.seconds)) s  (\(Int((Double(records) / whole.seconds).rounded())) referrals/s; peak RSS \(format(whole.peakMiB, 1)) MiB; CPU \(format(whole.cpuSeconds, 3)) s), one whole process timed from outside"
+                )
+            }
         }
     }
 
