@@ -22,3 +22,17 @@ public enum RecordCoding {
         }
     }
 }
+
+/// A record as a store keeps it: its id, its version and its canonical encoding
+/// (``RecordCoding/encode(_:)``), so a push sends it as stored, without decoding it.
+public struct EncodedRecord: Sendable, Hashable {
+    public let id: RecordID
+    public let version: VersionVector
+    public let payload: [UInt8]
+
+    public init(id: RecordID, version: VersionVector, payload: [UInt8]) {
+        self.id = id
+        self.version = version
+        self.payload = payload
+    }
+}

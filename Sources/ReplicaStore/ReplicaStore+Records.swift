@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import LineProtocol
+public import LineProtocol
 public import Replication
 
 /// Reading records from disk: one, a few, all of them in id order (a digest, a bundle), each
@@ -15,6 +15,28 @@ extension ReplicaStore {
     public func records(_ ids: [RecordID]) throws(StoreError) -> [Replication.Record] {
         guard !ids.isEmpty else { return [] }
         return try reading("records") { db in try ids.compactMap { id in try loadRecord(id, in: db) } }
+    }
+
+    /// The records of `ids` this store holds, as stored: each one's version (from its catalog,
+    /// checked with its bucket) and canonical encoding (opened, its tag checked), not decoded.
+    public func encodedRecords(_ ids: [RecordID]) throws(StoreError) -> [EncodedRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try reading("records") { db in
+            let statement = try db.cachedStatement(sql: "SELECT sealed, version FROM records WHERE id = ?")
+            var records: [EncodedRecord] = []
+            records.reserveCapacity(ids.count)
+            for id in ids {
+                try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: db)
+                guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { continue }
+                guard let sealed: Data = row[0], let payload = cipher.open(sealed, context: "record:" + id.rawValue),
+                    let versionText: String = row[1], let version = Notation.vector(Substring(versionText))
+                else {
+                    throw StoreError(.corrupt, "record \(id.rawValue) cannot be read: the store was damaged or altered")
+                }
+                records.append(EncodedRecord(id: id, version: version, payload: payload))
+            }
+            return records
+        }
     }
 
     /// Every record id, in canonical order.

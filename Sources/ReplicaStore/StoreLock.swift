@@ -7,8 +7,9 @@ import Darwin
 #endif
 
 /// An exclusive lock on a store directory (`flock` on its `lock` file), held while a store is
-/// open: each process keeps the replica in memory, so two processes changing one store at once
-/// would overwrite each other's changes. A second process waits for the first to finish.
+/// open: a process keeps the store's version vector, and which buckets it has checked, in
+/// memory, so two processes changing one store at once would overwrite each other's changes (and
+/// the version vector, dots). A second process waits for the first to finish.
 final class StoreLock {
     /// The lock file inside the store directory.
     static let fileName = "lock"

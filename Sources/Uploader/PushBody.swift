@@ -15,7 +15,7 @@ final class PushBody {
     private let checkpointRecords: Int
     private var stage = Stage.start
     /// Records read from the store and not yet encoded.
-    private var batch: ArraySlice<Record> = []
+    private var batch: ArraySlice<EncodedRecord> = []
     /// Records read from the store at a time.
     static let batchRecords = 64
     /// Why the body stopped early: the store could not be read. The body then ends without its
@@ -67,7 +67,7 @@ final class PushBody {
             var produced = 0
             while produced < Self.pieceBytes, let record = nextRecord() {
                 let id = record.id
-                let payload = RecordCoding.encode(record)
+                let payload = record.payload
                 guard payload.count <= Self.maximumPayloadBytes else {
                     oversized.append((id, record.version, payload.count))
                     continue
@@ -100,13 +100,13 @@ final class PushBody {
 
     /// The next record to send, read from the store a batch at a time; nil at the end, or when
     /// the store failed (``failure``).
-    private func nextRecord() -> Record? {
+    private func nextRecord() -> EncodedRecord? {
         while batch.isEmpty {
             guard !records.isEmpty, failure == nil else { return nil }
             let ids = Array(records.prefix(Self.batchRecords))
             records = records.dropFirst(ids.count)
             do {
-                batch = try store.records(ids)[...]
+                batch = try store.encodedRecords(ids)[...]
             } catch {
                 failure = "\(error)"
                 return nil

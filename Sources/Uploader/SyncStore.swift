@@ -14,9 +14,10 @@ public protocol SyncStore: AnyObject {
     var knowledge: VersionVector { get }
     /// Fields in conflict over all records.
     func conflictCount() throws -> Int
-    /// The records of `ids` the store holds, as they are now, in the order of `ids` (a push
-    /// reads its records a few dozen at a time).
-    func records(_ ids: [RecordID]) throws -> [Record]
+    /// The records of `ids` the store holds, as they are now and as stored (their canonical
+    /// encoding), in the order of `ids`: a push reads its records a few dozen at a time and sends
+    /// them without decoding them.
+    func encodedRecords(_ ids: [RecordID]) throws -> [EncodedRecord]
     /// The records with changes the centre has not acknowledged, in id order.
     func pendingRecords() throws -> [RecordID]
     /// The cursor last acknowledged by `peer` (the centre's URL), if any.

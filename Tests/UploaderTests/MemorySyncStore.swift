@@ -26,7 +26,11 @@ final class MemorySyncStore: SyncStore {
     var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
     var knowledge: VersionVector { replica.knowledge }
     func conflictCount() -> Int { replica.conflictCount }
-    func records(_ ids: [RecordID]) -> [Record] { ids.compactMap { replica[$0] } }
+    func encodedRecords(_ ids: [RecordID]) -> [EncodedRecord] {
+        ids.compactMap { id in
+            replica[id].map { EncodedRecord(id: id, version: $0.version, payload: RecordCoding.encode($0)) }
+        }
+    }
     func pendingRecords() -> [RecordID] { pending.sorted() }
     func checkpoint(for peer: String) -> String? { cursors[peer] }
 
