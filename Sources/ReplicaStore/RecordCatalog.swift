@@ -3,18 +3,29 @@ import GRDB
 import LineProtocol
 public import Replication
 
-/// What the store keeps of a record beside its sealed content, so that a command finds and lists
-/// records without opening them: the record's version vector, its number of fields in conflict,
-/// its bucket (``StoreIntegrity``), and what the application says of it (``RecordSummary``).
+/// What the store keeps of a record beside its sealed content (the table `catalog`, one small
+/// row per record), so that a command finds, lists and checks records without reading them: the
+/// record's version vector, its number of fields in conflict, its bucket (``StoreIntegrity``),
+/// its *seal* (the nonce and tag of its sealed content, which pin that content), and what the
+/// application says of it (``RecordSummary``).
 ///
-/// In the clear, in the record's row: the version vector, the conflict count, when the record was
-/// received, its status and its authority codes, none of which tells who a referral is about.
-/// Sealed: the summary's content, which a list shows.
+/// In the clear: the version vector, the conflict count, when the record was received, its status
+/// and its authority codes, none of which tells who a referral is about. Sealed: the summary's
+/// content, which a list shows.
 public enum RecordCatalog {
-    /// The catalog columns of `records`, in the order a row's digest takes them.
+    /// The columns of `catalog` but its id, in the order a row's digest takes them.
     static let columns = [
-        "bucket", "version", "conflicts", "receivedSeconds", "receivedNanos", "status", "host", "home", "summary",
+        "bucket", "seal", "version", "conflicts", "receivedSeconds", "receivedNanos", "status", "host", "home",
+        "summary",
     ]
+
+    /// The bytes of a sealed record that pin it: the nonce (its first 12) and the tag (its last
+    /// 16) of its AES-GCM combined form. Opening checks the tag, and no other sealed bytes pass
+    /// that check with the same nonce and tag, so these identify the whole of it.
+    static func seal(of sealed: Data) -> Data {
+        guard sealed.count >= 28 else { return sealed }
+        return sealed.prefix(12) + sealed.suffix(16)
+    }
 
     /// The authenticated context of a record's sealed summary.
     static func summaryContext(_ id: String) -> String { "summary:" + id }
@@ -53,7 +64,7 @@ public struct RecordSummary: Sendable, Hashable {
 /// Says what the catalog keeps of a record: the application's (the laptop's referral summary).
 public typealias RecordDescriber = @Sendable (Replication.Record) -> RecordSummary
 
-/// A record's row of `records`, ready to be written: its sealed content and catalog columns.
+/// A record ready to be written: its sealed content (a row of `records`) and its catalog row.
 struct CatalogRow {
     let id: String
     let sealed: Data
@@ -68,6 +79,7 @@ struct CatalogRow {
         let content = try cipher.seal(summary.content, context: RecordCatalog.summaryContext(id))
         columns = [
             StoreIntegrity.bucket(of: id).databaseValue,
+            RecordCatalog.seal(of: sealed).databaseValue,
             Notation.text(record.version).databaseValue,
             record.conflictedPaths.count.databaseValue,
             (summary.receivedSeconds ?? RecordCatalog.unknownReceipt).databaseValue,

@@ -56,7 +56,8 @@ extension ReplicaStore {
     }
 
     /// Hands `body` the records `filter` selects, oldest received first (unknown receipt last),
-    /// then by id; each row's bucket is checked against its tally before it is believed.
+    /// then by id; each row's bucket is checked against its tally before it is believed (and,
+    /// for `pendingOnly`, the pending list against its own).
     /// Throws ``StoreError/Code/refused`` when `filter.after` names no record here.
     public func list(_ filter: ListFilter, _ body: (ListedRecord) throws -> Void) throws {
         try reading("the list of referrals") { db in
@@ -71,7 +72,11 @@ extension ReplicaStore {
                 arguments.append(status)
             }
             if filter.conflictsOnly { conditions.append("conflicts > 0") }
-            if filter.pendingOnly { conditions.append("id IN (SELECT id FROM pending)") }
+            if filter.pendingOnly {
+                // Which records are pending is believed once the list of them is checked whole.
+                try integrity.check(.pending, in: db, directory: directory)
+                conditions.append("id IN (SELECT id FROM pending)")
+            }
             if let since = filter.receivedSince {
                 conditions.append("(receivedSeconds, receivedNanos) >= (?, ?) AND receivedSeconds < ?")
                 arguments += [since.seconds, since.nanos, RecordCatalog.unknownReceipt]
@@ -79,7 +84,7 @@ extension ReplicaStore {
             if let after = filter.after {
                 guard
                     let row = try Row.fetchOne(
-                        db, sql: "SELECT receivedSeconds, receivedNanos FROM records WHERE id = ?",
+                        db, sql: "SELECT receivedSeconds, receivedNanos FROM catalog WHERE id = ?",
                         arguments: [after.rawValue])
                 else {
                     throw StoreError(
@@ -89,8 +94,8 @@ extension ReplicaStore {
                 arguments += [row[0] as DatabaseValue, row[1] as DatabaseValue, after.rawValue]
             }
             var sql = """
-                SELECT id, summary, conflicts, status, EXISTS (SELECT 1 FROM pending WHERE pending.id = records.id) \
-                FROM records
+                SELECT id, summary, conflicts, status, EXISTS (SELECT 1 FROM pending WHERE pending.id = catalog.id) \
+                FROM catalog
                 """
             if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             sql += " ORDER BY receivedSeconds, receivedNanos, id"

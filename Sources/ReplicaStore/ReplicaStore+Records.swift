@@ -4,7 +4,8 @@ public import LineProtocol
 public import Replication
 
 /// Reading records from disk: one, a few, all of them in id order (a digest, a bundle), each
-/// checked against its bucket's integrity tally (``StoreIntegrity``) before it is believed.
+/// checked against its bucket's integrity tally and its catalog row's seal (``StoreIntegrity``)
+/// before it is believed.
 extension ReplicaStore {
     /// The record `id` as last committed; nil when this store does not hold it.
     public func record(_ id: RecordID) throws(StoreError) -> Replication.Record? {
@@ -22,15 +23,16 @@ extension ReplicaStore {
     public func encodedRecords(_ ids: [RecordID]) throws(StoreError) -> [EncodedRecord] {
         guard !ids.isEmpty else { return [] }
         return try reading("records") { db in
-            let statement = try db.cachedStatement(sql: "SELECT sealed, version FROM records WHERE id = ?")
+            let statement = try db.cachedStatement(
+                sql: "SELECT catalog.seal, catalog.version, records.sealed FROM catalog "
+                    + "LEFT JOIN records ON records.id = catalog.id WHERE catalog.id = ?")
             var records: [EncodedRecord] = []
             records.reserveCapacity(ids.count)
+            try checkBuckets(of: ids, in: db)
             for id in ids {
-                try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: db)
                 guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { continue }
-                guard let sealed: Data = row[0], let payload = cipher.open(sealed, context: "record:" + id.rawValue),
-                    let versionText: String = row[1], let version = Notation.vector(Substring(versionText))
-                else {
+                let payload = try openContent(id.rawValue, seal: row[0], sealed: row[2])
+                guard let versionText: String = row[1], let version = Notation.vector(Substring(versionText)) else {
                     throw StoreError(.corrupt, "record \(id.rawValue) cannot be read: the store was damaged or altered")
                 }
                 records.append(EncodedRecord(id: id, version: version, payload: payload))
@@ -42,39 +44,33 @@ extension ReplicaStore {
     /// Every record id, in canonical order.
     public func recordIDs() throws(StoreError) -> [RecordID] {
         try reading("the record ids") { db in
-            try String.fetchAll(db, sql: "SELECT id FROM records ORDER BY id").compactMap { try? RecordID($0) }
+            try String.fetchAll(db, sql: "SELECT id FROM catalog ORDER BY id").compactMap { try? RecordID($0) }
         }
     }
 
     /// How many records the store holds.
     public func recordCount() throws(StoreError) -> Int {
-        try reading("the number of records") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0 }
+        try reading("the number of records") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM catalog") ?? 0 }
     }
 
     /// Fields in conflict over all records (from the catalog, not the records).
     public func conflictCount() throws(StoreError) -> Int {
         try reading("the conflicts") { db in
-            try Int.fetchOne(db, sql: "SELECT total(conflicts) FROM records WHERE conflicts > 0") ?? 0
+            try Int.fetchOne(db, sql: "SELECT total(conflicts) FROM catalog WHERE conflicts > 0") ?? 0
         }
     }
 
-    /// The version of the record `id` as the catalog keeps it; nil when there is no such record.
-    func catalogVersion(of id: String, in db: Database) throws -> VersionVector? {
-        guard
-            let text = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT version FROM records WHERE id = ?"), arguments: [id])
-        else { return nil }
-        guard let version = Notation.vector(Substring(text)) else {
-            throw StoreError(.corrupt, "the version of record \(id) cannot be read: the store was damaged")
-        }
-        return version
+    /// The version of the record `id` as the catalog keeps it, in the line protocol's notation;
+    /// nil when there is no such record.
+    func catalogVersion(of id: String, in db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?"), arguments: [id])
     }
 
     /// The digest (SHA-256) of the replica's canonical content, as ``Replica/digest()`` computes
     /// it: every record read, one at a time, in id order.
     public func digest() throws(StoreError) -> String {
         try reading("the records") { db in
-            var digester = ReplicaDigester(recordCount: try Int.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0)
+            var digester = ReplicaDigester(recordCount: try Int.fetchOne(db, sql: "SELECT count(*) FROM catalog") ?? 0)
             try forEachStoredRecord(in: db) { record in digester.add(record) }
             return digester.finish()
         }
@@ -86,7 +82,7 @@ extension ReplicaStore {
         notCoveredBy base: VersionVector, _ body: (Replication.Record) throws -> Void
     ) throws {
         try reading("the records") { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, version, bucket FROM records ORDER BY id")
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, version FROM catalog ORDER BY id")
             while let row = try rows.next() {
                 let idText: String = row[0]
                 let bucket = StoreIntegrity.bucket(of: idText)
@@ -104,11 +100,14 @@ extension ReplicaStore {
 
     /// Hands `body` every record, in id order, each checked and opened.
     func forEachStoredRecord(in db: Database, _ body: (Replication.Record) throws -> Void) throws {
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed FROM records ORDER BY id")
+        let rows = try Row.fetchCursor(
+            db,
+            sql: "SELECT catalog.id, catalog.seal, records.sealed FROM catalog "
+                + "LEFT JOIN records ON records.id = catalog.id ORDER BY catalog.id")
         while let row = try rows.next() {
             let idText: String = row[0]
             try checkBucket(StoreIntegrity.bucket(of: idText), in: db)
-            try body(try open(idText, sealed: row[1]))
+            try body(try decode(idText, try openContent(idText, seal: row[1], sealed: row[2])))
         }
     }
 
@@ -118,18 +117,22 @@ extension ReplicaStore {
     public func verifyWhole() throws(StoreError) -> Int {
         try reading("the store") { db in
             try integrity.check(
-                .meta, .records, .pending, .rejections, .checkpoints, .buckets, in: db, directory: directory)
+                .meta, .catalog, .pending, .rejections, .checkpoints, .buckets, in: db, directory: directory)
             bucketTalliesChecked = true
+            let orphans =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM records WHERE id NOT IN (SELECT id FROM catalog)") ?? 0
+            guard orphans == 0 else {
+                throw StoreIntegrity.altered(directory, "records: \(orphans) row(s) added")
+            }
             var count = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed, summary FROM records ORDER BY id")
-            while let row = try rows.next() {
+            try forEachStoredRecord(in: db) { _ in count += 1 }
+            let summaries = try Row.fetchCursor(db, sql: "SELECT id, summary FROM catalog ORDER BY id")
+            while let row = try summaries.next() {
                 let idText: String = row[0]
-                try checkBucket(StoreIntegrity.bucket(of: idText), in: db)
-                _ = try open(idText, sealed: row[1])
-                guard let summary: Data = row[2],
+                guard let summary: Data = row[1],
                     cipher.open(summary, context: RecordCatalog.summaryContext(idText)) != nil
                 else { throw StoreIntegrity.altered(directory, "the summary of record \(idText) cannot be opened") }
-                count += 1
             }
             return count
         }
@@ -142,41 +145,83 @@ extension ReplicaStore {
         // The bucket is checked even when the record is absent: that is how a deleted row shows.
         try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: db)
         guard
-            let sealed = try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT sealed FROM records WHERE id = ?"), arguments: [id.rawValue])
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT catalog.seal, records.sealed FROM catalog "
+                        + "LEFT JOIN records ON records.id = catalog.id WHERE catalog.id = ?"),
+                arguments: [id.rawValue])
         else { return nil }
-        return try open(id.rawValue, sealed: sealed)
+        return try decode(id.rawValue, try openContent(id.rawValue, seal: row[0], sealed: row[1]))
     }
 
-    /// The record `idText` opened from its sealed row.
-    func open(_ idText: String, sealed: Data?) throws -> Replication.Record {
-        guard let sealed, let id = try? RecordID(idText),
-            let plain = cipher.open(sealed, context: "record:" + idText),
-            let record = try? RecordCoding.decode(plain, id: id)
-        else { throw StoreError(.corrupt, "record \(idText) cannot be read: the store was damaged or altered") }
+    /// The plaintext of record `idText`'s sealed content `sealed`, once it matches the `seal`
+    /// its (checked) catalog row holds and opens under the store key.
+    func openContent(_ idText: String, seal: Data?, sealed: Data?) throws -> [UInt8] {
+        guard let sealed else {
+            throw StoreIntegrity.altered(directory, "records: the content of record \(idText) was deleted")
+        }
+        guard let seal, RecordCatalog.seal(of: sealed) == seal else {
+            throw StoreIntegrity.altered(
+                directory,
+                "records: changed (record \(idText) does not match its catalog: put back from an older copy, or edited)"
+            )
+        }
+        guard let plain = cipher.open(sealed, context: "record:" + idText) else {
+            throw StoreError(.corrupt, "record \(idText) cannot be read: the store was damaged or altered")
+        }
+        return plain
+    }
+
+    /// The record `idText` decoded from its opened content.
+    func decode(_ idText: String, _ plain: [UInt8]) throws -> Replication.Record {
+        guard let id = try? RecordID(idText), let record = try? RecordCoding.decode(plain, id: id) else {
+            throw StoreError(.corrupt, "record \(idText) cannot be read: the store was damaged or altered")
+        }
         return record
     }
 
-    /// Checks the records of `bucket` against its tally, once per process (and, the first time,
-    /// the bucket tallies against theirs). Throws ``StoreError/Code/altered`` when they differ.
+    /// Checks the catalog rows of `bucket` against its tally, once per process (and, the first
+    /// time, the bucket tallies against theirs). Throws ``StoreError/Code/altered`` when they differ.
     func checkBucket(_ bucket: Int, in db: Database) throws {
         guard !checkedBuckets.contains(bucket) else { return }
+        try check(buckets: [bucket], in: db)
+    }
+
+    /// Checks the buckets of `ids` not checked yet, in one query (a push reads its records a few
+    /// dozen at a time, most in buckets of their own).
+    func checkBuckets(of ids: [RecordID], in db: Database) throws {
+        var unchecked: Set<Int> = []
+        for id in ids {
+            let bucket = StoreIntegrity.bucket(of: id.rawValue)
+            if !checkedBuckets.contains(bucket) { unchecked.insert(bucket) }
+        }
+        guard !unchecked.isEmpty else { return }
+        try check(buckets: unchecked.sorted(), in: db)
+    }
+
+    /// Checks the catalog rows of `buckets` against their sealed tallies.
+    private func check(buckets: [Int], in db: Database) throws {
         if !bucketTalliesChecked {
             try integrity.check(.buckets, in: db, directory: directory)
             bucketTalliesChecked = true
         }
-        let stored = try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT tally FROM buckets WHERE bucket = ?"), arguments: [bucket])
-        var sealed = StoreIntegrity.Tally()
-        if let stored {
-            guard let tally = StoreIntegrity.decode(stored) else {
+        let found = try integrity.countedBuckets(buckets, in: db)
+        var sealed: [Int: StoreIntegrity.Tally] = [:]
+        let list = buckets.map(String.init).joined(separator: ",")
+        let tallies = try Row.fetchCursor(db, sql: "SELECT bucket, tally FROM buckets WHERE bucket IN (\(list))")
+        while let row = try tallies.next() {
+            let bucket: Int = row[0]
+            guard let data: Data = row[1], let tally = StoreIntegrity.decode(data) else {
                 throw StoreIntegrity.altered(directory, "the tally of bucket \(bucket) cannot be read")
             }
-            sealed = tally
+            sealed[bucket] = tally
         }
-        try StoreIntegrity.compare(
-            found: try integrity.countedBucket(bucket, in: db), sealed: sealed, holds: "records", directory: directory)
-        checkedBuckets.insert(bucket)
+        for bucket in buckets {
+            try StoreIntegrity.compare(
+                found: found[bucket] ?? StoreIntegrity.Tally(), sealed: sealed[bucket] ?? StoreIntegrity.Tally(),
+                holds: "records", directory: directory)
+            checkedBuckets.insert(bucket)
+        }
     }
 
     /// Runs `body` in a read transaction; a failure other than the store's own is an I/O error

@@ -117,11 +117,15 @@ extension ReplicaStore {
                     switch acknowledgement {
                     case .stored(let id, let pushed):
                         try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: write.db)
-                        if try catalogVersion(of: id.rawValue, in: write.db) == pushed { settled.append(id) }
+                        if try catalogVersion(of: id.rawValue, in: write.db) == Notation.text(pushed) {
+                            settled.append(id)
+                        }
                     case .refused(let rejection, let pushed):
                         let id = rejection.record
                         try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: write.db)
-                        guard try catalogVersion(of: id.rawValue, in: write.db) == pushed else { continue }
+                        guard try catalogVersion(of: id.rawValue, in: write.db) == Notation.text(pushed) else {
+                            continue
+                        }
                         let text = Array((rejection.reason + " " + rejection.message).utf8)
                         flagged.append((id, try cipher.seal(text, context: "rejection:" + id.rawValue)))
                     }

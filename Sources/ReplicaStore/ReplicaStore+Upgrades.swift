@@ -39,10 +39,15 @@ extension ReplicaStore {
                 if format == unsealedFormatTag {
                     try reseal(db, from: old, to: cipher, unreadable: unreadable)
                 }
-                // Every record opened (its tag checked) and its catalog filled in.
-                let update = try db.makeStatement(
-                    sql: "UPDATE records SET sealed = ?, "
-                        + RecordCatalog.columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE id = ?")
+                // Every record opened (its tag checked), sealed again, and its catalog row written.
+                let content = try db.makeStatement(sql: "UPDATE records SET sealed = ? WHERE id = ?")
+                let columns = RecordCatalog.columns
+                let catalog = try db.makeStatement(
+                    sql: "INSERT INTO catalog (id, \(columns.joined(separator: ", "))) VALUES ("
+                        + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")")
+                var integrity = StoreIntegrity(storeKey: cipher.key)
+                var buckets: [Int: StoreIntegrity.Tally] = [:]
+                try db.execute(sql: "DELETE FROM catalog; DELETE FROM buckets")
                 for idText in try String.fetchAll(db, sql: "SELECT id FROM records ORDER BY id") {
                     guard let id = try? RecordID(idText),
                         let sealed = try Data.fetchOne(
@@ -51,20 +56,10 @@ extension ReplicaStore {
                         let record = try? RecordCoding.decode(plain, id: id)
                     else { throw unreadable("record \(idText)") }
                     let row = try CatalogRow(record, cipher: cipher, describe: describe)
-                    try update.execute(
-                        arguments: StatementArguments([row.sealed.databaseValue] + row.columns + [idText.databaseValue])
-                    )
-                }
-                // The bucket tallies, from the rows just written.
-                var integrity = StoreIntegrity(storeKey: cipher.key)
-                try db.execute(sql: "DELETE FROM buckets")
-                var buckets: [Int: StoreIntegrity.Tally] = [:]
-                let columns = RecordCatalog.columns.joined(separator: ", ")
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns) FROM records")
-                while let row = try rows.next() {
-                    let bucket: Int = row[3]
-                    buckets[bucket, default: StoreIntegrity.Tally()].add(integrity.recordDigest(row))
+                    try content.execute(arguments: [row.sealed, idText])
+                    try catalog.execute(arguments: StatementArguments([idText.databaseValue] + row.columns))
+                    buckets[row.bucket, default: StoreIntegrity.Tally()].add(
+                        integrity.digest(.catalog, key: idText.databaseValue, value: nil, extra: row.columns))
                 }
                 let insert = try db.makeStatement(sql: "INSERT INTO buckets (bucket, tally) VALUES (?, ?)")
                 for (bucket, tally) in buckets {

@@ -123,6 +123,14 @@ public final class ReplicaStore {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: staging.path + suffix) }
         let integrity: StoreIntegrity
         do {
+            // 16 KiB pages: a referral's sealed content (a few KiB) fits in one page, so reading
+            // one costs one page, not a page and its overflow pages. The size is fixed when the
+            // file is made, before the write-ahead log is turned on.
+            let blank = try DatabaseQueue(path: staging.path)
+            try blank.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL")
+            }
+            try blank.close()
             let database = try openDatabase(staging)
             try StoreSchema.migrator.migrate(database)
             integrity = try database.write { db in
@@ -339,7 +347,7 @@ public final class ReplicaStore {
         let after = replica.knowledge
         do {
             try writeSealed { write in
-                let exists = try write.db.cachedStatement(sql: "SELECT 1 FROM records WHERE id = ?")
+                let exists = try write.db.cachedStatement(sql: "SELECT 1 FROM catalog WHERE id = ?")
                 for row in rows where !loadedKeys.contains(row.id) {
                     guard try Int.fetchOne(exists, arguments: [row.id]) == nil else {
                         throw StoreError(

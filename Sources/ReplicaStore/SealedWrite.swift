@@ -23,7 +23,7 @@ struct SealedWrite {
     mutating func put(
         _ table: StoreIntegrity.Table, _ key: some DatabaseValueConvertible, _ value: some DatabaseValueConvertible
     ) throws {
-        guard let valueColumn = table.valueColumn, table != .records else {
+        guard let valueColumn = table.valueColumn, table != .catalog else {
             preconditionFailure("\(table.name) is not written with put")
         }
         let keyValue = key.databaseValue
@@ -43,40 +43,42 @@ struct SealedWrite {
         integrity.add(table, key: keyValue, value: newValue)
     }
 
-    /// Writes a record's row (its sealed content and catalog columns), replacing the one there
-    /// was, and brings the tallies of `records` and of its bucket up to date.
+    /// Writes a record: its sealed content (`records`, covered through its catalog row's seal)
+    /// and its catalog row, replacing those there were, and brings the tallies of `catalog` and
+    /// of its bucket up to date.
     mutating func putRecord(_ row: CatalogRow) throws {
         let columns = RecordCatalog.columns
         let key = row.id.databaseValue
         let bucket = row.bucket
         var tally = try bucketTally(bucket)
         if let old = try Row.fetchOne(
-            db.cachedStatement(
-                sql:
-                    "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns.joined(separator: ", ")) FROM records WHERE id = ?"
-            ), arguments: [key])
+            db.cachedStatement(sql: "SELECT id, \(columns.joined(separator: ", ")) FROM catalog WHERE id = ?"),
+            arguments: [key])
         {
-            let digest = integrity.recordDigest(old)
-            integrity.subtractDigest(.records, digest)
+            let digest = integrity.catalogDigest(old)
+            integrity.subtractDigest(.catalog, digest)
             let oldBucket: Int = old["bucket"] ?? bucket
             if oldBucket == bucket {
                 tally.subtract(digest)
-            } else {  // a row the catalog never filled, or put in another bucket outside edt
+            } else {  // put in another bucket outside edt: that bucket's tally follows the row
                 var other = try bucketTally(oldBucket)
                 other.subtract(digest)
                 buckets[oldBucket] = other
             }
         }
-        let placeholders = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
-        let updates = (["sealed"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        try db.cachedStatement(
+            sql: "INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed"
+        ).execute(arguments: [key, row.sealed])
+        let placeholders = Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")
+        let updates = columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         try db.cachedStatement(
             sql: """
-                INSERT INTO records (id, sealed, \(columns.joined(separator: ", "))) VALUES (\(placeholders)) \
+                INSERT INTO catalog (id, \(columns.joined(separator: ", "))) VALUES (\(placeholders)) \
                 ON CONFLICT(id) DO UPDATE SET \(updates)
                 """
-        ).execute(arguments: StatementArguments([key, row.sealed.databaseValue] + row.columns))
-        let digest = integrity.digest(.records, key: key, value: row.sealed.databaseValue, extra: row.columns)
-        integrity.addDigest(.records, digest)
+        ).execute(arguments: StatementArguments([key] + row.columns))
+        let digest = integrity.digest(.catalog, key: key, value: nil, extra: row.columns)
+        integrity.addDigest(.catalog, digest)
         tally.add(digest)
         buckets[bucket] = tally
     }
@@ -100,7 +102,7 @@ struct SealedWrite {
 
     /// Deletes the row under `key` in `table`, if there is one.
     mutating func delete(_ table: StoreIntegrity.Table, _ key: String) throws {
-        precondition(table != .records && table != .buckets, "records are not deleted with delete")
+        precondition(table != .catalog && table != .buckets, "records are not deleted with delete")
         let returned = table.keyColumn + ", " + (table.valueColumn ?? "NULL")
         let rows = try Row.fetchAll(
             db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE \(table.keyColumn) = ? RETURNING \(returned)"),
@@ -118,7 +120,7 @@ struct SealedWrite {
 
     /// Marks every record pending.
     mutating func markEveryRecordPending() throws {
-        let added = try Row.fetchAll(db, sql: "INSERT OR IGNORE INTO pending (id) SELECT id FROM records RETURNING id")
+        let added = try Row.fetchAll(db, sql: "INSERT OR IGNORE INTO pending (id) SELECT id FROM catalog RETURNING id")
         for row in added { integrity.add(.pending, key: row[0], value: nil) }
     }
 

@@ -6,20 +6,22 @@ import GRDB
 ///
 /// Each sealed record is bound to its own id (``StoreCipher``), which does not stop someone who
 /// holds an older copy of the file from putting back an older sealed copy of a record, deleting
-/// its `pending` row, or editing the version vector, a sync cursor or a record's catalog columns
+/// its `pending` row, or editing the version vector, a sync cursor or a record's catalog row
 /// (``RecordCatalog``): each is a valid row on its own. The seal covers every row of every table
-/// edt keeps (`meta` except the seal itself, `records`, `pending`, `rejections`, `checkpoints`,
-/// `buckets`) as one state:
+/// edt keeps (`meta` except the seal itself, `catalog`, `pending`, `rejections`, `checkpoints`,
+/// `buckets`) as one state, and each record's sealed content through its catalog row:
 ///
 /// - each row has a *digest*: HMAC-SHA256 of its table, its key and its values (their exact bytes
 ///   and SQLite storage classes), under a key derived with HKDF from the store key, so nobody
-///   without the passphrase can compute one. A sealed record stands in its digest by its AES-GCM
-///   nonce and tag alone: a record is opened (its tag checked) before it is used, and no other
-///   sealed bytes pass that check with the same nonce and tag, so these identify the whole of it;
+///   without the passphrase can compute one;
+/// - a record's catalog row holds its *seal*, the AES-GCM nonce and tag of its sealed content:
+///   a record is opened (its tag checked) before it is used, and no other sealed bytes pass that
+///   check with the same nonce and tag, so the catalog row, and its digest, pin the whole content;
+///   content put back from an older copy, or deleted, no longer matches its catalog row;
 /// - each table has a *tally*: its number of rows and the sum of their digests modulo 2^256. A
 ///   change adds the digests of the rows it writes and subtracts those of the rows it replaces or
 ///   deletes (``SealedWrite``): a few microseconds per row, whatever the store's size;
-/// - the records are also tallied per *bucket* (one of 4,096, by their id's SHA-256): the
+/// - the catalog is also tallied per *bucket* (one of 4,096, by the record id's SHA-256): the
 ///   bucket tallies are rows of the table `buckets`, itself tallied like any other;
 /// - the tallies are kept sealed (AES-GCM under the store key) in the `meta` row `integrity`,
 ///   written in the same transaction as every change, so a crash never leaves it behind the rows.
@@ -27,10 +29,11 @@ import GRDB
 /// So nothing is read whole to be checked, and opening a store costs the same at any size:
 /// - opening checks `meta`, `rejections` and `checkpoints` (a few rows) against their tallies;
 /// - the first record a process reads checks the bucket tallies (at most 4,096 rows) against the
-///   `buckets` tally; each record read checks its bucket's rows (a few dozen at 100,000 records)
-///   against its bucket's tally, once per bucket and process;
+///   `buckets` tally; each record read checks its bucket's catalog rows (a few dozen small rows
+///   at 100,000 records) against its bucket's tally, once per bucket and process, and its content
+///   against its catalog row's seal;
 /// - reading the pending list whole (a sync) checks it against its tally;
-/// - `edt store verify` checks every table and every bucket.
+/// - `edt store verify` checks every table, every bucket and every record.
 ///
 /// A row put back from an older copy, edited, added or deleted changes its table's sum (or
 /// count) and its bucket's, and a seal matching it cannot be made without the key. An older seal
@@ -40,12 +43,13 @@ struct StoreIntegrity: Sendable {
     /// The tables the seal covers, in the order of the sealed tallies. A new table the store
     /// keeps must be added here, and written only through ``SealedWrite``.
     enum Table: UInt8, CaseIterable, Sendable {
-        case meta = 0, records, pending, rejections, checkpoints, buckets
+        /// `catalog` holds the place of `records` in the tallies of layout 1 (``legacyLayout``).
+        case meta = 0, catalog, pending, rejections, checkpoints, buckets
 
         var name: String {
             switch self {
             case .meta: "meta"
-            case .records: "records"
+            case .catalog: "catalog"
             case .pending: "pending"
             case .rejections: "rejections"
             case .checkpoints: "checkpoints"
@@ -56,7 +60,7 @@ struct StoreIntegrity: Sendable {
         var keyColumn: String {
             switch self {
             case .meta: "key"
-            case .records, .pending, .rejections: "id"
+            case .catalog, .pending, .rejections: "id"
             case .checkpoints: "peer"
             case .buckets: "bucket"
             }
@@ -66,7 +70,8 @@ struct StoreIntegrity: Sendable {
         var valueColumn: String? {
             switch self {
             case .meta: "value"
-            case .records, .rejections: "sealed"
+            case .catalog: "seal"
+            case .rejections: "sealed"
             case .pending: nil
             case .checkpoints: "cursor"
             case .buckets: "tally"
@@ -77,7 +82,7 @@ struct StoreIntegrity: Sendable {
         var holds: String {
             switch self {
             case .meta: "the store's settings (its version vector, request counter, centre key or identity)"
-            case .records: "records"
+            case .catalog: "records"
             case .pending: "the list of records waiting to be synced"
             case .rejections: "the centre's refusals"
             case .checkpoints: "the sync cursor"
@@ -104,6 +109,16 @@ struct StoreIntegrity: Sendable {
             words.1 = Self.add(words.1, digest.words.1, &carry)
             words.2 = Self.add(words.2, digest.words.2, &carry)
             words.3 = Self.add(words.3, digest.words.3, &carry)
+        }
+
+        /// Adds `other`'s rows to this tally.
+        mutating func add(_ other: Tally) {
+            count &+= other.count
+            var carry = false
+            words.0 = Self.add(words.0, other.words.0, &carry)
+            words.1 = Self.add(words.1, other.words.1, &carry)
+            words.2 = Self.add(words.2, other.words.2, &carry)
+            words.3 = Self.add(words.3, other.words.3, &carry)
         }
 
         mutating func subtract(_ digest: RowDigest) {
@@ -150,7 +165,7 @@ struct StoreIntegrity: Sendable {
     private static let nonceAndTag = 28
     /// HMAC-SHA256 keyed with the row key, nothing hashed yet: copied for each row (cheaper than
     /// keying a new one).
-    private let keyedMAC: HMAC<SHA256>
+    let keyedMAC: HMAC<SHA256>
     private(set) var tallies: [Tally] = Array(repeating: Tally(), count: Table.allCases.count)
 
     /// Empty tallies, with the row key derived from the store key.
@@ -166,17 +181,23 @@ struct StoreIntegrity: Sendable {
     /// The digest of one row: its table, then its key and its value, each as a storage class, a
     /// length and its bytes (nil `value`: a row that is its key alone).
     ///
-    /// A record row's catalog columns (``RecordCatalog/columns``) follow its sealed value as
-    /// `extra`, each as a storage class, a length and its bytes.
-    func digest(_ table: Table, key: DatabaseValue, value: DatabaseValue?, extra: [DatabaseValue] = []) -> RowDigest {
+    /// A catalog row's columns (``RecordCatalog/columns``) are all `extra`, each as a storage
+    /// class, a length and its bytes, after a nil `value`.
+    ///
+    /// `legacyRecord`: a row of `records` as layout 1 digested it (its table byte is the one of
+    /// ``Table/catalog``).
+    func digest(
+        _ table: Table, key: DatabaseValue, value: DatabaseValue?, extra: some Sequence<DatabaseValue> = [],
+        legacyRecord: Bool = false
+    ) -> RowDigest {
         var mac = keyedMAC
         // Everything but a long value goes to the MAC in one piece (each update has a cost).
         var head: [UInt8] = []
         head.reserveCapacity(96)
         head.append(table.rawValue)
         Self.append(key, to: &head, mac: &mac)
-        if table == .records, case .blob(let sealed) = value?.storage, sealed.count >= Self.nonceAndTag {
-            // A sealed record, by its nonce and tag (see above): storage class 6, not a blob's 5.
+        if legacyRecord, case .blob(let sealed) = value?.storage, sealed.count >= Self.nonceAndTag {
+            // Layout 1's record row: its sealed content by nonce and tag, storage class 6.
             head.append(contentsOf: [6, 0, 0, 0, UInt8(Self.nonceAndTag)])
             head.append(contentsOf: sealed.prefix(12))
             head.append(contentsOf: sealed.suffix(16))
@@ -187,8 +208,12 @@ struct StoreIntegrity: Sendable {
         }
         for column in extra { Self.append(column, to: &head, mac: &mac) }
         if !head.isEmpty { head.withUnsafeBytes { mac.update(data: $0) } }
-        let code = mac.finalize()
-        return code.withUnsafeBytes { raw in
+        return Self.rowDigest(mac.finalize())
+    }
+
+    /// A finished HMAC as a row digest.
+    static func rowDigest(_ code: HashedAuthenticationCode<SHA256>) -> RowDigest {
+        code.withUnsafeBytes { raw in
             RowDigest(
                 words: (
                     UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
@@ -201,7 +226,7 @@ struct StoreIntegrity: Sendable {
 
     /// Appends `value`'s storage class, length and bytes to `head`; a long value's bytes go to
     /// `mac` directly, after `head` (which is then emptied).
-    private static func append(_ value: DatabaseValue, to head: inout [UInt8], mac: inout HMAC<SHA256>) {
+    static func append(_ value: DatabaseValue, to head: inout [UInt8], mac: inout HMAC<SHA256>) {
         func header(_ storage: UInt8, _ count: Int) {
             let length = UInt32(truncatingIfNeeded: count)
             head.append(contentsOf: [
@@ -258,25 +283,16 @@ struct StoreIntegrity: Sendable {
     /// `records`, each row with its catalog columns).
     func counted(_ table: Table, in db: Database) throws -> Tally {
         var tally = Tally()
-        if table == .records {
-            let columns = (["id", "sealed"] + RecordCatalog.columns).joined(separator: ", ")
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM records")
-            while let row = try rows.next() {
-                tally.add(
-                    digest(
-                        .records, key: row[0], value: row[1],
-                        extra: (2..<2 + RecordCatalog.columns.count).map { row[$0] as DatabaseValue }))
-            }
+        if table == .catalog {
+            let columns = (["id"] + RecordCatalog.columns).joined(separator: ", ")
+            let statement = try db.makeStatement(sql: "SELECT \(columns) FROM catalog")
+            for bucket in try catalogTallies(of: statement).values { tally.add(bucket) }
             return tally
         }
         let filter = table == .meta ? " WHERE key IS NOT '\(Self.metaKey)'" : ""
-        let sql = "SELECT \(table.keyColumn), \(table.valueColumn ?? "NULL") FROM \(table.name)\(filter)"
-        let rows = try Row.fetchCursor(db, sql: sql)
-        let hasValue = table.valueColumn != nil
-        while let row = try rows.next() {
-            tally.add(digest(table, key: row[0], value: hasValue ? row[1] as DatabaseValue : nil))
-        }
-        return tally
+        let selected = [table.keyColumn] + (table.valueColumn.map { [$0] } ?? [])
+        let sql = "SELECT \(selected.joined(separator: ", ")) FROM \(table.name)\(filter)"
+        return try self.tally(of: db.makeStatement(sql: sql), table: table)
     }
 
     /// Counts every row of every table in `db`, replacing the tallies (after an upgrade).
@@ -341,28 +357,24 @@ struct StoreIntegrity: Sendable {
         return Tally(count: word(0), words: (word(8), word(16), word(24), word(32)))
     }
 
-    /// The digest of a record row read for a bucket's check: its id, its sealed value's nonce
-    /// and tag (`nonce` + `tag`, 28 bytes) and its catalog columns.
-    func recordDigest(_ row: Row) -> RowDigest {
-        let nonce: Data = row[1] ?? Data()
-        let tag: Data = row[2] ?? Data()
-        return digest(
-            .records, key: row[0], value: (nonce + tag).databaseValue,
-            extra: (3..<3 + RecordCatalog.columns.count).map { row[$0] as DatabaseValue })
+    /// The digest of a catalog row read as `id` then ``RecordCatalog/columns``.
+    func catalogDigest(_ row: Row) -> RowDigest {
+        // The row's values read as they are (no conversion), the id first.
+        let values = row.databaseValues
+        return digest(.catalog, key: values.first ?? .null, value: nil, extra: values.dropFirst())
     }
 
-    /// The records of `bucket` as they are in `db`, tallied.
-    func countedBucket(_ bucket: Int, in db: Database) throws -> Tally {
-        let columns = RecordCatalog.columns.joined(separator: ", ")
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql:
-                    "SELECT id, substr(sealed, 1, 12), substr(sealed, -16, 16), \(columns) FROM records WHERE bucket = ?"
-            ),
-            arguments: [bucket])
-        var tally = Tally()
-        while let row = try rows.next() { tally.add(recordDigest(row)) }
-        return tally
+    /// The catalog rows of `buckets` as they are in `db`, tallied per bucket (a bucket with no
+    /// row has none).
+    func countedBuckets(_ buckets: [Int], in db: Database) throws -> [Int: Tally] {
+        let columns = (["id"] + RecordCatalog.columns).joined(separator: ", ")
+        if buckets.count == 1 {
+            let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM catalog WHERE bucket = ?")
+            try statement.setArguments([buckets[0]])
+            return try catalogTallies(of: statement)
+        }
+        let list = buckets.map(String.init).joined(separator: ",")
+        return try catalogTallies(of: db.makeStatement(sql: "SELECT \(columns) FROM catalog WHERE bucket IN (\(list))"))
     }
 
     // MARK: - The seal
@@ -413,9 +425,11 @@ struct StoreIntegrity: Sendable {
         var findings: [String] = []
         for table in Table.allCases where table != .buckets {
             var found = Tally()
-            if table == .records {
+            if table == .catalog {  // its place in layout 1 is the records'
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed FROM records")
-                while let row = try rows.next() { found.add(digest(.records, key: row[0], value: row[1])) }
+                while let row = try rows.next() {
+                    found.add(digest(.catalog, key: row[0], value: row[1], legacyRecord: true))
+                }
             } else {
                 found = try counted(table, in: db)
             }

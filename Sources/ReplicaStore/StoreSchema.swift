@@ -43,29 +43,26 @@ enum StoreSchema {
                     INSERT INTO pending (id) SELECT id FROM records;
                     """)
         }
-        // The catalog: what a command needs to find a record without opening it, kept beside
-        // each sealed record in its row (``RecordCatalog``), and the integrity buckets. The
-        // columns are filled, and the seal computed over them, when the store is first opened
-        // with its key (``ReplicaStore/upgradeToCatalog``); until then they are null.
+        // The catalog: what a command needs to find, list and check a record without reading
+        // its sealed content, one small row per record (``RecordCatalog``), and the integrity
+        // buckets. The rows are written, and the seal computed over them, when the store is
+        // first opened with its key (``ReplicaStore/upgrade``).
         migrator.registerMigration("v3-catalog") { db in
-            let columns = Set(try db.columns(in: "records").map(\.name))
-            let added: [(String, String)] = [
-                ("bucket", "INTEGER"), ("version", "TEXT"), ("conflicts", "INTEGER"),
-                ("receivedSeconds", "INTEGER"), ("receivedNanos", "INTEGER"), ("status", "TEXT"),
-                ("host", "TEXT"), ("home", "TEXT"), ("summary", "BLOB"),
-            ]
-            for (name, type) in added where !columns.contains(name) {
-                try db.execute(sql: "ALTER TABLE records ADD COLUMN \(name) \(type)")
-            }
             try db.execute(
                 sql: """
+                    CREATE TABLE IF NOT EXISTS catalog (
+                        id TEXT PRIMARY KEY NOT NULL, bucket INTEGER NOT NULL, seal BLOB NOT NULL,
+                        version TEXT NOT NULL, conflicts INTEGER NOT NULL, receivedSeconds INTEGER NOT NULL,
+                        receivedNanos INTEGER NOT NULL, status TEXT NOT NULL, host TEXT, home TEXT,
+                        summary BLOB NOT NULL
+                    ) WITHOUT ROWID;
                     CREATE TABLE IF NOT EXISTS buckets (bucket INTEGER PRIMARY KEY NOT NULL, tally BLOB NOT NULL);
-                    CREATE INDEX IF NOT EXISTS records_by_bucket ON records (bucket);
-                    CREATE INDEX IF NOT EXISTS records_by_received ON records (receivedSeconds, receivedNanos, id);
-                    CREATE INDEX IF NOT EXISTS records_by_host ON records (host, receivedSeconds, receivedNanos, id);
-                    CREATE INDEX IF NOT EXISTS records_by_home ON records (home, receivedSeconds, receivedNanos, id);
-                    CREATE INDEX IF NOT EXISTS records_by_status ON records (status, receivedSeconds, receivedNanos, id);
-                    CREATE INDEX IF NOT EXISTS records_in_conflict ON records (receivedSeconds, receivedNanos, id)
+                    CREATE INDEX IF NOT EXISTS catalog_by_bucket ON catalog (bucket);
+                    CREATE INDEX IF NOT EXISTS catalog_by_received ON catalog (receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS catalog_by_host ON catalog (host, receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS catalog_by_home ON catalog (home, receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS catalog_by_status ON catalog (status, receivedSeconds, receivedNanos, id);
+                    CREATE INDEX IF NOT EXISTS catalog_in_conflict ON catalog (receivedSeconds, receivedNanos, id)
                         WHERE conflicts > 0;
                     """)
         }

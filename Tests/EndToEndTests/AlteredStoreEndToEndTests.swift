@@ -39,14 +39,14 @@ extension LaptopCommandTests {
             let database = try DatabaseQueue(path: file.path)
             defer { try? database.close() }
             return try database.read { db in
-                try ["meta", "records", "pending", "rejections", "checkpoints"].flatMap { table in
+                try ["meta", "records", "catalog", "buckets", "pending", "rejections", "checkpoints"].flatMap { table in
                     try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1").map { "\(table) \($0)" }
                 }
             }
         }
         let altered = try rows()
         for arguments in [
-            ["referral", "list", "--store", store, "--json"], ["referral", "show", "--store", store, id],
+            ["referral", "list", "--store", store, "--pending", "--json"], ["referral", "show", "--store", store, id],
             ["store", "digest", "--store", store],
             [
                 "referral", "note", "--store", store, id, "--kind", "note", "--text", "x", "--by", "J. Okafor",

@@ -160,13 +160,14 @@ struct CatalogStoreTests {
     /// The catalog's clear columns are covered by the seal: one edited to move a record in the
     /// list, or out of a filter, is refused when its bucket is read.
     @Test(arguments: [
-        "UPDATE records SET status = 'closed' WHERE id = 'r2'",
-        "UPDATE records SET receivedSeconds = 1 WHERE id = 'r2'",
-        "UPDATE records SET host = NULL WHERE id = 'r2'",
-        "UPDATE records SET conflicts = 3 WHERE id = 'r2'",
-        "UPDATE records SET version = 'edt-laptop-a:1' WHERE id = 'r2'",
-        "UPDATE records SET bucket = (bucket + 1) % 4096 WHERE id = 'r2'",
-        "UPDATE records SET summary = (SELECT summary FROM records WHERE id = 'r4') WHERE id = 'r2'",
+        "UPDATE catalog SET status = 'closed' WHERE id = 'r2'",
+        "UPDATE catalog SET receivedSeconds = 1 WHERE id = 'r2'",
+        "UPDATE catalog SET host = NULL WHERE id = 'r2'",
+        "UPDATE catalog SET conflicts = 3 WHERE id = 'r2'",
+        "UPDATE catalog SET version = 'edt-laptop-a:1' WHERE id = 'r2'",
+        "UPDATE catalog SET bucket = (bucket + 1) % 4096 WHERE id = 'r2'",
+        "UPDATE catalog SET summary = (SELECT summary FROM catalog WHERE id = 'r4') WHERE id = 'r2'",
+        "UPDATE catalog SET seal = (SELECT seal FROM catalog WHERE id = 'r4') WHERE id = 'r2'",
     ])
     func anEditedCatalogIsRefused(sql: String) throws {
         let directory = try makeStore()
@@ -181,6 +182,18 @@ struct CatalogStoreTests {
             _ = try ReplicaStore.open(at: directory, passphrase: "p", lockWaitSeconds: 0).record(try RecordID("r2"))
         }
         #expect(reading?.code == .altered, "\(sql)")
+    }
+
+    /// Content with no catalog row is never read, and the whole check finds it.
+    @Test func contentWithoutACatalogRowIsFoundByTheWholeCheck() throws {
+        let directory = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        try edit(directory, "INSERT INTO records (id, sealed) SELECT 'r9', sealed FROM records WHERE id = 'r0'")
+        let store = try ReplicaStore.open(at: directory, passphrase: "p", describe: Self.describe)
+        #expect(try store.record(try RecordID("r9")) == nil)
+        #expect(try store.recordCount() == 5)
+        let refusal = #expect(throws: StoreError.self) { try store.verifyWhole() }
+        #expect(refusal?.message.contains("records: 1 row(s) added") == true)
     }
 
     // MARK: - Listing
