@@ -27,6 +27,14 @@ public enum RecordCatalog {
         return sealed.prefix(12) + sealed.suffix(16)
     }
 
+    /// Whether `seal` is the seal of `sealed` (``seal(of:)``), compared in place.
+    static func sealMatches(
+        _ sealed: some DataProtocol & RandomAccessCollection, _ seal: some DataProtocol
+    ) -> Bool {
+        guard sealed.count >= 28, seal.count == 28 else { return false }
+        return sealed.prefix(12).elementsEqual(seal.prefix(12)) && sealed.suffix(16).elementsEqual(seal.suffix(16))
+    }
+
     /// The authenticated context of a record's sealed summary.
     static func summaryContext(_ id: String) -> String { "summary:" + id }
 

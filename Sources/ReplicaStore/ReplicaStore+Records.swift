@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 public import LineProtocol
 public import Replication
 
@@ -20,19 +21,34 @@ extension ReplicaStore {
 
     /// The records of `ids` this store holds, as stored: each one's version (from its catalog,
     /// checked with its bucket) and canonical encoding (opened, its tag checked), not decoded.
+    /// The push's hot path: values are read from SQLite as it holds them, nothing copied but
+    /// the opened content.
     public func encodedRecords(_ ids: [RecordID]) throws(StoreError) -> [EncodedRecord] {
         guard !ids.isEmpty else { return [] }
         return try reading("records") { db in
+            try checkBuckets(of: ids, in: db)
             let statement = try db.cachedStatement(
                 sql: "SELECT catalog.seal, catalog.version, records.sealed FROM catalog "
                     + "LEFT JOIN records ON records.id = catalog.id WHERE catalog.id = ?")
+            let handle = statement.sqliteStatement
             var records: [EncodedRecord] = []
             records.reserveCapacity(ids.count)
-            try checkBuckets(of: ids, in: db)
             for id in ids {
-                guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { continue }
-                let payload = try openContent(id.rawValue, seal: row[0], sealed: row[2])
-                guard let versionText: String = row[1], let version = Notation.vector(Substring(versionText)) else {
+                try statement.setArguments([id.rawValue])
+                defer { sqlite3_reset(handle) }
+                let code = sqlite3_step(handle)
+                if code == SQLITE_DONE { continue }
+                guard code == SQLITE_ROW else {
+                    throw StoreError(.io, "cannot read record \(id.rawValue): SQLite error \(code)")
+                }
+                func bytes(_ column: Int32) -> UnsafeRawBufferPointer? {
+                    guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+                    let count = Int(sqlite3_column_bytes(handle, column))
+                    return UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, column), count: count)
+                }
+                let payload = try openContent(id.rawValue, seal: bytes(0), sealed: bytes(2))
+                guard let text = bytes(1), let version = Notation.vector(Substring(decoding: text, as: UTF8.self))
+                else {
                     throw StoreError(.corrupt, "record \(id.rawValue) cannot be read: the store was damaged or altered")
                 }
                 records.append(EncodedRecord(id: id, version: version, payload: payload))
@@ -107,7 +123,9 @@ extension ReplicaStore {
         while let row = try rows.next() {
             let idText: String = row[0]
             try checkBucket(StoreIntegrity.bucket(of: idText), in: db)
-            try body(try decode(idText, try openContent(idText, seal: row[1], sealed: row[2])))
+            let seal: Data? = row[1]
+            let sealed: Data? = row[2]
+            try body(try decode(idText, try openContent(idText, seal: seal, sealed: sealed)))
         }
     }
 
@@ -151,16 +169,20 @@ extension ReplicaStore {
                         + "LEFT JOIN records ON records.id = catalog.id WHERE catalog.id = ?"),
                 arguments: [id.rawValue])
         else { return nil }
-        return try decode(id.rawValue, try openContent(id.rawValue, seal: row[0], sealed: row[1]))
+        let seal: Data? = row[0]
+        let sealed: Data? = row[1]
+        return try decode(id.rawValue, try openContent(id.rawValue, seal: seal, sealed: sealed))
     }
 
     /// The plaintext of record `idText`'s sealed content `sealed`, once it matches the `seal`
     /// its (checked) catalog row holds and opens under the store key.
-    func openContent(_ idText: String, seal: Data?, sealed: Data?) throws -> [UInt8] {
+    func openContent(
+        _ idText: String, seal: (some DataProtocol)?, sealed: (some DataProtocol & RandomAccessCollection)?
+    ) throws -> [UInt8] {
         guard let sealed else {
             throw StoreIntegrity.altered(directory, "records: the content of record \(idText) was deleted")
         }
-        guard let seal, RecordCatalog.seal(of: sealed) == seal else {
+        guard let seal, RecordCatalog.sealMatches(sealed, seal) else {
             throw StoreIntegrity.altered(
                 directory,
                 "records: changed (record \(idText) does not match its catalog: put back from an older copy, or edited)"

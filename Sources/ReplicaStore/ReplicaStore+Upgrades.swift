@@ -39,7 +39,8 @@ extension ReplicaStore {
                 if format == unsealedFormatTag {
                     try reseal(db, from: old, to: cipher, unreadable: unreadable)
                 }
-                // Every record opened (its tag checked), sealed again, and its catalog row written.
+                // Every record opened (its tag checked) with the key it was sealed under, sealed
+                // again under the store's key, and its catalog row written.
                 let content = try db.makeStatement(sql: "UPDATE records SET sealed = ? WHERE id = ?")
                 let columns = RecordCatalog.columns
                 let catalog = try db.makeStatement(
@@ -52,7 +53,7 @@ extension ReplicaStore {
                     guard let id = try? RecordID(idText),
                         let sealed = try Data.fetchOne(
                             db, sql: "SELECT sealed FROM records WHERE id = ?", arguments: [idText]),
-                        let plain = cipher.open(sealed, context: "record:" + idText),
+                        let plain = old.open(sealed, context: "record:" + idText),
                         let record = try? RecordCoding.decode(plain, id: id)
                     else { throw unreadable("record \(idText)") }
                     let row = try CatalogRow(record, cipher: cipher, describe: describe)
@@ -80,19 +81,11 @@ extension ReplicaStore {
         }
     }
 
-    /// Seals every sealed value of an unsealed store again under `cipher` (the records are
-    /// sealed again with their catalog, by the caller).
+    /// Seals the refusals and sealed settings of an unsealed store again under `cipher` (the
+    /// records are sealed again with their catalog rows, by the caller).
     private static func reseal(
         _ db: Database, from old: StoreCipher, to cipher: StoreCipher, unreadable: (String) -> StoreError
     ) throws {
-        for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM records") {
-            guard let key = String.fromDatabaseValue(row[0]), let sealed = Data.fromDatabaseValue(row[1]),
-                let plain = old.open(sealed, context: "record:" + key)
-            else { throw unreadable("a record") }
-            try db.execute(
-                sql: "UPDATE records SET sealed = ? WHERE id = ?",
-                arguments: [try cipher.seal(plain, context: "record:" + key), key])
-        }
         for row in try Row.fetchAll(db, sql: "SELECT id, sealed FROM rejections") {
             guard let key = String.fromDatabaseValue(row[0]), let sealed = Data.fromDatabaseValue(row[1]),
                 let plain = old.open(sealed, context: "rejection:" + key)

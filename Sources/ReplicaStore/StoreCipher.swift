@@ -59,7 +59,7 @@ struct StoreCipher: Sendable {
     }
 
     /// Opens a sealed blob; nil when the key is wrong or the blob was altered.
-    func open(_ sealed: Data, context: String) -> [UInt8]? {
+    func open(_ sealed: some DataProtocol, context: String) -> [UInt8]? {
         guard let box = try? AES.GCM.SealedBox(combined: sealed),
             let plain = try? AES.GCM.open(box, using: key, authenticating: Array(context.utf8))
         else { return nil }

@@ -11,7 +11,7 @@ import GRDB
 /// Migrations run before the passphrase is known, so they cannot keep the store's integrity
 /// seal (``StoreIntegrity``): one that changes rows of the tables it covers would make the next
 /// opening refuse the store as altered. Such a change is made after the seal is verified, with
-/// the key (as ``ReplicaStore/sealUnsealedStore(_:in:passphrase:unsealedWith:)`` does), and a
+/// the key (as ``ReplicaStore/upgrade(_:in:format:passphrase:cipher:describe:)`` does), and a
 /// new table is added to ``StoreIntegrity/Table`` and written through ``SealedWrite``.
 enum StoreSchema {
     /// The last migration of the formats before the catalog (``RecordCatalog``): a store is
