@@ -63,10 +63,6 @@ extension ReplicaStore {
         try reading("the list of referrals") { db in
             var conditions: [String] = []
             var arguments: [any DatabaseValueConvertible] = []
-            if let authority = filter.authority {
-                conditions.append("(host = ? OR home = ?)")
-                arguments += [authority, authority]
-            }
             if let status = filter.status {
                 conditions.append("status = ?")
                 arguments.append(status)
@@ -93,12 +89,23 @@ extension ReplicaStore {
                 conditions.append("(receivedSeconds, receivedNanos, id) > (?, ?, ?)")
                 arguments += [row[0] as DatabaseValue, row[1] as DatabaseValue, after.rawValue]
             }
-            var sql = """
-                SELECT id, summary, conflicts, status, EXISTS (SELECT 1 FROM pending WHERE pending.id = catalog.id) \
-                FROM catalog
+            let select = """
+                SELECT id, summary, conflicts, status, EXISTS (SELECT 1 FROM pending WHERE pending.id = catalog.id), \
+                receivedSeconds, receivedNanos FROM catalog
                 """
-            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-            sql += " ORDER BY receivedSeconds, receivedNanos, id"
+            func branch(_ extra: String?) -> String {
+                let all = (extra.map { [$0] } ?? []) + conditions
+                return all.isEmpty ? select : select + " WHERE " + all.joined(separator: " AND ")
+            }
+            var sql: String
+            if let authority = filter.authority {
+                // Host or home: two index scans merged in order (an OR would sort every match).
+                sql = branch("host = ?") + " UNION ALL " + branch("home = ?")
+                arguments = [authority] + arguments + [authority] + arguments
+            } else {
+                sql = branch(nil)
+            }
+            sql += " ORDER BY 6, 7, 1"
             if let limit = filter.limit {
                 sql += " LIMIT ?"
                 arguments.append(limit)
