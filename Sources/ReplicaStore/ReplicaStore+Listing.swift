@@ -6,7 +6,7 @@ public import Replication
 /// received first, each row handed over as it is read, so a list costs what it shows.
 extension ReplicaStore {
     /// Which records a list shows. Filters combine (all must hold).
-    public struct ListFilter: Sendable, Hashable {
+    public struct ListFilter: Sendable {
         /// Recorded for this authority (host or home).
         public var authority: String?
         /// Of this status (``RecordSummary/status``).
@@ -23,25 +23,6 @@ extension ReplicaStore {
         public var limit: Int?
 
         public init() {}
-
-        public static func == (left: ListFilter, right: ListFilter) -> Bool {
-            left.authority == right.authority && left.status == right.status
-                && left.conflictsOnly == right.conflictsOnly && left.pendingOnly == right.pendingOnly
-                && left.receivedSince?.seconds == right.receivedSince?.seconds
-                && left.receivedSince?.nanos == right.receivedSince?.nanos && left.after == right.after
-                && left.limit == right.limit
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            hasher.combine(authority)
-            hasher.combine(status)
-            hasher.combine(conflictsOnly)
-            hasher.combine(pendingOnly)
-            hasher.combine(receivedSince?.seconds)
-            hasher.combine(receivedSince?.nanos)
-            hasher.combine(after)
-            hasher.combine(limit)
-        }
     }
 
     /// One record as a list shows it: its catalog, and its summary opened.

@@ -19,7 +19,9 @@ final class PushBody {
     /// Records read from the store at a time.
     static let batchRecords = 64
     /// Why the body stopped early: the store could not be read. The body then ends without its
-    /// final signature, so the centre stores nothing of it, and the session reports this.
+    /// pull and final signature (the centre keeps at most the segments signed before, which a
+    /// later push sends again harmlessly, and answers nothing the laptop applies), and the session
+    /// reports this as the store's failure.
     private(set) var failure: String?
     private var sinceCheckpoint = 0
     /// The version of each record as it was pushed, to match acknowledgements against.

@@ -26,8 +26,19 @@ final class MemorySyncStore: SyncStore {
     var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
     var knowledge: VersionVector { replica.knowledge }
     func conflictCount() -> Int { replica.conflictCount }
-    func encodedRecords(_ ids: [RecordID]) -> [EncodedRecord] {
-        ids.compactMap { id in
+    /// Reading fails once this many records were read (a store found damaged mid-push).
+    var failReadingAfter: Int?
+    private var read = 0
+
+    /// Why reading failed, in tests.
+    struct ReadFailure: Error, CustomStringConvertible {
+        var description: String { "record damaged" }
+    }
+
+    func encodedRecords(_ ids: [RecordID]) throws -> [EncodedRecord] {
+        if let limit = failReadingAfter, read + ids.count > limit { throw ReadFailure() }
+        read += ids.count
+        return ids.compactMap { id in
             replica[id].map { EncodedRecord(id: id, version: $0.version, payload: RecordCoding.encode($0)) }
         }
     }

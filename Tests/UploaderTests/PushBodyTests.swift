@@ -67,6 +67,31 @@ struct PushBodyTests {
         #expect(stream.messages.filter { if case .record = $0 { true } else { false } }.count == 3)
     }
 
+    /// The store failing mid-push (a record found damaged) ends the body early, without its
+    /// final signature and pull, and says why: the centre answers nothing the laptop would apply.
+    @Test func aStoreFailingMidPushEndsTheBodyWithoutItsFinalSignature() throws {
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        var ids: [RecordID] = []
+        for number in 0..<200 {
+            let id = try RecordID("case-\(number)")
+            replica.write(.string("concern \(number)"), to: try FieldPath("concern"), in: id)
+            ids.append(id)
+        }
+        let store = MemorySyncStore(replica: replica)
+        store.failReadingAfter = PushBody.batchRecords  // the first batch reads, the second fails
+        let body = PushBody(
+            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 10, counter: 7,
+            centre: "c0ffee")
+        var bytes: [UInt8] = []
+        while let piece = body.next() { bytes += piece }
+        #expect(body.failure == "record damaged")
+        #expect(body.pushedVersions.count == PushBody.batchRecords)
+        #expect(body.next() == nil, "the body stays ended")
+        #expect(throws: LineProtocolError.self, "a stream with no final signature is not a whole push") {
+            try DecodedStream(bytes, verifier: .key(store.key.publicKey), chunkSize: 4_096)
+        }
+    }
+
     @Test func aNoChangeSyncIsJustThePull() throws {
         let (_, stream) = try body(records: 0, oversized: false, checkpointEvery: 10)
         guard stream.messages.count == 2, case .pull(let cursor) = stream.messages[0],
