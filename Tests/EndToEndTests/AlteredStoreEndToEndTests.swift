@@ -47,7 +47,7 @@ extension LaptopCommandTests {
         let altered = try rows()
         for arguments in [
             ["referral", "list", "--store", store, "--pending", "--json"], ["referral", "show", "--store", store, id],
-            ["store", "digest", "--store", store],
+            ["store", "digest", "--store", store], ["store", "verify", "--store", store, "--json"],
             [
                 "referral", "note", "--store", store, id, "--kind", "note", "--text", "x", "--by", "J. Okafor",
                 "--role",

@@ -29,6 +29,7 @@ struct LaptopCommandTests {
         ["referral", "set", "--help"], ["referral", "resolve", "--help"], ["referral", "note", "--help"],
         ["referral", "show", "--help"], ["referral", "list", "--help"], ["referral", "schema", "--help"],
         ["bundle", "export", "--help"], ["bundle", "import", "--help"], ["store", "digest", "--help"],
+        ["store", "verify", "--help"],
         ["demo", "--help"],
         ["sync", "--help"], ["central", "--help"], ["central", "serve", "--help"], ["central", "enroll", "--help"],
         ["central", "revoke", "--help"],
@@ -68,6 +69,9 @@ struct LaptopCommandTests {
         let list = try edt.run(["referral", "list", "--store", store, "--json"])
         let referrals = try #require(list.json["referrals"] as? [[String: Any]])
         #expect(referrals.count == 1)
+        let verified = try edt.run(["store", "verify", "--store", store, "--json"])
+        #expect(verified.status == 0, "\(verified.standardError)")
+        #expect(verified.json["intact"] as? Bool == true && verified.json["records"] as? Int == 1)
         #expect(referrals.first?["id"] as? String == id)
         #expect(referrals.first?["hostAuthority"] as? String == "E06000038")
         #expect(referrals.first?["receivedAt"] as? String == "2027-03-27T02:10:00Z")
