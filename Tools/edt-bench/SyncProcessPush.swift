@@ -1,8 +1,7 @@
 import Foundation
 
 /// The first push as a worker runs it (`edt-bench push --process`): one whole `edt sync` process
-/// spawned from outside, opening the store and starting up included, as Tools/sync-process-bench
-/// times it.
+/// spawned from outside, opening the store and starting up included.
 enum SyncProcessPush {
     /// Medians of the timed runs (peak: the most any run held resident).
     struct Result {
