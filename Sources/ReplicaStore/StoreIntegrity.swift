@@ -104,21 +104,22 @@ struct StoreIntegrity: Sendable {
 
         mutating func add(_ digest: RowDigest) {
             count &+= 1
-            var carry = false
-            words.0 = Self.add(words.0, digest.words.0, &carry)
-            words.1 = Self.add(words.1, digest.words.1, &carry)
-            words.2 = Self.add(words.2, digest.words.2, &carry)
-            words.3 = Self.add(words.3, digest.words.3, &carry)
+            addWords(digest.words)
         }
 
         /// Adds `other`'s rows to this tally.
         mutating func add(_ other: Tally) {
             count &+= other.count
+            addWords(other.words)
+        }
+
+        /// Adds a 256-bit sum (four words, least significant first) modulo 2^256.
+        private mutating func addWords(_ other: (UInt64, UInt64, UInt64, UInt64)) {
             var carry = false
-            words.0 = Self.add(words.0, other.words.0, &carry)
-            words.1 = Self.add(words.1, other.words.1, &carry)
-            words.2 = Self.add(words.2, other.words.2, &carry)
-            words.3 = Self.add(words.3, other.words.3, &carry)
+            words.0 = Self.add(words.0, other.0, &carry)
+            words.1 = Self.add(words.1, other.1, &carry)
+            words.2 = Self.add(words.2, other.2, &carry)
+            words.3 = Self.add(words.3, other.3, &carry)
         }
 
         mutating func subtract(_ digest: RowDigest) {
