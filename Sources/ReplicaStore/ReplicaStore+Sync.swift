@@ -16,13 +16,6 @@ extension ReplicaStore {
         }
     }
 
-    /// How many records have changes the centre has not acknowledged.
-    public func pendingCount() throws(StoreError) -> Int {
-        try reading("which records wait for sync") { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0
-        }
-    }
-
     /// The records the centre refused, with its reasons.
     public func rejections() throws(StoreError) -> [Rejection] {
         do {

@@ -213,7 +213,7 @@ public final class ReplicaStore {
             let knowledge: VersionVector
         }
         do {
-            var (format, cipher) = try database.read { db throws -> (String, StoreCipher) in
+            let (format, formatCipher) = try database.read { db throws -> (String, StoreCipher) in
                 guard let format = String.fromDatabaseValue(try meta("format", db, directory)),
                     [formatTag, wholeSealFormatTag, unsealedFormatTag].contains(format)
                 else {
@@ -244,11 +244,13 @@ public final class ReplicaStore {
                 throw StoreError(
                     .io, "cannot upgrade the store in \(directory.path) to this version's schema: \(error)")
             }
-            if format != formatTag {
-                cipher = try upgrade(
-                    database, in: directory, format: format, passphrase: passphrase, cipher: cipher, describe: describe)
-                format = formatTag
-            }
+            // A store of an earlier format is upgraded, and may get a key of its own (format 1).
+            let cipher =
+                format == formatTag
+                ? formatCipher
+                : try upgrade(
+                    database, in: directory, format: format, passphrase: passphrase, cipher: formatCipher,
+                    describe: describe)
             let contents = try database.read { db throws -> Contents in
                 // The rows opening reads are checked against the seal before anything in them is believed.
                 var integrity = StoreIntegrity(storeKey: cipher.key)
