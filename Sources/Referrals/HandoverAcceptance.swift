@@ -1,0 +1,96 @@
+import Foundation
+public import Replication
+
+/// A day team's acceptance of a case the EDT handed over: who accepted it, in which role, for
+/// which authority and when. It is an entry of kind ``kind`` that only the centre writes, signed
+/// with the centre's own key (``sign(_:record:with:)``), whose dot is the centre's entry device
+/// (``isCentreDevice(_:)``); it replicates to laptops like any entry. Until a case holds one
+/// for its responsible authority, the EDT remains accountable for it.
+///
+/// ```swift
+/// let payload = try HandoverAcceptance.sign(acceptance.payload, record: id) { try key.signature(for: $0) }
+/// let accepted = HandoverAcceptance.all(in: record, centreKey: key.publicKey.rawRepresentation)
+/// ```
+public struct HandoverAcceptance: Sendable, Hashable {
+    /// The entry kind of an acceptance.
+    public static let kind = "handover-acceptance"
+    /// The prefix of the device id the centre writes its entries as (`central.<identity>`).
+    public static let centreDevicePrefix = "central."
+
+    /// The authority whose day team accepted (GSS code).
+    public let authority: String
+    /// Who accepted, and in which role.
+    public let by: ReferralEntry.Author
+    /// When the day team accepted.
+    public let at: Instant
+    /// When the centre recorded it.
+    public let recordedAt: Instant
+    /// The centre's entry device that wrote it.
+    public let device: DeviceID
+
+    public init(
+        authority: String, by: ReferralEntry.Author, at: Instant, recordedAt: Instant, device: DeviceID
+    )
+        throws(ReferralError)
+    {
+        guard Identifiers.isAuthorityCode(authority) else {
+            throw ReferralError(path: "authority", "\"\(authority)\" is not an authority's GSS code (E06000038)")
+        }
+        guard Self.isCentreDevice(device) else {
+            throw ReferralError(path: "device", "only the centre (\(Self.centreDevicePrefix)…) records an acceptance")
+        }
+        self.authority = authority
+        self.by = by
+        self.at = at
+        self.recordedAt = recordedAt
+        self.device = device
+    }
+
+    /// Whether `device` is a centre's entry device (`central.<identity>`); no laptop can be
+    /// enrolled under such a name.
+    public static func isCentreDevice(_ device: DeviceID) -> Bool {
+        device.rawValue.hasPrefix(centreDevicePrefix)
+    }
+
+    /// The entry's payload, unsigned.
+    public var payload: [String: FieldValue] {
+        [
+            "authority": .string(authority), "by": .string(by.name), "role": .string(by.role),
+            "at": .string(at.description), "recordedAt": .string(recordedAt.description),
+            "device": .string(device.rawValue),
+        ]
+    }
+
+    /// `payload` with its `signature` member (``EntrySignature``), made by `sign` with the
+    /// centre's key over the acceptance on `record`.
+    public static func sign<Failure: Error>(
+        _ payload: [String: FieldValue], record: RecordID, with sign: ([UInt8]) throws(Failure) -> [UInt8]
+    ) throws(Failure) -> [String: FieldValue] {
+        let signature = try sign(EntrySignature.signedBytes(payload: payload, kind: kind, record: record))
+        var signed = payload
+        signed[EntrySignature.member] = .string(EntrySignature.algorithmPrefix + Data(signature).base64EncodedString())
+        return signed
+    }
+
+    /// The acceptance `entry` of `record` records, when it is one the centre whose public key
+    /// is `centreKey` wrote: of kind ``kind``, at a centre device's dot, naming that device, and
+    /// with a signature that verifies with that key. Nil for any other entry: an acceptance a
+    /// laptop wrote, or one altered, counts for nothing.
+    public static func read(_ entry: Entry, in record: RecordID, centreKey: [UInt8]) -> HandoverAcceptance? {
+        guard entry.kind == kind, isCentreDevice(entry.dot.device), case .object(let payload) = entry.payload,
+            case .string(entry.dot.device.rawValue)? = payload["device"],
+            case .valid = EntrySignature.verify(entry, in: record, publicKey: centreKey),
+            case .string(let authority)? = payload["authority"], case .string(let name)? = payload["by"],
+            case .string(let role)? = payload["role"], case .string(let at)? = payload["at"],
+            let accepted = Instant(iso8601: at), case .string(let recorded)? = payload["recordedAt"],
+            let recordedAt = Instant(iso8601: recorded), let author = try? ReferralEntry.Author(name: name, role: role)
+        else { return nil }
+        return try? HandoverAcceptance(
+            authority: authority, by: author, at: accepted, recordedAt: recordedAt, device: entry.dot.device)
+    }
+
+    /// Every acceptance of `record` the centre whose public key is `centreKey` wrote, in entry order.
+    public static func all(in record: Record, centreKey: [UInt8]) -> [HandoverAcceptance] {
+        record.entries.compactMap { read($0, in: record.id, centreKey: centreKey) }
+    }
+}
