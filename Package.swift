@@ -49,8 +49,11 @@ let package = Package(
         /// Calendars, bank holidays and (to come) deadlines, handover and the host/home state
         /// machine: pure logic, time passed in.
         .target(
-            name: "Handover", dependencies: ["Referrals"], exclude: ["Data/README.md"],
-            resources: [.embedInCode("Data/authorities.csv"), .embedInCode("Data/bank-holidays.csv")]
+            name: "Handover", dependencies: ["Referrals", "Replication", "LineProtocol"], exclude: ["Data/README.md"],
+            resources: [
+                .embedInCode("Data/authorities.csv"), .embedInCode("Data/bank-holidays.csv"),
+                .embedInCode("Data/routing-rules.json"),
+            ]
         ),
 
         // MARK: - I/O: storage and network
@@ -171,7 +174,11 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
-            name: "HandoverTests", dependencies: ["Handover", "Referrals", "Replication", "TestSupport"],
+            name: "HandoverTests",
+            dependencies: [
+                "Handover", "Referrals", "Replication", "LineProtocol", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "LaptopTests",

@@ -68,12 +68,19 @@ public struct AuthorityProfile: Sendable, Hashable {
     public var decision: DecisionStandard
     /// The out-of-hours teams that cover the authority, and for which services.
     public var coverage: [Coverage]
+    /// The name of the authority's front door (its MASH, duty and assessment team, CHAT...),
+    /// where handed-over cases go when no other routing rule applies; nil: the routing rules'
+    /// default (``RoutingRules/defaultFrontDoor``, "MASH").
+    public var frontDoor: String?
 
-    public init(hours: OfficeHours = .standard, decision: DecisionStandard = .workingDays(1), coverage: [Coverage] = [])
-    {
+    public init(
+        hours: OfficeHours = .standard, decision: DecisionStandard = .workingDays(1), coverage: [Coverage] = [],
+        frontDoor: String? = nil
+    ) {
         self.hours = hours
         self.decision = decision
         self.coverage = coverage
+        self.frontDoor = frontDoor
     }
 }
 

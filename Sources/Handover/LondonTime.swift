@@ -23,6 +23,13 @@ public enum LondonTime {
         return seconds >= start && seconds < end ? 3_600 : 0
     }
 
+    /// `instant` written with the offset London had at that instant (`Z` in winter, `+01:00` in
+    /// summer): the same text as ``Instant/london``, without asking the time-zone database for
+    /// the years the rule covers.
+    public static func text(_ instant: Instant) -> String {
+        instant.written(offsetSeconds: offset(atSecondsSinceEpoch: instant.secondsSinceEpoch))
+    }
+
     /// The London civil day of an instant.
     public static func day(of instant: Instant) -> CalendarDay {
         day(ofSecondsSinceEpoch: instant.secondsSinceEpoch)

@@ -11,6 +11,7 @@ import Referrals
 /// early-closing = 12-24 15:30
 /// closed = 2026-12-29
 /// decision = 24 hours
+/// front-door = Duty and Assessment Team
 ///
 /// [team berkshire-eds]
 /// name = Berkshire Emergency Duty Service
@@ -237,10 +238,14 @@ private struct OperatorFileReader {
             }
         case "decision":
             authority.profile.decision = try decisionStandard(value, line: line)
+        case "front-door":
+            guard !value.isEmpty else { throw error(line, key, "is empty") }
+            guard value.unicodeScalars.count <= 200 else { throw error(line, key, "is longer than 200 characters") }
+            authority.profile.frontDoor = value
         default:
             throw error(
                 line, key,
-                "is not an authority setting; use name, dfe, nation, valid-from, valid-to, hours, early-closing, closed or decision"
+                "is not an authority setting; use name, dfe, nation, valid-from, valid-to, hours, early-closing, closed, decision or front-door"
             )
         }
         if let from = authority.validFrom, let to = authority.validTo, to < from {

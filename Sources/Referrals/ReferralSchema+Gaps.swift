@@ -38,6 +38,20 @@ extension ReferralSchema {
         return gaps
     }
 
+    /// The information a stored referral still lacks, as ``ReferralView/gaps`` lists it
+    /// (recommended fields missing, then the conditional gaps), without building its document:
+    /// what the handover package lists for each case.
+    public static func gaps(of record: Record) -> [String] {
+        var present: Set<String> = []
+        present.reserveCapacity(record.fields.count)
+        for field in record.fields {
+            var holds = false
+            field.register.forEachSibling { if $0.value != .null { holds = true } }
+            if holds || field.register.isConflicted { present.insert(field.path.rawValue) }
+        }
+        return ReferralView.gaps(present: present, record: record) + conditionalGaps(of: record)
+    }
+
     /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``).
     static func conditionalGaps(of record: Record) -> [String] {
         var children: Set<String> = []

@@ -89,6 +89,9 @@ public enum ReferralSchema {
                 m("team", shortText, .optional, "Team"),
                 m("authority", .scalar(.authority), .optional, "Authority (GSS code)"),
                 m("allocatedOn", .scalar(.date), .optional, "Date allocated (for the 12-week routing rule)"),
+                m(
+                    "closedOn", .scalar(.date), .optional,
+                    "Date the allocation ended, when it has; for the 12-week routing rule"),
             ]), .optional, "An allocated social worker, possibly in another authority"),
         m(
             "childProtectionPlan",

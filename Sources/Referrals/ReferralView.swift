@@ -48,7 +48,9 @@ public struct ReferralView: Sendable {
         return register.values.first
     }
 
-    private static func gaps(present: Set<String>, record: Record) -> [String] {
+    /// The recommended members missing from a record whose present field paths are `present`
+    /// (a field in conflict counts as present: it holds values).
+    static func gaps(present: Set<String>, record: Record) -> [String] {
         var gaps: [String] = []
         func walk(_ members: [ReferralSchema.Member], prefix: String) {
             for member in members {

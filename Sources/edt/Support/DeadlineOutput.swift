@@ -5,46 +5,16 @@ import Replication
 
 /// How deadlines are printed: JSON for scripts, one line each for people.
 enum DeadlineOutput {
-    /// `{NAME: {"due", "status", "metBy", "metAt", "startsAt", "late", "overdueSeconds"}}`.
-    static func json(_ deadlines: [Deadlines.Deadline]) -> FieldValue {
-        var members: [String: FieldValue] = [:]
-        for deadline in deadlines {
-            members[deadline.name.rawValue] = .object([
-                "due": .string(deadline.due.london),
-                "startsAt": .string(deadline.startsAt.london),
-                "status": .string(deadline.status.rawValue),
-                "metBy": deadline.metBy.map(FieldValue.string) ?? .null,
-                "metAt": deadline.metAt.map { .string($0.london) } ?? .null,
-                "late": .bool(deadline.isLate),
-                "overdueSeconds": deadline.overdueSeconds.map { .integer($0) } ?? .null,
-            ])
-        }
-        return .object(members)
-    }
+    /// `{NAME: {"due", "status", "metBy", "metAt", "startsAt", "late", "overdueSeconds"}}`
+    /// (``DeadlineJSON``, shared with the handover package).
+    static func json(_ deadlines: [Deadlines.Deadline]) -> FieldValue { DeadlineJSON.deadlines(deadlines) }
 
     /// The document `edt referral deadlines --json` and `edt central case ID deadlines --json`
     /// print.
-    static func json(_ report: DeadlineReport) -> FieldValue {
-        .object([
-            "id": .string(report.id.rawValue),
-            "asOf": .string(report.asOf.london),
-            "authority": .string(report.authority.gss),
-            "deadlines": json(report.deadlines),
-            "uncertain": .array(report.uncertain.map(FieldValue.string)),
-            "openTasks": json(report.openTasks),
-        ])
-    }
+    static func json(_ report: DeadlineReport) -> FieldValue { DeadlineJSON.report(report) }
 
     /// `[{"task", "entry", "summary"}]`.
-    static func json(_ tasks: [OpenTasks.Task]) -> FieldValue {
-        .array(
-            tasks.map { task in
-                .object([
-                    "task": .string(task.kind.rawValue), "entry": task.entry.map(FieldValue.string) ?? .null,
-                    "summary": .string(task.summary),
-                ])
-            })
-    }
+    static func json(_ tasks: [OpenTasks.Task]) -> FieldValue { DeadlineJSON.openTasks(tasks) }
 
     /// The text `edt referral deadlines` and `edt central case ID deadlines` print.
     static func printText(_ report: DeadlineReport, title: String) {

@@ -1,0 +1,278 @@
+public import Referrals
+public import Replication
+
+extension HandoverPackage {
+    /// The package due to `authority` at its first opening of office hours at or after
+    /// `instant`.
+    ///
+    /// - Parameters:
+    ///   - candidates: the stored cases that may belong in it: the caller passes the cases of
+    ///     the authority not yet accepted (a case of another host authority, one received at or
+    ///     after the opening, one received in office hours and one accepted by the authority
+    ///     are left out here anyway).
+    ///   - carriedOver: the ids handed over in earlier packages and not accepted: they are in
+    ///     this one again, carried over, even when the calendar now reads them as received in
+    ///     office hours.
+    ///   - directory: the authorities, for the calendar (worked out once for the package).
+    ///   - centreKey: the centre's public signing key: an acceptance counts only when the
+    ///     centre signed it (``HandoverAcceptance/all(in:centreKey:)``).
+    ///   - routing: the routing rules.
+    /// - Throws: the authority is not known, or its office never opens.
+    public static func build(
+        authority code: String, at instant: Instant, candidates: some Sequence<Record>,
+        carriedOver: Set<RecordID> = [], directory: AuthorityDirectory, centreKey: [UInt8],
+        routing: RoutingRules = .shipped
+    ) throws(Unavailable) -> HandoverPackage {
+        guard let authority = directory.authority(code) else {
+            throw Unavailable(
+                message:
+                    "\(code) is not a known authority; `edt authority list` names them, or add it to the authorities file"
+            )
+        }
+        let calendar = directory.calendar(for: authority)
+        guard let window = calendar.outOfHoursWindow(endingAtOpeningAtOrAfter: instant) else {
+            throw Unavailable(message: "\(code)'s office does not open within ten years of \(instant)")
+        }
+        let context = CaseContext(
+            authority: authority, calendar: calendar, window: window, routing: routing,
+            frontDoor: routing.frontDoor(of: authority))
+        var cases: [Case] = []
+        var unreadable: [RecordID] = []
+        var seen: Set<RecordID> = []
+        for record in candidates {
+            guard seen.insert(record.id).inserted else { continue }
+            guard let timeline = ReferralTimeline(record: record) else {
+                unreadable.append(record.id)
+                continue
+            }
+            guard timeline.hostAuthority == code, timeline.receivedAt < window.opensAt else { continue }
+            let named = carriedOver.contains(record.id)
+            guard named || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
+            if isAccepted(record, by: code, centreKey: centreKey) { continue }
+            cases.append(context.makeCase(record, timeline: timeline, namedCarriedOver: named))
+        }
+        cases.sort { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
+        return HandoverPackage(
+            authority: authority, window: window, frontDoor: context.frontDoor, cases: cases,
+            unreadable: unreadable.sorted())
+    }
+
+    /// Whether the centre recorded `authority`'s acceptance of the case.
+    static func isAccepted(_ record: Record, by authority: String, centreKey: [UInt8]) -> Bool {
+        // Most candidates hold no acceptance: only those that do pay for a signature check.
+        guard record.entries.contains(where: { $0.kind == HandoverAcceptance.kind }) else { return false }
+        return HandoverAcceptance.all(in: record, centreKey: centreKey).contains { $0.authority == authority }
+    }
+}
+
+/// What every case of one package is read with: worked out once for the package.
+struct CaseContext {
+    let authority: Authority
+    let calendar: WorkingCalendar
+    let window: OutOfHoursWindow
+    let routing: RoutingRules
+    let frontDoor: String
+
+    /// The outcomes that mean harm is alleged.
+    static let harmOutcomes: Set<String> = ["strategy-discussion", "immediate-protection"]
+
+    func makeCase(_ record: Record, timeline: ReferralTimeline, namedCarriedOver: Bool) -> HandoverPackage.Case {
+        let opensAt = window.opensAt
+        let fields = CaseFields(record)
+
+        let all = Deadlines.compute(timeline, authority: authority, calendar: calendar, at: opensAt)
+        let acknowledgeDue = all.first { $0.name == .acknowledge }?.due
+        let openDeadlines = all.filter { $0.status != .met }
+
+        let openTasks = OpenTasks.of(timeline, at: opensAt)
+        var tasks = openTasks.map {
+            HandoverPackage.Task(kind: .open($0.kind), entry: $0.entry, field: nil, summary: $0.summary)
+        }
+        let checkNeeded = fields.recordCheck.isEmpty || fields.recordCheck.contains("not-checked-offline")
+        if checkNeeded {
+            tasks.append(
+                HandoverPackage.Task(
+                    kind: .checkRecord, entry: nil, field: "recordCheck",
+                    summary: fields.recordCheck.isEmpty
+                        ? "check the child's electronic record: no check was recorded"
+                        : "check the child's electronic record: it was not checked because the laptop was offline"))
+        }
+        let conflicts = record.conflictedPaths.map(\.rawValue)
+        for path in conflicts {
+            tasks.append(
+                HandoverPackage.Task(
+                    kind: .resolveConflict, entry: nil, field: path,
+                    summary: "resolve the conflict on \(path): two values were written and none is chosen"))
+        }
+        let gaps = ReferralSchema.gaps(of: record)
+        let confirmationTask = openTasks.contains { $0.kind == .awaitWrittenConfirmation }
+        for gap in gaps {
+            // Already a task of its own.
+            if gap == "recordCheck", checkNeeded { continue }
+            if gap == ReferralSchema.writtenConfirmationGap, confirmationTask { continue }
+            tasks.append(
+                HandoverPackage.Task(
+                    kind: .supplyInformation, entry: nil, field: gap, summary: "find out the missing \(gap)"))
+        }
+
+        let harmAlleged =
+            fields.allegations || fields.immediateProtection.contains(true) || fields.childSafeNow.contains(false)
+            || timeline.events.contains { event in
+                guard event.kind == .outcome, event.at <= opensAt, let outcome = event.outcome else { return false }
+                return Self.harmOutcomes.contains(outcome)
+            }
+        let facts = RoutingFacts(
+            receivedOn: LondonTime.day(of: timeline.receivedAt), harmAlleged: harmAlleged,
+            children: fields.children.map(\.routing))
+        let route = routing.route(facts, frontDoor: frontDoor)
+
+        let crossAuthority = timeline.homeAuthority.flatMap { home in
+            home == timeline.hostAuthority
+                ? nil
+                : HandoverPackage.CrossAuthority(host: timeline.hostAuthority, home: home, state: .forwardedToHome)
+        }
+        let summary = HandoverPackage.Summary(
+            children: fields.children.map(\.summary), concern: fields.joined(fields.concern),
+            childSafeNow: fields.childSafeNow.isEmpty ? nil : !fields.childSafeNow.contains(false),
+            immediateProtection: fields.immediateProtection.isEmpty ? nil : fields.immediateProtection.contains(true))
+        let uncertain = Set(timeline.uncertain).union(fields.uncertain).sorted()
+        return HandoverPackage.Case(
+            id: record.id, receivedAt: timeline.receivedAt, hostAuthority: timeline.hostAuthority,
+            homeAuthority: timeline.homeAuthority, summary: summary,
+            actionsTaken: ActionReader.actions(of: record, upTo: opensAt), openTasks: tasks, deadlines: openDeadlines,
+            missingInformation: gaps, conflicts: conflicts, uncertain: uncertain, crossAuthority: crossAuthority,
+            routedTo: route, carriedOver: namedCarriedOver || !window.contains(timeline.receivedAt),
+            overdue: acknowledgeDue.map { opensAt >= $0 } ?? false)
+    }
+}
+
+/// The fields of a referral the package reads, in one pass over the record. A field in conflict
+/// keeps every value (and is listed in ``uncertain``).
+struct CaseFields {
+    var concern: [String] = []
+    var childSafeNow: Set<Bool> = []
+    var immediateProtection: Set<Bool> = []
+    var recordCheck: [String] = []
+    /// Allegations are recorded (some value is a text that is not blank).
+    var allegations = false
+    var children: [ChildFields] = []
+    var uncertain: Set<String> = []
+
+    init(_ record: Record) {
+        var children: [String: ChildFields] = [:]
+        for field in record.fields {
+            let path = field.path.rawValue
+            let register = field.register
+            var read = true
+            switch path {
+            case "concern": concern = Self.texts(register)
+            case "childSafeNow": childSafeNow = Self.flags(register)
+            case "immediateProtection": immediateProtection = Self.flags(register)
+            case "recordCheck": recordCheck = Self.texts(register)
+            case "allegations": allegations = !Self.texts(register).isEmpty
+            default:
+                let segments = field.path.segments
+                if segments.count >= 3, segments[0] == "children" {
+                    let id = String(segments[1])
+                    let member = segments.dropFirst(2).joined(separator: ".")
+                    read = children[id, default: ChildFields(id: id)].read(member, register)
+                } else {
+                    read = false
+                }
+            }
+            if read, register.isConflicted { uncertain.insert(path) }
+        }
+        self.children = children.keys.sorted().compactMap { children[$0] }
+    }
+
+    /// The distinct texts of a register, in order (several while it is in conflict).
+    static func texts(_ register: MultiValueRegister) -> [String] {
+        var texts: [String] = []
+        register.forEachSibling { sibling in
+            guard case .string(let text) = sibling.value, !text.isEmpty, !texts.contains(text) else { return }
+            texts.append(text)
+        }
+        return texts.sorted()
+    }
+
+    static func flags(_ register: MultiValueRegister) -> Set<Bool> {
+        var flags: Set<Bool> = []
+        register.forEachSibling { if case .bool(let flag) = $0.value { flags.insert(flag) } }
+        return flags
+    }
+
+    /// Every value of a text, joined by ` | ` when in conflict; nil when none.
+    func joined(_ texts: [String]) -> String? { texts.isEmpty ? nil : texts.joined(separator: " | ") }
+}
+
+/// One child's fields, as the summary and the routing read them.
+struct ChildFields {
+    let id: String
+    var name: [String] = []
+    var dateOfBirth: [String] = []
+    var ageEstimate: Int64?
+    var unborn = false
+    var expectedDate: [String] = []
+    var location: [String] = []
+    var socialWorker: [String] = []
+    var team: [String] = []
+    var closedOn: [String] = []
+    var earlyHelpWorker: [String] = []
+    /// A field of the allocation is in conflict: the allocation is read as not known.
+    var allocationInConflict = false
+    var earlyHelpInConflict = false
+
+    init(id: String) { self.id = id }
+
+    /// Reads the member `member` of the child; false when it is not one the package reads.
+    mutating func read(_ member: String, _ register: MultiValueRegister) -> Bool {
+        switch member {
+        case "name": name = CaseFields.texts(register)
+        case "dateOfBirth": dateOfBirth = CaseFields.texts(register)
+        case "ageEstimate":
+            register.forEachSibling { sibling in
+                guard case .integer(let age) = sibling.value else { return }
+                // The youngest age, when in conflict: the cautious reading for a child.
+                ageEstimate = min(ageEstimate ?? age, age)
+            }
+        case "unborn": unborn = CaseFields.flags(register).contains(true)
+        case "expectedDate": expectedDate = CaseFields.texts(register)
+        case "location": location = CaseFields.texts(register)
+        case "allocatedSocialWorker.name":
+            socialWorker = CaseFields.texts(register)
+            allocationInConflict = allocationInConflict || register.isConflicted
+        case "allocatedSocialWorker.team":
+            team = CaseFields.texts(register)
+            allocationInConflict = allocationInConflict || register.isConflicted
+        case "allocatedSocialWorker.closedOn":
+            closedOn = CaseFields.texts(register)
+            allocationInConflict = allocationInConflict || register.isConflicted
+        case "earlyHelpWorker":
+            earlyHelpWorker = CaseFields.texts(register)
+            earlyHelpInConflict = register.isConflicted
+        default: return false
+        }
+        return true
+    }
+
+    var summary: HandoverPackage.Child {
+        func joined(_ texts: [String]) -> String? { texts.isEmpty ? nil : texts.joined(separator: " | ") }
+        return HandoverPackage.Child(
+            id: id, name: joined(name), dateOfBirth: joined(dateOfBirth), ageEstimate: ageEstimate, unborn: unborn,
+            expectedDate: joined(expectedDate), location: joined(location))
+    }
+
+    /// What the routing rules read: an allocation or early help worker in conflict (or with an
+    /// end date that does not read) is not known.
+    var routing: RoutingFacts.Child {
+        var child = RoutingFacts.Child(id: id)
+        let closed = closedOn.first.flatMap(CalendarDay.init(iso8601:))
+        if !allocationInConflict, closedOn.isEmpty || closed != nil {
+            child.socialWorker = socialWorker.first
+            child.team = team.first
+            child.closedOn = closed
+        }
+        if !earlyHelpInConflict { child.earlyHelpWorker = earlyHelpWorker.first }
+        return child
+    }
+}

@@ -1,0 +1,132 @@
+import LineProtocol
+import Referrals
+public import Replication
+
+/// The package as the JSON `edt central handover --json` prints (`Docs/CLI.md`):
+/// `{"authority", "opensAt", "cases": [{"id", "receivedAt", "deadlines", "openTasks",
+/// "crossAuthority", "routedTo", "carriedOver", "overdue", ...}]}`, with these keys besides:
+/// `authorityName`, `frontDoor`, `outOfHoursFrom` (the closing that began the window, or null),
+/// `unreadable` (ids), and per case `hostAuthority`, `homeAuthority`, `summary`, `actionsTaken`,
+/// `missingInformation`, `conflicts`, `uncertain`. Deadlines have the shape of
+/// ``DeadlineJSON/deadlines(_:)``; instants are in London's offset; the bytes are canonical
+/// (keys sorted, no spaces), so the same package gives the same bytes.
+extension HandoverPackage {
+    /// The package as a JSON value.
+    public var json: FieldValue {
+        .object([
+            "authority": .string(authority.gss),
+            "authorityName": .string(authority.name),
+            "opensAt": .string(LondonTime.text(opensAt)),
+            "outOfHoursFrom": window.closedAt.map { .string(LondonTime.text($0)) } ?? .null,
+            "frontDoor": .string(frontDoor),
+            "cases": .array(cases.map(\.json)),
+            "unreadable": .array(unreadable.map { .string($0.rawValue) }),
+        ])
+    }
+
+    /// The canonical JSON bytes of the package (no newline after it).
+    public func jsonBytes() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1_024 + cases.count * 2_048)
+        JSONPayload.write(json, to: &bytes)
+        return bytes
+    }
+}
+
+extension HandoverPackage.Case {
+    /// One case as a JSON value.
+    public var json: FieldValue {
+        .object([
+            "id": .string(id.rawValue),
+            "receivedAt": .string(LondonTime.text(receivedAt)),
+            "hostAuthority": .string(hostAuthority),
+            "homeAuthority": homeAuthority.map(FieldValue.string) ?? .null,
+            "summary": summary.json,
+            "actionsTaken": .array(actionsTaken.map(\.json)),
+            "openTasks": .array(openTasks.map(\.json)),
+            "deadlines": DeadlineJSON.deadlines(deadlines),
+            "missingInformation": .array(missingInformation.map(FieldValue.string)),
+            "conflicts": .array(conflicts.map(FieldValue.string)),
+            "uncertain": .array(uncertain.map(FieldValue.string)),
+            "crossAuthority": crossAuthority?.json ?? .null,
+            "routedTo": routedTo.json,
+            "carriedOver": .bool(carriedOver),
+            "overdue": .bool(overdue),
+        ])
+    }
+}
+
+extension HandoverPackage.Summary {
+    /// `{"children": [...], "concern", "childSafeNow", "immediateProtection"}`.
+    public var json: FieldValue {
+        .object([
+            "children": .array(children.map(\.json)),
+            "concern": concern.map(FieldValue.string) ?? .null,
+            "childSafeNow": childSafeNow.map(FieldValue.bool) ?? .null,
+            "immediateProtection": immediateProtection.map(FieldValue.bool) ?? .null,
+        ])
+    }
+}
+
+extension HandoverPackage.Child {
+    /// `{"id", "name", "dateOfBirth", "ageEstimate", "unborn", "expectedDate", "location"}`.
+    public var json: FieldValue {
+        .object([
+            "id": .string(id),
+            "name": name.map(FieldValue.string) ?? .null,
+            "dateOfBirth": dateOfBirth.map(FieldValue.string) ?? .null,
+            "ageEstimate": ageEstimate.map(FieldValue.integer) ?? .null,
+            "unborn": .bool(unborn),
+            "expectedDate": expectedDate.map(FieldValue.string) ?? .null,
+            "location": location.map(FieldValue.string) ?? .null,
+        ])
+    }
+}
+
+extension HandoverPackage.Action {
+    /// `{"entry", "kind", "at", "by", "role", "text", "measures"}`.
+    public var json: FieldValue {
+        .object([
+            "entry": .string(entry),
+            "kind": .string(kind),
+            "at": at.map { .string(LondonTime.text($0)) } ?? .null,
+            "by": by.map(FieldValue.string) ?? .null,
+            "role": role.map(FieldValue.string) ?? .null,
+            "text": .string(text),
+            "measures": .array(measures.map(FieldValue.string)),
+        ])
+    }
+}
+
+extension HandoverPackage.Task {
+    /// `{"task", "entry", "field", "summary"}`: the open tasks' shape, with the field.
+    public var json: FieldValue {
+        .object([
+            "task": .string(kind.name),
+            "entry": entry.map(FieldValue.string) ?? .null,
+            "field": field.map(FieldValue.string) ?? .null,
+            "summary": .string(summary),
+        ])
+    }
+}
+
+extension HandoverPackage.CrossAuthority {
+    /// `{"host", "home", "state"}`.
+    public var json: FieldValue {
+        .object(["host": .string(host), "home": .string(home), "state": .string(state.rawValue)])
+    }
+}
+
+extension Route {
+    /// `{"destination": "team"|"worker"|"front-door", "name", "team", "rule", "child", "reason"}`.
+    public var json: FieldValue {
+        .object([
+            "destination": .string(destination.rawValue),
+            "name": name.map(FieldValue.string) ?? .null,
+            "team": team.map(FieldValue.string) ?? .null,
+            "rule": .string(rule.rawValue),
+            "child": child.map(FieldValue.string) ?? .null,
+            "reason": .string(reason),
+        ])
+    }
+}
