@@ -1,4 +1,4 @@
-import Replication
+public import Replication
 
 extension ReferralSchema {
     /// The gap of a professional's verbal referral until its written confirmation is recorded
