@@ -27,8 +27,9 @@ public struct SyncService: Sendable {
         public init() {}
     }
 
-    /// The name cursors carry: `central.` and the database's identity.
-    public var cursorName: String { "central." + storage.identity }
+    /// The name cursors carry: `central.` and the database's identity, the device the centre's
+    /// own entries are written as too (``CentralStorage/centreDevice``).
+    public var cursorName: String { HandoverAcceptance.centreDevicePrefix + storage.identity }
 
     public let storage: any CentralStorage
     public let configuration: Configuration
@@ -38,7 +39,7 @@ public struct SyncService: Sendable {
     public init(storage: any CentralStorage, configuration: Configuration = Configuration()) {
         self.storage = storage
         self.configuration = configuration
-        cursorDevice = try? DeviceID("central." + storage.identity)
+        cursorDevice = try? storage.centreDevice
     }
 
     /// This centre's identity on the wire (its public key in hex): requests name it, replies carry it.
@@ -185,9 +186,12 @@ public struct SyncService: Sendable {
         var page: SyncReply.Pull?
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
+            // A first pull leaves out the cases a day team has accepted: the device has no copy to
+            // purge and nothing left to do on them. A later pull sends every change after the
+            // cursor, an acceptance included: that is how a device holding the case learns of it.
             let listing = try await storage.listChanges(
                 after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords),
-                byteBudget: max(1, configuration.pullPageBytes), leavingOut: asPushed)
+                byteBudget: max(1, configuration.pullPageBytes), leavingOut: asPushed, leavingOutAccepted: since == 0)
             page = SyncReply.Pull(base: vector(since), knowledge: vector(listing.upTo), listing: listing)
         }
         return SyncReply(
@@ -217,13 +221,22 @@ public struct SyncService: Sendable {
         }
     }
 
-    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): no claim about
+    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): no new handover
+    /// acceptance (only the centre records one), no claim about
     /// another device's writes beyond what the centre holds (``Replication/UnprovenClaim``), a
     /// host authority, only known authorities, and a case of an authority the device serves
     /// (before and after the merge).
     static func check(
         _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
     ) -> StoredOutcome.Rejection? {
+        // A day team's acceptance is the centre's own entry (``HandoverService``): no device brings one.
+        for entry in part.entries where entry.kind == HandoverAcceptance.kind && before?.entry(at: entry.dot) == nil {
+            return .init(
+                .forbidden,
+                message:
+                    "entry \(entry.dot) is a handover acceptance: only the centre records a day team's acceptance (edt central case ID accept-handover); nothing of the case was stored"
+            )
+        }
         // A device proves only its own writes: what it says of another device's must be held here.
         switch part.unprovenClaim(from: device.id, heldBy: before) {
         case .foreignWrite(let dot, let path)?:
