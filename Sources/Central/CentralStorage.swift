@@ -44,12 +44,13 @@ public protocol CentralStorage: Sendable {
     /// moves on). Leaves out the cases whose last change has one of the numbers in `leavingOut`
     /// (what the reading device just pushed, stored as it pushed it: it has those already);
     /// left-out cases are not even read: they never fill the page, and ``ChangeListing/upTo``
-    /// covers them. With `leavingOutAccepted`, cases a day team has accepted (their handover
-    /// done, ``HandoverAcceptance``) are left out too, through an index of the others: a
-    /// device's first pull needs only the cases it may still have to work on.
+    /// covers them. With `leavingOutAcceptedUpTo`, the cases a day team has accepted (their
+    /// handover done, ``Referrals/HandoverAcceptance``) whose last change is at or before that
+    /// number are left out too, through an index of the others (and covered by `upTo` all the
+    /// same): a device's first pull needs only the cases it may still have to work on.
     func listChanges(
         after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64],
-        leavingOutAccepted: Bool
+        leavingOutAcceptedUpTo: Int64?
     ) async throws(CentralError) -> ChangeListing
 
     /// The listed cases as they are stored, in the order given: those whose last change is
@@ -106,17 +107,17 @@ public struct KeptPackage: Sendable, Hashable {
 extension CentralStorage {
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
     /// leaving out the cases whose last change has one of the numbers in `leavingOut` (and the
-    /// accepted ones with `leavingOutAccepted`), read whole into one page
-    /// (``listChanges(after:authorities:limit:byteBudget:leavingOut:leavingOutAccepted:)``
+    /// accepted ones, with `leavingOutAcceptedUpTo`), read whole into one page
+    /// (``listChanges(after:authorities:limit:byteBudget:leavingOut:leavingOutAcceptedUpTo:)``
     /// without a byte budget, then ``read(_:)``). A pull streams its page instead
     /// (``SyncReply``): this is for tools and tests.
     public func changes(
         after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64] = [],
-        leavingOutAccepted: Bool = false
+        leavingOutAcceptedUpTo: Int64? = nil
     ) async throws(CentralError) -> ChangePage {
         let listing = try await listChanges(
             after: sequence, authorities: authorities, limit: limit, byteBudget: .max, leavingOut: leavingOut,
-            leavingOutAccepted: leavingOutAccepted)
+            leavingOutAcceptedUpTo: leavingOutAcceptedUpTo)
         return ChangePage(records: try await read(listing.changes[...]), upTo: listing.upTo, more: listing.more)
     }
 }

@@ -379,7 +379,7 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     public func listChanges(
         after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64],
-        leavingOutAccepted: Bool
+        leavingOutAcceptedUpTo: Int64?
     ) async throws(CentralError) -> ChangeListing {
         let codes = authorities.sorted()
         let gaps = SequenceGaps(after: sequence, leavingOut: leavingOut)
@@ -393,23 +393,35 @@ public final class SQLiteCentralStorage: CentralStorage {
             // Only the gaps between left-out changes are read: a device's own push, just stored,
             // is skipped without reading it. `length(body)` is read from the row's header: the
             // payloads themselves are not read here.
-            // Leaving out accepted cases, the index of the others is walked instead: accepted
-            // cases are not even looked at.
-            let scan = leavingOutAccepted ? "cases c INDEXED BY cases_unaccepted" : "cases c"
-            let unaccepted = leavingOutAccepted ? "AND c.accepted = 0" : ""
-            let select = try db.cachedStatement(
-                sql: """
-                    SELECT c.id, c.sequence, length(c.body) FROM \(scan)
-                    WHERE c.sequence > ? AND c.sequence <= ? \(unaccepted) AND EXISTS (
-                        SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
-                    ORDER BY c.sequence
-                    """)
+            func select(unacceptedOnly: Bool) throws -> Statement {
+                // Leaving out accepted cases, the index of the others is walked instead: accepted
+                // cases are not even looked at.
+                try db.cachedStatement(
+                    sql: """
+                        SELECT c.id, c.sequence, length(c.body)
+                        FROM cases c \(unacceptedOnly ? "INDEXED BY cases_unaccepted" : "")
+                        WHERE c.sequence > ? AND c.sequence <= ? \(unacceptedOnly ? "AND c.accepted = 0" : "")
+                        AND EXISTS (
+                            SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
+                        ORDER BY c.sequence
+                        """)
+            }
+            // Each gap is read in stretches: up to `leavingOutAcceptedUpTo` without the accepted
+            // cases, past it with them.
+            let acceptedUpTo = leavingOutAcceptedUpTo ?? 0
+            var stretches: [(lower: Int64, upper: Int64, unacceptedOnly: Bool)] = []
+            for gap in gaps.gaps where gap.lower < newest {
+                let upper = min(gap.upper ?? newest, newest)
+                guard gap.lower < upper else { continue }
+                if gap.lower < acceptedUpTo { stretches.append((gap.lower, min(upper, acceptedUpTo), true)) }
+                if upper > acceptedUpTo { stretches.append((max(gap.lower, acceptedUpTo), upper, false)) }
+            }
             var changes: [ListedChange] = []
             var bytes = 0
-            for gap in gaps.gaps where gap.lower < newest {
-                var arguments: StatementArguments = [gap.lower, min(gap.upper ?? newest, newest)]
+            for stretch in stretches {
+                var arguments: StatementArguments = [stretch.lower, stretch.upper]
                 arguments += StatementArguments(codes)
-                let rows = try Row.fetchCursor(select, arguments: arguments)
+                let rows = try Row.fetchCursor(try select(unacceptedOnly: stretch.unacceptedOnly), arguments: arguments)
                 while let row = try rows.next() {
                     let size: Int = row[2]
                     if changes.count == limit || (!changes.isEmpty && size > byteBudget - bytes) {

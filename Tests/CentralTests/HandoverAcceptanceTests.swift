@@ -225,7 +225,7 @@ extension CentralTests {
             #expect(newcomer.ids == ["case-2"])
             #expect(newcomer.knowledge?.text == "central.\(storage.identity):3")
             let listing = try await storage.changes(
-                after: 0, authorities: [Self.reading], limit: 10, leavingOutAccepted: true)
+                after: 0, authorities: [Self.reading], limit: 10, leavingOutAcceptedUpTo: 3)
             #expect(listing.records.map(\.id.rawValue) == ["case-2"] && listing.upTo == 3 && !listing.more)
             // The laptop that holds it is sent the acceptance, to purge its copy.
             let later = try pulled(
@@ -245,6 +245,44 @@ extension CentralTests {
                     pushed: [], outcomes: [], pull: Cursor("-"), to: try device("edt-laptop-n"), counter: 2),
                 by: storage)
             #expect(stillLeftOut.ids == ["case-2"], "a case once accepted stays so")
+        }
+    }
+
+    @Test func aFirstPullInPagesLeavesOutOnlyCasesAcceptedBeforeItBegan() async throws {
+        try await withStorage { storage in
+            var configuration = SyncService.Configuration()
+            configuration.pullPageRecords = 1
+            let service = SyncService(storage: storage, configuration: configuration)
+            let writer = try device("edt-laptop-b")
+            _ = try await service.store(
+                try (1...3).map { try referral("case-\($0)", device: "edt-laptop-b") }, from: writer)
+            #expect(try await storage.keep(try package(["case-1", "case-2", "case-3"])))
+            _ = try await accept("case-3", in: storage)  // change 4
+
+            let newcomer = try device("edt-laptop-n")
+            var cursor = Cursor("-")
+            var pages: [[String]] = []
+            while true {
+                let page = try pulled(
+                    try await service.reply(pushed: [], outcomes: [], pull: cursor, to: newcomer, counter: 1),
+                    by: storage)
+                pages.append(page.ids)
+                cursor = page.knowledge
+                if pages.count == 1 {
+                    #expect(page.more)
+                    // Accepted once the newcomer may hold it: it must be sent the acceptance.
+                    _ = try await accept("case-1", in: storage)  // change 5
+                }
+                if !page.more { break }
+                #expect(pages.count < 10, "the pull must move on")
+            }
+            #expect(pages == [["case-1"], ["case-2"], ["case-1"]], "case-3, accepted before, is never sent")
+            #expect(cursor?.text == "central.\(storage.identity):5", "a finished first pull's cursor is plain")
+            // A cursor's first-pull mark is the centre's own: one it did not issue means starting over.
+            let forged = try #require(Cursor("central.\(storage.identity):1,central.\(storage.identity).first-pull:99"))
+            await #expect(throws: CentralError.self) {
+                try await service.reply(pushed: [], outcomes: [], pull: forged, to: newcomer, counter: 2)
+            }
         }
     }
 
