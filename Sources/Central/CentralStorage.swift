@@ -1,5 +1,6 @@
 public import Crypto
 public import LineProtocol
+public import Referrals
 public import Replication
 
 /// What the central endpoint keeps, whatever the database: devices, cases, and the change
@@ -43,28 +44,80 @@ public protocol CentralStorage: Sendable {
     /// moves on). Leaves out the cases whose last change has one of the numbers in `leavingOut`
     /// (what the reading device just pushed, stored as it pushed it: it has those already);
     /// left-out cases are not even read: they never fill the page, and ``ChangeListing/upTo``
-    /// covers them.
+    /// covers them. With `leavingOutAcceptedUpTo`, the cases a day team has accepted (their
+    /// handover done, ``Referrals/HandoverAcceptance``) whose last change is at or before that
+    /// number are left out too, through an index of the others (and covered by `upTo` all the
+    /// same): a device's first pull needs only the cases it may still have to work on.
     func listChanges(
-        after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64]
+        after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64],
+        leavingOutAcceptedUpTo: Int64?
     ) async throws(CentralError) -> ChangeListing
 
     /// The listed cases as they are stored, in the order given: those whose last change is
     /// still the one listed. A case changed since it was listed is left out: its new change
     /// comes after the listing's ``ChangeListing/upTo``, so the next pull sends it.
     func read(_ listed: ArraySlice<ListedChange>) async throws(CentralError) -> [StoredCase]
+
+    // MARK: - The centre's own entries
+
+    /// The counter of the centre's next entry (its dot is ``centreDevice`` at it): kept in the
+    /// database, raised by one in a transaction of its own, never given twice. An entry that is
+    /// then not stored leaves a gap, which is harmless.
+    func nextEntryCounter() async throws(CentralError) -> UInt64
+
+    // MARK: - Kept handover packages
+
+    /// Keeps `package` durably, unless a package for its (authority, opening) is kept already:
+    /// the first one kept wins. True when this one was kept.
+    func keep(_ package: KeptPackage) async throws(CentralError) -> Bool
+    /// The package kept for `authority`'s opening at `opensAt` (to the second), if any.
+    func keptPackage(authority: String, opensAt: Instant) async throws(CentralError) -> KeptPackage?
+    /// The openings of `authority` a package was kept for, oldest first.
+    func keptOpenings(of authority: String) async throws(CentralError) -> [Instant]
+    /// Whether any package kept for `authority` handed over case `id`.
+    func wasHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Bool
+    /// The cases handed over to `authority` in packages for openings before `opensAt` that
+    /// have not been accepted since (the carry-over of the package at `opensAt`), in id order.
+    func handedOverUnaccepted(to authority: String, before opensAt: Instant) async throws(CentralError) -> [RecordID]
+}
+
+/// A handover package as the centre kept it when it built it: what the day team of `authority`
+/// was handed at its opening of office hours `opensAt`.
+public struct KeptPackage: Sendable, Hashable {
+    /// The authority the package is for (GSS code).
+    public let authority: String
+    /// The opening of office hours it was built for (kept to the second).
+    public let opensAt: Instant
+    /// When it was built.
+    public let builtAt: Instant
+    /// The cases it handed over, in id order.
+    public let cases: [RecordID]
+    /// The package's JSON document, as built.
+    public let json: [UInt8]
+
+    public init(authority: String, opensAt: Instant, builtAt: Instant, cases: [RecordID], json: [UInt8]) {
+        self.authority = authority
+        self.opensAt = opensAt
+        self.builtAt = builtAt
+        self.cases = Set(cases).sorted { $0.rawValue < $1.rawValue }
+        self.json = json
+    }
 }
 
 extension CentralStorage {
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
-    /// leaving out the cases whose last change has one of the numbers in `leavingOut`, read
-    /// whole into one page (``listChanges(after:authorities:limit:byteBudget:leavingOut:)``
+    /// leaving out the cases whose last change has one of the numbers in `leavingOut` (and the
+    /// accepted ones, with `leavingOutAcceptedUpTo`), read whole into one page
+    /// (``listChanges(after:authorities:limit:byteBudget:leavingOut:leavingOutAcceptedUpTo:)``
     /// without a byte budget, then ``read(_:)``). A pull streams its page instead
     /// (``SyncReply``): this is for tools and tests.
     public func changes(
-        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64] = []
+        after sequence: Int64, authorities: Set<String>, limit: Int, leavingOut: [Int64] = [],
+        leavingOutAcceptedUpTo: Int64? = nil
     ) async throws(CentralError) -> ChangePage {
         let listing = try await listChanges(
-            after: sequence, authorities: authorities, limit: limit, byteBudget: .max, leavingOut: leavingOut)
+            after: sequence, authorities: authorities, limit: limit, byteBudget: .max, leavingOut: leavingOut,
+            leavingOutAcceptedUpTo: leavingOutAcceptedUpTo)
         return ChangePage(records: try await read(listing.changes[...]), upTo: listing.upTo, more: listing.more)
     }
 }
@@ -199,4 +252,17 @@ public struct ChangePage: Sendable {
 extension CentralStorage {
     /// The centre's public key (raw 32 bytes): what `edt central identity` prints and laptops trust.
     public var publicKey: [UInt8] { Array(signingKey.publicKey.rawRepresentation) }
+
+    /// The device the centre writes its own entries as: `central.<identity>`
+    /// (``Referrals/HandoverAcceptance/centreDevicePrefix``), the name its cursors carry too.
+    public var centreDevice: DeviceID {
+        get throws(CentralError) {
+            do {
+                return try DeviceID(HandoverAcceptance.centreDevicePrefix + identity)
+            } catch {
+                throw CentralError(
+                    .storage, "the centre's identity \"\(identity)\" does not make a device id: \(error)")
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@ public import Crypto
 import Foundation
 import GRDB
 import LineProtocol
-import Referrals
+public import Referrals
 public import Replication
 import Synchronization
 
@@ -10,8 +10,10 @@ import Synchronization
 /// returned is on disk).
 ///
 /// Tables: `devices` (enrolment, last request counter), `cases` (each case's merged record in
-/// canonical EDTLP JSON, with the sequence number of its last change), `case_authorities` (which
-/// authorities may see a case, for pulls).
+/// canonical EDTLP JSON, with the sequence number of its last change and whether a day team has
+/// accepted it), `case_authorities` (which authorities may see a case, for pulls),
+/// `handover_packages` and `handover_package_cases` (the handover packages kept, and the cases
+/// each handed over), `meta` (the identity, the signing key, the counter of the centre's entries).
 ///
 /// Checkpoints (copying the log into the database file) run beside the writer, on a connection
 /// of their own, once ``checkpointBytes`` have been stored since the last: a commit never waits
@@ -21,6 +23,8 @@ public final class SQLiteCentralStorage: CentralStorage {
     public let path: String
     public let identity: String
     public let signingKey: Curve25519.Signing.PrivateKey
+    /// `signingKey`'s public half, raw: what a genuine acceptance verifies with.
+    private let centreKey: [UInt8]
     /// Bytes of cases stored after which a checkpoint starts.
     public let checkpointBytes: Int
     /// The connection checkpoints run on, and whether one is running or due.
@@ -107,6 +111,32 @@ public final class SQLiteCentralStorage: CentralStorage {
                     sql: "INSERT INTO meta (key, value) VALUES ('signing-key', ?)",
                     arguments: [key.rawRepresentation.base64EncodedString()])
             }
+            migrator.registerMigration("handover") { db in
+                // The counter of the centre's own entries (dots of `central.<identity>`).
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('entry-counter', '0')")
+                // Whether a day team's acceptance, the centre's own, is among a case's entries:
+                // a first pull leaves such cases out, through the index of the others.
+                try db.execute(
+                    sql: """
+                        ALTER TABLE cases ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0;
+                        CREATE INDEX cases_unaccepted ON cases (sequence) WHERE accepted = 0;
+                        CREATE TABLE handover_packages (
+                            authority TEXT NOT NULL,
+                            opens_at INTEGER NOT NULL,
+                            opens_at_text TEXT NOT NULL,
+                            built_at TEXT NOT NULL,
+                            package BLOB NOT NULL,
+                            PRIMARY KEY (authority, opens_at)
+                        );
+                        CREATE TABLE handover_package_cases (
+                            authority TEXT NOT NULL,
+                            opens_at INTEGER NOT NULL,
+                            case_id TEXT NOT NULL,
+                            PRIMARY KEY (authority, opens_at, case_id)
+                        ) WITHOUT ROWID;
+                        CREATE INDEX handover_package_cases_by_case ON handover_package_cases (case_id, authority);
+                        """)
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
@@ -121,6 +151,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     .storage, "the centre's signing key in \(path) is unreadable: the database was damaged")
             }
             signingKey = key
+            centreKey = Array(key.publicKey.rawRepresentation)
         } catch {
             throw CentralError(.storage, "cannot open the central database \(path): \(error)")
         }
@@ -133,6 +164,12 @@ public final class SQLiteCentralStorage: CentralStorage {
     // MARK: - Devices
 
     public func enroll(_ device: EnrolledDevice) async throws(CentralError) {
+        guard !HandoverAcceptance.isCentreDevice(device.id) else {
+            throw CentralError(
+                .refused,
+                "\(device.id): a device id starting \"\(HandoverAcceptance.centreDevicePrefix)\" is the centre's own; enrol the laptop under another id"
+            )
+        }
         let authorities = device.authorities.sorted().joined(separator: " ")
         try await write { db in
             try db.execute(
@@ -221,9 +258,11 @@ public final class SQLiteCentralStorage: CentralStorage {
             let upsert = try HotStatement(
                 db,
                 """
-                INSERT INTO cases (id, sequence, version, body) VALUES (?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body
+                INSERT INTO cases (id, sequence, version, body, accepted) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body,
+                    accepted = MAX(cases.accepted, excluded.accepted)
                 """)
+            let centreKey = self.centreKey
             let removeAuthority = try HotStatement(
                 db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
             let addAuthority = try HotStatement(
@@ -289,6 +328,11 @@ public final class SQLiteCentralStorage: CentralStorage {
                     outcomes.append(.stored(part.id, sequence: stored.sequence, version: merged.version))
                     continue
                 }
+                // Accepted once the merged case holds a day team's acceptance the centre itself
+                // signed (an acceptance never leaves a case: a case once accepted stays so).
+                let accepted =
+                    part.entries.contains { $0.kind == HandoverAcceptance.kind }
+                    && !HandoverAcceptance.all(in: merged, centreKey: centreKey).isEmpty
                 sequence += 1
                 version.removeAll(keepingCapacity: true)
                 Notation.append(merged.version, to: &version)
@@ -298,6 +342,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         upsert.bind(sequence, at: 2)
                         upsert.bindWithoutCopying(text: version, at: 3)
                         upsert.bindWithoutCopying(blob: body, at: 4)
+                        upsert.bind(accepted ? 1 : 0, at: 5)
                         try upsert.execute()
                     }
                 }
@@ -333,7 +378,8 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     public func listChanges(
-        after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64]
+        after sequence: Int64, authorities: Set<String>, limit: Int, byteBudget: Int, leavingOut: [Int64],
+        leavingOutAcceptedUpTo: Int64?
     ) async throws(CentralError) -> ChangeListing {
         let codes = authorities.sorted()
         let gaps = SequenceGaps(after: sequence, leavingOut: leavingOut)
@@ -347,19 +393,35 @@ public final class SQLiteCentralStorage: CentralStorage {
             // Only the gaps between left-out changes are read: a device's own push, just stored,
             // is skipped without reading it. `length(body)` is read from the row's header: the
             // payloads themselves are not read here.
-            let select = try db.cachedStatement(
-                sql: """
-                    SELECT c.id, c.sequence, length(c.body) FROM cases c
-                    WHERE c.sequence > ? AND c.sequence <= ? AND EXISTS (
-                        SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
-                    ORDER BY c.sequence
-                    """)
+            func select(unacceptedOnly: Bool) throws -> Statement {
+                // Leaving out accepted cases, the index of the others is walked instead: accepted
+                // cases are not even looked at.
+                try db.cachedStatement(
+                    sql: """
+                        SELECT c.id, c.sequence, length(c.body)
+                        FROM cases c \(unacceptedOnly ? "INDEXED BY cases_unaccepted" : "")
+                        WHERE c.sequence > ? AND c.sequence <= ? \(unacceptedOnly ? "AND c.accepted = 0" : "")
+                        AND EXISTS (
+                            SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
+                        ORDER BY c.sequence
+                        """)
+            }
+            // Each gap is read in stretches: up to `leavingOutAcceptedUpTo` without the accepted
+            // cases, past it with them.
+            let acceptedUpTo = leavingOutAcceptedUpTo ?? 0
+            var stretches: [(lower: Int64, upper: Int64, unacceptedOnly: Bool)] = []
+            for gap in gaps.gaps where gap.lower < newest {
+                let upper = min(gap.upper ?? newest, newest)
+                guard gap.lower < upper else { continue }
+                if gap.lower < acceptedUpTo { stretches.append((gap.lower, min(upper, acceptedUpTo), true)) }
+                if upper > acceptedUpTo { stretches.append((max(gap.lower, acceptedUpTo), upper, false)) }
+            }
             var changes: [ListedChange] = []
             var bytes = 0
-            for gap in gaps.gaps where gap.lower < newest {
-                var arguments: StatementArguments = [gap.lower, min(gap.upper ?? newest, newest)]
+            for stretch in stretches {
+                var arguments: StatementArguments = [stretch.lower, stretch.upper]
                 arguments += StatementArguments(codes)
-                let rows = try Row.fetchCursor(select, arguments: arguments)
+                let rows = try Row.fetchCursor(try select(unacceptedOnly: stretch.unacceptedOnly), arguments: arguments)
                 while let row = try rows.next() {
                     let size: Int = row[2]
                     if changes.count == limit || (!changes.isEmpty && size > byteBudget - bytes) {
@@ -390,6 +452,106 @@ public final class SQLiteCentralStorage: CentralStorage {
                 cases.append(StoredCase(id: change.id, sequence: change.sequence, version: row[1], body: Array(body)))
             }
             return cases
+        }
+    }
+
+    // MARK: - The centre's own entries
+
+    public func nextEntryCounter() async throws(CentralError) -> UInt64 {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'entry-counter'")
+            guard
+                let counter = try Int64.fetchOne(
+                    db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'entry-counter'"), counter > 0
+            else { throw CentralError(.storage, "the centre's entry counter is missing: the database was damaged") }
+            return UInt64(counter)
+        }
+    }
+
+    // MARK: - Kept handover packages
+
+    public func keep(_ package: KeptPackage) async throws(CentralError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO handover_packages (authority, opens_at, opens_at_text, built_at, package)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    package.authority, package.opensAt.secondsSinceEpoch, package.opensAt.written(offsetSeconds: 0),
+                    package.builtAt.written(offsetSeconds: 0), Data(package.json),
+                ])
+            // A package for that opening was kept already: the first one stands, whole.
+            guard db.changesCount > 0 else { return false }
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO handover_package_cases (authority, opens_at, case_id) VALUES (?, ?, ?)")
+            for id in package.cases {
+                try insert.execute(arguments: [package.authority, package.opensAt.secondsSinceEpoch, id.rawValue])
+            }
+            return true
+        }
+    }
+
+    public func keptPackage(authority: String, opensAt: Instant) async throws(CentralError) -> KeptPackage? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT opens_at_text, built_at, package FROM handover_packages
+                        WHERE authority = ? AND opens_at = ?
+                        """,
+                    arguments: [authority, opensAt.secondsSinceEpoch])
+            else { return nil }
+            let ids = try String.fetchAll(
+                db,
+                sql: "SELECT case_id FROM handover_package_cases WHERE authority = ? AND opens_at = ? ORDER BY case_id",
+                arguments: [authority, opensAt.secondsSinceEpoch])
+            guard let opens = Instant(iso8601: row["opens_at_text"]), let built = Instant(iso8601: row["built_at"])
+            else {
+                throw CentralError(
+                    .storage, "the package kept for \(authority) at \(opensAt) cannot be read: the database was damaged"
+                )
+            }
+            let json: Data = row["package"]
+            return KeptPackage(
+                authority: authority, opensAt: opens, builtAt: built, cases: try ids.map { try RecordID($0) },
+                json: Array(json))
+        }
+    }
+
+    public func keptOpenings(of authority: String) async throws(CentralError) -> [Instant] {
+        try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT opens_at_text FROM handover_packages WHERE authority = ? ORDER BY opens_at",
+                arguments: [authority]
+            ).compactMap(Instant.init(iso8601:))
+        }
+    }
+
+    public func wasHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Bool {
+        try await read { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM handover_package_cases WHERE case_id = ? AND authority = ?)",
+                arguments: [id.rawValue, authority]) ?? false
+        }
+    }
+
+    public func handedOverUnaccepted(
+        to authority: String, before opensAt: Instant
+    ) async throws(CentralError) -> [RecordID] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT p.case_id FROM handover_package_cases p JOIN cases c ON c.id = p.case_id
+                    WHERE p.authority = ? AND p.opens_at < ? AND c.accepted = 0
+                    ORDER BY p.case_id
+                    """,
+                arguments: [authority, opensAt.secondsSinceEpoch]
+            ).map { try RecordID($0) }
         }
     }
 

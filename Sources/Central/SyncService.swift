@@ -27,18 +27,22 @@ public struct SyncService: Sendable {
         public init() {}
     }
 
-    /// The name cursors carry: `central.` and the database's identity.
-    public var cursorName: String { "central." + storage.identity }
+    /// The name cursors carry: `central.` and the database's identity, the device the centre's
+    /// own entries are written as too (``CentralStorage/centreDevice``).
+    public var cursorName: String { HandoverAcceptance.centreDevicePrefix + storage.identity }
 
     public let storage: any CentralStorage
     public let configuration: Configuration
     /// ``cursorName`` as the device id cursor vectors carry (checked once, not per cursor).
     private let cursorDevice: DeviceID?
+    /// The name a cursor carries while a first pull goes on (``Position``).
+    private let firstPullName: DeviceID?
 
     public init(storage: any CentralStorage, configuration: Configuration = Configuration()) {
         self.storage = storage
         self.configuration = configuration
-        cursorDevice = try? DeviceID("central." + storage.identity)
+        cursorDevice = try? storage.centreDevice
+        firstPullName = try? DeviceID(HandoverAcceptance.centreDevicePrefix + storage.identity + ".first-pull")
     }
 
     /// This centre's identity on the wire (its public key in hex): requests name it, replies carry it.
@@ -149,21 +153,21 @@ public struct SyncService: Sendable {
         pushedVersions: [VersionVector], outcomes: [StoredOutcome], pull: Cursor?, to device: EnrolledDevice,
         counter: UInt64
     ) async throws(CentralError) -> SyncReply {
-        var since: Int64 = 0
+        var since = Position(sequence: 0, firstPullUpTo: nil)
         if let cursor = pull {
-            guard let sequence = sequence(of: cursor) else {
+            guard let position = position(of: cursor) else {
                 throw CentralError(
                     .startOver,
                     "this centre's database did not issue the cursor \(cursor) (it was replaced): sync everything from the start"
                 )
             }
-            guard sequence <= (try await storage.newestSequence()) else {
+            guard max(position.sequence, position.firstPullUpTo ?? 0) <= (try await storage.newestSequence()) else {
                 throw CentralError(
                     .startOver,
                     "the cursor \(cursor) is ahead of this centre's database (it was restored): sync everything from the start"
                 )
             }
-            since = sequence
+            since = position
         }
         let header = Header(
             kind: .reply,
@@ -185,10 +189,21 @@ public struct SyncService: Sendable {
         var page: SyncReply.Pull?
         if pull != nil {
             // Cases exactly as this device just pushed them are not sent back, and do not fill the page.
+            // A first pull leaves out the cases a day team has accepted: the device has no copy to
+            // purge and nothing left to do on them. Only those unchanged since the first pull
+            // began, though: one that changed since may have been sent in an earlier page of it.
+            // A later pull sends every change after its cursor, an acceptance included: that is
+            // how a device holding the case learns of it.
+            var acceptedUpTo = since.firstPullUpTo
+            if since.sequence == 0, acceptedUpTo == nil { acceptedUpTo = try await storage.newestSequence() }
             let listing = try await storage.listChanges(
-                after: since, authorities: device.authorities, limit: max(1, configuration.pullPageRecords),
-                byteBudget: max(1, configuration.pullPageBytes), leavingOut: asPushed)
-            page = SyncReply.Pull(base: vector(since), knowledge: vector(listing.upTo), listing: listing)
+                after: since.sequence, authorities: device.authorities, limit: max(1, configuration.pullPageRecords),
+                byteBudget: max(1, configuration.pullPageBytes), leavingOut: asPushed,
+                leavingOutAcceptedUpTo: acceptedUpTo)
+            // A first pull that goes on in another page says so in its cursor.
+            page = SyncReply.Pull(
+                base: vector(since.sequence, firstPullUpTo: since.firstPullUpTo),
+                knowledge: vector(listing.upTo, firstPullUpTo: listing.more ? acceptedUpTo : nil), listing: listing)
         }
         return SyncReply(
             header: header, signer: StreamSigner(key: storage.signingKey), storage: storage, answers: answers,
@@ -217,13 +232,22 @@ public struct SyncService: Sendable {
         }
     }
 
-    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): no claim about
+    /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): no new handover
+    /// acceptance (only the centre records one), no claim about
     /// another device's writes beyond what the centre holds (``Replication/UnprovenClaim``), a
     /// host authority, only known authorities, and a case of an authority the device serves
     /// (before and after the merge).
     static func check(
         _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
     ) -> StoredOutcome.Rejection? {
+        // A day team's acceptance is the centre's own entry (``HandoverService``): no device brings one.
+        for entry in part.entries where entry.kind == HandoverAcceptance.kind && before?.entry(at: entry.dot) == nil {
+            return .init(
+                .forbidden,
+                message:
+                    "entry \(entry.dot) is a handover acceptance: only the centre records a day team's acceptance (edt central case ID accept-handover); nothing of the case was stored"
+            )
+        }
         // A device proves only its own writes: what it says of another device's must be held here.
         switch part.unprovenClaim(from: device.id, heldBy: before) {
         case .foreignWrite(let dot, let path)?:
@@ -284,21 +308,34 @@ public struct SyncService: Sendable {
 
     // MARK: - Cursors
 
-    /// The cursor of a sequence number, as a one-entry version vector `central.<identity>:<n>`.
-    func vector(_ sequence: Int64) -> VersionVector {
-        guard sequence > 0, let name = cursorDevice else { return VersionVector() }
+    /// Where a cursor stands: the number of the last change the device was sent, and, while its
+    /// first pull goes on over several pages, the newest number when that pull began (accepted
+    /// cases unchanged since are left out of it).
+    struct Position: Hashable {
+        var sequence: Int64
+        var firstPullUpTo: Int64?
+    }
+
+    /// The cursor of a position, as a version vector: `central.<identity>:<n>`, with
+    /// `central.<identity>.first-pull:<m>` while a first pull goes on (``Position``); empty at
+    /// the start.
+    func vector(_ sequence: Int64, firstPullUpTo: Int64? = nil) -> VersionVector {
         var vector = VersionVector()
-        vector.raise(name, to: UInt64(sequence))
+        if sequence > 0, let name = cursorDevice { vector.raise(name, to: UInt64(sequence)) }
+        if let firstPullUpTo, firstPullUpTo > 0, let name = firstPullName {
+            vector.raise(name, to: UInt64(firstPullUpTo))
+        }
         return vector
     }
 
-    /// The sequence number a cursor stands for; nil when this database did not issue it.
-    func sequence(of cursor: Cursor) -> Int64? {
-        guard let vector = cursor.vector else { return nil }
-        if vector == VersionVector() { return 0 }
-        guard let name = cursorDevice, vector == self.vector(Int64(clamping: vector[name])),
-            vector[name] <= UInt64(Int64.max)
+    /// The position a cursor stands for; nil when this database did not issue it.
+    func position(of cursor: Cursor) -> Position? {
+        guard let vector = cursor.vector, let name = cursorDevice, let firstPull = firstPullName,
+            vector[name] <= UInt64(Int64.max), vector[firstPull] <= UInt64(Int64.max)
         else { return nil }
-        return Int64(vector[name])
+        let position = Position(
+            sequence: Int64(vector[name]), firstPullUpTo: vector[firstPull] > 0 ? Int64(vector[firstPull]) : nil)
+        guard vector == self.vector(position.sequence, firstPullUpTo: position.firstPullUpTo) else { return nil }
+        return position
     }
 }

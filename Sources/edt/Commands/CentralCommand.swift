@@ -180,7 +180,7 @@ struct CentralCommand: AsyncParsableCommand {
             do {
                 try await storage.enroll(enrolled)
             } catch {
-                throw Failure.inputOutput("\(error)")
+                throw error.code == .refused ? Failure.refused(error.message) : Failure.inputOutput("\(error)")
             }
             if json {
                 JSONOutput.print(
