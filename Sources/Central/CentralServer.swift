@@ -4,7 +4,8 @@ public import Logging
 import NIOCore
 
 /// The central endpoint over HTTP (Hummingbird): ``CentralRoutes`` (sync and health) on the
-/// configured address.
+/// configured address, with the ``HandoverScheduler`` keeping each authority's handover
+/// package at its opening.
 ///
 /// ``run(onListening:)`` serves until SIGTERM or SIGINT, then stops accepting, lets requests
 /// in flight finish, and returns. Every connection is held to the deadlines of
@@ -21,6 +22,9 @@ public struct CentralServer: Sendable {
         public var sync = SyncService.Configuration()
         /// The connections' deadlines and cap.
         public var connections = ConnectionLimits()
+        /// Whether to keep each authority's handover package at its opening while serving
+        /// (``HandoverScheduler``), with ``sync``'s authorities.
+        public var keepsHandoverPackages = true
 
         /// Listens on `host`:`port`, with the default settings.
         public init(host: String, port: Int) {
@@ -32,6 +36,7 @@ public struct CentralServer: Sendable {
     let routes: CentralRoutes
     let configuration: Configuration
     let logger: Logger
+    let scheduler: HandoverScheduler?
 
     /// A centre serving `storage`, logging to `logger`.
     public init(storage: any CentralStorage, configuration: Configuration, logger: Logger) {
@@ -40,6 +45,11 @@ public struct CentralServer: Sendable {
             authenticator: DeviceAuthenticator(storage: storage), logger: logger)
         self.configuration = configuration
         self.logger = logger
+        scheduler =
+            configuration.keepsHandoverPackages
+            ? HandoverScheduler(
+                desk: HandoverDesk(storage: storage, directory: configuration.sync.knownAuthorities), logger: logger)
+            : nil
     }
 
     /// Serves until SIGTERM or SIGINT. `onListening` gets the bound port (useful with port 0).
@@ -59,6 +69,10 @@ public struct CentralServer: Sendable {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
+        try await withThrowingDiscardingTaskGroup { group in
+            if let scheduler { group.addTask { await scheduler.run() } }
+            try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
+            group.cancelAll()  // the scheduler stops with the server
+        }
     }
 }

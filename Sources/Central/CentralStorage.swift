@@ -79,6 +79,12 @@ public protocol CentralStorage: Sendable {
     /// The cases handed over to `authority` in packages for openings before `opensAt` that
     /// have not been accepted since (the carry-over of the package at `opensAt`), in id order.
     func handedOverUnaccepted(to authority: String, before opensAt: Instant) async throws(CentralError) -> [RecordID]
+    /// The cases of `authority` (as host or home) that no day team has accepted, as stored, in
+    /// id order: what a handover package of that authority is built from.
+    func unacceptedCases(of authority: String) async throws(CentralError) -> [Record]
+    /// Every authority some stored case names, in code order: the authorities whose openings
+    /// the centre hands over at.
+    func authoritiesWithCases() async throws(CentralError) -> [String]
 }
 
 /// A handover package as the centre kept it when it built it: what the day team of `authority`
@@ -94,13 +100,18 @@ public struct KeptPackage: Sendable, Hashable {
     public let cases: [RecordID]
     /// The package's JSON document, as built.
     public let json: [UInt8]
+    /// The package's printable page, as built (empty for a package kept without one).
+    public let html: [UInt8]
 
-    public init(authority: String, opensAt: Instant, builtAt: Instant, cases: [RecordID], json: [UInt8]) {
+    public init(
+        authority: String, opensAt: Instant, builtAt: Instant, cases: [RecordID], json: [UInt8], html: [UInt8] = []
+    ) {
         self.authority = authority
         self.opensAt = opensAt
         self.builtAt = builtAt
         self.cases = Set(cases).sorted { $0.rawValue < $1.rawValue }
         self.json = json
+        self.html = html
     }
 }
 

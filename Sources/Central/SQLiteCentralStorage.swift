@@ -137,6 +137,10 @@ public final class SQLiteCentralStorage: CentralStorage {
                         CREATE INDEX handover_package_cases_by_case ON handover_package_cases (case_id, authority);
                         """)
             }
+            migrator.registerMigration("handover page") { db in
+                // The printable page of a kept package, kept beside its JSON as it was built.
+                try db.execute(sql: "ALTER TABLE handover_packages ADD COLUMN html BLOB NOT NULL DEFAULT x''")
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
@@ -475,12 +479,12 @@ public final class SQLiteCentralStorage: CentralStorage {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO handover_packages (authority, opens_at, opens_at_text, built_at, package)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO handover_packages (authority, opens_at, opens_at_text, built_at, package, html)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     package.authority, package.opensAt.secondsSinceEpoch, package.opensAt.written(offsetSeconds: 0),
-                    package.builtAt.written(offsetSeconds: 0), Data(package.json),
+                    package.builtAt.written(offsetSeconds: 0), Data(package.json), Data(package.html),
                 ])
             // A package for that opening was kept already: the first one stands, whole.
             guard db.changesCount > 0 else { return false }
@@ -499,7 +503,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT opens_at_text, built_at, package FROM handover_packages
+                        SELECT opens_at_text, built_at, package, html FROM handover_packages
                         WHERE authority = ? AND opens_at = ?
                         """,
                     arguments: [authority, opensAt.secondsSinceEpoch])
@@ -515,9 +519,10 @@ public final class SQLiteCentralStorage: CentralStorage {
                 )
             }
             let json: Data = row["package"]
+            let html: Data = row["html"]
             return KeptPackage(
                 authority: authority, opensAt: opens, builtAt: built, cases: try ids.map { try RecordID($0) },
-                json: Array(json))
+                json: Array(json), html: Array(html))
         }
     }
 
@@ -527,6 +532,35 @@ public final class SQLiteCentralStorage: CentralStorage {
                 db, sql: "SELECT opens_at_text FROM handover_packages WHERE authority = ? ORDER BY opens_at",
                 arguments: [authority]
             ).compactMap(Instant.init(iso8601:))
+        }
+    }
+
+    public func unacceptedCases(of authority: String) async throws(CentralError) -> [Replication.Record] {
+        let rows = try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
+                    WHERE case_authorities.authority = ? AND cases.accepted = 0 ORDER BY cases.id
+                    """,
+                arguments: [authority]
+            ).map { row -> (String, Data) in (row[0], row[1]) }
+        }
+        var records: [Replication.Record] = []
+        records.reserveCapacity(rows.count)
+        for (id, body) in rows {
+            do {
+                records.append(try RecordCoding.decode(Array(body), id: try RecordID(id)))
+            } catch {
+                throw CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)")
+            }
+        }
+        return records
+    }
+
+    public func authoritiesWithCases() async throws(CentralError) -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT authority FROM case_authorities ORDER BY authority")
         }
     }
 

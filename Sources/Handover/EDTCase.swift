@@ -43,6 +43,20 @@ extension WorkingCalendar {
         return nil
     }
 
+    /// The last opening of office hours at or before `instant`: the handover most recently due.
+    /// Nil when there is none in the ten years before it.
+    public func previousOpening(atOrBefore instant: Instant) -> Instant? {
+        var day = LondonTime.day(of: instant)
+        for _ in 0..<Self.searchLimit {
+            if let span = span(on: day) {
+                let opens = LondonTime.instant(on: day, minute: span.opens.minutes)
+                if opens.secondsSinceEpoch <= instant.secondsSinceEpoch { return opens }
+            }
+            day = day.adding(days: -1)
+        }
+        return nil
+    }
+
     /// The out-of-hours window that ends at the first opening at or after `instant` (from the
     /// closing before that opening); nil when the office never opens within ten years.
     public func outOfHoursWindow(endingAtOpeningAtOrAfter instant: Instant) -> OutOfHoursWindow? {

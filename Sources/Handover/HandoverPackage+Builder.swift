@@ -12,7 +12,7 @@ extension HandoverPackage {
     ///     are left out here anyway).
     ///   - carriedOver: the ids handed over in earlier packages and not accepted: they are in
     ///     this one again, carried over, even when the calendar now reads them as received in
-    ///     office hours.
+    ///     office hours or their host authority was corrected since.
     ///   - directory: the authorities, for the calendar (worked out once for the package).
     ///   - centreKey: the centre's public signing key: an acceptance counts only when the
     ///     centre signed it (``HandoverAcceptance/all(in:centreKey:)``).
@@ -45,8 +45,9 @@ extension HandoverPackage {
                 unreadable.append(record.id)
                 continue
             }
-            guard timeline.hostAuthority == code, timeline.receivedAt < window.opensAt else { continue }
             let named = carriedOver.contains(record.id)
+            // A case handed over before stays until accepted, even when its host was corrected since.
+            guard named || timeline.hostAuthority == code, timeline.receivedAt < window.opensAt else { continue }
             guard named || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
             if isAccepted(record, by: code, centreKey: centreKey) { continue }
             cases.append(context.makeCase(record, timeline: timeline, namedCarriedOver: named))

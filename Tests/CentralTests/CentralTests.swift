@@ -15,14 +15,14 @@ struct CentralTests {
     /// A referral part as a laptop would push it.
     func referral(
         _ id: String, host: String = reading, home: String? = nil, concern: String = "Child alone",
-        device: String = "edt-laptop-a"
+        device: String = "edt-laptop-a", receivedAt: String = "2026-11-28T02:10:00Z"
     )
         throws -> Record
     {
         var replica = Replica(device: try DeviceID(device))
         let record = try RecordID(id)
         var writes: [(path: FieldPath, value: FieldValue)] = [
-            (try FieldPath("receivedAt"), .string("2026-11-28T02:10:00Z")),
+            (try FieldPath("receivedAt"), .string(receivedAt)),
             (try FieldPath("receivedBy.name"), .string("J. Okafor")),
             (try FieldPath("receivedBy.role"), .string("EDT social worker")),
             (try FieldPath("channel"), .string("phone")),

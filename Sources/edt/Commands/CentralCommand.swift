@@ -15,7 +15,7 @@ struct CentralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
-        subcommands: [Serve.self, Enroll.self, Revoke.self, Identity.self, Case.self]
+        subcommands: [Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self]
     )
 
     /// The `--db` option shared by the central commands.

@@ -1,0 +1,186 @@
+public import Handover
+public import Referrals
+import Replication
+
+/// Builds and keeps the morning handover packages: at each opening of an authority's office
+/// hours, every EDT case of the out-of-hours window just ended and every earlier one not yet
+/// accepted (`Docs/domain.md`, "EDT handover to day teams").
+///
+/// A package whose opening has come is kept (``CentralStorage/keep(_:)``, the first one kept
+/// stands), so the day team sees at 10:30 what was handed over at 09:00; a later package
+/// carries over every case an earlier one handed over that is not yet accepted, so none is
+/// silently dropped. A package for an opening still to come is a preview, built and not kept.
+///
+/// ```swift
+/// let desk = HandoverDesk(storage: storage, directory: .shipped)
+/// let due = try await desk.package(for: "E06000038", at: instant, now: Instant(Date()))
+/// print(String(decoding: due.kept.json, as: UTF8.self))
+/// ```
+public struct HandoverDesk: Sendable {
+    public let storage: any CentralStorage
+    public let directory: AuthorityDirectory
+    public let routing: RoutingRules
+
+    public init(storage: any CentralStorage, directory: AuthorityDirectory, routing: RoutingRules = .shipped) {
+        self.storage = storage
+        self.directory = directory
+        self.routing = routing
+    }
+
+    /// A package as the desk gives it: its documents and whether it is the one kept.
+    public struct Due: Sendable {
+        /// The package's documents (JSON and printable page) and the cases it hands over.
+        public let kept: KeptPackage
+        /// True when this is the package kept for its opening (built now or earlier); false for a
+        /// preview of an opening still to come.
+        public let isKept: Bool
+    }
+
+    /// Why a package cannot be given.
+    public struct Unavailable: Error, Sendable, Hashable, CustomStringConvertible {
+        public let message: String
+        /// True when the cause is the database, not the request.
+        public let isStorage: Bool
+        public var description: String { message }
+    }
+
+    /// The package due to `authority` at its first opening at or after `instant`: the one kept
+    /// for that opening when there is one; otherwise built from the cases as stored, and kept
+    /// when that opening is at or before `now`.
+    public func package(
+        for authority: String, at instant: Instant, now: Instant
+    ) async throws(Unavailable)
+        -> Due
+    {
+        guard let known = directory.authority(authority) else {
+            throw Unavailable(
+                message:
+                    "\(authority) is not a known authority; `edt authority list` names them, or add it to the authorities file",
+                isStorage: false)
+        }
+        guard let opensAt = directory.calendar(for: known).nextOpening(atOrAfter: instant) else {
+            throw Unavailable(
+                message: "\(authority)'s office does not open within ten years of \(instant)", isStorage: false)
+        }
+        return try await package(for: authority, opensAt: opensAt, now: now)
+    }
+
+    /// The package most recently due to `authority`: the one of its last opening at or before
+    /// `now` (kept, or built and kept now); what a day team looking during the day wants.
+    public func latestPackage(for authority: String, now: Instant) async throws(Unavailable) -> Due {
+        guard let known = directory.authority(authority) else {
+            throw Unavailable(
+                message:
+                    "\(authority) is not a known authority; `edt authority list` names them, or add it to the authorities file",
+                isStorage: false)
+        }
+        guard let opensAt = directory.calendar(for: known).previousOpening(atOrBefore: now) else {
+            throw Unavailable(
+                message: "\(authority)'s office has not opened in the ten years before \(now)", isStorage: false)
+        }
+        return try await package(for: authority, opensAt: opensAt, now: now)
+    }
+
+    /// Keeps the package of every authority with cases whose most recent opening (at or before
+    /// `now`) has no package kept yet; returns the packages kept now. What `edt central serve`
+    /// runs at each opening, and on starting (an opening passed while it was stopped is handed
+    /// over late rather than never).
+    public func keepDuePackages(now: Instant) async throws(Unavailable) -> [KeptPackage] {
+        var kept: [KeptPackage] = []
+        for code in try await storageCall({ () async throws(CentralError) in try await storage.authoritiesWithCases() })
+        {
+            guard let authority = directory.authority(code),
+                let opensAt = directory.calendar(for: authority).previousOpening(atOrBefore: now)
+            else { continue }
+            let existing = try await storageCall { () async throws(CentralError) in
+                try await storage.keptPackage(authority: code, opensAt: opensAt)
+            }
+            guard existing == nil else { continue }
+            let due = try await package(for: code, opensAt: opensAt, now: now)
+            if due.isKept { kept.append(due.kept) }
+        }
+        return kept
+    }
+
+    /// The first opening after `now` of any authority with cases: when ``keepDuePackages(now:)``
+    /// has work next. Nil when no authority with cases opens within ten years.
+    public func nextOpening(after now: Instant) async throws(Unavailable) -> Instant? {
+        let later = Instant(secondsSinceEpoch: now.secondsSinceEpoch + 1)
+        var next: Instant?
+        for code in try await storageCall({ () async throws(CentralError) in try await storage.authoritiesWithCases() })
+        {
+            guard let authority = directory.authority(code),
+                let opens = directory.calendar(for: authority).nextOpening(atOrAfter: later)
+            else { continue }
+            if next.map({ opens < $0 }) ?? true { next = opens }
+        }
+        return next
+    }
+
+    /// The package for `authority`'s opening `opensAt`: kept, or built (and kept when due by `now`).
+    private func package(for authority: String, opensAt: Instant, now: Instant) async throws(Unavailable) -> Due {
+        if let kept = try await storageCall({ () async throws(CentralError) in
+            try await storage.keptPackage(authority: authority, opensAt: opensAt)
+        }) {
+            return Due(kept: kept, isKept: true)
+        }
+        let built = try await build(authority, opensAt: opensAt, builtAt: now)
+        guard opensAt <= now else { return Due(kept: built, isKept: false) }
+        let stored = try await storageCall { () async throws(CentralError) in try await storage.keep(built) }
+        if stored { return Due(kept: built, isKept: true) }
+        // Another process kept one for that opening first: that one stands.
+        guard
+            let kept = try await storageCall({ () async throws(CentralError) in
+                try await storage.keptPackage(authority: authority, opensAt: opensAt)
+            })
+        else {
+            throw Unavailable(
+                message: "the package of \(authority) at \(opensAt) was kept and cannot be read back", isStorage: true)
+        }
+        return Due(kept: kept, isKept: true)
+    }
+
+    /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
+    /// cases, and the cases earlier packages handed over that are not accepted yet.
+    private func build(
+        _ authority: String, opensAt: Instant, builtAt: Instant
+    ) async throws(Unavailable)
+        -> KeptPackage
+    {
+        var candidates = try await storageCall { () async throws(CentralError) in
+            try await storage.unacceptedCases(of: authority)
+        }
+        let carriedOver = Set(
+            try await storageCall { () async throws(CentralError) in
+                try await storage.handedOverUnaccepted(to: authority, before: opensAt)
+            })
+        // A case handed over earlier is carried over even when it no longer names the authority
+        // (its host was corrected since): it was handed over and nobody has accepted it.
+        let listed = Set(candidates.map(\.id))
+        for id in carriedOver.sorted(by: { $0.rawValue < $1.rawValue }) where !listed.contains(id) {
+            if let record = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
+            {
+                candidates.append(record)
+            }
+        }
+        let package: HandoverPackage
+        do {
+            package = try HandoverPackage.build(
+                authority: authority, at: opensAt, candidates: candidates, carriedOver: carriedOver,
+                directory: directory, centreKey: storage.publicKey, routing: routing)
+        } catch {
+            throw Unavailable(message: error.message, isStorage: false)
+        }
+        return KeptPackage(
+            authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
+            json: package.jsonBytes(), html: Array(package.html().utf8))
+    }
+
+    private func storageCall<T>(_ body: () async throws(CentralError) -> T) async throws(Unavailable) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw Unavailable(message: error.message, isStorage: true)
+        }
+    }
+}

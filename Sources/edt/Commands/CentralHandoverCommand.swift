@@ -1,0 +1,130 @@
+import ArgumentParser
+import Central
+import Foundation
+import Handover
+import LineProtocol
+import Referrals
+import Replication
+
+extension CentralCommand {
+    /// `edt central handover`: the morning handover package of one authority.
+    struct HandoverPackageCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "handover",
+            abstract: "Show the handover package due to an authority's day team at its opening of office hours.",
+            discussion: """
+                The package is the one due at the authority's first opening of office hours at or \
+                after --at; without --at, the one handed over at its last opening (at or before \
+                now). It holds every EDT case (received out of that authority's hours) \
+                of the out-of-hours window just ended, and every earlier one its day team has not \
+                accepted (carried over; overdue once its acknowledgement deadline has passed). \
+                Each case comes with its summary, the actions EDT took, open tasks and deadlines, \
+                its host/home state and where it is routed.
+
+                Once that opening has come, the package is kept in the central database (by this \
+                command or by `edt central serve`, which keeps each authority's package at its \
+                opening), and every later look shows that same kept package, so the day team sees \
+                at 10:30 what was handed over at 09:00. A package for an opening still to come is \
+                a preview, not kept: a note on stderr says so.
+
+                --json prints the package as JSON; --html writes the printable page a day-team \
+                manager works from (one case to a printed page, no external assets), to stdout or \
+                to --out FILE. Exit 1 for an unknown authority, 3 when the database fails.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var authorities: AuthorityOptions
+        @Option(help: ArgumentHelp("The authority whose day team receives the package (GSS code).", valueName: "CODE"))
+        var authority: String
+        @Option(
+            help: ArgumentHelp(
+                "The package due at the first opening at or after this instant (ISO 8601 with offset); default: the last one handed over.",
+                valueName: "INSTANT"))
+        var at: String?
+        @Flag(
+            help:
+                "Print the package as one JSON object: {\"authority\", \"opensAt\", \"cases\": [{\"id\", \"receivedAt\", \"deadlines\", \"openTasks\", \"crossAuthority\", \"routedTo\", \"carriedOver\", \"overdue\", ...}]}."
+        )
+        var json = false
+        @Flag(help: "Write the printable page (HTML) instead.") var html = false
+        @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "FILE")) var out: String?
+
+        func validate() throws {
+            guard Identifiers.isAuthorityCode(authority) else {
+                throw ValidationError("--authority \"\(authority)\" is not a GSS code (e.g. E06000038)")
+            }
+            if let at, Instant(iso8601: at) == nil {
+                throw ValidationError("--at \"\(at)\" is not an ISO 8601 instant with an offset (2027-03-25T18:00:00Z)")
+            }
+            guard !(json && html) else { throw ValidationError("give --json or --html, not both") }
+        }
+
+        func run() async throws {
+            let directory = try authorities.load()
+            let storage = try database.open()
+            let now = Instant(Date())
+            let desk = HandoverDesk(storage: storage, directory: directory)
+            let due: HandoverDesk.Due
+            do throws(HandoverDesk.Unavailable) {
+                if let instant = at.flatMap(Instant.init(iso8601:)) {
+                    due = try await desk.package(for: authority, at: instant, now: now)
+                } else {
+                    due = try await desk.latestPackage(for: authority, now: now)
+                }
+            } catch {
+                throw error.isStorage ? Failure.inputOutput(error.message) : Failure.refused(error.message)
+            }
+            if !due.isKept {
+                FileHandleOutput.standardError(
+                    "note: the opening at \(due.kept.opensAt) has not come: this is a preview, not kept; the package kept then may differ"
+                )
+            }
+            let bytes: [UInt8]
+            if html {
+                bytes = due.kept.html
+            } else if json {
+                bytes = due.kept.json + [0x0A]
+            } else {
+                bytes = Array(Self.text(due.kept).utf8)
+            }
+            if let out {
+                do {
+                    try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+                } catch {
+                    throw Failure.inputOutput("cannot write \(out): \(error.localizedDescription)")
+                }
+            } else {
+                FileHandleOutput.standardOutput(bytes)
+            }
+        }
+
+        /// A few lines for a person at a terminal: the opening and each case with its routing.
+        static func text(_ kept: KeptPackage) -> String {
+            func string(_ value: FieldValue?) -> String? {
+                if case .string(let text)? = value { text } else { nil }
+            }
+            var lines = ["Handover to \(kept.authority) at \(kept.opensAt): \(kept.cases.count) case(s)"]
+            guard case .object(let document)? = try? JSONPayload.read(kept.json[...]),
+                case .array(let cases)? = document["cases"]
+            else { return lines.joined(separator: "\n") + "\n" }
+            for item in cases {
+                guard case .object(let fields) = item else { continue }
+                var flags: [String] = []
+                if case .bool(true)? = fields["carriedOver"] { flags.append("carried over") }
+                if case .bool(true)? = fields["overdue"] { flags.append("OVERDUE") }
+                var route = ""
+                if case .object(let routed)? = fields["routedTo"] {
+                    route = " → \(string(routed["name"]) ?? "?") (\(string(routed["rule"]) ?? "?"))"
+                }
+                let flagged = flags.isEmpty ? "" : " [\(flags.joined(separator: ", "))]"
+                lines.append(
+                    "  \(string(fields["id"]) ?? "?")  received \(string(fields["receivedAt"]) ?? "?")\(route)\(flagged)"
+                )
+            }
+            lines.append(
+                "Accept a case: edt central case --db … ID accept-handover --by NAME --role ROLE --authority CODE")
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Central
+import Foundation
+import Handover
+import Logging
+import Referrals
+import Replication
+import Testing
+
+/// The centre's handover desk: the package due at an authority's opening is kept once that
+/// opening has come and shown unchanged afterwards; a later package carries over what an
+/// earlier one handed over until its day team accepts it; an opening still to come is only a
+/// preview; and the scheduler keeps every authority's package at its own opening.
+extension CentralTests {
+    static let slough = "E06000039"
+    /// Slough opens at 08:30 on Mondays (an operator's file), Reading at 09:00.
+    static let consortium = try! AuthorityDirectory.shipped.applying(
+        operatorFile: """
+            [authority E06000039]
+            hours = mon 08:30-17:00
+            """, source: "test")
+    static let saturdayNight = "2026-11-21T02:10:00Z"
+    static let readingOpens = Instant(iso8601: "2026-11-23T09:00:00Z")!
+    static let sloughOpens = Instant(iso8601: "2026-11-23T08:30:00Z")!
+
+    func desk(_ storage: SQLiteCentralStorage) -> HandoverDesk {
+        HandoverDesk(storage: storage, directory: Self.consortium)
+    }
+
+    func caseIDs(_ kept: KeptPackage) -> [String] { kept.cases.map(\.rawValue) }
+
+    @Test func aPackageIsKeptAtItsOpeningAndShownUnchangedWhenLookedAtLater() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            _ = try await service.store([try referral("night-case", receivedAt: Self.saturdayNight)], from: laptop)
+            let atOpening = try await desk(storage).package(
+                for: Self.reading, at: Instant(iso8601: "2026-11-22T12:00:00Z")!, now: Self.readingOpens)
+            #expect(atOpening.isKept)
+            #expect(atOpening.kept.opensAt == Self.readingOpens)
+            #expect(caseIDs(atOpening.kept) == ["night-case"])
+            #expect(String(decoding: atOpening.kept.html, as: UTF8.self).contains("night-case"))
+
+            // A case of the same night arrives after the opening (a laptop synced late): the
+            // package handed over at 09:00 stays what it was.
+            _ = try await service.store(
+                [try referral("late-sync", receivedAt: "2026-11-22T23:00:00Z")], from: laptop)
+            let later = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Instant(iso8601: "2026-11-23T10:30:00Z")!)
+            #expect(later.isKept)
+            #expect(later.kept.json == atOpening.kept.json, "the same bytes as handed over at 09:00")
+            #expect(caseIDs(later.kept) == ["night-case"])
+            #expect(try await storage.keptOpenings(of: Self.reading) == [Self.readingOpens])
+        }
+    }
+
+    @Test func aLaterPackageCarriesOverWhatWasNotAcceptedAndLeavesOutWhatWas() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            _ = try await service.store(
+                [
+                    try referral("accepted-monday", receivedAt: Self.saturdayNight),
+                    try referral("not-accepted", receivedAt: "2026-11-21T03:00:00Z"),
+                ], from: try device())
+            let monday = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Self.readingOpens)
+            #expect(caseIDs(monday.kept) == ["accepted-monday", "not-accepted"])
+            _ = try await HandoverService(storage: storage).accept(
+                case: try RecordID("accepted-monday"), by: "A. Day", role: "Day team manager",
+                authority: Self.reading, at: Instant(iso8601: "2026-11-23T09:20:00Z")!,
+                recordedAt: Instant(iso8601: "2026-11-23T09:20:00Z")!)
+
+            let tuesdayOpens = Instant(iso8601: "2026-11-24T09:00:00Z")!
+            let tuesday = try await desk(storage).package(
+                for: Self.reading, at: Instant(iso8601: "2026-11-23T17:00:00Z")!, now: tuesdayOpens)
+            #expect(tuesday.isKept && tuesday.kept.opensAt == tuesdayOpens)
+            #expect(caseIDs(tuesday.kept) == ["not-accepted"])
+            let document = String(decoding: tuesday.kept.json, as: UTF8.self)
+            #expect(document.contains("\"carriedOver\":true"), "\(document)")
+            // The acknowledgement deadline (one working day: Monday's close) has passed.
+            #expect(document.contains("\"overdue\":true"), "\(document)")
+        }
+    }
+
+    @Test func anOpeningStillToComeIsAPreviewAndNotKept() async throws {
+        try await withStorage { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
+            let preview = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Instant(iso8601: "2026-11-23T08:59:59Z")!)
+            #expect(!preview.isKept)
+            #expect(caseIDs(preview.kept) == ["night-case"])
+            #expect(try await storage.keptOpenings(of: Self.reading).isEmpty)
+            #expect(try await storage.wasHandedOver(try RecordID("night-case"), to: Self.reading) == false)
+        }
+    }
+
+    @Test func anUnknownAuthorityIsRefusedAndNotADatabaseFailure() async throws {
+        try await withStorage { storage in
+            do throws(HandoverDesk.Unavailable) {
+                _ = try await desk(storage).package(for: "E06999999", at: Self.readingOpens, now: Self.readingOpens)
+                Issue.record("an unknown authority gave a package")
+            } catch {
+                #expect(!error.isStorage)
+                #expect(error.message.contains("not a known authority"))
+            }
+        }
+    }
+
+    @Test func theSchedulerKeepsEachAuthoritysPackageAtItsOwnOpeningOnce() async throws {
+        try await withStorage { storage in
+            let laptop = try device(authorities: [Self.reading, Self.slough])
+            _ = try await SyncService(storage: storage, configuration: .init()).store(
+                [
+                    try referral("reading-night", receivedAt: Self.saturdayNight),
+                    try referral("slough-night", host: Self.slough, receivedAt: Self.saturdayNight),
+                ], from: laptop)
+            let clock = Clock(Instant(iso8601: "2026-11-23T08:00:00Z")!)
+            let scheduler = HandoverScheduler(
+                desk: desk(storage), logger: Logger(label: "test"), now: { clock.now })
+
+            #expect(await scheduler.keepDue().isEmpty == false, "Friday's openings, on starting")
+            let fridays = try await storage.keptOpenings(of: Self.slough)
+            #expect(fridays.count == 1)
+
+            clock.now = Instant(iso8601: "2026-11-23T08:30:05Z")!
+            let atSlough = await scheduler.keepDue()
+            #expect(atSlough.map(\.authority) == [Self.slough])
+            #expect(atSlough.first.map { caseIDs($0) } == ["slough-night"])
+            #expect(atSlough.first?.opensAt == Self.sloughOpens)
+
+            clock.now = Instant(iso8601: "2026-11-23T09:00:01Z")!
+            let atReading = await scheduler.keepDue()
+            #expect(atReading.map(\.authority) == [Self.reading])
+            #expect(atReading.first.map { caseIDs($0) } == ["reading-night"])
+            #expect(await scheduler.keepDue().isEmpty, "each opening's package is kept once")
+        }
+    }
+
+    @Test func theSchedulerSleepsUntilTheNextOpeningAndNoLongerThanItsLongestWait() async throws {
+        try await withStorage { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try referral("reading-night", receivedAt: Self.saturdayNight)], from: try device())
+            let clock = Clock(Instant(iso8601: "2026-11-23T08:59:30Z")!)
+            let scheduler = HandoverScheduler(
+                desk: desk(storage), logger: Logger(label: "test"), longestWait: .seconds(60), now: { clock.now })
+            #expect(await scheduler.waitBeforeNextLook() == .seconds(31))
+            clock.now = Instant(iso8601: "2026-11-23T09:00:01Z")!
+            #expect(await scheduler.waitBeforeNextLook() == .seconds(60))
+        }
+    }
+}
+
+/// A clock a test moves by hand.
+final class Clock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var instant: Instant
+    init(_ instant: Instant) { self.instant = instant }
+    var now: Instant {
+        get { lock.withLock { instant } }
+        set { lock.withLock { instant = newValue } }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// The morning handover package, end to end: laptops sync a night's referrals to the centre,
+/// `edt central handover` hands them to the authority's day team at its opening (JSON, the
+/// printable page, and the kept package shown unchanged afterwards), and the day team accepts
+/// a case with `edt central case ID accept-handover`.
+extension SyncEndToEndTests {
+    /// `minimalReferral` received at `receivedAt`, about `concern`.
+    func referralDocument(receivedAt: String, concern: String) -> String {
+        minimalReferral.replacingOccurrences(of: "2027-03-27T02:10:00Z", with: receivedAt)
+            .replacingOccurrences(of: "Child (7) found alone at Reading station.", with: concern)
+    }
+
+    func handover(_ world: World, _ arguments: [String]) throws -> EDTProcess.Result {
+        try edt.run(["central", "handover", "--db", world.database.path] + arguments)
+    }
+
+    @Test func aNightsReferralsAreHandedToTheDayTeamAtItsOpeningAndAccepted() throws {
+        let world = World()
+        let server = try world.startCentral()
+        let b = try laptop(world, "edt-laptop-b")
+        // Friday 20 November 2026 after Reading's close (17:00), and exactly at Monday's opening.
+        var ids: [String: String] = [:]
+        for (name, receivedAt) in [
+            ("friday-night", "2026-11-20T22:15:00Z"), ("at-closing", "2026-11-20T17:00:00Z"),
+            ("at-opening", "2026-11-23T09:00:00Z"),
+        ] {
+            let created = try edt.run(
+                ["referral", "new", "--store", b.store, "--json"],
+                input: referralDocument(receivedAt: receivedAt, concern: "Child found alone (\(name))."))
+            #expect(created.status == 0, "\(created.standardError)")
+            ids[name] = created.json["id"] as? String
+        }
+        #expect(try sync(b, server.url).status == 0)
+
+        let package = try handover(world, ["--authority", "E06000038", "--at", "2026-11-21T12:00:00Z", "--json"])
+        #expect(package.status == 0, "\(package.standardError)")
+        #expect(package.standardError.isEmpty, "an opening that has come: kept, no preview note")
+        #expect(package.json["authority"] as? String == "E06000038")
+        #expect(package.json["opensAt"] as? String == "2026-11-23T09:00:00Z")
+        let cases = package.json["cases"] as? [[String: Any]] ?? []
+        let handed = cases.compactMap { $0["id"] as? String }
+        #expect(Set(handed) == Set([ids["friday-night"], ids["at-closing"]].compactMap { $0 }))
+        #expect(!handed.contains(ids["at-opening"] ?? "-"), "received exactly at the opening: not an EDT case")
+        for item in cases {
+            for key in [
+                "id", "receivedAt", "deadlines", "openTasks", "crossAuthority", "routedTo", "carriedOver", "overdue",
+            ] {
+                #expect(item.keys.contains(key), "\(key) missing from \(item.keys.sorted())")
+            }
+            #expect((item["routedTo"] as? [String: Any])?["rule"] as? String == "front-door")
+        }
+
+        // Looked at later, the same package; and as the printable page.
+        let again = try handover(world, ["--authority", "E06000038", "--at", "2026-11-23T09:00:00Z", "--json"])
+        #expect(again.standardOutput == package.standardOutput)
+        let page = world.directory.appendingPathComponent("package.html")
+        let html = try handover(
+            world, ["--authority", "E06000038", "--at", "2026-11-23T09:00:00Z", "--html", "--out", page.path])
+        #expect(html.status == 0, "\(html.standardError)")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        #expect(text.hasPrefix("<!DOCTYPE html>") || text.lowercased().hasPrefix("<!doctype html>"))
+        #expect(text.contains(ids["friday-night"] ?? "-"))
+        #expect(!text.contains("<script"), "no script in the page")
+        #expect(!text.contains("src=\"http") && !text.contains("href=\"http"), "no external asset")
+
+        // A future opening is a preview, said so on stderr, and not kept.
+        let preview = try handover(world, ["--authority", "E06000038", "--at", "2099-01-01T00:00:00Z", "--json"])
+        #expect(preview.status == 0, "\(preview.standardError)")
+        #expect(preview.standardError.contains("preview"))
+
+        // The day team accepts one case; the next package no longer has it, and carries the other.
+        let accepted = try acceptHandover(
+            world, ids["friday-night"] ?? "-", at: "2026-11-23T09:10:00Z")
+        #expect(accepted.status == 0, "\(accepted.standardError)")
+        let tuesday = try handover(world, ["--authority", "E06000038", "--at", "2026-11-23T17:00:00Z", "--json"])
+        let next = tuesday.json["cases"] as? [[String: Any]] ?? []
+        #expect(next.compactMap { $0["id"] as? String } == [ids["at-closing"] ?? "-"])
+        #expect(next.first?["carriedOver"] as? Bool == true)
+        #expect(next.first?["overdue"] as? Bool == true)
+
+        // Without --at: the package of the last opening that has come.
+        let latest = try handover(world, ["--authority", "E06000038"])
+        #expect(latest.status == 0, "\(latest.standardError)")
+        #expect(latest.standardOutput.hasPrefix("Handover to E06000038 at "))
+
+        for bad in [["--authority", "nonsense"], ["--authority", "E06000038", "--at", "yesterday"]] {
+            #expect(try handover(world, bad).status == 2)
+        }
+        let unknown = try handover(world, ["--authority", "E06999999"])
+        #expect(unknown.status == 1 && unknown.standardError.contains("not a known authority"))
+    }
+}
