@@ -1,5 +1,8 @@
 import ArgumentParser
+import Central
+import Foundation
 import Handover
+import LineProtocol
 import Referrals
 import Replication
 import TestSupport
@@ -7,7 +10,7 @@ import TestSupport
 /// `edt-bench handover`: the morning handover package of one authority with many open EDT
 /// cases, as the centre builds it at an opening: the package, its JSON and its HTML, beside
 /// reading the records alone.
-struct HandoverBenchmark: ParsableCommand {
+struct HandoverBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "handover",
         abstract: "The handover package of N open EDT cases of one authority, beside reading them alone.",
@@ -20,18 +23,25 @@ struct HandoverBenchmark: ParsableCommand {
             json       build, then its canonical JSON bytes \
             html       build, then its printable HTML \
             read       the baseline: read each record (ReferralTimeline) alone \
+            centre     the centre's own: HandoverDesk reads the open cases from a central \
+            database (SQLite) and builds the package, its JSON and its page \
+            process    the whole `edt central handover --json` process, timed from outside \
+            (start, opening the database, reading, building, printing), on a fresh copy of the \
+            database each run; --edt names the executable (default: the one beside edt-bench) \
             Medians of --runs passes; cases/s of each.
             """
     )
 
     @Option(help: "Open cases in the package.") var cases = 10_000
     @Option(help: "Passes timed (the median is reported).") var runs = 5
+    @Option(help: "The edt executable the process figure runs (default: the one beside edt-bench).")
+    var edt: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     static let reading = "E06000038"
     static let opening = Instant(secondsSinceEpoch: 1_799_053_200)  // 2027-01-04T09:00:00Z
 
-    func run() throws {
+    func run() async throws {
         let progress = Progress()
         progress.say("building \(cases) cases…")
         let records = try Self.records(cases)
@@ -65,8 +75,50 @@ struct HandoverBenchmark: ParsableCommand {
                     bytes &+= try Self.package(records, key: key).html().utf8.count
                 })
         }
+        progress.say("storing \(cases) cases in a central database…")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "edt-bench-handover-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let pristine = scratch.appendingPathComponent("central.sqlite")
+        try await Self.store(records, at: pristine)
+        var centreTimes: [Double] = []
+        for run in 0..<runs {
+            progress.say("centre pass \(run + 1)/\(runs)…")
+            let copy = try Self.copy(pristine, as: "centre-\(run)", in: scratch)
+            let storage = try SQLiteCentralStorage(path: copy.path)
+            let desk = HandoverDesk(storage: storage, directory: .shipped)
+            var listed = 0
+            centreTimes.append(
+                try await Measure.seconds {
+                    listed = try await desk.package(for: Self.reading, at: Self.opening, now: Self.opening).kept.cases
+                        .count
+                })
+            guard listed == handed else {
+                throw BenchFailure("the centre handed over \(listed) cases, the builder \(handed)")
+            }
+        }
+        let runner = try CLIFixture.runner(
+            edt: try CLIFixture.edt(edt), scratch: scratch.appendingPathComponent("process-scratch"))
+        var processRuns: [ProcessRun] = []
+        for run in 0..<runs {
+            progress.say("edt central handover process \(run + 1)/\(runs)…")
+            let copy = try Self.copy(pristine, as: "process-\(run)", in: scratch)
+            let timed = try runner.run([
+                "central", "handover", "--db", copy.path, "--authority", Self.reading, "--at",
+                Self.opening.description, "--json",
+            ])
+            let printed = Array(try timed.output())
+            guard case .object(let document)? = try? JSONPayload.read(printed[...].prefix { $0 != 0x0A }),
+                case .array(let listed)? = document["cases"], listed.count == handed
+            else { throw BenchFailure("edt central handover did not print a package of \(handed) cases") }
+            processRuns.append(timed)
+        }
         progress.done()
         let count = Double(cases)
+        let centre = count / Measure.median(centreTimes)
+        let process = count / Measure.median(processRuns.map(\.seconds))
+        let processPeak = processRuns.map(\.peakMiB).max() ?? 0
         let build = count / Measure.median(buildTimes)
         let withJSON = count / Measure.median(jsonTimes)
         let withHTML = count / Measure.median(htmlTimes)
@@ -77,6 +129,9 @@ struct HandoverBenchmark: ParsableCommand {
             out.add("jsonCasesPerSecond", withJSON, decimals: 0)
             out.add("htmlCasesPerSecond", withHTML, decimals: 0)
             out.add("readOnlyCasesPerSecond", read, decimals: 0)
+            out.add("centreCasesPerSecond", centre, decimals: 0)
+            out.add("processCasesPerSecond", process, decimals: 0)
+            out.add("processPeakMiB", processPeak, decimals: 1)
             out.add("cases", cases)
             out.add("handedOver", handed)
             print(out.text)
@@ -86,8 +141,34 @@ struct HandoverBenchmark: ParsableCommand {
             print("  json   \(Int(withJSON)) cases/s (build and JSON)")
             print("  html   \(Int(withHTML)) cases/s (build and HTML)")
             print("  read   \(Int(read)) cases/s (the baseline: ReferralTimeline alone)")
+            print("  centre \(Int(centre)) cases/s (HandoverDesk: read from the database, build, JSON and page)")
+            print(
+                "  process \(Int(process)) cases/s (edt central handover --json, timed from outside; peak \((processPeak * 10).rounded() / 10) MiB)"
+            )
             if bytes < 0 { print(bytes) }
         }
+    }
+
+    /// Stores `records` in a new central database at `path` as pushed parts, without the push's
+    /// checks (the bench's cases carry only what a package reads).
+    static func store(_ records: [Record], at path: URL) async throws {
+        let storage = try SQLiteCentralStorage(path: path.path)
+        for start in stride(from: 0, to: records.count, by: 1_000) {
+            let parts = records[start..<min(records.count, start + 1_000)].map {
+                PreparedPart(part: $0, encoded: RecordCoding.encode($0)[...], rejection: nil)
+            }
+            _ = try await storage.store(parts) { _, _, _ in nil }
+        }
+    }
+
+    /// A copy of the database at `database` (and its log) named `name` in `directory`.
+    static func copy(_ database: URL, as name: String, in directory: URL) throws -> URL {
+        let copy = directory.appendingPathComponent("\(name).sqlite")
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: database.path + suffix) {
+            try? FileManager.default.removeItem(atPath: copy.path + suffix)
+            try FileManager.default.copyItem(atPath: database.path + suffix, toPath: copy.path + suffix)
+        }
+        return copy
     }
 
     static func package(_ records: [Record], key: [UInt8]) throws -> HandoverPackage {
