@@ -170,6 +170,8 @@ let package = Package(
             dependencies: [
                 "ReplicaStore", "Replication", "Referrals", "LineProtocol", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // To sign a centre's acceptances in purge tests.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -38,6 +38,12 @@ public enum ReferralCatalog {
         return summary
     }
 
+    /// When the case was accepted by its responsible authority's day team, as the centre signed
+    /// it (``Referrals/HandoverAcceptance/acceptedAt(_:centreKey:)``): the catalog's `accepted`.
+    static let accepted: AcceptanceReader = { record, centreKey in
+        HandoverAcceptance.acceptedAt(record, centreKey: centreKey)?.secondsSinceEpoch
+    }
+
     /// What a list line shows of a referral, read back from its sealed summary.
     public struct Line: Sendable {
         /// Null while absent or in conflict.

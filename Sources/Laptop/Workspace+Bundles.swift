@@ -52,7 +52,12 @@ extension Workspace {
     /// The signer proves its own writes only. A record is refused whole, and counted, when its
     /// fields fail the referral schema, or when it carries another device's write this laptop does
     /// not hold, or claims to have seen writes this laptop has not (``Replication/UnprovenClaim``):
-    /// such a record could otherwise erase a colleague's work. A bundle of another device that
+    /// such a record could otherwise erase a colleague's work. The one exception is an entry of
+    /// the centre (at a `central.` dot: a day team's acceptance) that this laptop does not hold
+    /// yet: any device may relay it, as it is proven by the centre's own signature, checked with
+    /// the centre's key this laptop trusts; one that does not verify refuses its record whole
+    /// (`unproven-write`), as does any centre entry on a laptop that does not know its centre's
+    /// key. A bundle of another device that
     /// changed something here is kept, as its author signed it, and relayed to the centre at the
     /// next sync (so the centre gets those writes with their author's proof). Importing the same
     /// bundle twice changes nothing the second time. `source` names the input in a refusal.
@@ -137,7 +142,22 @@ extension Workspace {
             var unproven: [Refusal] = []
             for record in valid {
                 // Checked against this replica as it is now, earlier records of the bundle merged.
-                if let claim = record.unprovenClaim(from: author, heldBy: replica[record.id]) {
+                let held = replica[record.id]
+                // A centre entry (a day team's acceptance) new here may be relayed by any device:
+                // it is proven by the centre's own signature, checked with the centre's key.
+                if let problem = record.entries.lazy.filter({ held?.entry(at: $0.dot) == nil })
+                    .compactMap({ HandoverAcceptance.centreEntryProblem(of: $0, in: record.id, centreKey: centreKey) })
+                    .first
+                {
+                    unproven.append(
+                        Refusal(
+                            record: record.id, reason: "unproven-write",
+                            message: "\(problem); nothing of this referral was imported"))
+                    continue
+                }
+                if let claim = record.unprovenClaim(
+                    from: author, heldBy: held, proven: { HandoverAcceptance.isCentreDevice($0.dot.device) })
+                {
                     let reason = if case .foreignWrite = claim { "unproven-write" } else { "unseen-writes" }
                     unproven.append(
                         Refusal(
@@ -147,12 +167,13 @@ extension Workspace {
                         ))
                     continue
                 }
-                // Entries new here are the signer's own (above): they must say so and be signed by it.
-                let held = replica[record.id]
-                if let problem = record.entries.lazy.filter({ held?.entry(at: $0.dot) == nil })
-                    .compactMap({ EntrySignature.authorshipProblem(of: $0, in: record.id, publicKey: signerKey) })
-                    .first
-                {
+                // Entries new here are the signer's own (above), or the centre's (checked above):
+                // the signer's must say so and be signed by it.
+                if let problem = record.entries.lazy.filter({
+                    held?.entry(at: $0.dot) == nil && !HandoverAcceptance.isCentreDevice($0.dot.device)
+                })
+                .compactMap({ EntrySignature.authorshipProblem(of: $0, in: record.id, publicKey: signerKey) })
+                .first {
                     unproven.append(Refusal(record: record.id, reason: "unproven-write", message: problem))
                     continue
                 }

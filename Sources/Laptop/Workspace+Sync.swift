@@ -1,4 +1,6 @@
+import Referrals
 import ReplicaStore
+import Replication
 public import Uploader
 
 /// The store is what a sync needs: ``SyncStore``'s requirements are the store's own methods.
@@ -10,6 +12,12 @@ extension Workspace {
     /// Pushes what the centre lacks and pulls what changed for this device's authorities
     /// (``SyncSession``), on a thread of its own, staging replies in the store's directory unless
     /// `options` names another. Refusals by the centre stay here, flagged.
+    ///
+    /// A reply bringing an entry in the centre's name (a `central.` dot: a day team's
+    /// acceptance) that does not verify with the centre's key this laptop trusts is refused
+    /// whole, and nothing of it is applied. Once every reply is applied, the cases the centre
+    /// holds and their day team accepted are dropped from this laptop (``purgeAccepted()``;
+    /// ``SyncSession/Summary/purged``).
     /// - Parameter progress: told where the sync is (on the sync's thread).
     public func sync(
         _ options: SyncSession.Options, progress: (@Sendable (SyncSession.Progress) -> Void)? = nil
@@ -17,14 +25,29 @@ extension Workspace {
         var options = options
         // Replies are staged beside the store's own files (owner-only, removed once read).
         if options.stagingDirectory == nil { options.stagingDirectory = store.directory }
+        options.checkPulled = Self.centreEntriesProblem
         let session = SyncSession(store: store, options: options, progress: progress)
+        var summary: SyncSession.Summary
         do {
-            return try await session.run()
+            summary = try await session.run()
         } catch {
             switch error.code {
             case .refused: throw .refused(error.message)
             case .network, .store: throw .inputOutput(error.message)
             }
         }
+        summary.purged = try purgeAccepted().count
+        return summary
+    }
+
+    /// Why a reply pulling `records` is refused: an entry in the centre's name that is not signed
+    /// with the centre's key `centreKey`; nil when there is none.
+    @Sendable static func centreEntriesProblem(in records: [Record], centreKey: [UInt8]) -> String? {
+        for record in records {
+            if let problem = HandoverAcceptance.centreEntriesProblem(in: record, centreKey: centreKey) {
+                return "case \(record.id): \(problem)"
+            }
+        }
+        return nil
     }
 }

@@ -43,7 +43,8 @@ public final class Workspace {
         return try Workspace(clock: clock, directory: known) {
             try ReplicaStore.create(
                 at: directory, device: device, authorities: policy.authorities, passphrase: passphrase,
-                lockWaitSeconds: lockWaitSeconds, describe: ReferralCatalog.describe)
+                lockWaitSeconds: lockWaitSeconds, describe: ReferralCatalog.describe,
+                acceptance: ReferralCatalog.accepted)
         }
     }
 
@@ -55,7 +56,7 @@ public final class Workspace {
         try Workspace(clock: clock, directory: known) {
             try ReplicaStore.open(
                 at: directory, passphrase: passphrase, lockWaitSeconds: lockWaitSeconds,
-                describe: ReferralCatalog.describe)
+                describe: ReferralCatalog.describe, acceptance: ReferralCatalog.accepted)
         }
     }
 

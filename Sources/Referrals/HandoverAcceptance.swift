@@ -94,3 +94,55 @@ public struct HandoverAcceptance: Sendable, Hashable {
         record.entries.compactMap { read($0, in: record.id, centreKey: centreKey) }
     }
 }
+
+extension HandoverAcceptance {
+    /// When the case `record` was accepted by its responsible authority, as the centre whose
+    /// public key is `centreKey` recorded it: the instant of the day team's first genuine
+    /// acceptance (``all(in:centreKey:)``) for the case's host authority (the responsible
+    /// authority, for now). Nil while the case names no host authority, or while any host
+    /// authority it names (several while that field is in conflict) has no genuine acceptance:
+    /// the EDT remains accountable for it.
+    public static func acceptedAt(_ record: Record, centreKey: [UInt8]) -> Instant? {
+        guard record.entries.contains(where: { $0.kind == kind }) else { return nil }  // the usual case: none
+        let hosts = ReferralCapture.hostAuthorities(of: record)
+        guard !hosts.isEmpty else { return nil }
+        var first: [String: Instant] = [:]
+        for acceptance in all(in: record, centreKey: centreKey) where hosts.contains(acceptance.authority) {
+            if let known = first[acceptance.authority], known <= acceptance.at { continue }
+            first[acceptance.authority] = acceptance.at
+        }
+        guard first.count == hosts.count else { return nil }
+        return first.values.max()
+    }
+
+    /// Why `entry` of `record` is not proven to be the centre's, when its dot is a centre
+    /// device's (``isCentreDevice(_:)``): its payload names another device, or its signature does
+    /// not verify, in the present format, with the centre's key `centreKey` (nil: this laptop
+    /// does not know its centre). Nil for an entry at another device's dot, and for a genuine
+    /// centre entry. A laptop asks this of every centre entry it receives, in a pull or a bundle:
+    /// no device can write in the centre's name.
+    public static func centreEntryProblem(of entry: Entry, in record: RecordID, centreKey: [UInt8]?) -> String? {
+        guard isCentreDevice(entry.dot.device) else { return nil }
+        guard let centreKey else {
+            return "entry \(entry.dot) (\(entry.kind)) is the centre's, and this laptop does not know the centre's key"
+        }
+        guard case .object(let payload) = entry.payload, case .string(entry.dot.device.rawValue)? = payload["device"]
+        else {
+            return "entry \(entry.dot) (\(entry.kind)) does not name the device whose dot it has (\(entry.dot.device))"
+        }
+        switch EntrySignature.verify(entry, in: record, publicKey: centreKey) {
+        case .valid: return nil
+        case .validPayloadOnly, .unsigned, .invalid:
+            return "entry \(entry.dot) (\(entry.kind)) is not signed with the centre's key"
+        }
+    }
+
+    /// The first centre entry of `record` that is not proven to be the centre's
+    /// (``centreEntryProblem(of:in:centreKey:)``), or nil.
+    public static func centreEntriesProblem(in record: Record, centreKey: [UInt8]?) -> String? {
+        for entry in record.entries {
+            if let problem = centreEntryProblem(of: entry, in: record.id, centreKey: centreKey) { return problem }
+        }
+        return nil
+    }
+}

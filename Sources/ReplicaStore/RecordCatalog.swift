@@ -6,18 +6,21 @@ public import Replication
 /// What the store keeps of a record beside its sealed content (the table `catalog`, one small
 /// row per record), so that a command finds, lists and checks records without reading them: the
 /// record's version vector, its number of fields in conflict, its bucket (``StoreIntegrity``),
-/// its *seal* (the nonce and tag of its sealed content, which pin that content), and what the
-/// application says of it (``RecordSummary``).
+/// its *seal* (the nonce and tag of its sealed content, which pin that content), what the
+/// application says of it (``RecordSummary``), and when it was *accepted* (``AcceptanceReader``:
+/// the instant from which the store may drop it, ``ReplicaStore/purgeAccepted(acceptedBy:confirm:)``).
 ///
-/// In the clear: the version vector, the conflict count, when the record was received, its status
-/// and its authority codes, none of which tells who a referral is about. Sealed: the summary's
-/// content, which a list shows.
+/// In the clear: the version vector, the conflict count, when the record was received and
+/// accepted, its status and its authority codes, none of which tells who a referral is about.
+/// Sealed: the summary's content, which a list shows.
 public enum RecordCatalog {
     /// The columns of `catalog` but its id, in the order a row's digest takes them.
     static let columns = [
         "bucket", "seal", "version", "conflicts", "receivedSeconds", "receivedNanos", "status", "host", "home",
-        "summary",
+        "summary", "accepted",
     ]
+    /// The columns of format `edt-store-3`, before `accepted`: what its seal digested.
+    static let formatThreeColumns = Array(columns.dropLast())
 
     /// The bytes of a sealed record that pin it: the nonce (its first 12) and the tag (its last
     /// 16) of its AES-GCM combined form. Opening checks the tag, and no other sealed bytes pass
@@ -72,6 +75,12 @@ public struct RecordSummary: Sendable, Hashable {
 /// Says what the catalog keeps of a record: the application's (the laptop's referral summary).
 public typealias RecordDescriber = @Sendable (Replication.Record) -> RecordSummary
 
+/// Says when a record was accepted, from the entries the centre whose public key (raw 32 bytes)
+/// is given signed: seconds since 1970 (UTC), or nil when it is not. The application's (the
+/// laptop's: a day team's acceptance of the case for its responsible authority). The catalog
+/// keeps it (`accepted`), so the records that may be dropped are found without reading any other.
+public typealias AcceptanceReader = @Sendable (Replication.Record, _ centreKey: [UInt8]) -> Int64?
+
 /// A record ready to be written: its sealed content (a row of `records`) and its catalog row.
 struct CatalogRow {
     let id: String
@@ -79,8 +88,11 @@ struct CatalogRow {
     /// The catalog columns' values, in the order of ``RecordCatalog/columns``.
     let columns: [DatabaseValue]
 
-    /// The row of `record`, sealed with `cipher` and described by `describe`.
-    init(_ record: Replication.Record, cipher: StoreCipher, describe: RecordDescriber) throws(StoreError) {
+    /// The row of `record`, sealed with `cipher` and described by `describe`, accepted at
+    /// `accepted` (seconds since 1970; nil: not accepted).
+    init(
+        _ record: Replication.Record, cipher: StoreCipher, describe: RecordDescriber, accepted: Int64?
+    ) throws(StoreError) {
         id = record.id.rawValue
         sealed = try cipher.seal(RecordCoding.encode(record), context: "record:" + id)
         let summary = describe(record)
@@ -96,6 +108,7 @@ struct CatalogRow {
             summary.host.databaseValue,
             summary.home.databaseValue,
             content.databaseValue,
+            accepted.databaseValue,
         ]
     }
 

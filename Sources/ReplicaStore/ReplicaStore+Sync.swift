@@ -98,9 +98,10 @@ extension ReplicaStore {
                 if let record = replica[part.id], part.version.descends(record.version) { covered.append(part.id) }
             }
             var rows: [CatalogRow] = []
+            let centreKey = try self.centreKey()
             for id in replica.changeLog.sorted() {
                 guard let record = replica[id] else { continue }
-                rows.append(try CatalogRow(record, cipher: cipher, describe: describe))
+                rows.append(try catalogRow(record, centreKey: centreKey))
             }
             try writeSealed { (write) throws -> Void in
                 var settled: [RecordID] = []  // no longer pending

@@ -3,11 +3,15 @@ import GRDB
 import LineProtocol
 import Replication
 
-/// Taking a store of an earlier format to the present one (`edt-store-3`), at its first opening:
+/// Taking a store of an earlier format to the present one (`edt-store-4`), at its first opening:
 /// - `edt-store-1` had no integrity seal: every sealed value is sealed again under a new key;
-/// - `edt-store-2` had a seal checked whole at every opening: ``open(at:passphrase:lockWaitSeconds:describe:)``
+/// - `edt-store-2` had a seal checked whole at every opening: ``open(at:passphrase:lockWaitSeconds:describe:acceptance:)``
 ///   checks it whole one last time, before anything is changed;
-/// - then every record's catalog (``RecordCatalog``) is filled in and the seal computed anew.
+/// - `edt-store-3` had the catalog without `accepted`: opening checks it whole against its seal
+///   (by the columns it digested), and each record's content against its catalog row's seal here;
+/// - then every record's catalog (``RecordCatalog``) is filled in and the seal computed anew, and
+///   the file is rewritten (`VACUUM`) so that no byte freed before deleted content was
+///   overwritten (`secure_delete`) is left in it.
 extension ReplicaStore {
     /// Upgrades the store `database` of `format`, whose values open with `old`, in one
     /// transaction (all of it, or nothing). Costs one pass over the records, once.
@@ -19,7 +23,7 @@ extension ReplicaStore {
     /// - Returns: the cipher of the upgraded store.
     static func upgrade(
         _ database: DatabaseQueue, in directory: URL, format: String, passphrase: String, cipher old: StoreCipher,
-        describe: RecordDescriber
+        describe: RecordDescriber, acceptance: AcceptanceReader
     ) throws -> StoreCipher {
         let cipher =
             format == unsealedFormatTag
@@ -36,6 +40,15 @@ extension ReplicaStore {
         }
         do {
             try database.write { db in
+                // The centre's key, if recorded, says which records its acceptances make accepted.
+                let centreKey = try Data.fetchOne(
+                    db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [centreKeyName]
+                ).map { sealed in
+                    guard let key = old.open(sealed, context: centreKeyContext) else {
+                        throw unreadable("the centre's key")
+                    }
+                    return key
+                }
                 if format == unsealedFormatTag {
                     try reseal(db, from: old, to: cipher, unreadable: unreadable)
                 }
@@ -44,19 +57,45 @@ extension ReplicaStore {
                 let content = try db.makeStatement(sql: "UPDATE records SET sealed = ? WHERE id = ?")
                 let columns = RecordCatalog.columns
                 let catalog = try db.makeStatement(
-                    sql: "INSERT INTO catalog (id, \(columns.joined(separator: ", "))) VALUES ("
+                    sql: "INSERT OR REPLACE INTO catalog (id, \(columns.joined(separator: ", "))) VALUES ("
                         + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")")
                 var integrity = StoreIntegrity(storeKey: cipher.key)
                 var buckets: [Int: StoreIntegrity.Tally] = [:]
-                try db.execute(sql: "DELETE FROM catalog; DELETE FROM buckets")
+                let hasCatalog = format == catalogFormatTag  // checked whole by opening
+                if hasCatalog {
+                    // Each record's content must be the one its checked catalog row pins.
+                    let orphans =
+                        try Int.fetchOne(
+                            db,
+                            sql: "SELECT (SELECT count(*) FROM records WHERE id NOT IN (SELECT id FROM catalog)) "
+                                + "+ (SELECT count(*) FROM catalog WHERE id NOT IN (SELECT id FROM records))") ?? 0
+                    guard orphans == 0 else {
+                        throw StoreIntegrity.altered(directory, "records: \(orphans) row(s) added or deleted")
+                    }
+                } else {
+                    try db.execute(sql: "DELETE FROM catalog")
+                }
+                try db.execute(sql: "DELETE FROM buckets")
+                let pinned = try db.makeStatement(sql: "SELECT seal FROM catalog WHERE id = ?")
                 for idText in try String.fetchAll(db, sql: "SELECT id FROM records ORDER BY id") {
                     guard let id = try? RecordID(idText),
                         let sealed = try Data.fetchOne(
-                            db, sql: "SELECT sealed FROM records WHERE id = ?", arguments: [idText]),
-                        let plain = old.open(sealed, context: "record:" + idText),
+                            db, sql: "SELECT sealed FROM records WHERE id = ?", arguments: [idText])
+                    else { throw unreadable("record \(idText)") }
+                    if hasCatalog {
+                        guard let seal = try Data.fetchOne(pinned, arguments: [idText]),
+                            RecordCatalog.sealMatches(sealed, seal)
+                        else {
+                            throw StoreIntegrity.altered(
+                                directory, "records: changed (record \(idText) does not match its catalog)")
+                        }
+                    }
+                    guard let plain = old.open(sealed, context: "record:" + idText),
                         let record = try? RecordCoding.decode(plain, id: id)
                     else { throw unreadable("record \(idText)") }
-                    let row = try CatalogRow(record, cipher: cipher, describe: describe)
+                    let row = try CatalogRow(
+                        record, cipher: cipher, describe: describe,
+                        accepted: centreKey.flatMap { acceptance(record, $0) })
                     try content.execute(arguments: [row.sealed, idText])
                     try catalog.execute(arguments: StatementArguments([idText.databaseValue] + row.columns))
                     buckets[row.bucket, default: StoreIntegrity.Tally()].add(
@@ -73,6 +112,8 @@ extension ReplicaStore {
                 try integrity.tallyAll(in: db)
                 try integrity.storeSeal(in: db, cipher: cipher)
             }
+            try database.vacuum()
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             return cipher
         } catch let error as StoreError {
             throw error

@@ -30,10 +30,12 @@ import Glibc
 public final class ReplicaStore {
     /// The database file inside the store directory.
     public static let fileName = "replica.sqlite"
-    /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 3
-    /// keeps the catalog and tallies records by bucket; an older edt refuses it rather than write
-    /// rows the seal misses.
-    static let formatTag = "edt-store-3"
+    /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 4
+    /// keeps when each record was accepted in its catalog row (format 3 kept the catalog and
+    /// tallied records by bucket); an older edt refuses it rather than write rows the seal misses.
+    static let formatTag = "edt-store-4"
+    /// The format before the catalog's `accepted`: upgraded at its first opening.
+    static let catalogFormatTag = "edt-store-3"
     /// The format with the integrity seal checked whole at opening: upgraded at its first opening.
     static let wholeSealFormatTag = "edt-store-2"
     /// The format before the integrity seal: sealed and upgraded at its first opening.
@@ -54,6 +56,8 @@ public final class ReplicaStore {
     let cipher: StoreCipher
     /// Says what the catalog keeps of each record (the application's summary).
     let describe: RecordDescriber
+    /// Says when a record was accepted (the catalog's `accepted`).
+    let acceptance: AcceptanceReader
     /// The integrity tallies of the rows as last committed (``writeSealed(_:)`` keeps them).
     var integrity: StoreIntegrity
     /// The buckets whose records were checked against their tallies by this process, and
@@ -67,7 +71,7 @@ public final class ReplicaStore {
     private init(
         directory: URL, device: DeviceID, authorities: [String], database: DatabaseQueue, cipher: StoreCipher,
         integrity: StoreIntegrity, signingKey: Curve25519.Signing.PrivateKey, knowledge: VersionVector,
-        describe: @escaping RecordDescriber, lock: StoreLock
+        describe: @escaping RecordDescriber, acceptance: @escaping AcceptanceReader, lock: StoreLock
     ) {
         self.lock = lock
         self.integrity = integrity
@@ -80,10 +84,13 @@ public final class ReplicaStore {
         self.publicKey = Array(signingKey.publicKey.rawRepresentation)
         self.knowledge = knowledge
         self.describe = describe
+        self.acceptance = acceptance
     }
 
     /// The catalog of a store opened with no describer: no receipt, status or authorities.
     public static let plainDescriber: RecordDescriber = { _ in RecordSummary() }
+    /// The acceptance of a store opened with no reader: no record is ever accepted.
+    public static let neverAccepted: AcceptanceReader = { _, _ in nil }
 
     // MARK: - Creating and opening
 
@@ -91,9 +98,11 @@ public final class ReplicaStore {
     /// - Parameters:
     ///   - lockWaitSeconds: how long to wait for another process holding the directory.
     ///   - describe: what the catalog keeps of each record (``RecordCatalog``).
+    ///   - acceptance: when a record was accepted (``AcceptanceReader``).
     public static func create(
         at directory: URL, device: DeviceID, authorities: [String], passphrase: String,
-        lockWaitSeconds: Double = defaultLockWaitSeconds, describe: @escaping RecordDescriber = plainDescriber
+        lockWaitSeconds: Double = defaultLockWaitSeconds, describe: @escaping RecordDescriber = plainDescriber,
+        acceptance: @escaping AcceptanceReader = neverAccepted
     ) throws(StoreError) -> ReplicaStore {
         guard !passphrase.isEmpty else { throw StoreError(.refused, "the passphrase must not be empty") }
         let file = directory.appendingPathComponent(fileName)
@@ -159,7 +168,7 @@ public final class ReplicaStore {
         return ReplicaStore(
             directory: directory, device: device, authorities: authorities, database: database,
             cipher: cipher, integrity: integrity, signingKey: signingKey, knowledge: VersionVector(),
-            describe: describe, lock: lock)
+            describe: describe, acceptance: acceptance, lock: lock)
     }
 
     /// Opens the store in `directory`, refusing a wrong passphrase. A store written by an
@@ -174,9 +183,10 @@ public final class ReplicaStore {
     /// - Parameters:
     ///   - lockWaitSeconds: how long to wait for another process using the store.
     ///   - describe: what the catalog keeps of each record (``RecordCatalog``).
+    ///   - acceptance: when a record was accepted (``AcceptanceReader``).
     public static func open(
         at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
-        describe: @escaping RecordDescriber = plainDescriber
+        describe: @escaping RecordDescriber = plainDescriber, acceptance: @escaping AcceptanceReader = neverAccepted
     ) throws(StoreError) -> ReplicaStore {
         let file = directory.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
@@ -215,7 +225,7 @@ public final class ReplicaStore {
         do {
             let (format, formatCipher) = try database.read { db throws -> (String, StoreCipher) in
                 guard let format = String.fromDatabaseValue(try meta("format", db, directory)),
-                    [formatTag, wholeSealFormatTag, unsealedFormatTag].contains(format)
+                    [formatTag, catalogFormatTag, wholeSealFormatTag, unsealedFormatTag].contains(format)
                 else {
                     throw StoreError(.corrupt, "\(file.path) is not an edt store of a version this program reads")
                 }
@@ -236,6 +246,16 @@ public final class ReplicaStore {
                             db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
                         in: db, cipher: cipher, directory: directory)
                 }
+                if format == catalogFormatTag {  // checked whole, by the columns that format digested
+                    var integrity = StoreIntegrity(storeKey: cipher.key)
+                    integrity.catalogColumns = RecordCatalog.formatThreeColumns
+                    try integrity.load(
+                        sealed: try Data.fetchOne(
+                            db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [StoreIntegrity.metaKey]),
+                        cipher: cipher, directory: directory)
+                    try integrity.check(
+                        .meta, .catalog, .pending, .rejections, .checkpoints, .buckets, in: db, directory: directory)
+                }
                 return (format, cipher)
             }
             do {
@@ -250,7 +270,7 @@ public final class ReplicaStore {
                 ? formatCipher
                 : try upgrade(
                     database, in: directory, format: format, passphrase: passphrase, cipher: formatCipher,
-                    describe: describe)
+                    describe: describe, acceptance: acceptance)
             let contents = try database.read { db throws -> Contents in
                 // The rows opening reads are checked against the seal before anything in them is believed.
                 var integrity = StoreIntegrity(storeKey: cipher.key)
@@ -276,7 +296,7 @@ public final class ReplicaStore {
             return ReplicaStore(
                 directory: directory, device: contents.device, authorities: contents.authorities, database: database,
                 cipher: contents.cipher, integrity: contents.integrity, signingKey: contents.signingKey,
-                knowledge: contents.knowledge, describe: describe, lock: lock)
+                knowledge: contents.knowledge, describe: describe, acceptance: acceptance, lock: lock)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -311,7 +331,9 @@ public final class ReplicaStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             // FULL in WAL mode syncs the log on every commit: a commit that returned is durable.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted content is overwritten with zeros, so a record dropped from the laptop
+            // (``purgeAccepted(acceptedBy:confirm:)``) leaves none of its bytes in free space.
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON")
         }
         do {
             return try DatabaseQueue(path: file.path, configuration: configuration)
@@ -342,9 +364,10 @@ public final class ReplicaStore {
         guard !changed.isEmpty || replica.knowledge != knowledge else { return result }
         var rows: [CatalogRow] = []
         rows.reserveCapacity(changed.count)
+        let centreKey = try self.centreKey()
         for id in changed {
             guard let record = replica[id] else { continue }
-            rows.append(try CatalogRow(record, cipher: cipher, describe: describe))
+            rows.append(try catalogRow(record, centreKey: centreKey))
         }
         let after = replica.knowledge
         do {
@@ -369,6 +392,13 @@ public final class ReplicaStore {
         }
         knowledge = after
         return result
+    }
+
+    /// The catalog row of `record` as this store writes it: described, and accepted as the
+    /// centre whose key is `centreKey` (nil: none recorded, so nothing is accepted) signed it.
+    func catalogRow(_ record: Replication.Record, centreKey: [UInt8]?) throws(StoreError) -> CatalogRow {
+        try CatalogRow(
+            record, cipher: cipher, describe: describe, accepted: centreKey.flatMap { acceptance(record, $0) })
     }
 
     /// Runs `body` in one write transaction, with the store's integrity seal brought up to date

@@ -83,6 +83,27 @@ struct SealedWrite {
         buckets[bucket] = tally
     }
 
+    /// Deletes the record `id` whole: its sealed content, its catalog row (taken out of the
+    /// tallies of `catalog` and of its bucket), and its rows in `pending` and `rejections`, if
+    /// any. Returns whether there was such a record.
+    mutating func deleteRecord(_ id: String) throws -> Bool {
+        let columns = RecordCatalog.columns.joined(separator: ", ")
+        guard
+            let old = try Row.fetchOne(
+                db.cachedStatement(sql: "DELETE FROM catalog WHERE id = ? RETURNING id, \(columns)"), arguments: [id])
+        else { return false }
+        let digest = integrity.catalogDigest(old)
+        integrity.subtractDigest(.catalog, digest)
+        let bucket: Int = old["bucket"] ?? StoreIntegrity.bucket(of: id)
+        var tally = try bucketTally(bucket)
+        tally.subtract(digest)
+        buckets[bucket] = tally
+        try db.cachedStatement(sql: "DELETE FROM records WHERE id = ?").execute(arguments: [id])
+        try delete(.pending, id)
+        try delete(.rejections, id)
+        return true
+    }
+
     /// The tally of `bucket` as this write has left it so far.
     private mutating func bucketTally(_ bucket: Int) throws -> StoreIntegrity.Tally {
         if let tally = buckets[bucket] { return tally }

@@ -168,6 +168,9 @@ struct StoreIntegrity: Sendable {
     /// keying a new one).
     let keyedMAC: HMAC<SHA256>
     private(set) var tallies: [Tally] = Array(repeating: Tally(), count: Table.allCases.count)
+    /// The columns of `catalog` a row's digest takes after its id: ``RecordCatalog/columns``, but
+    /// those of its format when a store of an earlier format is checked before its upgrade.
+    var catalogColumns = RecordCatalog.columns
 
     /// Empty tallies, with the row key derived from the store key.
     init(storeKey: SymmetricKey) {
@@ -285,7 +288,7 @@ struct StoreIntegrity: Sendable {
     func counted(_ table: Table, in db: Database) throws -> Tally {
         var tally = Tally()
         if table == .catalog {
-            let columns = (["id"] + RecordCatalog.columns).joined(separator: ", ")
+            let columns = (["id"] + catalogColumns).joined(separator: ", ")
             let statement = try db.makeStatement(sql: "SELECT \(columns) FROM catalog")
             for bucket in try catalogTallies(of: statement).values { tally.add(bucket) }
             return tally
@@ -368,7 +371,7 @@ struct StoreIntegrity: Sendable {
     /// The catalog rows of `buckets` as they are in `db`, tallied per bucket (a bucket with no
     /// row has none).
     func countedBuckets(_ buckets: [Int], in db: Database) throws -> [Int: Tally] {
-        let columns = (["id"] + RecordCatalog.columns).joined(separator: ", ")
+        let columns = (["id"] + catalogColumns).joined(separator: ", ")
         if buckets.count == 1 {
             let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM catalog WHERE bucket = ?")
             try statement.setArguments([buckets[0]])

@@ -18,7 +18,7 @@ enum StoreSchema {
     /// migrated up to here before it is checked, and past it only once it is found intact.
     static let lastMigrationBeforeCatalog = "v2-sync"
     /// The migrations from the catalog on.
-    static let catalogMigrations: Set<String> = ["v3-catalog"]
+    static let catalogMigrations: Set<String> = ["v3-catalog", "v4-accepted"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -65,6 +65,18 @@ enum StoreSchema {
                     CREATE INDEX IF NOT EXISTS catalog_in_conflict ON catalog (receivedSeconds, receivedNanos, id)
                         WHERE conflicts > 0;
                     """)
+        }
+        // When each record was accepted (``AcceptanceReader``): the records a purge may drop
+        // are found through this column's index. Filled in, and the seal computed over it, when
+        // the store is first opened with its key (``ReplicaStore/upgrade``).
+        migrator.registerMigration("v4-accepted") { db in
+            if try !db.columns(in: "catalog").contains(where: { $0.name == "accepted" }) {
+                try db.execute(sql: "ALTER TABLE catalog ADD COLUMN accepted INTEGER")
+            }
+            try db.execute(
+                sql:
+                    "CREATE INDEX IF NOT EXISTS catalog_by_accepted ON catalog (accepted, id) WHERE accepted IS NOT NULL"
+            )
         }
         return migrator
     }

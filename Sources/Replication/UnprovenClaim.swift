@@ -41,11 +41,18 @@ extension Record {
     /// the held field's context. The sender's own writes and claims are its own to make.
     ///
     /// Cost follows the part: a field or entry wholly the sender's is passed over without a lookup.
-    public func unprovenClaim(from sender: DeviceID, heldBy held: Record?) -> UnprovenClaim? {
+    ///
+    /// - Parameter proven: says of an entry of another device, not held, whether the receiver
+    ///   proved it that device's by other means (its author's signature, checked with a key the
+    ///   receiver trusts): such an entry is backed. None is, unless told.
+    public func unprovenClaim(
+        from sender: DeviceID, heldBy held: Record?, proven: (Entry) -> Bool = { _ in false }
+    ) -> UnprovenClaim? {
         for field in fields {
             if let claim = Self.unprovenClaim(in: field, from: sender, heldBy: held) { return claim }
         }
         for entry in entries where entry.dot.device != sender {
+            if held?.entry(at: entry.dot) == nil, proven(entry) { continue }
             guard let heldEntry = held?.entry(at: entry.dot), heldEntry == entry else {
                 return .foreignWrite(entry.dot, path: nil)
             }

@@ -1,6 +1,6 @@
 public import Foundation
 public import LineProtocol
-import Replication
+public import Replication
 
 /// One sync of a laptop's replica with the central endpoint, over libcurl (`Protocol/PROTOCOL.md` §4).
 ///
@@ -27,6 +27,11 @@ public final class SyncSession {
         /// Where replies are staged on disk while they arrive and are verified (the store's
         /// directory); nil: the system's temporary directory.
         public var stagingDirectory: URL?
+        /// Checks the records a verified reply pulled, with the centre's key, before anything of
+        /// the reply is applied: says why the reply is refused (then nothing of it is applied and
+        /// the sync fails), or nil. The laptop checks here that entries written in the centre's
+        /// name are signed with the centre's key.
+        public var checkPulled: (@Sendable (_ pulled: [Record], _ centreKey: [UInt8]) -> String?)?
 
         public init(server: String) {
             self.server = server
@@ -69,6 +74,9 @@ public final class SyncSession {
         public var relayed = 0
         /// Why the centre refused a relayed bundle outright (it was then forgotten).
         public var relayRefusals: [String] = []
+        /// Records dropped from the laptop after the sync (the laptop layer's purge: held by
+        /// the centre and accepted).
+        public var purged = 0
     }
 
     /// Where a running sync is, for a progress display.
@@ -325,6 +333,11 @@ public final class SyncSession {
         }
         if let failure = body.failure { throw .local(failure) }
         let stream = try reply.verified(url: options.syncURL)
+        if let check = options.checkPulled, let problem = check(stream.pulled, signed.centreKey) {
+            throw .permanent(
+                "the centre's reply was refused and nothing of it was applied (sync again once the centre is mended): \(problem)"
+            )
+        }
         var outcome = RequestOutcome(more: stream.more)
         var acknowledgements: [PushAcknowledgement] = []
         for answer in stream.answers {

@@ -398,3 +398,23 @@ extension LaptopCommandTests {
         #expect(try edt.run(["store", "centre-key", "--store", made]).standardOutput.contains(key))
     }
 }
+
+extension LaptopCommandTests {
+    @Test func howLongAcceptedCasesAreKeptIsSetAndShown() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let made = try makeStore(directory, device: "edt-laptop-a")
+        let unset = try edt.run(["store", "keep-accepted", "--store", made, "--json"])
+        #expect(unset.status == 0, "\(unset.standardError)")
+        #expect(unset.json["keepAcceptedDays"] as? Int == 0)
+        #expect(try edt.run(["store", "keep-accepted", "--store", made]).standardOutput.contains("at the next sync"))
+        #expect(try edt.run(["store", "keep-accepted", "--store", made, "--days", "-1"]).status == 2)
+        #expect(try edt.run(["store", "keep-accepted", "--store", made, "--days", "3651"]).status == 2)
+        let set = try edt.run(["store", "keep-accepted", "--store", made, "--days", "7", "--json"])
+        #expect(set.json["keepAcceptedDays"] as? Int == 7)
+        #expect(
+            try edt.run(["store", "keep-accepted", "--store", made]).standardOutput.contains(
+                "7 days after their acceptance"))
+        #expect(try edt.run(["store", "verify", "--store", made, "--json"]).json["intact"] as? Bool == true)
+    }
+}

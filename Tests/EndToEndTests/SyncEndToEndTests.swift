@@ -116,6 +116,7 @@ struct SyncEndToEndTests {
         let first = try sync(a, central.url)
         #expect(first.status == 0, "\(first.standardError)")
         #expect(count(first.json, "pushed") == 1)
+        #expect(count(first.json, "purged") == 0, "held by the centre, but not accepted: kept")
         let fetched = try sync(b, central.url)
         #expect(count(fetched.json, "pulled") == 1)
         #expect(try ids(b) == [id])

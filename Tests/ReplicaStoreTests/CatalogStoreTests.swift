@@ -101,7 +101,7 @@ struct CatalogStoreTests {
         let format = try DatabaseQueue(path: file(directory).path).read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'")
         }
-        #expect(format == "edt-store-3")
+        #expect(format == "edt-store-4")
     }
 
     /// A store of the previous format altered outside edt is refused at its upgrade, as that
@@ -168,6 +168,7 @@ struct CatalogStoreTests {
         "UPDATE catalog SET bucket = (bucket + 1) % 4096 WHERE id = 'r2'",
         "UPDATE catalog SET summary = (SELECT summary FROM catalog WHERE id = 'r4') WHERE id = 'r2'",
         "UPDATE catalog SET seal = (SELECT seal FROM catalog WHERE id = 'r4') WHERE id = 'r2'",
+        "UPDATE catalog SET accepted = 0 WHERE id = 'r2'",
     ])
     func anEditedCatalogIsRefused(sql: String) throws {
         let directory = try makeStore()

@@ -66,7 +66,7 @@ struct SchemaMigrationTests {
         }
         let reopened = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
         #expect((try reopened.digest()) == digest)
-        #expect(try migrations(in: directory) == ["v1-records", "v2-sync", "v3-catalog"])
+        #expect(try migrations(in: directory) == ["v1-records", "v2-sync", "v3-catalog", "v4-accepted"])
     }
 
     @Test func aNewStoreHasEveryMigrationRecorded() throws {
@@ -76,7 +76,7 @@ struct SchemaMigrationTests {
             at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
         #expect(try store?.recordIDs().isEmpty == true)
         store = nil
-        #expect(try migrations(in: directory) == ["v1-records", "v2-sync", "v3-catalog"])
+        #expect(try migrations(in: directory) == ["v1-records", "v2-sync", "v3-catalog", "v4-accepted"])
     }
 
     @Test func aFileThatIsNotAStoreIsRefusedAndLeftAlone() throws {

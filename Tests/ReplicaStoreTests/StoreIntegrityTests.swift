@@ -375,7 +375,7 @@ struct StoreIntegrityTests {
         let format = try DatabaseQueue(path: file(directory).path).read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'")
         }
-        #expect(format == "edt-store-3")
+        #expect(format == "edt-store-4")
         // Sealed: it opens again, as it was, and the checks of a sealed store hold for it.
         let reopened = try ReplicaStore.open(at: directory, passphrase: SchemaMigrationTests.passphrase)
         #expect((try reopened.digest()) == digest)

@@ -8,7 +8,7 @@ struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect the replica store.",
-        subcommands: [Digest.self, Vector.self, CentreKey.self, Verify.self]
+        subcommands: [Digest.self, Vector.self, CentreKey.self, KeepAccepted.self, Verify.self]
     )
 
     struct Digest: AsyncParsableCommand {
@@ -53,6 +53,49 @@ struct StoreCommand: AsyncParsableCommand {
                 JSONOutput.print(.object(["centreKey": text.map(FieldValue.string) ?? .null]))
             } else {
                 print(text ?? "no centre key recorded: `edt store centre-key --store DIR KEY`")
+            }
+        }
+    }
+
+    struct KeepAccepted: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "keep-accepted",
+            abstract:
+                "Set how many days accepted cases stay on this laptop after their acceptance (or, with no --days, print it).",
+            discussion: """
+                At each sync, once the centre's replies are applied, a case the centre holds \
+                (nothing of it waiting to be synced) whose day team accepted it (the centre's \
+                signed acceptance, for the case's host authority) is dropped from this laptop, \
+                gone from the store's files, once this many days (of 24 hours) have passed since \
+                the acceptance. 0, the default, drops it at the next sync.
+                """
+        )
+
+        @OptionGroup var options: StoreOptions
+        @Option(
+            help: ArgumentHelp("Keep accepted cases this many days after their acceptance (0 to 3650).", valueName: "N")
+        )
+        var days: Int?
+        @Flag(help: "Print one JSON object: {\"keepAcceptedDays\": N}.") var json = false
+
+        func validate() throws {
+            if let days, !(0...3_650).contains(days) {
+                throw ValidationError("--days must be 0 to 3650, not \(days)")
+            }
+        }
+
+        func run() async throws {
+            let workspace = try options.open()
+            if let days { try laptop { () throws(LaptopError) in try workspace.setKeepAcceptedDays(days) } }
+            let kept = try laptop { () throws(LaptopError) in try workspace.keepAcceptedDays() }
+            if json {
+                JSONOutput.print(.object(["keepAcceptedDays": .integer(Int64(kept))]))
+            } else if kept == 0 {
+                print("Accepted cases are dropped from this laptop at the next sync after their acceptance.")
+            } else {
+                print(
+                    "Accepted cases stay on this laptop \(kept) day\(kept == 1 ? "" : "s") after their acceptance, then are dropped at the next sync."
+                )
             }
         }
     }

@@ -59,7 +59,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"relayed\", \"relayRefusals\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
+            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"relayed\", \"relayRefusals\", \"purged\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
     )
     var json = false
 
@@ -107,7 +107,7 @@ struct SyncCommand: AsyncParsableCommand {
                     "pushed": .integer(Int64(summary.pushed)), "pulled": .integer(Int64(summary.pulled)),
                     "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
                     "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
-                    "relayed": .integer(Int64(summary.relayed)),
+                    "relayed": .integer(Int64(summary.relayed)), "purged": .integer(Int64(summary.purged)),
                     "relayRefusals": .array(summary.relayRefusals.map { .string($0) }),
                     "refusals": .array(
                         summary.rejections.map {
@@ -121,6 +121,13 @@ struct SyncCommand: AsyncParsableCommand {
             print(
                 "Synced with \(server): pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejected); \(summary.conflicts) field\(summary.conflicts == 1 ? "" : "s") in conflict"
             )
+            if summary.purged > 0 {
+                let keep = (try? workspace.keepAcceptedDays()) ?? 0
+                print(
+                    "Dropped \(summary.purged) case\(summary.purged == 1 ? "" : "s") from this laptop: held by the centre and accepted by the day team"
+                        + (keep == 0 ? "" : " more than \(keep) day\(keep == 1 ? "" : "s") ago")
+                        + " (`edt store keep-accepted`)")
+            }
             if summary.relayed > 0 {
                 print("Relayed \(summary.relayed) colleague's bundle\(summary.relayed == 1 ? "" : "s") to the centre")
             }
