@@ -76,7 +76,8 @@ public struct HandoverService: Sendable {
 
     /// ``accept(case:by:role:authority:at:recordedAt:)`` with the author already checked.
     ///
-    /// Refused, with nothing changed: a case that does not exist, a case whose host authority is
+    /// Refused, with nothing changed: an acceptance dated after it is recorded (in the future), a
+    /// case that does not exist, a case whose host authority is
     /// not `authority`, a case no package kept for `authority` handed over, a case that
     /// authority has accepted already. The last two of the case's own conditions are checked
     /// again inside the transaction that stores the acceptance, on the case as stored then, so of
@@ -84,6 +85,12 @@ public struct HandoverService: Sendable {
     public func accept(
         case id: RecordID, by author: ReferralEntry.Author, authority: String, at: Instant, recordedAt: Instant
     ) async throws(Refusal) -> Accepted {
+        guard at <= recordedAt else {
+            throw Refusal(
+                .invalid,
+                "the acceptance is dated \(at), after it is recorded (\(recordedAt)): a day team cannot accept in the future"
+            )
+        }
         let centreKey = storage.publicKey
         // Checked first, for a clear answer without writing anything: each is checked again
         // where it could change meanwhile (the case itself, inside the storing transaction).

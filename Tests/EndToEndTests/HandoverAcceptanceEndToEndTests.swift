@@ -14,7 +14,7 @@ import Testing
 extension SyncEndToEndTests {
     /// `edt central case ID accept-handover` on `world`'s database.
     func acceptHandover(
-        _ world: World, _ id: String, authority: String = "E06000038", at: String = "2027-03-29T09:05:00+01:00"
+        _ world: World, _ id: String, authority: String = "E06000038", at: String = "2026-11-23T09:05:00Z"
     ) throws -> EDTProcess.Result {
         try edt.run([
             "central", "case", id, "accept-handover", "--db", world.database.path, "--by", "A. Day", "--role",
@@ -26,14 +26,19 @@ extension SyncEndToEndTests {
         let world = World()
         let server = try world.startCentral()
         let b = try laptop(world, "edt-laptop-b")
-        let id = try capture(b)
+        // Received on Friday 20 November 2026 after Reading's close: handed over on Monday the 23rd.
+        let created = try edt.run(
+            ["referral", "new", "--store", b.store, "--json"],
+            input: referralDocument(
+                receivedAt: "2026-11-20T22:15:00Z", concern: "Child (7) found alone at Reading station."))
+        let id = try #require(created.json["id"] as? String)
         #expect(try sync(b, server.url).status == 0)
 
         let never = try acceptHandover(world, id)
         #expect(never.status == 1 && never.standardError.contains("never handed over"), "\(never.standardError)")
         // The package builder keeps the package it built; here it is kept by hand.
         let storage = try SQLiteCentralStorage(path: world.database.path)
-        let opening = try #require(Instant(iso8601: "2027-03-29T09:00:00+01:00"))
+        let opening = try #require(Instant(iso8601: "2026-11-23T09:00:00Z"))
         let kept = try await storage.keep(
             KeptPackage(
                 authority: "E06000038", opensAt: opening, builtAt: opening, cases: [try RecordID(id)],
@@ -43,13 +48,14 @@ extension SyncEndToEndTests {
         let accepted = try acceptHandover(world, id)
         #expect(accepted.status == 0, "\(accepted.standardError)")
         #expect(accepted.json["id"] as? String == id)
-        #expect(accepted.json["acceptedAt"] as? String == "2027-03-29T09:05:00+01:00")
+        #expect(accepted.json["acceptedAt"] as? String == "2026-11-23T09:05:00Z")
         let by = accepted.json["acceptedBy"] as? [String: Any] ?? [:]
         #expect(by["name"] as? String == "A. Day" && by["role"] as? String == "Day team manager")
         #expect(by["authority"] as? String == "E06000038")
 
         for (result, reason) in [
             (try acceptHandover(world, id), "already"),
+            (try acceptHandover(world, id, at: "2099-01-01T09:00:00Z"), "in the future"),
             (try acceptHandover(world, id, authority: "E09000033"), "not E09000033's"),
             (try acceptHandover(world, "no-such-case"), "no case"),
         ] {
@@ -59,12 +65,16 @@ extension SyncEndToEndTests {
         let help = try edt.run(["central", "case", "--help"])
         #expect(help.status == 0 && help.standardOutput.contains("accept-handover"))
 
-        // The laptop that holds the case is sent the centre's acceptance.
+        // The laptop that holds the case is sent the centre's acceptance, and drops its copy: the
+        // centre holds the case and its day team has accepted it.
         let pulled = try sync(b, server.url)
         #expect(pulled.status == 0, "\(pulled.standardError)")
         #expect(count(pulled.json, "pulled") == 1, "\(pulled.standardOutput)")
-        let onB = try shown(b, id)
-        #expect(onB.contains("handover-acceptance"), "\(onB)")
+        #expect(count(pulled.json, "purged") == 1, "\(pulled.standardOutput)")
+        #expect(try ids(b).isEmpty)
+        #expect(try edt.run(["referral", "show", "--store", b.store, id]).status == 1)
+        let verified = try edt.run(["store", "verify", "--store", b.store, "--json"])
+        #expect(verified.status == 0 && verified.json["intact"] as? Bool == true, "\(verified.standardOutput)")
 
         // A laptop syncing for the first time is not sent the accepted case, but is sent the others.
         let other = try capture(b, concern: "Child (9) found alone at Reading bus station.")

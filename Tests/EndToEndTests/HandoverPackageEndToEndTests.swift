@@ -21,7 +21,7 @@ extension SyncEndToEndTests {
         let server = try world.startCentral()
         let b = try laptop(world, "edt-laptop-b")
         // Friday 20 November 2026 after Reading's close (17:00), and exactly at Monday's opening.
-        var ids: [String: String] = [:]
+        var captured: [String: String] = [:]
         for (name, receivedAt) in [
             ("friday-night", "2026-11-20T22:15:00Z"), ("at-closing", "2026-11-20T17:00:00Z"),
             ("at-opening", "2026-11-23T09:00:00Z"),
@@ -30,7 +30,7 @@ extension SyncEndToEndTests {
                 ["referral", "new", "--store", b.store, "--json"],
                 input: referralDocument(receivedAt: receivedAt, concern: "Child found alone (\(name))."))
             #expect(created.status == 0, "\(created.standardError)")
-            ids[name] = created.json["id"] as? String
+            captured[name] = created.json["id"] as? String
         }
         #expect(try sync(b, server.url).status == 0)
 
@@ -41,8 +41,8 @@ extension SyncEndToEndTests {
         #expect(package.json["opensAt"] as? String == "2026-11-23T09:00:00Z")
         let cases = package.json["cases"] as? [[String: Any]] ?? []
         let handed = cases.compactMap { $0["id"] as? String }
-        #expect(Set(handed) == Set([ids["friday-night"], ids["at-closing"]].compactMap { $0 }))
-        #expect(!handed.contains(ids["at-opening"] ?? "-"), "received exactly at the opening: not an EDT case")
+        #expect(Set(handed) == Set([captured["friday-night"], captured["at-closing"]].compactMap { $0 }))
+        #expect(!handed.contains(captured["at-opening"] ?? "-"), "received exactly at the opening: not an EDT case")
         for item in cases {
             for key in [
                 "id", "receivedAt", "deadlines", "openTasks", "crossAuthority", "routedTo", "carriedOver", "overdue",
@@ -61,7 +61,7 @@ extension SyncEndToEndTests {
         #expect(html.status == 0, "\(html.standardError)")
         let text = try String(contentsOf: page, encoding: .utf8)
         #expect(text.hasPrefix("<!DOCTYPE html>") || text.lowercased().hasPrefix("<!doctype html>"))
-        #expect(text.contains(ids["friday-night"] ?? "-"))
+        #expect(text.contains(captured["friday-night"] ?? "-"))
         #expect(!text.contains("<script"), "no script in the page")
         #expect(!text.contains("src=\"http") && !text.contains("href=\"http"), "no external asset")
 
@@ -72,11 +72,17 @@ extension SyncEndToEndTests {
 
         // The day team accepts one case; the next package no longer has it, and carries the other.
         let accepted = try acceptHandover(
-            world, ids["friday-night"] ?? "-", at: "2026-11-23T09:10:00Z")
+            world, captured["friday-night"] ?? "-", at: "2026-11-23T09:10:00Z")
         #expect(accepted.status == 0, "\(accepted.standardError)")
+        // The laptop drops the accepted case at its next sync, and keeps the others.
+        let synced = try sync(b, server.url)
+        #expect(synced.status == 0, "\(synced.standardError)")
+        #expect(count(synced.json, "purged") == 1, "\(synced.standardOutput)")
+        #expect(Set(try ids(b)) == Set([captured["at-closing"], captured["at-opening"]].compactMap { $0 }))
+
         let tuesday = try handover(world, ["--authority", "E06000038", "--at", "2026-11-23T17:00:00Z", "--json"])
         let next = tuesday.json["cases"] as? [[String: Any]] ?? []
-        #expect(next.compactMap { $0["id"] as? String } == [ids["at-closing"] ?? "-"])
+        #expect(next.compactMap { $0["id"] as? String } == [captured["at-closing"] ?? "-"])
         #expect(next.first?["carriedOver"] as? Bool == true)
         #expect(next.first?["overdue"] as? Bool == true)
 
