@@ -95,6 +95,29 @@ enum ActionReader {
     /// `text` on one line: every run of white space (line breaks included) one space, at most
     /// ``lineLimit`` characters.
     static func line(_ text: String) -> String {
+        // Most text is ASCII: done on its bytes, where white space and control characters are
+        // the bytes up to the space, and DEL.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            var out: [UInt8] = []
+            out.reserveCapacity(min(text.utf8.count, lineLimit + 4))
+            var pendingSpace = false
+            for byte in text.utf8 {
+                if byte <= 0x20 || byte == 0x7F {
+                    pendingSpace = !out.isEmpty
+                    continue
+                }
+                if pendingSpace {
+                    out.append(0x20)
+                    pendingSpace = false
+                }
+                if out.count >= lineLimit {
+                    out.append(contentsOf: "…".utf8)
+                    break
+                }
+                out.append(byte)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
         var out = String.UnicodeScalarView()
         var count = 0
         var pendingSpace = false

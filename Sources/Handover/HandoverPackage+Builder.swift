@@ -52,7 +52,10 @@ extension HandoverPackage {
             if isAccepted(record, by: code, centreKey: centreKey) { continue }
             cases.append(context.makeCase(record, timeline: timeline, namedCarriedOver: named))
         }
-        cases.sort { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
+        // Sorted by their keys alone: moving whole cases about is what costs.
+        let keys = cases.map { ($0.receivedAt, $0.id) }
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        cases = order.map { cases[$0] }
         return HandoverPackage(
             authority: authority, window: window, frontDoor: context.frontDoor, cases: cases,
             unreadable: unreadable.sorted())

@@ -13,22 +13,47 @@ public import Replication
 extension HandoverPackage {
     /// The package as a JSON value.
     public var json: FieldValue {
-        .object([
+        var members = headerMembers
+        members["cases"] = .array(cases.map(\.json))
+        return .object(members)
+    }
+
+    /// Every member of the package but its cases.
+    private var headerMembers: [String: FieldValue] {
+        [
             "authority": .string(authority.gss),
             "authorityName": .string(authority.name),
             "opensAt": .string(LondonTime.text(opensAt)),
             "outOfHoursFrom": window.closedAt.map { .string(LondonTime.text($0)) } ?? .null,
             "frontDoor": .string(frontDoor),
-            "cases": .array(cases.map(\.json)),
             "unreadable": .array(unreadable.map { .string($0.rawValue) }),
-        ])
+        ]
     }
 
-    /// The canonical JSON bytes of the package (no newline after it).
+    /// The canonical JSON bytes of the package (no newline after it): the bytes of ``json``,
+    /// written a case at a time so the document is never held whole as a value.
     public func jsonBytes() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1_024 + cases.count * 2_048)
-        JSONPayload.write(json, to: &bytes)
+        let members = headerMembers
+        let keys = (Array(members.keys) + ["cases"]).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        bytes.append(UInt8(ascii: "{"))
+        for (index, key) in keys.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONPayload.write(string: key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            if let value = members[key] {
+                JSONPayload.write(value, to: &bytes)
+                continue
+            }
+            bytes.append(UInt8(ascii: "["))
+            for (number, item) in cases.enumerated() {
+                if number > 0 { bytes.append(UInt8(ascii: ",")) }
+                JSONPayload.write(item.json, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+        bytes.append(UInt8(ascii: "}"))
         return bytes
     }
 }

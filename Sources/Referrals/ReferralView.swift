@@ -51,6 +51,18 @@ public struct ReferralView: Sendable {
     /// The recommended members missing from a record whose present field paths are `present`
     /// (a field in conflict counts as present: it holds values).
     static func gaps(present: Set<String>, record: Record) -> [String] {
+        // What follows each prefix of a present path ("children" → {"c1"}, "children.c1" →
+        // {"name"}): which objects hold anything and which items a collection has, found once
+        // rather than by scanning every path for every member.
+        var following: [String: Set<String>] = [:]
+        for key in present {
+            let segments = key.split(separator: ".")
+            var prefix = ""
+            for index in segments.indices.dropLast() {
+                prefix = index == 0 ? String(segments[index]) : prefix + "." + segments[index]
+                following[prefix, default: []].insert(String(segments[index + 1]))
+            }
+        }
         var gaps: [String] = []
         func walk(_ members: [ReferralSchema.Member], prefix: String) {
             for member in members {
@@ -59,22 +71,16 @@ public struct ReferralView: Sendable {
                 case .scalar:
                     if member.requirement != .optional, !present.contains(path) { gaps.append(path) }
                 case .object(let inner):
-                    let anyInside = present.contains { $0.hasPrefix(path + ".") }
-                    if anyInside {
+                    if following[path] != nil {
                         walk(inner, prefix: path)
                     } else if member.requirement != .optional {
                         gaps.append(path)
                     }
                 case .collection(_, let item):
-                    let items = Set(
-                        present.compactMap { key -> String? in
-                            guard key.hasPrefix(path + ".") else { return nil }
-                            return key.dropFirst(path.count + 1).split(separator: ".").first.map(String.init)
-                        })
-                    if items.isEmpty {
-                        if member.requirement != .optional { gaps.append(path) }
-                    } else {
+                    if let items = following[path] {
                         for id in items.sorted() { walk(item, prefix: path + "." + id) }
+                    } else if member.requirement != .optional {
+                        gaps.append(path)
                     }
                 }
             }

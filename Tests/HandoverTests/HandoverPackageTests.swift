@@ -324,6 +324,10 @@ struct HandoverPackageTests {
         let first = try package(Self.reading, at: "2026-12-01T22:00:00Z", records)
         let second = try package(Self.reading, at: "2026-12-01T22:00:00Z", records.reversed())
         #expect(first.jsonBytes() == second.jsonBytes())
+        // Written a case at a time, the bytes are the canonical JSON of the whole value.
+        var whole: [UInt8] = []
+        JSONPayload.write(first.json, to: &whole)
+        #expect(first.jsonBytes() == whole)
         #expect(first.html() == second.html())
         #expect(first == second)
         let order = first.cases.map { ($0.receivedAt.secondsSinceEpoch, $0.id.rawValue) }
