@@ -32,8 +32,12 @@ public struct HandoverDesk: Sendable {
         /// The package's documents (JSON and printable page) and the cases it hands over.
         public let kept: KeptPackage
         /// True when this is the package kept for its opening (built now or earlier); false for a
-        /// preview of an opening still to come.
+        /// preview of an opening still to come, or for an earlier opening no package was kept
+        /// for then (built now from the cases as they are, for reading only).
         public let isKept: Bool
+
+        /// Whether this package's opening is still to come (a preview).
+        public var isPreview: Bool { !isKept && kept.opensAt > kept.builtAt }
     }
 
     /// Why a package cannot be given.
@@ -46,7 +50,8 @@ public struct HandoverDesk: Sendable {
 
     /// The package due to `authority` at its first opening at or after `instant`: the one kept
     /// for that opening when there is one; otherwise built from the cases as stored, and kept
-    /// when that opening is at or before `now`.
+    /// when that opening is the authority's last at or before `now` (an earlier one is only
+    /// shown: a package is kept as of its own opening, never made up afterwards).
     public func package(
         for authority: String, at instant: Instant, now: Instant
     ) async throws(Unavailable)
@@ -125,7 +130,9 @@ public struct HandoverDesk: Sendable {
             return Due(kept: kept, isKept: true)
         }
         let built = try await build(authority, opensAt: opensAt, builtAt: now)
-        guard opensAt <= now else { return Due(kept: built, isKept: false) }
+        guard let known = directory.authority(authority),
+            directory.calendar(for: known).previousOpening(atOrBefore: now) == opensAt
+        else { return Due(kept: built, isKept: false) }
         let stored = try await storageCall { () async throws(CentralError) in try await storage.keep(built) }
         if stored { return Due(kept: built, isKept: true) }
         // Another process kept one for that opening first: that one stands.

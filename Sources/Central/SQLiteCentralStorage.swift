@@ -264,7 +264,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 """
                 INSERT INTO cases (id, sequence, version, body, accepted) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body,
-                    accepted = MAX(cases.accepted, excluded.accepted)
+                    accepted = excluded.accepted
                 """)
             let centreKey = self.centreKey
             let removeAuthority = try HotStatement(
@@ -332,11 +332,11 @@ public final class SQLiteCentralStorage: CentralStorage {
                     outcomes.append(.stored(part.id, sequence: stored.sequence, version: merged.version))
                     continue
                 }
-                // Accepted once the merged case holds a day team's acceptance the centre itself
-                // signed (an acceptance never leaves a case: a case once accepted stays so).
-                let accepted =
-                    part.entries.contains { $0.kind == HandoverAcceptance.kind }
-                    && !HandoverAcceptance.all(in: merged, centreKey: centreKey).isEmpty
+                // Accepted while the merged case holds, for each of its host authorities (the
+                // responsible one), a day team's acceptance the centre itself signed: worked out
+                // anew at every change, so a case whose host is corrected to an authority that has
+                // not accepted it is open again (in that authority's next package, and pulled).
+                let accepted = HandoverAcceptance.acceptedAt(merged, centreKey: centreKey) != nil
                 sequence += 1
                 version.removeAll(keepingCapacity: true)
                 Notation.append(merged.version, to: &version)

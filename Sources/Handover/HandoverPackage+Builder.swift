@@ -46,8 +46,9 @@ extension HandoverPackage {
                 continue
             }
             let named = carriedOver.contains(record.id)
-            // A case handed over before stays until accepted, even when its host was corrected since.
-            guard named || timeline.hostAuthority == code, timeline.receivedAt < window.opensAt else { continue }
+            // A case handed over before stays until accepted, even when its host or its receipt
+            // was corrected since.
+            guard named || (timeline.hostAuthority == code && timeline.receivedAt < window.opensAt) else { continue }
             guard named || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
             if isAccepted(record, by: code, centreKey: centreKey) { continue }
             cases.append(context.makeCase(record, timeline: timeline, namedCarriedOver: named))

@@ -77,6 +77,9 @@ public final class SyncSession {
         /// Records dropped from the laptop after the sync (the laptop layer's purge: held by
         /// the centre and accepted).
         public var purged = 0
+        /// Why dropping accepted cases after the sync failed, when it did (the sync itself
+        /// stands: nothing was dropped, and the next sync tries again).
+        public var purgeProblem: String?
     }
 
     /// Where a running sync is, for a progress display.

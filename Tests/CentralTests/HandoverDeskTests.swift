@@ -160,3 +160,54 @@ final class Clock: @unchecked Sendable {
         set { lock.withLock { instant = newValue } }
     }
 }
+
+extension CentralTests {
+    @Test func aCaseWhoseHostIsCorrectedToAnAuthorityThatHasNotAcceptedItIsOpenAgain() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device(authorities: [Self.reading, Self.slough])
+            var replica = Replica(device: try DeviceID("edt-laptop-a"))
+            let id = try RecordID("moved-case")
+            replica.write(
+                [
+                    (try FieldPath("receivedAt"), .string(Self.saturdayNight)),
+                    (try FieldPath("receivedBy.name"), .string("J. Okafor")),
+                    (try FieldPath("receivedBy.role"), .string("EDT social worker")),
+                    (try FieldPath("channel"), .string("phone")),
+                    (try FieldPath("hostAuthority"), .string(Self.reading)),
+                    (try FieldPath("concern"), .string("Child alone")),
+                ], in: id)
+            _ = try await service.store([try #require(replica[id])], from: laptop)
+            _ = try await desk(storage).package(for: Self.reading, at: Self.readingOpens, now: Self.readingOpens)
+            _ = try await HandoverService(storage: storage).accept(
+                case: id, by: "A. Day", role: "Day team manager", authority: Self.reading, at: Self.readingOpens,
+                recordedAt: Self.readingOpens)
+            #expect(try await storage.unacceptedCases(of: Self.reading).isEmpty)
+
+            // The laptop corrects the host: Slough has accepted nothing, so the case is open again.
+            replica.write(.string(Self.slough), to: try FieldPath("hostAuthority"), in: id)
+            let outcomes = try await service.store([try #require(replica[id])], from: laptop)
+            guard case .stored = outcomes.first else {
+                Issue.record("the correction was refused: \(outcomes)")
+                return
+            }
+            #expect(try await storage.unacceptedCases(of: Self.slough).map(\.id) == [id])
+            let slough = try await desk(storage).package(
+                for: Self.slough, at: Self.readingOpens, now: Instant(iso8601: "2026-11-24T09:00:00Z")!)
+            #expect(caseIDs(slough.kept) == ["moved-case"])
+        }
+    }
+
+    @Test func anEarlierOpeningNoPackageWasKeptForIsShownAndNeverKeptAfterTheFact() async throws {
+        try await withStorage { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
+            // A week later: Monday the 23rd's package was never kept (the centre was not serving).
+            let later = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Instant(iso8601: "2026-11-30T10:00:00Z")!)
+            #expect(!later.isKept && !later.isPreview)
+            #expect(caseIDs(later.kept) == ["night-case"])
+            #expect(try await storage.keptOpenings(of: Self.reading).isEmpty)
+        }
+    }
+}

@@ -1,4 +1,6 @@
 import Foundation
+import Handover
+import Referrals
 import Testing
 
 /// The morning handover package, end to end: laptops sync a night's referrals to the centre,
@@ -17,14 +19,23 @@ extension SyncEndToEndTests {
     }
 
     @Test func aNightsReferralsAreHandedToTheDayTeamAtItsOpeningAndAccepted() throws {
+        // On today's clock: the package kept is the one of Reading's last opening, so the night
+        // is the out-of-hours window that ended then.
+        let directory = AuthorityDirectory.shipped
+        let calendar = directory.calendar(for: try #require(directory.authority("E06000038")))
+        let opening = try #require(calendar.previousOpening(atOrBefore: Instant(Date())))
+        let window = calendar.outOfHoursWindow(endingAt: opening)
+        let closing = try #require(window.closedAt)
+        func written(_ seconds: Int64) -> String { Instant(secondsSinceEpoch: seconds).description }
+        let night = written(closing.secondsSinceEpoch + 5 * 3_600 + 15 * 60)
         let world = World()
         let server = try world.startCentral()
         let b = try laptop(world, "edt-laptop-b")
-        // Friday 20 November 2026 after Reading's close (17:00), and exactly at Monday's opening.
+        // After Reading's close, exactly at the close, and exactly at the opening.
         var captured: [String: String] = [:]
         for (name, receivedAt) in [
-            ("friday-night", "2026-11-20T22:15:00Z"), ("at-closing", "2026-11-20T17:00:00Z"),
-            ("at-opening", "2026-11-23T09:00:00Z"),
+            ("night", night), ("at-closing", written(closing.secondsSinceEpoch)),
+            ("at-opening", written(opening.secondsSinceEpoch)),
         ] {
             let created = try edt.run(
                 ["referral", "new", "--store", b.store, "--json"],
@@ -34,14 +45,15 @@ extension SyncEndToEndTests {
         }
         #expect(try sync(b, server.url).status == 0)
 
-        let package = try handover(world, ["--authority", "E06000038", "--at", "2026-11-21T12:00:00Z", "--json"])
+        let before = written(closing.secondsSinceEpoch + 60)
+        let package = try handover(world, ["--authority", "E06000038", "--at", before, "--json"])
         #expect(package.status == 0, "\(package.standardError)")
         #expect(package.standardError.isEmpty, "an opening that has come: kept, no preview note")
         #expect(package.json["authority"] as? String == "E06000038")
-        #expect(package.json["opensAt"] as? String == "2026-11-23T09:00:00Z")
+        #expect(package.json["opensAt"] as? String == LondonTime.text(opening))
         let cases = package.json["cases"] as? [[String: Any]] ?? []
         let handed = cases.compactMap { $0["id"] as? String }
-        #expect(Set(handed) == Set([captured["friday-night"], captured["at-closing"]].compactMap { $0 }))
+        #expect(Set(handed) == Set([captured["night"], captured["at-closing"]].compactMap { $0 }))
         #expect(!handed.contains(captured["at-opening"] ?? "-"), "received exactly at the opening: not an EDT case")
         for item in cases {
             for key in [
@@ -53,17 +65,22 @@ extension SyncEndToEndTests {
         }
 
         // Looked at later, the same package; and as the printable page.
-        let again = try handover(world, ["--authority", "E06000038", "--at", "2026-11-23T09:00:00Z", "--json"])
+        let again = try handover(
+            world, ["--authority", "E06000038", "--at", written(opening.secondsSinceEpoch), "--json"])
         #expect(again.standardOutput == package.standardOutput)
         let page = world.directory.appendingPathComponent("package.html")
         let html = try handover(
-            world, ["--authority", "E06000038", "--at", "2026-11-23T09:00:00Z", "--html", "--out", page.path])
+            world, ["--authority", "E06000038", "--html", "--out", page.path])
         #expect(html.status == 0, "\(html.standardError)")
         let text = try String(contentsOf: page, encoding: .utf8)
         #expect(text.hasPrefix("<!DOCTYPE html>") || text.lowercased().hasPrefix("<!doctype html>"))
-        #expect(text.contains(captured["friday-night"] ?? "-"))
+        #expect(text.contains(captured["night"] ?? "-"))
         #expect(!text.contains("<script"), "no script in the page")
         #expect(!text.contains("src=\"http") && !text.contains("href=\"http"), "no external asset")
+
+        // An earlier opening none was kept for is only shown, said so, and not kept.
+        let earlier = try handover(world, ["--authority", "E06000038", "--at", "2026-01-05T00:00:00Z", "--json"])
+        #expect(earlier.status == 0 && earlier.standardError.contains("no package was kept"))
 
         // A future opening is a preview, said so on stderr, and not kept.
         let preview = try handover(world, ["--authority", "E06000038", "--at", "2099-01-01T00:00:00Z", "--json"])
@@ -71,8 +88,7 @@ extension SyncEndToEndTests {
         #expect(preview.standardError.contains("preview"))
 
         // The day team accepts one case; the next package no longer has it, and carries the other.
-        let accepted = try acceptHandover(
-            world, captured["friday-night"] ?? "-", at: "2026-11-23T09:10:00Z")
+        let accepted = try acceptHandover(world, captured["night"] ?? "-", at: written(opening.secondsSinceEpoch + 600))
         #expect(accepted.status == 0, "\(accepted.standardError)")
         // The laptop drops the accepted case at its next sync, and keeps the others.
         let synced = try sync(b, server.url)
@@ -80,11 +96,15 @@ extension SyncEndToEndTests {
         #expect(count(synced.json, "purged") == 1, "\(synced.standardOutput)")
         #expect(Set(try ids(b)) == Set([captured["at-closing"], captured["at-opening"]].compactMap { $0 }))
 
-        let tuesday = try handover(world, ["--authority", "E06000038", "--at", "2026-11-23T17:00:00Z", "--json"])
-        let next = tuesday.json["cases"] as? [[String: Any]] ?? []
-        #expect(next.compactMap { $0["id"] as? String } == [captured["at-closing"] ?? "-"])
-        #expect(next.first?["carriedOver"] as? Bool == true)
-        #expect(next.first?["overdue"] as? Bool == true)
+        // The next opening's package (a preview until it comes) no longer has the accepted case,
+        // and carries the other over.
+        let following = try handover(
+            world, ["--authority", "E06000038", "--at", written(opening.secondsSinceEpoch + 1), "--json"])
+        let next = following.json["cases"] as? [[String: Any]] ?? []
+        #expect(!next.contains { $0["id"] as? String == captured["night"] })
+        let carried = next.first { $0["id"] as? String == captured["at-closing"] }
+        #expect(carried?["carriedOver"] as? Bool == true)
+        #expect(carried?["overdue"] as? Bool == true, "acknowledgement due at the close of the day it was handed over")
 
         // Without --at: the package of the last opening that has come.
         let latest = try handover(world, ["--authority", "E06000038"])

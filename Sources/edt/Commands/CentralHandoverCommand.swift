@@ -25,11 +25,14 @@ extension CentralCommand {
                 command or by `edt central serve`, which keeps each authority's package at its \
                 opening), and every later look shows that same kept package, so the day team sees \
                 at 10:30 what was handed over at 09:00. A package for an opening still to come is \
-                a preview, not kept: a note on stderr says so.
+                a preview, not kept: a note on stderr says so. So is the package of an earlier \
+                opening that none was kept for (the centre was not serving then): it is built from \
+                the cases as they are now and only shown, never kept after the fact.
 
                 --json prints the package as JSON; --html writes the printable page a day-team \
                 manager works from (one case to a printed page, no external assets), to stdout or \
-                to --out FILE. Exit 1 for an unknown authority, 3 when the database fails.
+                to --out FILE. Exit 1 for an unknown authority, 3 when the database fails or \
+                FILE cannot be written.
                 """
         )
 
@@ -75,10 +78,18 @@ extension CentralCommand {
             } catch {
                 throw error.isStorage ? Failure.inputOutput(error.message) : Failure.refused(error.message)
             }
-            if !due.isKept {
+            if due.isPreview {
                 FileHandleOutput.standardError(
                     "note: the opening at \(due.kept.opensAt) has not come: this is a preview, not kept; the package kept then may differ"
                 )
+            } else if !due.isKept {
+                FileHandleOutput.standardError(
+                    "note: no package was kept at the opening at \(due.kept.opensAt): this is that package built now from the cases as they are, not kept"
+                )
+            }
+            if html, due.kept.html.isEmpty {
+                throw Failure.refused(
+                    "the package kept at \(due.kept.opensAt) was kept without its printable page; use --json")
             }
             let bytes: [UInt8]
             if html {

@@ -59,7 +59,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"relayed\", \"relayRefusals\", \"purged\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
+            "Print one JSON object: {\"pushed\", \"pulled\", \"rejected\", \"conflicts\", \"requests\", \"attempts\", \"relayed\", \"relayRefusals\", \"purged\", \"purgeProblem\", \"refusals\": [{\"id\", \"reason\", \"message\"}]}."
     )
     var json = false
 
@@ -101,6 +101,11 @@ struct SyncCommand: AsyncParsableCommand {
             throw Failure(error)
         }
         bar?.clear()
+        if let problem = summary.purgeProblem {
+            FileHandleOutput.standardError(
+                "warning: synced, but the accepted cases could not be dropped from this laptop (the next sync tries again): \(problem)"
+            )
+        }
         if json {
             JSONOutput.print(
                 .object([
@@ -108,6 +113,7 @@ struct SyncCommand: AsyncParsableCommand {
                     "rejected": .integer(Int64(summary.rejected)), "conflicts": .integer(Int64(summary.conflicts)),
                     "requests": .integer(Int64(summary.requests)), "attempts": .integer(Int64(summary.attempts)),
                     "relayed": .integer(Int64(summary.relayed)), "purged": .integer(Int64(summary.purged)),
+                    "purgeProblem": summary.purgeProblem.map { .string($0) } ?? .null,
                     "relayRefusals": .array(summary.relayRefusals.map { .string($0) }),
                     "refusals": .array(
                         summary.rejections.map {
