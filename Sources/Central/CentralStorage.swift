@@ -74,6 +74,13 @@ public protocol CentralStorage: Sendable {
     func keptPackage(authority: String, opensAt: Instant) async throws(CentralError) -> KeptPackage?
     /// The openings of `authority` a package was kept for, oldest first.
     func keptOpenings(of authority: String) async throws(CentralError) -> [Instant]
+    /// Keeps `addendum`: the cases handed over for `addendum.opensAt` after that opening's
+    /// package was kept (they reached the centre late), recorded as handed over at that opening
+    /// like the package's own. Returns its number (1 for the first addendum of that opening), or
+    /// 0 when every case it names was handed over at that opening already (nothing is kept).
+    func keepAddendum(_ addendum: KeptPackage) async throws(CentralError) -> Int
+    /// The addenda kept for `authority`'s opening at `opensAt`, oldest first.
+    func addenda(authority: String, opensAt: Instant) async throws(CentralError) -> [KeptPackage]
     /// Whether any package kept for `authority` handed over case `id`.
     func wasHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Bool
     /// The cases handed over to `authority` in packages for openings before `opensAt` that

@@ -1,4 +1,6 @@
+import Foundation
 public import Handover
+import LineProtocol
 public import Referrals
 import Replication
 
@@ -122,17 +124,25 @@ public struct HandoverDesk: Sendable {
         return next
     }
 
-    /// The package for `authority`'s opening `opensAt`: kept, or built (and kept when due by `now`).
+    /// The package for `authority`'s opening `opensAt`: kept (with its addenda), or built (and
+    /// kept when due by `now`).
     private func package(for authority: String, opensAt: Instant, now: Instant) async throws(Unavailable) -> Due {
+        let isCurrent =
+            directory.authority(authority).map { directory.calendar(for: $0).previousOpening(atOrBefore: now) }
+            == opensAt
         if let kept = try await storageCall({ () async throws(CentralError) in
             try await storage.keptPackage(authority: authority, opensAt: opensAt)
         }) {
-            return Due(kept: kept, isKept: true)
+            // While it is the current package, cases that reached the centre since it was kept
+            // are handed over now, in an addendum, rather than at the next opening.
+            if isCurrent { try await handOverLateArrivals(of: kept, now: now) }
+            let addenda = try await storageCall { () async throws(CentralError) in
+                try await storage.addenda(authority: authority, opensAt: opensAt)
+            }
+            return Due(kept: Self.merged(kept, addenda), isKept: true)
         }
         let built = try await build(authority, opensAt: opensAt, builtAt: now)
-        guard let known = directory.authority(authority),
-            directory.calendar(for: known).previousOpening(atOrBefore: now) == opensAt
-        else { return Due(kept: built, isKept: false) }
+        guard isCurrent else { return Due(kept: built, isKept: false) }
         let stored = try await storageCall { () async throws(CentralError) in try await storage.keep(built) }
         if stored { return Due(kept: built, isKept: true) }
         // Another process kept one for that opening first: that one stands.
@@ -147,13 +157,77 @@ public struct HandoverDesk: Sendable {
         return Due(kept: kept, isKept: true)
     }
 
-    /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
-    /// cases, and the cases earlier packages handed over that are not accepted yet.
+    /// Keeps an addendum to `kept` holding the cases its package would hand over if built now
+    /// that neither it nor an earlier addendum handed over: they reached the centre late.
+    private func handOverLateArrivals(of kept: KeptPackage, now: Instant) async throws(Unavailable) {
+        let addenda = try await storageCall { () async throws(CentralError) in
+            try await storage.addenda(authority: kept.authority, opensAt: kept.opensAt)
+        }
+        let handed = Set(kept.cases).union(addenda.flatMap(\.cases))
+        let package = try await buildPackage(kept.authority, opensAt: kept.opensAt)
+        let late = Set(package.cases.map(\.id)).subtracting(handed)
+        guard !late.isEmpty else { return }
+        let addendum = package.restricted(to: late)
+        _ = try await storageCall { () async throws(CentralError) in
+            try await storage.keepAddendum(
+                KeptPackage(
+                    authority: kept.authority, opensAt: kept.opensAt, builtAt: now, cases: addendum.cases.map(\.id),
+                    json: addendum.jsonBytes(), html: Array(addendum.html().utf8)))
+        }
+    }
+
+    /// `kept` with its addenda: their cases after its own, each marked `"lateArrival": true`
+    /// with the instant it was handed over (`"handedOverAt"`), and their pages after its pages.
+    static func merged(_ kept: KeptPackage, _ addenda: [KeptPackage]) -> KeptPackage {
+        guard !addenda.isEmpty, case .object(var document)? = try? JSONPayload.read(kept.json[...], maximumDepth: 64),
+            case .array(var cases)? = document["cases"]
+        else { return kept }
+        var html = String(decoding: kept.html, as: UTF8.self)
+        var pages = ""
+        for addendum in addenda {
+            let handedOverAt = LondonTime.text(addendum.builtAt)
+            if case .object(let other)? = try? JSONPayload.read(addendum.json[...], maximumDepth: 64),
+                case .array(let late)? = other["cases"]
+            {
+                for case .object(var fields) in late {
+                    fields["lateArrival"] = .bool(true)
+                    fields["handedOverAt"] = .string(handedOverAt)
+                    cases.append(.object(fields))
+                }
+            }
+            let page = String(decoding: addendum.html, as: UTF8.self)
+            if let start = page.range(of: "<body>\n"), let end = page.range(of: "</body>", options: .backwards) {
+                pages +=
+                    "<section class=\"case\"><h1>Handed over late, at \(handedOverAt): these cases reached the centre after the package was kept</h1></section>\n"
+                    + page[start.upperBound..<end.lowerBound]
+            }
+        }
+        document["cases"] = .array(cases)
+        var json: [UInt8] = []
+        JSONPayload.write(.object(document), to: &json)
+        if let end = html.range(of: "</body>", options: .backwards) {
+            html.insert(contentsOf: pages, at: end.lowerBound)
+        }
+        return KeptPackage(
+            authority: kept.authority, opensAt: kept.opensAt, builtAt: kept.builtAt,
+            cases: kept.cases + addenda.flatMap(\.cases), json: json, html: Array(html.utf8))
+    }
+
+    /// The package of `authority` at `opensAt` as the cases are stored now, kept as built at `builtAt`.
     private func build(
         _ authority: String, opensAt: Instant, builtAt: Instant
     ) async throws(Unavailable)
         -> KeptPackage
     {
+        let package = try await buildPackage(authority, opensAt: opensAt)
+        return KeptPackage(
+            authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
+            json: package.jsonBytes(), html: Array(package.html().utf8))
+    }
+
+    /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
+    /// cases, and the cases earlier packages handed over that are not accepted yet.
+    private func buildPackage(_ authority: String, opensAt: Instant) async throws(Unavailable) -> HandoverPackage {
         var candidates = try await storageCall { () async throws(CentralError) in
             try await storage.unacceptedCases(of: authority)
         }
@@ -170,17 +244,13 @@ public struct HandoverDesk: Sendable {
                 candidates.append(record)
             }
         }
-        let package: HandoverPackage
         do {
-            package = try HandoverPackage.build(
+            return try HandoverPackage.build(
                 authority: authority, at: opensAt, candidates: candidates, carriedOver: carriedOver,
                 directory: directory, centreKey: storage.publicKey, routing: routing)
         } catch {
             throw Unavailable(message: error.message, isStorage: false)
         }
-        return KeptPackage(
-            authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
-            json: package.jsonBytes(), html: Array(package.html().utf8))
     }
 
     private func storageCall<T>(_ body: () async throws(CentralError) -> T) async throws(Unavailable) -> T {

@@ -141,6 +141,22 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // The printable page of a kept package, kept beside its JSON as it was built.
                 try db.execute(sql: "ALTER TABLE handover_packages ADD COLUMN html BLOB NOT NULL DEFAULT x''")
             }
+            migrator.registerMigration("handover addenda") { db in
+                // Cases handed over for an opening after its package was kept, a document each time.
+                try db.execute(
+                    sql: """
+                        CREATE TABLE handover_addenda (
+                            authority TEXT NOT NULL,
+                            opens_at INTEGER NOT NULL,
+                            number INTEGER NOT NULL,
+                            built_at TEXT NOT NULL,
+                            cases TEXT NOT NULL,
+                            package BLOB NOT NULL,
+                            html BLOB NOT NULL,
+                            PRIMARY KEY (authority, opens_at, number)
+                        )
+                        """)
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
@@ -561,6 +577,61 @@ public final class SQLiteCentralStorage: CentralStorage {
     public func authoritiesWithCases() async throws(CentralError) -> [String] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT authority FROM case_authorities ORDER BY authority")
+        }
+    }
+
+    public func keepAddendum(_ addendum: KeptPackage) async throws(CentralError) -> Int {
+        try await write { db in
+            let opensAt = addendum.opensAt.secondsSinceEpoch
+            // Two looks at once may both find the same late cases: the first one's addendum stands.
+            let already = Set(
+                try String.fetchAll(
+                    db, sql: "SELECT case_id FROM handover_package_cases WHERE authority = ? AND opens_at = ?",
+                    arguments: [addendum.authority, opensAt]))
+            guard addendum.cases.contains(where: { !already.contains($0.rawValue) }) else { return 0 }
+            let number =
+                (try Int.fetchOne(
+                    db, sql: "SELECT MAX(number) FROM handover_addenda WHERE authority = ? AND opens_at = ?",
+                    arguments: [addendum.authority, opensAt]) ?? 0) + 1
+            try db.execute(
+                sql: """
+                    INSERT INTO handover_addenda (authority, opens_at, number, built_at, cases, package, html)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    addendum.authority, opensAt, number, addendum.builtAt.written(offsetSeconds: 0),
+                    addendum.cases.map(\.rawValue).joined(separator: " "), Data(addendum.json), Data(addendum.html),
+                ])
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO handover_package_cases (authority, opens_at, case_id) VALUES (?, ?, ?)")
+            for id in addendum.cases { try insert.execute(arguments: [addendum.authority, opensAt, id.rawValue]) }
+            return number
+        }
+    }
+
+    public func addenda(authority: String, opensAt: Instant) async throws(CentralError) -> [KeptPackage] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT built_at, cases, package, html FROM handover_addenda
+                    WHERE authority = ? AND opens_at = ? ORDER BY number
+                    """,
+                arguments: [authority, opensAt.secondsSinceEpoch]
+            ).map { row in
+                let cases: String = row["cases"]
+                guard let built = Instant(iso8601: row["built_at"]) else {
+                    throw CentralError(
+                        .storage,
+                        "an addendum kept for \(authority) at \(opensAt) cannot be read: the database was damaged")
+                }
+                let json: Data = row["package"]
+                let html: Data = row["html"]
+                return KeptPackage(
+                    authority: authority, opensAt: opensAt, builtAt: built,
+                    cases: try cases.split(separator: " ").map { try RecordID(String($0)) }, json: Array(json),
+                    html: Array(html))
+            }
         }
     }
 

@@ -27,6 +27,14 @@ public struct HandoverPackage: Sendable, Hashable {
     /// The opening of office hours the package is due at.
     public var opensAt: Instant { window.opensAt }
 
+    /// This package with only the cases `ids` names (and no unreadable candidates): what an
+    /// addendum hands over, the cases that reached the centre after the package was kept.
+    public func restricted(to ids: Set<RecordID>) -> HandoverPackage {
+        HandoverPackage(
+            authority: authority, window: window, frontDoor: frontDoor, cases: cases.filter { ids.contains($0.id) },
+            unreadable: [])
+    }
+
     /// One EDT case handed over.
     public struct Case: Sendable, Hashable {
         public let id: RecordID

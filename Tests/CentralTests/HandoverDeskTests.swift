@@ -40,16 +40,34 @@ extension CentralTests {
             #expect(caseIDs(atOpening.kept) == ["night-case"])
             #expect(String(decoding: atOpening.kept.html, as: UTF8.self).contains("night-case"))
 
-            // A case of the same night arrives after the opening (a laptop synced late): the
-            // package handed over at 09:00 stays what it was.
+            // Looked at later, the same bytes as handed over at 09:00.
+            let unchanged = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Instant(iso8601: "2026-11-23T10:00:00Z")!)
+            #expect(unchanged.isKept && unchanged.kept.json == atOpening.kept.json)
+
+            // A case of the same night reaches the centre after the opening (a laptop synced
+            // late): the package handed over at 09:00 stays what it was, and the late case is
+            // handed over at the next look, in an addendum, marked as such, not the next morning.
             _ = try await service.store(
                 [try referral("late-sync", receivedAt: "2026-11-22T23:00:00Z")], from: laptop)
-            let later = try await desk(storage).package(
-                for: Self.reading, at: Self.readingOpens, now: Instant(iso8601: "2026-11-23T10:30:00Z")!)
+            let tenThirty = Instant(iso8601: "2026-11-23T10:30:00Z")!
+            let later = try await desk(storage).package(for: Self.reading, at: Self.readingOpens, now: tenThirty)
             #expect(later.isKept)
-            #expect(later.kept.json == atOpening.kept.json, "the same bytes as handed over at 09:00")
-            #expect(caseIDs(later.kept) == ["night-case"])
+            #expect(Set(caseIDs(later.kept)) == ["night-case", "late-sync"])
+            let document = String(decoding: later.kept.json, as: UTF8.self)
+            #expect(document.contains("\"handedOverAt\":\"2026-11-23T10:30:00Z\""), "\(document)")
+            #expect(document.components(separatedBy: "\"lateArrival\":true").count == 2, "only the late case")
+            let page = String(decoding: later.kept.html, as: UTF8.self)
+            #expect(page.contains("Handed over late") && page.contains("late-sync") && page.hasSuffix("</html>\n"))
+            #expect(try await storage.wasHandedOver(try RecordID("late-sync"), to: Self.reading))
             #expect(try await storage.keptOpenings(of: Self.reading) == [Self.readingOpens])
+
+            // Looked at again: nothing new, the same document; once the next opening has come, the
+            // earlier package is as it was, addendum and all, and hands over nothing more.
+            let again = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Instant(iso8601: "2026-11-23T11:00:00Z")!)
+            #expect(again.kept.json == later.kept.json)
+            #expect(try await storage.addenda(authority: Self.reading, opensAt: Self.readingOpens).count == 1)
         }
     }
 
