@@ -31,26 +31,20 @@ extension WorkingCalendar {
 
     /// The last closing of office hours at or before `instant`; nil when there is none in the ten
     /// years before it.
-    public func previousClosing(atOrBefore instant: Instant) -> Instant? {
-        var day = LondonTime.day(of: instant)
-        for _ in 0..<Self.searchLimit {
-            if let span = span(on: day) {
-                let closes = LondonTime.instant(on: day, minute: span.closes.minutes)
-                if closes.secondsSinceEpoch <= instant.secondsSinceEpoch { return closes }
-            }
-            day = day.adding(days: -1)
-        }
-        return nil
-    }
+    public func previousClosing(atOrBefore instant: Instant) -> Instant? { last(\.closes, atOrBefore: instant) }
 
     /// The last opening of office hours at or before `instant`: the handover most recently due.
     /// Nil when there is none in the ten years before it.
-    public func previousOpening(atOrBefore instant: Instant) -> Instant? {
+    public func previousOpening(atOrBefore instant: Instant) -> Instant? { last(\.opens, atOrBefore: instant) }
+
+    /// The last instant at or before `instant` at which a working day's office hours reach
+    /// `edge` (their opening or their closing).
+    private func last(_ edge: KeyPath<OpeningSpan, ClockTime>, atOrBefore instant: Instant) -> Instant? {
         var day = LondonTime.day(of: instant)
         for _ in 0..<Self.searchLimit {
             if let span = span(on: day) {
-                let opens = LondonTime.instant(on: day, minute: span.opens.minutes)
-                if opens.secondsSinceEpoch <= instant.secondsSinceEpoch { return opens }
+                let at = LondonTime.instant(on: day, minute: span[keyPath: edge].minutes)
+                if at.secondsSinceEpoch <= instant.secondsSinceEpoch { return at }
             }
             day = day.adding(days: -1)
         }

@@ -25,26 +25,7 @@ struct WorkspacePurgeTests {
         enrolling devices: [Workspace], in directory: URL,
         _ body: (SQLiteCentralStorage, String) async throws -> Void
     ) async throws {
-        let storage = try SQLiteCentralStorage(path: directory.appendingPathComponent("central.sqlite").path)
-        for workspace in devices {
-            try await storage.enroll(
-                EnrolledDevice(id: workspace.device, publicKey: workspace.publicKey, authorities: ["E06000038"]))
-            try workspace.setCentreKey(base64: Data(storage.publicKey).base64EncodedString())
-        }
-        let port = Mutex<Int?>(nil)
-        let server = CentralServer(
-            storage: storage, configuration: .init(host: "127.0.0.1", port: 0), logger: Logger(label: "test"))
-        let serving = Task { try await server.run { bound in port.withLock { $0 = bound } } }
-        defer { serving.cancel() }
-        var waited = 0
-        while port.withLock({ $0 }) == nil, waited < 500 {
-            try await Task.sleep(for: .milliseconds(20))
-            waited += 1
-        }
-        let bound = try #require(port.withLock { $0 }, "the centre did not start")
-        try await body(storage, "http://127.0.0.1:\(bound)")
-        serving.cancel()
-        _ = await serving.result
+        try await withLocalCentre(enrolling: devices, in: directory, body)
     }
 
     static let acceptedAt = Instant(iso8601: "2027-03-27T02:20:00Z")!
