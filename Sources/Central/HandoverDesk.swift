@@ -11,7 +11,9 @@ import Replication
 /// A package whose opening has come is kept (``CentralStorage/keep(_:)``, the first one kept
 /// stands), so the day team sees at 10:30 what was handed over at 09:00; a later package
 /// carries over every case an earlier one handed over that is not yet accepted, so none is
-/// silently dropped. A package for an opening still to come is a preview, built and not kept.
+/// silently dropped. A case of the night that reaches the centre after its package was kept is
+/// handed over at the next look at that package, in an addendum kept beside it. A package for
+/// an opening still to come is a preview, built and not kept.
 ///
 /// ```swift
 /// let desk = HandoverDesk(storage: storage, directory: .shipped)
@@ -59,13 +61,7 @@ public struct HandoverDesk: Sendable {
     ) async throws(Unavailable)
         -> Due
     {
-        guard let known = directory.authority(authority) else {
-            throw Unavailable(
-                message:
-                    "\(authority) is not a known authority; `edt authority list` names them, or add it to the authorities file",
-                isStorage: false)
-        }
-        guard let opensAt = directory.calendar(for: known).nextOpening(atOrAfter: instant) else {
+        guard let opensAt = directory.calendar(for: try known(authority)).nextOpening(atOrAfter: instant) else {
             throw Unavailable(
                 message: "\(authority)'s office does not open within ten years of \(instant)", isStorage: false)
         }
@@ -75,13 +71,7 @@ public struct HandoverDesk: Sendable {
     /// The package most recently due to `authority`: the one of its last opening at or before
     /// `now` (kept, or built and kept now); what a day team looking during the day wants.
     public func latestPackage(for authority: String, now: Instant) async throws(Unavailable) -> Due {
-        guard let known = directory.authority(authority) else {
-            throw Unavailable(
-                message:
-                    "\(authority) is not a known authority; `edt authority list` names them, or add it to the authorities file",
-                isStorage: false)
-        }
-        guard let opensAt = directory.calendar(for: known).previousOpening(atOrBefore: now) else {
+        guard let opensAt = directory.calendar(for: try known(authority)).previousOpening(atOrBefore: now) else {
             throw Unavailable(
                 message: "\(authority)'s office has not opened in the ten years before \(now)", isStorage: false)
         }
@@ -251,6 +241,17 @@ public struct HandoverDesk: Sendable {
         } catch {
             throw Unavailable(message: error.message, isStorage: false)
         }
+    }
+
+    /// The authority `code` names; refused when it is not known.
+    private func known(_ code: String) throws(Unavailable) -> Authority {
+        guard let authority = directory.authority(code) else {
+            throw Unavailable(
+                message:
+                    "\(code) is not a known authority; `edt authority list` names them, or add it to the authorities file",
+                isStorage: false)
+        }
+        return authority
     }
 
     private func storageCall<T>(_ body: () async throws(CentralError) -> T) async throws(Unavailable) -> T {
