@@ -83,6 +83,9 @@ public protocol CentralStorage: Sendable {
     func addenda(authority: String, opensAt: Instant) async throws(CentralError) -> [KeptPackage]
     /// Whether any package kept for `authority` handed over case `id`.
     func wasHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Bool
+    /// The first opening whose package (or an addendum to it) handed case `id` over to
+    /// `authority`; nil when none did.
+    func firstHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Instant?
     /// The cases handed over to `authority` in packages for openings before `opensAt` that
     /// have not been accepted since (the carry-over of the package at `opensAt`), in id order.
     func handedOverUnaccepted(to authority: String, before opensAt: Instant) async throws(CentralError) -> [RecordID]

@@ -76,8 +76,8 @@ public struct HandoverService: Sendable {
 
     /// ``accept(case:by:role:authority:at:recordedAt:)`` with the author already checked.
     ///
-    /// Refused, with nothing changed: an acceptance dated after it is recorded (in the future), a
-    /// case that does not exist, a case whose host authority is
+    /// Refused, with nothing changed: an acceptance dated after it is recorded (in the future) or
+    /// before the case was handed over to `authority`, a case that does not exist, a case whose host authority is
     /// not `authority`, a case no package kept for `authority` handed over, a case that
     /// authority has accepted already. The last two of the case's own conditions are checked
     /// again inside the transaction that stores the acceptance, on the case as stored then, so of
@@ -99,13 +99,19 @@ public struct HandoverService: Sendable {
         if let refusal = Self.refusal(of: stored, authority: authority, centreKey: centreKey) { throw refusal }
         // Packages are only ever added: once handed over, a case stays so.
         guard
-            try await storageCall({ () async throws(CentralError) in
-                try await storage.wasHandedOver(id, to: authority)
+            let handedOver = try await storageCall({ () async throws(CentralError) in
+                try await storage.firstHandedOver(id, to: authority)
             })
         else {
             throw Refusal(
                 .neverHandedOver,
                 "case \(id) was never handed over to \(authority): no handover package kept for \(authority) holds it")
+        }
+        guard at >= handedOver else {
+            throw Refusal(
+                .invalid,
+                "the acceptance is dated \(at), before case \(id) was handed over to \(authority) at \(handedOver): a day team accepts what it was handed"
+            )
         }
 
         let device: DeviceID

@@ -635,6 +635,15 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
+    public func firstHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Instant? {
+        let seconds = try await read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT MIN(opens_at) FROM handover_package_cases WHERE case_id = ? AND authority = ?",
+                arguments: [id.rawValue, authority])
+        }
+        return seconds.map { Instant(secondsSinceEpoch: $0) }
+    }
+
     public func wasHandedOver(_ id: RecordID, to authority: String) async throws(CentralError) -> Bool {
         try await read { db in
             try Bool.fetchOne(

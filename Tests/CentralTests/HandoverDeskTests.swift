@@ -229,3 +229,25 @@ extension CentralTests {
         }
     }
 }
+
+extension CentralTests {
+    @Test func anAcceptanceDatedBeforeTheCaseWasHandedOverIsRefusedAndChangesNothing() async throws {
+        try await withStorage { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
+            _ = try await desk(storage).package(for: Self.reading, at: Self.readingOpens, now: Self.readingOpens)
+            let newest = try await storage.newestSequence()
+            do {
+                _ = try await HandoverService(storage: storage).accept(
+                    case: try RecordID("night-case"), by: "A. Day", role: "Day team manager",
+                    authority: Self.reading, at: Instant(iso8601: "2026-11-23T08:59:59Z")!,
+                    recordedAt: Instant(iso8601: "2026-11-23T10:00:00Z")!)
+                Issue.record("an acceptance dated before the handover was recorded")
+            } catch let refusal as HandoverService.Refusal {
+                #expect(refusal.reason == .invalid)
+                #expect(refusal.message.contains("before case night-case was handed over"))
+            }
+            #expect(try await storage.newestSequence() == newest)
+        }
+    }
+}
