@@ -196,10 +196,14 @@ public struct SyncService: Sendable {
             // how a device holding the case learns of it.
             var acceptedUpTo = since.firstPullUpTo
             if since.sequence == 0, acceptedUpTo == nil { acceptedUpTo = try await storage.newestSequence() }
-            let listing = try await storage.listChanges(
+            var listing = try await storage.listChanges(
                 after: since.sequence, authorities: device.authorities, limit: max(1, configuration.pullPageRecords),
                 byteBudget: max(1, configuration.pullPageBytes), leavingOut: asPushed,
                 leavingOutAcceptedUpTo: acceptedUpTo)
+            if let acceptedUpTo {
+                listing = Self.withPushedAcceptedCases(
+                    listing, pushedVersions: pushedVersions, outcomes: outcomes, acceptedUpTo: acceptedUpTo)
+            }
             // A first pull that goes on in another page says so in its cursor.
             page = SyncReply.Pull(
                 base: vector(since.sequence, firstPullUpTo: since.firstPullUpTo),
@@ -208,6 +212,28 @@ public struct SyncService: Sendable {
         return SyncReply(
             header: header, signer: StreamSigner(key: storage.signingKey), storage: storage, answers: answers,
             pull: page)
+    }
+
+    /// `listing` (a first pull's page) with the accepted cases this same request pushed at
+    /// another version than the centre holds: a device that starts over pushes again every case
+    /// it holds, and it needs their acceptance to drop its copy, though a first pull leaves
+    /// accepted cases out. Only cases the page covers (up to its ``ChangeListing/upTo``) are
+    /// added, in sequence order.
+    static func withPushedAcceptedCases(
+        _ listing: ChangeListing, pushedVersions: [VersionVector], outcomes: [StoredOutcome], acceptedUpTo: Int64
+    ) -> ChangeListing {
+        let listed = Set(listing.changes.map(\.id))
+        var added: [ListedChange] = []
+        for (pushedVersion, outcome) in zip(pushedVersions, outcomes) {
+            guard case .stored(let id, let sequence, let version) = outcome, version != pushedVersion,
+                sequence <= min(acceptedUpTo, listing.upTo), !listed.contains(id)
+            else { continue }
+            added.append(ListedChange(id: id, sequence: sequence, bytes: 4_096))  // its size is not known here
+        }
+        guard !added.isEmpty else { return listing }
+        return ChangeListing(
+            changes: (listing.changes + added).sorted { $0.sequence < $1.sequence }, upTo: listing.upTo,
+            more: listing.more)
     }
 
     /// This centre's certificate of `device`'s enrolled key

@@ -332,3 +332,30 @@ extension RecordAnswer {
         if case .refused(_, let reason, _) = self { reason.code } else { nil }
     }
 }
+
+extension CentralTests {
+    @Test func aLaptopThatStartsOverIsSentTheAcceptanceOfACaseItPushesAgain() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            let part = try referral("case-1")
+            _ = try await service.store([part, try referral("case-2")], from: laptop)
+            #expect(try await storage.keep(try package(["case-1", "case-2"])))
+            _ = try await accept("case-1", in: storage)
+            _ = try await accept("case-2", in: storage)
+
+            // The laptop starts over: it pushes its copy of case-1 again (without the acceptance)
+            // and pulls from the start. It is sent case-1, acceptance and all, so it can drop it;
+            // not case-2, which it did not push (it holds no copy).
+            let outcomes = try await service.store([part], from: laptop)
+            let reply = try await service.reply(
+                pushed: [part], outcomes: outcomes, pull: Cursor("-"), to: laptop, counter: 2)
+            #expect(try pulled(reply, by: storage).ids == ["case-1"])
+
+            // A laptop that pushes nothing is sent neither.
+            let fresh = try await service.reply(
+                pushed: [], outcomes: [], pull: Cursor("-"), to: laptop, counter: 3)
+            #expect(try pulled(fresh, by: storage).ids.isEmpty)
+        }
+    }
+}
