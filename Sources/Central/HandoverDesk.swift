@@ -147,23 +147,47 @@ public struct HandoverDesk: Sendable {
         return Due(kept: kept, isKept: true)
     }
 
+    /// For each authority with cases whose office is open at `now`, hands over the cases that
+    /// reached the centre since its current package was kept, in an addendum to it (see
+    /// ``package(for:at:now:)``); returns how many addenda were kept. What `edt central serve`
+    /// runs after a sync has brought changes, so a late case reaches the day team within a
+    /// minute, not only when someone next looks at the package.
+    public func handOverLateArrivals(now: Instant) async throws(Unavailable) -> Int {
+        var count = 0
+        for code in try await storageCall({ () async throws(CentralError) in try await storage.authoritiesWithCases() })
+        {
+            guard let authority = directory.authority(code) else { continue }
+            let calendar = directory.calendar(for: authority)
+            guard calendar.isInHours(now), let opensAt = calendar.previousOpening(atOrBefore: now),
+                let kept = try await storageCall({ () async throws(CentralError) in
+                    try await storage.keptPackage(authority: code, opensAt: opensAt)
+                })
+            else { continue }
+            if try await handOverLateArrivals(of: kept, now: now) { count += 1 }
+        }
+        return count
+    }
+
     /// Keeps an addendum to `kept` holding the cases its package would hand over if built now
-    /// that neither it nor an earlier addendum handed over: they reached the centre late.
-    private func handOverLateArrivals(of kept: KeptPackage, now: Instant) async throws(Unavailable) {
+    /// that neither it nor an earlier addendum handed over: they reached the centre late. True
+    /// when it kept one.
+    @discardableResult
+    private func handOverLateArrivals(of kept: KeptPackage, now: Instant) async throws(Unavailable) -> Bool {
         let addenda = try await storageCall { () async throws(CentralError) in
             try await storage.addenda(authority: kept.authority, opensAt: kept.opensAt)
         }
         let handed = Set(kept.cases).union(addenda.flatMap(\.cases))
         let package = try await buildPackage(kept.authority, opensAt: kept.opensAt)
         let late = Set(package.cases.map(\.id)).subtracting(handed)
-        guard !late.isEmpty else { return }
+        guard !late.isEmpty else { return false }
         let addendum = package.restricted(to: late)
-        _ = try await storageCall { () async throws(CentralError) in
+        let number = try await storageCall { () async throws(CentralError) in
             try await storage.keepAddendum(
                 KeptPackage(
                     authority: kept.authority, opensAt: kept.opensAt, builtAt: now, cases: addendum.cases.map(\.id),
                     json: addendum.jsonBytes(), html: Array(addendum.html().utf8)))
         }
+        return number > 0
     }
 
     /// `kept` with its addenda: their cases after its own, each marked `"lateArrival": true`

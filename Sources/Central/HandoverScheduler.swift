@@ -6,7 +6,9 @@ public import Referrals
 /// serves (``HandoverDesk/keepDuePackages(now:)``): on starting, so an opening that passed
 /// while the centre was stopped is handed over late rather than never, then at every next
 /// opening of an authority with cases, looking again at least every ``longestWait`` (cases of
-/// a new authority may arrive in between). `now` is the clock (the system's by default).
+/// a new authority may arrive in between). After a sync has brought changes, it also hands
+/// over the cases that reached the centre late (``handOverLateArrivals()``). `now` is the clock
+/// (the system's by default).
 public struct HandoverScheduler: Sendable {
     public let desk: HandoverDesk
     /// The most time between two looks.
@@ -25,11 +27,33 @@ public struct HandoverScheduler: Sendable {
     }
 
     /// Looks, keeps what is due and sleeps until the next opening, until the task is cancelled.
+    /// When the centre has stored changes since the last look, it also hands over the cases
+    /// that reached it late (``handOverLateArrivals()``).
     public func run() async {
+        var seen: Int64?
         while !Task.isCancelled {
             await keepDue()
+            let newest = try? await desk.storage.newestSequence()
+            if let newest, newest != seen {
+                await handOverLateArrivals()
+                seen = newest
+            }
             let wait = await waitBeforeNextLook()
             try? await Task.sleep(for: wait)
+        }
+    }
+
+    /// Hands over, in an addendum to the package kept at today's opening, the cases of an
+    /// authority in office hours that reached the centre after it was kept; a failure is logged.
+    @discardableResult
+    public func handOverLateArrivals() async -> Int {
+        do throws(HandoverDesk.Unavailable) {
+            let kept = try await desk.handOverLateArrivals(now: now())
+            if kept > 0 { logger.info("late cases handed over in addenda", metadata: ["addenda": "\(kept)"]) }
+            return kept
+        } catch {
+            logger.error("cannot hand over late cases", metadata: ["reason": "\(error.message)"])
+            return 0
         }
     }
 

@@ -251,3 +251,32 @@ extension CentralTests {
         }
     }
 }
+
+extension CentralTests {
+    @Test func theSchedulerHandsOverLateCasesWhileTheOfficeIsOpenAndOnlyOnce() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device()
+            _ = try await service.store([try referral("night-case", receivedAt: Self.saturdayNight)], from: laptop)
+            let clock = Clock(Instant(iso8601: "2026-11-23T09:00:30Z")!)
+            let scheduler = HandoverScheduler(desk: desk(storage), logger: Logger(label: "test"), now: { clock.now })
+            #expect(await scheduler.keepDue().count == 1)
+            #expect(await scheduler.handOverLateArrivals() == 0, "nothing late yet")
+
+            // At 09:40 a laptop syncs a case of that night: handed over at the next look.
+            _ = try await service.store([try referral("late-case", receivedAt: "2026-11-22T22:00:00Z")], from: laptop)
+            clock.now = Instant(iso8601: "2026-11-23T09:41:00Z")!
+            #expect(await scheduler.handOverLateArrivals() == 1)
+            #expect(await scheduler.handOverLateArrivals() == 0, "once")
+            let addenda = try await storage.addenda(authority: Self.reading, opensAt: Self.readingOpens)
+            #expect(addenda.map { caseIDs($0) } == [["late-case"]])
+            #expect(addenda.first?.builtAt == clock.now)
+
+            // After the close, a case of the same night waits for the next package (carried).
+            _ = try await service.store(
+                [try referral("after-close", receivedAt: "2026-11-22T21:00:00Z")], from: laptop)
+            clock.now = Instant(iso8601: "2026-11-23T17:30:00Z")!
+            #expect(await scheduler.handOverLateArrivals() == 0)
+        }
+    }
+}
