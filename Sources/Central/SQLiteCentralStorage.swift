@@ -283,6 +283,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     accepted = excluded.accepted
                 """)
             let centreKey = self.centreKey
+            let centreDeviceName = HandoverAcceptance.centreDevicePrefix + self.identity
             let removeAuthority = try HotStatement(
                 db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
             let addAuthority = try HotStatement(
@@ -353,6 +354,16 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // anew at every change, so a case whose host is corrected to an authority that has
                 // not accepted it is open again (in that authority's next package, and pulled).
                 let accepted = HandoverAcceptance.acceptedAt(merged, centreKey: centreKey) != nil
+                // An entry of the centre's own brought back (its database restored from an older
+                // backup): its counter must not be given again.
+                for entry in part.entries where entry.dot.device.rawValue == centreDeviceName {
+                    try db.execute(
+                        sql: """
+                            UPDATE meta SET value = CAST(? AS TEXT)
+                            WHERE key = 'entry-counter' AND CAST(value AS INTEGER) < ?
+                            """,
+                        arguments: [Int64(clamping: entry.dot.counter), Int64(clamping: entry.dot.counter)])
+                }
                 sequence += 1
                 version.removeAll(keepingCapacity: true)
                 Notation.append(merged.version, to: &version)

@@ -118,8 +118,9 @@ public struct SyncService: Sendable {
     ) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
         let known = configuration.knownAuthorities
+        let centre = (try? DeviceID(cursorName)).map { Centre(device: $0, key: storage.publicKey) }
         return try await storage.store(parts) { part, before, merged in
-            Self.check(part, before: before, merged: merged, device: device, known: known)
+            Self.check(part, before: before, merged: merged, device: device, known: known, centre: centre)
         }
     }
 
@@ -258,16 +259,33 @@ public struct SyncService: Sendable {
         }
     }
 
+    /// This centre's own entry device and public key: what proves an entry the centre wrote.
+    struct Centre: Sendable {
+        let device: DeviceID
+        let key: [UInt8]
+
+        /// Whether `entry` of case `id` is this centre's own, signed with its key: one a device
+        /// brings back after the centre's database was restored from a backup that predates it.
+        func wrote(_ entry: Entry, in id: RecordID) -> Bool {
+            entry.dot.device == device
+                && HandoverAcceptance.centreEntryProblem(of: entry, in: id, centreKey: key) == nil
+        }
+    }
+
     /// Whether `device` may store `part` (whose fields ``prepare(_:)`` checked): no new handover
     /// acceptance (only the centre records one), no claim about
     /// another device's writes beyond what the centre holds (``Replication/UnprovenClaim``), a
     /// host authority, only known authorities, and a case of an authority the device serves
-    /// (before and after the merge).
+    /// (before and after the merge). An entry `centre` wrote and signed, not held here (the
+    /// database was restored from an older backup), is taken back as proven.
     static func check(
-        _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
+        _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory,
+        centre: Centre? = nil
     ) -> StoredOutcome.Rejection? {
+        func isCentres(_ entry: Entry) -> Bool { centre?.wrote(entry, in: part.id) ?? false }
         // A day team's acceptance is the centre's own entry (``HandoverService``): no device brings one.
-        for entry in part.entries where entry.kind == HandoverAcceptance.kind && before?.entry(at: entry.dot) == nil {
+        for entry in part.entries
+        where entry.kind == HandoverAcceptance.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry) {
             return .init(
                 .forbidden,
                 message:
@@ -275,7 +293,7 @@ public struct SyncService: Sendable {
             )
         }
         // A device proves only its own writes: what it says of another device's must be held here.
-        switch part.unprovenClaim(from: device.id, heldBy: before) {
+        switch part.unprovenClaim(from: device.id, heldBy: before, proven: isCentres) {
         case .foreignWrite(let dot, let path)?:
             return .init(
                 .unprovenWrite,
@@ -292,7 +310,7 @@ public struct SyncService: Sendable {
         }
         // A new entry is the pushing device's own (above): it must say so and be signed by it, so
         // no device can record a decision in a colleague's name.
-        for entry in part.entries where before?.entry(at: entry.dot) == nil {
+        for entry in part.entries where before?.entry(at: entry.dot) == nil && !isCentres(entry) {
             if let problem = EntrySignature.authorshipProblem(of: entry, in: part.id, publicKey: device.publicKey) {
                 return .init(.unprovenWrite, message: problem + "; nothing of the case was stored")
             }

@@ -359,3 +359,56 @@ extension CentralTests {
         }
     }
 }
+
+extension CentralTests {
+    @Test func aCentreRestoredFromAnOlderBackupTakesBackItsOwnAcceptanceAndNeverReusesItsDot() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("central.sqlite").path
+        let backup = directory.appendingPathComponent("backup.sqlite").path
+        let laptop = try device()
+        var accepted: Record?
+        do {
+            let storage = try SQLiteCentralStorage(path: path)
+            let service = SyncService(storage: storage)
+            _ = try await service.store([try referral("case-1")], from: laptop)
+            #expect(try await storage.keep(try package(["case-1"])))
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileManager.default.copyItem(atPath: path + suffix, toPath: backup + suffix)
+            }
+            _ = try await accept("case-1", in: storage)
+            accepted = try await storage.storedCase(try RecordID("case-1"))
+        }
+        // Restored from the backup taken before the acceptance; the laptop, which holds the
+        // accepted case, starts over and pushes it back.
+        let restored = try SQLiteCentralStorage(path: backup)
+        let record = try #require(accepted)
+        let outcomes = try await SyncService(storage: restored).store([record], from: laptop)
+        guard case .stored? = outcomes.first else {
+            Issue.record("the centre's own acceptance was refused: \(outcomes)")
+            return
+        }
+        let stored = try #require(try await restored.storedCase(try RecordID("case-1")))
+        #expect(HandoverAcceptance.all(in: stored, centreKey: restored.publicKey).count == 1)
+        #expect(try await restored.nextEntryCounter() == 2, "the dot brought back is never given again")
+
+        // An acceptance in the centre's name that its key did not sign is still refused.
+        var forged = record
+        let forger = Curve25519.Signing.PrivateKey()
+        let entry = try #require(record.entries.first { $0.kind == HandoverAcceptance.kind })
+        guard case .object(var payload) = entry.payload else { return }
+        payload["by"] = .string("Someone Else")
+        let signed = HandoverAcceptance.sign(payload, record: record.id) {
+            Array((try? forger.signature(for: $0)) ?? Data())
+        }
+        forged = Record(
+            id: record.id, fields: record.fields,
+            entries: [try Entry(dot: try Dot(try restored.centreDevice, 7), kind: entry.kind, payload: .object(signed))]
+        )
+        let refused = try await SyncService(storage: restored).store([forged], from: laptop)
+        guard case .rejected? = refused.first else {
+            Issue.record("a forged centre acceptance was stored: \(refused)")
+            return
+        }
+    }
+}
