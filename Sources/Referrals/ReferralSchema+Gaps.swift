@@ -55,9 +55,15 @@ extension ReferralSchema {
     /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``).
     static func conditionalGaps(of record: Record) -> [String] {
         var children: Set<String> = []
+        let prefix = "children."
         for field in record.fields {
-            let segments = field.path.segments
-            if segments.count > 2, segments[0] == "children" { children.insert(String(segments[1])) }
+            // `children.ITEM.member`: the item, read off the path's bytes (most paths are not
+            // a child's; splitting every path into segments is what this avoids).
+            let path = field.path.rawValue
+            guard path.hasPrefix(prefix) else { continue }
+            let rest = path.utf8.dropFirst(prefix.utf8.count)
+            guard let dot = rest.firstIndex(of: UInt8(ascii: ".")) else { continue }
+            children.insert(String(path[rest.startIndex..<dot]))
         }
         let confirmed = record.entries.contains { $0.kind == ReferralEntry.Kind.confirmation.rawValue }
         return conditionalGaps(

@@ -56,11 +56,14 @@ public struct ReferralView: Sendable {
         // rather than by scanning every path for every member.
         var following: [String: Set<String>] = [:]
         for key in present {
-            let segments = key.split(separator: ".")
-            var prefix = ""
-            for index in segments.indices.dropLast() {
-                prefix = index == 0 ? String(segments[index]) : prefix + "." + segments[index]
-                following[prefix, default: []].insert(String(segments[index + 1]))
+            // At each dot: the path up to it, and the segment after it.
+            let bytes = key.utf8
+            var dot = bytes.firstIndex(of: UInt8(ascii: "."))
+            while let here = dot {
+                let after = bytes.index(after: here)
+                let next = bytes[after...].firstIndex(of: UInt8(ascii: "."))
+                following[String(key[..<here]), default: []].insert(String(key[after..<(next ?? key.endIndex)]))
+                dot = next
             }
         }
         var gaps: [String] = []
