@@ -280,3 +280,19 @@ extension CentralTests {
         }
     }
 }
+
+extension CentralTests {
+    @Test func anAddendumNamingOnlyCasesAlreadyHandedOverIsNotKept() async throws {
+        try await withStorage { storage in
+            #expect(try await storage.keep(try package(["case-1"], opensAt: Self.readingOpens)))
+            let late = try package(["case-2"], opensAt: Self.readingOpens)
+            #expect(try await storage.keepAddendum(late) == 1)
+            // A second look at once found the same late case: the first addendum stands.
+            #expect(try await storage.keepAddendum(late) == 0)
+            #expect(try await storage.keepAddendum(try package(["case-1"], opensAt: Self.readingOpens)) == 0)
+            let addenda = try await storage.addenda(authority: Self.reading, opensAt: Self.readingOpens)
+            #expect(addenda.map { caseIDs($0) } == [["case-2"]])
+            #expect(try await storage.wasHandedOver(try RecordID("case-2"), to: Self.reading))
+        }
+    }
+}

@@ -44,6 +44,13 @@ extension SyncEndToEndTests {
                 authority: "E06000038", opensAt: opening, builtAt: opening, cases: [try RecordID(id)],
                 json: Array("{}".utf8)))
         #expect(kept)
+        // Kept without its printable page (by hand, as above): --html says so rather than print nothing.
+        let page = try edt.run([
+            "central", "handover", "--db", world.database.path, "--authority", "E06000038", "--at",
+            "2026-11-23T09:00:00Z", "--html",
+        ])
+        #expect(page.status == 1 && page.standardError.contains("without its printable page"), "\(page.standardError)")
+        #expect(page.standardOutput.isEmpty)
 
         let accepted = try acceptHandover(world, id)
         #expect(accepted.status == 0, "\(accepted.standardError)")
