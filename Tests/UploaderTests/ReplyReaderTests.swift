@@ -104,8 +104,12 @@ struct ReplyReaderTests {
         let id = try RecordID("case-1")
         var bytes = reply([.answer(.stored(id, cursor: try #require(Cursor("central.x:1"))))])
         // A byte of the cursor changed, the checksums left as they were: the signature catches it first.
-        let index = try #require(bytes.firstIndex(of: UInt8(ascii: "1")))
-        bytes[index] = UInt8(ascii: "2")
+        // Found by the cursor's own bytes, since the header's random centre name and the frame numbers hold digits too.
+        let cursorBytes = Array("central.x:1".utf8)
+        let start = try #require(
+            (0...(bytes.count - cursorBytes.count)).first { Array(bytes[$0..<($0 + cursorBytes.count)]) == cursorBytes }
+        )
+        bytes[start + cursorBytes.count - 1] = UInt8(ascii: "2")
         let (reader, took) = read(bytes)
         #expect(!took)
         #expect(reader.damage?.contains("bad-signature") == true, "\(reader.damage ?? "no damage")")
