@@ -95,6 +95,12 @@ public protocol CentralStorage: Sendable {
     /// Every authority some stored case names, in code order: the authorities whose openings
     /// the centre hands over at.
     func authoritiesWithCases() async throws(CentralError) -> [String]
+    /// The cases forwarded to a home authority that neither accepted nor agreed on them, whose
+    /// 24 hours from the referral passed at or before `instant`: each with that instant, the
+    /// earliest first. The clock escalates them to senior managers (``CrossAuthorityService``).
+    func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)]
+    /// When the next forwarded case falls due for escalation, if any does.
+    func nextEscalation() async throws(CentralError) -> Instant?
 }
 
 /// A handover package as the centre kept it when it built it: what the day team of `authority`
@@ -273,6 +279,13 @@ public struct ChangePage: Sendable {
 extension CentralStorage {
     /// The centre's public key (raw 32 bytes): what `edt central identity` prints and laptops trust.
     public var publicKey: [UInt8] { Array(signingKey.publicKey.rawRepresentation) }
+
+    /// The public key of the centre whose entries are written as `device`, when this centre
+    /// trusts it: its own (``centreDevice``). An act between host and home authorities counts
+    /// only when made by a centre trusted so (``Referrals/CrossAuthorityAct``).
+    public func centreKey(of device: DeviceID) -> [UInt8]? {
+        device.rawValue == HandoverAcceptance.centreDevicePrefix + identity ? publicKey : nil
+    }
 
     /// The device the centre writes its own entries as: `central.<identity>`
     /// (``Referrals/HandoverAcceptance/centreDevicePrefix``), the name its cursors carry too.

@@ -47,6 +47,10 @@ final class HotStatement {
         _ = sqlite3_bind_int64(statement, index, number)
     }
 
+    func bindNull(at index: Int32) {
+        _ = sqlite3_bind_null(statement, index)
+    }
+
     /// Binds bytes without copying them: they must stay as they are until ``reset()``.
     func bindWithoutCopying(text bytes: UnsafeRawBufferPointer, at index: Int32) {
         _ = sqlite3_bind_text(

@@ -1,6 +1,7 @@
 public import Crypto
 import Foundation
 import GRDB
+import Handover
 import LineProtocol
 public import Referrals
 public import Replication
@@ -157,6 +158,30 @@ public final class SQLiteCentralStorage: CentralStorage {
                         )
                         """)
             }
+            migrator.registerMigration("cross authority") { db in
+                // A case is seen by its host authorities and by the home authority it was
+                // forwarded to by a recorded act, no longer by whatever its homeAuthority field
+                // says: no case held before this version has such an act, so each keeps its
+                // host authorities only. When a forwarded case is escalated to senior managers
+                // unless accepted or agreed on first (the clock's event, HandoverScheduler).
+                try db.execute(
+                    sql: """
+                        ALTER TABLE cases ADD COLUMN escalates_at INTEGER;
+                        CREATE INDEX cases_escalating ON cases (escalates_at) WHERE escalates_at IS NOT NULL;
+                        DELETE FROM case_authorities;
+                        """)
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM cases")
+                let insert = try db.makeStatement(
+                    sql: "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
+                while let row = try rows.next() {
+                    let id: String = row["id"]
+                    let body: Data = row["body"]
+                    let record = try RecordCoding.decode(Array(body), id: try RecordID(id))
+                    for authority in ReferralCapture.hostAuthorities(of: record) {
+                        try insert.execute(arguments: [authority, id])
+                    }
+                }
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
@@ -278,12 +303,15 @@ public final class SQLiteCentralStorage: CentralStorage {
             let upsert = try HotStatement(
                 db,
                 """
-                INSERT INTO cases (id, sequence, version, body, accepted) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO cases (id, sequence, version, body, accepted, escalates_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body,
-                    accepted = excluded.accepted
+                    accepted = excluded.accepted, escalates_at = excluded.escalates_at
                 """)
             let centreKey = self.centreKey
             let centreDeviceName = HandoverAcceptance.centreDevicePrefix + self.identity
+            let centreKeyOf: @Sendable (DeviceID) -> [UInt8]? = { device in
+                device.rawValue == centreDeviceName ? centreKey : nil
+            }
             let removeAuthority = try HotStatement(
                 db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
             let addAuthority = try HotStatement(
@@ -321,7 +349,10 @@ public final class SQLiteCentralStorage: CentralStorage {
                     }
                     let body = select.bytes(at: 1)
                     let existing = try RecordCoding.decode(body, id: part.id)
-                    stored = (select.int64(at: 0), body, ReferralCapture.authorities(of: existing))
+                    stored = (
+                        select.int64(at: 0), body,
+                        CrossAuthorityHistory.authorities(of: existing, centreKey: centreKeyOf)
+                    )
                     before = existing
                     merged = existing
                     merged.formJoin(part)
@@ -354,6 +385,14 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // anew at every change, so a case whose host is corrected to an authority that has
                 // not accepted it is open again (in that authority's next package, and pulled).
                 let accepted = HandoverAcceptance.acceptedAt(merged, centreKey: centreKey) != nil
+                // Who sees the case (its hosts, and the home it was forwarded to by a recorded
+                // act), and when the clock escalates it unless accepted or agreed on first.
+                let crossAuthority = CrossAuthorityHistory(
+                    record: merged, now: Instant(secondsSinceEpoch: 0), centreKey: centreKeyOf)
+                let escalatesAt =
+                    crossAuthority.flatMap {
+                        $0.machine.awaitsEscalation ? $0.machine.escalatesAt.secondsSinceEpoch : nil
+                    }
                 // An entry of the centre's own brought back (its database restored from an older
                 // backup): its counter must not be given again.
                 for entry in part.entries where entry.dot.device.rawValue == centreDeviceName {
@@ -374,10 +413,12 @@ public final class SQLiteCentralStorage: CentralStorage {
                         upsert.bindWithoutCopying(text: version, at: 3)
                         upsert.bindWithoutCopying(blob: body, at: 4)
                         upsert.bind(accepted ? 1 : 0, at: 5)
+                        if let escalatesAt { upsert.bind(escalatesAt, at: 6) } else { upsert.bindNull(at: 6) }
                         try upsert.execute()
                     }
                 }
-                let authorities = ReferralCapture.authorities(of: merged)
+                var authorities = ReferralCapture.hostAuthorities(of: merged)
+                if let home = crossAuthority?.machine.home { authorities.insert(home) }
                 if authorities != stored?.authorities {
                     for authority in stored?.authorities.subtracting(authorities) ?? [] {
                         removeAuthority.bind(authority, at: 1)
@@ -589,6 +630,30 @@ public final class SQLiteCentralStorage: CentralStorage {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT authority FROM case_authorities ORDER BY authority")
         }
+    }
+
+    public func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)] {
+        let rows = try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, escalates_at FROM cases WHERE escalates_at IS NOT NULL AND escalates_at <= ?
+                    ORDER BY escalates_at, id
+                    """,
+                arguments: [instant.secondsSinceEpoch]
+            ).map { row -> (String, Int64) in (row["id"], row["escalates_at"]) }
+        }
+        do {
+            return try rows.map { (try RecordID($0.0), Instant(secondsSinceEpoch: $0.1)) }
+        } catch {
+            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
+        }
+    }
+
+    public func nextEscalation() async throws(CentralError) -> Instant? {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(escalates_at) FROM cases WHERE escalates_at IS NOT NULL")
+        }.map { Instant(secondsSinceEpoch: $0) }
     }
 
     public func keepAddendum(_ addendum: KeptPackage) async throws(CentralError) -> Int {

@@ -292,6 +292,14 @@ public struct SyncService: Sendable {
                     "entry \(entry.dot) is a handover acceptance: only the centre records a day team's acceptance (edt central case ID accept-handover); nothing of the case was stored"
             )
         }
+        // An act between host and home authorities: a device records only its host's
+        // forwarding, as an authority it serves; every other act is a centre's.
+        for entry in part.entries
+        where entry.kind == CrossAuthorityAct.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry) {
+            if let refusal = forwardingRefusal(entry, of: part.id, merged: merged, device: device, known: known) {
+                return refusal
+            }
+        }
         // A device proves only its own writes: what it says of another device's must be held here.
         switch part.unprovenClaim(from: device.id, heldBy: before, proven: isCentres) {
         case .foreignWrite(let dot, let path)?:
@@ -334,17 +342,72 @@ public struct SyncService: Sendable {
             return .init(.invalid, message: "\(code) is not a known children's services authority")
         }
         var served: String { device.authorities.sorted().joined(separator: ", ") }  // for a refusal only
-        if let before, ReferralCapture.authorities(of: before).isDisjoint(with: device.authorities) {
+        // A case is shown to its host authorities: a device names as host only an authority it
+        // serves, so no device exposes a case to another authority by writing a field (a home
+        // authority is reached only by a recorded forwarding, above).
+        let hostsBefore = before.map(ReferralCapture.hostAuthorities(of:)) ?? []
+        for host in ReferralCapture.hostAuthorities(of: merged).subtracting(hostsBefore).sorted()
+        where !device.authorities.contains(host) {
+            return .init(
+                .forbidden,
+                message:
+                    "device \(device.id) serves \(served), so it cannot make \(host) the case's host authority: a case reaches another authority only when its host forwards it (edt referral forward); nothing of the case was stored"
+            )
+        }
+        let centreKey: (DeviceID) -> [UInt8]? = { centre?.device == $0 ? centre?.key : nil }
+        if let before,
+            CrossAuthorityHistory.authorities(of: before, centreKey: centreKey).isDisjoint(with: device.authorities)
+        {
             return .init(
                 .forbidden,
                 message: "this case belongs to authorities device \(device.id) does not serve (it serves \(served))")
         }
-        let authorities = ReferralCapture.authorities(of: merged)
+        let authorities = CrossAuthorityHistory.authorities(of: merged, centreKey: centreKey)
         if authorities.isDisjoint(with: device.authorities) {
             return .init(
                 .forbidden,
                 message:
                     "device \(device.id) serves \(served), not \(authorities.sorted().joined(separator: ", ")); an administrator can enrol it for that authority"
+            )
+        }
+        return nil
+    }
+
+    /// Why a device may not bring `entry`, an act between host and home authorities new to the
+    /// centre: anything but a forwarding (only centres accept, dispute, agree, escalate and
+    /// decide), a forwarding as an authority the device does not serve or that is not the
+    /// case's host, or to an authority not known. Nil when it may.
+    static func forwardingRefusal(
+        _ entry: Entry, of id: RecordID, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
+    ) -> StoredOutcome.Rejection? {
+        guard let act = CrossAuthorityAct.read(entry, in: id, centreKey: { _ in nil }), act.verb == .forward,
+            let authority = act.authority, let home = act.home
+        else {
+            return .init(
+                .forbidden,
+                message:
+                    "entry \(entry.dot) is an act between host and home authorities that a device cannot record: a laptop records only its host's forwarding (edt referral forward); accepting, disputing, agreeing, escalating and deciding are recorded at the centre (edt central case ID ...); nothing of the case was stored"
+            )
+        }
+        guard device.authorities.contains(authority) else {
+            return .init(
+                .forbidden,
+                message:
+                    "entry \(entry.dot) forwards the case as \(authority), which device \(device.id) does not serve; nothing of the case was stored"
+            )
+        }
+        guard ReferralCapture.hostAuthorities(of: merged).contains(authority) else {
+            return .init(
+                .forbidden,
+                message:
+                    "entry \(entry.dot) forwards the case as \(authority), which is not its host authority: only the host forwards a case; nothing of the case was stored"
+            )
+        }
+        guard known.authority(home) != nil else {
+            return .init(
+                .invalid,
+                message:
+                    "entry \(entry.dot) forwards the case to \(home), which is not a known children's services authority"
             )
         }
         return nil

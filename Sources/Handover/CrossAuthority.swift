@@ -260,7 +260,8 @@ public struct CrossAuthority: Sendable, Hashable {
         let allowed: String =
             switch state {
             case nil: "only the host forwards it"
-            case .forwardedToHome?: "the home authority may accept, either may dispute, both may agree the host carries on"
+            case .forwardedToHome?:
+                "the home authority may accept, either may dispute, both may agree the host carries on"
             case .disputed?: "senior managers decide once it is escalated, 24 hours after the referral (\(escalatesAt))"
             case .escalatedToSeniorManagers?: "senior managers decide which authority leads"
             case .homeResponsible?, .hostLeadsByAgreement?: "it is settled: nothing more is decided here"

@@ -38,11 +38,11 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
     }
 
     /// The history of `record` at `now`: nil when no act counts, or the case was never
-    /// forwarded (no forwarding by one of its host authorities). `trusts` says which centres'
-    /// acts count (``Referrals/CrossAuthorityAct/read(_:in:trusts:)``).
-    public init?(record: Record, now: Instant, trusts: (DeviceID) -> Bool) {
+    /// forwarded (no forwarding by one of its host authorities). `centreKey` gives the key of each
+    /// centre whose acts count (``Referrals/CrossAuthorityAct/read(_:in:centreKey:)``).
+    public init?(record: Record, now: Instant, centreKey: (DeviceID) -> [UInt8]?) {
         guard record.entries.contains(where: { $0.kind == CrossAuthorityAct.kind }) else { return nil }
-        let acts = CrossAuthorityAct.all(in: record, trusts: trusts).sorted { left, right in
+        let acts = CrossAuthorityAct.all(in: record, centreKey: centreKey).sorted { left, right in
             if left.act.at != right.act.at { return left.act.at < right.act.at }
             if left.act.recordedAt != right.act.recordedAt { return left.act.recordedAt < right.act.recordedAt }
             if left.dot.device != right.dot.device { return left.dot.device.rawValue < right.dot.device.rawValue }
@@ -81,7 +81,8 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
                     Step(
                         act: act, dot: dot, party: nil, at: act.at, state: nil,
                         notApplied:
-                            "\(act.authority ?? "no authority") is neither the host authority (\(machine.host))\(home)"))
+                            "\(act.authority ?? "no authority") is neither the host authority (\(machine.host))\(home)")
+                )
                 continue
             }
             advance(to: act.at)
@@ -115,16 +116,18 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
         case .agreeHost: .agreeHost
         case .dispute: .dispute
         case .escalate: .escalate
-        case .decide: .decide(lead: CrossAuthority.Lead(rawValue: act.lead ?? "") ?? .host, writtenReference: act.reference ?? "")
+        case .decide:
+            .decide(lead: CrossAuthority.Lead(rawValue: act.lead ?? "") ?? .host, writtenReference: act.reference ?? "")
         }
     }
 
     /// The authorities that see `record`: its host authorities, and the home authority it is
     /// forwarded to by a recorded act (never the `homeAuthority` field by itself). Escalation
     /// does not change who sees a case, so no instant is needed.
-    public static func authorities(of record: Record, trusts: (DeviceID) -> Bool) -> Set<String> {
+    public static func authorities(of record: Record, centreKey: (DeviceID) -> [UInt8]?) -> Set<String> {
         var codes = ReferralCapture.hostAuthorities(of: record)
-        if let history = CrossAuthorityHistory(record: record, now: Instant(secondsSinceEpoch: 0), trusts: trusts),
+        if let history = CrossAuthorityHistory(
+            record: record, now: Instant(secondsSinceEpoch: 0), centreKey: centreKey),
             let home = history.machine.home
         {
             codes.insert(home)

@@ -1,5 +1,4 @@
 import Foundation
-import LineProtocol
 public import Replication
 
 /// One act between a case's host and home authorities, recorded as evidence: an entry of kind
@@ -10,8 +9,8 @@ public import Replication
 ///
 /// The host's forwarding is made on the EDT laptop that took the referral (`edt referral
 /// forward`), signed with that device's key. Every other act is made at a centre (`edt central
-/// case ID accept|dispute|agree-host|escalate|decide`), at a `central.<identity>` dot, signed
-/// with that centre's key (its identity is the key, in hex).
+/// case ID accept|dispute|agree-host|escalate|decide`), at that centre's `central.<identity>`
+/// dot, signed with its key.
 public struct CrossAuthorityAct: Sendable, Hashable {
     /// The entry kind of an act.
     public static let kind = "cross-authority"
@@ -64,7 +63,8 @@ public struct CrossAuthorityAct: Sendable, Hashable {
             guard let reference, !reference.trimmingSpaces.isEmpty else {
                 throw ReferralError(
                     path: "reference",
-                    "\(verb.rawValue) needs the reference of its written \(verb == .accept ? "confirmation" : "decision")")
+                    "\(verb.rawValue) needs the reference of its written \(verb == .accept ? "confirmation" : "decision")"
+                )
             }
             if verb == .decide {
                 guard lead == "host" || lead == "home" else {
@@ -114,11 +114,14 @@ public struct CrossAuthorityAct: Sendable, Hashable {
 
     /// The act `entry` of `record` records, or nil when it is not one that counts:
     /// - of kind ``kind``, naming the device whose dot it has, well formed (``init``);
-    /// - a centre's act (at a `central.<identity>` dot) only when `trusts` that centre and the
-    ///   entry's signature verifies, in the present format, with the key its identity names;
+    /// - a centre's act (at a `central.<identity>` dot) only when `centreKey` gives the key of
+    ///   that centre (one this replica trusts) and the entry's signature verifies with it, in the
+    ///   present format;
     /// - a device's act only when it is a forwarding (no laptop accepts, disputes or decides;
     ///   the device's signature is checked where the entry arrives, at the centre or in a bundle).
-    public static func read(_ entry: Entry, in record: RecordID, trusts: (DeviceID) -> Bool) -> CrossAuthorityAct? {
+    public static func read(
+        _ entry: Entry, in record: RecordID, centreKey: (DeviceID) -> [UInt8]?
+    ) -> CrossAuthorityAct? {
         guard entry.kind == kind, case .object(let payload) = entry.payload,
             case .string(entry.dot.device.rawValue)? = payload["device"],
             case .string(let verbText)? = payload["event"], let verb = Verb(rawValue: verbText),
@@ -129,9 +132,7 @@ public struct CrossAuthorityAct: Sendable, Hashable {
         else { return nil }
         let device = entry.dot.device
         if HandoverAcceptance.isCentreDevice(device) {
-            let identity = String(device.rawValue.dropFirst(HandoverAcceptance.centreDevicePrefix.count))
-            guard trusts(device), let key = SyncContract.centreKey(identity: identity),
-                case .valid = EntrySignature.verify(entry, in: record, publicKey: key)
+            guard let key = centreKey(device), case .valid = EntrySignature.verify(entry, in: record, publicKey: key)
             else { return nil }
         } else if verb != .forward {
             return nil
@@ -144,10 +145,12 @@ public struct CrossAuthorityAct: Sendable, Hashable {
             home: text("home"), reference: text("reference"), lead: text("lead"))
     }
 
-    /// Every act of `record` that counts (``read(_:in:trusts:)``), with the entry that holds it, in entry order.
-    public static func all(in record: Record, trusts: (DeviceID) -> Bool) -> [(act: CrossAuthorityAct, dot: Dot)] {
+    /// Every act of `record` that counts (``read(_:in:centreKey:)``), with the entry that holds it, in entry order.
+    public static func all(
+        in record: Record, centreKey: (DeviceID) -> [UInt8]?
+    ) -> [(act: CrossAuthorityAct, dot: Dot)] {
         record.entries.compactMap { entry in
-            read(entry, in: record.id, trusts: trusts).map { ($0, entry.dot) }
+            read(entry, in: record.id, centreKey: centreKey).map { ($0, entry.dot) }
         }
     }
 }

@@ -1,0 +1,242 @@
+import Crypto
+public import Handover
+import LineProtocol
+public import Referrals
+public import Replication
+import Synchronization
+
+/// The centre's side of the host/home state machine (`Docs/domain.md`, "Host and home
+/// authorities"): a day team or senior manager of the host or home authority accepts, disputes,
+/// agrees that the host carries on, or decides, and the clock escalates a case 24 hours after
+/// the referral.
+///
+/// Each act is checked against the case's state as the centre holds it (``CrossAuthorityHistory``
+/// of its entries), then written as an entry of the centre's own (``Referrals/CrossAuthorityAct``)
+/// at its next dot, signed with its key, and stored through the same path as a device's push;
+/// the check is made again inside the storing transaction, so of two acts at once only what the
+/// state allows is stored. A refused act changes nothing.
+///
+/// ```swift
+/// let done = try await CrossAuthorityService(storage: storage).act(
+///     .accept(writtenReference: "HCC/2027/114"), on: id, by: author, authority: "E10000014",
+///     at: now, recordedAt: now)
+/// done.state  // .homeResponsible
+/// ```
+public struct CrossAuthorityService: Sendable {
+    public let storage: any CentralStorage
+
+    public init(storage: any CentralStorage) {
+        self.storage = storage
+    }
+
+    /// An act recorded.
+    public struct Recorded: Sendable, Hashable {
+        public let id: RecordID
+        public let act: CrossAuthorityAct
+        /// The state the case is in after it.
+        public let state: CrossAuthority.State
+        /// The authority responsible for the child after it.
+        public let responsible: String
+        /// When the clock escalates the case unless accepted or agreed on first; nil once it no longer waits for that.
+        public let escalatesAt: Instant?
+        /// The change-sequence number of the case after it.
+        public let sequence: Int64
+    }
+
+    /// Why an act was not recorded; nothing was changed.
+    public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+        public enum Reason: String, Sendable, Hashable {
+            /// No such case is stored at the centre.
+            case noSuchCase = "no-such-case"
+            /// The case was never forwarded to a home authority.
+            case notForwarded = "not-forwarded"
+            /// The authority is neither the case's host nor its home.
+            case anotherAuthority = "another-authority"
+            /// The state machine does not allow that act, by that party, now.
+            case notAllowed = "not-allowed"
+            /// The act is malformed (a name, a role, a reference missing; an instant in the
+            /// future or before the last act recorded).
+            case invalid
+            /// The database failed: nothing is known to have changed; try again.
+            case storage
+        }
+
+        public let reason: Reason
+        public let message: String
+
+        public init(_ reason: Reason, _ message: String) {
+            self.reason = reason
+            self.message = message
+        }
+
+        public var description: String { "\(reason.rawValue): \(message)" }
+    }
+
+    /// Records `event` on case `id`, made by `author` for `authority` at `at` and recorded at
+    /// `recordedAt`. The party is read from `authority`: the case's host, or the home it was
+    /// forwarded to; the clock's escalation (``CrossAuthority/Event/escalate``) takes any
+    /// authority of the two, or none, and is refused before the 24 hours pass.
+    ///
+    /// Refused, with nothing changed: no such case; a case never forwarded; an authority that is
+    /// neither host nor home; what the state machine does not allow (``CrossAuthority``); an
+    /// instant in the future, or before the last act recorded on the case (acts are replayed in
+    /// the order of their instants, so a back-dated act would rewrite what came after it).
+    public func act(
+        _ event: CrossAuthority.Event, on id: RecordID, by author: ReferralEntry.Author, authority: String?,
+        at: Instant, recordedAt: Instant
+    ) async throws(Refusal) -> Recorded {
+        guard at <= recordedAt else {
+            throw Refusal(.invalid, "the act is dated \(at), after it is recorded (\(recordedAt)): it cannot be in the future")
+        }
+        if case .forward = event {
+            throw Refusal(
+                .invalid, "the host forwards a case from the laptop that took the referral (edt referral forward)")
+        }
+        guard let stored = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
+        else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
+        try Self.check(event, authority: authority, at: at, on: stored, storage: storage)
+
+        let device: DeviceID
+        do {
+            device = try storage.centreDevice
+        } catch {
+            throw Refusal(.storage, error.message)
+        }
+        let counter = try await storageCall({ () async throws(CentralError) in try await storage.nextEntryCounter() })
+        let act: CrossAuthorityAct
+        let entry: Entry
+        do {
+            var reference: String?
+            var lead: String?
+            switch event {
+            case .accept(let written): reference = written
+            case .decide(let decided, let written):
+                reference = written
+                lead = decided.rawValue
+            case .forward, .agreeHost, .dispute, .escalate: break
+            }
+            act = try CrossAuthorityAct(
+                verb: event.verb, authority: authority, by: author, at: at,
+                recordedAt: recordedAt, device: device, reference: reference, lead: lead)
+            let key = storage.signingKey
+            let payload = try CrossAuthorityAct.sign(act.payload, record: id) { bytes in
+                Array(try key.signature(for: bytes))
+            }
+            entry = try Entry(dot: try Dot(device, counter), kind: CrossAuthorityAct.kind, payload: .object(payload))
+        } catch let error as ReferralError {
+            throw Refusal(.invalid, error.description)
+        } catch {
+            throw Refusal(.invalid, "the act cannot be made: \(error)")
+        }
+
+        let part = Record(id: id, fields: [], entries: [entry])
+        let prepared = PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
+        let found = RefusalBox()
+        let outcomes = try await storageCall({ () async throws(CentralError) in
+            try await storage.store([prepared]) { [storage] _, before, _ in
+                // The case as stored in this transaction: an act stored meanwhile shows here.
+                do throws(Refusal) {
+                    guard let before else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
+                    try Self.check(event, authority: authority, at: at, on: before, storage: storage)
+                    return nil
+                } catch {
+                    found.value.withLock { $0 = error }
+                    return .init(.forbidden, message: error.message)
+                }
+            }
+        })
+        switch outcomes.first {
+        case .stored(_, let sequence, _)?:
+            guard let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }),
+                let machine = CrossAuthorityHistory(record: after, now: at, centreKey: storage.centreKey(of:))?.machine,
+                let state = machine.state
+            else { throw Refusal(.storage, "case \(id) cannot be read back after the act") }
+            return Recorded(
+                id: id, act: act, state: state, responsible: machine.responsible,
+                escalatesAt: machine.awaitsEscalation ? machine.escalatesAt : nil, sequence: sequence)
+        case .rejected(_, let rejection)?:
+            throw found.value.withLock { $0 } ?? Refusal(.invalid, rejection.message)
+        case nil:
+            throw Refusal(.storage, "the act on case \(id) was not stored")
+        }
+    }
+
+    /// The party `authority` acts as on `record`, once `event` is found allowed at `at`.
+    @discardableResult
+    static func check(
+        _ event: CrossAuthority.Event, authority: String?, at: Instant, on record: Record, storage: any CentralStorage
+    ) throws(Refusal) -> CrossAuthority.Party {
+        guard let history = CrossAuthorityHistory(record: record, now: at, centreKey: storage.centreKey(of:)) else {
+            throw Refusal(
+                .notForwarded,
+                "case \(record.id) was never forwarded to a home authority: only its host forwards it, from the EDT laptop (edt referral forward)"
+            )
+        }
+        if let last = history.steps.compactMap(\.act).map(\.at).max(), at < last {
+            throw Refusal(
+                .invalid,
+                "the act is dated \(at), before the last act recorded on case \(record.id) (\(last)): acts are taken in the order they happened"
+            )
+        }
+        let machine = history.machine
+        let party: CrossAuthority.Party
+        if case .escalate = event, authority == nil || machine.authorities.contains(authority ?? "") {
+            party = .clock  // raised by the centre itself, or asked for by one of the two authorities
+        } else if authority == machine.host {
+            party = .host
+        } else if let authority, authority == machine.home {
+            party = .home
+        } else {
+            throw Refusal(
+                .anotherAuthority,
+                "\(authority ?? "no authority") is neither case \(record.id)'s host authority (\(machine.host)) nor the home authority it is forwarded to (\(machine.home ?? "none"))"
+            )
+        }
+        if let refusal = machine.refusal(of: event, by: party, at: at) {
+            throw Refusal(.notAllowed, refusal.message)
+        }
+        return party
+    }
+
+    /// Runs a storage call, its failure a ``Refusal/Reason/storage`` refusal.
+    private func storageCall<T>(_ body: () async throws(CentralError) -> T) async throws(Refusal) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw Refusal(.storage, error.message)
+        }
+    }
+
+    /// What the storing transaction's check found, read back once it returned.
+    private final class RefusalBox: Sendable {
+        let value = Mutex<Refusal?>(nil)
+    }
+}
+
+extension CrossAuthorityService {
+    /// The author of the clock's escalation when the centre raises it itself.
+    public static let clockAuthor: ReferralEntry.Author = {
+        guard let author = try? ReferralEntry.Author(name: "edt central", role: "clock") else {
+            preconditionFailure("the clock's author is a valid author")
+        }
+        return author
+    }()
+
+    /// Escalates every forwarded case whose 24 hours from the referral passed by `now`, neither
+    /// accepted nor agreed on: the clock's event, recorded as the centre's entry at the instant
+    /// the 24 hours passed (`recordedAt` now). Returns the cases escalated; one the state no
+    /// longer allows (an act stored meanwhile) is left as it is.
+    @discardableResult
+    public func escalateDue(now: Instant) async throws(CentralError) -> [RecordID] {
+        var escalated: [RecordID] = []
+        for (id, due) in try await storage.casesDueForEscalation(by: now) {
+            do throws(Refusal) {
+                _ = try await act(.escalate, on: id, by: Self.clockAuthor, authority: nil, at: due, recordedAt: now)
+                escalated.append(id)
+            } catch {
+                if error.reason == .storage { throw CentralError(.storage, error.message) }
+            }
+        }
+        return escalated
+    }
+}
