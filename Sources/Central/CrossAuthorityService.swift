@@ -86,7 +86,8 @@ public struct CrossAuthorityService: Sendable {
         at: Instant, recordedAt: Instant
     ) async throws(Refusal) -> Recorded {
         guard at <= recordedAt else {
-            throw Refusal(.invalid, "the act is dated \(at), after it is recorded (\(recordedAt)): it cannot be in the future")
+            throw Refusal(
+                .invalid, "the act is dated \(at), after it is recorded (\(recordedAt)): it cannot be in the future")
         }
         if case .forward = event {
             throw Refusal(
@@ -147,7 +148,9 @@ public struct CrossAuthorityService: Sendable {
         })
         switch outcomes.first {
         case .stored(_, let sequence, _)?:
-            guard let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }),
+            guard
+                let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }
+                ),
                 let machine = CrossAuthorityHistory(record: after, now: at, centreKey: storage.centreKey(of:))?.machine,
                 let state = machine.state
             else { throw Refusal(.storage, "case \(id) cannot be read back after the act") }

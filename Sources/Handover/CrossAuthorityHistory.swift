@@ -40,9 +40,14 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
     /// The history of `record` at `now`: nil when no act counts, or the case was never
     /// forwarded (no forwarding by one of its host authorities). `centreKey` gives the key of each
     /// centre whose acts count (``Referrals/CrossAuthorityAct/read(_:in:centreKey:)``).
-    public init?(record: Record, now: Instant, centreKey: (DeviceID) -> [UInt8]?) {
+    ///
+    /// With `actsUpTo`, only the acts that happened at or before it count: the standing as it
+    /// was then (a handover package at its opening), whatever was recorded since.
+    public init?(record: Record, now: Instant, centreKey: (DeviceID) -> [UInt8]?, actsUpTo: Instant? = nil) {
         guard record.entries.contains(where: { $0.kind == CrossAuthorityAct.kind }) else { return nil }
-        let acts = CrossAuthorityAct.all(in: record, centreKey: centreKey).sorted { left, right in
+        var counted = CrossAuthorityAct.all(in: record, centreKey: centreKey)
+        if let actsUpTo { counted.removeAll { $0.act.at > actsUpTo } }
+        let acts = counted.sorted { left, right in
             if left.act.at != right.act.at { return left.act.at < right.act.at }
             if left.act.recordedAt != right.act.recordedAt { return left.act.recordedAt < right.act.recordedAt }
             if left.dot.device != right.dot.device { return left.dot.device.rawValue < right.dot.device.rawValue }

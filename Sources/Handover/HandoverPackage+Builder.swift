@@ -39,6 +39,7 @@ extension HandoverPackage {
         var cases: [Case] = []
         var unreadable: [RecordID] = []
         var seen: Set<RecordID> = []
+        let centreKeys: (DeviceID) -> [UInt8]? = { HandoverAcceptance.isCentreDevice($0) ? centreKey : nil }
         for record in candidates {
             guard seen.insert(record.id).inserted else { continue }
             guard let timeline = ReferralTimeline(record: record) else {
@@ -46,12 +47,25 @@ extension HandoverPackage {
                 continue
             }
             let named = carriedOver.contains(record.id)
+            // As it stood at the opening: acts recorded since do not change this package.
+            let crossAuthority = CrossAuthorityHistory(
+                record: record, now: window.opensAt, centreKey: centreKeys, actsUpTo: window.opensAt)
+            // Forwarded to this authority as the child's home and not yet settled: its day team
+            // must answer (accept in writing, agree, dispute, or decide once escalated).
+            let forwardedHere =
+                crossAuthority.map { history in
+                    history.machine.home == code && history.machine.state != .homeResponsible
+                        && history.machine.state != .hostLeadsByAgreement
+                } ?? false
             // A case handed over before stays until accepted, even when its host or its receipt
             // was corrected since.
-            guard named || (timeline.hostAuthority == code && timeline.receivedAt < window.opensAt) else { continue }
-            guard named || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
+            guard named || forwardedHere || (timeline.hostAuthority == code && timeline.receivedAt < window.opensAt)
+            else { continue }
+            guard named || forwardedHere || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
             if isAccepted(record, by: code, centreKey: centreKey) { continue }
-            cases.append(context.makeCase(record, timeline: timeline, namedCarriedOver: named))
+            cases.append(
+                context.makeCase(
+                    record, timeline: timeline, crossAuthority: crossAuthority, namedCarriedOver: named))
         }
         // Sorted by their keys alone: moving whole cases about is what costs.
         let keys = cases.map { ($0.receivedAt, $0.id) }
@@ -81,7 +95,9 @@ struct CaseContext {
     /// The outcomes that mean harm is alleged.
     static let harmOutcomes: Set<String> = ["strategy-discussion", "immediate-protection"]
 
-    func makeCase(_ record: Record, timeline: ReferralTimeline, namedCarriedOver: Bool) -> HandoverPackage.Case {
+    func makeCase(
+        _ record: Record, timeline: ReferralTimeline, crossAuthority: CrossAuthorityHistory?, namedCarriedOver: Bool
+    ) -> HandoverPackage.Case {
         let opensAt = window.opensAt
         let fields = CaseFields(record)
 
@@ -109,6 +125,31 @@ struct CaseContext {
                     kind: .resolveConflict, entry: nil, field: path,
                     summary: "resolve the conflict on \(path): two values were written and none is chosen"))
         }
+        if let home = timeline.homeAuthority, home != timeline.hostAuthority, crossAuthority == nil {
+            tasks.append(
+                HandoverPackage.Task(
+                    kind: .forwardToHome, entry: nil, field: ReferralCapture.homeAuthorityPath,
+                    summary:
+                        "forward the case to the child's home authority \(home) (edt referral forward): it does not see the case until then"
+                ))
+        }
+        if let machine = crossAuthority?.machine, let state = machine.state {
+            let waiting: String? =
+                switch state {
+                case .forwardedToHome:
+                    "the home authority \(machine.home ?? "") to accept responsibility in writing, or both to agree the host carries on; escalated to senior managers at \(machine.escalatesAt)"
+                case .disputed:
+                    "disputed: senior managers take it at \(machine.escalatesAt), 24 hours after the referral; the host stays responsible"
+                case .escalatedToSeniorManagers:
+                    "senior managers of \(machine.host) and \(machine.home ?? "") to decide which authority leads"
+                case .homeResponsible, .hostLeadsByAgreement: nil
+                }
+            if let waiting {
+                tasks.append(
+                    HandoverPackage.Task(
+                        kind: .settleResponsibility, entry: nil, field: nil, summary: "waiting for \(waiting)"))
+            }
+        }
         let gaps = ReferralSchema.gaps(of: record)
         let confirmationTask = openTasks.contains { $0.kind == .awaitWrittenConfirmation }
         for gap in gaps {
@@ -131,11 +172,6 @@ struct CaseContext {
             children: fields.children.map(\.routing))
         let route = routing.route(facts, frontDoor: frontDoor)
 
-        let crossAuthority = timeline.homeAuthority.flatMap { home in
-            home == timeline.hostAuthority
-                ? nil
-                : HandoverPackage.CrossAuthority(host: timeline.hostAuthority, home: home, state: .forwardedToHome)
-        }
         let summary = HandoverPackage.Summary(
             children: fields.children.map(\.summary), concern: fields.joined(fields.concern),
             childSafeNow: fields.childSafeNow.isEmpty ? nil : !fields.childSafeNow.contains(false),

@@ -126,11 +126,22 @@ extension HandoverPackage {
 
         out.raw("<h2>Between host and home authorities</h2>\n<p>")
         if let cross = item.crossAuthority {
-            out.text("Host \(cross.host), home \(cross.home): \(cross.state.rawValue) (the host stays responsible)")
+            out.text(cross.summary)
+            out.raw("</p>\n<ul>\n")
+            for step in cross.steps {
+                out.raw("<li>")
+                out.text(step.line)
+                out.raw("</li>\n")
+            }
+            out.raw("</ul>\n")
         } else {
-            out.raw("Not a cross-authority case.")
+            if let home = item.homeAuthority, home != item.hostAuthority {
+                out.text("The child's home authority is recorded as \(home), but the case was never forwarded to it.")
+            } else {
+                out.raw("Not a cross-authority case.")
+            }
+            out.raw("</p>\n")
         }
-        out.raw("</p>\n")
 
         out.raw("<h2>Open deadlines</h2>\n")
         if item.deadlines.isEmpty {

@@ -135,13 +135,6 @@ extension HandoverPackage.Task {
     }
 }
 
-extension HandoverPackage.CrossAuthority {
-    /// `{"host", "home", "state"}`.
-    public var json: FieldValue {
-        .object(["host": .string(host), "home": .string(home), "state": .string(state.rawValue)])
-    }
-}
-
 extension Route {
     /// `{"destination": "team"|"worker"|"front-door", "name", "team", "rule", "child", "reason"}`.
     public var json: FieldValue {

@@ -57,9 +57,9 @@ public struct HandoverPackage: Sendable, Hashable {
         /// The fields in conflict the summary, deadlines and routing were read from, the
         /// cautious way.
         public let uncertain: [String]
-        /// Where the case stands between host and home; nil when the home is the host or is
-        /// not recorded.
-        public let crossAuthority: CrossAuthority?
+        /// Where the case stands between its host and home authorities at the opening, with
+        /// every act between them; nil when it was never forwarded.
+        public let crossAuthority: CrossAuthorityHistory?
         /// Where it goes inside the authority, and the rule that chose it.
         public let routedTo: Route
         /// Received before the window just ended (handed over before, not yet accepted), or
@@ -134,6 +134,11 @@ public struct HandoverPackage: Sendable, Hashable {
         case supplyInformation
         /// Two values of a field were written concurrently and none is chosen.
         case resolveConflict
+        /// The child's home authority is another, and the case was never forwarded to it.
+        case forwardToHome
+        /// The case waits for an act between its host and home authorities: the home's answer,
+        /// the other's agreement, or senior managers' decision.
+        case settleResponsibility
 
         /// The name written in the JSON (`authorise-outcome`, `check-record`, …).
         public var name: String {
@@ -142,28 +147,9 @@ public struct HandoverPackage: Sendable, Hashable {
             case .checkRecord: "check-record"
             case .supplyInformation: "supply-information"
             case .resolveConflict: "resolve-conflict"
+            case .forwardToHome: "forward-to-home"
+            case .settleResponsibility: "settle-responsibility"
             }
-        }
-    }
-
-    /// Where a case stands between its host and home authorities. The host/home state machine
-    /// (`Docs/domain.md`, "Host and home authorities") is to come; until then a case whose home
-    /// differs from its host is forwarded to its home.
-    public struct CrossAuthority: Sendable, Hashable {
-        public let host: String
-        public let home: String
-        public let state: State
-
-        public init(host: String, home: String, state: State) {
-            self.host = host
-            self.home = home
-            self.state = state
-        }
-
-        /// The states of the host/home state machine.
-        public enum State: String, Sendable, Hashable, CaseIterable {
-            /// Sent to the home authority; the host stays responsible.
-            case forwardedToHome
         }
     }
 

@@ -1,3 +1,4 @@
+import Handover
 import Referrals
 import ReplicaStore
 public import Replication
@@ -35,6 +36,23 @@ extension Workspace {
                 let kept = Instant(
                     secondsSinceEpoch: accepted.secondsSinceEpoch + keep, fractionDigits: accepted.fractionDigits)
                 return kept <= now
+            }
+        }
+    }
+
+    /// Drops every case the centre holds (nothing of it pending here) that no authority this
+    /// device serves sees any longer: neither its host, nor the home authority it is forwarded
+    /// to by a recorded act (``CrossAuthorityHistory/authorities(of:centreKey:)``). A case the
+    /// host forwarded anew to another home authority leaves the laptops that served only the
+    /// home it left. Gone from every file of the store. Returns the cases dropped.
+    @discardableResult
+    public func purgeUnserved() throws(LaptopError) -> [RecordID] {
+        let served = Set(policy.authorities)
+        let keys = try crossAuthorityKeys()
+        return try storeValue { () throws(StoreError) in
+            try store.purgeUnserved(served: served) { record in
+                // The catalog found a host this device does not serve; the case itself decides.
+                CrossAuthorityHistory.authorities(of: record, centreKey: keys).isDisjoint(with: served)
             }
         }
     }

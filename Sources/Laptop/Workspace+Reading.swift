@@ -22,6 +22,9 @@ extension Workspace {
         /// receipt, an unknown authority), with the reason in ``deadlinesUnavailable``.
         public let deadlines: DeadlineReport?
         public let deadlinesUnavailable: String?
+        /// Where the case stands between its host and home authorities, and every act between
+        /// them; nil when it was never forwarded.
+        public let crossAuthority: CrossAuthorityHistory?
     }
 
     /// One entry of a referral.
@@ -71,7 +74,8 @@ extension Workspace {
         }
         return ReferralDetail(
             id: id, document: LondonPresentation.document(view.document), conflicts: conflicts, gaps: view.gaps,
-            entries: entries, history: history, deadlines: deadlines, deadlinesUnavailable: unavailable)
+            entries: entries, history: history, deadlines: deadlines, deadlinesUnavailable: unavailable,
+            crossAuthority: try crossAuthority(of: record, at: clock.now()))
     }
 
     /// One line of the list.

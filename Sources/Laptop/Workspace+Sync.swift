@@ -16,8 +16,9 @@ extension Workspace {
     /// A reply bringing an entry in the centre's name (a `central.` dot: a day team's
     /// acceptance) that does not verify with the centre's key this laptop trusts is refused
     /// whole, and nothing of it is applied. Once every reply is applied, the cases the centre
-    /// holds and their day team accepted are dropped from this laptop (``purgeAccepted()``;
-    /// ``SyncSession/Summary/purged``).
+    /// holds and their day team accepted are dropped from this laptop (``purgeAccepted()``), and
+    /// those no authority it serves sees any longer (``purgeUnserved()``: forwarded anew to
+    /// another home authority); ``SyncSession/Summary/purged`` counts both.
     /// - Parameter progress: told where the sync is (on the sync's thread).
     public func sync(
         _ options: SyncSession.Options, progress: (@Sendable (SyncSession.Progress) -> Void)? = nil
@@ -38,7 +39,7 @@ extension Workspace {
         }
         // The sync has happened: a purge that fails does not undo it, and is reported beside it.
         do throws(LaptopError) {
-            summary.purged = try purgeAccepted().count
+            summary.purged = try purgeAccepted().count + purgeUnserved().count
         } catch {
             summary.purgeProblem = error.message
         }

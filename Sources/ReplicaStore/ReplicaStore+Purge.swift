@@ -69,6 +69,36 @@ extension ReplicaStore {
                     """, arguments: [cutoff]
             ).compactMap { try? RecordID($0) }
         }
+        return try drop(candidates, confirm: confirm, what: "the accepted records")
+    }
+
+    /// Drops every record whose host (as the catalog holds it) is none of `served`, with nothing
+    /// pending here, and that `confirm` confirms once read (the application checks that no
+    /// authority this device serves sees the record any longer: a case forwarded anew to
+    /// another home authority, on a laptop that served only the one it left). Dropped as
+    /// ``purgeAccepted(acceptedBy:confirm:)`` drops, gone from every file of the store.
+    public func purgeUnserved(
+        served: Set<String>, confirm: (Replication.Record) -> Bool
+    ) throws(StoreError) -> [RecordID] {
+        let codes = served.sorted()
+        let candidates = try reading("the records of authorities this device does not serve") { db in
+            try integrity.check(.pending, in: db, directory: directory)
+            let marks = codes.map { _ in "?" }.joined(separator: ", ")
+            let hostNotServed = codes.isEmpty ? "1" : "(host IS NULL OR host NOT IN (\(marks)))"
+            return try String.fetchAll(
+                db,
+                sql: "SELECT id FROM catalog WHERE \(hostNotServed) AND id NOT IN (SELECT id FROM pending) ORDER BY id",
+                arguments: StatementArguments(codes)
+            ).compactMap { try? RecordID($0) }
+        }
+        return try drop(candidates, confirm: confirm, what: "the records no longer served")
+    }
+
+    /// Drops `candidates` that `confirm` confirms and have nothing pending, a batch at a time,
+    /// then empties the write-ahead log.
+    private func drop(
+        _ candidates: [RecordID], confirm: (Replication.Record) -> Bool, what: String
+    ) throws(StoreError) -> [RecordID] {
         var dropped: [RecordID] = []
         do {
             var start = 0
@@ -91,7 +121,7 @@ extension ReplicaStore {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.io, "could not drop the accepted records (the rest are kept): \(error)")
+            throw StoreError(.io, "could not drop \(what) (the rest are kept): \(error)")
         }
         guard !dropped.isEmpty else { return [] }
         try emptyWriteAheadLog()

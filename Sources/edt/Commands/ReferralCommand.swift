@@ -11,7 +11,7 @@ struct ReferralCommand: AsyncParsableCommand {
         abstract: "Capture and work on referrals in the laptop's replica.",
         subcommands: [
             New.self, Import.self, Set.self, Resolve.self, Note.self, Show.self, List.self, DeadlinesCommand.self,
-            Schema.self,
+            Schema.self, Forward.self,
         ] + ReferralOutcomeCommands.all
     )
 
@@ -204,7 +204,7 @@ struct ReferralCommand: AsyncParsableCommand {
         var history = false
         @Flag(
             help:
-                "Print one JSON object: {\"id\", \"document\", \"conflicts\", \"entries\", \"gaps\"} (and \"history\" with --history)."
+                "Print one JSON object: {\"id\", \"document\", \"conflicts\", \"entries\", \"gaps\", \"deadlines\", \"openTasks\", \"crossAuthority\"} (and \"history\" with --history)."
         )
         var json = false
 

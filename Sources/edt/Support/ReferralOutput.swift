@@ -21,6 +21,7 @@ enum ReferralOutput {
             "gaps": .array(referral.gaps.map(FieldValue.string)),
             "deadlines": referral.deadlines.map { DeadlineOutput.json($0.deadlines) } ?? .null,
             "openTasks": referral.deadlines.map { DeadlineOutput.json($0.openTasks) } ?? .null,
+            "crossAuthority": referral.crossAuthority?.json ?? .null,
         ]
         if let unavailable = referral.deadlinesUnavailable { output["deadlinesUnavailable"] = .string(unavailable) }
         if history {
@@ -62,6 +63,10 @@ enum ReferralOutput {
             for task in deadlines.openTasks { print("To do: \(task.summary)") }
         } else if let unavailable = referral.deadlinesUnavailable {
             print("Deadlines: \(unavailable)")
+        }
+        if let cross = referral.crossAuthority {
+            print("Host and home: \(cross.summary)")
+            for step in cross.steps { print("  " + step.line) }
         }
         if history {
             if referral.history.isEmpty { print("History: no value has been replaced.") }
