@@ -25,7 +25,9 @@ extension CrossAuthorityHistory {
         let home = machine.home ?? "no home authority"
         var text = "host \(machine.host), home \(home): \(machine.state?.rawValue ?? "not forwarded")"
         text += "; \(machine.responsible) responsible"
-        if machine.awaitsEscalation { text += "; escalated to senior managers at \(machine.escalatesAt) unless settled" }
+        if machine.awaitsEscalation {
+            text += "; escalated to senior managers at \(machine.escalatesAt) unless settled"
+        }
         if !machine.agreedHostLeads.isEmpty {
             let agreed = machine.agreedHostLeads.map(\.rawValue).sorted().joined(separator: ", ")
             text += "; \(agreed) agreed the host carries on, the other's agreement awaited"

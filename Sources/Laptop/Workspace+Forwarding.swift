@@ -72,7 +72,8 @@ extension Workspace {
                 throw .refused("--at \(atText) is not an ISO 8601 instant with an offset, e.g. 2027-03-27T03:00:00Z")
             }
             guard given.secondsSinceEpoch <= now.secondsSinceEpoch + Self.futureTolerance else {
-                throw .refused("--at \(given.london) is in the future (now is \(now.london)): give the time it happened")
+                throw .refused(
+                    "--at \(given.london) is in the future (now is \(now.london)): give the time it happened")
             }
             at = given
         } else {
@@ -98,7 +99,8 @@ extension Workspace {
                 replaced.isEmpty
                 ? nil
                 : try ReferralEntry.changePayload(
-                    path: path, value: .string(home), replaced: replaced, author: author, at: now.london, device: device)
+                    path: path, value: .string(home), replaced: replaced, author: author, at: now.london, device: device
+                )
         } catch let error as ReferralError {
             throw .refused(error.description)
         } catch {

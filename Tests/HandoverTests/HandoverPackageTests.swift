@@ -221,9 +221,9 @@ struct HandoverPackageTests {
         let handover = try package(Self.reading, at: "2026-12-01T22:30:00Z", maker.records)
         let item = try #require(handover.cases.first)
         #expect(item.homeAuthority == Self.slough)
-        #expect(
-            item.crossAuthority
-                == HandoverPackage.CrossAuthority(host: Self.reading, home: Self.slough, state: .forwardedToHome))
+        // The home authority is recorded but the case was never forwarded: no state, and a task.
+        #expect(item.crossAuthority == nil)
+        #expect(item.openTasks.contains { $0.kind == .forwardToHome && $0.field == "homeAuthority" })
         #expect(item.summary.childSafeNow == false)
         #expect(item.summary.immediateProtection == true)
         #expect(item.summary.concern == "Concern A <first> | Concern B")
@@ -295,10 +295,22 @@ struct HandoverPackageTests {
         #expect(Set(["summary", "actionsTaken", "missingInformation", "conflicts"]).isSubset(of: item.keys))
         #expect(item["id"] == .string("keys"))
         #expect(item["receivedAt"] == .string("2026-12-01T21:00:00Z"))
+        // The home authority recorded, never forwarded: no state.
+        #expect(item["crossAuthority"] == .null)
+        try maker.forward(id, from: Self.reading, to: Self.wokingham, at: "2026-12-01T21:05:00Z")
+        let forwarded = members(
+            items(
+                members(
+                    try JSONPayload.read(
+                        try package(Self.reading, at: "2026-12-01T22:00:00Z", maker.records).jsonBytes()[...]))["cases"]
+            ).first)
+        let cross = members(forwarded["crossAuthority"])
         #expect(
-            members(item["crossAuthority"]) == [
-                "host": .string(Self.reading), "home": .string(Self.wokingham), "state": .string("forwardedToHome"),
-            ])
+            Set(cross.keys) == ["host", "home", "state", "responsible", "escalatesAt", "agreedHostLeads", "history"])
+        #expect(cross["host"] == .string(Self.reading))
+        #expect(cross["home"] == .string(Self.wokingham))
+        #expect(cross["state"] == .string("forwardedToHome"))
+        #expect(cross["escalatesAt"] == .string("2026-12-02T21:00:00Z"))
         #expect(Set(members(item["routedTo"]).keys) == ["destination", "name", "team", "rule", "child", "reason"])
         #expect(members(item["routedTo"])["rule"] == .string("front-door"))
         // The deadlines have the shape the laptop and the centre print, from the same report.
