@@ -37,8 +37,10 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
         public let notApplied: String?
     }
 
-    /// The history of `record` at `now`: nil when no act counts, or the case was never
-    /// forwarded (no forwarding by one of its host authorities). `centreKey` gives the key of each
+    /// The history of `record` at `now`: nil when no act counts, or none is a forwarding by one
+    /// of its host authorities (a first forwarding refused, dated before the referral, leaves
+    /// the history with no state). `now` drives the clock only: every act counts, even one
+    /// dated after it (a replica whose clock is behind), unless `actsUpTo` says otherwise. `centreKey` gives the key of each
     /// centre whose acts count (``Referrals/CrossAuthorityAct/read(_:in:centreKey:)``).
     ///
     /// With `actsUpTo`, only the acts that happened at or before it count: the standing as it
@@ -70,9 +72,11 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
             }
         }
         for (act, dot) in acts {
+            // The clock comes first, wherever it falls among the acts.
+            advance(to: act.at)
             let party: CrossAuthority.Party? =
-                if act.verb == .escalate {
-                    .clock
+                if act.verb == .escalate, act.authority.map(machine.authorities.contains) ?? true {
+                    .clock  // raised by a centre itself, or asked for by the host or the home
                 } else if act.authority == machine.host {
                     .host
                 } else if act.authority != nil, act.authority == machine.home {
@@ -90,7 +94,6 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
                 )
                 continue
             }
-            advance(to: act.at)
             if act.verb == .escalate, let index = clockStep, steps[index].act == nil {
                 // The entry that records the clock's escalation: it is that step's evidence.
                 let step = steps[index]

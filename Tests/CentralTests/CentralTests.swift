@@ -113,17 +113,20 @@ struct CentralTests {
     @Test func pullsSeeOnlyTheAuthoritiesADeviceServesAndComeInPages() async throws {
         try await withStorage { storage in
             let service = SyncService(storage: storage)
-            let both = try device(authorities: [Self.reading, Self.westminster])
+            let key = Curve25519.Signing.PrivateKey()
+            let both = try device(authorities: [Self.reading, Self.westminster], key: key)
+            // The shared case is forwarded by its host to the home authority: a recorded act.
+            let shared = try forwarded(
+                try referral("shared", host: Self.reading, home: Self.westminster), from: Self.reading,
+                to: Self.westminster, device: "edt-laptop-a", key: key, at: "2026-11-28T02:20:00Z")
             _ = try await service.store(
-                [
-                    try referral("r-1"), try referral("w-1", host: Self.westminster), try referral("r-2"),
-                    try referral("shared", host: Self.reading, home: Self.westminster),
-                ], from: both)
+                [try referral("r-1"), try referral("w-1", host: Self.westminster), try referral("r-2"), shared],
+                from: both)
             let reading = try await storage.changes(after: 0, authorities: [Self.reading], limit: 10)
             #expect(reading.records.map(\.id.rawValue) == ["r-1", "r-2", "shared"])
             let westminster = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10)
             #expect(
-                westminster.records.map(\.id.rawValue) == ["w-1", "shared"], "the home authority sees the case too")
+                westminster.records.map(\.id.rawValue) == ["w-1", "shared"], "the home it was forwarded to sees the case too")
             let firstPage = try await storage.changes(after: 0, authorities: [Self.reading], limit: 2)
             #expect(firstPage.records.map(\.id.rawValue) == ["r-1", "r-2"] && firstPage.more)
             let secondPage = try await storage.changes(after: firstPage.upTo, authorities: [Self.reading], limit: 2)

@@ -1,0 +1,269 @@
+import Central
+import Crypto
+import Foundation
+import Handover
+import LineProtocol
+import Referrals
+import Replication
+import TestSupport
+import Testing
+
+/// The host/home state machine at the centre: a home authority sees a case only from the host's
+/// recorded forwarding (never from a field a device writes), each act is the centre's signed
+/// entry or refused with nothing changed, and the clock escalates at referral + 24 hours.
+extension CentralTests {
+    static let slough = "E06000039"
+    static let hampshire = "E10000014"
+    static let received = Instant(iso8601: "2026-11-28T02:10:00Z")!
+
+    /// `record` with the host's forwarding to `home` appended at `device`'s dot, signed with `key`.
+    func forwarded(
+        _ record: Record, from host: String = slough, to home: String = hampshire, device: String = "edt-laptop-s",
+        key: Curve25519.Signing.PrivateKey, at: String = "2026-11-28T02:30:00Z", verb: CrossAuthorityAct.Verb = .forward
+    ) throws -> Record {
+        var replica = Replica(device: try DeviceID(device), knowledge: record.version, records: [record])
+        let author = try ReferralEntry.Author(name: "J. Okafor", role: "EDT social worker")
+        let instant = try #require(Instant(iso8601: at))
+        let act = try CrossAuthorityAct(
+            verb: verb, authority: host, by: author, at: instant, recordedAt: instant, device: try DeviceID(device),
+            home: verb == .forward ? home : nil, reference: verb == .accept ? "REF" : nil)
+        let signed = try CrossAuthorityAct.sign(act.payload, record: record.id) { Array(try key.signature(for: $0)) }
+        try replica.append(kind: CrossAuthorityAct.kind, payload: .object(signed), to: record.id)
+        return try #require(replica[record.id])
+    }
+
+    /// The ids of the cases `authorities` would pull from the start.
+    func visible(to authorities: Set<String>, in storage: SQLiteCentralStorage) async throws -> [String] {
+        try await storage.changes(after: 0, authorities: authorities, limit: 100).records.map(\.id.rawValue)
+    }
+
+    /// A day team member.
+    static let manager = try! ReferralEntry.Author(name: "H. Patel", role: "Team manager")
+
+    /// The reason `event` by `authority` at `at` is refused for, nil when it is recorded.
+    func actRefusal(
+        _ event: CrossAuthority.Event, on id: String = "case-1", authority: String?, at: Instant,
+        in storage: SQLiteCentralStorage
+    ) async throws -> CrossAuthorityService.Refusal.Reason? {
+        do {
+            _ = try await CrossAuthorityService(storage: storage).act(
+                event, on: try RecordID(id), by: Self.manager, authority: authority, at: at, recordedAt: at)
+            return nil
+        } catch let refusal as CrossAuthorityService.Refusal {
+            #expect(!refusal.message.isEmpty)
+            return refusal.reason
+        }
+    }
+
+    /// A Slough case, received at ``received``, stored by edt-laptop-s; forwarded to Hampshire
+    /// when `forward`. Returns the storage's laptop devices, Slough's and Hampshire's.
+    func sloughCase(
+        forward: Bool, in storage: SQLiteCentralStorage
+    ) async throws -> (slough: EnrolledDevice, hampshire: EnrolledDevice, sloughKey: Curve25519.Signing.PrivateKey) {
+        let key = Curve25519.Signing.PrivateKey()
+        let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+        let laptopH = try device("edt-laptop-h", authorities: [Self.hampshire])
+        try await storage.enroll(laptopS)
+        try await storage.enroll(laptopH)
+        var part = try referral("case-1", host: Self.slough, home: Self.hampshire, device: "edt-laptop-s")
+        if forward { part = try forwarded(part, key: key) }
+        let outcomes = try await SyncService(storage: storage).store([part], from: laptopS)
+        guard case .stored? = outcomes.first else {
+            Issue.record("the case was not stored: \(outcomes)")
+            return (laptopS, laptopH, key)
+        }
+        return (laptopS, laptopH, key)
+    }
+
+    @Test func aHomeAuthorityFieldShowsTheCaseToNobodyUntilTheHostForwardsIt() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let (laptopS, laptopH, key) = try await sloughCase(forward: false, in: storage)
+            // The exact attempt: a device writes homeAuthority = Hampshire. Hampshire sees nothing.
+            #expect(try await visible(to: [Self.hampshire], in: storage).isEmpty)
+            #expect(try await visible(to: [Self.slough], in: storage) == ["case-1"])
+            // Nor can a Hampshire laptop write to it.
+            var change = try referral("case-1", host: Self.slough, home: Self.hampshire, device: "edt-laptop-s")
+            change = try forwarded(change, key: key)  // a part Hampshire's laptop could not sign
+            let note = try referral("case-1", host: Self.slough, concern: "from Hampshire", device: "edt-laptop-h")
+            let refused = try await service.store([note], from: laptopH)
+            guard case .rejected(_, let rejection)? = refused.first else {
+                Issue.record("a Hampshire laptop changed a case Hampshire does not see")
+                return
+            }
+            #expect(rejection.reason == .forbidden)
+
+            // The host forwards it: from that act on, Hampshire sees it.
+            let stored = try await service.store([change], from: laptopS)
+            guard case .stored? = stored.first else {
+                Issue.record("the forwarding was refused: \(stored)")
+                return
+            }
+            #expect(try await visible(to: [Self.hampshire], in: storage) == ["case-1"])
+        }
+    }
+
+    @Test func aDeviceNamesOnlyAHostItServesAndRecordsNoActButTheHostsForwarding() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let key = Curve25519.Signing.PrivateKey()
+            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+            try await storage.enroll(laptopS)
+            func rejection(_ part: Record) async throws -> StoredOutcome.Rejection? {
+                let outcomes = try await service.store([part], from: laptopS)
+                if case .rejected(_, let rejection)? = outcomes.first { return rejection }
+                return nil
+            }
+            // A host it does not serve, with a home it does: refused (it would show the case to Reading).
+            let elsewhere = try referral("case-r", host: Self.reading, home: Self.slough, device: "edt-laptop-s")
+            #expect(try await rejection(elsewhere)?.reason == .forbidden)
+            // An acceptance, at the laptop's own dot and signed by it: only a centre records one.
+            let base = try referral("case-a", host: Self.slough, device: "edt-laptop-s")
+            let accepting = try forwarded(base, key: key, verb: .accept)
+            #expect(try await rejection(accepting)?.reason == .forbidden)
+            // A forwarding as an authority that is not the case's host.
+            let asReading = try forwarded(base, from: Self.reading, key: key)
+            #expect(try await rejection(asReading)?.reason == .forbidden)
+            // A forwarding to an authority that does not exist.
+            let nowhere = try forwarded(base, to: "E06999999", key: key)
+            #expect(try await rejection(nowhere)?.reason == .invalid)
+            // A forwarding signed by another key.
+            let forged = try forwarded(base, key: .init())
+            #expect(try await rejection(forged)?.reason == .unprovenWrite)
+            #expect(try await storage.storedCase(try RecordID("case-a")) == nil, "nothing of the case was stored")
+            #expect(try await storage.storedCase(try RecordID("case-r")) == nil)
+            // The genuine forwarding is stored.
+            #expect(try await rejection(try forwarded(base, key: key)) == nil)
+        }
+    }
+
+    @Test func eachActIsTheCentresSignedEntryAndAForbiddenOneChangesNothing() async throws {
+        try await withStorage { storage in
+            _ = try await sloughCase(forward: true, in: storage)
+            let later = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 3_600)
+            let before = try await storage.newestSequence()
+            // Refused, each for its reason, and nothing stored.
+            #expect(
+                try await actRefusal(.accept(writtenReference: "R1"), authority: Self.slough, at: later, in: storage)
+                    == .notAllowed)
+            #expect(
+                try await actRefusal(.accept(writtenReference: "R1"), authority: Self.reading, at: later, in: storage)
+                    == .anotherAuthority)
+            #expect(
+                try await actRefusal(.accept(writtenReference: "  "), authority: Self.hampshire, at: later, in: storage)
+                    == .notAllowed)
+            #expect(try await actRefusal(.escalate, authority: Self.slough, at: later, in: storage) == .notAllowed)
+            #expect(
+                try await actRefusal(
+                    .decide(lead: .home, writtenReference: "D"), authority: Self.slough, at: later, in: storage)
+                    == .notAllowed)
+            #expect(
+                try await actRefusal(.dispute, on: "case-9", authority: Self.slough, at: later, in: storage)
+                    == .noSuchCase)
+            let future = Instant(secondsSinceEpoch: later.secondsSinceEpoch + 60)
+            do {
+                _ = try await CrossAuthorityService(storage: storage).act(
+                    .dispute, on: try RecordID("case-1"), by: Self.manager, authority: Self.slough, at: future,
+                    recordedAt: later)
+                Issue.record("an act in the future was recorded")
+            } catch let refusal as CrossAuthorityService.Refusal {
+                #expect(refusal.reason == .invalid)
+            }
+            #expect(try await storage.newestSequence() == before, "nothing was stored")
+
+            // Home disputes: the centre's own entry, signed with its key.
+            let disputed = try await CrossAuthorityService(storage: storage).act(
+                .dispute, on: try RecordID("case-1"), by: Self.manager, authority: Self.hampshire, at: later,
+                recordedAt: later)
+            #expect(disputed.state == .disputed)
+            #expect(disputed.responsible == Self.slough)
+            let stored = try #require(try await storage.storedCase(try RecordID("case-1")))
+            let entry = try #require(stored.entries.first { $0.dot.device == (try storage.centreDevice) })
+            #expect(EntrySignature.verify(entry, in: stored.id, publicKey: storage.publicKey) == .valid)
+            // An act dated before the last one is refused: acts are taken in the order they happened.
+            let earlier = Instant(secondsSinceEpoch: later.secondsSinceEpoch - 60)
+            #expect(try await actRefusal(.dispute, authority: Self.slough, at: earlier, in: storage) == .invalid)
+            // Disputed: the home authority can no longer simply accept.
+            #expect(
+                try await actRefusal(.accept(writtenReference: "R"), authority: Self.hampshire, at: later, in: storage)
+                    == .notAllowed)
+        }
+    }
+
+    @Test func bothAuthoritiesMustAgreeThatTheHostCarriesOn() async throws {
+        try await withStorage { storage in
+            _ = try await sloughCase(forward: true, in: storage)
+            let service = CrossAuthorityService(storage: storage)
+            let id = try RecordID("case-1")
+            let first = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 600)
+            let hostAgrees = try await service.act(
+                .agreeHost, on: id, by: Self.manager, authority: Self.slough, at: first, recordedAt: first)
+            #expect(hostAgrees.state == .forwardedToHome)
+            #expect(try await actRefusal(.agreeHost, authority: Self.slough, at: first, in: storage) == .notAllowed)
+            let homeAgrees = try await service.act(
+                .agreeHost, on: id, by: Self.manager, authority: Self.hampshire, at: first, recordedAt: first)
+            #expect(homeAgrees.state == .hostLeadsByAgreement)
+            #expect(homeAgrees.escalatesAt == nil)
+            // Settled: the clock has nothing to escalate.
+            let dayAfter = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 2 * 86_400)
+            #expect(try await service.escalateDue(now: dayAfter).isEmpty)
+        }
+    }
+
+    @Test func theClockEscalatesAtExactlyTwentyFourHoursAndSeniorManagersDecide() async throws {
+        try await withStorage { storage in
+            _ = try await sloughCase(forward: true, in: storage)
+            let service = CrossAuthorityService(storage: storage)
+            let id = try RecordID("case-1")
+            let due = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 86_400)
+            #expect(try await storage.nextEscalation() == due)
+            let justBefore = Instant(secondsSinceEpoch: due.secondsSinceEpoch - 1)
+            #expect(try await service.escalateDue(now: justBefore).isEmpty)
+            // Asking for the escalation before it is due is refused too.
+            #expect(try await actRefusal(.escalate, authority: Self.hampshire, at: justBefore, in: storage) == .notAllowed)
+
+            let recorded = Instant(secondsSinceEpoch: due.secondsSinceEpoch + 30)
+            #expect(try await service.escalateDue(now: recorded) == [id])
+            #expect(try await service.escalateDue(now: recorded).isEmpty, "escalated once")
+            #expect(try await storage.nextEscalation() == nil)
+            let stored = try #require(try await storage.storedCase(id))
+            let history = try #require(
+                CrossAuthorityHistory(record: stored, now: recorded, centreKey: storage.centreKey(of:)))
+            #expect(history.machine.state == .escalatedToSeniorManagers)
+            // The clock's event is audited as such: the centre's entry, party clock, at the due instant.
+            let clock = try #require(history.steps.last)
+            #expect(clock.party == .clock)
+            #expect(clock.act?.verb == .escalate)
+            #expect(clock.act?.at == due)
+            #expect(clock.act?.recordedAt == recorded)
+            #expect(clock.act?.by.role == "clock")
+
+            let decided = try await service.act(
+                .decide(lead: .home, writtenReference: "SM/2026/3"), on: id, by: Self.manager,
+                authority: Self.slough, at: recorded, recordedAt: recorded)
+            #expect(decided.state == .homeResponsible)
+            #expect(decided.responsible == Self.hampshire)
+        }
+    }
+
+    @Test func forwardingAnewMovesTheCaseFromTheHomeItLeft() async throws {
+        try await withStorage { storage in
+            let (laptopS, _, key) = try await sloughCase(forward: true, in: storage)
+            #expect(try await visible(to: [Self.hampshire], in: storage) == ["case-1"])
+            let stored = try #require(try await storage.storedCase(try RecordID("case-1")))
+            let again = try forwarded(stored, to: Self.reading, key: key, at: "2026-11-28T03:00:00Z")
+            let outcomes = try await SyncService(storage: storage).store([again], from: laptopS)
+            guard case .stored? = outcomes.first else {
+                Issue.record("the second forwarding was refused: \(outcomes)")
+                return
+            }
+            #expect(try await visible(to: [Self.hampshire], in: storage).isEmpty, "Hampshire no longer sees it")
+            #expect(try await visible(to: [Self.reading], in: storage) == ["case-1"])
+            // Hampshire can no longer act on it.
+            let later = Instant(iso8601: "2026-11-28T04:00:00Z")!
+            #expect(
+                try await actRefusal(.accept(writtenReference: "R"), authority: Self.hampshire, at: later, in: storage)
+                    == .anotherAuthority)
+        }
+    }
+}
