@@ -169,7 +169,11 @@ public struct CrossAuthorityService: Sendable {
     static func check(
         _ event: CrossAuthority.Event, authority: String?, at: Instant, on record: Record, storage: any CentralStorage
     ) throws(Refusal) -> CrossAuthority.Party {
-        guard let history = CrossAuthorityHistory(record: record, now: at, centreKey: storage.centreKey(of:)) else {
+        // The state the recorded acts left (the clock not run on to `at`: the machine runs it
+        // itself, so the clock's own escalation is judged as an act at `at` like any other).
+        let history = CrossAuthorityHistory(
+            record: record, now: Instant(secondsSinceEpoch: 0), centreKey: storage.centreKey(of:))
+        guard let history else {
             throw Refusal(
                 .notForwarded,
                 "case \(record.id) was never forwarded to a home authority: only its host forwards it, from the EDT laptop (edt referral forward)"

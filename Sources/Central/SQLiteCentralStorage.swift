@@ -163,11 +163,15 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // forwarded to by a recorded act, no longer by whatever its homeAuthority field
                 // says: no case held before this version has such an act, so each keeps its
                 // host authorities only. When a forwarded case is escalated to senior managers
-                // unless accepted or agreed on first (the clock's event, HandoverScheduler).
+                // unless accepted or agreed on first (the clock's event, HandoverScheduler). An
+                // authority a case left (forwarded anew to another home) keeps its row with the
+                // change that removed it (`left_at`): its laptops are sent that change once, so
+                // they see the case is no longer theirs and drop it, and nothing after.
                 try db.execute(
                     sql: """
                         ALTER TABLE cases ADD COLUMN escalates_at INTEGER;
                         CREATE INDEX cases_escalating ON cases (escalates_at) WHERE escalates_at IS NOT NULL;
+                        ALTER TABLE case_authorities ADD COLUMN left_at INTEGER;
                         DELETE FROM case_authorities;
                         """)
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM cases")
@@ -313,9 +317,13 @@ public final class SQLiteCentralStorage: CentralStorage {
                 device.rawValue == centreDeviceName ? centreKey : nil
             }
             let removeAuthority = try HotStatement(
-                db, "DELETE FROM case_authorities WHERE authority = ? AND case_id = ?")
+                db, "UPDATE case_authorities SET left_at = ? WHERE authority = ? AND case_id = ?")
             let addAuthority = try HotStatement(
-                db, "INSERT OR IGNORE INTO case_authorities (authority, case_id) VALUES (?, ?)")
+                db,
+                """
+                INSERT INTO case_authorities (authority, case_id) VALUES (?, ?)
+                ON CONFLICT(authority, case_id) DO UPDATE SET left_at = NULL
+                """)
             var version: [UInt8] = []  // the notation of a version, reused
             var outcomes: [StoredOutcome] = []
             outcomes.reserveCapacity(parts.count)
@@ -421,8 +429,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                 if let home = crossAuthority?.machine.home { authorities.insert(home) }
                 if authorities != stored?.authorities {
                     for authority in stored?.authorities.subtracting(authorities) ?? [] {
-                        removeAuthority.bind(authority, at: 1)
-                        removeAuthority.bind(id, at: 2)
+                        removeAuthority.bind(sequence, at: 1)
+                        removeAuthority.bind(authority, at: 2)
+                        removeAuthority.bind(id, at: 3)
                         try removeAuthority.execute()
                     }
                     for authority in authorities {
@@ -474,7 +483,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                         FROM cases c \(unacceptedOnly ? "INDEXED BY cases_unaccepted" : "")
                         WHERE c.sequence > ? AND c.sequence <= ? \(unacceptedOnly ? "AND c.accepted = 0" : "")
                         AND EXISTS (
-                            SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks)))
+                            SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks))
+                            AND (a.left_at IS NULL OR (? > 0 AND a.left_at > ?)))
                         ORDER BY c.sequence
                         """)
             }
@@ -493,6 +503,9 @@ public final class SQLiteCentralStorage: CentralStorage {
             for stretch in stretches {
                 var arguments: StatementArguments = [stretch.lower, stretch.upper]
                 arguments += StatementArguments(codes)
+                // A case an authority left is sent once more to a device that held it (its
+                // cursor is before the change that removed the authority), never to a new one.
+                arguments += [sequence, sequence]
                 let rows = try Row.fetchCursor(try select(unacceptedOnly: stretch.unacceptedOnly), arguments: arguments)
                 while let row = try rows.next() {
                     let size: Int = row[2]
@@ -609,7 +622,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                 db,
                 sql: """
                     SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
-                    WHERE case_authorities.authority = ? AND cases.accepted = 0 ORDER BY cases.id
+                    WHERE case_authorities.authority = ? AND case_authorities.left_at IS NULL AND cases.accepted = 0
+                    ORDER BY cases.id
                     """,
                 arguments: [authority]
             ).map { row -> (String, Data) in (row[0], row[1]) }
@@ -628,7 +642,8 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     public func authoritiesWithCases() async throws(CentralError) -> [String] {
         try await read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT authority FROM case_authorities ORDER BY authority")
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT authority FROM case_authorities WHERE left_at IS NULL ORDER BY authority")
         }
     }
 

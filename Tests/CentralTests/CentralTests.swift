@@ -126,7 +126,8 @@ struct CentralTests {
             #expect(reading.records.map(\.id.rawValue) == ["r-1", "r-2", "shared"])
             let westminster = try await storage.changes(after: 0, authorities: [Self.westminster], limit: 10)
             #expect(
-                westminster.records.map(\.id.rawValue) == ["w-1", "shared"], "the home it was forwarded to sees the case too")
+                westminster.records.map(\.id.rawValue) == ["w-1", "shared"],
+                "the home it was forwarded to sees the case too")
             let firstPage = try await storage.changes(after: 0, authorities: [Self.reading], limit: 2)
             #expect(firstPage.records.map(\.id.rawValue) == ["r-1", "r-2"] && firstPage.more)
             let secondPage = try await storage.changes(after: firstPage.upTo, authorities: [Self.reading], limit: 2)

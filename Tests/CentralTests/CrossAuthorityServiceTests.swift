@@ -12,7 +12,6 @@ import Testing
 /// recorded forwarding (never from a field a device writes), each act is the centre's signed
 /// entry or refused with nothing changed, and the clock escalates at referral + 24 hours.
 extension CentralTests {
-    static let slough = "E06000039"
     static let hampshire = "E10000014"
     static let received = Instant(iso8601: "2026-11-28T02:10:00Z")!
 
@@ -195,7 +194,7 @@ extension CentralTests {
             _ = try await sloughCase(forward: true, in: storage)
             let service = CrossAuthorityService(storage: storage)
             let id = try RecordID("case-1")
-            let first = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 600)
+            let first = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 3_600)
             let hostAgrees = try await service.act(
                 .agreeHost, on: id, by: Self.manager, authority: Self.slough, at: first, recordedAt: first)
             #expect(hostAgrees.state == .forwardedToHome)
@@ -220,7 +219,8 @@ extension CentralTests {
             let justBefore = Instant(secondsSinceEpoch: due.secondsSinceEpoch - 1)
             #expect(try await service.escalateDue(now: justBefore).isEmpty)
             // Asking for the escalation before it is due is refused too.
-            #expect(try await actRefusal(.escalate, authority: Self.hampshire, at: justBefore, in: storage) == .notAllowed)
+            #expect(
+                try await actRefusal(.escalate, authority: Self.hampshire, at: justBefore, in: storage) == .notAllowed)
 
             let recorded = Instant(secondsSinceEpoch: due.secondsSinceEpoch + 30)
             #expect(try await service.escalateDue(now: recorded) == [id])
@@ -257,7 +257,14 @@ extension CentralTests {
                 Issue.record("the second forwarding was refused: \(outcomes)")
                 return
             }
-            #expect(try await visible(to: [Self.hampshire], in: storage).isEmpty, "Hampshire no longer sees it")
+            #expect(
+                try await visible(to: [Self.hampshire], in: storage).isEmpty, "a new Hampshire laptop is sent nothing")
+            // A Hampshire laptop that pulled the case before is sent the change that took it away
+            // once (so it drops its copy), and nothing after.
+            let left = try await storage.newestSequence()
+            let once = try await storage.changes(after: left - 1, authorities: [Self.hampshire], limit: 10)
+            #expect(once.records.map(\.id.rawValue) == ["case-1"])
+            #expect(try await storage.changes(after: left, authorities: [Self.hampshire], limit: 10).records.isEmpty)
             #expect(try await visible(to: [Self.reading], in: storage) == ["case-1"])
             // Hampshire can no longer act on it.
             let later = Instant(iso8601: "2026-11-28T04:00:00Z")!

@@ -48,7 +48,8 @@ struct CrossAuthorityPackageTests {
             #expect(cross.machine.home == Self.hampshire)
             #expect(cross.steps.map(\.party) == [.host, .clock])
             #expect(cross.steps.last?.at == at("2026-12-05T22:40:00Z"))
-            #expect(item.openTasks.contains { $0.kind == .settleResponsibility && $0.summary.contains("senior managers") })
+            #expect(
+                item.openTasks.contains { $0.kind == .settleResponsibility && $0.summary.contains("senior managers") })
             let json = members(members(item.json)["crossAuthority"])
             #expect(json["state"] == .string("escalatedToSeniorManagers"))
             #expect(json["responsible"] == .string(Self.slough))

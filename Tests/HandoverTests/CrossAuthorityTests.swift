@@ -590,13 +590,20 @@ struct CrossAuthorityHistoryTests {
     }
 
     static func history(_ record: Record, now: String, trusting centres: [Centre]) throws -> CrossAuthorityHistory? {
-        let trusted = Set(try centres.map { try $0.device })
-        return CrossAuthorityHistory(record: record, now: at(now), trusts: { trusted.contains($0) })
+        let keys = try Self.keys(of: centres)
+        return CrossAuthorityHistory(record: record, now: at(now), centreKey: { keys[$0] })
     }
 
     static func authorities(_ record: Record, trusting centres: [Centre]) throws -> Set<String> {
-        let trusted = Set(try centres.map { try $0.device })
-        return CrossAuthorityHistory.authorities(of: record, trusts: { trusted.contains($0) })
+        let keys = try Self.keys(of: centres)
+        return CrossAuthorityHistory.authorities(of: record, centreKey: { keys[$0] })
+    }
+
+    /// The public key of each trusted centre, by the device it writes its acts as.
+    static func keys(of centres: [Centre]) throws -> [DeviceID: [UInt8]] {
+        Dictionary(
+            try centres.map { (try $0.device, Array($0.key.publicKey.rawRepresentation)) },
+            uniquingKeysWith: { a, _ in a })
     }
 
     @Test func aForwardingByTheHostThenAnAcceptanceByTheHome() throws {
@@ -998,12 +1005,22 @@ struct CrossAuthorityHistoryTests {
         #expect(history.machine.state == .escalatedToSeniorManagers)
         let clock = try #require(history.steps.first { $0.party == .clock })
         #expect(clock.at == F.escalation)
-        withKnownIssue("an escalate entry of an authority neither host nor home counts as the clock's evidence") {
-            #expect(clock.act == nil)
-            let step = history.steps.first { $0.dot == stranger.dot }
-            #expect(step?.party == nil)
-            #expect(step?.notApplied != nil)
-        }
+        #expect(clock.act == nil, "a stranger's escalate entry is not the clock's evidence")
+        let step = history.steps.first { $0.dot == stranger.dot }
+        #expect(step?.party == nil)
+        #expect(step?.notApplied != nil)
+    }
+
+    @Test func theClocksStepFallsAmongTheActsWhereItCame() throws {
+        let centre = Centre()
+        var referral = try Case()
+        try referral.forward()
+        // A stranger's act after the 24 hours: the clock's step comes before it, in time order.
+        try referral.centreAct(.dispute, authority: F.other, at: "2027-03-28T01:00:00Z", centre: centre, counter: 1)
+        let history = try #require(
+            try Self.history(referral.record(), now: "2027-03-28T02:00:00Z", trusting: [centre]))
+        #expect(history.steps.map(\.party) == [.host, .clock, nil])
+        #expect(history.steps.map(\.at) == history.steps.map(\.at).sorted())
     }
 
     @Test func afterForwardingAnewTheFirstHomeIsAStranger() throws {
