@@ -13,7 +13,8 @@ public enum CaseDeadlines {
             throw CentralError(.refused, "no case \(id) is stored here")
         }
         do {
-            return try DeadlineReport(record: record, authorities: authorities, at: instant)
+            return try DeadlineReport(
+                record: record, authorities: authorities, at: instant, centreKey: storage.centreKey(of:))
         } catch {
             throw CentralError(.refused, error.message)
         }

@@ -129,6 +129,16 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
         }
     }
 
+    /// When the two authorities settled who leads (the home accepted, both agreed, senior
+    /// managers decided) or the matter went to senior managers: the first step that left the
+    /// case in one of those states, as the event that meets the `hostHomeEscalation` deadline.
+    public var settlement: ReferralTimeline.Event? {
+        let settled: Set<CrossAuthority.State> = [.homeResponsible, .hostLeadsByAgreement, .escalatedToSeniorManagers]
+        guard let step = steps.first(where: { $0.state.map(settled.contains) ?? false }) else { return nil }
+        let reference = step.dot.map { "\($0.device.rawValue):\($0.counter)" } ?? "clock"
+        return ReferralTimeline.Event(kind: .hostHomeSettled, at: step.at, reference: reference)
+    }
+
     /// The authorities that see `record`: its host authorities, and the home authority it is
     /// forwarded to by a recorded act (never the `homeAuthority` field by itself). Escalation
     /// does not change who sees a case, so no instant is needed.

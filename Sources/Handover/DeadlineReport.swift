@@ -22,9 +22,14 @@ public struct DeadlineReport: Sendable {
         public var description: String { message }
     }
 
-    /// The report for `record` as of `instant`.
-    public init(record: Record, authorities: AuthorityDirectory, at instant: Instant) throws(Unavailable) {
-        guard let timeline = ReferralTimeline(record: record) else {
+    /// The report for `record` as of `instant`. `centreKey` gives the key of each centre whose
+    /// acts between host and home authorities count (``CrossAuthorityHistory``): their
+    /// settlement meets `hostHomeEscalation`.
+    public init(
+        record: Record, authorities: AuthorityDirectory, at instant: Instant,
+        centreKey: (DeviceID) -> [UInt8]? = { _ in nil }
+    ) throws(Unavailable) {
+        guard var timeline = ReferralTimeline(record: record) else {
             throw Unavailable(
                 message: "\(record.id) has no readable receivedAt or hostAuthority, so it has no deadlines yet")
         }
@@ -34,6 +39,8 @@ public struct DeadlineReport: Sendable {
                     "\(record.id)'s host authority \(timeline.hostAuthority) is not known; add it to the authorities file (--config) to work out its deadlines"
             )
         }
+        timeline.hostHomeSettlement =
+            CrossAuthorityHistory(record: record, now: instant, centreKey: centreKey, actsUpTo: instant)?.settlement
         id = record.id
         asOf = instant
         self.authority = authority

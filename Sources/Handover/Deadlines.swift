@@ -11,7 +11,7 @@ public import Referrals
 /// | `writtenConfirmation` | receipt, when verbal from a professional | 48 hours (Wales 24) | `confirmation` |
 /// | `outcomeFeedback` | the first authorisation, for a professional referrer | 1 working day | `feedback` about the authorised outcome |
 /// | `strategyRecord` | a strategy discussion | 1 working day | `strategy-record` naming it |
-/// | `hostHomeEscalation` | receipt, when home ≠ host | 24 hours | (the host/home agreement, to come) |
+/// | `hostHomeEscalation` | receipt, when home ≠ host | 24 hours | the home's acceptance, both agreeing, or the escalation to senior managers (``ReferralTimeline/hostHomeSettlement``) |
 /// | `assessment` | receipt, when the outcome calls for one | 45 working days | `assessment-completed` |
 /// | `initialConference` | the strategy discussion that started s47 enquiries | 15 working days | `conference-held` |
 ///
@@ -133,7 +133,7 @@ public enum Deadlines {
                 if enquiries == nil, event.section47 { enquiries = event }
             case .assessmentCompleted: if assessmentCompleted == nil { assessmentCompleted = event }
             case .conferenceHeld: if conferenceHeld == nil, enquiries != nil { conferenceHeld = event }
-            case .strategyRecord: break
+            case .strategyRecord, .hostHomeSettled: break  // the settlement is read from the timeline itself
             }
         }
 
@@ -212,7 +212,7 @@ public enum Deadlines {
         if let home = timeline.homeAuthority, home != timeline.hostAuthority {
             add(
                 .hostHomeEscalation, from: received, due: hours(hostHomeEscalationHours, after: received),
-                metBy: nil)
+                metBy: timeline.hostHomeSettlement)
         }
 
         if let latestOutcome, outcomesNeedingAssessment.contains(latestOutcome) {

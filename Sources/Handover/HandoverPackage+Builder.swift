@@ -63,9 +63,11 @@ extension HandoverPackage {
             else { continue }
             guard named || forwardedHere || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
             if isAccepted(record, by: code, centreKey: centreKey) { continue }
+            var settled = timeline
+            settled.hostHomeSettlement = crossAuthority?.settlement
             cases.append(
                 context.makeCase(
-                    record, timeline: timeline, crossAuthority: crossAuthority, namedCarriedOver: named))
+                    record, timeline: settled, crossAuthority: crossAuthority, namedCarriedOver: named))
         }
         // Sorted by their keys alone: moving whole cases about is what costs.
         let keys = cases.map { ($0.receivedAt, $0.id) }

@@ -25,6 +25,10 @@ public struct ReferralTimeline: Sendable, Hashable {
     public var events: [Event]
     /// Paths of fields in conflict that the timeline was read from.
     public var uncertain: [String]
+    /// When the host and home authorities settled who leads, or the matter went to senior
+    /// managers (``CrossAuthorityHistory/settlement``): what meets `hostHomeEscalation`. Set by
+    /// a reader that knows which centres' acts count; nil otherwise.
+    public var hostHomeSettlement: Event?
 
     public init(
         receivedAt: Instant, hostAuthority: String, homeAuthority: String? = nil, verbal: Bool = false,
@@ -96,6 +100,8 @@ public struct ReferralTimeline: Sendable, Hashable {
         case strategyRecord
         case assessmentCompleted
         case conferenceHeld
+        /// The host and home authorities settled who leads, or the matter went to senior managers.
+        case hostHomeSettled
 
         /// The kind recorded as `entryKind`; nil for an entry no deadline reads.
         public init?(entryKind: String) {

@@ -12,8 +12,9 @@ extension Workspace {
     }
 
     func deadlines(of record: Record, at instant: Instant) throws(LaptopError) -> DeadlineReport {
-        do {
-            return try DeadlineReport(record: record, authorities: directory, at: instant)
+        let keys = try crossAuthorityKeys()
+        do throws(DeadlineReport.Unavailable) {
+            return try DeadlineReport(record: record, authorities: directory, at: instant, centreKey: keys)
         } catch {
             throw .refused(error.message)
         }

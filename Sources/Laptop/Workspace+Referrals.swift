@@ -171,6 +171,11 @@ extension Workspace {
             throw .refused(error.description)
         }
         try checkAuthorities(after: value, at: path, in: record)
+        if path.rawValue == ReferralCapture.homeAuthorityPath, try crossAuthority(of: record, at: clock.now()) != nil {
+            throw .refused(
+                "the case was forwarded to its home authority: change where it goes with `edt referral forward \(idText) --to CODE`, which records the act (the field alone shows the case to nobody)"
+            )
+        }
         let register = record.register(at: path)
         if resolving {
             guard let register, register.isConflicted else {

@@ -76,6 +76,9 @@ extension SyncEndToEndTests {
         let forwarded = try forward(s, id, to: Self.hampshire)
         #expect(forwarded.status == 0, "\(forwarded.standardError)")
         #expect(forwarded.json["crossAuthority"] as? String == "forwardedToHome")
+        // Once forwarded, the field follows the act: setting it alone is refused.
+        let set = try edt.run(["referral", "set", "--store", s.store, id, "homeAuthority", "E06000038"])
+        #expect(set.status == 1 && set.standardError.contains("edt referral forward"), "\(set.standardError)")
         #expect(try sync(s, server.url).status == 0)
         let after = try sync(h, server.url)
         #expect(count(after.json, "pulled") == 1, "\(after.standardOutput)")
@@ -83,7 +86,8 @@ extension SyncEndToEndTests {
 
         // The host cannot accept for the home; the home needs its written reference.
         let byHost = try act(world, id, "accept", authority: Self.slough, ["--written-ref", "SBC/1"])
-        #expect(byHost.status == 1 && byHost.standardError.contains("only the home authority"), "\(byHost.standardError)")
+        #expect(
+            byHost.status == 1 && byHost.standardError.contains("only the home authority"), "\(byHost.standardError)")
         let noReference = try act(world, id, "accept", authority: Self.hampshire)
         #expect(noReference.status == 2, "\(noReference.standardError)")
         let accepted = try act(world, id, "accept", authority: Self.hampshire, ["--written-ref", "HCC/2026/114"])
@@ -176,7 +180,8 @@ extension SyncEndToEndTests {
         // Senior managers decide; the home authority can no longer simply accept.
         let accept = try act(world, id, "accept", authority: Self.hampshire, ["--written-ref", "HCC/3"])
         #expect(accept.status == 1, "\(accept.standardError)")
-        let decided = try act(world, id, "decide", authority: Self.slough, ["--lead", "host", "--written-ref", "SM/12"])
+        let decided = try act(
+            world, id, "decide", authority: Self.slough, ["--lead", "host", "--written-ref", "SM/12"])
         #expect(decided.status == 0, "\(decided.standardError)")
         #expect(decided.json["crossAuthority"] as? String == "hostLeadsByAgreement")
     }

@@ -28,6 +28,7 @@ struct LaptopCommandTests {
         ["referral", "import", "--help"],
         ["referral", "set", "--help"], ["referral", "resolve", "--help"], ["referral", "note", "--help"],
         ["referral", "show", "--help"], ["referral", "list", "--help"], ["referral", "schema", "--help"],
+        ["referral", "forward", "--help"], ["central", "case", "--help"],
         ["bundle", "export", "--help"], ["bundle", "import", "--help"], ["store", "digest", "--help"],
         ["store", "verify", "--help"],
         ["demo", "--help"],
