@@ -84,6 +84,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        /// Forwarding between centrals: a peer centre synced through the uploader, on the
+        /// centre's storage interface (`Central` never imports `Uploader`).
+        .target(
+            name: "PeerForwarding",
+            dependencies: [
+                "Central", "Uploader", "Replication", "LineProtocol", "Referrals",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         /// The central endpoint: the sync service, its storage, device enrolment, the HTTP server.
         .target(
             name: "Central",
@@ -115,6 +125,7 @@ let package = Package(
             name: "edt",
             dependencies: [
                 "Replication", "LineProtocol", "Referrals", "Handover", "Laptop", "Uploader", "Central",
+                "PeerForwarding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -12,9 +12,9 @@ public enum CaseDeadlines {
         guard let record = try await storage.storedCase(id) else {
             throw CentralError(.refused, "no case \(id) is stored here")
         }
+        let trusted = try await storage.trustedCentres()
         do {
-            return try DeadlineReport(
-                record: record, authorities: authorities, at: instant, centreKey: storage.centreKey(of:))
+            return try DeadlineReport(record: record, authorities: authorities, at: instant, centreKey: { trusted[$0] })
         } catch {
             throw CentralError(.refused, error.message)
         }

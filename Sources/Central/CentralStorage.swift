@@ -101,6 +101,31 @@ public protocol CentralStorage: Sendable {
     func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)]
     /// When the next forwarded case falls due for escalation, if any does.
     func nextEscalation() async throws(CentralError) -> Instant?
+
+    // MARK: - Peer centres
+
+    /// Enrols another authority's central endpoint as a peer (or replaces its key, authorities
+    /// and URL): it may then sync here like a laptop, under its entry device, and this centre
+    /// forwards to it the cases of the authorities it serves.
+    func addPeer(_ peer: PeerCentre) async throws(CentralError)
+    /// The peer centres, the removed ones too when asked.
+    func peers(includingRemoved: Bool) async throws(CentralError) -> [PeerCentre]
+    /// The cases the peer `peer` serving `authorities` has not acknowledged as they are now
+    /// (each at its change number), in change order: those an authority it serves sees, and
+    /// those an authority it serves left since it last acknowledged them.
+    func casesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> [RecordID]
+    /// The cases `ids` as stored (their canonical encoding) with their change numbers, in that order.
+    func encodedCases(_ ids: [RecordID]) async throws(CentralError) -> [(id: RecordID, sequence: Int64, body: [UInt8])]
+    /// Records that `peer` acknowledged each case at that change number.
+    func markForwarded(to peer: DeviceID, _ cases: [(id: RecordID, sequence: Int64)]) async throws(CentralError)
+    /// Forgets what `peer` acknowledged and its cursor (its database was replaced): everything is forwarded again.
+    func startForwardingOver(to peer: DeviceID) async throws(CentralError)
+    /// How forwarding to `peer` stands.
+    func forwardingState(of peer: DeviceID) async throws(CentralError) -> ForwardingState
+    /// Records how forwarding to `peer` stands.
+    func setForwardingState(_ state: ForwardingState, of peer: DeviceID) async throws(CentralError)
+    /// The next counter of this centre's own requests to its peers, never given twice.
+    func nextRequestCounter() async throws(CentralError) -> UInt64
 }
 
 /// A handover package as the centre kept it when it built it: what the day team of `authority`
@@ -280,11 +305,15 @@ extension CentralStorage {
     /// The centre's public key (raw 32 bytes): what `edt central identity` prints and laptops trust.
     public var publicKey: [UInt8] { Array(signingKey.publicKey.rawRepresentation) }
 
-    /// The public key of the centre whose entries are written as `device`, when this centre
-    /// trusts it: its own (``centreDevice``). An act between host and home authorities counts
-    /// only when made by a centre trusted so (``Referrals/CrossAuthorityAct``).
-    public func centreKey(of device: DeviceID) -> [UInt8]? {
-        device.rawValue == HandoverAcceptance.centreDevicePrefix + identity ? publicKey : nil
+    /// The public keys of the centres whose entries this centre trusts, by the device they write
+    /// as: its own (``centreDevice``) and every peer centre ever enrolled (a peer removed since
+    /// still vouches for what it recorded while enrolled). An act between host and home
+    /// authorities counts only when made by one of them (``Referrals/CrossAuthorityAct``).
+    public func trustedCentres() async throws(CentralError) -> [DeviceID: [UInt8]] {
+        var keys: [DeviceID: [UInt8]] = [:]
+        for peer in try await peers(includingRemoved: true) { keys[peer.device.id] = peer.device.publicKey }
+        keys[try centreDevice] = publicKey
+        return keys
     }
 
     /// The device the centre writes its own entries as: `central.<identity>`
@@ -298,5 +327,41 @@ extension CentralStorage {
                     .storage, "the centre's identity \"\(identity)\" does not make a device id: \(error)")
             }
         }
+    }
+}
+
+/// Another authority's central endpoint this centre forwards cases to and takes cases from
+/// (`Docs/CLI.md`, "Peer centres"): enrolled under its entry device `central.<identity>`, with
+/// its public key, the authorities it serves and its URL.
+public struct PeerCentre: Sendable, Hashable {
+    public let device: EnrolledDevice
+    public var url: String { device.peerURL ?? "" }
+
+    /// A peer from its enrolment; nil when `device` is not a peer's (no URL).
+    public init?(_ device: EnrolledDevice) {
+        guard device.isPeer else { return nil }
+        self.device = device
+    }
+}
+
+/// How forwarding to one peer stands: its pull cursor, when it last succeeded, and the problem
+/// that stops it and when it is tried again.
+public struct ForwardingState: Sendable, Hashable {
+    public var cursor: String?
+    public var lastSuccess: Instant?
+    public var problem: String?
+    public var retryAt: Instant?
+    /// Failures in a row (for the backoff); 0 after a success.
+    public var failures: Int
+
+    public init(
+        cursor: String? = nil, lastSuccess: Instant? = nil, problem: String? = nil, retryAt: Instant? = nil,
+        failures: Int = 0
+    ) {
+        self.cursor = cursor
+        self.lastSuccess = lastSuccess
+        self.problem = problem
+        self.retryAt = retryAt
+        self.failures = failures
     }
 }

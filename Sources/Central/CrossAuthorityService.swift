@@ -95,7 +95,9 @@ public struct CrossAuthorityService: Sendable {
         }
         guard let stored = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
         else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
-        try Self.check(event, authority: authority, at: at, on: stored, storage: storage)
+        let trusted = try await storageCall({ () async throws(CentralError) in try await storage.trustedCentres() })
+        let keys: @Sendable (DeviceID) -> [UInt8]? = { trusted[$0] }
+        try Self.check(event, authority: authority, at: at, on: stored, centreKey: keys)
 
         let device: DeviceID
         do {
@@ -134,11 +136,11 @@ public struct CrossAuthorityService: Sendable {
         let prepared = PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
         let found = RefusalBox()
         let outcomes = try await storageCall({ () async throws(CentralError) in
-            try await storage.store([prepared]) { [storage] _, before, _ in
+            try await storage.store([prepared]) { _, before, _ in
                 // The case as stored in this transaction: an act stored meanwhile shows here.
                 do throws(Refusal) {
                     guard let before else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
-                    try Self.check(event, authority: authority, at: at, on: before, storage: storage)
+                    try Self.check(event, authority: authority, at: at, on: before, centreKey: keys)
                     return nil
                 } catch {
                     found.value.withLock { $0 = error }
@@ -151,7 +153,7 @@ public struct CrossAuthorityService: Sendable {
             guard
                 let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }
                 ),
-                let machine = CrossAuthorityHistory(record: after, now: at, centreKey: storage.centreKey(of:))?.machine,
+                let machine = CrossAuthorityHistory(record: after, now: at, centreKey: keys)?.machine,
                 let state = machine.state
             else { throw Refusal(.storage, "case \(id) cannot be read back after the act") }
             return Recorded(
@@ -167,12 +169,13 @@ public struct CrossAuthorityService: Sendable {
     /// The party `authority` acts as on `record`, once `event` is found allowed at `at`.
     @discardableResult
     static func check(
-        _ event: CrossAuthority.Event, authority: String?, at: Instant, on record: Record, storage: any CentralStorage
+        _ event: CrossAuthority.Event, authority: String?, at: Instant, on record: Record,
+        centreKey: (DeviceID) -> [UInt8]?
     ) throws(Refusal) -> CrossAuthority.Party {
         // The state the recorded acts left (the clock not run on to `at`: the machine runs it
         // itself, so the clock's own escalation is judged as an act at `at` like any other).
         let history = CrossAuthorityHistory(
-            record: record, now: Instant(secondsSinceEpoch: 0), centreKey: storage.centreKey(of:))
+            record: record, now: Instant(secondsSinceEpoch: 0), centreKey: centreKey)
         guard let history else {
             throw Refusal(
                 .notForwarded,

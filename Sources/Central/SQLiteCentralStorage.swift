@@ -186,6 +186,31 @@ public final class SQLiteCentralStorage: CentralStorage {
                     }
                 }
             }
+            migrator.registerMigration("peer centres") { db in
+                // Another authority's central endpoint, enrolled like a device under its entry
+                // device (central.<identity>) with the URL it is reached at; what this centre
+                // forwarded to it and it acknowledged (each case at its change number), and how
+                // forwarding to it stands.
+                try db.execute(
+                    sql: """
+                        ALTER TABLE devices ADD COLUMN peer_url TEXT;
+                        CREATE TABLE peer_sent (
+                            peer TEXT NOT NULL,
+                            case_id TEXT NOT NULL,
+                            sequence INTEGER NOT NULL,
+                            PRIMARY KEY (peer, case_id)
+                        ) WITHOUT ROWID;
+                        CREATE TABLE peer_state (
+                            peer TEXT PRIMARY KEY NOT NULL,
+                            cursor TEXT,
+                            last_success TEXT,
+                            problem TEXT,
+                            retry_at INTEGER,
+                            failures INTEGER NOT NULL DEFAULT 0
+                        );
+                        INSERT INTO meta (key, value) VALUES ('request-counter', '0');
+                        """)
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
@@ -242,16 +267,22 @@ public final class SQLiteCentralStorage: CentralStorage {
         try await read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT public_key, authorities, revoked FROM devices WHERE id = ?",
+                    db, sql: "SELECT public_key, authorities, revoked, peer_url FROM devices WHERE id = ?",
                     arguments: [id.rawValue])
             else { return nil }
-            let key: Data = row["public_key"]
-            let authorities: String = row["authorities"]
-            let revoked: Bool = row["revoked"]
-            return EnrolledDevice(
-                id: id, publicKey: Array(key), authorities: Set(authorities.split(separator: " ").map(String.init)),
-                revoked: revoked)
+            return Self.enrolledDevice(id: id, row)
         }
+    }
+
+    /// A device as its row holds it (`public_key`, `authorities`, `revoked`, `peer_url`).
+    static func enrolledDevice(id: DeviceID, _ row: Row) -> EnrolledDevice {
+        let key: Data = row["public_key"]
+        let authorities: String = row["authorities"]
+        let revoked: Bool = row["revoked"]
+        let url: String? = row["peer_url"]
+        return EnrolledDevice(
+            id: id, publicKey: Array(key), authorities: Set(authorities.split(separator: " ").map(String.init)),
+            revoked: revoked, peerURL: url)
     }
 
     public func consumeCounter(_ counter: UInt64, for device: DeviceID) async throws(CentralError) -> Bool {
@@ -313,8 +344,14 @@ public final class SQLiteCentralStorage: CentralStorage {
                 """)
             let centreKey = self.centreKey
             let centreDeviceName = HandoverAcceptance.centreDevicePrefix + self.identity
-            let centreKeyOf: @Sendable (DeviceID) -> [UInt8]? = { device in
-                device.rawValue == centreDeviceName ? centreKey : nil
+            // The centres whose acts count: this one and its peers, as enrolled now.
+            var peerKeys: [String: [UInt8]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, public_key FROM devices WHERE peer_url IS NOT NULL") {
+                let key: Data = row["public_key"]
+                peerKeys[row["id"]] = Array(key)
+            }
+            let centreKeyOf: (DeviceID) -> [UInt8]? = { [peerKeys] device in
+                device.rawValue == centreDeviceName ? centreKey : peerKeys[device.rawValue]
             }
             let removeAuthority = try HotStatement(
                 db, "UPDATE case_authorities SET left_at = ? WHERE authority = ? AND case_id = ?")
@@ -762,8 +799,7 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     // MARK: - Access
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T
-    {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
         do {
             return try await pool.write(body)
         } catch let error as CentralError {
@@ -773,7 +809,7 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
         do {
             return try await pool.read(body)
         } catch let error as CentralError {

@@ -118,8 +118,11 @@ public struct SyncService: Sendable {
     ) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
         let known = configuration.knownAuthorities
-        let centre = (try? DeviceID(cursorName)).map { Centre(device: $0, key: storage.publicKey) }
-        return try await storage.store(parts) { part, before, merged in
+        var centre = (try? DeviceID(cursorName)).map { Centre(device: $0, key: storage.publicKey) }
+        for peer in try await storage.peers(includingRemoved: true) {
+            centre?.peers[peer.device.id] = peer.device.publicKey
+        }
+        return try await storage.store(parts) { [centre] part, before, merged in
             Self.check(part, before: before, merged: merged, device: device, known: known, centre: centre)
         }
     }
@@ -176,7 +179,7 @@ public struct SyncService: Sendable {
                 (Header.deviceParameter, "central"), (Header.centreParameter, centre),
                 (Header.counterParameter, String(counter)),
                 (Header.certificateParameter, Hex.encode(try certificate(of: device))),
-            ])
+            ] + (try await peersParameter()))
         var answers: [RecordAnswer] = []
         answers.reserveCapacity(outcomes.count)
         var asPushed: [Int64] = []  // the changes that stored a case just as this device pushed it
@@ -263,6 +266,8 @@ public struct SyncService: Sendable {
     struct Centre: Sendable {
         let device: DeviceID
         let key: [UInt8]
+        /// The peer centres' keys, by their entry devices: their acts count too.
+        var peers: [DeviceID: [UInt8]] = [:]
 
         /// Whether `entry` of case `id` is this centre's own, signed with its key: one a device
         /// brings back after the centre's database was restored from a backup that predates it.
@@ -283,9 +288,13 @@ public struct SyncService: Sendable {
         centre: Centre? = nil
     ) -> StoredOutcome.Rejection? {
         func isCentres(_ entry: Entry) -> Bool { centre?.wrote(entry, in: part.id) ?? false }
-        // A day team's acceptance is the centre's own entry (``HandoverService``): no device brings one.
+        // A peer centre's own entry, at its own dot (its signature is checked below).
+        func isPeers(_ entry: Entry) -> Bool { device.isPeer && entry.dot.device == device.id }
+        // A day team's acceptance is a centre's own entry (``HandoverService``): no device brings one.
         for entry in part.entries
-        where entry.kind == HandoverAcceptance.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry) {
+        where entry.kind == HandoverAcceptance.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry)
+            && !isPeers(entry)
+        {
             return .init(
                 .forbidden,
                 message:
@@ -295,13 +304,30 @@ public struct SyncService: Sendable {
         // An act between host and home authorities: a device records only its host's
         // forwarding, as an authority it serves; every other act is a centre's.
         for entry in part.entries
-        where entry.kind == CrossAuthorityAct.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry) {
+        where entry.kind == CrossAuthorityAct.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry)
+            && !isPeers(entry)
+        {
             if let refusal = forwardingRefusal(entry, of: part.id, merged: merged, device: device, known: known) {
                 return refusal
             }
         }
+        if device.isPeer {
+            // A peer centre relays what its laptops wrote, on its word as the centre that took
+            // it from them; a centre's entry it brings must be its own or this centre's (its own
+            // signature is checked below).
+            for entry in part.entries
+            where before?.entry(at: entry.dot) == nil && HandoverAcceptance.isCentreDevice(entry.dot.device)
+                && !isCentres(entry) && !isPeers(entry)
+            {
+                return .init(
+                    .unprovenWrite,
+                    message:
+                        "entry \(entry.dot) is another centre's, which peer \(device.id) cannot vouch for; nothing of the case was stored"
+                )
+            }
+        }
         // A device proves only its own writes: what it says of another device's must be held here.
-        switch part.unprovenClaim(from: device.id, heldBy: before, proven: isCentres) {
+        switch device.isPeer ? nil : part.unprovenClaim(from: device.id, heldBy: before, proven: isCentres) {
         case .foreignWrite(let dot, let path)?:
             return .init(
                 .unprovenWrite,
@@ -318,7 +344,8 @@ public struct SyncService: Sendable {
         }
         // A new entry is the pushing device's own (above): it must say so and be signed by it, so
         // no device can record a decision in a colleague's name.
-        for entry in part.entries where before?.entry(at: entry.dot) == nil && !isCentres(entry) {
+        for entry in part.entries
+        where before?.entry(at: entry.dot) == nil && !isCentres(entry) && (!device.isPeer || isPeers(entry)) {
             if let problem = EntrySignature.authorshipProblem(of: entry, in: part.id, publicKey: device.publicKey) {
                 return .init(.unprovenWrite, message: problem + "; nothing of the case was stored")
             }
@@ -354,7 +381,10 @@ public struct SyncService: Sendable {
                     "device \(device.id) serves \(served), so it cannot make \(host) the case's host authority: a case reaches another authority only when its host forwards it (edt referral forward); nothing of the case was stored"
             )
         }
-        let centreKey: (DeviceID) -> [UInt8]? = { centre?.device == $0 ? centre?.key : nil }
+        let centreKey: (DeviceID) -> [UInt8]? = { id in
+            if centre?.device == id { return centre?.key }
+            return centre?.peers[id]
+        }
         if let before,
             CrossAuthorityHistory.authorities(of: before, centreKey: centreKey).isDisjoint(with: device.authorities)
         {
@@ -412,6 +442,20 @@ public struct SyncService: Sendable {
         }
         return nil
     }
+
+    /// The reply header's `peers` parameter: every peer centre this centre trusts, as
+    /// `<device>:<key in hex>` pairs sorted by device and joined by commas, so a laptop can verify
+    /// the entries those centres recorded (`Docs/PROTOCOL.md`); none when it has no peers.
+    func peersParameter() async throws(CentralError) -> [(String, String)] {
+        let peers = try await storage.peers(includingRemoved: true)
+        guard !peers.isEmpty else { return [] }
+        let value = peers.map { "\($0.device.id.rawValue):\(Hex.encode($0.device.publicKey))" }.sorted()
+            .joined(separator: ",")
+        return [(Self.peersParameterName, value)]
+    }
+
+    /// The name of the reply header's parameter listing the peer centres.
+    static let peersParameterName = "peers"
 
     // MARK: - Cursors
 

@@ -3,6 +3,7 @@ import Central
 import Foundation
 import Handover
 import Logging
+import PeerForwarding
 import Referrals
 import Replication
 
@@ -15,7 +16,9 @@ struct CentralCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
-        subcommands: [Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self]
+        subcommands: [
+            Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self, Peer.self,
+        ]
     )
 
     /// The `--db` option shared by the central commands.
@@ -81,6 +84,12 @@ struct CentralCommand: AsyncParsableCommand {
             help: ArgumentHelp(
                 "The most connections open at once; one accepted beyond it is closed at once.", valueName: "N"))
         var maxConnections = ConnectionLimits().maximumConnections
+        @Option(
+            name: .customLong("forward-interval"),
+            help: ArgumentHelp(
+                "How often to forward to the peer centres (edt central peer) whose next try is due.",
+                valueName: "SECONDS"))
+        var forwardInterval = 5.0
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
@@ -91,6 +100,9 @@ struct CentralCommand: AsyncParsableCommand {
                 throw ValidationError("\(name) must be more than 0 and at most 86400 seconds")
             }
             guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+            guard forwardInterval > 0 && forwardInterval <= 3_600 else {
+                throw ValidationError("--forward-interval must be more than 0 and at most 3600 seconds")
+            }
         }
 
         func run() async throws {
@@ -121,9 +133,16 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.maximumConnections = max(1, min(maxConnections, fitting))
             let server = CentralServer(
                 storage: storage, configuration: configuration, logger: logger)
+            // Forwarding to the peer centres runs beside the endpoint, and stops with it.
+            let forwarder = PeerForwarder(storage: storage, logger: logger)
+            let interval = Duration.milliseconds(Int64(forwardInterval * 1_000))
             do {
-                try await server.run { port in
-                    FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await forwarder.run(interval: interval) }
+                    try await server.run { port in
+                        FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
+                    }
+                    group.cancelAll()
                 }
             } catch {
                 throw Failure.inputOutput("the central endpoint stopped: \(error)")
@@ -205,13 +224,17 @@ struct CentralCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
-        @Flag(help: "Print one JSON object: {\"publicKey\": BASE64}.") var json = false
+        @Flag(
+            help:
+                "Print one JSON object: {\"publicKey\": BASE64, \"device\": \"central.<identity>\"} (the device is what a peer centre enrols it as)."
+        ) var json = false
 
         func run() async throws {
             let storage = try database.open()
             let key = Data(storage.publicKey).base64EncodedString()
             if json {
-                JSONOutput.print(.object(["publicKey": .string(key)]))
+                JSONOutput.print(
+                    .object(["publicKey": .string(key), "device": .string(try storage.centreDevice.rawValue)]))
             } else {
                 print(key)
             }
