@@ -85,7 +85,8 @@ extension SQLiteCentralStorage {
         }
     }
 
-    public func markForwarded(to peer: DeviceID, _ cases: [(id: RecordID, sequence: Int64)]) async throws(CentralError) {
+    public func markForwarded(to peer: DeviceID, _ cases: [(id: RecordID, sequence: Int64)]) async throws(CentralError)
+    {
         let rows = cases.map { ($0.id.rawValue, $0.sequence) }
         try await write { db in
             let statement = try db.cachedStatement(

@@ -1,10 +1,10 @@
 public import Central
 import Foundation
 import LineProtocol
-import Synchronization
 public import Logging
 public import Referrals
 public import Replication
+import Synchronization
 public import Uploader
 
 /// Forwarding between centrals (`Docs/CLI.md`, "Peer centres"): for each peer centre, a sync
@@ -105,14 +105,18 @@ public struct PeerForwarder: Sendable {
         do {
             try await storage.setForwardingState(state, of: id)
         } catch {
-            logger.error("cannot record forwarding to a peer", metadata: ["peer": "\(id)", "reason": "\(error.message)"])
+            logger.error(
+                "cannot record forwarding to a peer", metadata: ["peer": "\(id)", "reason": "\(error.message)"])
         }
         if let problem = state.problem {
             logger.warning(
                 "forwarding to a peer centre is pending",
-                metadata: ["peer": "\(id)", "reason": "\(problem)", "retryAt": "\(state.retryAt.map(\.description) ?? "-")"])
+                metadata: [
+                    "peer": "\(id)", "reason": "\(problem)", "retryAt": "\(state.retryAt.map(\.description) ?? "-")",
+                ])
         } else if pushed + pulled > 0 {
-            logger.info("forwarded to a peer centre", metadata: ["peer": "\(id)", "pushed": "\(pushed)", "pulled": "\(pulled)"])
+            logger.info(
+                "forwarded to a peer centre", metadata: ["peer": "\(id)", "pushed": "\(pushed)", "pulled": "\(pulled)"])
         }
         return Outcome(peer: id, pushed: pushed, pulled: pulled, state: state, refusedPulls: refused)
     }

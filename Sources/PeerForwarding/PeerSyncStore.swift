@@ -120,7 +120,9 @@ final class PeerSyncStore: SyncStore {
     }
 
     /// Runs `body` on Swift's pool and waits for it on this (the sync's own) thread.
-    static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws(CentralError) -> T) throws(CentralError) -> T {
+    static func wait<T: Sendable>(
+        _ body: @escaping @Sendable () async throws(CentralError) -> T
+    ) throws(CentralError) -> T {
         let result = Mutex<Result<T, CentralError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {

@@ -227,10 +227,9 @@ extension CentralTests {
             #expect(try await service.escalateDue(now: recorded).isEmpty, "escalated once")
             #expect(try await storage.nextEscalation() == nil)
             let stored = try #require(try await storage.storedCase(id))
+            let trusted = try await storage.trustedCentres()
             let history = try #require(
-                CrossAuthorityHistory(
-                    record: stored, now: recorded,
-                    centreKey: { [trusted = try await storage.trustedCentres()] in trusted[$0] }))
+                CrossAuthorityHistory(record: stored, now: recorded, centreKey: { trusted[$0] }))
             #expect(history.machine.state == .escalatedToSeniorManagers)
             // The clock's event is audited as such: the centre's entry, party clock, at the due instant.
             let clock = try #require(history.steps.last)

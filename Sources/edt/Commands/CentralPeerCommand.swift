@@ -69,7 +69,9 @@ extension CentralCommand {
             func run() async throws {
                 let directory = try known.load()
                 for code in authorities {
-                    if let refusal = directory.refusal(of: code, on: nil) { throw Failure.refused("--authority: \(refusal)") }
+                    if let refusal = directory.refusal(of: code, on: nil) {
+                        throw Failure.refused("--authority: \(refusal)")
+                    }
                 }
                 let storage = try database.open()
                 let enrolled = EnrolledDevice(
@@ -88,7 +90,9 @@ extension CentralCommand {
                             "authorities": .array(enrolled.authorities.sorted().map { .string($0) }),
                         ]))
                 } else {
-                    print("Peer \(device) at \(url) enrolled for \(enrolled.authorities.sorted().joined(separator: ", "))")
+                    print(
+                        "Peer \(device) at \(url) enrolled for \(enrolled.authorities.sorted().joined(separator: ", "))"
+                    )
                 }
             }
         }

@@ -1,0 +1,146 @@
+import Foundation
+import Referrals
+import Testing
+
+/// Forwarding between centrals, end to end: two central processes, one per authority, enrolled
+/// as peers on both sides, with a laptop on each; a Slough EDT referral for a Hampshire child
+/// reaches Hampshire's centre and laptop, Hampshire's written acceptance comes back, and every
+/// replica agrees on `homeResponsible`; through the fault proxy between the centrals nothing is
+/// lost or duplicated.
+extension SyncEndToEndTests {
+    /// A centre's device and key, as `edt central identity --json` prints them.
+    func identity(_ world: World) throws -> (device: String, key: String) {
+        let shown = try edt.run(["central", "identity", "--db", world.database.path, "--json"])
+        #expect(shown.status == 0, "\(shown.standardError)")
+        return (shown.json["device"] as? String ?? "", shown.json["publicKey"] as? String ?? "")
+    }
+
+    /// Enrols `peer` (reached at `url`, serving `authority`) as a peer of `world`'s centre.
+    func addPeer(_ world: World, _ peer: World, url: String, authority: String) throws {
+        let (device, key) = try identity(peer)
+        let added = try edt.run([
+            "central", "peer", "add", "--db", world.database.path, "--device", device, "--public-key", key, "--url",
+            url, "--authority", authority, "--json",
+        ])
+        #expect(added.status == 0, "\(added.standardError)")
+    }
+
+    /// `edt central peer list --json` of `world`, each peer's row.
+    func peerRows(_ world: World) throws -> [[String: Any]] {
+        let listed = try edt.run(["central", "peer", "list", "--db", world.database.path, "--json"])
+        #expect(listed.status == 0, "\(listed.standardError)")
+        return listed.json["peers"] as? [[String: Any]] ?? []
+    }
+
+    /// Runs `attempt` until it says it is done, for up to `seconds`.
+    func eventually(_ seconds: Double = 20, _ attempt: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try attempt() { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return false
+    }
+
+    @Test func aSloughReferralReachesHampshiresOwnCentreAndHampshiresAcceptanceComesBack() throws {
+        let sloughWorld = World()
+        let hampshireWorld = World()
+        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "0.2"])
+        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "0.2"])
+        try addPeer(sloughWorld, hampshireWorld, url: hampshireCentre.url, authority: Self.hampshire)
+        try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
+        let s = try laptop(sloughWorld, "edt-laptop-s", serves: Self.slough, enrolFor: [Self.slough])
+        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+
+        let id = try sloughReferral(s, receivedAt: hoursAgo(2).text)
+        // Not forwarded yet: Hampshire's centre is sent nothing.
+        #expect(try sync(s, sloughCentre.url).status == 0)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(count(try sync(h, hampshireCentre.url).json, "pulled") == 0)
+
+        #expect(try forward(s, id, to: Self.hampshire).status == 0)
+        #expect(try sync(s, sloughCentre.url).status == 0)
+        let reached = try eventually {
+            _ = try sync(h, hampshireCentre.url)
+            return try ids(h) == [id]
+        }
+        #expect(reached, "Hampshire's laptop got the case from Hampshire's centre")
+        #expect(try crossAuthority(h, id)["state"] as? String == "forwardedToHome")
+
+        // Hampshire accepts at its own centre, with its written reference.
+        let accepted = try act(hampshireWorld, id, "accept", authority: Self.hampshire, ["--written-ref", "HCC/2026/114"])
+        #expect(accepted.status == 0, "\(accepted.standardError)")
+        #expect(accepted.json["crossAuthority"] as? String == "homeResponsible")
+        // Slough's centre takes it back; Slough's laptop sees it, verified with Hampshire's key
+        // as Slough's centre vouches for it.
+        let agreed = try eventually {
+            #expect(try sync(s, sloughCentre.url).status == 0)
+            return try crossAuthority(s, id)["state"] as? String == "homeResponsible"
+        }
+        let sloughView = try crossAuthority(s, id)
+        #expect(agreed, "Slough's laptop agrees: \(sloughView)")
+        #expect(try sync(h, hampshireCentre.url).status == 0)
+        for laptop in [s, h] {
+            let cross = try crossAuthority(laptop, id)
+            #expect(cross["state"] as? String == "homeResponsible")
+            #expect(cross["responsible"] as? String == Self.hampshire)
+            let history = cross["history"] as? [[String: Any]] ?? []
+            #expect(history.compactMap { $0["event"] as? String } == ["forward", "accept"])
+        }
+        // Slough's centre itself holds the acceptance: a second one there is refused.
+        let again = try act(sloughWorld, id, "accept", authority: Self.hampshire, ["--written-ref", "HCC/2"])
+        #expect(again.status == 1 && again.standardError.contains("not allowed"), "\(again.standardError)")
+        for world in [sloughWorld, hampshireWorld] {
+            let rows = try peerRows(world)
+            #expect(rows.count == 1)
+            #expect(rows.first?["problem"] is NSNull, "\(rows)")
+        }
+        // A case Slough never forwarded stays Slough's alone.
+        let local = try sloughReferral(s, receivedAt: hoursAgo(1).text)
+        #expect(try sync(s, sloughCentre.url).status == 0)
+        Thread.sleep(forTimeInterval: 1)
+        _ = try sync(h, hampshireCentre.url)
+        let hampshireHas = try ids(h)
+        #expect(!hampshireHas.contains(local))
+    }
+
+    @Test(arguments: ["drop", "truncate", "503"])
+    func forwardingBetweenCentralsSurvivesFaultsWithNothingLostOrDuplicated(_ fault: String) throws {
+        let sloughWorld = World()
+        let hampshireWorld = World()
+        // Slough's centre forwards only when told here (`edt central peer sync`), so the faults
+        // meet the forwarding itself.
+        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "3600"])
+        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "3600"])
+        let proxy = try ServerProcess.faultProxy(
+            upstream: hampshireCentre.port,
+            arguments: ["--faults", fault, "--rate", "0.7", "--seed", "7", "--fault-limit", "4"],
+            log: sloughWorld.directory.appendingPathComponent("proxy.log"))
+        defer { proxy.terminate() }
+        try addPeer(sloughWorld, hampshireWorld, url: proxy.url, authority: Self.hampshire)
+        try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
+        let s = try laptop(sloughWorld, "edt-laptop-s", serves: Self.slough, enrolFor: [Self.slough])
+        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        // Three rounds, each its own forwarding through the proxy (and its retries).
+        var forwarded: [String] = []
+        for _ in 0..<3 {
+            for _ in 0..<2 {
+                let id = try sloughReferral(s, receivedAt: hoursAgo(2).text)
+                #expect(try forward(s, id, to: Self.hampshire).status == 0)
+                forwarded.append(id)
+            }
+            #expect(try sync(s, sloughCentre.url).status == 0)
+            let done = try eventually(60) {
+                _ = try edt.run(["central", "peer", "sync", "--db", sloughWorld.database.path, "--json"])
+                let row = try peerRows(sloughWorld).first ?? [:]
+                return row["pending"] as? Int == 0 && row["problem"] is NSNull
+            }
+            let rows = try peerRows(sloughWorld)
+            #expect(done, "forwarding converged: \(rows)")
+        }
+        #expect(proxy.logText.contains(": \(fault)"), "the proxy injected no \(fault): \(proxy.logText)")
+        #expect(try sync(h, hampshireCentre.url).status == 0)
+        let received = try ids(h)
+        #expect(received.count == 6 && Set(received) == Set(forwarded), "\(received)")
+    }
+}
