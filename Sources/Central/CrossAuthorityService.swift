@@ -182,7 +182,7 @@ public struct CrossAuthorityService: Sendable {
                 "case \(record.id) was never forwarded to a home authority: only its host forwards it, from the EDT laptop (edt referral forward)"
             )
         }
-        if let last = history.steps.compactMap(\.act).map(\.at).max(), at < last {
+        if let last = history.lastActAt, at < last {
             throw Refusal(
                 .invalid,
                 "the act is dated \(at), before the last act recorded on case \(record.id) (\(last)): acts are taken in the order they happened"

@@ -172,6 +172,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         ALTER TABLE cases ADD COLUMN escalates_at INTEGER;
                         CREATE INDEX cases_escalating ON cases (escalates_at) WHERE escalates_at IS NOT NULL;
                         ALTER TABLE case_authorities ADD COLUMN left_at INTEGER;
+                        ALTER TABLE cases ADD COLUMN awaiting_home TEXT;
                         DELETE FROM case_authorities;
                         """)
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM cases")
@@ -338,9 +339,11 @@ public final class SQLiteCentralStorage: CentralStorage {
             let upsert = try HotStatement(
                 db,
                 """
-                INSERT INTO cases (id, sequence, version, body, accepted, escalates_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO cases (id, sequence, version, body, accepted, escalates_at, awaiting_home)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET sequence = excluded.sequence, version = excluded.version, body = excluded.body,
-                    accepted = excluded.accepted, escalates_at = excluded.escalates_at
+                    accepted = excluded.accepted, escalates_at = excluded.escalates_at,
+                    awaiting_home = excluded.awaiting_home
                 """)
             let centreKey = self.centreKey
             let centreDeviceName = HandoverAcceptance.centreDevicePrefix + self.identity
@@ -438,6 +441,12 @@ public final class SQLiteCentralStorage: CentralStorage {
                     crossAuthority.flatMap {
                         $0.machine.awaitsEscalation ? $0.machine.escalatesAt.secondsSinceEpoch : nil
                     }
+                // The home authority whose answer the case awaits: its day team is handed the
+                // case whether or not the host's has accepted it.
+                let awaitingHome = crossAuthority.flatMap { history -> String? in
+                    let state = history.machine.state
+                    return state == .homeResponsible || state == .hostLeadsByAgreement ? nil : history.machine.home
+                }
                 // An entry of the centre's own brought back (its database restored from an older
                 // backup): its counter must not be given again.
                 for entry in part.entries where entry.dot.device.rawValue == centreDeviceName {
@@ -459,6 +468,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         upsert.bindWithoutCopying(blob: body, at: 4)
                         upsert.bind(accepted ? 1 : 0, at: 5)
                         if let escalatesAt { upsert.bind(escalatesAt, at: 6) } else { upsert.bindNull(at: 6) }
+                        if let awaitingHome { upsert.bind(awaitingHome, at: 7) } else { upsert.bindNull(at: 7) }
                         try upsert.execute()
                     }
                 }
@@ -541,8 +551,10 @@ public final class SQLiteCentralStorage: CentralStorage {
                 var arguments: StatementArguments = [stretch.lower, stretch.upper]
                 arguments += StatementArguments(codes)
                 // A case an authority left is sent once more to a device that held it (its
-                // cursor is before the change that removed the authority), never to a new one.
-                arguments += [sequence, sequence]
+                // cursor is before the change that removed the authority), never to a new one:
+                // a first pull, on any of its pages, counts from where it began.
+                let heldUpTo = max(sequence, acceptedUpTo)
+                arguments += [heldUpTo, heldUpTo]
                 let rows = try Row.fetchCursor(try select(unacceptedOnly: stretch.unacceptedOnly), arguments: arguments)
                 while let row = try rows.next() {
                     let size: Int = row[2]
@@ -659,10 +671,11 @@ public final class SQLiteCentralStorage: CentralStorage {
                 db,
                 sql: """
                     SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
-                    WHERE case_authorities.authority = ? AND case_authorities.left_at IS NULL AND cases.accepted = 0
+                    WHERE case_authorities.authority = ? AND case_authorities.left_at IS NULL
+                    AND (cases.accepted = 0 OR cases.awaiting_home = ?)
                     ORDER BY cases.id
                     """,
-                arguments: [authority]
+                arguments: [authority, authority]
             ).map { row -> (String, Data) in (row[0], row[1]) }
         }
         var records: [Replication.Record] = []
@@ -789,10 +802,10 @@ public final class SQLiteCentralStorage: CentralStorage {
                 db,
                 sql: """
                     SELECT DISTINCT p.case_id FROM handover_package_cases p JOIN cases c ON c.id = p.case_id
-                    WHERE p.authority = ? AND p.opens_at < ? AND c.accepted = 0
+                    WHERE p.authority = ? AND p.opens_at < ? AND (c.accepted = 0 OR c.awaiting_home = ?)
                     ORDER BY p.case_id
                     """,
-                arguments: [authority, opensAt.secondsSinceEpoch]
+                arguments: [authority, opensAt.secondsSinceEpoch, authority]
             ).map { try RecordID($0) }
         }
     }

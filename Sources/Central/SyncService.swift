@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 public import Handover
 public import LineProtocol
 import Referrals
@@ -285,8 +286,12 @@ public struct SyncService: Sendable {
     /// database was restored from an older backup), is taken back as proven.
     static func check(
         _ part: Record, before: Record?, merged: Record, device: EnrolledDevice, known: AuthorityDirectory,
-        centre: Centre? = nil
+        centre: Centre? = nil, now: Instant = Instant(Date())
     ) -> StoredOutcome.Rejection? {
+        let centreKey: (DeviceID) -> [UInt8]? = { id in
+            if centre?.device == id { return centre?.key }
+            return centre?.peers[id]
+        }
         func isCentres(_ entry: Entry) -> Bool { centre?.wrote(entry, in: part.id) ?? false }
         // A peer centre's own entry, at its own dot (its signature is checked below).
         func isPeers(_ entry: Entry) -> Bool { device.isPeer && entry.dot.device == device.id }
@@ -307,7 +312,10 @@ public struct SyncService: Sendable {
         where entry.kind == CrossAuthorityAct.kind && before?.entry(at: entry.dot) == nil && !isCentres(entry)
             && !isPeers(entry)
         {
-            if let refusal = forwardingRefusal(entry, of: part.id, merged: merged, device: device, known: known) {
+            if let refusal = forwardingRefusal(
+                entry, of: part.id, before: before, merged: merged, device: device, known: known, centreKey: centreKey,
+                now: now)
+            {
                 return refusal
             }
         }
@@ -373,17 +381,31 @@ public struct SyncService: Sendable {
         // serves, so no device exposes a case to another authority by writing a field (a home
         // authority is reached only by a recorded forwarding, above).
         let hostsBefore = before.map(ReferralCapture.hostAuthorities(of:)) ?? []
-        for host in ReferralCapture.hostAuthorities(of: merged).subtracting(hostsBefore).sorted()
-        where !device.authorities.contains(host) {
+        let newHosts = ReferralCapture.hostAuthorities(of: merged).subtracting(hostsBefore)
+        if let before, !newHosts.isEmpty {
+            // The host is corrected only by one of its own devices, and never once the case
+            // was forwarded: the host is the party that stays responsible until the home accepts.
+            if CrossAuthorityHistory(record: before, now: now, centreKey: centreKey) != nil {
+                return .init(
+                    .forbidden,
+                    message:
+                        "the case was forwarded to its home authority, so its host authority (\(hostsBefore.sorted().joined(separator: ", "))) can no longer be changed; nothing of the case was stored"
+                )
+            }
+            if hostsBefore.isDisjoint(with: device.authorities) {
+                return .init(
+                    .forbidden,
+                    message:
+                        "only a device of the case's host authority (\(hostsBefore.sorted().joined(separator: ", "))) may correct it; nothing of the case was stored"
+                )
+            }
+        }
+        for host in newHosts.sorted() where !device.authorities.contains(host) {
             return .init(
                 .forbidden,
                 message:
                     "device \(device.id) serves \(served), so it cannot make \(host) the case's host authority: a case reaches another authority only when its host forwards it (edt referral forward); nothing of the case was stored"
             )
-        }
-        let centreKey: (DeviceID) -> [UInt8]? = { id in
-            if centre?.device == id { return centre?.key }
-            return centre?.peers[id]
         }
         if let before,
             CrossAuthorityHistory.authorities(of: before, centreKey: centreKey).isDisjoint(with: device.authorities)
@@ -408,7 +430,8 @@ public struct SyncService: Sendable {
     /// decide), a forwarding as an authority the device does not serve or that is not the
     /// case's host, or to an authority not known. Nil when it may.
     static func forwardingRefusal(
-        _ entry: Entry, of id: RecordID, merged: Record, device: EnrolledDevice, known: AuthorityDirectory
+        _ entry: Entry, of id: RecordID, before: Record?, merged: Record, device: EnrolledDevice,
+        known: AuthorityDirectory, centreKey: (DeviceID) -> [UInt8]?, now: Instant
     ) -> StoredOutcome.Rejection? {
         guard let act = CrossAuthorityAct.read(entry, in: id, centreKey: { _ in nil }), act.verb == .forward,
             let authority = act.authority, let home = act.home
@@ -440,8 +463,37 @@ public struct SyncService: Sendable {
                     "entry \(entry.dot) forwards the case to \(home), which is not a known children's services authority"
             )
         }
+        // Its instants: not in the future (a clock far ahead would escalate the case at once
+        // and freeze every later act), not before an act already recorded (replayed in time
+        // order, it would rewrite what followed), and the referral's own instant as held.
+        guard act.at.secondsSinceEpoch <= now.secondsSinceEpoch + Self.futureTolerance else {
+            return .init(
+                .invalid,
+                message:
+                    "entry \(entry.dot) forwards the case at \(act.at), in the future (the centre's clock says \(now)): check the laptop's clock"
+            )
+        }
+        if let before, let last = CrossAuthorityHistory(record: before, now: now, centreKey: centreKey)?.lastActAt,
+            act.at < last
+        {
+            return .init(
+                .invalid,
+                message:
+                    "entry \(entry.dot) forwards the case at \(act.at), before the last act recorded on it (\(last)): acts are taken in the order they happened"
+            )
+        }
+        guard let received = ReferralTimeline(record: merged)?.receivedAt, act.referredAt == received else {
+            return .init(
+                .invalid,
+                message:
+                    "entry \(entry.dot) does not name the referral's receipt instant as the case holds it (referredAt): the 24 hours run from it"
+            )
+        }
         return nil
     }
+
+    /// How far past the centre's clock a device may date an act (clocks differ a little).
+    static let futureTolerance: Int64 = 5 * 60
 
     /// The reply header's `peers` parameter: every peer centre this centre trusts, as
     /// `<device>:<key in hex>` pairs sorted by device and joined by commas, so a laptop can verify

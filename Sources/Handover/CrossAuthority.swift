@@ -94,15 +94,21 @@ public struct CrossAuthority: Sendable, Hashable {
     /// The parties that agreed the host carries on, while the other has not yet (in
     /// ``State/forwardedToHome``).
     public private(set) var agreedHostLeads: Set<Party> = []
+    /// When the case was last forwarded: a case forwarded more than 24 hours after the
+    /// referral is escalated at once, not before it was forwarded.
+    public private(set) var forwardedAt: Instant?
 
     public init(host: String, referredAt: Instant) {
         self.host = host
         self.referredAt = referredAt
     }
 
-    /// When the case goes to senior managers unless accepted or agreed on first.
+    /// When the case goes to senior managers unless accepted or agreed on first: 24 hours after
+    /// the referral, or when it was forwarded if that was later.
     public var escalatesAt: Instant {
-        Instant(secondsSinceEpoch: referredAt.secondsSinceEpoch + Self.escalationSeconds)
+        let due = Instant(secondsSinceEpoch: referredAt.secondsSinceEpoch + Self.escalationSeconds)
+        guard let forwardedAt, forwardedAt > due else { return due }
+        return forwardedAt
     }
 
     /// The authority responsible for the child now: the home authority once it accepted (or
@@ -191,8 +197,12 @@ public struct CrossAuthority: Sendable, Hashable {
             switch state {
             case nil:
                 break
-            case .forwardedToHome?, .disputed?:
+            case .forwardedToHome?:
                 guard newHome != home else { throw Refusal("the case is forwarded to \(newHome) already") }
+            case .disputed?:
+                throw Refusal(
+                    "the case is disputed\(describe(escalation)): moving it to another home authority would erase the dispute; senior managers decide once it is escalated (\(escalatesAt))"
+                )
             case let other?:
                 throw Refusal(
                     "the case is \(other.rawValue)\(describe(escalation)): it cannot be forwarded to another home authority now"
@@ -200,6 +210,7 @@ public struct CrossAuthority: Sendable, Hashable {
             }
             home = newHome
             agreedHostLeads = []
+            forwardedAt = instant
             return made(.forwardedToHome)
         case .accept(let reference):
             guard party == .home else {

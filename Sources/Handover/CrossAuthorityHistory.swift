@@ -57,7 +57,10 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
         }
         let hosts = ReferralCapture.hostAuthorities(of: record)
         guard let first = acts.first(where: { $0.act.verb == .forward && hosts.contains($0.act.authority ?? "") }),
-            let host = first.act.authority, let received = ReferralTimeline(record: record)?.receivedAt
+            let host = first.act.authority,
+            // The referral's instant as the first forwarding fixed it (a later correction of
+            // receivedAt does not re-judge the acts); the record's for a forwarding without it.
+            let received = first.act.referredAt ?? ReferralTimeline(record: record)?.receivedAt
         else { return nil }
         var machine = CrossAuthority(host: host, referredAt: received)
         var steps: [Step] = []
@@ -127,6 +130,12 @@ public struct CrossAuthorityHistory: Sendable, Hashable {
         case .decide:
             .decide(lead: CrossAuthority.Lead(rawValue: act.lead ?? "") ?? .host, writtenReference: act.reference ?? "")
         }
+    }
+
+    /// When the latest act that applied happened: no act may be dated before it (acts are
+    /// replayed in the order of their instants, so an earlier one would rewrite what followed).
+    public var lastActAt: Instant? {
+        steps.filter { $0.act != nil && $0.notApplied == nil }.map(\.at).max()
     }
 
     /// When the two authorities settled who leads (the home accepted, both agreed, senior

@@ -58,7 +58,12 @@ extension HandoverPackage {
                         && history.machine.state != .hostLeadsByAgreement
                 } ?? false
             // A case handed over before stays until accepted, even when its host or its receipt
-            // was corrected since.
+            // was corrected since; but not for an authority it was forwarded away from.
+            if named, let machine = crossAuthority?.machine, !machine.authorities.contains(code),
+                timeline.hostAuthority != code
+            {
+                continue
+            }
             guard named || forwardedHere || (timeline.hostAuthority == code && timeline.receivedAt < window.opensAt)
             else { continue }
             guard named || forwardedHere || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }

@@ -79,9 +79,14 @@ extension Workspace {
         } else {
             at = now
         }
-        var machine =
-            try crossAuthority(of: record, at: at)?.machine
-            ?? CrossAuthority(host: host, referredAt: timeline.receivedAt)
+        // The acts as recorded (the clock is run on to `at` by the machine itself).
+        let history = try crossAuthority(of: record, at: Instant(secondsSinceEpoch: 0))
+        if let last = history?.lastActAt, at < last {
+            throw .refused(
+                "--at \(at.london) is before the last act recorded between the authorities (\(last.london)): acts are taken in the order they happened"
+            )
+        }
+        var machine = history?.machine ?? CrossAuthority(host: host, referredAt: timeline.receivedAt)
         do throws(CrossAuthority.Refusal) {
             try machine.apply(.forward(home: home), by: .host, at: at)
         } catch {
@@ -92,7 +97,8 @@ extension Workspace {
         let path: FieldPath
         do {
             act = try CrossAuthorityAct(
-                verb: .forward, authority: host, by: author, at: at, recordedAt: now, device: device, home: home)
+                verb: .forward, authority: host, by: author, at: at, recordedAt: now, device: device, home: home,
+                referredAt: machine.referredAt)
             path = try FieldPath(ReferralCapture.homeAuthorityPath)
             let replaced = record.register(at: path)?.values.filter { $0 != .string(home) } ?? []
             replacement =

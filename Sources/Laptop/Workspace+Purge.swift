@@ -29,10 +29,20 @@ extension Workspace {
         guard let centreKey = try centreKey() else { return [] }
         let keep = Int64(try keepAcceptedDays()) * 86_400
         let now = clock.now()
+        let served = Set(policy.authorities)
+        let keys = try crossAuthorityKeys()
         return try storeValue { () throws(StoreError) in
             try store.purgeAccepted(acceptedBy: now.secondsSinceEpoch - keep) { record in
                 // The catalog found it; the case itself decides.
                 guard let accepted = HandoverAcceptance.acceptedAt(record, centreKey: centreKey) else { return false }
+                // Forwarded to a home authority this laptop serves, whose answer is awaited:
+                // kept for it, whatever the host's day team did.
+                if let machine = CrossAuthorityHistory(record: record, now: now, centreKey: keys)?.machine,
+                    let home = machine.home, served.contains(home),
+                    machine.state != .homeResponsible && machine.state != .hostLeadsByAgreement
+                {
+                    return false
+                }
                 let kept = Instant(
                     secondsSinceEpoch: accepted.secondsSinceEpoch + keep, fractionDigits: accepted.fractionDigits)
                 return kept <= now

@@ -171,10 +171,22 @@ extension Workspace {
             throw .refused(error.description)
         }
         try checkAuthorities(after: value, at: path, in: record)
-        if path.rawValue == ReferralCapture.homeAuthorityPath, try crossAuthority(of: record, at: clock.now()) != nil {
-            throw .refused(
-                "the case was forwarded to its home authority: change where it goes with `edt referral forward \(idText) --to CODE`, which records the act (the field alone shows the case to nobody)"
-            )
+        if path.rawValue == ReferralCapture.hostAuthorityPath || path.rawValue == ReferralCapture.homeAuthorityPath,
+            let machine = try crossAuthority(of: record, at: clock.now())?.machine
+        {
+            // Once forwarded, the host is fixed (it stays responsible until the home accepts)
+            // and the home follows the recorded forwarding; a conflict on the home field may
+            // still be resolved to the home the case was forwarded to.
+            if path.rawValue == ReferralCapture.hostAuthorityPath {
+                throw .refused(
+                    "the case was forwarded to its home authority, so its host authority (\(machine.host)) can no longer be changed"
+                )
+            }
+            if !(resolving && value == .string(machine.home ?? "")) {
+                throw .refused(
+                    "the case was forwarded to its home authority (\(machine.home ?? "none")): change where it goes with `edt referral forward \(idText) --to CODE`, which records the act (the field alone shows the case to nobody)"
+                )
+            }
         }
         let register = record.register(at: path)
         if resolving {

@@ -39,13 +39,16 @@ public struct CrossAuthorityAct: Sendable, Hashable {
     public let reference: String?
     /// Which authority senior managers decided leads (`host` or `home`).
     public let lead: String?
+    /// When the referral was received, as the host's forwarding fixes it: the 24 hours run from
+    /// it whatever `receivedAt` is later changed to.
+    public let referredAt: Instant?
 
     /// Checks the act's shape: an authority's GSS code for every act but the clock's escalation,
     /// a home authority for a forwarding, a written reference for an acceptance and a decision,
     /// `host` or `home` as the lead of a decision.
     public init(
         verb: Verb, authority: String?, by: ReferralEntry.Author, at: Instant, recordedAt: Instant, device: DeviceID,
-        home: String? = nil, reference: String? = nil, lead: String? = nil
+        home: String? = nil, reference: String? = nil, lead: String? = nil, referredAt: Instant? = nil
     ) throws(ReferralError) {
         if let authority {
             guard Identifiers.isAuthorityCode(authority) else {
@@ -83,6 +86,7 @@ public struct CrossAuthorityAct: Sendable, Hashable {
         self.home = verb == .forward ? home : nil
         self.reference = (verb == .accept || verb == .decide) ? reference?.trimmingSpaces : nil
         self.lead = verb == .decide ? lead : nil
+        self.referredAt = verb == .forward ? referredAt : nil
     }
 
     /// Whether a centre recorded it (its dot is a `central.<identity>` device's).
@@ -99,6 +103,7 @@ public struct CrossAuthorityAct: Sendable, Hashable {
         if let home { payload["home"] = .string(home) }
         if let reference { payload["reference"] = .string(reference) }
         if let lead { payload["lead"] = .string(lead) }
+        if let referredAt { payload["referredAt"] = .string(referredAt.description) }
         return payload
     }
 
@@ -142,7 +147,8 @@ public struct CrossAuthorityAct: Sendable, Hashable {
         }
         return try? CrossAuthorityAct(
             verb: verb, authority: text("authority"), by: author, at: at, recordedAt: recordedAt, device: device,
-            home: text("home"), reference: text("reference"), lead: text("lead"))
+            home: text("home"), reference: text("reference"), lead: text("lead"),
+            referredAt: text("referredAt").flatMap(Instant.init(iso8601:)))
     }
 
     /// Every act of `record` that counts (``read(_:in:centreKey:)``), with the entry that holds it, in entry order.

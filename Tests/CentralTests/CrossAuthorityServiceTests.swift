@@ -25,7 +25,8 @@ extension CentralTests {
         let instant = try #require(Instant(iso8601: at))
         let act = try CrossAuthorityAct(
             verb: verb, authority: host, by: author, at: instant, recordedAt: instant, device: try DeviceID(device),
-            home: verb == .forward ? home : nil, reference: verb == .accept ? "REF" : nil)
+            home: verb == .forward ? home : nil, reference: verb == .accept ? "REF" : nil,
+            referredAt: ReferralTimeline(record: record)?.receivedAt)
         let signed = try CrossAuthorityAct.sign(act.payload, record: record.id) { Array(try key.signature(for: $0)) }
         try replica.append(kind: CrossAuthorityAct.kind, payload: .object(signed), to: record.id)
         return try #require(replica[record.id])
@@ -272,6 +273,108 @@ extension CentralTests {
             #expect(
                 try await actRefusal(.accept(writtenReference: "R"), authority: Self.hampshire, at: later, in: storage)
                     == .anotherAuthority)
+        }
+    }
+
+    @Test func theHomeCannotMakeItselfHostNorCanAForwardingRewriteTimeOrTheReferral() async throws {
+        try await withStorage { storage in
+            let service = SyncService(storage: storage)
+            let (laptopS, _, key) = try await sloughCase(forward: true, in: storage)
+            let hampshireKey = Curve25519.Signing.PrivateKey()
+            let laptopH = try device("edt-laptop-h", authorities: [Self.hampshire], key: hampshireKey)
+            try await storage.enroll(laptopH)
+            func rejection(_ part: Record, from device: EnrolledDevice) async throws -> StoredOutcome.Rejection? {
+                let outcomes = try await service.store([part], from: device)
+                if case .rejected(_, let rejection)? = outcomes.first { return rejection }
+                return nil
+            }
+            let stored = try #require(try await storage.storedCase(try RecordID("case-1")))
+            // Hampshire's laptop sees the case; it cannot make Hampshire the host.
+            var replica = Replica(device: try DeviceID("edt-laptop-h"), knowledge: stored.version, records: [stored])
+            replica.write(.string(Self.hampshire), to: try FieldPath("hostAuthority"), in: stored.id)
+            let takeover = try #require(replica[stored.id])
+            #expect(try await rejection(takeover, from: laptopH)?.reason == .forbidden)
+            // Nor can Slough's own laptop move the host once forwarded.
+            var moved = Replica(device: try DeviceID("edt-laptop-s"), knowledge: stored.version, records: [stored])
+            moved.write(.string(Self.reading), to: try FieldPath("hostAuthority"), in: stored.id)
+            let reslough = try device("edt-laptop-s", authorities: [Self.slough, Self.reading], key: key)
+            try await storage.enroll(reslough)
+            #expect(try await rejection(try #require(moved[stored.id]), from: reslough)?.reason == .forbidden)
+
+            // Home disputes at the centre at 05:00.
+            let disputeAt = Instant(iso8601: "2026-11-28T05:00:00Z")!
+            _ = try await CrossAuthorityService(storage: storage).act(
+                .dispute, on: stored.id, by: Self.manager, authority: Self.hampshire, at: disputeAt,
+                recordedAt: disputeAt)
+            let disputed = try #require(try await storage.storedCase(stored.id))
+            // A forwarding dated before that dispute would rewrite it: refused.
+            let backdated = try forwarded(disputed, to: Self.reading, key: key, at: "2026-11-28T04:00:00Z")
+            #expect(try await rejection(backdated, from: reslough)?.reason == .invalid)
+            // One dated in the future would escalate the case at once: refused.
+            let future = try forwarded(disputed, to: Self.reading, key: key, at: "2099-01-01T00:00:00Z")
+            #expect(try await rejection(future, from: reslough)?.reason == .invalid)
+            #expect(
+                CrossAuthorityHistory(record: try #require(try await storage.storedCase(stored.id)), now: disputeAt) {
+                    _ in nil
+                }?.machine.home == Self.hampshire)
+            _ = laptopS
+        }
+    }
+
+    @Test func aForwardingMustNameTheReferralsOwnInstant() async throws {
+        try await withStorage { storage in
+            let key = Curve25519.Signing.PrivateKey()
+            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+            try await storage.enroll(laptopS)
+            let base = try referral("case-1", host: Self.slough, device: "edt-laptop-s")
+            var replica = Replica(device: try DeviceID("edt-laptop-s"), knowledge: base.version, records: [base])
+            let act = try CrossAuthorityAct(
+                verb: .forward, authority: Self.slough, by: Self.manager, at: Instant(iso8601: "2026-11-28T03:00:00Z")!,
+                recordedAt: Instant(iso8601: "2026-11-28T03:00:00Z")!, device: try DeviceID("edt-laptop-s"),
+                home: Self.hampshire, referredAt: Instant(iso8601: "2026-11-27T02:10:00Z"))
+            let signed = try CrossAuthorityAct.sign(act.payload, record: base.id) { Array(try key.signature(for: $0)) }
+            try replica.append(kind: CrossAuthorityAct.kind, payload: .object(signed), to: base.id)
+            let outcomes = try await SyncService(storage: storage).store(
+                [try #require(replica[base.id])], from: laptopS)
+            guard case .rejected(_, let rejection)? = outcomes.first else {
+                Issue.record("a forwarding naming another receipt instant was stored")
+                return
+            }
+            #expect(rejection.reason == .invalid)
+            #expect(rejection.message.contains("referredAt"))
+        }
+    }
+
+    @Test func aCaseForwardedAfterTwentyFourHoursIsEscalatedWhenForwarded() async throws {
+        try await withStorage { storage in
+            let key = Curve25519.Signing.PrivateKey()
+            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+            try await storage.enroll(laptopS)
+            // Received at 02:10 on the 20th, forwarded three days later (the laptop was offline).
+            let late = try forwarded(
+                try referral("case-1", host: Self.slough, device: "edt-laptop-s", receivedAt: "2026-11-20T02:10:00Z"),
+                key: key, at: "2026-11-23T02:10:00Z")
+            let stored = try await SyncService(storage: storage).store([late], from: laptopS)
+            guard case .stored? = stored.first else {
+                Issue.record("the late forwarding was refused: \(stored)")
+                return
+            }
+            let forwardedAt = Instant(iso8601: "2026-11-23T02:10:00Z")!
+            #expect(try await storage.nextEscalation() == forwardedAt, "not dated before it was forwarded")
+            let now = Instant(secondsSinceEpoch: forwardedAt.secondsSinceEpoch + 60)
+            #expect(try await CrossAuthorityService(storage: storage).escalateDue(now: now) == [try RecordID("case-1")])
+            #expect(try await storage.nextEscalation() == nil)
+        }
+    }
+
+    @Test func theHomeIsHandedACaseItMustAnswerEvenOnceTheHostsDayTeamAccepted() async throws {
+        try await withStorage { storage in
+            _ = try await sloughCase(forward: true, in: storage)
+            #expect(try await storage.keep(try package(["case-1"], authority: Self.slough)))
+            _ = try await accept("case-1", authority: Self.slough, in: storage)
+            let home = try await storage.unacceptedCases(of: Self.hampshire).map(\.id.rawValue)
+            #expect(home == ["case-1"], "Hampshire has still to answer")
+            #expect(try await storage.unacceptedCases(of: Self.slough).isEmpty)
         }
     }
 }

@@ -68,7 +68,8 @@ extension SyncEndToEndTests {
         #expect(try crossAuthority(h, id)["state"] as? String == "forwardedToHome")
 
         // Hampshire accepts at its own centre, with its written reference.
-        let accepted = try act(hampshireWorld, id, "accept", authority: Self.hampshire, ["--written-ref", "HCC/2026/114"])
+        let accepted = try act(
+            hampshireWorld, id, "accept", authority: Self.hampshire, ["--written-ref", "HCC/2026/114"])
         #expect(accepted.status == 0, "\(accepted.standardError)")
         #expect(accepted.json["crossAuthority"] as? String == "homeResponsible")
         // Slough's centre takes it back; Slough's laptop sees it, verified with Hampshire's key

@@ -93,11 +93,10 @@ struct CrossAuthorityTests {
                 path: [forward, Step(event: .agreeHost, party: .home, after: 120)],
                 model: Model(.forwardedToHome, home: F.home, agreed: [.home])),
             Start(
-                name: "forwardedToHome, forwarded to Reading first, disputed, then forwarded anew to Hampshire",
+                name: "forwardedToHome, forwarded to Reading first, the host agreed, then forwarded anew to Hampshire",
                 path: [
                     Step(event: .forward(home: F.other), party: .host, after: 60),
                     Step(event: .agreeHost, party: .host, after: 90),
-                    Step(event: .dispute, party: .home, after: 100),
                     Step(event: .forward(home: F.home), party: .host, after: 120),
                 ],
                 model: Model(.forwardedToHome, home: F.home)),
@@ -210,8 +209,9 @@ struct CrossAuthorityTests {
         case (nil, .forwardToTheSameHome, .host):
             // Never forwarded: Hampshire is not "the same" home yet, only the first.
             return (Model(.forwardedToHome, home: F.home), nil)
-        // Forwarding anew to another authority, from forwardedToHome or disputed: agreements go.
-        case (.forwardedToHome?, .forwardToAnotherHome, .host), (.disputed?, .forwardToAnotherHome, .host):
+        // Forwarding anew to another authority, from forwardedToHome only (a dispute is not
+        // erased by moving the case): agreements go.
+        case (.forwardedToHome?, .forwardToAnotherHome, .host):
             return (Model(.forwardedToHome, home: F.other), now.state)
         // | forwardedToHome | accept (reference required) | home | homeResponsible |
         case (.forwardedToHome?, .acceptWithReference, .home):
@@ -473,13 +473,15 @@ struct CrossAuthorityTests {
         try machine.apply(.accept(writtenReference: "RBC/55"), by: .home, at: F.after(180))
         #expect(machine.responsible == F.other)
 
-        // From disputed too.
+        // Not from disputed: moving the case would erase the dispute; senior managers decide.
         var disputed = F.fresh()
         try disputed.apply(.forward(home: F.home), by: .host, at: F.after(60))
         try disputed.apply(.dispute, by: .home, at: F.after(120))
-        try disputed.apply(.forward(home: F.other), by: .host, at: F.after(180))
-        #expect(disputed.state == .forwardedToHome)
-        #expect(disputed.authorities == [F.host, F.other])
+        let before = disputed
+        #expect(throws: CrossAuthority.Refusal.self) {
+            try disputed.apply(.forward(home: F.other), by: .host, at: F.after(180))
+        }
+        #expect(disputed == before)
     }
 }
 
