@@ -124,6 +124,11 @@ extension CentralCommand {
                 var flags: [String] = []
                 if case .bool(true)? = fields["carriedOver"] { flags.append("carried over") }
                 if case .bool(true)? = fields["overdue"] { flags.append("OVERDUE") }
+                if case .object(let cross)? = fields["crossAuthority"] {
+                    flags.append(
+                        "host \(string(cross["host"]) ?? "?"), home \(string(cross["home"]) ?? "?"): \(string(cross["state"]) ?? "?")"
+                    )
+                }
                 var route = ""
                 if case .object(let routed)? = fields["routedTo"] {
                     route = " → \(string(routed["name"]) ?? "?") (\(string(routed["rule"]) ?? "?"))"
@@ -135,6 +140,9 @@ extension CentralCommand {
             }
             lines.append(
                 "Accept a case: edt central case --db … ID accept-handover --by NAME --role ROLE --authority CODE")
+            lines.append(
+                "A case forwarded to you as the child's home: edt central case --db … ID accept --written-ref REF (or dispute, agree-host) --by NAME --role ROLE --authority CODE"
+            )
             return lines.joined(separator: "\n") + "\n"
         }
     }
