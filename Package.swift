@@ -198,6 +198,9 @@ let package = Package(
             dependencies: [
                 "Laptop", "Handover", "Referrals", "Replication", "LineProtocol", "Uploader", "Central", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                // A stand-in centre whose replies vouch for peer centres (FakeCentre.swift).
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -501,13 +501,8 @@ public struct SyncService: Sendable {
     func peersParameter() async throws(CentralError) -> [(String, String)] {
         let peers = try await storage.peers(includingRemoved: true)
         guard !peers.isEmpty else { return [] }
-        let value = peers.map { "\($0.device.id.rawValue):\(Hex.encode($0.device.publicKey))" }.sorted()
-            .joined(separator: ",")
-        return [(Self.peersParameterName, value)]
+        return [(Header.peersParameter, Header.peersValue(peers.map { ($0.device.id.rawValue, $0.device.publicKey) }))]
     }
-
-    /// The name of the reply header's parameter listing the peer centres.
-    static let peersParameterName = "peers"
 
     // MARK: - Cursors
 

@@ -67,6 +67,7 @@ extension Workspace {
         let ownKey = publicKey
         let pinned = try pinnedDeviceKeys()
         let centreKey = try storeValue { () throws(StoreError) in try store.centreKey() }
+        let centreKeys = try self.centreKeys()
         // The signer is the key the bundle's header names. It must be this device's own key for
         // a bundle naming this device; vouched for by this laptop's centre (`cert=`) when this
         // laptop knows its centre; else the key the device used before, if it did.
@@ -143,10 +144,11 @@ extension Workspace {
             for record in valid {
                 // Checked against this replica as it is now, earlier records of the bundle merged.
                 let held = replica[record.id]
-                // A centre entry (a day team's acceptance) new here may be relayed by any device:
-                // it is proven by the centre's own signature, checked with the centre's key.
+                // A centre entry (a day team's acceptance, a home authority's act) new here may be
+                // relayed by any device: it is proven by its centre's own signature, checked with
+                // the key this laptop trusts for that centre (a vouched peer's, else its centre's).
                 if let problem = record.entries.lazy.filter({ held?.entry(at: $0.dot) == nil })
-                    .compactMap({ HandoverAcceptance.centreEntryProblem(of: $0, in: record.id, centreKey: centreKey) })
+                    .compactMap({ HandoverAcceptance.centreEntryProblem(of: $0, in: record.id, centreKey: centreKeys) })
                     .first
                 {
                     unproven.append(

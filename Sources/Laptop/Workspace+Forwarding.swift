@@ -11,14 +11,15 @@ public import Replication
 /// a ``Referrals/CrossAuthorityAct`` entry signed with this device's key, written in one commit
 /// with the `homeAuthority` field. Only that act makes the case visible to the home authority
 /// once synced; writing the field alone does not. The home authority's answer (acceptance,
-/// dispute, agreement) and senior managers' decision are recorded at a centre and reach this
-/// laptop at its next sync, counted only when signed with the key of the centre it trusts.
+/// dispute, agreement) and senior managers' decision are recorded at a centre (this laptop's, or
+/// the home authority's own, a peer its centre vouches for) and reach this laptop at its next
+/// sync, counted only when signed with the key it trusts for that centre (``centreKeys()``).
 extension Workspace {
-    /// The centre's key for the acts of `device`, when it is a centre's: the one centre this
-    /// laptop trusts (`edt store centre-key`).
+    /// The centre's key for the acts of `device`, when it is a centre's (``centreKeys()``): the
+    /// key this laptop's centre vouches for that peer centre, else the one centre this laptop
+    /// trusts (`edt store centre-key`).
     func crossAuthorityKeys() throws(LaptopError) -> @Sendable (DeviceID) -> [UInt8]? {
-        let centreKey = try centreKey()
-        return { device in HandoverAcceptance.isCentreDevice(device) ? centreKey : nil }
+        try centreKeys()
     }
 
     /// Where `record` stands between its host and home authorities at `now`; nil when it was

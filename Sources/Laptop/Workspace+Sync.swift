@@ -13,12 +13,14 @@ extension Workspace {
     /// (``SyncSession``), on a thread of its own, staging replies in the store's directory unless
     /// `options` names another. Refusals by the centre stay here, flagged.
     ///
-    /// A reply bringing an entry in the centre's name (a `central.` dot: a day team's
-    /// acceptance) that does not verify with the centre's key this laptop trusts is refused
-    /// whole, and nothing of it is applied. Once every reply is applied, the cases the centre
-    /// holds and their day team accepted are dropped from this laptop (``purgeAccepted()``), and
-    /// those no authority it serves sees any longer (``purgeUnserved()``: forwarded anew to
-    /// another home authority); ``SyncSession/Summary/purged`` counts both.
+    /// A reply bringing an entry in a centre's name (a `central.` dot: a day team's acceptance, a
+    /// home authority's act) that does not verify with the key this laptop trusts for that
+    /// centre (``centreKeys()``: the key its centre vouches for a peer centre, this reply's
+    /// vouching included, else its centre's own) is refused whole, and nothing of it is applied.
+    /// Once every reply is applied, the cases the centre holds and their day team accepted are
+    /// dropped from this laptop (``purgeAccepted()``), and those no authority it serves sees any
+    /// longer (``purgeUnserved()``: forwarded anew to another home authority);
+    /// ``SyncSession/Summary/purged`` counts both.
     /// - Parameter progress: told where the sync is (on the sync's thread).
     public func sync(
         _ options: SyncSession.Options, progress: (@Sendable (SyncSession.Progress) -> Void)? = nil
@@ -46,9 +48,13 @@ extension Workspace {
         return summary
     }
 
-    /// Why a reply pulling `records` is refused: an entry in the centre's name that is not signed
-    /// with the centre's key `centreKey`; nil when there is none.
-    @Sendable static func centreEntriesProblem(in records: [Record], centreKey: [UInt8]) -> String? {
+    /// Why a reply pulling `records` is refused: an entry in a centre's name (at a
+    /// `central.<identity>` dot) that is not signed with the key `centreKey` gives for that
+    /// centre (``centreKeys()``: a peer centre's vouched key, else this laptop's centre's);
+    /// nil when there is none.
+    @Sendable static func centreEntriesProblem(
+        in records: [Record], centreKey: @Sendable (DeviceID) -> [UInt8]?
+    ) -> String? {
         for record in records {
             if let problem = HandoverAcceptance.centreEntriesProblem(in: record, centreKey: centreKey) {
                 return "case \(record.id): \(problem)"

@@ -132,6 +132,28 @@ extension Workspace {
         }
     }
 
+    /// The peer centres this laptop's centre vouched for in its sync replies: the key (raw 32
+    /// bytes) each peer's entry device (`central.<identity>`) signs with. Kept for good: a peer
+    /// once vouched for is never forgotten.
+    public func peerCentres() throws(LaptopError) -> [DeviceID: [UInt8]] {
+        do {
+            return try store.peerCentres()
+        } catch {
+            throw LaptopError(error)
+        }
+    }
+
+    /// The key the entries at each centre entry device's dot (`central.<identity>`) must verify
+    /// with, read from the store once: the key this laptop's centre vouched for that very device
+    /// when it is a peer centre's (``peerCentres()``), else the centre's own key
+    /// (``centreKey()``); nil for a device that is not a centre's, and for a centre's other
+    /// than a peer's while this laptop knows no centre key. A sync checks pulled entries with
+    /// the same rule, its reply's own vouching included.
+    public func centreKeys() throws(LaptopError) -> @Sendable (DeviceID) -> [UInt8]? {
+        let centreKey = try centreKey()
+        return SyncContract.centreKeyLookup(centreKey: centreKey, peerCentres: try peerCentres())
+    }
+
     /// The raw key `text` names (base64 of a 32-byte Ed25519 public key, as `edt central identity`
     /// prints it), or a refusal: so a command can check it before it changes anything.
     public static func centreKey(base64 text: String) throws(LaptopError) -> [UInt8] {

@@ -74,6 +74,9 @@ final class PeerSyncStore: SyncStore {
 
     func bundlesToRelay() throws -> [(name: String, bytes: [UInt8])] { [] }
     func forgetRelay(_ name: String) throws {}
+    /// A centre trusts the peers it enrolled itself, not those another centre vouches for.
+    func peerCentres() throws -> [DeviceID: [UInt8]] { [:] }
+    func trustPeerCentres(_ keys: [DeviceID: [UInt8]]) throws {}
     func deviceCertificate() throws -> [UInt8]? { nil }
     func setDeviceCertificate(_ certificate: [UInt8]) throws {}
 

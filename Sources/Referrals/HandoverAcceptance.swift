@@ -1,4 +1,5 @@
 import Foundation
+import LineProtocol
 public import Replication
 
 /// A day team's acceptance of a case the EDT handed over: who accepted it, in which role, for
@@ -14,8 +15,9 @@ public import Replication
 public struct HandoverAcceptance: Sendable, Hashable {
     /// The entry kind of an acceptance.
     public static let kind = "handover-acceptance"
-    /// The prefix of the device id the centre writes its entries as (`central.<identity>`).
-    public static let centreDevicePrefix = "central."
+    /// The prefix of the device id the centre writes its entries as (`central.<identity>`;
+    /// the line protocol's `Header.centreDevicePrefix`).
+    public static let centreDevicePrefix = Header.centreDevicePrefix
 
     /// The authority whose day team accepted (GSS code).
     public let authority: String
@@ -122,24 +124,45 @@ extension HandoverAcceptance {
     /// centre entry. A laptop asks this of every centre entry it receives, in a pull or a bundle:
     /// no device can write in the centre's name.
     public static func centreEntryProblem(of entry: Entry, in record: RecordID, centreKey: [UInt8]?) -> String? {
+        centreEntryProblem(of: entry, in: record, centreKey: { _ in centreKey })
+    }
+
+    /// Why `entry` of `record` is not proven to be the entry of the centre whose dot it has, when
+    /// that dot is a centre device's (``isCentreDevice(_:)``): its payload names another device,
+    /// or its signature does not verify, in the present format, with the key `centreKey` gives
+    /// for that device (nil: this laptop knows no key for it). `centreKey` gives this laptop's
+    /// centre's key, or the key its centre vouches for a peer centre's device
+    /// (`LineProtocol.SyncContract.centreKeyLookup(centreKey:peerCentres:)`). Nil for an entry at
+    /// another device's dot, and for a genuine centre entry.
+    public static func centreEntryProblem(
+        of entry: Entry, in record: RecordID, centreKey: (DeviceID) -> [UInt8]?
+    ) -> String? {
         guard isCentreDevice(entry.dot.device) else { return nil }
-        guard let centreKey else {
+        guard let key = centreKey(entry.dot.device) else {
             return "entry \(entry.dot) (\(entry.kind)) is the centre's, and this laptop does not know the centre's key"
         }
         guard case .object(let payload) = entry.payload, case .string(entry.dot.device.rawValue)? = payload["device"]
         else {
             return "entry \(entry.dot) (\(entry.kind)) does not name the device whose dot it has (\(entry.dot.device))"
         }
-        switch EntrySignature.verify(entry, in: record, publicKey: centreKey) {
+        switch EntrySignature.verify(entry, in: record, publicKey: key) {
         case .valid: return nil
         case .validPayloadOnly, .unsigned, .invalid:
-            return "entry \(entry.dot) (\(entry.kind)) is not signed with the centre's key"
+            return
+                "entry \(entry.dot) (\(entry.kind)) is not signed with the centre's key (the one this laptop trusts for \(entry.dot.device))"
         }
     }
 
     /// The first centre entry of `record` that is not proven to be the centre's
     /// (``centreEntryProblem(of:in:centreKey:)``), or nil.
     public static func centreEntriesProblem(in record: Record, centreKey: [UInt8]?) -> String? {
+        centreEntriesProblem(in: record, centreKey: { _ in centreKey })
+    }
+
+    /// The first centre entry of `record` that is not proven to be the entry of the centre whose
+    /// dot it has, with the key `centreKey` gives for that centre's device
+    /// (``centreEntryProblem(of:in:centreKey:)``), or nil.
+    public static func centreEntriesProblem(in record: Record, centreKey: (DeviceID) -> [UInt8]?) -> String? {
         for entry in record.entries {
             if let problem = centreEntryProblem(of: entry, in: record.id, centreKey: centreKey) { return problem }
         }

@@ -23,6 +23,9 @@ final class ReplyReader {
         var more = false
         /// The centre's certificate of this device's key (`cert=` in the header), if it sent one.
         var certificate: [UInt8]?
+        /// The peer centres the centre vouches for (`peers=` in the header): the key each
+        /// peer's entry device (`central.<identity>`) signs with. Empty when it names none.
+        var peerCentres: [DeviceID: [UInt8]] = [:]
     }
 
     private var head: ResponseHead?
@@ -112,6 +115,24 @@ final class ReplyReader {
         return stream
     }
 
+    /// The peer centres a verified reply's header vouches for (``Header/peersParameter``); a
+    /// malformed value makes the reply a damaged one.
+    private static func peerCentres(in header: Header) throws(SyncSession.StateMachine.Failure) -> [DeviceID: [UInt8]] {
+        guard let value = header[Header.peersParameter] else { return [:] }
+        guard let peers = Header.parsePeers(value) else {
+            throw .transient(
+                "the reply was damaged in transit (its \(Header.peersParameter)= value is not a list of central.<identity>:<64 hex> pairs)",
+                retryAfter: nil)
+        }
+        var peerCentres: [DeviceID: [UInt8]] = [:]
+        for peer in peers {
+            // A parsed device is a valid device id.
+            guard let device = try? DeviceID(peer.device) else { continue }
+            peerCentres[device] = peer.key
+        }
+        return peerCentres
+    }
+
     /// The reply, once the transfer ended: verified, or the failure it amounts to.
     func verified(url: String) throws(SyncSession.StateMachine.Failure) -> Stream {
         guard let head else { throw .transient("no response from \(url)", retryAfter: nil) }
@@ -132,8 +153,10 @@ final class ReplyReader {
                     "the reply does not answer this request (it names request \(header.counter.map(String.init) ?? "none") of centre \(header.centre ?? "none")): it was replayed or misrouted",
                     retryAfter: nil)
             }
+            let peerCentres = try Self.peerCentres(in: header)
             var stream = try readStaged()
             stream.certificate = header[Header.certificateParameter].flatMap(Hex.decode)
+            stream.peerCentres = peerCentres
             return stream
         case 401: throw .permanent("the central endpoint refused this device: \(reason)")
         case 403: throw .permanent("the central endpoint refused this device: \(reason)")

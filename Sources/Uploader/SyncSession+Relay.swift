@@ -79,6 +79,7 @@ extension SyncSession {
             throw .permanent(Self.refusedBundle + reply.reason)
         }
         let stream = try reply.verified(url: options.relayURL)
+        _ = try trustPeerCentres(stream.peerCentres, centreKey: signed.centreKey)
         return stream.answers.compactMap { answer in
             guard case .refused(let id, let reason, let message) = answer else { return nil }
             return Rejection(record: id, reason: reason.code, message: "relayed: " + message)

@@ -27,11 +27,16 @@ public final class SyncSession {
         /// Where replies are staged on disk while they arrive and are verified (the store's
         /// directory); nil: the system's temporary directory.
         public var stagingDirectory: URL?
-        /// Checks the records a verified reply pulled, with the centre's key, before anything of
-        /// the reply is applied: says why the reply is refused (then nothing of it is applied and
-        /// the sync fails), or nil. The laptop checks here that entries written in the centre's
-        /// name are signed with the centre's key.
-        public var checkPulled: (@Sendable (_ pulled: [Record], _ centreKey: [UInt8]) -> String?)?
+        /// Checks the records a verified reply pulled, before anything of the reply is applied:
+        /// says why the reply is refused (then nothing of it is applied and the sync fails), or
+        /// nil. `centreKey` gives the key the entries at a centre entry device's dot
+        /// (`central.<identity>`) must verify with: the one the centre vouches for that very
+        /// device when it is a peer centre's (this reply's `peers=` and every earlier one's),
+        /// else the centre's own key; nil for a device that is not a centre's
+        /// (``SyncContract/centreKeyLookup(centreKey:peerCentres:)``). The laptop checks here
+        /// that entries written in a centre's name are signed with that centre's key.
+        public var checkPulled:
+            (@Sendable (_ pulled: [Record], _ centreKey: @Sendable (DeviceID) -> [UInt8]?) -> String?)?
 
         public init(server: String) {
             self.server = server
@@ -270,6 +275,39 @@ public final class SyncSession {
         }
     }
 
+    /// Keeps the peer centres a verified reply vouches for (`vouched`), durably, with those kept
+    /// before (a union: none is ever forgotten, so the entries of a peer this laptop holds stay
+    /// verifiable); returns the key each centre entry device's entries verify with
+    /// (``SyncContract/centreKeyLookup(centreKey:peerCentres:)``). A reply vouching for another
+    /// key than the one kept for a peer is refused: entries this laptop holds were verified
+    /// with the one it kept.
+    func trustPeerCentres(
+        _ vouched: [DeviceID: [UInt8]], centreKey: [UInt8]
+    ) throws(StateMachine.Failure) -> @Sendable (DeviceID) -> [UInt8]? {
+        var known: [DeviceID: [UInt8]]
+        do {
+            known = try store.peerCentres()
+        } catch {
+            throw .local("\(error)")
+        }
+        if let changed = vouched.keys.sorted().first(where: { device in
+            known[device].map { kept in kept != vouched[device] } ?? false
+        }) {
+            throw .permanent(
+                "the centre's reply was refused and nothing of it was applied: it vouches for another key for the peer centre \(changed) than the one this laptop keeps for it, which entries it holds were verified with (an administrator must look into the centre's peers)"
+            )
+        }
+        if !vouched.isEmpty {
+            do {
+                try store.trustPeerCentres(vouched)
+                known = try store.peerCentres()
+            } catch {
+                throw .local("\(error)")
+            }
+        }
+        return SyncContract.centreKeyLookup(centreKey: centreKey, peerCentres: known)
+    }
+
     /// Takes the next request counter and signs a request to `path` with it.
     func signedRequest(path: String) throws(StateMachine.Failure) -> SignedRequest {
         let centreKey: [UInt8]?
@@ -336,7 +374,10 @@ public final class SyncSession {
         }
         if let failure = body.failure { throw .local(failure) }
         let stream = try reply.verified(url: options.syncURL)
-        if let check = options.checkPulled, let problem = check(stream.pulled, signed.centreKey) {
+        // The peers it vouches for are kept before its records are checked (they may hold a
+        // peer's entries) and before anything of it is applied.
+        let centreKeys = try trustPeerCentres(stream.peerCentres, centreKey: signed.centreKey)
+        if let check = options.checkPulled, let problem = check(stream.pulled, centreKeys) {
             throw .permanent(
                 "the centre's reply was refused and nothing of it was applied (sync again once the centre is mended): \(problem)"
             )

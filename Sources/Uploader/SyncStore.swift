@@ -31,6 +31,14 @@ public protocol SyncStore: AnyObject {
     /// The centre's public key (raw 32 bytes) this device trusts: replies must be signed by it.
     /// Nil until it is recorded; a sync is refused without it.
     func centreKey() throws -> [UInt8]?
+    /// The peer centres this device's centre vouched for in its verified replies (`peers=`,
+    /// ``LineProtocol/Header/peersParameter``): the raw 32-byte Ed25519 public key each peer's
+    /// entry device (`central.<identity>`) signs with. Empty until a reply vouched for one.
+    func peerCentres() throws -> [DeviceID: [UInt8]]
+    /// Adds the peer centres a verified reply vouched for to those kept, durably: a union. A
+    /// device not known is added; one known keeps the key it was first vouched for with; none
+    /// is ever forgotten (entries of a peer this device holds must stay verifiable).
+    func trustPeerCentres(_ keys: [DeviceID: [UInt8]]) throws
     /// Colleagues' bundles kept to be relayed to the centre as their authors signed them
     /// (`Protocol/PROTOCOL.md` §4.6), by name.
     func bundlesToRelay() throws -> [(name: String, bytes: [UInt8])]

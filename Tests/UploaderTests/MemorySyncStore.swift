@@ -84,4 +84,11 @@ final class MemorySyncStore: SyncStore {
     func deviceCertificate() -> [UInt8]? { certificate }
 
     func setDeviceCertificate(_ certificate: [UInt8]) { self.certificate = certificate }
+
+    /// The peer centres kept: a union, the first key vouched for a device kept.
+    var peers: [DeviceID: [UInt8]] = [:]
+
+    func peerCentres() -> [DeviceID: [UInt8]] { peers }
+
+    func trustPeerCentres(_ keys: [DeviceID: [UInt8]]) { peers.merge(keys) { kept, _ in kept } }
 }

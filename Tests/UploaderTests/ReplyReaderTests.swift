@@ -18,12 +18,14 @@ struct ReplyReaderTests {
 
     /// A reply to request `counter` from the centre, signed by `signer` (the centre's key unless told).
     func reply(
-        _ messages: [Message], counter: UInt64? = nil, signer: Curve25519.Signing.PrivateKey? = nil
+        _ messages: [Message], counter: UInt64? = nil, signer: Curve25519.Signing.PrivateKey? = nil,
+        peers: String? = nil
     ) -> [UInt8] {
         StreamEncoder.encode(
             header: Header(
                 kind: .reply,
-                parameters: [("device", "central"), ("centre", centre), ("counter", String(counter ?? self.counter))]),
+                parameters: [("device", "central"), ("centre", centre), ("counter", String(counter ?? self.counter))]
+                    + (peers.map { [(Header.peersParameter, $0)] } ?? [])),
             messages: messages, signer: StreamSigner(key: signer ?? centreKey))
     }
 
@@ -147,5 +149,107 @@ struct ReplyReaderTests {
             stagingIn: URL(fileURLWithPath: "/nonexistent/staging"))
         #expect(!took)
         #expect(reader.stagingFailure?.contains("cannot stage the reply") == true, "\(reader.stagingFailure ?? "none")")
+    }
+
+    // MARK: - Peer centres
+
+    /// Two peer centres' entry devices and keys.
+    static let peerH = (device: "central.hampshire1", key: [UInt8](repeating: 0x11, count: 32))
+    static let peerK = (device: "central.kent22", key: [UInt8](repeating: 0x22, count: 32))
+
+    @Test func aVerifiedReplyBringsThePeerCentresItVouchesFor() throws {
+        let (reader, took) = read(
+            reply(
+                [.delta(base: VersionVector(), knowledge: VersionVector())],
+                peers: Header.peersValue([Self.peerK, Self.peerH])))
+        #expect(took)
+        let stream = try reader.verified(url: "http://centre")
+        #expect(
+            stream.peerCentres == [
+                try DeviceID(Self.peerH.device): Self.peerH.key, try DeviceID(Self.peerK.device): Self.peerK.key,
+            ])
+        // Without the parameter: none.
+        let (plain, _) = read(reply([.delta(base: VersionVector(), knowledge: VersionVector())]))
+        #expect(try plain.verified(url: "http://centre").peerCentres.isEmpty)
+    }
+
+    @Test(arguments: [
+        "central.hampshire1",  // no key
+        "edt-laptop-a:\(String(repeating: "11", count: 32))",  // not a centre's device
+        "central.hampshire1:\(String(repeating: "11", count: 31))",  // a short key
+        "central.hampshire1:\(String(repeating: "AB", count: 32))",  // uppercase hex
+    ])
+    func aMalformedPeersValueIsADamagedReplyAndBringsNothing(_ peers: String) throws {
+        let id = try RecordID("case-1")
+        let (reader, took) = read(
+            reply(
+                [.answer(.stored(id, cursor: try #require(Cursor("central.x:1"))))], peers: peers))
+        #expect(took, "signed by the centre and well framed: only its peers are malformed")
+        let failure = #expect(throws: SyncSession.StateMachine.Failure.self) {
+            try reader.verified(url: "http://centre")
+        }
+        guard case .transient(let reason, _)? = failure else {
+            Issue.record("a malformed peers= is a damaged reply, retried: \(String(describing: failure))")
+            return
+        }
+        #expect(reason.contains("damaged") && reason.contains("peers="), "\(reason)")
+    }
+
+    @Test func aReplyNotSignedByTheCentreBringsNoPeers() throws {
+        let peers = Header.peersValue([Self.peerH])
+        // Signed by another key: refused on the way, nothing of it read back.
+        let (forged, took) = read(
+            reply([.delta(base: VersionVector(), knowledge: VersionVector())], signer: .init(), peers: peers))
+        #expect(!took)
+        #expect(forged.damage?.contains("bad-signature") == true, "\(forged.damage ?? "no damage")")
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try forged.verified(url: "http://centre") }
+        // Signed by the centre, but the answer to another request (replayed): refused too.
+        let (replayed, _) = read(
+            reply([.delta(base: VersionVector(), knowledge: VersionVector())], counter: 4, peers: peers))
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try replayed.verified(url: "http://centre") }
+        // The peers= of a signed reply altered on the way (another key put in): the signature catches it.
+        var altered = reply([.delta(base: VersionVector(), knowledge: VersionVector())], peers: peers)
+        let hex = Array(Hex.encode(Self.peerH.key).utf8)
+        let start = try #require(
+            (0...(altered.count - hex.count)).first { Array(altered[$0..<($0 + hex.count)]) == hex })
+        altered[start] = UInt8(ascii: "2")
+        let (tampered, tamperedTook) = read(altered)
+        #expect(!tamperedTook)
+        #expect(tampered.damage?.contains("bad-signature") == true, "\(tampered.damage ?? "no damage")")
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try tampered.verified(url: "http://centre") }
+    }
+
+    @Test func aSessionKeepsPeersAsAUnionAndRefusesAnotherKeyForAKnownPeer() throws {
+        let store = MemorySyncStore(replica: Replica(device: try DeviceID("edt-laptop-a")))
+        let session = SyncSession(store: store, options: SyncSession.Options(server: "http://centre"))
+        let centreKey = try #require(store.centreKey())
+        let h = try DeviceID(Self.peerH.device)
+        let k = try DeviceID(Self.peerK.device)
+
+        let first = try session.trustPeerCentres([h: Self.peerH.key], centreKey: centreKey)
+        #expect(store.peers == [h: Self.peerH.key])
+        #expect(first(h) == Self.peerH.key)
+        #expect(first(try DeviceID("central.own")) == centreKey, "any other centre device: the centre's key")
+        #expect(first(try DeviceID("edt-laptop-b")) == nil)
+
+        // A later reply naming only another peer: both kept, none forgotten.
+        let second = try session.trustPeerCentres([k: Self.peerK.key], centreKey: centreKey)
+        #expect(store.peers == [h: Self.peerH.key, k: Self.peerK.key])
+        #expect(second(h) == Self.peerH.key && second(k) == Self.peerK.key)
+        // A reply naming none: the kept ones still count.
+        #expect(try session.trustPeerCentres([:], centreKey: centreKey)(h) == Self.peerH.key)
+
+        // Another key for a known peer: refused, nothing changed.
+        let failure = #expect(throws: SyncSession.StateMachine.Failure.self) {
+            try session.trustPeerCentres(
+                [h: [UInt8](repeating: 0x33, count: 32), try DeviceID("central.new"): Self.peerK.key],
+                centreKey: centreKey)
+        }
+        guard case .permanent(let reason)? = failure else {
+            Issue.record("another key for a kept peer is refused: \(String(describing: failure))")
+            return
+        }
+        #expect(reason.contains("another key for the peer centre central.hampshire1"), "\(reason)")
+        #expect(store.peers == [h: Self.peerH.key, k: Self.peerK.key])
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Laptop
+import LineProtocol
 import Replication
 
 /// `edt store`: facts about the replica store.
@@ -33,7 +34,10 @@ struct StoreCommand: AsyncParsableCommand {
             discussion: """
                 Every sync reply must be signed by this key: a reply altered or forged on the way \
                 is refused and changes nothing. An administrator prints it with \
-                `edt central identity --db ...`; it can also be given to `edt init --centre-key`.
+                `edt central identity --db ...`; it can also be given to `edt init --centre-key`. \
+                Also lists the peer centres the centre vouched for in its replies (a home \
+                authority's own central, whose entries reach this laptop through its centre), \
+                each with the key its entries are verified with.
                 """
         )
 
@@ -42,17 +46,31 @@ struct StoreCommand: AsyncParsableCommand {
             help: ArgumentHelp(
                 "The centre's public key (base64), as `edt central identity` prints it.", valueName: "KEY"))
         var key: String?
-        @Flag(help: "Print one JSON object: {\"centreKey\": BASE64|null}.") var json = false
+        @Flag(
+            help:
+                "Print one JSON object: {\"centreKey\": BASE64|null, \"peerCentres\": [{\"device\": ID, \"key\": HEX}]}."
+        )
+        var json = false
 
         func run() async throws {
             let workspace = try options.open()
             if let key { try laptop { () throws(LaptopError) in try workspace.setCentreKey(base64: key) } }
             let recorded = try laptop { () throws(LaptopError) in try workspace.centreKey() }
+            let peers = try laptop { () throws(LaptopError) in try workspace.peerCentres() }.sorted { $0.key < $1.key }
             let text = recorded.map { Data($0).base64EncodedString() }
             if json {
-                JSONOutput.print(.object(["centreKey": text.map(FieldValue.string) ?? .null]))
+                JSONOutput.print(
+                    .object([
+                        "centreKey": text.map(FieldValue.string) ?? .null,
+                        "peerCentres": .array(
+                            peers.map {
+                                .object(["device": .string($0.key.rawValue), "key": .string(Hex.encode($0.value))])
+                            }
+                        ),
+                    ]))
             } else {
                 print(text ?? "no centre key recorded: `edt store centre-key --store DIR KEY`")
+                for (device, key) in peers { print("peer centre \(device): \(Hex.encode(key))") }
             }
         }
     }
