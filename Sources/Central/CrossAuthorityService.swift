@@ -3,7 +3,6 @@ public import Handover
 import LineProtocol
 public import Referrals
 public import Replication
-import Synchronization
 
 /// The centre's side of the host/home state machine (`Docs/domain.md`, "Host and home
 /// authorities"): a day team or senior manager of the host or home authority accepts, disputes,
@@ -99,15 +98,7 @@ public struct CrossAuthorityService: Sendable {
         let keys: @Sendable (DeviceID) -> [UInt8]? = { trusted[$0] }
         try Self.check(event, authority: authority, at: at, on: stored, centreKey: keys)
 
-        let device: DeviceID
-        do {
-            device = try storage.centreDevice
-        } catch {
-            throw Refusal(.storage, error.message)
-        }
-        let counter = try await storageCall({ () async throws(CentralError) in try await storage.nextEntryCounter() })
         let act: CrossAuthorityAct
-        let entry: Entry
         do {
             var reference: String?
             var lead: String?
@@ -119,51 +110,41 @@ public struct CrossAuthorityService: Sendable {
             case .forward, .agreeHost, .dispute, .escalate: break
             }
             act = try CrossAuthorityAct(
-                verb: event.verb, authority: authority, by: author, at: at,
-                recordedAt: recordedAt, device: device, reference: reference, lead: lead)
-            let key = storage.signingKey
-            let payload = try CrossAuthorityAct.sign(act.payload, record: id) { bytes in
-                Array(try key.signature(for: bytes))
-            }
-            entry = try Entry(dot: try Dot(device, counter), kind: CrossAuthorityAct.kind, payload: .object(payload))
+                verb: event.verb, authority: authority, by: author, at: at, recordedAt: recordedAt,
+                device: try storage.centreDevice, reference: reference, lead: lead)
         } catch let error as ReferralError {
             throw Refusal(.invalid, error.description)
         } catch {
-            throw Refusal(.invalid, "the act cannot be made: \(error)")
+            throw Refusal(.storage, "\(error)")
         }
-
-        let part = Record(id: id, fields: [], entries: [entry])
-        let prepared = PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
-        let found = RefusalBox()
-        let outcomes = try await storageCall({ () async throws(CentralError) in
-            try await storage.store([prepared]) { _, before, _ in
-                // The case as stored in this transaction: an act stored meanwhile shows here.
-                do throws(Refusal) {
-                    guard let before else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
-                    try Self.check(event, authority: authority, at: at, on: before, centreKey: keys)
-                    return nil
-                } catch {
-                    found.value.withLock { $0 = error }
-                    return .init(.forbidden, message: error.message)
-                }
+        let sequence: Int64
+        do throws(CentreEntry.Failure<Refusal>) {
+            sequence = try await CentreEntry.store(
+                act.payload, kind: CrossAuthorityAct.kind, on: id, in: storage,
+                recheck: { (before: Record?) -> Refusal? in
+                    // The case as stored in this transaction: an act stored meanwhile shows here.
+                    do throws(Refusal) {
+                        guard let before else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
+                        try Self.check(event, authority: authority, at: at, on: before, centreKey: keys)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }, message: { $0.message })
+        } catch {
+            switch error {
+            case .refused(let refusal): throw refusal
+            case .invalid(let message): throw Refusal(.invalid, message)
+            case .storage(let message): throw Refusal(.storage, message)
             }
-        })
-        switch outcomes.first {
-        case .stored(_, let sequence, _)?:
-            guard
-                let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }
-                ),
-                let machine = CrossAuthorityHistory(record: after, now: at, centreKey: keys)?.machine,
-                let state = machine.state
-            else { throw Refusal(.storage, "case \(id) cannot be read back after the act") }
-            return Recorded(
-                id: id, act: act, state: state, responsible: machine.responsible,
-                escalatesAt: machine.awaitsEscalation ? machine.escalatesAt : nil, sequence: sequence)
-        case .rejected(_, let rejection)?:
-            throw found.value.withLock { $0 } ?? Refusal(.invalid, rejection.message)
-        case nil:
-            throw Refusal(.storage, "the act on case \(id) was not stored")
         }
+        guard let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }),
+            let machine = CrossAuthorityHistory(record: after, now: at, centreKey: keys)?.machine,
+            let state = machine.state
+        else { throw Refusal(.storage, "case \(id) cannot be read back after the act") }
+        return Recorded(
+            id: id, act: act, state: state, responsible: machine.responsible,
+            escalatesAt: machine.awaitsEscalation ? machine.escalatesAt : nil, sequence: sequence)
     }
 
     /// The party `authority` acts as on `record`, once `event` is found allowed at `at`.
@@ -217,10 +198,6 @@ public struct CrossAuthorityService: Sendable {
         }
     }
 
-    /// What the storing transaction's check found, read back once it returned.
-    private final class RefusalBox: Sendable {
-        let value = Mutex<Refusal?>(nil)
-    }
 }
 
 extension CrossAuthorityService {

@@ -2,7 +2,6 @@ import Crypto
 import LineProtocol
 public import Referrals
 public import Replication
-import Synchronization
 
 /// The centre's side of a handover to a day team: recording that the day team accepted a case it
 /// was handed over (`Docs/domain.md`, "EDT handover to day teams").
@@ -114,54 +113,32 @@ public struct HandoverService: Sendable {
             )
         }
 
-        let device: DeviceID
-        do {
-            device = try storage.centreDevice
-        } catch {
-            throw Refusal(.storage, error.message)
-        }
-        let counter = try await storageCall({ () async throws(CentralError) in try await storage.nextEntryCounter() })
         let acceptance: HandoverAcceptance
-        let entry: Entry
         do {
             acceptance = try HandoverAcceptance(
-                authority: authority, by: author, at: at, recordedAt: recordedAt, device: device)
-            let key = storage.signingKey
-            let payload = try HandoverAcceptance.sign(acceptance.payload, record: id) { bytes in
-                Array(try key.signature(for: bytes))
-            }
-            entry = try Entry(dot: try Dot(device, counter), kind: HandoverAcceptance.kind, payload: .object(payload))
+                authority: authority, by: author, at: at, recordedAt: recordedAt, device: try storage.centreDevice)
         } catch let error as ReferralError {
             throw Refusal(.invalid, error.description)
         } catch {
-            throw Refusal(.invalid, "the acceptance cannot be made: \(error)")
+            throw Refusal(.storage, "\(error)")
         }
-
-        let part = Record(id: id, fields: [], entries: [entry])
-        let prepared = PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
-        let found = RefusalBox()
-        let outcomes = try await storageCall({ () async throws(CentralError) in
-            try await storage.store([prepared]) { _, before, _ in
-                // The case as stored in this transaction: what a concurrent acceptance changed shows here.
-                let refusal =
-                    if let before {
-                        Self.refusal(of: before, authority: authority, centreKey: centreKey)
-                    } else {
-                        Refusal(.noSuchCase, "no case \(id) is stored here")
-                    }
-                guard let refusal else { return nil }
-                found.value.withLock { $0 = refusal }
-                return .init(.forbidden, message: refusal.message)
+        let sequence: Int64
+        do throws(CentreEntry.Failure<Refusal>) {
+            sequence = try await CentreEntry.store(
+                acceptance.payload, kind: HandoverAcceptance.kind, on: id, in: storage,
+                recheck: { (before: Record?) -> Refusal? in
+                    // The case as stored in this transaction: what a concurrent acceptance changed shows here.
+                    guard let before else { return Refusal(.noSuchCase, "no case \(id) is stored here") }
+                    return Self.refusal(of: before, authority: authority, centreKey: centreKey)
+                }, message: { $0.message })
+        } catch {
+            switch error {
+            case .refused(let refusal): throw refusal
+            case .invalid(let message): throw Refusal(.invalid, message)
+            case .storage(let message): throw Refusal(.storage, message)
             }
-        })
-        switch outcomes.first {
-        case .stored(_, let sequence, _)?:
-            return Accepted(id: id, acceptance: acceptance, sequence: sequence)
-        case .rejected(_, let rejection)?:
-            throw found.value.withLock { $0 } ?? Refusal(.invalid, rejection.message)
-        case nil:
-            throw Refusal(.storage, "the acceptance of case \(id) was not stored")
         }
+        return Accepted(id: id, acceptance: acceptance, sequence: sequence)
     }
 
     /// Why `record`, as stored, cannot take `authority`'s acceptance: another authority's case (or
@@ -201,8 +178,4 @@ public struct HandoverService: Sendable {
         }
     }
 
-    /// What the storing transaction's check found, read back once it returned.
-    private final class RefusalBox: Sendable {
-        let value = Mutex<Refusal?>(nil)
-    }
 }

@@ -136,14 +136,6 @@ extension SQLiteCentralStorage {
     }
 
     public func nextRequestCounter() async throws(CentralError) -> UInt64 {
-        try await write { db in
-            try db.execute(
-                sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'request-counter'")
-            guard
-                let counter = try Int64.fetchOne(
-                    db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'request-counter'"), counter > 0
-            else { throw CentralError(.storage, "the centre's request counter is missing: the database was damaged") }
-            return UInt64(counter)
-        }
+        try await nextCounter("request-counter", what: "request counter")
     }
 }

@@ -592,13 +592,18 @@ public final class SQLiteCentralStorage: CentralStorage {
     // MARK: - The centre's own entries
 
     public func nextEntryCounter() async throws(CentralError) -> UInt64 {
+        try await nextCounter("entry-counter", what: "entry counter")
+    }
+
+    /// Raises the counter kept in `meta` under `key` by one, durably, and returns it: never the
+    /// same number twice.
+    func nextCounter(_ key: String, what: String) async throws(CentralError) -> UInt64 {
         try await write { db in
-            try db.execute(
-                sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'entry-counter'")
+            try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", arguments: [key])
             guard
                 let counter = try Int64.fetchOne(
-                    db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'entry-counter'"), counter > 0
-            else { throw CentralError(.storage, "the centre's entry counter is missing: the database was damaged") }
+                    db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", arguments: [key]), counter > 0
+            else { throw CentralError(.storage, "the centre's \(what) is missing: the database was damaged") }
             return UInt64(counter)
         }
     }

@@ -111,10 +111,7 @@ public struct CrossAuthorityAct: Sendable, Hashable {
     public static func sign<Failure: Error>(
         _ payload: [String: FieldValue], record: RecordID, with sign: ([UInt8]) throws(Failure) -> [UInt8]
     ) throws(Failure) -> [String: FieldValue] {
-        let signature = try sign(EntrySignature.signedBytes(payload: payload, kind: kind, record: record))
-        var signed = payload
-        signed[EntrySignature.member] = .string(EntrySignature.algorithmPrefix + Data(signature).base64EncodedString())
-        return signed
+        try EntrySignature.sign(payload, kind: kind, record: record, with: sign)
     }
 
     /// The act `entry` of `record` records, or nil when it is not one that counts:

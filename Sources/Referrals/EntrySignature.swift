@@ -79,7 +79,16 @@ public enum EntrySignature {
         _ payload: [String: FieldValue], kind: ReferralEntry.Kind, record: RecordID,
         with sign: ([UInt8]) throws(Failure) -> [UInt8]
     ) throws(Failure) -> [String: FieldValue] {
-        let signature = try sign(signedBytes(payload: payload, kind: kind.rawValue, record: record))
+        try self.sign(payload, kind: kind.rawValue, record: record, with: sign)
+    }
+
+    /// `payload` with its `signature` member, for an entry of `kind` named as on the wire (the
+    /// centre's own kinds, ``HandoverAcceptance/kind`` and ``CrossAuthorityAct/kind``, included).
+    public static func sign<Failure: Error>(
+        _ payload: [String: FieldValue], kind: String, record: RecordID,
+        with sign: ([UInt8]) throws(Failure) -> [UInt8]
+    ) throws(Failure) -> [String: FieldValue] {
+        let signature = try sign(signedBytes(payload: payload, kind: kind, record: record))
         var signed = payload
         signed[member] = .string(algorithmPrefix + Data(signature).base64EncodedString())
         return signed

@@ -68,10 +68,7 @@ public struct HandoverAcceptance: Sendable, Hashable {
     public static func sign<Failure: Error>(
         _ payload: [String: FieldValue], record: RecordID, with sign: ([UInt8]) throws(Failure) -> [UInt8]
     ) throws(Failure) -> [String: FieldValue] {
-        let signature = try sign(EntrySignature.signedBytes(payload: payload, kind: kind, record: record))
-        var signed = payload
-        signed[EntrySignature.member] = .string(EntrySignature.algorithmPrefix + Data(signature).base64EncodedString())
-        return signed
+        try EntrySignature.sign(payload, kind: kind, record: record, with: sign)
     }
 
     /// The acceptance `entry` of `record` records, when it is one the centre whose public key
