@@ -95,6 +95,13 @@ public protocol CentralStorage: Sendable {
     /// Every authority some stored case names, in code order: the authorities whose openings
     /// the centre hands over at.
     func authoritiesWithCases() async throws(CentralError) -> [String]
+    /// The cases some of `authorities` left (forwarded anew to another home) by a change after
+    /// `sequence` and up to `upTo`, that none of them sees any longer: a device serving them that
+    /// held such a case is told it is gone, and drops its copy.
+    func departedCases(
+        authorities: Set<String>, after sequence: Int64, upTo: Int64
+    ) async throws(CentralError)
+        -> [RecordID]
     /// The cases forwarded to a home authority that neither accepted nor agreed on them, whose
     /// 24 hours from the referral passed at or before `instant`: each with that instant, the
     /// earliest first. The clock escalates them to senior managers (``CrossAuthorityService``).

@@ -165,8 +165,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // host authorities only. When a forwarded case is escalated to senior managers
                 // unless accepted or agreed on first (the clock's event, HandoverScheduler). An
                 // authority a case left (forwarded anew to another home) keeps its row with the
-                // change that removed it (`left_at`): its laptops are sent that change once, so
-                // they see the case is no longer theirs and drop it, and nothing after.
+                // change that removed it (`left_at`): its laptops are told the case is gone
+                // (``departedCases``), not sent it, so they drop their copy.
                 try db.execute(
                     sql: """
                         ALTER TABLE cases ADD COLUMN escalates_at INTEGER;
@@ -531,7 +531,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         WHERE c.sequence > ? AND c.sequence <= ? \(unacceptedOnly ? "AND c.accepted = 0" : "")
                         AND EXISTS (
                             SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks))
-                            AND (a.left_at IS NULL OR (? > 0 AND a.left_at > ?)))
+                            AND a.left_at IS NULL)
                         ORDER BY c.sequence
                         """)
             }
@@ -550,11 +550,6 @@ public final class SQLiteCentralStorage: CentralStorage {
             for stretch in stretches {
                 var arguments: StatementArguments = [stretch.lower, stretch.upper]
                 arguments += StatementArguments(codes)
-                // A case an authority left is sent once more to a device that held it (its
-                // cursor is before the change that removed the authority), never to a new one:
-                // a first pull, on any of its pages, counts from where it began.
-                let heldUpTo = max(sequence, acceptedUpTo)
-                arguments += [heldUpTo, heldUpTo]
                 let rows = try Row.fetchCursor(try select(unacceptedOnly: stretch.unacceptedOnly), arguments: arguments)
                 while let row = try rows.next() {
                     let size: Int = row[2]
@@ -700,6 +695,30 @@ public final class SQLiteCentralStorage: CentralStorage {
             try String.fetchAll(
                 db, sql: "SELECT DISTINCT authority FROM case_authorities WHERE left_at IS NULL ORDER BY authority")
         }
+    }
+
+    public func departedCases(
+        authorities: Set<String>, after sequence: Int64, upTo: Int64
+    ) async throws(CentralError) -> [RecordID] {
+        let codes = authorities.sorted()
+        guard !codes.isEmpty, upTo > sequence else { return [] }
+        let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
+        let ids = try await read { db in
+            var arguments = StatementArguments(codes)
+            arguments += [sequence, upTo]
+            arguments += StatementArguments(codes)
+            return try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT a.case_id FROM case_authorities a
+                    WHERE a.authority IN (\(marks)) AND a.left_at > ? AND a.left_at <= ?
+                    AND NOT EXISTS (
+                        SELECT 1 FROM case_authorities b
+                        WHERE b.case_id = a.case_id AND b.authority IN (\(marks)) AND b.left_at IS NULL)
+                    ORDER BY a.case_id
+                    """, arguments: arguments)
+        }
+        return ids.compactMap { try? RecordID($0) }
     }
 
     public func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)] {

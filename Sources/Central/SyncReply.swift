@@ -23,7 +23,20 @@ public struct SyncReply: Sendable {
         public let base: VersionVector
         public let knowledge: VersionVector
         public let listing: ChangeListing
+        /// Cases the device's authorities no longer see (forwarded anew to another home): sent
+        /// as `+GONE` frames, so a device that held one drops it (`Protocol/PROTOCOL.md` §4.4).
+        public var gone: [RecordID] = []
+
+        public init(base: VersionVector, knowledge: VersionVector, listing: ChangeListing, gone: [RecordID] = []) {
+            self.base = base
+            self.knowledge = knowledge
+            self.listing = listing
+            self.gone = gone
+        }
     }
+
+    /// The verb of the frame naming a case the device's authorities no longer see.
+    public static let goneVerb = "+GONE"
 
     /// About how many bytes of stored payload one read of pulled cases takes (at least one case).
     public static let readBytes = 1 << 20
@@ -74,6 +87,7 @@ public struct SyncReply: Sendable {
                     if encoder.pendingBytes >= Self.pieceBytes { try await sink(encoder.takeBytes()) }
                 }
             }
+            for id in pull.gone { encoder.append(.ignorable(verb: Self.goneVerb, arguments: id.rawValue)) }
             if pull.listing.more { encoder.append(.more) }
         }
         try await sink(encoder.finish())

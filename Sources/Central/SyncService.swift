@@ -209,10 +209,19 @@ public struct SyncService: Sendable {
                 listing = Self.withPushedAcceptedCases(
                     listing, pushedVersions: pushedVersions, outcomes: outcomes, acceptedUpTo: acceptedUpTo)
             }
+            // A device that may hold a case its authorities have since left is told it is gone
+            // (never sent it again); one syncing for the first time holds none (its first pull
+            // counts from where it began, on any of its pages).
+            var gone: [RecordID] = []
+            if since.sequence > 0 {
+                gone = try await storage.departedCases(
+                    authorities: device.authorities, after: max(since.sequence, acceptedUpTo ?? 0), upTo: listing.upTo)
+            }
             // A first pull that goes on in another page says so in its cursor.
             page = SyncReply.Pull(
                 base: vector(since.sequence, firstPullUpTo: since.firstPullUpTo),
-                knowledge: vector(listing.upTo, firstPullUpTo: listing.more ? acceptedUpTo : nil), listing: listing)
+                knowledge: vector(listing.upTo, firstPullUpTo: listing.more ? acceptedUpTo : nil), listing: listing,
+                gone: gone)
         }
         return SyncReply(
             header: header, signer: StreamSigner(key: storage.signingKey), storage: storage, answers: answers,

@@ -41,7 +41,9 @@ extension Workspace {
         }
         // The sync has happened: a purge that fails does not undo it, and is reported beside it.
         do throws(LaptopError) {
-            summary.purged = try purgeAccepted().count + purgeUnserved().count
+            summary.purged =
+                try purgeAccepted().count + purgeUnserved().count
+                + storeValue { () throws(StoreError) in try store.purgeGone(summary.gone) }.count
         } catch {
             summary.purgeProblem = error.message
         }

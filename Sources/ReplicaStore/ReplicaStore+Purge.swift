@@ -94,6 +94,18 @@ extension ReplicaStore {
         return try drop(candidates, confirm: confirm, what: "the records no longer served")
     }
 
+    /// Drops the records `ids` with nothing pending here: the centre said this device's
+    /// authorities no longer see them (a case forwarded anew to another home). Dropped as
+    /// ``purgeAccepted(acceptedBy:confirm:)`` drops, gone from every file of the store.
+    public func purgeGone(_ ids: [RecordID]) throws(StoreError) -> [RecordID] {
+        guard !ids.isEmpty else { return [] }
+        try reading("the records the centre says are gone") { db in
+            try integrity.check(.pending, in: db, directory: directory)
+        }
+        return try drop(
+            Array(Set(ids)).sorted { $0.rawValue < $1.rawValue }, confirm: { _ in true }, what: "the records gone")
+    }
+
     /// Drops `candidates` that `confirm` confirms and have nothing pending, a batch at a time,
     /// then empties the write-ahead log.
     private func drop(

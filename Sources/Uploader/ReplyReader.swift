@@ -26,7 +26,12 @@ final class ReplyReader {
         /// The peer centres the centre vouches for (`peers=` in the header): the key each
         /// peer's entry device (`central.<identity>`) signs with. Empty when it names none.
         var peerCentres: [DeviceID: [UInt8]] = [:]
+        /// Cases the device's authorities no longer see (`+GONE` frames): it drops its copy.
+        var gone: [RecordID] = []
     }
+
+    /// The verb of the frame naming a case the device's authorities no longer see.
+    static let goneVerb = "+GONE"
 
     private var head: ResponseHead?
     private let verifier: StreamVerifier
@@ -102,6 +107,9 @@ final class ReplyReader {
                     case .delta(_, let knowledge): stream.cursor = Cursor(knowledge)
                     case .record(let record): stream.pulled.append(record)
                     case .more: stream.more = true
+                    case .ignorable(Self.goneVerb, let argument):
+                        // In a verified reply; one naming no case (a later version's) names nothing to drop.
+                        if let id = try? RecordID(argument) { stream.gone.append(id) }
                     case .pull, .checkpoint, .signature, .ignorable: break
                     }
                 }

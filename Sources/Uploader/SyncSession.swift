@@ -82,6 +82,9 @@ public final class SyncSession {
         /// Records dropped from the laptop after the sync (the laptop layer's purge: held by
         /// the centre and accepted).
         public var purged = 0
+        /// Cases the centre said this device's authorities no longer see (forwarded anew to
+        /// another home): the laptop layer drops them when nothing of them is pending.
+        public var gone: [RecordID] = []
         /// Why dropping accepted cases after the sync failed, when it did (the sync itself
         /// stands: nothing was dropped, and the next sync tries again).
         public var purgeProblem: String?
@@ -178,6 +181,7 @@ public final class SyncSession {
                 }
                 summary.pushed += outcome.stored
                 summary.pulled += outcome.pulled
+                summary.gone += outcome.gone
                 summary.rejected += outcome.rejections.count
                 summary.rejections += outcome.rejections
                 summary.requests += 1
@@ -248,6 +252,7 @@ public final class SyncSession {
         var rejections: [Rejection] = []
         var more = false
         var revoked = false
+        var gone: [RecordID] = []
     }
 
     /// A request's credentials: its counter (durably taken), its `Authorization` header for
@@ -408,6 +413,7 @@ public final class SyncSession {
             outcome.rejections.append(rejection)
         }
         outcome.pulled = stream.pulled.count
+        outcome.gone = stream.gone
         try keep(stream.certificate, centreKey: signed.centreKey)
         do {
             try store.applySync(

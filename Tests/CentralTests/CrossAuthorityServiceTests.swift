@@ -261,12 +261,20 @@ extension CentralTests {
             }
             #expect(
                 try await visible(to: [Self.hampshire], in: storage).isEmpty, "a new Hampshire laptop is sent nothing")
-            // A Hampshire laptop that pulled the case before is sent the change that took it away
-            // once (so it drops its copy), and nothing after.
+            // A Hampshire laptop that pulled the case before is never sent it again: it is told
+            // the case is gone (so it drops its copy), once.
             let left = try await storage.newestSequence()
-            let once = try await storage.changes(after: left - 1, authorities: [Self.hampshire], limit: 10)
-            #expect(once.records.map(\.id.rawValue) == ["case-1"])
-            #expect(try await storage.changes(after: left, authorities: [Self.hampshire], limit: 10).records.isEmpty)
+            let resent = try await storage.changes(after: left - 1, authorities: [Self.hampshire], limit: 10)
+            #expect(resent.records.isEmpty)
+            #expect(
+                try await storage.departedCases(authorities: [Self.hampshire], after: left - 1, upTo: left).map(
+                    \.rawValue) == ["case-1"])
+            #expect(try await storage.departedCases(authorities: [Self.hampshire], after: left, upTo: left).isEmpty)
+            // A device serving both Hampshire and Reading still sees it: not gone for it.
+            #expect(
+                try await storage.departedCases(
+                    authorities: [Self.hampshire, Self.reading], after: left - 1, upTo: left
+                ).isEmpty)
             #expect(try await visible(to: [Self.reading], in: storage) == ["case-1"])
             // Hampshire can no longer act on it.
             let later = Instant(iso8601: "2026-11-28T04:00:00Z")!

@@ -128,12 +128,19 @@ extension SyncEndToEndTests {
         #expect(count(try sync(h, server.url).json, "pulled") == 1)
         #expect(try ids(h) == [id])
 
-        // The child lives in Reading after all: forwarded anew.
+        // The child lives in Reading after all: forwarded anew, and something written since.
         let again = try forward(s, id, to: "E06000038")
         #expect(again.status == 0, "\(again.standardError)")
+        let note = try edt.run([
+            "referral", "note", "--store", s.store, id, "--kind", "note", "--text", "Reading's placement details",
+            "--by", "J. Okafor", "--role", "EDT social worker",
+        ])
+        #expect(note.status == 0, "\(note.standardError)")
         #expect(try sync(s, server.url).status == 0)
         let left = try sync(h, server.url)
         #expect(left.status == 0, "\(left.standardError)")
+        #expect(
+            count(left.json, "pulled") == 0, "Hampshire's laptop is not sent the case again: \(left.standardOutput)")
         #expect(count(left.json, "purged") == 1, "\(left.standardOutput)")
         #expect(try ids(h).isEmpty, "Hampshire's laptop dropped its copy")
         let verified = try edt.run(["store", "verify", "--store", h.store, "--json"])

@@ -78,6 +78,19 @@ struct ReplyReaderTests {
         #expect(stream.answers.isEmpty)
     }
 
+    @Test func goneFramesNameTheCasesTheDevicesAuthoritiesNoLongerSee() throws {
+        let bytes = reply([
+            .delta(base: VersionVector(), knowledge: VersionVector()),
+            .ignorable(verb: "+GONE", arguments: "case-9"),
+            .ignorable(verb: "+GONE", arguments: "not a case id"),
+        ])
+        let (reader, took) = read(bytes)
+        #expect(took)
+        let stream = try reader.verified(url: "http://centre")
+        #expect(stream.gone == [try RecordID("case-9")], "one naming no case names nothing to drop")
+        #expect(stream.pulled.isEmpty)
+    }
+
     @Test func aMoreWithArgumentsIsADamagedReply() {
         let text = "EDTLP 2.0 reply device=central\nDELTA 1 base=- knowledge=-\n+MORE 2 page=2\n"
         let (reader, took) = read(Array(text.utf8), chunkSize: 1 << 16)
