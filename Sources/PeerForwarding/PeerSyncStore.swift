@@ -27,7 +27,8 @@ final class PeerSyncStore: SyncStore {
         self.storage = storage
         self.peer = peer
         self.service = service
-        self.device = try Self.wait { () async throws(CentralError) in try storage.centreDevice }
+        // Read here, on the caller's task (never waiting on the pool from it).
+        self.device = try storage.centreDevice
     }
 
     let device: DeviceID
