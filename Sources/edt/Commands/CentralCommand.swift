@@ -18,6 +18,7 @@ struct CentralCommand: AsyncParsableCommand {
         abstract: "Run and administer the central endpoint that laptops sync with.",
         subcommands: [
             Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self, Peer.self,
+            BackupCommand.self,
         ]
     )
 

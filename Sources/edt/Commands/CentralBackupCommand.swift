@@ -1,0 +1,48 @@
+import ArgumentParser
+import Central
+import Foundation
+import Replication
+
+extension CentralCommand {
+    /// `edt central backup`: an online copy of the central database.
+    struct BackupCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "backup",
+            abstract: "Copy the central database to a new file, while it serves (SQLite's online backup).",
+            discussion: """
+                The copy is whole and consistent: every change committed before it began, nothing \
+                half-written, taken while laptops go on syncing. It is one file, never written over \
+                an existing one. To restore: stop the centre, put the copy in place of the \
+                database (removing its -wal and -shm files), and start it again. The copy keeps the \
+                centre's key and identity, so laptops trust it; each laptop whose cursor is ahead \
+                of it is told to start over and sends again everything it holds, so nothing they \
+                hold is lost.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: ArgumentHelp("The new file to write the copy to.", valueName: "FILE")) var to: String
+        @Flag(help: "Print one JSON object: {\"backup\": PATH, \"bytes\", \"cases\", \"newestSequence\"}.")
+        var json = false
+
+        func run() async throws {
+            let storage = try database.open()
+            let backup: SQLiteCentralStorage.Backup
+            do {
+                backup = try await storage.backup(to: to)
+            } catch {
+                throw error.code == .refused ? Failure.refused(error.message) : Failure.inputOutput(error.message)
+            }
+            if json {
+                JSONOutput.print(
+                    .object([
+                        "backup": .string(backup.path), "bytes": .integer(backup.bytes),
+                        "cases": .integer(Int64(backup.cases)), "newestSequence": .integer(backup.newestSequence),
+                    ]))
+            } else {
+                print(
+                    "Backed up \(backup.cases) case(s) (changes up to \(backup.newestSequence)) to \(backup.path), \(backup.bytes) bytes"
+                )
+            }
+        }
+    }
+}
