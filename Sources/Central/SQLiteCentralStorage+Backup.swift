@@ -30,16 +30,21 @@ extension SQLiteCentralStorage {
                 try destination.writeWithoutTransaction { copy in try db.backup(to: copy) }
             }
             let (cases, newest) = try await destination.read { db in
-                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cases") ?? 0,
-                    try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0)
+                (
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cases") ?? 0,
+                    try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
+                )
             }
             // One file, with nothing left in a write-ahead log beside it.
             try await destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
             try destination.close()
-            let bytes = (try FileManager.default.attributesOfItem(atPath: target.path)[.size] as? NSNumber)?.int64Value ?? 0
+            let bytes =
+                (try FileManager.default.attributesOfItem(atPath: target.path)[.size] as? NSNumber)?.int64Value ?? 0
             return Backup(path: target.path, bytes: bytes, cases: cases, newestSequence: newest)
         } catch {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: target.path + suffix) }
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                try? FileManager.default.removeItem(atPath: target.path + suffix)
+            }
             if let error = error as? CentralError { throw error }
             throw CentralError(.storage, "the backup to \(path) failed, and nothing was left there: \(error)")
         }
