@@ -145,3 +145,53 @@ extension SyncEndToEndTests {
         #expect(received.count == 6 && Set(received) == Set(forwarded), "\(received)")
     }
 }
+
+extension SyncEndToEndTests {
+    @Test func peerEnrolmentRefusesWhatIsNotAPeerCentreAndAPeerThatIsDownIsShownPending() throws {
+        let world = World()
+        let other = World()
+        let (device, key) = try identity(other)
+        let own = try identity(world)
+        func add(
+            _ device: String, key: String, url: String = "http://127.0.0.1:9", authority: String = "E10000014"
+        )
+            throws -> EDTProcess.Result
+        {
+            try edt.run([
+                "central", "peer", "add", "--db", world.database.path, "--device", device, "--public-key", key,
+                "--url", url, "--authority", authority,
+            ])
+        }
+        for (result, status) in [
+            (try add("edt-laptop-x", key: key), Int32(2)),  // not a centre's device
+            (try add(device, key: "c2hvcnQ="), 2),  // not a 32-byte key
+            (try add(device, key: key, url: "ftp://example.org"), 2),
+            (try add(device, key: key, authority: "E06999999"), 1),  // not a known authority
+            (try add(own.device, key: own.key), 1),  // this centre itself
+        ] {
+            #expect(result.status == status, "\(result.standardError)")
+            #expect(!result.standardError.isEmpty)
+        }
+        #expect(try peerRows(world).isEmpty, "nothing was enrolled")
+
+        // A peer that is down (nothing listens at port 9): pending, with its problem, never dropped.
+        #expect(try add(device, key: key).status == 0)
+        let synced = try edt.run(["central", "peer", "sync", "--db", world.database.path, "--json"])
+        #expect(synced.status == 3, "\(synced.standardError)")
+        let outcome = (synced.json["peers"] as? [[String: Any]])?.first ?? [:]
+        #expect(outcome["problem"] is String, "\(synced.standardOutput)")
+        #expect(outcome["retryAt"] is String)
+        let row = try #require(try peerRows(world).first)
+        #expect(row["device"] as? String == device)
+        #expect(row["problem"] is String)
+        #expect(row["removed"] as? Bool == false)
+
+        let removed = try edt.run(["central", "peer", "remove", "--db", world.database.path, "--device", device])
+        #expect(removed.status == 0, "\(removed.standardError)")
+        #expect(try peerRows(world).first?["removed"] as? Bool == true)
+        let twice = try edt.run(["central", "peer", "remove", "--db", world.database.path, "--device", device])
+        #expect(twice.status == 1, "\(twice.standardError)")
+        let none = try edt.run(["central", "peer", "sync", "--db", world.database.path, "--json"])
+        #expect(none.status == 0 && (none.json["peers"] as? [Any])?.isEmpty == true, "\(none.standardOutput)")
+    }
+}
