@@ -43,32 +43,22 @@ public struct CrossAuthorityService: Sendable {
     }
 
     /// Why an act was not recorded; nothing was changed.
-    public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
-        public enum Reason: String, Sendable, Hashable {
-            /// No such case is stored at the centre.
-            case noSuchCase = "no-such-case"
-            /// The case was never forwarded to a home authority.
-            case notForwarded = "not-forwarded"
-            /// The authority is neither the case's host nor its home.
-            case anotherAuthority = "another-authority"
-            /// The state machine does not allow that act, by that party, now.
-            case notAllowed = "not-allowed"
-            /// The act is malformed (a name, a role, a reference missing; an instant in the
-            /// future or before the last act recorded).
-            case invalid
-            /// The database failed: nothing is known to have changed; try again.
-            case storage
-        }
+    public typealias Refusal = CentreRefusal<RefusalReason>
 
-        public let reason: Reason
-        public let message: String
-
-        public init(_ reason: Reason, _ message: String) {
-            self.reason = reason
-            self.message = message
-        }
-
-        public var description: String { "\(reason.rawValue): \(message)" }
+    public enum RefusalReason: String, CentreRefusalReason {
+        /// No such case is stored at the centre.
+        case noSuchCase = "no-such-case"
+        /// The case was never forwarded to a home authority.
+        case notForwarded = "not-forwarded"
+        /// The authority is neither the case's host nor its home.
+        case anotherAuthority = "another-authority"
+        /// The state machine does not allow that act, by that party, now.
+        case notAllowed = "not-allowed"
+        /// The act is malformed (a name, a role, a reference missing; an instant in the
+        /// future or before the last act recorded).
+        case invalid
+        /// The database failed: nothing is known to have changed; try again.
+        case storage
     }
 
     /// Records `event` on case `id`, made by `author` for `authority` at `at` and recorded at
@@ -92,9 +82,11 @@ public struct CrossAuthorityService: Sendable {
             throw Refusal(
                 .invalid, "the host forwards a case from the laptop that took the referral (edt referral forward)")
         }
-        guard let stored = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
+        guard
+            let stored = try await Refusal.storing({ () async throws(CentralError) in try await storage.storedCase(id) }
+            )
         else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
-        let trusted = try await storageCall({ () async throws(CentralError) in try await storage.trustedCentres() })
+        let trusted = try await Refusal.storing({ () async throws(CentralError) in try await storage.trustedCentres() })
         let keys: @Sendable (DeviceID) -> [UInt8]? = { trusted[$0] }
         try Self.check(event, authority: authority, at: at, on: stored, centreKey: keys)
 
@@ -132,13 +124,11 @@ public struct CrossAuthorityService: Sendable {
                     }
                 }, message: { $0.message })
         } catch {
-            switch error {
-            case .refused(let refusal): throw refusal
-            case .invalid(let message): throw Refusal(.invalid, message)
-            case .storage(let message): throw Refusal(.storage, message)
-            }
+            throw Refusal.from(error)
         }
-        guard let after = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) }),
+        guard
+            let after = try await Refusal.storing({ () async throws(CentralError) in try await storage.storedCase(id) }
+            ),
             let machine = CrossAuthorityHistory(record: after, now: at, centreKey: keys)?.machine,
             let state = machine.state
         else { throw Refusal(.storage, "case \(id) cannot be read back after the act") }
@@ -188,16 +178,6 @@ public struct CrossAuthorityService: Sendable {
         }
         return party
     }
-
-    /// Runs a storage call, its failure a ``Refusal/Reason/storage`` refusal.
-    private func storageCall<T>(_ body: () async throws(CentralError) -> T) async throws(Refusal) -> T {
-        do {
-            return try await body()
-        } catch {
-            throw Refusal(.storage, error.message)
-        }
-    }
-
 }
 
 extension CrossAuthorityService {

@@ -31,32 +31,22 @@ public struct HandoverService: Sendable {
     }
 
     /// Why an acceptance was not recorded; nothing was changed.
-    public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
-        public enum Reason: String, Sendable, Hashable {
-            /// No such case is stored at the centre.
-            case noSuchCase = "no-such-case"
-            /// The case is another authority's (its host authority), or its host is in conflict.
-            case anotherAuthority = "another-authority"
-            /// No package kept for that authority handed the case over.
-            case neverHandedOver = "never-handed-over"
-            /// That authority's day team has accepted the case already.
-            case alreadyAccepted = "already-accepted"
-            /// The acceptance itself is malformed (a GSS code, an empty name or role), or the
-            /// case could not take it (too large).
-            case invalid
-            /// The database failed: nothing is known to have changed; try again.
-            case storage
-        }
+    public typealias Refusal = CentreRefusal<RefusalReason>
 
-        public let reason: Reason
-        public let message: String
-
-        public init(_ reason: Reason, _ message: String) {
-            self.reason = reason
-            self.message = message
-        }
-
-        public var description: String { "\(reason.rawValue): \(message)" }
+    public enum RefusalReason: String, CentreRefusalReason {
+        /// No such case is stored at the centre.
+        case noSuchCase = "no-such-case"
+        /// The case is another authority's (its host authority), or its host is in conflict.
+        case anotherAuthority = "another-authority"
+        /// No package kept for that authority handed the case over.
+        case neverHandedOver = "never-handed-over"
+        /// That authority's day team has accepted the case already.
+        case alreadyAccepted = "already-accepted"
+        /// The acceptance itself is malformed (a GSS code, an empty name or role), or the
+        /// case could not take it (too large).
+        case invalid
+        /// The database failed: nothing is known to have changed; try again.
+        case storage
     }
 
     /// Records that the day team of `authority` accepted case `id`: `by` (a name) in `role`, at
@@ -93,12 +83,14 @@ public struct HandoverService: Sendable {
         let centreKey = storage.publicKey
         // Checked first, for a clear answer without writing anything: each is checked again
         // where it could change meanwhile (the case itself, inside the storing transaction).
-        guard let stored = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
+        guard
+            let stored = try await Refusal.storing({ () async throws(CentralError) in try await storage.storedCase(id) }
+            )
         else { throw Refusal(.noSuchCase, "no case \(id) is stored here") }
         if let refusal = Self.refusal(of: stored, authority: authority, centreKey: centreKey) { throw refusal }
         // Packages are only ever added: once handed over, a case stays so.
         guard
-            let handedOver = try await storageCall({ () async throws(CentralError) in
+            let handedOver = try await Refusal.storing({ () async throws(CentralError) in
                 try await storage.firstHandedOver(id, to: authority)
             })
         else {
@@ -132,11 +124,7 @@ public struct HandoverService: Sendable {
                     return Self.refusal(of: before, authority: authority, centreKey: centreKey)
                 }, message: { $0.message })
         } catch {
-            switch error {
-            case .refused(let refusal): throw refusal
-            case .invalid(let message): throw Refusal(.invalid, message)
-            case .storage(let message): throw Refusal(.storage, message)
-            }
+            throw Refusal.from(error)
         }
         return Accepted(id: id, acceptance: acceptance, sequence: sequence)
     }
@@ -168,14 +156,4 @@ public struct HandoverService: Sendable {
         }
         return nil
     }
-
-    /// Runs a storage call, its failure a ``Refusal/Reason/storage`` refusal.
-    private func storageCall<T>(_ body: () async throws(CentralError) -> T) async throws(Refusal) -> T {
-        do {
-            return try await body()
-        } catch {
-            throw Refusal(.storage, error.message)
-        }
-    }
-
 }
