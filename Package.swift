@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // MARK: - Core (pure Swift, no I/O)
@@ -110,6 +111,19 @@ let package = Package(
             ]
         ),
 
+        /// The centre's storage on PostgreSQL (PostgresNIO), for several servers sharing one
+        /// database: the same ``CentralStorage`` as the embedded SQLite backend.
+        .target(
+            name: "CentralPostgres",
+            dependencies: [
+                "Central", "Replication", "LineProtocol", "Referrals",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: - System libraries
 
         /// libcurl (libcurl4-openssl-dev), with a shim for its variadic setopt/getinfo.
@@ -125,7 +139,7 @@ let package = Package(
             name: "edt",
             dependencies: [
                 "Replication", "LineProtocol", "Referrals", "Handover", "Laptop", "Uploader", "Central",
-                "PeerForwarding",
+                "CentralPostgres", "PeerForwarding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,7 +152,7 @@ let package = Package(
             name: "edt-bench",
             dependencies: [
                 "Replication", "LineProtocol", "Referrals", "Handover", "ReplicaStore", "Uploader", "Central", "Laptop",
-                "TestSupport",
+                "CentralPostgres", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -213,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "CentralTests",
             dependencies: [
-                "Central", "Replication", "LineProtocol", "Referrals", "TestSupport",
+                "Central", "CentralPostgres", "Replication", "LineProtocol", "Referrals", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -183,12 +183,12 @@ extension CentralStorage {
 
 /// The stretches of a change sequence between numbers to leave out: what a pull reads when it
 /// skips a device's own just-stored changes, which come in long runs (one per transaction).
-struct SequenceGaps {
+public struct SequenceGaps: Sendable {
     /// Each gap as the numbers it holds: after `lower`, up to and including `upper` (nil: no end).
-    let gaps: [(lower: Int64, upper: Int64?)]
+    public let gaps: [(lower: Int64, upper: Int64?)]
 
     /// The gaps after `start` once the numbers in `leavingOut` are taken out.
-    init(after start: Int64, leavingOut: [Int64]) {
+    public init(after start: Int64, leavingOut: [Int64]) {
         var gaps: [(lower: Int64, upper: Int64?)] = []
         var lower = start
         for number in leavingOut.sorted() where number > lower {
@@ -309,6 +309,10 @@ public struct ChangePage: Sendable {
 }
 
 extension CentralStorage {
+    /// The largest case stored: its `REC` line (with the frame number and id) must stay within
+    /// the protocol's 1 MiB line limit, so every device can read it back.
+    public static var maximumCaseBytes: Int { Limits.standard.maximumLineBytes - 512 }
+
     /// The centre's public key (raw 32 bytes): what `edt central identity` prints and laptops trust.
     public var publicKey: [UInt8] { Array(signingKey.publicKey.rawRepresentation) }
 

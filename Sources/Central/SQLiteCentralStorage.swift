@@ -40,10 +40,6 @@ public final class SQLiteCentralStorage: CentralStorage {
         let counts = Mutex(Counts())
     }
 
-    /// The largest case stored: its `REC` line (with the frame number and id) must stay within
-    /// the protocol's 1 MiB line limit.
-    public static let maximumCaseBytes = Limits.standard.maximumLineBytes - 512
-
     /// Opens (creating if needed) the database at `path`. A checkpoint starts once
     /// `checkpointBytes` of cases were stored since the last.
     public init(path: String, checkpointBytes: Int = 64 << 20) throws(CentralError) {
@@ -399,7 +395,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     let existing = try RecordCoding.decode(body, id: part.id)
                     stored = (
                         select.int64(at: 0), body,
-                        CrossAuthorityHistory.authorities(of: existing, centreKey: centreKeyOf)
+                        CaseIndex.authorities(of: existing, centreKeyOf: centreKeyOf)
                     )
                     before = existing
                     merged = existing
@@ -428,34 +424,14 @@ public final class SQLiteCentralStorage: CentralStorage {
                     outcomes.append(.stored(part.id, sequence: stored.sequence, version: merged.version))
                     continue
                 }
-                // Accepted while the merged case holds, for each of its host authorities (the
-                // responsible one), a day team's acceptance the centre itself signed: worked out
-                // anew at every change, so a case whose host is corrected to an authority that has
-                // not accepted it is open again (in that authority's next package, and pulled).
-                let accepted = HandoverAcceptance.acceptedAt(merged, centreKey: centreKey) != nil
-                // Who sees the case (its hosts, and the home it was forwarded to by a recorded
-                // act), and when the clock escalates it unless accepted or agreed on first.
-                let crossAuthority = CrossAuthorityHistory(
-                    record: merged, now: Instant(secondsSinceEpoch: 0), centreKey: centreKeyOf)
-                let escalatesAt =
-                    crossAuthority.flatMap {
-                        $0.machine.awaitsEscalation ? $0.machine.escalatesAt.secondsSinceEpoch : nil
-                    }
-                // The home authority whose answer the case awaits: its day team is handed the
-                // case whether or not the host's has accepted it.
-                let awaitingHome = crossAuthority.flatMap { history -> String? in
-                    let state = history.machine.state
-                    return state == .homeResponsible || state == .hostLeadsByAgreement ? nil : history.machine.home
-                }
-                // An entry of the centre's own brought back (its database restored from an older
-                // backup): its counter must not be given again.
-                for entry in part.entries where entry.dot.device.rawValue == centreDeviceName {
+                let index = CaseIndex(of: merged, centreKey: centreKey, centreKeyOf: centreKeyOf)
+                if let counter = CaseIndex.highestCentreCounter(in: part, centreDevice: centreDeviceName) {
                     try db.execute(
                         sql: """
                             UPDATE meta SET value = CAST(? AS TEXT)
                             WHERE key = 'entry-counter' AND CAST(value AS INTEGER) < ?
                             """,
-                        arguments: [Int64(clamping: entry.dot.counter), Int64(clamping: entry.dot.counter)])
+                        arguments: [Int64(clamping: counter), Int64(clamping: counter)])
                 }
                 sequence += 1
                 version.removeAll(keepingCapacity: true)
@@ -466,14 +442,21 @@ public final class SQLiteCentralStorage: CentralStorage {
                         upsert.bind(sequence, at: 2)
                         upsert.bindWithoutCopying(text: version, at: 3)
                         upsert.bindWithoutCopying(blob: body, at: 4)
-                        upsert.bind(accepted ? 1 : 0, at: 5)
-                        if let escalatesAt { upsert.bind(escalatesAt, at: 6) } else { upsert.bindNull(at: 6) }
-                        if let awaitingHome { upsert.bind(awaitingHome, at: 7) } else { upsert.bindNull(at: 7) }
+                        upsert.bind(index.accepted ? 1 : 0, at: 5)
+                        if let escalatesAt = index.escalatesAt {
+                            upsert.bind(escalatesAt, at: 6)
+                        } else {
+                            upsert.bindNull(at: 6)
+                        }
+                        if let awaitingHome = index.awaitingHome {
+                            upsert.bind(awaitingHome, at: 7)
+                        } else {
+                            upsert.bindNull(at: 7)
+                        }
                         try upsert.execute()
                     }
                 }
-                var authorities = ReferralCapture.hostAuthorities(of: merged)
-                if let home = crossAuthority?.machine.home { authorities.insert(home) }
+                let authorities = index.authorities
                 if authorities != stored?.authorities {
                     for authority in stored?.authorities.subtracting(authorities) ?? [] {
                         removeAuthority.bind(sequence, at: 1)

@@ -18,8 +18,10 @@ struct BoundedPullTests {
 
     /// The ids pulled by a reply, its cursor and whether it says `+MORE`, checking its signature.
 
-    @Test func aPageStopsAtItsByteBudgetYetAlwaysCarriesOneCase() async throws {
-        try await central.withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPageStopsAtItsByteBudgetYetAlwaysCarriesOneCase(
+        backend: StorageBackend
+    ) async throws {
+        try await central.withStorage(backend) { storage in
             let other = try central.device("edt-laptop-b")
             var configuration = SyncService.Configuration()
             configuration.pullPageBytes = 85_000
@@ -44,8 +46,10 @@ struct BoundedPullTests {
         }
     }
 
-    @Test func aReplyIsWrittenInPiecesThatTogetherAreOneSignedStream() async throws {
-        try await central.withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aReplyIsWrittenInPiecesThatTogetherAreOneSignedStream(
+        backend: StorageBackend
+    ) async throws {
+        try await central.withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try central.device()
             let other = try central.device("edt-laptop-b")
@@ -64,8 +68,10 @@ struct BoundedPullTests {
         }
     }
 
-    @Test func aCaseChangedAfterThePageWasListedIsLeftForTheNextPull() async throws {
-        try await central.withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCaseChangedAfterThePageWasListedIsLeftForTheNextPull(
+        backend: StorageBackend
+    ) async throws {
+        try await central.withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try central.device()
             let other = try central.device("edt-laptop-b")
@@ -91,8 +97,10 @@ struct BoundedPullTests {
         }
     }
 
-    @Test func aPartIdenticalToTheStoredCaseIsAcknowledgedAndNothingIsWritten() async throws {
-        try await central.withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPartIdenticalToTheStoredCaseIsAcknowledgedAndNothingIsWritten(
+        backend: StorageBackend
+    ) async throws {
+        try await central.withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try central.device()
             let part = try large("case-1", bytes: 50_000, device: "edt-laptop-a")

@@ -15,7 +15,7 @@ extension CentralTests {
 
     /// Runs `test` with a client of the routes of a centre on `storage`.
     func withRoutes(
-        on storage: SQLiteCentralStorage, configuration: SyncService.Configuration = .init(),
+        on storage: any CentralStorage, configuration: SyncService.Configuration = .init(),
         _ test: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         let router = Router()
@@ -28,7 +28,7 @@ extension CentralTests {
     }
 
     /// Enrols edt-laptop-a (Reading) in `storage`; returns its signing key.
-    func enrolledLaptop(in storage: SQLiteCentralStorage) async throws -> Curve25519.Signing.PrivateKey {
+    func enrolledLaptop(in storage: any CentralStorage) async throws -> Curve25519.Signing.PrivateKey {
         let key = Self.laptopKey
         try await storage.enroll(try device(key: key))
         return key
@@ -44,8 +44,8 @@ extension CentralTests {
 
     // MARK: - Routes
 
-    @Test func theHealthRouteAnswersOk() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theHealthRouteAnswersOk(backend: StorageBackend) async throws {
+        try await withStorage(backend) { storage in
             try await withRoutes(on: storage) { client in
                 let response = try await client.execute(uri: "/health", method: .get)
                 #expect(response.status == .ok)
@@ -54,8 +54,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aSyncWithoutAuthorizationIsUnauthorized() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aSyncWithoutAuthorizationIsUnauthorized(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await enrolledLaptop(in: storage)
             let body = push(records: [try referral("case-1")], checkpointEvery: 10, centre: centre(of: storage))
             try await withRoutes(on: storage) { client in
@@ -66,8 +68,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aSyncSignedByAnotherKeyIsUnauthorized() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aSyncSignedByAnotherKeyIsUnauthorized(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await enrolledLaptop(in: storage)
             let body = push(records: [try referral("case-1")], checkpointEvery: 10, centre: centre(of: storage))
             let forged = try authorization(1, signer: Curve25519.Signing.PrivateKey(), centre: centre(of: storage))
@@ -80,8 +84,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aSyncByARevokedDeviceIsForbidden() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aSyncByARevokedDeviceIsForbidden(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             #expect(try await storage.revoke(try DeviceID("edt-laptop-a")))
             let body = push(records: [try referral("case-1")], checkpointEvery: 10, centre: centre(of: storage))
@@ -94,8 +100,8 @@ extension CentralTests {
         }
     }
 
-    @Test func aReplayedSyncIsUnauthorized() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aReplayedSyncIsUnauthorized(backend: StorageBackend) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             let first = push(
                 records: [try referral("case-1")], checkpointEvery: 10, counter: 7, centre: centre(of: storage))
@@ -113,8 +119,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aSignedPushIsStoredAndAcknowledgedInAnEDTLPReply() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aSignedPushIsStoredAndAcknowledgedInAnEDTLPReply(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             let record = try referral("case-1")
             let body = push(records: [record], checkpointEvery: 10, centre: centre(of: storage))
@@ -142,8 +150,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aPushCutByManyCheckpointsIsAcknowledgedInStreamOrder() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPushCutByManyCheckpointsIsAcknowledgedInStreamOrder(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             // Long enough to come in several pieces of body; a segment every 3 records.
             let records = try (0..<40).map {
@@ -170,8 +180,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aDamagedPushIsRefusedAndNothingOfItStored() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aDamagedPushIsRefusedAndNothingOfItStored(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             let sound = push(
                 records: try (0..<3).map { try referral("case-\($0)") }, checkpointEvery: 10,
@@ -195,8 +207,9 @@ extension CentralTests {
         }
     }
 
-    @Test func aPushDamagedAfterACheckpointKeepsWhatItVerifiedButAcknowledgesNothing() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available)
+    func aPushDamagedAfterACheckpointKeepsWhatItVerifiedButAcknowledgesNothing(backend: StorageBackend) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             var body = push(
                 records: try (0..<7).map { try referral("case-\($0)") }, checkpointEvery: 3, centre: centre(of: storage)
@@ -215,8 +228,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aPushOverTheSizeLimitIsTooLarge() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPushOverTheSizeLimitIsTooLarge(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             var configuration = SyncService.Configuration()
             configuration.maximumRequestBytes = 2_000
@@ -233,8 +248,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aCursorFromAnotherDatabaseIsAConflictToStartOver() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCursorFromAnotherDatabaseIsAConflictToStartOver(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = try await enrolledLaptop(in: storage)
             let body = push(
                 records: [try referral("case-1")], checkpointEvery: 10, pull: "central.otherdatabase:3",

@@ -35,7 +35,7 @@ struct CentralTests {
 
     /// The cases a reply stream signed by `storage`'s centre carries, its cursor, and its `+MORE`.
     func pulled(
-        _ bytes: [UInt8], by storage: SQLiteCentralStorage
+        _ bytes: [UInt8], by storage: any CentralStorage
     ) throws -> (
         ids: [String], knowledge: Cursor?, more: Bool
     ) {
@@ -53,10 +53,9 @@ struct CentralTests {
         return (ids, knowledge, more)
     }
 
-    func withStorage(_ body: (SQLiteCentralStorage) async throws -> Void) async throws {
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await body(try SQLiteCentralStorage(path: directory.appendingPathComponent("central.sqlite").path))
+    /// Runs `body` on a new, empty storage of `backend` (every storage test runs on each).
+    func withStorage(_ backend: StorageBackend, _ body: (any CentralStorage) async throws -> Void) async throws {
+        try await backend.withStorage(body)
     }
 
     func device(
@@ -96,8 +95,10 @@ struct CentralTests {
 
     // MARK: - Storage
 
-    @Test func storingNumbersEachChangeAndStoringAgainChangesNothing() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func storingNumbersEachChangeAndStoringAgainChangesNothing(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let first = try await service.store([try referral("case-1"), try referral("case-2")], from: laptop)
@@ -110,8 +111,10 @@ struct CentralTests {
         }
     }
 
-    @Test func pullsSeeOnlyTheAuthoritiesADeviceServesAndComeInPages() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func pullsSeeOnlyTheAuthoritiesADeviceServesAndComeInPages(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let key = Curve25519.Signing.PrivateKey()
             let both = try device(authorities: [Self.reading, Self.westminster], key: key)
@@ -137,8 +140,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aCaseThatChangesAuthorityIsPulledByItsNewAuthorityOnly() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCaseThatChangesAuthorityIsPulledByItsNewAuthorityOnly(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let both = try device(authorities: [Self.reading, Self.westminster])
             _ = try await service.store([try referral("moving"), try referral("staying")], from: both)
@@ -159,8 +164,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aPageSizeBelowOneStillSendsOneCaseAtATime() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPageSizeBelowOneStillSendsOneCaseAtATime(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             var configuration = SyncService.Configuration()
             configuration.pullPageRecords = 0
             let service = SyncService(storage: storage, configuration: configuration)
@@ -199,8 +206,10 @@ struct CentralTests {
         #expect(page.records.count == 40)
     }
 
-    @Test func aPullLeavesOutCasesAsTheReaderHasThemWithoutFillingThePage() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPullLeavesOutCasesAsTheReaderHasThemWithoutFillingThePage(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let parts = try (1...5).map { try referral("case-\($0)") }
@@ -232,8 +241,10 @@ struct CentralTests {
         }
     }
 
-    @Test func partsADeviceMayNotStoreAreRefusedAndNothingOfThemIsStored() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func partsADeviceMayNotStoreAreRefusedAndNothingOfThemIsStored(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let readingLaptop = try device(authorities: [Self.reading])
             let westminsterLaptop = try device("edt-laptop-w", authorities: [Self.westminster])
@@ -257,8 +268,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aCaseNewToTheCentreMustArriveWholeAndAPartOfAKnownOneMayNot() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCaseNewToTheCentreMustArriveWholeAndAPartOfAKnownOneMayNot(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             // Only a host authority (and a concern): no receipt, no receiving worker, no channel.
@@ -284,8 +297,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aCaseTooLargeForOneSyncLineIsRefused() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCaseTooLargeForOneSyncLineIsRefused(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             var replica = Replica(device: try DeviceID("edt-laptop-a"))
             let id = try RecordID("huge")
             replica.write(
@@ -300,8 +315,10 @@ struct CentralTests {
         }
     }
 
-    @Test func pullsComeInPagesThatTheDevicesOwnEchoDoesNotFill() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func pullsComeInPagesThatTheDevicesOwnEchoDoesNotFill(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             var configuration = SyncService.Configuration()
             configuration.pullPageRecords = 3
             let service = SyncService(storage: storage, configuration: configuration)
@@ -332,8 +349,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aCursorFromAnotherDatabaseOrAheadOfThisOneMeansStartingOver() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCursorFromAnotherDatabaseOrAheadOfThisOneMeansStartingOver(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             for cursor in ["central.otherdatabase:3", "central.\(storage.identity):99", "edt-laptop-a:1"] {
@@ -350,8 +369,10 @@ struct CentralTests {
 
     // MARK: - Authentication
 
-    @Test func onlyAnEnrolledDeviceSigningWithAFreshCounterIsLetIn() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func onlyAnEnrolledDeviceSigningWithAFreshCounterIsLetIn(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = Curve25519.Signing.PrivateKey()
             let laptop = try device(key: key)
             try await storage.enroll(laptop)
@@ -486,8 +507,10 @@ struct CentralTests {
         return unread
     }
 
-    @Test func aPipelineStoresSegmentsInStreamOrderWhateverOrderTheyAreReadIn() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPipelineStoresSegmentsInStreamOrderWhateverOrderTheyAreReadIn(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let records = try (0..<60).map {
@@ -508,8 +531,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aPipelineStopsAtASegmentItCannotReadAndKeepsWhatCameBefore() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPipelineStopsAtASegmentItCannotReadAndKeepsWhatCameBefore(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let records = try (0..<9).map { try referral("case-\($0)") }
@@ -534,8 +559,10 @@ struct CentralTests {
     /// A request body that broke off.
     struct BrokenOff: Error {}
 
-    @Test func anAbandonedPipelineStoresWhatWasSubmitted() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func anAbandonedPipelineStoresWhatWasSubmitted(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let pipeline = PushPipeline(service: service, device: try device())
             let unread = try unreadRecords([try referral("case-1"), try referral("case-2")])
@@ -550,8 +577,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aPipelineReadsNoFurtherAheadOfTheWriterThanItMayHaveInFlight() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPipelineReadsNoFurtherAheadOfTheWriterThanItMayHaveInFlight(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let records = try (0..<40).map { try referral("case-\($0)") }
             let unread = try unreadRecords(records)
@@ -569,8 +598,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aPipelineStoresTheSegmentsReadyWhileItWasBusyInOneTransaction() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPipelineStoresTheSegmentsReadyWhileItWasBusyInOneTransaction(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let records = try (0..<40).map { try referral("case-\($0)") }
             let unread = try unreadRecords(records)
@@ -612,8 +643,10 @@ struct CentralTests {
         }
     }
 
-    @Test func theReplyAcknowledgesInOrderAndLeavesOutWhatTheDeviceJustPushed() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theReplyAcknowledgesInOrderAndLeavesOutWhatTheDeviceJustPushed(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let other = try device("edt-laptop-b")
@@ -639,8 +672,10 @@ struct CentralTests {
         }
     }
 
-    @Test func aPushedCaseTheCentreMergedWithOtherChangesIsSentBack() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPushedCaseTheCentreMergedWithOtherChangesIsSentBack(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let other = try device("edt-laptop-b")

@@ -33,7 +33,7 @@ extension CentralTests {
     }
 
     /// The ids of the cases `authorities` would pull from the start.
-    func visible(to authorities: Set<String>, in storage: SQLiteCentralStorage) async throws -> [String] {
+    func visible(to authorities: Set<String>, in storage: any CentralStorage) async throws -> [String] {
         try await storage.changes(after: 0, authorities: authorities, limit: 100).records.map(\.id.rawValue)
     }
 
@@ -43,7 +43,7 @@ extension CentralTests {
     /// The reason `event` by `authority` at `at` is refused for, nil when it is recorded.
     func actRefusal(
         _ event: CrossAuthority.Event, on id: String = "case-1", authority: String?, at: Instant,
-        in storage: SQLiteCentralStorage
+        in storage: any CentralStorage
     ) async throws -> CrossAuthorityService.Refusal.Reason? {
         do {
             _ = try await CrossAuthorityService(storage: storage).act(
@@ -58,7 +58,7 @@ extension CentralTests {
     /// A Slough case, received at ``received``, stored by edt-laptop-s; forwarded to Hampshire
     /// when `forward`. Returns the storage's laptop devices, Slough's and Hampshire's.
     func sloughCase(
-        forward: Bool, in storage: SQLiteCentralStorage
+        forward: Bool, in storage: any CentralStorage
     ) async throws -> (slough: EnrolledDevice, hampshire: EnrolledDevice, sloughKey: Curve25519.Signing.PrivateKey) {
         let key = Curve25519.Signing.PrivateKey()
         let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
@@ -75,8 +75,10 @@ extension CentralTests {
         return (laptopS, laptopH, key)
     }
 
-    @Test func aHomeAuthorityFieldShowsTheCaseToNobodyUntilTheHostForwardsIt() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aHomeAuthorityFieldShowsTheCaseToNobodyUntilTheHostForwardsIt(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let (laptopS, laptopH, key) = try await sloughCase(forward: false, in: storage)
             // The exact attempt: a device writes homeAuthority = Hampshire. Hampshire sees nothing.
@@ -103,8 +105,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aDeviceNamesOnlyAHostItServesAndRecordsNoActButTheHostsForwarding() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aDeviceNamesOnlyAHostItServesAndRecordsNoActButTheHostsForwarding(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let key = Curve25519.Signing.PrivateKey()
             let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
@@ -137,8 +141,10 @@ extension CentralTests {
         }
     }
 
-    @Test func eachActIsTheCentresSignedEntryAndAForbiddenOneChangesNothing() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func eachActIsTheCentresSignedEntryAndAForbiddenOneChangesNothing(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await sloughCase(forward: true, in: storage)
             let later = Instant(secondsSinceEpoch: Self.received.secondsSinceEpoch + 3_600)
             let before = try await storage.newestSequence()
@@ -190,8 +196,10 @@ extension CentralTests {
         }
     }
 
-    @Test func bothAuthoritiesMustAgreeThatTheHostCarriesOn() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func bothAuthoritiesMustAgreeThatTheHostCarriesOn(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await sloughCase(forward: true, in: storage)
             let service = CrossAuthorityService(storage: storage)
             let id = try RecordID("case-1")
@@ -210,8 +218,10 @@ extension CentralTests {
         }
     }
 
-    @Test func theClockEscalatesAtExactlyTwentyFourHoursAndSeniorManagersDecide() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theClockEscalatesAtExactlyTwentyFourHoursAndSeniorManagersDecide(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await sloughCase(forward: true, in: storage)
             let service = CrossAuthorityService(storage: storage)
             let id = try RecordID("case-1")
@@ -248,8 +258,10 @@ extension CentralTests {
         }
     }
 
-    @Test func forwardingAnewMovesTheCaseFromTheHomeItLeft() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func forwardingAnewMovesTheCaseFromTheHomeItLeft(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let (laptopS, _, key) = try await sloughCase(forward: true, in: storage)
             #expect(try await visible(to: [Self.hampshire], in: storage) == ["case-1"])
             let stored = try #require(try await storage.storedCase(try RecordID("case-1")))
@@ -284,8 +296,9 @@ extension CentralTests {
         }
     }
 
-    @Test func theHomeCannotMakeItselfHostNorCanAForwardingRewriteTimeOrTheReferral() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available)
+    func theHomeCannotMakeItselfHostNorCanAForwardingRewriteTimeOrTheReferral(backend: StorageBackend) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let (laptopS, _, key) = try await sloughCase(forward: true, in: storage)
             let hampshireKey = Curve25519.Signing.PrivateKey()
@@ -329,8 +342,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aForwardingMustNameTheReferralsOwnInstant() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aForwardingMustNameTheReferralsOwnInstant(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = Curve25519.Signing.PrivateKey()
             let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
             try await storage.enroll(laptopS)
@@ -353,8 +368,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aCaseForwardedAfterTwentyFourHoursIsEscalatedWhenForwarded() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aCaseForwardedAfterTwentyFourHoursIsEscalatedWhenForwarded(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = Curve25519.Signing.PrivateKey()
             let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
             try await storage.enroll(laptopS)
@@ -375,8 +392,10 @@ extension CentralTests {
         }
     }
 
-    @Test func theHomeIsHandedACaseItMustAnswerEvenOnceTheHostsDayTeamAccepted() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theHomeIsHandedACaseItMustAnswerEvenOnceTheHostsDayTeamAccepted(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await sloughCase(forward: true, in: storage)
             #expect(try await storage.keep(try package(["case-1"], authority: Self.slough)))
             _ = try await accept("case-1", authority: Self.slough, in: storage)

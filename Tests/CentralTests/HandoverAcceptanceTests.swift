@@ -25,7 +25,7 @@ extension CentralTests {
 
     /// Accepts `id` for `authority` as the day team manager at Monday's opening.
     func accept(
-        _ id: String, authority: String = reading, in storage: SQLiteCentralStorage
+        _ id: String, authority: String = reading, in storage: any CentralStorage
     ) async throws -> HandoverService.Accepted {
         try await HandoverService(storage: storage).accept(
             case: try RecordID(id), by: "A. Day", role: "Day team manager", authority: authority,
@@ -34,7 +34,7 @@ extension CentralTests {
 
     /// The reason `accept` was refused for, nil when it was not.
     func refusal(
-        _ id: String, authority: String = reading, in storage: SQLiteCentralStorage
+        _ id: String, authority: String = reading, in storage: any CentralStorage
     ) async -> HandoverService.Refusal.Reason? {
         do {
             _ = try await accept(id, authority: authority, in: storage)
@@ -47,8 +47,10 @@ extension CentralTests {
         }
     }
 
-    @Test func theCentresEntryDeviceIsItsCursorNameAndItsCounterMovesOn() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theCentresEntryDeviceIsItsCursorNameAndItsCounterMovesOn(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let device = try storage.centreDevice
             #expect(device.rawValue == SyncService(storage: storage).cursorName)
             #expect(HandoverAcceptance.isCentreDevice(device))
@@ -63,8 +65,10 @@ extension CentralTests {
         #expect(try await SQLiteCentralStorage(path: path).nextEntryCounter() == 2)
     }
 
-    @Test func anAcceptanceIsTheCentresSignedEntryAndReachesALaptopByAPull() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func anAcceptanceIsTheCentresSignedEntryAndReachesALaptopByAPull(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             _ = try await service.store([try referral("case-1"), try referral("case-2")], from: laptop)
@@ -99,8 +103,10 @@ extension CentralTests {
         }
     }
 
-    @Test func eachRefusedAcceptanceChangesNothing() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func eachRefusedAcceptanceChangesNothing(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let both = try device(authorities: [Self.reading, Self.westminster])
             _ = try await service.store(
@@ -141,8 +147,10 @@ extension CentralTests {
         }
     }
 
-    @Test func ofTwoAcceptancesAtOnceOnlyOneIsStored() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func ofTwoAcceptancesAtOnceOnlyOneIsStored(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await SyncService(storage: storage).store([try referral("case-1")], from: try device())
             #expect(try await storage.keep(try package(["case-1"])))
             let results = await withTaskGroup(of: HandoverService.Refusal.Reason?.self) { group in
@@ -158,8 +166,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aDeviceCannotBringAnAcceptanceNorBeEnrolledAsTheCentre() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aDeviceCannotBringAnAcceptanceNorBeEnrolledAsTheCentre(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let key = Curve25519.Signing.PrivateKey()
             let laptop = try device(key: key)
             let service = SyncService(storage: storage)
@@ -202,8 +212,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aFirstPullLeavesOutAcceptedCasesAndALaterOneSendsTheAcceptance() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aFirstPullLeavesOutAcceptedCasesAndALaterOneSendsTheAcceptance(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let writer = try device("edt-laptop-b")
             _ = try await service.store(
@@ -248,8 +260,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aFirstPullInPagesLeavesOutOnlyCasesAcceptedBeforeItBegan() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aFirstPullInPagesLeavesOutOnlyCasesAcceptedBeforeItBegan(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             var configuration = SyncService.Configuration()
             configuration.pullPageRecords = 1
             let service = SyncService(storage: storage, configuration: configuration)
@@ -286,8 +300,10 @@ extension CentralTests {
         }
     }
 
-    @Test func theFirstPackageKeptForAnOpeningWinsAndUnacceptedCasesCarryOver() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theFirstPackageKeptForAnOpeningWinsAndUnacceptedCasesCarryOver(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let both = try device(authorities: [Self.reading, Self.westminster])
             _ = try await service.store(
@@ -334,8 +350,10 @@ extension RecordAnswer {
 }
 
 extension CentralTests {
-    @Test func aLaptopThatStartsOverIsSentTheAcceptanceOfACaseItPushesAgain() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aLaptopThatStartsOverIsSentTheAcceptanceOfACaseItPushesAgain(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             let part = try referral("case-1")

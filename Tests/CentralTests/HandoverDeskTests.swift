@@ -22,14 +22,16 @@ extension CentralTests {
     static let readingOpens = Instant(iso8601: "2026-11-23T09:00:00Z")!
     static let sloughOpens = Instant(iso8601: "2026-11-23T08:30:00Z")!
 
-    func desk(_ storage: SQLiteCentralStorage) -> HandoverDesk {
+    func desk(_ storage: any CentralStorage) -> HandoverDesk {
         HandoverDesk(storage: storage, directory: Self.consortium)
     }
 
     func caseIDs(_ kept: KeptPackage) -> [String] { kept.cases.map(\.rawValue) }
 
-    @Test func aPackageIsKeptAtItsOpeningAndShownUnchangedWhenLookedAtLater() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPackageIsKeptAtItsOpeningAndShownUnchangedWhenLookedAtLater(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             _ = try await service.store([try referral("night-case", receivedAt: Self.saturdayNight)], from: laptop)
@@ -71,8 +73,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aLaterPackageCarriesOverWhatWasNotAcceptedAndLeavesOutWhatWas() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aLaterPackageCarriesOverWhatWasNotAcceptedAndLeavesOutWhatWas(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             _ = try await service.store(
                 [
@@ -99,8 +103,10 @@ extension CentralTests {
         }
     }
 
-    @Test func anOpeningStillToComeIsAPreviewAndNotKept() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func anOpeningStillToComeIsAPreviewAndNotKept(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await SyncService(storage: storage).store(
                 [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
             let preview = try await desk(storage).package(
@@ -112,8 +118,10 @@ extension CentralTests {
         }
     }
 
-    @Test func anUnknownAuthorityIsRefusedAndNotADatabaseFailure() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func anUnknownAuthorityIsRefusedAndNotADatabaseFailure(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             do throws(HandoverDesk.Unavailable) {
                 _ = try await desk(storage).package(for: "E06999999", at: Self.readingOpens, now: Self.readingOpens)
                 Issue.record("an unknown authority gave a package")
@@ -124,8 +132,10 @@ extension CentralTests {
         }
     }
 
-    @Test func theSchedulerKeepsEachAuthoritysPackageAtItsOwnOpeningOnce() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theSchedulerKeepsEachAuthoritysPackageAtItsOwnOpeningOnce(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let laptop = try device(authorities: [Self.reading, Self.slough])
             _ = try await SyncService(storage: storage, configuration: .init()).store(
                 [
@@ -154,8 +164,10 @@ extension CentralTests {
         }
     }
 
-    @Test func theSchedulerSleepsUntilTheNextOpeningAndNoLongerThanItsLongestWait() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theSchedulerSleepsUntilTheNextOpeningAndNoLongerThanItsLongestWait(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await SyncService(storage: storage).store(
                 [try referral("reading-night", receivedAt: Self.saturdayNight)], from: try device())
             let clock = Clock(Instant(iso8601: "2026-11-23T08:59:30Z")!)
@@ -180,8 +192,9 @@ final class Clock: @unchecked Sendable {
 }
 
 extension CentralTests {
-    @Test func aCaseWhoseHostIsCorrectedToAnAuthorityThatHasNotAcceptedItIsOpenAgain() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available)
+    func aCaseWhoseHostIsCorrectedToAnAuthorityThatHasNotAcceptedItIsOpenAgain(backend: StorageBackend) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device(authorities: [Self.reading, Self.slough])
             var replica = Replica(device: try DeviceID("edt-laptop-a"))
@@ -216,8 +229,10 @@ extension CentralTests {
         }
     }
 
-    @Test func anEarlierOpeningNoPackageWasKeptForIsShownAndNeverKeptAfterTheFact() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func anEarlierOpeningNoPackageWasKeptForIsShownAndNeverKeptAfterTheFact(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             _ = try await SyncService(storage: storage).store(
                 [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
             // A week later: Monday the 23rd's package was never kept (the centre was not serving).
@@ -231,8 +246,9 @@ extension CentralTests {
 }
 
 extension CentralTests {
-    @Test func anAcceptanceDatedBeforeTheCaseWasHandedOverIsRefusedAndChangesNothing() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available)
+    func anAcceptanceDatedBeforeTheCaseWasHandedOverIsRefusedAndChangesNothing(backend: StorageBackend) async throws {
+        try await withStorage(backend) { storage in
             _ = try await SyncService(storage: storage).store(
                 [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
             _ = try await desk(storage).package(for: Self.reading, at: Self.readingOpens, now: Self.readingOpens)
@@ -253,8 +269,10 @@ extension CentralTests {
 }
 
 extension CentralTests {
-    @Test func theSchedulerHandsOverLateCasesWhileTheOfficeIsOpenAndOnlyOnce() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func theSchedulerHandsOverLateCasesWhileTheOfficeIsOpenAndOnlyOnce(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device()
             _ = try await service.store([try referral("night-case", receivedAt: Self.saturdayNight)], from: laptop)
@@ -282,8 +300,10 @@ extension CentralTests {
 }
 
 extension CentralTests {
-    @Test func anAddendumNamingOnlyCasesAlreadyHandedOverIsNotKept() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func anAddendumNamingOnlyCasesAlreadyHandedOverIsNotKept(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             #expect(try await storage.keep(try package(["case-1"], opensAt: Self.readingOpens)))
             let late = try package(["case-2"], opensAt: Self.readingOpens)
             #expect(try await storage.keepAddendum(late) == 1)

@@ -25,13 +25,15 @@ extension CentralTests {
     }
 
     /// The answers of a reply stream signed by `storage`'s centre.
-    func answers(_ reply: [UInt8], storage: SQLiteCentralStorage) throws -> [RecordAnswer] {
+    func answers(_ reply: [UInt8], storage: any CentralStorage) throws -> [RecordAnswer] {
         let stream = try DecodedStream(reply, verifier: try #require(StreamVerifier.rawKey(storage.publicKey)))
         return stream.messages.compactMap { if case .answer(let answer) = $0 { answer } else { nil } }
     }
 
-    @Test func aPushCarryingAnotherDevicesUnheldWriteOrClaimIsRefused() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aPushCarryingAnotherDevicesUnheldWriteOrClaimIsRefused(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptopA = try device("edt-laptop-a")
             let laptopX = try device("edt-laptop-x")
@@ -63,8 +65,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aRelayedBundleIsTakenOnItsAuthorsEnrolledKeyOnly() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aRelayedBundleIsTakenOnItsAuthorsEnrolledKeyOnly(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let keyOfA = Curve25519.Signing.PrivateKey()
             let laptopA = try device("edt-laptop-a", key: keyOfA)
@@ -106,8 +110,10 @@ extension CentralTests {
         }
     }
 
-    @Test func aNewEntryMustNameItsDeviceAndBeSignedByIt() async throws {
-        try await withStorage { storage in
+    @Test(arguments: StorageBackend.available) func aNewEntryMustNameItsDeviceAndBeSignedByIt(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let keyOfX = Curve25519.Signing.PrivateKey()
             let laptopX = try device("edt-laptop-x", key: keyOfX)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Central
+import CentralPostgres
 import Foundation
 import Replication
 
@@ -25,10 +26,18 @@ extension CentralCommand {
         var json = false
 
         func run() async throws {
-            let storage = try database.open()
-            let backup: SQLiteCentralStorage.Backup
-            do {
-                backup = try await storage.backup(to: to)
+            let storage = try await database.open()
+            let backup: (path: String, bytes: Int64, cases: Int, newestSequence: Int64)
+            do throws(CentralError) {
+                if let postgres = storage as? PostgresCentralStorage {
+                    let copy = try await postgres.backup(to: to)
+                    backup = (copy.path, copy.bytes, copy.cases, copy.newestSequence)
+                } else if let sqlite = storage as? SQLiteCentralStorage {
+                    let copy = try await sqlite.backup(to: to)
+                    backup = (copy.path, copy.bytes, copy.cases, copy.newestSequence)
+                } else {
+                    throw CentralError(.refused, "this database cannot be backed up by edt")
+                }
             } catch {
                 throw error.code == .refused ? Failure.refused(error.message) : Failure.inputOutput(error.message)
             }

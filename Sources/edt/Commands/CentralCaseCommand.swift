@@ -137,7 +137,7 @@ extension CentralCommand {
 
         private func deadlines() async throws {
             let directory = try authorities.load()
-            let storage = try database.open()
+            let storage = try await database.open()
             let instant = at.flatMap(Instant.init(iso8601:)) ?? Instant(Date())
             let result: DeadlineReport
             let caseID = try RecordID(id)
@@ -154,7 +154,7 @@ extension CentralCommand {
         }
 
         private func crossAuthorityAct() async throws {
-            let storage = try database.open()
+            let storage = try await database.open()
             let now = Instant(Date())
             let caseID = try RecordID(id)
             let reference = writtenReference ?? ""
@@ -204,7 +204,7 @@ extension CentralCommand {
         }
 
         private func acceptHandover() async throws {
-            let storage = try database.open()
+            let storage = try await database.open()
             let now = Instant(Date())
             let caseID = try RecordID(id)
             let accepted: HandoverService.Accepted

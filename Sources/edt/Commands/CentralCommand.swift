@@ -1,5 +1,6 @@
 import ArgumentParser
 import Central
+import CentralPostgres
 import Foundation
 import Handover
 import Logging
@@ -24,12 +25,26 @@ struct CentralCommand: AsyncParsableCommand {
 
     /// The `--db` option shared by the central commands.
     struct DatabaseOptions: ParsableArguments {
-        @Option(help: ArgumentHelp("The central database: a SQLite file path.", valueName: "PATH"))
+        @Option(
+            help: ArgumentHelp(
+                "The central database: a SQLite file path, or postgres://USER@HOST:PORT/DATABASE (password from PGPASSWORD or the URL).",
+                valueName: "PATH|URL"))
         var db: String
 
-        func open() throws -> SQLiteCentralStorage {
-            if db.hasPrefix("postgres://") || db.hasPrefix("postgresql://") {
-                throw Failure.refused("PostgreSQL is not supported by this version yet; give a SQLite file path")
+        /// Opens the database `--db` names: PostgreSQL for a `postgres://` URL, else a SQLite file.
+        func open() async throws -> any CentralStorage {
+            if PostgresAddress.isPostgresURL(db) {
+                let address: PostgresAddress
+                do {
+                    address = try PostgresAddress(db)
+                } catch {
+                    throw Failure.refused("--db: \(error.description)")
+                }
+                do {
+                    return try await PostgresCentralStorage.open(address)
+                } catch {
+                    throw Failure.inputOutput(error.message)
+                }
             }
             do {
                 return try SQLiteCentralStorage(path: db)
@@ -112,7 +127,7 @@ struct CentralCommand: AsyncParsableCommand {
             else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
             let host = String(listen[..<colon])
             let known = try authorities.load()
-            let storage = try database.open()
+            let storage = try await database.open()
             AllocatorTuning.forServer()
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             var configuration = CentralServer.Configuration(host: host, port: port)
@@ -193,7 +208,7 @@ struct CentralCommand: AsyncParsableCommand {
                     throw Failure.refused("--authority: \(code) ceased on \(ended); enrol the device for its successor")
                 }
             }
-            let storage = try database.open()
+            let storage = try await database.open()
             let id = try DeviceID(device)
             let enrolled = EnrolledDevice(
                 id: id, publicKey: Array(Data(base64Encoded: publicKey) ?? Data()), authorities: Set(authorities))
@@ -231,7 +246,7 @@ struct CentralCommand: AsyncParsableCommand {
         ) var json = false
 
         func run() async throws {
-            let storage = try database.open()
+            let storage = try await database.open()
             let key = Data(storage.publicKey).base64EncodedString()
             if json {
                 JSONOutput.print(
@@ -255,7 +270,7 @@ struct CentralCommand: AsyncParsableCommand {
             guard let id = try? DeviceID(device) else {
                 throw ValidationError("--device \"\(device)\" is not a device id")
             }
-            let storage = try database.open()
+            let storage = try await database.open()
             let found: Bool
             do {
                 found = try await storage.revoke(id)

@@ -65,7 +65,7 @@ extension CentralCommand {
 
         func run() async throws {
             let directory = try authorities.load()
-            let storage = try database.open()
+            let storage = try await database.open()
             let now = Instant(Date())
             let desk = HandoverDesk(storage: storage, directory: directory)
             let due: HandoverDesk.Due

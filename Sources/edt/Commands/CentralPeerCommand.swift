@@ -73,7 +73,7 @@ extension CentralCommand {
                         throw Failure.refused("--authority: \(refusal)")
                     }
                 }
-                let storage = try database.open()
+                let storage = try await database.open()
                 let enrolled = EnrolledDevice(
                     id: try DeviceID(device), publicKey: Array(Data(base64Encoded: publicKey) ?? Data()),
                     authorities: Set(authorities), peerURL: url)
@@ -109,7 +109,7 @@ extension CentralCommand {
             var json = false
 
             func run() async throws {
-                let storage = try database.open()
+                let storage = try await database.open()
                 var rows: [FieldValue] = []
                 do {
                     for peer in try await storage.peers(includingRemoved: true) {
@@ -151,7 +151,7 @@ extension CentralCommand {
             @Option(help: ArgumentHelp("The peer's device, central.<identity>.", valueName: "ID")) var device: String
 
             func run() async throws {
-                let storage = try database.open()
+                let storage = try await database.open()
                 guard let id = try? DeviceID(device), HandoverAcceptance.isCentreDevice(id),
                     try await storage.peers(includingRemoved: false).contains(where: { $0.device.id == id })
                 else { throw Failure.refused("no peer centre \(device) is enrolled here") }
@@ -172,7 +172,7 @@ extension CentralCommand {
             var json = false
 
             func run() async throws {
-                let storage = try database.open()
+                let storage = try await database.open()
                 let forwarder = PeerForwarder(storage: storage, logger: Logger(label: "edt-central"))
                 let outcomes = await forwarder.forwardDue(force: true)
                 if json {

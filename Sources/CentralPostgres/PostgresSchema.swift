@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+
+/// The PostgreSQL centre's schema, as a list of named migrations applied in order, each once,
+/// each in a transaction of its own, recorded in `schema_migrations`. Several servers starting
+/// against one database at once apply them once: the first takes an advisory lock, the others
+/// wait for it and find them applied.
+///
+/// The tables mirror the SQLite backend's (``Central/SQLiteCentralStorage``): `meta`, `devices`,
+/// `cases`, `case_authorities`, the kept handover packages and their addenda, and what each peer
+/// centre acknowledged. New migrations are appended; an applied one is never edited.
+enum PostgresSchema {
+    /// The advisory lock key migrations take (any constant unique to them).
+    static let migrationLock: Int64 = 0x6564_7401
+
+    /// The migrations, oldest first: a name and its statements.
+    static var migrations: [(name: String, statements: [String])] {
+        [
+            (
+                "v1",
+                [
+                    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                    """
+                    CREATE TABLE devices (
+                        id TEXT PRIMARY KEY,
+                        public_key BYTEA NOT NULL,
+                        authorities TEXT NOT NULL,
+                        revoked BOOLEAN NOT NULL DEFAULT FALSE,
+                        last_counter BIGINT NOT NULL DEFAULT 0,
+                        peer_url TEXT
+                    )
+                    """,
+                    """
+                    CREATE TABLE cases (
+                        id TEXT PRIMARY KEY,
+                        sequence BIGINT NOT NULL UNIQUE,
+                        version TEXT NOT NULL,
+                        body BYTEA NOT NULL,
+                        accepted BOOLEAN NOT NULL DEFAULT FALSE,
+                        escalates_at BIGINT,
+                        awaiting_home TEXT
+                    )
+                    """,
+                    "CREATE INDEX cases_unaccepted ON cases (sequence) WHERE NOT accepted",
+                    "CREATE INDEX cases_escalating ON cases (escalates_at) WHERE escalates_at IS NOT NULL",
+                    """
+                    CREATE TABLE case_authorities (
+                        authority TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        left_at BIGINT,
+                        PRIMARY KEY (authority, case_id)
+                    )
+                    """,
+                    """
+                    CREATE TABLE handover_packages (
+                        authority TEXT NOT NULL,
+                        opens_at BIGINT NOT NULL,
+                        opens_at_text TEXT NOT NULL,
+                        built_at TEXT NOT NULL,
+                        package BYTEA NOT NULL,
+                        html BYTEA NOT NULL,
+                        PRIMARY KEY (authority, opens_at)
+                    )
+                    """,
+                    """
+                    CREATE TABLE handover_package_cases (
+                        authority TEXT NOT NULL,
+                        opens_at BIGINT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        PRIMARY KEY (authority, opens_at, case_id)
+                    )
+                    """,
+                    "CREATE INDEX handover_package_cases_by_case ON handover_package_cases (case_id, authority)",
+                    """
+                    CREATE TABLE handover_addenda (
+                        authority TEXT NOT NULL,
+                        opens_at BIGINT NOT NULL,
+                        number INTEGER NOT NULL,
+                        built_at TEXT NOT NULL,
+                        cases TEXT NOT NULL,
+                        package BYTEA NOT NULL,
+                        html BYTEA NOT NULL,
+                        PRIMARY KEY (authority, opens_at, number)
+                    )
+                    """,
+                    """
+                    CREATE TABLE peer_sent (
+                        peer TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        sequence BIGINT NOT NULL,
+                        PRIMARY KEY (peer, case_id)
+                    )
+                    """,
+                    """
+                    CREATE TABLE peer_state (
+                        peer TEXT PRIMARY KEY,
+                        cursor TEXT,
+                        last_success TEXT,
+                        problem TEXT,
+                        retry_at BIGINT,
+                        failures INTEGER NOT NULL DEFAULT 0
+                    )
+                    """,
+                    // The database's random name (cursors carry it), the centre's signing key,
+                    // and the counters of its own entries and of its requests to peers.
+                    "INSERT INTO meta (key, value) VALUES ('identity', '\(newIdentity())')",
+                    "INSERT INTO meta (key, value) VALUES ('signing-key', '\(newSigningKey())')",
+                    "INSERT INTO meta (key, value) VALUES ('entry-counter', '0')",
+                    "INSERT INTO meta (key, value) VALUES ('request-counter', '0')",
+                ]
+            )
+        ]
+    }
+
+    /// A new database's identity: 12 random letters and digits.
+    static func newIdentity() -> String {
+        String((0..<12).map { _ in "0123456789abcdefghijklmnopqrstuvwxyz".randomElement() ?? "x" })
+    }
+
+    /// A new Ed25519 signing key, base64 of its raw representation.
+    static func newSigningKey() -> String {
+        Curve25519.Signing.PrivateKey().rawRepresentation.base64EncodedString()
+    }
+}
