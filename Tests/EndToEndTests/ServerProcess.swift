@@ -30,8 +30,15 @@ final class ServerProcess {
     static func central(
         database: URL, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil
     ) throws -> ServerProcess {
+        try central(db: database.path, port: port, log: log, extra: extra, openFiles: openFiles)
+    }
+
+    /// `edt central serve --db DB`: a SQLite file path or a `postgres://` URL.
+    static func central(
+        db: String, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil
+    ) throws -> ServerProcess {
         let edt = productsDirectory().appendingPathComponent("edt")
-        let arguments = ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:\(port)"] + extra
+        let arguments = ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)"] + extra
         guard let openFiles else { return try start(edt, arguments, log: log) }
         return try start(
             URL(fileURLWithPath: "/usr/bin/prlimit"), ["--nofile=\(openFiles)", edt.path] + arguments, log: log)
@@ -39,9 +46,15 @@ final class ServerProcess {
 
     /// `edt-faultproxy` in front of `upstream`.
     static func faultProxy(upstream: Int, arguments: [String], log: URL) throws -> ServerProcess {
+        try faultProxy(upstreams: [upstream], arguments: arguments, log: log)
+    }
+
+    /// `edt-faultproxy` in front of several servers, each connection to the next in turn: with
+    /// `--rate 0`, a plain round-robin balancer.
+    static func faultProxy(upstreams: [Int], arguments: [String], log: URL) throws -> ServerProcess {
         try start(
             productsDirectory().appendingPathComponent("edt-faultproxy"),
-            ["--upstream", "127.0.0.1:\(upstream)"] + arguments, log: log)
+            upstreams.flatMap { ["--upstream", "127.0.0.1:\($0)"] } + arguments, log: log)
     }
 
     var url: String { "http://127.0.0.1:\(port)" }

@@ -21,7 +21,7 @@ public enum TestPostgres {
     /// Drops the database at `url`, even with connections still open to it.
     public static func dropDatabase(_ url: String) {
         guard let serverURL, let name = url.split(separator: "/").last.map(String.init) else { return }
-        try? psql(serverURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        _ = try? psql(serverURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     /// `serverURL` naming `database` instead of its own.
@@ -30,20 +30,29 @@ public enum TestPostgres {
         return serverURL[..<slash] + "/" + database
     }
 
-    /// Runs one SQL command with `psql` against `url`.
-    public static func psql(_ url: String, _ command: String) throws {
+    /// The result of one SQL query run with `psql` against `url`, unaligned, without headers.
+    public static func query(_ url: String, _ sql: String) throws -> String {
+        try psql(url, sql, output: true)
+    }
+
+    /// Runs one SQL command with `psql` against `url`; its output when `output`.
+    @discardableResult
+    public static func psql(_ url: String, _ command: String, output: Bool = false) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", command]
+        process.arguments = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", command]
         let errors = Pipe()
+        let results = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output ? results : FileHandle.nullDevice
         try process.run()
+        let printed = output ? results.fileHandleForReading.readDataToEndOfFile() : Data()
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw TestPostgresError("psql \(command): \(String(decoding: message, as: UTF8.self))")
         }
+        return String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

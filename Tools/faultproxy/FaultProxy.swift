@@ -36,8 +36,11 @@ struct FaultProxy: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The HTTP/1.1 server to relay to.", valueName: "host:port"))
-    var upstream: Endpoint
+    @Option(
+        help: ArgumentHelp(
+            "The HTTP/1.1 server to relay to; given several times, connections go to each in turn (round robin).",
+            valueName: "host:port"))
+    var upstream: [Endpoint]
 
     @Option(help: ArgumentHelp("Where to listen; port 0 lets the system pick a free port.", valueName: "host:port"))
     var listen = Endpoint(host: "127.0.0.1", port: 0)
@@ -63,16 +66,19 @@ struct FaultProxy: ParsableCommand {
             throw ValidationError("--stall-seconds must be 0 or more.")
         }
         if let faultLimit, faultLimit < 0 { throw ValidationError("--fault-limit must be 0 or more.") }
-        do {
-            _ = try SocketAddress.resolve(upstream)
-        } catch {
-            throw ValidationError("--upstream: \(error)")
+        guard !upstream.isEmpty else { throw ValidationError("--upstream is required.") }
+        for endpoint in upstream {
+            do {
+                _ = try SocketAddress.resolve(endpoint)
+            } catch {
+                throw ValidationError("--upstream \(endpoint.host):\(endpoint.port): \(error)")
+            }
         }
     }
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
-        let upstreamAddresses = try SocketAddress.resolve(upstream)
+        let upstreams = try upstream.map { try SocketAddress.resolve($0) }
         let listenAddresses = try SocketAddress.resolve(listen, passive: true)
         let listener = try Socket.listen(on: listenAddresses[0])
         let bound = try Socket.localAddress(of: listener)
@@ -100,9 +106,12 @@ struct FaultProxy: ParsableCommand {
                     injected += 1
                 }
             }
-            Log.line("connection \(number): \(decision.fault?.rawValue ?? "pass")")
+            // Each connection goes to the next upstream in turn.
+            let target = (number - 1) % upstreams.count
+            let to = upstreams.count > 1 ? " to \(upstream[target].host):\(upstream[target].port)" : ""
+            Log.line("connection \(number): \(decision.fault?.rawValue ?? "pass")\(to)")
             let connection = Connection(
-                client: client, upstream: upstreamAddresses, decision: decision, stallSeconds: stallSeconds
+                client: client, upstream: upstreams[target], decision: decision, stallSeconds: stallSeconds
             )
             Thread { connection.run() }.start()
         }
