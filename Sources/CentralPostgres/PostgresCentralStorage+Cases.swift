@@ -95,7 +95,8 @@ extension PostgresCentralStorage {
             var bytes = 0
             for stretch in stretches {
                 // At most what is still wanted, plus one to know more follow.
-                let rowLimit = Int64(limit - changes.count + 1)
+                let (rowLimit, overflow) = Int64(limit - changes.count).addingReportingOverflow(1)
+                let rows = overflow ? Int64.max : rowLimit
                 let query: PostgresQuery =
                     stretch.unacceptedOnly
                     ? """
@@ -104,7 +105,7 @@ extension PostgresCentralStorage {
                     AND EXISTS (
                         SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority = ANY(\(codes))
                         AND a.left_at IS NULL)
-                    ORDER BY c.sequence LIMIT \(rowLimit)
+                    ORDER BY c.sequence LIMIT \(rows)
                     """
                     : """
                     SELECT c.id, c.sequence, octet_length(c.body)::BIGINT FROM cases c
@@ -112,7 +113,7 @@ extension PostgresCentralStorage {
                     AND EXISTS (
                         SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority = ANY(\(codes))
                         AND a.left_at IS NULL)
-                    ORDER BY c.sequence LIMIT \(rowLimit)
+                    ORDER BY c.sequence LIMIT \(rows)
                     """
                 for row in try await connection.query(query, logger: logger).collect() {
                     let (id, number, size) = try row.decode((String, Int64, Int64).self)

@@ -111,6 +111,27 @@ struct CentralTests {
         }
     }
 
+    @Test(arguments: StorageBackend.available) func aListingWithoutALimitListsEveryChange(
+        backend: StorageBackend
+    )
+        async throws
+    {
+        try await withStorage(backend) { storage in
+            let service = SyncService(storage: storage)
+            _ = try await service.store(
+                [try referral("case-1"), try referral("case-2"), try referral("case-3")], from: try device())
+            let listing = try await storage.listChanges(
+                after: 0, authorities: [Self.reading], limit: .max, byteBudget: .max, leavingOut: [2],
+                leavingOutAcceptedUpTo: nil)
+            #expect(listing.changes.map(\.id.rawValue) == ["case-1", "case-3"])
+            #expect(listing.upTo == 3 && !listing.more)
+            let none = try await storage.listChanges(
+                after: 0, authorities: [Self.reading], limit: 0, byteBudget: .max, leavingOut: [],
+                leavingOutAcceptedUpTo: nil)
+            #expect(none.changes.isEmpty && none.more && none.upTo == 0)
+        }
+    }
+
     @Test(arguments: StorageBackend.available) func pullsSeeOnlyTheAuthoritiesADeviceServesAndComeInPages(
         backend: StorageBackend
     ) async throws {

@@ -10,7 +10,7 @@ struct EDTBench: AsyncParsableCommand {
         discussion: "Build in release mode for meaningful figures: swift build -c release --product edt-bench",
         subcommands: [
             MergeBenchmark.self, FramingBenchmark.self, CaptureBenchmark.self, PushBenchmark.self, NoopBenchmark.self,
-            DeadlinesBenchmark.self, LaptopBenchmark.self, HandoverBenchmark.self,
+            DeadlinesBenchmark.self, LaptopBenchmark.self, HandoverBenchmark.self, LoadBenchmark.self,
         ]
     )
 }
