@@ -25,6 +25,8 @@ public struct CentralServer: Sendable {
         /// Whether to keep each authority's handover package at its opening while serving
         /// (``HandoverScheduler``), with ``sync``'s authorities.
         public var keepsHandoverPackages = true
+        /// How often the audit log's head is anchored while it grows (``AuditAnchoring``).
+        public var auditAnchorInterval: Duration = .seconds(3_600)
 
         /// Listens on `host`:`port`, with the default settings.
         public init(host: String, port: Int) {
@@ -37,6 +39,7 @@ public struct CentralServer: Sendable {
     let configuration: Configuration
     let logger: Logger
     let scheduler: HandoverScheduler?
+    let storage: any CentralStorage
 
     /// A centre serving `storage`, logging to `logger`.
     public init(storage: any CentralStorage, configuration: Configuration, logger: Logger) {
@@ -45,6 +48,7 @@ public struct CentralServer: Sendable {
             authenticator: DeviceAuthenticator(storage: storage), logger: logger)
         self.configuration = configuration
         self.logger = logger
+        self.storage = storage
         scheduler =
             configuration.keepsHandoverPackages
             ? HandoverScheduler(
@@ -71,6 +75,9 @@ public struct CentralServer: Sendable {
         )
         try await withThrowingDiscardingTaskGroup { group in
             if let scheduler { group.addTask { await scheduler.run() } }
+            let storage = self.storage
+            let interval = configuration.auditAnchorInterval
+            group.addTask { await AuditAnchoring.run(storage, every: interval, logger: logger) }
             try await app.runService()  // graceful shutdown on SIGTERM and SIGINT
             group.cancelAll()  // the scheduler stops with the server
         }

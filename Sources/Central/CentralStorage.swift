@@ -32,7 +32,11 @@ public protocol CentralStorage: Sendable {
     /// before returning. A part prepared with a rejection is refused as it is; otherwise `check`
     /// sees the part, the case as stored before (nil for a new case) and as it would be after
     /// the merge, and returns a rejection to refuse that part (nothing of it is stored).
-    func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
+    /// Every part written is recorded in the audit log as touched by `actor`, in the same
+    /// transaction.
+    func store(
+        _ parts: [PreparedPart], by actor: AuditActor, check: @escaping PartCheck
+    ) async throws(CentralError) -> [StoredOutcome]
 
     /// The case `id` as the centre holds it (every device's changes merged); nil when there is
     /// no such case.
@@ -57,6 +61,22 @@ public protocol CentralStorage: Sendable {
     /// still the one listed. A case changed since it was listed is left out: its new change
     /// comes after the listing's ``ChangeListing/upTo``, so the next pull sends it.
     func read(_ listed: ArraySlice<ListedChange>) async throws(CentralError) -> [StoredCase]
+
+    // MARK: - The audit log
+
+    /// Records in the audit log that `actor` read `cases`, durably, before returning: a case is
+    /// sent to a device or shown only once its reading is recorded (``AuditChain``).
+    func audit(_ cases: [RecordID], by actor: AuditActor) async throws(CentralError)
+    /// Up to `limit` entries of the audit log after entry `number`, in order.
+    func auditEntries(after number: Int64, limit: Int) async throws(CentralError) -> [AuditRecord]
+    /// Every entry of the audit log about case `id`, in order: who touched it.
+    func auditEntries(of id: RecordID) async throws(CentralError) -> [AuditRecord]
+    /// The last entry's number and hash (0 and ``AuditChain/origin`` for an empty log).
+    func auditHead() async throws(CentralError) -> (number: Int64, hash: String)
+    /// Keeps `anchor` (an anchor at a number already kept is left as it was).
+    func keepAnchor(_ anchor: AuditAnchor) async throws(CentralError)
+    /// The anchors kept, oldest first.
+    func auditAnchors() async throws(CentralError) -> [AuditAnchor]
 
     // MARK: - The centre's own entries
 

@@ -21,12 +21,13 @@ enum CentreEntry {
     }
 
     /// Signs `payload` (which names the centre's entry device) as an entry of `kind` on case
-    /// `id` and stores it; `recheck` sees the case as stored in the storing transaction (nil
+    /// `id` and stores it, recorded in the audit log as `actor`'s; `recheck` sees the case as stored in the storing transaction (nil
     /// when there is none) and returns why the entry may no longer be stored, or nil. Returns
     /// the case's change number after it.
     static func store<Refusal: Error & Sendable>(
         _ payload: [String: FieldValue], kind: String, on id: RecordID, in storage: any CentralStorage,
-        recheck: @escaping @Sendable (Record?) -> Refusal?, message: @escaping @Sendable (Refusal) -> String
+        by actor: AuditActor, recheck: @escaping @Sendable (Record?) -> Refusal?,
+        message: @escaping @Sendable (Refusal) -> String
     ) async throws(Failure<Refusal>) -> Int64 {
         let entry: Entry
         do {
@@ -47,7 +48,7 @@ enum CentreEntry {
         let found = Found<Refusal>()
         let outcomes: [StoredOutcome]
         do {
-            outcomes = try await storage.store([prepared]) { _, before, _ in
+            outcomes = try await storage.store([prepared], by: actor) { _, before, _ in
                 guard let refusal = recheck(before) else { return nil }
                 found.value.withLock { $0 = refusal }
                 return .init(.forbidden, message: message(refusal))

@@ -113,6 +113,10 @@ public struct CrossAuthorityService: Sendable {
         do throws(CentreEntry.Failure<Refusal>) {
             sequence = try await CentreEntry.store(
                 act.payload, kind: CrossAuthorityAct.kind, on: id, in: storage,
+                by: AuditActor(
+                    who: authority == nil ? "clock" : "operator:\(author.name)",
+                    authorities: Set([authority].compactMap { $0 }),
+                    action: event.verb.rawValue),
                 recheck: { (before: Record?) -> Refusal? in
                     // The case as stored in this transaction: an act stored meanwhile shows here.
                     do throws(Refusal) {

@@ -258,6 +258,11 @@ public struct HandoverDesk: Sendable {
                 candidates.append(record)
             }
         }
+        // Each case the package shows is recorded as read for the authority's day team first.
+        let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")
+        try await storageCall { () async throws(CentralError) in
+            try await storage.audit(candidates.map(\.id), by: reader)
+        }
         do {
             return try HandoverPackage.build(
                 authority: authority, at: opensAt, candidates: candidates, carriedOver: carriedOver,

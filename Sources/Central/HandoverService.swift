@@ -118,6 +118,7 @@ public struct HandoverService: Sendable {
         do throws(CentreEntry.Failure<Refusal>) {
             sequence = try await CentreEntry.store(
                 acceptance.payload, kind: HandoverAcceptance.kind, on: id, in: storage,
+                by: AuditActor(who: "operator:\(author.name)", authorities: [authority], action: "accept"),
                 recheck: { (before: Record?) -> Refusal? in
                     // The case as stored in this transaction: what a concurrent acceptance changed shows here.
                     guard let before else { return Refusal(.noSuchCase, "no case \(id) is stored here") }

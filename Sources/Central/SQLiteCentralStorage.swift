@@ -208,6 +208,24 @@ public final class SQLiteCentralStorage: CentralStorage {
                         INSERT INTO meta (key, value) VALUES ('request-counter', '0');
                         """)
             }
+            migrator.registerMigration("audit") { db in
+                // Who touched which case, chained by hash (AuditChain), and the chain's heads
+                // signed at moments (AuditAnchor).
+                try db.execute(
+                    sql: """
+                        CREATE TABLE audit_log (
+                            number INTEGER PRIMARY KEY,
+                            at TEXT NOT NULL,
+                            who TEXT NOT NULL,
+                            authorities TEXT NOT NULL,
+                            case_id TEXT NOT NULL,
+                            action TEXT NOT NULL,
+                            hash TEXT NOT NULL
+                        );
+                        CREATE INDEX audit_log_by_case ON audit_log (case_id, number);
+                        CREATE TABLE audit_anchors (number INTEGER PRIMARY KEY, line TEXT NOT NULL);
+                        """)
+            }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
@@ -294,9 +312,10 @@ public final class SQLiteCentralStorage: CentralStorage {
 
     // MARK: - Cases
 
-    public func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
-    {
-        let outcomes = try await storeInOneTransaction(parts, check: check)
+    public func store(
+        _ parts: [PreparedPart], by actor: AuditActor, check: @escaping PartCheck
+    ) async throws(CentralError) -> [StoredOutcome] {
+        let outcomes = try await storeInOneTransaction(parts, by: actor, check: check)
         checkpointIfDue(afterStoring: parts.reduce(0) { $0 + $1.encoded.count })
         return outcomes
     }
@@ -327,9 +346,10 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     private func storeInOneTransaction(
-        _ parts: [PreparedPart], check: @escaping PartCheck
+        _ parts: [PreparedPart], by actor: AuditActor, check: @escaping PartCheck
     ) async throws(CentralError) -> [StoredOutcome] {
         try await write { db in
+            var written: [RecordID] = []
             var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
             let select = try HotStatement(db, "SELECT sequence, body FROM cases WHERE id = ?")
             let upsert = try HotStatement(
@@ -471,7 +491,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                     }
                 }
                 outcomes.append(.stored(part.id, sequence: sequence, version: merged.version))
+                written.append(part.id)
             }
+            try Self.appendAudit(db, cases: written, by: actor)
             return outcomes
         }
     }

@@ -46,11 +46,18 @@ public struct SyncReply: Sendable {
     let header: Header
     let signer: StreamSigner
     let storage: any CentralStorage
+    /// Who the pulled cases are sent to: each is recorded in the audit log as read by them
+    /// before any byte of it is sent.
+    let reader: AuditActor
 
-    init(header: Header, signer: StreamSigner, storage: any CentralStorage, answers: [RecordAnswer], pull: Pull?) {
+    init(
+        header: Header, signer: StreamSigner, storage: any CentralStorage, answers: [RecordAnswer], pull: Pull?,
+        reader: AuditActor
+    ) {
         self.header = header
         self.signer = signer
         self.storage = storage
+        self.reader = reader
         self.answers = answers
         self.pull = pull
     }
@@ -82,6 +89,7 @@ public struct SyncReply: Sendable {
                 }
                 let read = try await storage.read(listed[..<end])
                 listed = listed[end...]
+                try await storage.audit(read.map(\.id), by: reader)
                 for stored in read {
                     encoder.appendRecord(id: stored.id, encodedPayload: stored.body)
                     if encoder.pendingBytes >= Self.pieceBytes { try await sink(encoder.takeBytes()) }

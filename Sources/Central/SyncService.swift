@@ -123,7 +123,8 @@ public struct SyncService: Sendable {
         for peer in try await storage.peers(includingRemoved: true) {
             centre?.peers[peer.device.id] = peer.device.publicKey
         }
-        return try await storage.store(parts) { [centre] part, before, merged in
+        let actor = AuditActor(who: device.id.rawValue, authorities: device.authorities, action: "push")
+        return try await storage.store(parts, by: actor) { [centre] part, before, merged in
             Self.check(part, before: before, merged: merged, device: device, known: known, centre: centre)
         }
     }
@@ -225,7 +226,7 @@ public struct SyncService: Sendable {
         }
         return SyncReply(
             header: header, signer: StreamSigner(key: storage.signingKey), storage: storage, answers: answers,
-            pull: page)
+            pull: page, reader: AuditActor(who: device.id.rawValue, authorities: device.authorities, action: "pull"))
     }
 
     /// `listing` (a first pull's page) with the accepted cases this same request pushed at

@@ -9,8 +9,9 @@ public import Replication
 /// Cases in PostgreSQL: stored a push at a time under the writers' advisory lock, listed and read
 /// for pulls from one snapshot.
 extension PostgresCentralStorage {
-    public func store(_ parts: [PreparedPart], check: @escaping PartCheck) async throws(CentralError) -> [StoredOutcome]
-    {
+    public func store(
+        _ parts: [PreparedPart], by actor: AuditActor, check: @escaping PartCheck
+    ) async throws(CentralError) -> [StoredOutcome] {
         guard parts.contains(where: { $0.rejection == nil }) else {
             return parts.map { .rejected($0.part.id, $0.rejection ?? .init(.invalid, message: "refused")) }
         }
@@ -48,6 +49,7 @@ extension PostgresCentralStorage {
                         centreDevice: centreDevice))
             }
             try await batch.write(on: connection, logger: logger)
+            try await Self.appendAudit(on: connection, cases: batch.written, by: actor, logger: logger)
             return outcomes
         }
     }
@@ -169,6 +171,8 @@ struct StoreBatch {
     var changed: [String: (sequence: Int64, version: String, body: [UInt8], index: CaseIndex)] = [:]
     /// The highest counter of the centre's own entries the push brought back.
     var centreCounter: UInt64 = 0
+    /// The parts written, in order (for the audit log).
+    var written: [RecordID] = []
 
     init(sequence: Int64, stored: [String: StoredState]) {
         self.sequence = sequence
@@ -228,6 +232,7 @@ struct StoreBatch {
             authoritiesBefore: authoritiesBefore ?? (before == nil ? [] : nil)
         )
         changed[id] = (sequence, Notation.text(merged.version), body, index)
+        written.append(part.id)
         return .stored(part.id, sequence: sequence, version: merged.version)
     }
 

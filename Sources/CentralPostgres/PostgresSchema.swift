@@ -108,7 +108,27 @@ enum PostgresSchema {
                     "INSERT INTO meta (key, value) VALUES ('entry-counter', '0')",
                     "INSERT INTO meta (key, value) VALUES ('request-counter', '0')",
                 ]
-            )
+            ),
+            (
+                "audit",
+                [
+                    // Who touched which case, chained by hash (AuditChain), and the chain's
+                    // heads signed at moments (AuditAnchor).
+                    """
+                    CREATE TABLE audit_log (
+                        number BIGINT PRIMARY KEY,
+                        at TEXT NOT NULL,
+                        who TEXT NOT NULL,
+                        authorities TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    )
+                    """,
+                    "CREATE INDEX audit_log_by_case ON audit_log (case_id, number)",
+                    "CREATE TABLE audit_anchors (number BIGINT PRIMARY KEY, line TEXT NOT NULL)",
+                ]
+            ),
         ]
     }
 

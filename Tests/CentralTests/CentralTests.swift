@@ -328,9 +328,11 @@ struct CentralTests {
                 .string(String(repeating: "x", count: SQLiteCentralStorage.maximumCaseBytes)),
                 to: try FieldPath("concern"), in: id)
             let part = try #require(replica[id])
-            let outcomes = try await storage.store([
-                PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
-            ]) { _, _, _ in nil }
+            let outcomes = try await storage.store(
+                [
+                    PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
+                ], by: AuditActor(who: "test", authorities: [], action: "push")
+            ) { _, _, _ in nil }
             #expect(outcomes.map(\.rejectionCode) == ["too-large"])
             #expect(try await storage.newestSequence() == 0)
         }

@@ -48,7 +48,7 @@ struct WorkspacePurgeTests {
     func store(_ part: Record, at storage: SQLiteCentralStorage) async throws {
         let outcomes = try await storage.store(
             [PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)],
-            check: { _, _, _ in nil })
+            by: AuditActor(who: "test", authorities: [], action: "push"), check: { _, _, _ in nil })
         guard case .stored = try #require(outcomes.first) else {
             Issue.record("the centre did not store the acceptance")
             return

@@ -157,7 +157,9 @@ struct HandoverBenchmark: AsyncParsableCommand {
             let parts = records[start..<min(records.count, start + 1_000)].map {
                 PreparedPart(part: $0, encoded: RecordCoding.encode($0)[...], rejection: nil)
             }
-            _ = try await storage.store(parts) { _, _, _ in nil }
+            _ = try await storage.store(parts, by: AuditActor(who: "edt-bench", authorities: [], action: "push")) {
+                _, _, _ in nil
+            }
         }
     }
 

@@ -142,7 +142,9 @@ extension CentralCommand {
             let result: DeadlineReport
             let caseID = try RecordID(id)
             do {
-                result = try await CaseDeadlines.read(caseID, from: storage, authorities: directory, at: instant)
+                result = try await CaseDeadlines.read(
+                    caseID, from: storage, authorities: directory, at: instant,
+                    by: AuditActor(who: OperatorName.current, authorities: [], action: "read-deadlines"))
             } catch {
                 throw error.code == .refused ? Failure.refused(error.message) : Failure.inputOutput(error.message)
             }

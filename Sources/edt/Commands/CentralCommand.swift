@@ -19,7 +19,7 @@ struct CentralCommand: AsyncParsableCommand {
         abstract: "Run and administer the central endpoint that laptops sync with.",
         subcommands: [
             Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self, Peer.self,
-            BackupCommand.self,
+            BackupCommand.self, Audit.self,
         ]
     )
 
@@ -106,6 +106,12 @@ struct CentralCommand: AsyncParsableCommand {
                 "How often to forward to the peer centres (edt central peer) whose next try is due.",
                 valueName: "SECONDS"))
         var forwardInterval = 5.0
+        @Option(
+            name: .customLong("audit-anchor-interval"),
+            help: ArgumentHelp(
+                "How often to sign the audit log's head (an anchor, printed in the log) while it grows.",
+                valueName: "SECONDS"))
+        var auditAnchorInterval = 3_600.0
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
@@ -118,6 +124,9 @@ struct CentralCommand: AsyncParsableCommand {
             guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
             guard forwardInterval > 0 && forwardInterval <= 3_600 else {
                 throw ValidationError("--forward-interval must be more than 0 and at most 3600 seconds")
+            }
+            guard auditAnchorInterval >= 1 && auditAnchorInterval <= 86_400 else {
+                throw ValidationError("--audit-anchor-interval must be from 1 to 86400 seconds")
             }
         }
 
@@ -137,6 +146,7 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.headerDeadline = .seconds(headerTimeout)
             configuration.connections.idleDeadline = .seconds(idleTimeout)
             configuration.connections.stallDeadline = .seconds(stallTimeout)
+            configuration.auditAnchorInterval = .milliseconds(Int64(auditAnchorInterval * 1_000))
             let logger = Logger(label: "edt-central")
             // Every connection is an open file: the cap must leave room for the centre's own, or
             // a full table of stalled connections would stop `accept` for everyone.

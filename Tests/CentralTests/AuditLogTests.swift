@@ -1,0 +1,126 @@
+import Central
+import CentralPostgres
+import Crypto
+import Foundation
+import GRDB
+import LineProtocol
+import Referrals
+import Replication
+import TestSupport
+import Testing
+
+/// The centre's audit log, on both backends: every push and pull recorded in the act's own
+/// transaction, chained; altered, deleted and cut entries found and named.
+@Suite("Audit log")
+struct AuditLogTests {
+    let central = CentralTests()
+
+    /// Runs `sql` on the database under `storage`, behind the centre's back (an intruder's edit).
+    func tamper(_ storage: any CentralStorage, _ sql: String) throws {
+        if let sqlite = storage as? SQLiteCentralStorage {
+            let queue = try DatabaseQueue(path: sqlite.path)
+            try queue.write { db in try db.execute(sql: sql) }
+        } else if let postgres = storage as? PostgresCentralStorage {
+            try TestPostgres.psql(postgres.address.description, sql)
+        }
+    }
+
+    func verify(_ storage: any CentralStorage, extra: [AuditAnchor] = []) async throws -> AuditChain.Finding {
+        try await AuditChain.verify(
+            anchors: try await storage.auditAnchors() + extra, key: storage.publicKey, identity: storage.identity
+        ) { (after: Int64) async throws(CentralError) in try await storage.auditEntries(after: after, limit: 2) }
+    }
+
+    /// Two cases pushed by laptop a, pulled by laptop b: four entries.
+    func pushAndPull(_ storage: any CentralStorage) async throws {
+        let service = SyncService(storage: storage)
+        _ = try await service.store(
+            [try central.referral("case-1"), try central.referral("case-2")], from: try central.device())
+        let reply = try await service.reply(
+            pushed: [], outcomes: [], pull: Cursor("-"), to: try central.device("edt-laptop-b"), counter: 1)
+        #expect(try central.pulled(reply, by: storage).ids == ["case-1", "case-2"])
+    }
+
+    @Test(arguments: StorageBackend.available) func pushesAndPullsAreRecordedAndTheChainVerifies(
+        backend: StorageBackend
+    ) async throws {
+        try await backend.withStorage { storage in
+            try await pushAndPull(storage)
+            let entries = try await storage.auditEntries(of: try RecordID("case-1"))
+            #expect(entries.map(\.who) == ["edt-laptop-a", "edt-laptop-b"])
+            #expect(entries.map(\.action) == ["push", "pull"])
+            #expect(entries.allSatisfy { $0.authorities == CentralTests.reading })
+            #expect(try await storage.auditHead().number == 4)
+            guard case .intact(let count, let head) = try await verify(storage) else {
+                Issue.record("a log nobody touched is intact")
+                return
+            }
+            let stored = try await storage.auditHead().hash
+            #expect(count == 4 && head == stored)
+            // A part refused writes nothing, and so records nothing.
+            let stranger = try central.device("edt-laptop-c", authorities: [CentralTests.westminster])
+            _ = try await SyncService(storage: storage).store([try central.referral("case-1")], from: stranger)
+            #expect(try await storage.auditHead().number == 4)
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func anAlteredEntryIsNamed(backend: StorageBackend) async throws {
+        try await backend.withStorage { storage in
+            try await pushAndPull(storage)
+            try tamper(storage, "UPDATE audit_log SET who = 'someone-else' WHERE number = 3")
+            #expect(try await verify(storage) == .altered(number: 3))
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func aDeletedEntryIsNamed(backend: StorageBackend) async throws {
+        try await backend.withStorage { storage in
+            try await pushAndPull(storage)
+            try tamper(storage, "DELETE FROM audit_log WHERE number = 2")
+            #expect(try await verify(storage) == .missing(after: 1, next: 3))
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func anInsertedEntryIsNamed(backend: StorageBackend) async throws {
+        try await backend.withStorage { storage in
+            try await pushAndPull(storage)
+            // An entry slipped in at 3, the rest moved up one, their hashes kept.
+            try tamper(storage, "UPDATE audit_log SET number = number + 10 WHERE number >= 3")
+            try tamper(storage, "UPDATE audit_log SET number = number - 9 WHERE number >= 13")
+            try tamper(
+                storage,
+                "INSERT INTO audit_log (number, at, who, authorities, case_id, action, hash) VALUES (3, '2026-11-29T00:00:00Z', 'x', '', 'case-9', 'push', '\(String(repeating: "a", count: 64))')"
+            )
+            #expect(try await verify(storage) == .altered(number: 3))
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func aCutTailIsFoundByAnAnchor(backend: StorageBackend) async throws {
+        try await backend.withStorage { storage in
+            try await pushAndPull(storage)
+            let anchor = try await AuditAnchoring.anchor(storage, at: Instant(Date()))
+            #expect(anchor.number == 4)
+            #expect(AuditAnchor(line: anchor.line) == anchor, "the printed line reads back as the anchor")
+            #expect(try await verify(storage) == .intact(entries: 4, head: anchor.hash))
+            // The tail cut, and the anchor in the database with it: the one kept elsewhere tells.
+            try tamper(storage, "DELETE FROM audit_log WHERE number >= 3")
+            try tamper(storage, "DELETE FROM audit_anchors")
+            let head = try await storage.auditHead().hash
+            #expect(try await verify(storage) == .intact(entries: 2, head: head))
+            #expect(try await verify(storage, extra: [anchor]) == .truncated(last: 2, anchored: 4))
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func anAnchorNotSignedByTheCentreIsRefused(
+        backend: StorageBackend
+    ) async throws {
+        try await backend.withStorage { storage in
+            try await pushAndPull(storage)
+            let head = try await storage.auditHead()
+            let forged = try AuditAnchor(
+                identity: storage.identity, number: head.number, hash: head.hash, at: Instant(Date()),
+                key: Curve25519.Signing.PrivateKey())
+            #expect(try await verify(storage, extra: [forged]) == .forgedAnchor(number: head.number))
+            #expect(AuditAnchor(line: "edt-audit-anchor 1 x 4 zz 2026 sig") == nil, "a malformed line is no anchor")
+        }
+    }
+}
