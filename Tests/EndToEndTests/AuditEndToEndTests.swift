@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+/// `edt central audit` as an operator uses it, on a centre a laptop synced with.
+@Suite("The audit log's commands, end to end", .serialized)
+struct AuditEndToEndTests {
+    let sync = SyncEndToEndTests()
+    var edt: EDTProcess { sync.edt }
+
+    @Test func verifyShowAndAnchorAndWhatTamperingLooksLike() throws {
+        let world = SyncEndToEndTests.World()
+        let central = try world.startCentral()
+        let laptop = try sync.laptop(world, "edt-laptop-a")
+        let id = try sync.capture(laptop)
+        #expect(try sync.sync(laptop, central.url).status == 0)
+        central.terminate()
+        let db = world.database.path
+
+        let shown = try edt.run(["central", "audit", "show", "--db", db, "--case", id, "--json"])
+        #expect(shown.status == 0, "\(shown.standardError)")
+        let entries = shown.json["entries"] as? [[String: Any]] ?? []
+        #expect(entries.map { $0["who"] as? String } == ["edt-laptop-a"])
+        #expect(entries.map { $0["action"] as? String } == ["push"])
+
+        let intact = try edt.run(["central", "audit", "verify", "--db", db, "--json"])
+        #expect(intact.status == 0, "\(intact.standardError)")
+        #expect(intact.json["intact"] as? Bool == true)
+        #expect(intact.json["entries"] as? Int == 1)
+
+        let anchored = try edt.run(["central", "audit", "anchor", "--db", db])
+        #expect(anchored.status == 0, "\(anchored.standardError)")
+        let line = anchored.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(line.hasPrefix("edt-audit-anchor 1 "))
+
+        // The tail cut, the anchors in the database with it: the line kept elsewhere tells.
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM audit_log")
+            try db.execute(sql: "DELETE FROM audit_anchors")
+        }
+        #expect(try edt.run(["central", "audit", "verify", "--db", db]).status == 0, "nothing inside tells")
+        let cut = try edt.run(["central", "audit", "verify", "--db", db, "--anchor", line])
+        #expect(cut.status == 1)
+        #expect(cut.standardError.contains("tail was cut"), "\(cut.standardError)")
+
+        // An altered entry is named.
+        let again = try world.startCentral()
+        #expect(try edt.run(["referral", "set", "--store", laptop.store, id, "concern", "Seen again"]).status == 0)
+        #expect(try sync.sync(laptop, again.url).status == 0)
+        again.terminate()
+        try queue.write { db in try db.execute(sql: "UPDATE audit_log SET who = 'nobody' WHERE number = 1") }
+        let altered = try edt.run(["central", "audit", "verify", "--db", db, "--json"])
+        #expect(altered.status == 1)
+        #expect(altered.json["entry"] as? Int == 1)
+        #expect(altered.json["intact"] as? Bool == false)
+
+        let malformed = try edt.run(["central", "audit", "verify", "--db", db, "--anchor", "not an anchor"])
+        #expect(malformed.status == 1)
+        #expect(malformed.standardError.contains("is not an anchor line"))
+    }
+}
