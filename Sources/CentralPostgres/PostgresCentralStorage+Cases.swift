@@ -134,15 +134,16 @@ extension PostgresCentralStorage {
     public func read(_ listed: ArraySlice<ListedChange>) async throws(CentralError) -> [StoredCase] {
         guard !listed.isEmpty else { return [] }
         let numbers = listed.map(\.sequence)
-        var found: [Int64: (id: String, version: String, body: [UInt8])] = [:]
-        try await withConnection { connection in
+        let found = try await withConnection { connection in
             // By the number of its last change (unique, never reused): a case changed since it
             // was listed is no longer there under that number.
+            var found: [Int64: (id: String, version: String, body: [UInt8])] = [:]
             for try await (id, sequence, version, body) in try await connection.query(
                 "SELECT id, sequence, version, body FROM cases WHERE sequence = ANY(\(numbers))", logger: self.logger
             ).decode((String, Int64, String, ByteBuffer).self) {
                 found[sequence] = (id, version, Array(body.readableBytesView))
             }
+            return found
         }
         return listed.compactMap { change in
             guard let row = found[change.sequence], row.id == change.id.rawValue else { return nil }

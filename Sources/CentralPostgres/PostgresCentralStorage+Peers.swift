@@ -69,13 +69,14 @@ extension PostgresCentralStorage {
         _ ids: [RecordID]
     ) async throws(CentralError) -> [(id: RecordID, sequence: Int64, body: [UInt8])] {
         let texts = ids.map(\.rawValue)
-        var found: [String: (Int64, [UInt8])] = [:]
-        try await withConnection { connection in
+        let found = try await withConnection { connection in
+            var found: [String: (Int64, [UInt8])] = [:]
             for try await (id, sequence, body) in try await connection.query(
                 "SELECT id, sequence, body FROM cases WHERE id = ANY(\(texts))", logger: self.logger
             ).decode((String, Int64, ByteBuffer).self) {
                 found[id] = (sequence, Array(body.readableBytesView))
             }
+            return found
         }
         return ids.compactMap { id in found[id.rawValue].map { (id, $0.0, $0.1) } }
     }

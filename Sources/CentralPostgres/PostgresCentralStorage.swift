@@ -6,6 +6,7 @@ import NIOCore
 import PostgresNIO
 import Referrals
 public import Replication
+import Synchronization
 
 /// The centre's storage on PostgreSQL, for several `edt central serve` processes sharing one
 /// database: the same ``Central/CentralStorage`` as the embedded SQLite backend, passing the same
@@ -60,10 +61,18 @@ public final class PostgresCentralStorage: CentralStorage {
         configuration.options.maximumConnections = max(2, maximumConnections)
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(10)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own chatter (a connection refused while the database is away, retried)
+        // only at error level: what a request met is logged with the request.
+        var background = logger
+        background.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         let runner = Task { await client.run() }
         do {
-            try await migrate(client, logger: logger)
+            // A database that cannot be reached fails the opening rather than hanging it.
+            try await leased(within: .seconds(15)) { leased in
+                try await migrate(client, logger: logger)
+                leased()
+            }
             let (identity, keyText) = try await client.withConnection { connection in
                 var identity: String?
                 var key: String?
@@ -231,13 +240,24 @@ public final class PostgresCentralStorage: CentralStorage {
 
     // MARK: - Access
 
+    /// How long a request waits for a connection to the database before it is answered that the
+    /// database is unavailable (HTTP 503, try again): while the database is away, the pool keeps
+    /// trying to reconnect, and requests must not hang on it.
+    public static let leaseTimeout: Duration = .seconds(5)
+
     /// Runs `body` on a pooled connection; any failure becomes a ``CentralError``.
     @discardableResult
     func withConnection<T: Sendable>(
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(CentralError) -> T {
+        let client = self.client
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await Self.leased(within: Self.leaseTimeout) { leased in
+                try await client.withConnection { connection in
+                    leased()
+                    return try await body(connection)
+                }
+            }
         } catch {
             throw mapped(error)
         }
@@ -247,12 +267,57 @@ public final class PostgresCentralStorage: CentralStorage {
     /// back when it throws); any failure becomes a ``CentralError``.
     @discardableResult
     func withTransaction<T: Sendable>(
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(CentralError) -> T {
+        let client = self.client
+        let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await Self.leased(within: Self.leaseTimeout) { leased in
+                try await client.withTransaction(logger: logger) { connection in
+                    leased()
+                    return try await body(connection)
+                }
+            }
         } catch {
             throw mapped(error)
+        }
+    }
+
+    /// Runs `operation`, which calls `leased` once it holds a connection; fails with
+    /// ``LeaseTimedOut`` (and cancels it) when that has not happened within `timeout`. Once
+    /// leased, the operation runs to its end, however long.
+    static func leased<T: Sendable>(
+        within timeout: Duration,
+        _ operation: @escaping @Sendable (_ leased: @escaping @Sendable () -> Void) async throws -> T
+    ) async throws -> T {
+        let state = LeaseState()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation { state.leased.withLock { $0 = true } } }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if state.leased.withLock({ $0 }) { return nil }
+                throw LeaseTimedOut(timeout: timeout)
+            }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// Whether an operation holds its connection yet.
+    final class LeaseState: Sendable {
+        let leased = Mutex(false)
+    }
+
+    /// No connection to the database could be had in time.
+    struct LeaseTimedOut: Error, CustomStringConvertible {
+        let timeout: Duration
+        var description: String {
+            "no connection to it within \(timeout.components.seconds) s (it is down or unreachable; the centre keeps trying)"
         }
     }
 
