@@ -175,6 +175,24 @@ struct TLSEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: world.database.path), "no database was made")
     }
 
+    @Test func anExpiredCertificateIsServedWithAWarningAndALaptopRefusesItLosingNothing() throws {
+        let world = SyncEndToEndTests.World()
+        let certificates = try TestCertificates.make(in: world.directory)
+        Thread.sleep(forTimeInterval: 1.1)  // its last valid second is over
+        let central = try world.startCentral(
+            extra: ["--tls-cert", certificates.expiredCertificate, "--tls-key", certificates.key])
+        #expect(central.scheme == "https")
+        #expect(central.logText.contains("warning: the certificate"), "\(central.logText)")
+        #expect(central.logText.contains("expired"), "\(central.logText)")
+        let a = try e2e.laptop(world, "edt-laptop-a")
+        let id = try e2e.capture(a)
+        let refused = try e2e.sync(a, central.url, ["--ca-file", certificates.caCertificate])
+        #expect(refused.status == 1, "\(refused.standardError)")
+        #expect(refused.standardError.contains("TLS"), "\(refused.standardError)")
+        #expect(refused.standardError.contains("expired"), "\(refused.standardError)")
+        #expect(try pending(a) == [id])
+    }
+
     @Test func aPlainHTTPRequestToTheTLSPortIsClosedWithoutAnAnswerAndTheCentreCarriesOn() throws {
         let world = SyncEndToEndTests.World()
         let certificates = try TestCertificates.make(in: world.directory)

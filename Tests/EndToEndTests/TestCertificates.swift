@@ -15,6 +15,9 @@ struct TestCertificates {
     let otherKey: String
     /// The centre's private key encrypted with a passphrase (PEM).
     let encryptedKey: String
+    /// A certificate for the centre's key, issued by the CA, whose validity ended the second it
+    /// was issued (PEM).
+    let expiredCertificate: String
     /// `sha256//BASE64` of the centre's public key (DER).
     let pin: String
     /// `sha256//BASE64` of the other key's public key: a wrong pin.
@@ -30,6 +33,7 @@ struct TestCertificates {
         let key = path("centre.key")
         let otherKey = path("other.key")
         let encryptedKey = path("centre-encrypted.key")
+        let expiredCertificate = path("centre-expired.pem")
         let extensions = path("centre.ext")
         try """
         subjectAltName = IP:127.0.0.1, DNS:localhost
@@ -48,9 +52,12 @@ struct TestCertificates {
                 -out '\(certificate)' -days 2 -extfile '\(extensions)'
             openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '\(otherKey)'
             openssl pkey -in '\(key)' -aes256 -passout pass:secret -out '\(encryptedKey)'
+            openssl x509 -req -in '\(path("centre.csr"))' -CA '\(ca)' -CAkey '\(caKey)' -CAcreateserial \
+                -out '\(expiredCertificate)' -days 0 -extfile '\(extensions)'
             """)
         return TestCertificates(
             caCertificate: ca, certificate: certificate, key: key, otherKey: otherKey, encryptedKey: encryptedKey,
+            expiredCertificate: expiredCertificate,
             pin: try pin(ofKey: key), otherPin: try pin(ofKey: otherKey))
     }
 
