@@ -156,7 +156,7 @@ struct CentralCommand: AsyncParsableCommand {
             }
             if expiry < Date() {
                 FileHandleOutput.standardError(
-                    "warning: the certificate \(tls.certificateChain) expired on \(expiry): clients will refuse it; renew it and restart the centre"
+                    "warning: the certificate \(tls.certificateChain) expired at \(Instant(expiry)): clients will refuse it; renew it and restart the centre"
                 )
             }
         }
