@@ -1,16 +1,19 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOCore
 
-/// The central endpoint over HTTP (Hummingbird): ``CentralRoutes`` (sync and health) on the
-/// configured address, with the ``HandoverScheduler`` keeping each authority's handover
-/// package at its opening.
+/// The central endpoint over HTTP, or HTTPS with ``Configuration/tls`` (Hummingbird):
+/// ``CentralRoutes`` (sync and health) on the configured address, with the
+/// ``HandoverScheduler`` keeping each authority's handover package at its opening.
 ///
 /// ``run(onListening:)`` serves until SIGTERM or SIGINT, then stops accepting, lets requests
 /// in flight finish, and returns. Every connection is held to the deadlines of
 /// ``Configuration/connections``, and at most its `maximumConnections` are open at once, so
-/// connections that stall cannot crowd out `GET /health` or a laptop's sync.
+/// connections that stall cannot crowd out `GET /health` or a laptop's sync. Under TLS the cap
+/// is applied before the handshake, and the first request's head must arrive, handshake
+/// included, within the header deadline.
 public struct CentralServer: Sendable {
     /// Where the centre listens and how it serves.
     public struct Configuration: Sendable {
@@ -22,6 +25,10 @@ public struct CentralServer: Sendable {
         public var sync = SyncService.Configuration()
         /// The connections' deadlines and cap.
         public var connections = ConnectionLimits()
+        /// The certificate chain and key to serve HTTPS with; `nil` serves plain HTTP (behind a
+        /// TLS terminator, or on one machine). A connection that does not speak TLS to an HTTPS
+        /// centre (a plain-HTTP request) is closed without an answer.
+        public var tls: TLSFiles?
         /// Whether to keep each authority's handover package at its opening while serving
         /// (``HandoverScheduler``), with ``sync``'s authorities.
         public var keepsHandoverPackages = true
@@ -57,16 +64,21 @@ public struct CentralServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT. `onListening` gets the bound port (useful with port 0).
+    /// Throws ``TLSFiles/Problem`` before listening when ``Configuration/tls``'s files cannot be
+    /// read or used.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
         let router = Router()
         routes.register(on: router)
         let limits = configuration.connections
         let cap = ConnectionCap(maximum: limits.maximumConnections, logger: logger)
         let logger = self.logger
+        let tls = try configuration.tls?.serverConfiguration()
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                CappedHTTP1Channel(responder: responder, limits: limits, cap: cap, logger: logger)
+                let http1 = HTTP1Channel.withDeadlines(responder: responder, limits: limits, logger: logger)
+                guard let tls else { return CappedChannel(base: http1, cap: cap) }
+                return CappedChannel(base: try TLSChannel(http1, tlsConfiguration: tls), cap: cap)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "edt-central"),

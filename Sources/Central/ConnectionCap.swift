@@ -49,12 +49,13 @@ final class ConnectionCap: Sendable {
     }
 }
 
-/// Hummingbird's HTTP/1.1 child channel behind a ``ConnectionCap``, with a
-/// ``ConnectionDeadlineHandler`` on every connection it admits.
-struct CappedHTTP1Channel: ServerChildChannel {
-    /// An admitted connection (Hummingbird's HTTP/1.1 channel), or one turned away.
+/// A child channel (Hummingbird's HTTP/1.1, or TLS in front of it) behind a ``ConnectionCap``:
+/// a connection beyond the cap is turned away before anything is set up on it (no TLS
+/// handshake, no byte read), and every one admitted is set up by `base`.
+struct CappedChannel<Base: ServerChildChannel>: ServerChildChannel {
+    /// An admitted connection (set up by `base`), or one turned away.
     enum Value: ServerChildChannelValue {
-        case admitted(HTTP1Channel.Value)
+        case admitted(Base.Value)
         case refused(any Channel)
 
         var channel: any Channel {
@@ -65,18 +66,8 @@ struct CappedHTTP1Channel: ServerChildChannel {
         }
     }
 
-    let http1: HTTP1Channel
+    let base: Base
     let cap: ConnectionCap
-
-    init(
-        responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits, cap: ConnectionCap, logger: Logger
-    ) {
-        self.http1 = HTTP1Channel(
-            responder: responder,
-            configuration: .init(
-                additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits, logger: logger)]))
-        self.cap = cap
-    }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         guard cap.admit(channel) else {
@@ -85,12 +76,12 @@ struct CappedHTTP1Channel: ServerChildChannel {
                 return .refused(channel)
             }
         }
-        return http1.setup(channel: channel, logger: logger).map { .admitted($0) }
+        return base.setup(channel: channel, logger: logger).map { .admitted($0) }
     }
 
     func handle(value: Value, logger: Logger) async {
         switch value {
-        case .admitted(let connection): await http1.handle(value: connection, logger: logger)
+        case .admitted(let connection): await base.handle(value: connection, logger: logger)
         case .refused: break
         }
     }

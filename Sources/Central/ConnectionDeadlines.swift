@@ -1,3 +1,4 @@
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
@@ -261,5 +262,19 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     /// The bytes written to the connection and not yet taken by the client.
     private func buffered(_ context: ChannelHandlerContext) -> Int {
         (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+    }
+}
+
+extension HTTP1Channel {
+    /// Hummingbird's HTTP/1.1 channel with a ``ConnectionDeadlineHandler`` on every connection,
+    /// after the HTTP codec (behind TLS when the centre serves HTTPS: the deadlines count the
+    /// handshake within the first request's head).
+    static func withDeadlines(
+        responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits, logger: Logger
+    ) -> HTTP1Channel {
+        HTTP1Channel(
+            responder: responder,
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits, logger: logger)]))
     }
 }

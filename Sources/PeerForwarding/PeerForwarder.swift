@@ -23,7 +23,8 @@ public struct PeerForwarder: Sendable {
     public let storage: any CentralStorage
     let logger: Logger
     let now: @Sendable () -> Instant
-    /// The transfer's options (timeouts, a CA file) and the uploader's retry settings.
+    /// The transfer's options (timeouts; for peers at https:// URLs, a CA file trusted instead of
+    /// the system's CAs and pinned keys, for every peer) and the uploader's retry settings.
     public var transfer = TransferOptions()
     public var retries = SyncSession.StateMachine.Configuration()
     /// The longest wait before a peer that keeps failing is tried again.

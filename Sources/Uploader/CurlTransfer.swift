@@ -75,6 +75,7 @@ public enum CurlTransfer {
 
         var setup = CURLE_OK
         func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+        set(edt_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, context.errorBuffer))
         set(edt_curl_setopt_string(handle, CURLOPT_URL, url))
         set(edt_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(edt_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, options.connectTimeoutSeconds))
@@ -139,6 +140,8 @@ final class TransferContext {
     let onHead: CurlTransfer.HeadObserver?
     var status = 0
     var headers: [String: String] = [:]
+    /// CURLOPT_ERRORBUFFER: libcurl's own account of a failure (which certificate check failed).
+    let errorBuffer: UnsafeMutablePointer<CChar>
 
     init(
         source: CurlTransfer.BodySource?, sink: @escaping CurlTransfer.ResponseSink, onHead: CurlTransfer.HeadObserver?
@@ -146,6 +149,15 @@ final class TransferContext {
         self.source = source
         self.sink = sink
         self.onHead = onHead
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit { errorBuffer.deallocate() }
+
+    /// What libcurl wrote in the error buffer, or nothing.
+    var errorDetail: String {
+        String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Takes one header line as curl delivers it (status line, `Name: value`, blank line).
@@ -230,6 +242,10 @@ extension TransferError {
             kind = .setup
         default: kind = .other
         }
-        self.init(code: kind, curlCode: Int(code.rawValue), message: text)
+        // For TLS, libcurl's detail says which check failed (an unknown issuer, a name that
+        // does not match, the pin).
+        let detail = context.errorDetail
+        let message = kind == .tls && !detail.isEmpty ? detail : text
+        self.init(code: kind, curlCode: Int(code.rawValue), message: message)
     }
 }

@@ -375,6 +375,11 @@ public final class SyncSession {
             if error.isRetryable || error.code == .aborted {
                 throw .transient("the network failed: \(error.message)", retryAfter: nil)
             }
+            if error.code == .tls {
+                throw .permanent(
+                    "TLS with \(options.syncURL) failed: \(error.message). Trust the CA that issued the centre's certificate (a CA file, else the system's CAs) or check the pinned key"
+                )
+            }
             throw .permanent("cannot reach \(options.syncURL): \(error.message)")
         }
         if let failure = body.failure { throw .local(failure) }

@@ -11,11 +11,14 @@ final class ServerProcess {
     let process: Process
     let port: Int
     let log: URL
+    /// `https` when its first line announced `https://HOST:PORT` (a centre serving TLS), else `http`.
+    let scheme: String
 
-    private init(process: Process, port: Int, log: URL) {
+    private init(process: Process, port: Int, log: URL, scheme: String) {
         self.process = process
         self.port = port
         self.log = log
+        self.scheme = scheme
     }
 
     deinit {
@@ -57,7 +60,7 @@ final class ServerProcess {
             upstreams.flatMap { ["--upstream", "127.0.0.1:\($0)"] } + arguments, log: log)
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// The log written so far.
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
@@ -101,7 +104,8 @@ final class ServerProcess {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
             throw ServerStartFailure(message: "unexpected first line: \(text)")
         }
-        return ServerProcess(process: process, port: port, log: log)
+        return ServerProcess(
+            process: process, port: port, log: log, scheme: text.contains("https://") ? "https" : "http")
     }
 }
 

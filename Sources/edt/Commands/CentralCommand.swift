@@ -7,6 +7,7 @@ import Logging
 import PeerForwarding
 import Referrals
 import Replication
+import Uploader
 
 #if canImport(Glibc)
 import Glibc
@@ -60,10 +61,13 @@ struct CentralCommand: AsyncParsableCommand {
             discussion: """
                 POST /v1/sync takes a device's signed EDTLP push and answers with a reply stream; \
                 GET /health answers `ok`. Prints `listening on http://HOST:PORT` once ready \
-                (PORT 0 picks a free port). On SIGTERM or SIGINT it stops accepting, lets requests \
-                in flight finish, and exits 0. A connection that misses a deadline (headers, idle, \
-                a stalled body) is closed, and so is one accepted beyond --max-connections, so \
-                stalled connections cannot crowd out /health or a laptop's sync.
+                (PORT 0 picks a free port), or `listening on https://HOST:PORT` when it serves \
+                HTTPS itself (--tls-cert and --tls-key, both PEM). On SIGTERM or SIGINT it stops \
+                accepting, lets requests in flight finish, and exits 0. A connection that misses \
+                a deadline (headers, idle, a stalled body) is closed, and so is one accepted \
+                beyond --max-connections, so stalled connections cannot crowd out /health or a \
+                laptop's sync. Forwarding to peer centres over https:// trusts the system's CAs, \
+                or --peer-ca-file, and checks --peer-pin.
                 """
         )
 
@@ -112,6 +116,25 @@ struct CentralCommand: AsyncParsableCommand {
                 "How often to sign the audit log's head (an anchor, printed in the log) while it grows.",
                 valueName: "SECONDS"))
         var auditAnchorInterval = 3_600.0
+        @Option(
+            name: .customLong("tls-cert"),
+            help: ArgumentHelp(
+                "Serve HTTPS with this certificate chain (PEM, the centre's certificate first); needs --tls-key.",
+                valueName: "FILE"))
+        var tlsCert: String?
+        @Option(
+            name: .customLong("tls-key"),
+            help: ArgumentHelp(
+                "The private key (PEM, unencrypted) of the --tls-cert certificate; needs --tls-cert.",
+                valueName: "FILE"))
+        var tlsKey: String?
+        @OptionGroup var peerTLS: PeerTLSOptions
+
+        /// The TLS files, when both are given.
+        var tls: TLSFiles? {
+            guard let tlsCert, let tlsKey else { return nil }
+            return TLSFiles(certificateChain: tlsCert, privateKey: tlsKey)
+        }
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
@@ -128,6 +151,38 @@ struct CentralCommand: AsyncParsableCommand {
             guard auditAnchorInterval >= 1 && auditAnchorInterval <= 86_400 else {
                 throw ValidationError("--audit-anchor-interval must be from 1 to 86400 seconds")
             }
+            switch (tlsCert, tlsKey) {
+            case (.some, nil):
+                throw ValidationError(
+                    "--tls-cert needs --tls-key: give the certificate's private key too (PEM) to serve HTTPS, or neither for plain HTTP"
+                )
+            case (nil, .some):
+                throw ValidationError(
+                    "--tls-key needs --tls-cert: give the certificate chain too (PEM) to serve HTTPS, or neither for plain HTTP"
+                )
+            default: break
+            }
+        }
+
+        /// Reads and checks the TLS files before anything starts: unreadable, exit 3; not a
+        /// certificate chain and its key, exit 1. Warns when the certificate has expired.
+        func checkTLS() throws(Failure) {
+            guard let tls else { return }
+            let expiry: Date
+            do {
+                expiry = try tls.check()
+            } catch {
+                let option = error.path == tls.certificateChain ? "--tls-cert" : "--tls-key"
+                switch error.kind {
+                case .unreadable: throw .inputOutput("\(option): \(error.message)")
+                case .invalid: throw .refused("\(option): \(error.message)")
+                }
+            }
+            if expiry < Date() {
+                FileHandleOutput.standardError(
+                    "warning: the certificate \(tls.certificateChain) expired at \(Instant(expiry)): clients will refuse it; renew it and restart the centre"
+                )
+            }
         }
 
         func run() async throws {
@@ -135,6 +190,8 @@ struct CentralCommand: AsyncParsableCommand {
                 (0...65535).contains(port)
             else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
             let host = String(listen[..<colon])
+            try checkTLS()
+            let transfer = try peerTLS.applied(to: TransferOptions())
             let known = try authorities.load()
             let storage = try await database.open()
             AllocatorTuning.forServer()
@@ -147,6 +204,7 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.idleDeadline = .seconds(idleTimeout)
             configuration.connections.stallDeadline = .seconds(stallTimeout)
             configuration.auditAnchorInterval = .milliseconds(Int64(auditAnchorInterval * 1_000))
+            configuration.tls = tls
             let logger = Logger(label: "edt-central")
             // Every connection is an open file: the cap must leave room for the centre's own, or
             // a full table of stalled connections would stop `accept` for everyone.
@@ -160,13 +218,15 @@ struct CentralCommand: AsyncParsableCommand {
             let server = CentralServer(
                 storage: storage, configuration: configuration, logger: logger)
             // Forwarding to the peer centres runs beside the endpoint, and stops with it.
-            let forwarder = PeerForwarder(storage: storage, logger: logger)
+            var forwarder = PeerForwarder(storage: storage, logger: logger)
+            forwarder.transfer = transfer
             let interval = Duration.milliseconds(Int64(forwardInterval * 1_000))
+            let scheme = tls == nil ? "http" : "https"
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { await forwarder.run(interval: interval) }
+                    group.addTask { [forwarder] in await forwarder.run(interval: interval) }
                     try await server.run { port in
-                        FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
+                        FileHandleOutput.standardOutput(Array("listening on \(scheme)://\(host):\(port)\n".utf8))
                     }
                     group.cancelAll()
                 }

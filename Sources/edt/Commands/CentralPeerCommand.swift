@@ -6,6 +6,7 @@ import Logging
 import PeerForwarding
 import Referrals
 import Replication
+import Uploader
 
 extension CentralCommand {
     /// `edt central peer`: the other authorities' central endpoints this centre forwards cases to.
@@ -40,7 +41,11 @@ extension CentralCommand {
                 help: ArgumentHelp(
                     "The peer's public key (base64), as its `edt central identity` prints it.", valueName: "KEY"))
             var publicKey: String
-            @Option(help: ArgumentHelp("The peer's URL (http://host:port).", valueName: "URL")) var url: String
+            @Option(
+                help: ArgumentHelp(
+                    "The peer's URL: https://host[:port] (its CA trusted by the system, or by `serve --peer-ca-file`), or http:// on one machine.",
+                    valueName: "URL"))
+            var url: String
             @Option(
                 name: .customLong("authority"),
                 help: ArgumentHelp("An authority the peer serves (GSS code); repeat for several.", valueName: "CODE"))
@@ -165,6 +170,7 @@ extension CentralCommand {
                 abstract: "Forward to every peer centre now (as `edt central serve` does on its own).")
 
             @OptionGroup var database: DatabaseOptions
+            @OptionGroup var peerTLS: PeerTLSOptions
             @Flag(
                 help:
                     "Print one JSON object: {\"peers\": [{\"device\", \"pushed\", \"pulled\", \"problem\", \"retryAt\", \"refusedPulls\"}]}."
@@ -172,8 +178,10 @@ extension CentralCommand {
             var json = false
 
             func run() async throws {
+                let transfer = try peerTLS.applied(to: TransferOptions())
                 let storage = try await database.open()
-                let forwarder = PeerForwarder(storage: storage, logger: Logger(label: "edt-central"))
+                var forwarder = PeerForwarder(storage: storage, logger: Logger(label: "edt-central"))
+                forwarder.transfer = transfer
                 let outcomes = await forwarder.forwardDue(force: true)
                 if json {
                     JSONOutput.print(

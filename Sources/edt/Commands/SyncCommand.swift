@@ -17,8 +17,10 @@ struct SyncCommand: AsyncParsableCommand {
         discussion: """
             Records the centre refuses stay on this laptop, flagged with the centre's reason \
             (listed after the sync and by `edt referral list`), are never dropped, and are offered \
-            again at each sync until the centre takes them. Use https:// beyond this machine: \
-            the centre speaks plain HTTP and is meant to sit behind a TLS terminator. Network failures, damaged replies, \
+            again at each sync until the centre takes them. Use https:// beyond this machine \
+            (the centre serves it with `edt central serve --tls-cert --tls-key`, or sits behind a \
+            TLS terminator): --ca-file trusts the CA that issued its certificate, --pin pins its \
+            key, and a TLS failure stops the sync at once (exit 1) with nothing lost. Network failures, damaged replies, \
             429 and 5xx answers are retried with exponential backoff; if they persist the sync \
             exits 3 and nothing acknowledged is lost: run it again later. Proxies are taken from \
             the environment (https_proxy, no_proxy) as curl reads them.
