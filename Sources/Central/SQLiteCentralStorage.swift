@@ -212,6 +212,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         INSERT INTO meta (key, value) VALUES ('request-counter', '0');
                         """)
             }
+            migrator.registerMigration("device freshness") { db in try Self.migrateDeviceFreshness(db) }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }

@@ -17,8 +17,8 @@ struct CentralCommand: AsyncParsableCommand {
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
         subcommands: [
-            Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self, Peer.self,
-            BackupCommand.self,
+            Serve.self, Enroll.self, Revoke.self, Identity.self, Devices.self, HandoverPackageCommand.self, Case.self,
+            Peer.self, BackupCommand.self,
         ]
     )
 
@@ -48,7 +48,10 @@ struct CentralCommand: AsyncParsableCommand {
                 (PORT 0 picks a free port). On SIGTERM or SIGINT it stops accepting, lets requests \
                 in flight finish, and exits 0. A connection that misses a deadline (headers, idle, \
                 a stalled body) is closed, and so is one accepted beyond --max-connections, so \
-                stalled connections cannot crowd out /health or a laptop's sync.
+                stalled connections cannot crowd out /health or a laptop's sync. With \
+                --metrics-listen it also serves GET /metrics (the Prometheus text format) there, and \
+                only there, printing `metrics on http://HOST:PORT/metrics` once ready. Every request \
+                is logged under its X-Request-Id (request-id), echoed in the answer.
                 """
         )
 
@@ -91,6 +94,12 @@ struct CentralCommand: AsyncParsableCommand {
                 "How often to forward to the peer centres (edt central peer) whose next try is due.",
                 valueName: "SECONDS"))
         var forwardInterval = 5.0
+        @Option(
+            name: .customLong("metrics-listen"),
+            help: ArgumentHelp(
+                "Also serve GET /metrics (Prometheus text format) on this address, and only there; keep it on loopback or a management network.",
+                valueName: "HOST:PORT"))
+        var metricsListen: String?
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
@@ -104,13 +113,30 @@ struct CentralCommand: AsyncParsableCommand {
             guard forwardInterval > 0 && forwardInterval <= 3_600 else {
                 throw ValidationError("--forward-interval must be more than 0 and at most 3600 seconds")
             }
+            guard Self.address(listen) != nil else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
+            if let metricsListen, Self.address(metricsListen) == nil {
+                throw ValidationError("--metrics-listen \"\(metricsListen)\" must be HOST:PORT")
+            }
+        }
+
+        /// The host and port of a `HOST:PORT` option; nil when it is not one.
+        static func address(_ text: String) -> (host: String, port: Int)? {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                (0...65535).contains(port), colon > text.startIndex
+            else { return nil }
+            return (String(text[..<colon]), port)
+        }
+
+        /// Whether `host` names this machine only (the loopback).
+        static func isLoopback(_ host: String) -> Bool {
+            host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
         }
 
         func run() async throws {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-                (0...65535).contains(port)
-            else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
-            let host = String(listen[..<colon])
+            guard let (host, port) = Self.address(listen) else {
+                throw ValidationError("--listen \"\(listen)\" must be HOST:PORT")
+            }
+            let metricsAddress = metricsListen.flatMap(Self.address)
             let known = try authorities.load()
             let storage = try database.open()
             AllocatorTuning.forServer()
@@ -122,7 +148,13 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.headerDeadline = .seconds(headerTimeout)
             configuration.connections.idleDeadline = .seconds(idleTimeout)
             configuration.connections.stallDeadline = .seconds(stallTimeout)
+            configuration.metricsAddress = metricsAddress
             let logger = Logger(label: "edt-central")
+            if let metricsAddress, !Self.isLoopback(metricsAddress.host) {
+                FileHandleOutput.standardError(
+                    "warning: GET /metrics on \(metricsAddress.host) is reachable beyond this machine, without authentication: it shows no case data, but lets whoever reaches it watch the centre's activity; keep it on a management network or behind a firewall"
+                )
+            }
             // Every connection is an open file: the cap must leave room for the centre's own, or
             // a full table of stalled connections would stop `accept` for everyone.
             let fitting = OpenFileLimit.raise().map { $0 - OpenFileLimit.reserve } ?? maxConnections
@@ -134,14 +166,21 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.maximumConnections = max(1, min(maxConnections, fitting))
             let server = CentralServer(
                 storage: storage, configuration: configuration, logger: logger)
-            // Forwarding to the peer centres runs beside the endpoint, and stops with it.
-            let forwarder = PeerForwarder(storage: storage, logger: logger)
+            // Forwarding to the peer centres runs beside the endpoint, and stops with it; its
+            // database time is the server's too.
+            let forwarder = PeerForwarder(storage: server.storage, logger: logger)
+            // The first line says where laptops reach the centre (scripts read it); the second,
+            // with --metrics-listen, where /metrics is: each once its listener is ready.
+            let ready = ReadyLines(metrics: metricsAddress != nil)
             let interval = Duration.milliseconds(Int64(forwardInterval * 1_000))
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await forwarder.run(interval: interval) }
                     try await server.run { port in
-                        FileHandleOutput.standardOutput(Array("listening on http://\(host):\(port)\n".utf8))
+                        ready.listening("listening on http://\(host):\(port)")
+                    } onMetricsListening: { port in
+                        ready.metrics(
+                            "metrics on http://\(metricsAddress?.host ?? host):\(port)\(MetricsEndpoint.path)")
                     }
                     group.cancelAll()
                 }
