@@ -19,10 +19,12 @@ import Replication
 public struct CentralRoutes: Sendable {
     let service: SyncService
     let authenticator: DeviceAuthenticator
-    /// What the routes log to; each request's lines carry its `request-id` too (``logger(for:)``).
+    /// What the routes log to; each request's lines carry its `request-id` too (``requestLogger()``).
     let logger: Logger
     /// The logger metadata key a request's id is logged under: `request-id` (``RequestIDMiddleware``).
     public static let requestIDMetadataKey = "request-id"
+    /// The id of the request being handled, which ``RequestIDMiddleware`` sets for its handling.
+    @TaskLocal public static var requestID: String?
     let metrics: CentralMetrics
     /// Relayed bundles are read whole: at most two at once (``RelayGate``).
     let relayGate = RelayGate(capacity: 2)
@@ -47,18 +49,17 @@ public struct CentralRoutes: Sendable {
             await health()
         }
         router.post(RouterPath(stringLiteral: SyncContract.syncPath)) { request, context -> Response in
-            await sync(request, logger: logger(for: context))
+            await sync(request, logger: requestLogger())
         }
         router.post(RouterPath(stringLiteral: SyncContract.relayPath)) { request, context -> Response in
-            await relay(request, logger: logger(for: context))
+            await relay(request, logger: requestLogger())
         }
     }
 
-    /// ``logger`` with the `request-id` that ``RequestIDMiddleware`` gave the request of `context`.
-    func logger(for context: some RequestContext) -> Logger {
+    /// ``logger`` with the `request-id` of the request being handled (``requestID``), if any.
+    func requestLogger() -> Logger {
         var logger = self.logger
-        let key = Self.requestIDMetadataKey
-        logger[metadataKey: key] = context.logger[metadataKey: key]
+        if let id = Self.requestID { logger[metadataKey: Self.requestIDMetadataKey] = .string(id) }
         return logger
     }
 
@@ -175,10 +176,9 @@ public struct CentralRoutes: Sendable {
             // writer waits while the connection is full): the centre never holds the page whole.
             let service = self.service
             let body = ResponseBody { writer in
+                let sent: Int
                 do {
-                    let sent = try await reply.write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
-                    try await writer.finish(nil)
-                    metrics.countRecordsOut(sent)
+                    sent = try await reply.write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
                 } catch {
                     // The status has gone out: the stream is cut short, and the device, finding
                     // no final signature, applies nothing and asks again.
@@ -188,6 +188,9 @@ public struct CentralRoutes: Sendable {
                         "sync reply cut short", metadata: ["device": "\(device.id)", "reason": "\(error)"])
                     throw error
                 }
+                // The reply is written whole: the sync succeeded. It is counted and recorded before
+                // the answer ends, so a device that has its answer finds it recorded.
+                metrics.countRecordsOut(sent)
                 metrics.countSync(.ok)
                 metrics.timeSync(clock.now - started)
                 do throws(CentralError) {
@@ -196,9 +199,9 @@ public struct CentralRoutes: Sendable {
                     // The sync stands: only `edt central devices` misses it.
                     logger.notice(
                         "the device's sync could not be recorded",
-                        metadata: ["device": "\(device.id)", "reason": "\(error)"]
-                    )
+                        metadata: ["device": "\(device.id)", "reason": "\(error)"])
                 }
+                try await writer.finish(nil)
             }
             return Response(status: .ok, headers: headers, body: body)
         } catch let error as CentralError {

@@ -6,9 +6,10 @@ import Logging
 /// Names each request the centre answers (`X-Request-Id`, ``LineProtocol/SyncContract/requestIDHeader``):
 /// the request's own id when it is well formed
 /// (``LineProtocol/SyncContract/isWellFormedRequestID(_:)``: `edt sync` sends one per request),
-/// else a new random one. The id goes into the request's logger as the metadata value
-/// `request-id` (``CentralRoutes/requestIDMetadataKey``), so every line logged while handling the request carries it, and into the
-/// answer's `X-Request-Id` header, refusals and errors included.
+/// else a new random one. The id is the request's ``CentralRoutes/requestID`` while it is handled
+/// and the metadata value `request-id` (``CentralRoutes/requestIDMetadataKey``) of the router's
+/// logger for it, so every line logged while handling the request carries it; and it goes into
+/// the answer's `X-Request-Id` header, refusals and errors included.
 public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -21,7 +22,7 @@ public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         context.logger[metadataKey: CentralRoutes.requestIDMetadataKey] = .string(id)
         var response: Response
         do {
-            response = try await next(request, context)
+            response = try await CentralRoutes.$requestID.withValue(id) { try await next(request, context) }
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
