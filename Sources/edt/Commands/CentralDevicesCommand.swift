@@ -72,11 +72,14 @@ extension CentralCommand {
                     ]))
                 return
             }
-            print(Self.table(devices, at: now, staleAfterSeconds: staleAfterSeconds))
+            print(Self.table(devices, at: now, staleAfterSeconds: staleAfterSeconds, written: staleAfter))
         }
 
-        /// The devices as a table for people, with a line saying how many are stale.
-        static func table(_ devices: [DeviceFreshness], at now: Instant, staleAfterSeconds: Int64) -> String {
+        /// The devices as a table for people, with a line saying how many are stale (not synced
+        /// within `written`, the --stale-after given).
+        static func table(
+            _ devices: [DeviceFreshness], at now: Instant, staleAfterSeconds: Int64, written: String
+        ) -> String {
             let heading = ["DEVICE", "KIND", "AUTHORITIES", "LAST SYNC", "PENDING", "STATE"]
             let rows = devices.map { entry -> [String] in
                 let state =
@@ -100,7 +103,7 @@ extension CentralCommand {
             let summary =
                 devices.isEmpty
                 ? "No device is enrolled (edt central enroll)."
-                : "\(stale) of \(devices.count) device(s) stale: not synced within \(DurationArgument.text(staleAfterSeconds)) as of \(now)."
+                : "\(stale) of \(devices.count) device(s) stale: not synced within \(written) as of \(now)."
             return ([line(heading)] + rows.map(line) + [summary]).joined(separator: "\n")
         }
     }

@@ -20,12 +20,4 @@ enum DurationArgument {
         }
         return number * multiplier
     }
-
-    /// `seconds` as the shortest of those spellings that is exact (`86400` → `1d`).
-    static func text(_ seconds: Int64) -> String {
-        for (unit, size) in [("d", Int64(86_400)), ("h", 3_600), ("m", 60)] where seconds % size == 0 && seconds > 0 {
-            return "\(seconds / size)\(unit)"
-        }
-        return "\(seconds)s"
-    }
 }
