@@ -107,6 +107,19 @@ extension SyncEndToEndTests {
         }
         // Not on the port laptops reach.
         #expect(try get(central.url + "/metrics").status == 404)
+
+        // Another centre cannot take the same metrics address: it exits 3, having printed nothing
+        // a script would take for ready. A malformed address is a usage error.
+        let other = world.directory.appendingPathComponent("other.sqlite").path
+        let taken = try edt.run(
+            [
+                "30", EDTProcess.binary.path, "central", "serve", "--db", other, "--listen", "127.0.0.1:0",
+                "--metrics-listen", "127.0.0.1:\(try #require(central.metricsPort))",
+            ], executable: URL(fileURLWithPath: "/usr/bin/timeout"))
+        #expect(taken.status == 3, "\(taken.standardError)")
+        #expect(taken.standardOutput.isEmpty && taken.standardError.contains("error:"), "\(taken.standardOutput)")
+        let malformed = try edt.run(["central", "serve", "--db", other, "--metrics-listen", "loopback"])
+        #expect(malformed.status == 2 && malformed.standardError.contains("--metrics-listen"))
     }
 
     // MARK: - Request ids
