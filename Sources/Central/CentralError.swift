@@ -22,10 +22,16 @@ public struct CentralError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// A finer reason than ``code``, stable, for the centre's own metrics and logs only, never
+    /// sent to whoever made the request: `unknown-device` or `bad-signature` beside the one
+    /// `unauthenticated` answer every stranger gets (``DeviceAuthenticator``). Nil when the code
+    /// says it all.
+    public let reason: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, reason: String? = nil) {
         self.code = code
         self.message = message
+        self.reason = reason
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

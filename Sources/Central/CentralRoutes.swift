@@ -9,37 +9,63 @@ import Replication
 /// - `POST /v1/relay`: a colleague's bundle in, as its author signed it, a `reply` stream out (§4.6);
 /// - `GET /health`: `ok` while the server runs and its database answers.
 ///
+/// Every request is named by ``RequestIDMiddleware`` (`X-Request-Id`, echoed in the answer), and
+/// every line logged while handling it carries that id as `request-id`. Syncs and relays are
+/// counted and timed in ``CentralMetrics``, and each successful sync is recorded as the device's
+/// last (``SyncService/recordSync(of:reported:acknowledged:at:)``).
+///
 /// ``register(on:)`` adds them to a Hummingbird router; ``CentralServer`` serves that router,
 /// and tests can drive it in process.
 public struct CentralRoutes: Sendable {
     let service: SyncService
     let authenticator: DeviceAuthenticator
+    /// What the routes log to; each request's lines carry its `request-id` too (``requestLogger()``).
     let logger: Logger
+    /// The logger metadata key a request's id is logged under: `request-id` (``RequestIDMiddleware``).
+    public static let requestIDMetadataKey = "request-id"
+    /// The id of the request being handled, which ``RequestIDMiddleware`` sets for its handling.
+    @TaskLocal public static var requestID: String?
+    let metrics: CentralMetrics
     /// Relayed bundles are read whole: at most two at once (``RelayGate``).
     let relayGate = RelayGate(capacity: 2)
 
-    public init(service: SyncService, authenticator: DeviceAuthenticator, logger: Logger) {
+    /// Routes answering with `service`, authenticating with `authenticator`, counting into
+    /// `metrics` (``CentralMetrics/disabled``: nothing counted).
+    public init(
+        service: SyncService, authenticator: DeviceAuthenticator, logger: Logger,
+        metrics: CentralMetrics = .disabled
+    ) {
         self.service = service
         self.authenticator = authenticator
         self.logger = logger
+        self.metrics = metrics
     }
 
-    /// Adds `GET /health` and `POST` ``SyncContract/syncPath`` to `router`.
+    /// Adds ``RequestIDMiddleware``, then `GET /health`, `POST` ``SyncContract/syncPath`` and
+    /// `POST` ``SyncContract/relayPath``, to `router`.
     public func register<Context: RequestContext>(on router: Router<Context>) {
+        router.add(middleware: RequestIDMiddleware<Context>())
         router.get(RouterPath(stringLiteral: SyncContract.healthPath)) { _, _ -> Response in
             await health()
         }
-        router.post(RouterPath(stringLiteral: SyncContract.syncPath)) { request, _ -> Response in
-            await sync(request)
+        router.post(RouterPath(stringLiteral: SyncContract.syncPath)) { request, context -> Response in
+            await sync(request, logger: requestLogger())
         }
-        router.post(RouterPath(stringLiteral: SyncContract.relayPath)) { request, _ -> Response in
-            await relay(request)
+        router.post(RouterPath(stringLiteral: SyncContract.relayPath)) { request, context -> Response in
+            await relay(request, logger: requestLogger())
         }
+    }
+
+    /// ``logger`` with the `request-id` of the request being handled (``requestID``), if any.
+    func requestLogger() -> Logger {
+        var logger = self.logger
+        if let id = Self.requestID { logger[metadataKey: Self.requestIDMetadataKey] = .string(id) }
+        return logger
     }
 
     /// The relay route: a device forwards a colleague's bundle as the colleague signed it
     /// (``SyncService/relay(_:from:counter:)``); the reply answers each of its records.
-    func relay(_ request: Request) async -> Response {
+    func relay(_ request: Request, logger: Logger) async -> Response {
         do {
             let authenticated = try await authenticator.authenticate(
                 request.headers[.authorization], path: SyncContract.relayPath)
@@ -53,22 +79,42 @@ public struct CentralRoutes: Sendable {
                     }
                     body += buffer.readableBytesView
                 }
-                let reply = try await service.relay(
+                let relayed = try await service.relayAnswering(
                     body, from: authenticated.device, counter: authenticated.counter)
-                return (reply, body.count)
+                metrics.countOutcomes(relayed.outcomes)
+                return (relayed.reply, body.count)
             }
+            metrics.countRelay(.ok)
             logger.info("relay", metadata: ["device": "\(authenticated.device.id)", "bytes": "\(bytes)"])
             var headers = HTTPFields()
             headers[.contentType] = SyncContract.mediaType
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
         } catch let error as CentralError {
-            logger.notice("relay refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            metrics.countRelay(count(error))
+            logger.notice(
+                "relay refused",
+                metadata: [
+                    "code": "\(error.code.rawValue)", "refusal": "\(Self.refusal(error))", "reason": "\(error.message)",
+                ])
             return Self.response(for: error)
         } catch {
+            metrics.countRelay(.failed)
             logger.notice("relay request failed", metadata: ["reason": "\(error)"])
             return Self.text(.badRequest, "the request body could not be read: \(error)\n")
         }
     }
+
+    /// How a request that ended with `error` counts: failed when the centre failed (its
+    /// database), else refused, counted under its reason (``refusal(_:)``).
+    private func count(_ error: CentralError) -> CentralMetrics.Result {
+        guard error.code != .storage else { return .failed }
+        metrics.countRefusal(.request, reason: Self.refusal(error))
+        return .refused
+    }
+
+    /// The reason a request refused with `error` is counted and logged under: its finer
+    /// ``CentralError/reason`` when it has one, else its code.
+    static func refusal(_ error: CentralError) -> String { error.reason ?? error.code.rawValue }
 
     /// `GET /health`: `ok` when the database answers.
     func health() async -> Response {
@@ -81,18 +127,20 @@ public struct CentralRoutes: Sendable {
     }
 
     /// The sync route: authenticates the request, stores the push's verified segments while the
-    /// rest arrives (``PushPipeline``), and replies with the acknowledgements and the pull.
-    func sync(_ request: Request) async -> Response {
+    /// rest arrives (``PushPipeline``), and replies with the acknowledgements and the pull. Once
+    /// the reply is written out whole, the sync is the device's last successful one.
+    func sync(_ request: Request, logger: Logger) async -> Response {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let metrics = self.metrics
         do {
-            let clock = ContinuousClock()
-            let started = clock.now
             let authenticated = try await authenticator.authenticate(request.headers[.authorization])
             let device = authenticated.device
             let reader = try service.reader(for: device, counter: authenticated.counter)
             var read = started
             // Segments verified by a checkpoint are read and stored while the rest arrives. When
             // the body breaks off or is refused, what was verified is stored, then the rest refused.
-            let (pull, stored) = try await PushPipeline(service: service, device: device).run { submit in
+            let ((pull, reported), stored) = try await PushPipeline(service: service, device: device).run { submit in
                 for try await buffer in request.body {
                     let consumed = Result {
                         try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
@@ -106,8 +154,10 @@ public struct CentralRoutes: Sendable {
                 let push = try reader.finish()
                 read = clock.now
                 if !push.parts.isEmpty { try await submit(push.parts) }
-                return push.pull
+                return (push.pull, push.pending)
             }
+            metrics.countOutcomes(stored.outcomes)
+            let acknowledged = stored.outcomes.count { if case .stored = $0 { true } else { false } }
             let reply = try await service.prepareReply(
                 pushedVersions: stored.pushedVersions, outcomes: stored.outcomes, pull: pull, to: device,
                 counter: authenticated.counter)
@@ -124,26 +174,50 @@ public struct CentralRoutes: Sendable {
             headers[.contentType] = SyncContract.mediaType
             // The reply is written as it is read from storage, a case or so at a time (the
             // writer waits while the connection is full): the centre never holds the page whole.
-            let logger = self.logger
+            let service = self.service
             let body = ResponseBody { writer in
+                let sent: Int
                 do {
-                    try await reply.write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
+                    sent = try await reply.write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
                 } catch {
                     // The status has gone out: the stream is cut short, and the device, finding
                     // no final signature, applies nothing and asks again.
+                    metrics.countSync(.failed)
+                    metrics.timeSync(clock.now - started)
                     logger.notice(
                         "sync reply cut short", metadata: ["device": "\(device.id)", "reason": "\(error)"])
                     throw error
+                }
+                // The reply is written whole: the sync succeeded. It is counted and recorded before
+                // the answer ends, so a device that has its answer finds it recorded.
+                metrics.countRecordsOut(sent)
+                metrics.countSync(.ok)
+                metrics.timeSync(clock.now - started)
+                do throws(CentralError) {
+                    try await service.recordSync(of: device, reported: reported, acknowledged: acknowledged)
+                } catch {
+                    // The sync stands: only `edt central devices` misses it.
+                    logger.notice(
+                        "the device's sync could not be recorded",
+                        metadata: ["device": "\(device.id)", "reason": "\(error)"])
                 }
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: headers, body: body)
         } catch let error as CentralError {
-            logger.notice("sync refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            metrics.countSync(count(error))
+            metrics.timeSync(clock.now - started)
+            logger.notice(
+                "sync refused",
+                metadata: [
+                    "code": "\(error.code.rawValue)", "refusal": "\(Self.refusal(error))", "reason": "\(error.message)",
+                ])
             return Self.response(for: error)
         } catch {
             // The request body broke off (the connection failed): only what a checkpoint had
             // verified was stored, and nothing is acknowledged.
+            metrics.countSync(.failed)
+            metrics.timeSync(clock.now - started)
             logger.notice("sync request failed", metadata: ["reason": "\(error)"])
             return Self.text(.badRequest, "the request body could not be read: \(error)\n")
         }

@@ -153,6 +153,17 @@ public protocol CentralStorage: Sendable {
     func setForwardingState(_ state: ForwardingState, of peer: DeviceID) async throws(CentralError)
     /// The next counter of this centre's own requests to its peers, never given twice.
     func nextRequestCounter() async throws(CentralError) -> UInt64
+
+    // MARK: - Device freshness
+
+    /// Records that `device` synced successfully at `instant` (its reply was written out whole),
+    /// holding `pending` records unacknowledged after it (nil: not reported, which replaces an
+    /// earlier figure). A later call replaces both; an unknown device is ignored.
+    func recordSync(of device: DeviceID, at instant: Instant, pending: Int?) async throws(CentralError)
+    /// Every enrolled device, laptops and peer centres, revoked ones included, in id order, each
+    /// with its last successful sync and what it then held unacknowledged
+    /// (``recordSync(of:at:pending:)``): what `edt central devices` lists.
+    func enrolledDevices() async throws(CentralError) -> [DeviceFreshness]
 }
 
 /// A handover package as the centre kept it when it built it: what the day team of `authority`

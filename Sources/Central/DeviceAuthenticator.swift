@@ -32,13 +32,29 @@ public struct DeviceAuthenticator: Sendable {
     /// takes as long to refuse as a wrong signature.
     private static let stranger = Curve25519.Signing.PrivateKey().publicKey
 
+    /// Why a request was refused, as ``CentralError/reason`` carries it (for the centre's metrics
+    /// and logs; the requester is told only `unauthenticated` or `revoked`).
+    public enum Refusal: String, Sendable, CaseIterable {
+        /// No `Authorization` header, or not one of the ``SyncAuthorization`` scheme.
+        case noAuthorization = "no-authorization"
+        /// The header names a device that is not enrolled.
+        case unknownDevice = "unknown-device"
+        /// The header's signature does not verify with the device's enrolled key (or that key
+        /// is not an Ed25519 key).
+        case badSignature = "bad-signature"
+        /// The device's signed request uses a counter it used before (a replayed request).
+        case replayedCounter = "replayed-counter"
+        /// The device's signed request, but the device is revoked.
+        case revoked
+    }
+
     /// The device and counter the header proves for a request to `path`, or a refusal
-    /// (`unauthenticated`, `revoked`).
+    /// (`unauthenticated`, `revoked`), whose ``CentralError/reason`` is a ``Refusal``.
     public func authenticate(
         _ header: String?, path: String = SyncContract.syncPath
     ) async throws(CentralError) -> Authenticated {
         guard let header, let authorization = SyncAuthorization(headerValue: header) else {
-            throw CentralError(.unauthenticated, Self.notAuthenticated)
+            throw CentralError(.unauthenticated, Self.notAuthenticated, reason: Refusal.noAuthorization.rawValue)
         }
         let enrolled: EnrolledDevice? =
             if let id = try? DeviceID(authorization.device) { try await storage.device(id) } else { nil }
@@ -47,19 +63,22 @@ public struct DeviceAuthenticator: Sendable {
         let key = enrolled.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0.publicKey) }
         let verified = (key ?? Self.stranger).isValidSignature(authorization.signature, for: message)
         guard let device = enrolled, key != nil, verified else {
-            throw CentralError(.unauthenticated, Self.notAuthenticated)
+            let refusal: Refusal = enrolled == nil ? .unknownDevice : .badSignature
+            throw CentralError(.unauthenticated, Self.notAuthenticated, reason: refusal.rawValue)
         }
         let id = device.id
         // Only the device itself learns that it was revoked.
         guard !device.revoked else {
             throw CentralError(
                 .revoked,
-                "device \(id) has been revoked; it must not sync. Keep the laptop's data and contact an administrator")
+                "device \(id) has been revoked; it must not sync. Keep the laptop's data and contact an administrator",
+                reason: Refusal.revoked.rawValue)
         }
         guard try await storage.consumeCounter(authorization.counter, for: id) else {
             throw CentralError(
                 .unauthenticated,
-                "device \(id) reused request counter \(authorization.counter): a replayed request is refused")
+                "device \(id) reused request counter \(authorization.counter): a replayed request is refused",
+                reason: Refusal.replayedCounter.rawValue)
         }
         return Authenticated(device: device, counter: authorization.counter)
     }

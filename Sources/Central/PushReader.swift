@@ -31,6 +31,9 @@ public final class PushReader {
         public let parts: [UnreadRecord]
         /// The cursor to pull from; nil when the device asked for no pull.
         public let pull: Cursor?
+        /// The records the device reported it holds unacknowledged, those of this push included
+        /// (its header's `pending=`, ``LineProtocol/Header/pending``); nil when it did not say.
+        public var pending: Int? = nil
     }
 
     /// A reader for request `counter` from `device`, whose stream `verifier`'s key must sign and
@@ -93,7 +96,7 @@ public final class PushReader {
         } catch {
             throw CentralError(.badRequest, error.description)
         }
-        return Push(parts: verified.flatMap { $0 } + parts, pull: pull)
+        return Push(parts: verified.flatMap { $0 } + parts, pull: pull, pending: decoder.header?.pending)
     }
 
     private func checkHeader() throws(LineProtocolError) {

@@ -226,6 +226,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         CREATE TABLE audit_anchors (number INTEGER PRIMARY KEY, line TEXT NOT NULL);
                         """)
             }
+            migrator.registerMigration("device freshness") { db in try Self.migrateDeviceFreshness(db) }
             try migrator.migrate(pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }

@@ -68,9 +68,12 @@ public struct SyncReply: Sendable {
     public var pulledBytes: Int { pull?.listing.changes.reduce(0) { $0 + $1.bytes } ?? 0 }
 
     /// Writes the reply stream to `sink`, a piece at a time, each piece once the one before has
-    /// been taken. A failure to read a pulled case (or of `sink`) stops the stream where it is:
+    /// been taken, and returns how many cases it sent (those that changed after the listing are
+    /// left out). A failure to read a pulled case (or of `sink`) stops the stream where it is:
     /// the device, finding no `SIG final`, applies nothing and asks again.
-    public func write(to sink: (_ piece: [UInt8]) async throws -> Void) async throws {
+    @discardableResult
+    public func write(to sink: (_ piece: [UInt8]) async throws -> Void) async throws -> Int {
+        var sent = 0
         let encoder = StreamEncoder(header: header, signer: signer)
         for answer in answers {
             encoder.append(.answer(answer))
@@ -92,6 +95,7 @@ public struct SyncReply: Sendable {
                 try await storage.audit(read.map(\.id), by: reader)
                 for stored in read {
                     encoder.appendRecord(id: stored.id, encodedPayload: stored.body)
+                    sent += 1
                     if encoder.pendingBytes >= Self.pieceBytes { try await sink(encoder.takeBytes()) }
                 }
             }
@@ -99,6 +103,7 @@ public struct SyncReply: Sendable {
             if pull.listing.more { encoder.append(.more) }
         }
         try await sink(encoder.finish())
+        return sent
     }
 
     /// The whole reply stream in one array (for tests and tools: a server writes it with

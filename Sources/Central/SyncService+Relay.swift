@@ -15,6 +15,14 @@ extension SyncService {
     public func relay(
         _ bundle: [UInt8], from forwarder: EnrolledDevice, counter: UInt64
     ) async throws(CentralError) -> [UInt8] {
+        try await relayAnswering(bundle, from: forwarder, counter: counter).reply
+    }
+
+    /// ``relay(_:from:counter:)``, with what became of each of the bundle's records (in bundle
+    /// order), for the centre's figures.
+    func relayAnswering(
+        _ bundle: [UInt8], from forwarder: EnrolledDevice, counter: UInt64
+    ) async throws(CentralError) -> (reply: [UInt8], outcomes: [StoredOutcome]) {
         guard bundle.count <= configuration.maximumRequestBytes else {
             throw CentralError(
                 .tooLarge, "the bundle is over \(configuration.maximumRequestBytes) bytes; it cannot be relayed")
@@ -43,8 +51,9 @@ extension SyncService {
         let parts = stream.deltas.flatMap(\.records)
         let prepared = prepare(parts)
         let outcomes = try await store(prepared, from: author)
-        return try await reply(
+        let reply = try await reply(
             pushedVersions: prepared.map(\.part.version), outcomes: outcomes, pull: nil, to: forwarder,
             counter: counter)
+        return (reply, outcomes)
     }
 }

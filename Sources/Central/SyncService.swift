@@ -55,7 +55,9 @@ public struct SyncService: Sendable {
     /// device's enrolled key and name this request and this centre.
     public func reader(for device: EnrolledDevice, counter: UInt64) throws(CentralError) -> PushReader {
         guard let key = StreamVerifier.rawKey(device.publicKey) else {
-            throw CentralError(.unauthenticated, "device \(device.id)'s enrolled key is not an Ed25519 key")
+            throw CentralError(
+                .unauthenticated, "device \(device.id)'s enrolled key is not an Ed25519 key",
+                reason: DeviceAuthenticator.Refusal.badSignature.rawValue)
         }
         return PushReader(
             device: device.id, verifier: key, counter: counter, centre: centre,

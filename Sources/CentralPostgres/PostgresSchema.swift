@@ -129,6 +129,15 @@ enum PostgresSchema {
                     "CREATE TABLE audit_anchors (number BIGINT PRIMARY KEY, line TEXT NOT NULL)",
                 ]
             ),
+            (
+                "device freshness",
+                [
+                    // Each device's last successful sync (seconds since the epoch) and what it
+                    // then held unacknowledged.
+                    "ALTER TABLE devices ADD COLUMN last_sync BIGINT",
+                    "ALTER TABLE devices ADD COLUMN last_pending BIGINT",
+                ]
+            ),
         ]
     }
 

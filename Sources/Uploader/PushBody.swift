@@ -38,20 +38,23 @@ final class PushBody {
     ///     each verified segment while the next one is still on its way).
     ///   - counter: the request's counter and `centre` the centre's identity, which the stream's
     ///     header names (and its signatures so bind to this request).
+    ///   - pending: the records the device holds unacknowledged as it sends the request, those it
+    ///     carries included (the header's `pending=`, which the centre keeps for its
+    ///     administrators); nil: not reported.
     init(
         store: any SyncStore, records: [RecordID], since: Cursor, checkpointRecords: Int, counter: UInt64,
-        centre: String
+        centre: String, pending: Int? = nil
     ) {
         self.checkpointRecords = max(1, checkpointRecords)
         self.store = store
         self.records = records[...]
         self.since = since
-        let header = Header(
-            kind: .push,
-            parameters: [
-                (Header.deviceParameter, store.device.rawValue), (Header.centreParameter, centre),
-                (Header.counterParameter, String(counter)),
-            ])
+        var parameters: [(key: String, value: String)] = [
+            (Header.deviceParameter, store.device.rawValue), (Header.centreParameter, centre),
+            (Header.counterParameter, String(counter)),
+        ]
+        if let pending { parameters.append((Header.pendingParameter, String(max(0, pending)))) }
+        let header = Header(kind: .push, parameters: parameters)
         self.encoder = StreamEncoder(header: header, signer: store.streamSigner)
         pushedVersions.reserveCapacity(records.count)
     }

@@ -62,6 +62,7 @@ extension SyncSession {
         var transfer = options.transfer
         transfer.headers += [
             "Authorization: \(signed.authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",
+            "\(SyncContract.requestIDHeader): \(nextRequestID())",
         ]
         var sent = false
         do {

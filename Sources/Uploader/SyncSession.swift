@@ -116,6 +116,14 @@ public final class SyncSession {
 
     let store: any SyncStore
     let options: Options
+    /// What this session's requests are named (``SyncContract/requestIDHeader``): `<prefix>-<n>`
+    /// for its n-th request (relays and retries included), so the centre's log lines for every
+    /// request of one sync can be found by the prefix, and for one by its whole id.
+    public let requestIDPrefix = SyncContract.randomRequestID()
+    /// Requests sent so far (the number of the last one's id).
+    private var requestsSent = 0
+    /// The id of the last request sent, if any: the one a failure is reported with.
+    public private(set) var lastRequestID: String?
     /// The key the cursor is kept under: the server's URL without a trailing slash.
     private var peer: String { options.server.hasSuffix("/") ? String(options.server.dropLast()) : options.server }
     private let progress: (@Sendable (Progress) -> Void)?
@@ -155,12 +163,42 @@ public final class SyncSession {
         init(session: SyncSession) { self.session = session }
     }
 
-    /// The sync loop: blocking (transfers, backoffs).
+    /// The sync loop (``syncBlocking()``); a failure after a request was sent names that
+    /// request's id (``SyncError/requestID``), which the centre logs it under.
     private func runBlocking() throws(SyncError) -> Summary {
+        do {
+            return try syncBlocking()
+        } catch {
+            throw named(error)
+        }
+    }
+
+    /// `error` with the id of the last request sent, and this sync's first, in its message.
+    func named(_ error: SyncError) -> SyncError {
+        guard let last = lastRequestID, error.requestID == nil else { return error }
+        let span = requestsSent > 1 ? ", and this sync's requests are \(requestIDPrefix)-1 to \(last)" : ""
+        return SyncError(
+            error.code, error.message + " (request id \(last); the centre logs each request under its id\(span))",
+            requestID: last)
+    }
+
+    /// The id of the next request: `<requestIDPrefix>-<n>`.
+    func nextRequestID() -> String {
+        requestsSent += 1
+        let id = "\(requestIDPrefix)-\(requestsSent)"
+        lastRequestID = id
+        return id
+    }
+
+    /// The sync loop: blocking (transfers, backoffs).
+    private func syncBlocking() throws(SyncError) -> Summary {
         var machine = StateMachine(configuration: options.machine)
         var summary = Summary()
         try relayBundles(into: &summary)
         let initial = try pending()
+        // What this laptop holds unacknowledged as each request goes (reported in its header):
+        // what was pending at the start, less what the centre has acknowledged since.
+        var unacknowledged = initial.count
         var status = Progress(pushed: 0, toPush: initial.count, pulled: 0, requests: 0)
         var action = machine.start(pending: initial)
         var generator = SystemRandomNumberGenerator()
@@ -170,7 +208,7 @@ public final class SyncSession {
                 summary.attempts += 1
                 let outcome: RequestOutcome
                 do {
-                    outcome = try perform(request)
+                    outcome = try perform(request, pending: unacknowledged)
                 } catch {
                     action = machine.failed(error, jitter: Double.random(in: 0..<1, using: &generator))
                     if case .wait(let seconds) = action {
@@ -180,6 +218,7 @@ public final class SyncSession {
                     continue
                 }
                 summary.pushed += outcome.stored
+                unacknowledged = max(0, unacknowledged - outcome.stored)
                 summary.pulled += outcome.pulled
                 summary.gone += outcome.gone
                 summary.rejected += outcome.rejections.count
@@ -209,6 +248,7 @@ public final class SyncSession {
                     throw SyncError(.store, "\(error)")
                 }
                 let all = try pending()
+                unacknowledged = all.count
                 status = Progress(
                     pushed: summary.pushed, toPush: summary.pushed + all.count, pulled: summary.pulled,
                     requests: summary.requests)
@@ -340,7 +380,11 @@ public final class SyncSession {
         }
     }
 
-    private func perform(_ request: StateMachine.Request) throws(StateMachine.Failure) -> RequestOutcome {
+    /// Sends `request`, reporting `pending` records held unacknowledged (those it carries
+    /// included), and applies its verified reply.
+    private func perform(
+        _ request: StateMachine.Request, pending: Int
+    ) throws(StateMachine.Failure) -> RequestOutcome {
         let signed = try signedRequest(path: SyncContract.syncPath)
         let (authorization, counter, centre, verifier) = (
             signed.authorization, signed.counter, signed.centre, signed.verifier
@@ -354,13 +398,14 @@ public final class SyncSession {
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
         let body = PushBody(
             store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords,
-            counter: counter, centre: centre)
+            counter: counter, centre: centre, pending: pending)
         let reply = ReplyReader(
             centreKey: verifier, centre: centre, counter: counter,
             stagingDirectory: options.stagingDirectory ?? FileManager.default.temporaryDirectory)
         var transfer = options.transfer
         transfer.headers += [
             "Authorization: \(authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",
+            "\(SyncContract.requestIDHeader): \(nextRequestID())",
         ]
         do {
             _ = try CurlTransfer.perform(
@@ -443,10 +488,14 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// The id of the last request the sync sent (``SyncContract/requestIDHeader``), which the
+    /// centre logged it under; nil when it failed before sending any. The message names it too.
+    public let requestID: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, requestID: String? = nil) {
         self.code = code
         self.message = message
+        self.requestID = requestID
     }
 
     public var description: String { message }

@@ -464,10 +464,13 @@ struct CentralTests {
     /// `centre`), with a signed checkpoint after every `every`, pulling from `pull` (none when nil).
     func push(
         records: [Record], checkpointEvery every: Int, pull: String? = "-", counter: UInt64 = 1,
-        centre: String = CentralTests.noCentre
+        centre: String = CentralTests.noCentre, pending: Int? = nil
     ) -> [UInt8] {
-        let header = Header(
-            kind: .push, parameters: [("device", "edt-laptop-a"), ("centre", centre), ("counter", String(counter))])
+        var parameters: [(key: String, value: String)] = [
+            ("device", "edt-laptop-a"), ("centre", centre), ("counter", String(counter)),
+        ]
+        if let pending { parameters.append((Header.pendingParameter, String(pending))) }
+        let header = Header(kind: .push, parameters: parameters)
         let encoder = StreamEncoder(header: header, signer: StreamSigner(key: Self.laptopKey))
         encoder.append(.delta(base: VersionVector(), knowledge: VersionVector()))
         for (number, record) in records.enumerated() {

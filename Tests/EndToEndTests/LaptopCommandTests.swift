@@ -34,7 +34,7 @@ struct LaptopCommandTests {
         ["store", "verify", "--help"], ["store", "centre-key", "--help"],
         ["demo", "--help"],
         ["sync", "--help"], ["central", "--help"], ["central", "serve", "--help"], ["central", "enroll", "--help"],
-        ["central", "revoke", "--help"],
+        ["central", "revoke", "--help"], ["central", "devices", "--help"],
     ])
     func everyCommandHasHelp(_ arguments: [String]) throws {
         let result = try edt.run(arguments)

@@ -13,12 +13,15 @@ final class ServerProcess {
     let log: URL
     /// `https` when its first line announced `https://HOST:PORT` (a centre serving TLS), else `http`.
     let scheme: String
+    /// The port `GET /metrics` is served on, when the centre was started with it.
+    let metricsPort: Int?
 
-    private init(process: Process, port: Int, log: URL, scheme: String) {
+    private init(process: Process, port: Int, log: URL, scheme: String = "http", metricsPort: Int? = nil) {
         self.process = process
         self.port = port
         self.log = log
         self.scheme = scheme
+        self.metricsPort = metricsPort
     }
 
     deinit {
@@ -29,22 +32,26 @@ final class ServerProcess {
     }
 
     /// `edt central serve` on a database, on a free loopback port unless `port` is given;
-    /// `openFiles` (`SOFT:HARD`) starts it under those open-file limits (prlimit(1)).
+    /// `openFiles` (`SOFT:HARD`) starts it under those open-file limits (prlimit(1)); with
+    /// `metrics`, it serves `GET /metrics` on another free loopback port (``metricsPort``).
     static func central(
-        database: URL, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil
+        database: URL, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil, metrics: Bool = false
     ) throws -> ServerProcess {
-        try central(db: database.path, port: port, log: log, extra: extra, openFiles: openFiles)
+        try central(db: database.path, port: port, log: log, extra: extra, openFiles: openFiles, metrics: metrics)
     }
 
     /// `edt central serve --db DB`: a SQLite file path or a `postgres://` URL.
     static func central(
-        db: String, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil
+        db: String, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil, metrics: Bool = false
     ) throws -> ServerProcess {
         let edt = productsDirectory().appendingPathComponent("edt")
-        let arguments = ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)"] + extra
-        guard let openFiles else { return try start(edt, arguments, log: log) }
+        let arguments =
+            ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)"] + extra
+            + (metrics ? ["--metrics-listen", "127.0.0.1:0"] : [])
+        guard let openFiles else { return try start(edt, arguments, log: log, lines: metrics ? 2 : 1) }
         return try start(
-            URL(fileURLWithPath: "/usr/bin/prlimit"), ["--nofile=\(openFiles)", edt.path] + arguments, log: log)
+            URL(fileURLWithPath: "/usr/bin/prlimit"), ["--nofile=\(openFiles)", edt.path] + arguments, log: log,
+            lines: metrics ? 2 : 1)
     }
 
     /// `edt-faultproxy` in front of `upstream`.
@@ -79,7 +86,11 @@ final class ServerProcess {
         process.waitUntilExit()
     }
 
-    private static func start(_ executable: URL, _ arguments: [String], log: URL) throws -> ServerProcess {
+    /// Starts the program and reads its first `lines` lines: `... HOST:PORT`, then, for a centre
+    /// serving /metrics, `metrics on http://HOST:PORT/metrics`.
+    private static func start(
+        _ executable: URL, _ arguments: [String], log: URL, lines: Int = 1
+    ) throws -> ServerProcess {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = executable
@@ -89,7 +100,7 @@ final class ServerProcess {
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         var line: [UInt8] = []
-        while !line.contains(0x0A) {
+        while line.count(where: { $0 == 0x0A }) < lines {
             let data = output.fileHandleForReading.availableData
             if data.isEmpty {
                 process.waitUntilExit()
@@ -100,12 +111,19 @@ final class ServerProcess {
             }
             line += data
         }
-        let text = String(decoding: line.prefix { $0 != 0x0A }, as: UTF8.self)
+        let printed = String(decoding: line, as: UTF8.self).split(separator: "\n").map(String.init)
+        let text = printed.first ?? ""
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
             throw ServerStartFailure(message: "unexpected first line: \(text)")
         }
-        return ServerProcess(
-            process: process, port: port, log: log, scheme: text.contains("https://") ? "https" : "http")
+        let scheme = text.contains("https://") ? "https" : "http"
+        guard lines > 1 else { return ServerProcess(process: process, port: port, log: log, scheme: scheme) }
+        let second = printed.count > 1 ? printed[1] : ""
+        guard second.hasPrefix("metrics on http://"), second.hasSuffix("/metrics"),
+            let colon = second.dropLast("/metrics".count).lastIndex(of: ":"),
+            let metricsPort = Int(second.dropLast("/metrics".count)[second.index(after: colon)...])
+        else { throw ServerStartFailure(message: "unexpected second line: \(second)") }
+        return ServerProcess(process: process, port: port, log: log, scheme: scheme, metricsPort: metricsPort)
     }
 }
 

@@ -30,11 +30,11 @@ struct SyncEndToEndTests {
             try? FileManager.default.removeItem(at: directory)
         }
 
-        func startCentral(port: Int = 0, extra: [String] = []) throws -> ServerProcess {
+        func startCentral(port: Int = 0, extra: [String] = [], metrics: Bool = false) throws -> ServerProcess {
             let server = try ServerProcess.central(
                 database: database, port: port,
                 log: directory.appendingPathComponent("central-\(UUID().uuidString).log"),
-                extra: extra)
+                extra: extra, metrics: metrics)
             central = server
             return server
         }

@@ -120,3 +120,23 @@ struct PushBodyTests {
         #expect(refusal?.code == .badSignature)
     }
 }
+
+/// What the push header reports of the laptop for the centre's administrators.
+extension PushBodyTests {
+    @Test func theHeaderReportsThePendingRecordsWhenGivenThem() throws {
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        replica.write(.string("concern"), to: try FieldPath("concern"), in: try RecordID("case-1"))
+        let store = MemorySyncStore(replica: replica)
+        func header(pending: Int?) throws -> Header {
+            let body = PushBody(
+                store: store, records: [try RecordID("case-1")], since: try #require(Cursor("-")),
+                checkpointRecords: 10, counter: 7, centre: "c0ffee", pending: pending)
+            var bytes: [UInt8] = []
+            while let piece = body.next() { bytes += piece }
+            return try DecodedStream(bytes, verifier: .key(store.key.publicKey)).header
+        }
+        #expect(try header(pending: 3).pending == 3)
+        #expect(try header(pending: 3)[Header.pendingParameter] == "3", "signed with the rest of the header")
+        #expect(try header(pending: nil)[Header.pendingParameter] == nil, "not reported: no parameter")
+    }
+}

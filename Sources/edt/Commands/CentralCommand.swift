@@ -19,8 +19,8 @@ struct CentralCommand: AsyncParsableCommand {
         commandName: "central",
         abstract: "Run and administer the central endpoint that laptops sync with.",
         subcommands: [
-            Serve.self, Enroll.self, Revoke.self, Identity.self, HandoverPackageCommand.self, Case.self, Peer.self,
-            BackupCommand.self, Audit.self,
+            Serve.self, Enroll.self, Revoke.self, Identity.self, Devices.self, HandoverPackageCommand.self, Case.self,
+            Peer.self, BackupCommand.self, Audit.self,
         ]
     )
 
@@ -67,7 +67,11 @@ struct CentralCommand: AsyncParsableCommand {
                 a deadline (headers, idle, a stalled body) is closed, and so is one accepted \
                 beyond --max-connections, so stalled connections cannot crowd out /health or a \
                 laptop's sync. Forwarding to peer centres over https:// trusts the system's CAs, \
-                or --peer-ca-file, and checks --peer-pin.
+                or --peer-ca-file, and checks --peer-pin. With --metrics-listen it also serves \
+                GET /metrics (the Prometheus text format) there, and only there, printing \
+                `metrics on http://HOST:PORT/metrics` once ready. Every request is logged under \
+                its X-Request-Id (request-id), echoed in the answer. --db takes a SQLite file or a \
+                postgres:// URL; several servers may share one PostgreSQL database.
                 """
         )
 
@@ -110,6 +114,12 @@ struct CentralCommand: AsyncParsableCommand {
                 "How often to forward to the peer centres (edt central peer) whose next try is due.",
                 valueName: "SECONDS"))
         var forwardInterval = 5.0
+        @Option(
+            name: .customLong("metrics-listen"),
+            help: ArgumentHelp(
+                "Also serve GET /metrics (Prometheus text format) on this address, and only there; keep it on loopback or a management network.",
+                valueName: "HOST:PORT"))
+        var metricsListen: String?
         @Option(
             name: .customLong("audit-anchor-interval"),
             help: ArgumentHelp(
@@ -162,6 +172,10 @@ struct CentralCommand: AsyncParsableCommand {
                 )
             default: break
             }
+            guard Self.address(listen) != nil else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
+            if let metricsListen, Self.address(metricsListen) == nil {
+                throw ValidationError("--metrics-listen \"\(metricsListen)\" must be HOST:PORT")
+            }
         }
 
         /// Reads and checks the TLS files before anything starts: unreadable, exit 3; not a
@@ -185,11 +199,24 @@ struct CentralCommand: AsyncParsableCommand {
             }
         }
 
+        /// The host and port of a `HOST:PORT` option; nil when it is not one.
+        static func address(_ text: String) -> (host: String, port: Int)? {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                (0...65535).contains(port), colon > text.startIndex
+            else { return nil }
+            return (String(text[..<colon]), port)
+        }
+
+        /// Whether `host` names this machine only (the loopback).
+        static func isLoopback(_ host: String) -> Bool {
+            host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        }
+
         func run() async throws {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-                (0...65535).contains(port)
-            else { throw ValidationError("--listen \"\(listen)\" must be HOST:PORT") }
-            let host = String(listen[..<colon])
+            guard let (host, port) = Self.address(listen) else {
+                throw ValidationError("--listen \"\(listen)\" must be HOST:PORT")
+            }
+            let metricsAddress = metricsListen.flatMap(Self.address)
             try checkTLS()
             let transfer = try peerTLS.applied(to: TransferOptions())
             let known = try authorities.load()
@@ -205,7 +232,13 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.stallDeadline = .seconds(stallTimeout)
             configuration.auditAnchorInterval = .milliseconds(Int64(auditAnchorInterval * 1_000))
             configuration.tls = tls
+            configuration.metricsAddress = metricsAddress
             let logger = Logger(label: "edt-central")
+            if let metricsAddress, !Self.isLoopback(metricsAddress.host) {
+                FileHandleOutput.standardError(
+                    "warning: GET /metrics on \(metricsAddress.host) is reachable beyond this machine, without authentication: it shows no case data, but lets whoever reaches it watch the centre's activity; keep it on a management network or behind a firewall"
+                )
+            }
             // Every connection is an open file: the cap must leave room for the centre's own, or
             // a full table of stalled connections would stop `accept` for everyone.
             let fitting = OpenFileLimit.raise().map { $0 - OpenFileLimit.reserve } ?? maxConnections
@@ -217,16 +250,23 @@ struct CentralCommand: AsyncParsableCommand {
             configuration.connections.maximumConnections = max(1, min(maxConnections, fitting))
             let server = CentralServer(
                 storage: storage, configuration: configuration, logger: logger)
-            // Forwarding to the peer centres runs beside the endpoint, and stops with it.
-            var forwarder = PeerForwarder(storage: storage, logger: logger)
+            // Forwarding to the peer centres runs beside the endpoint, and stops with it; its
+            // database time is the server's too.
+            var forwarder = PeerForwarder(storage: server.storage, logger: logger)
             forwarder.transfer = transfer
+            // The first line says where laptops reach the centre (scripts read it); the second,
+            // with --metrics-listen, where /metrics is: each once its listener is ready.
+            let ready = ReadyLines(metrics: metricsAddress != nil)
             let interval = Duration.milliseconds(Int64(forwardInterval * 1_000))
             let scheme = tls == nil ? "http" : "https"
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { [forwarder] in await forwarder.run(interval: interval) }
                     try await server.run { port in
-                        FileHandleOutput.standardOutput(Array("listening on \(scheme)://\(host):\(port)\n".utf8))
+                        ready.listening("listening on \(scheme)://\(host):\(port)")
+                    } onMetricsListening: { port in
+                        ready.metrics(
+                            "metrics on http://\(metricsAddress?.host ?? host):\(port)\(MetricsEndpoint.path)")
                     }
                     group.cancelAll()
                 }
