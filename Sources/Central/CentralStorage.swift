@@ -230,6 +230,22 @@ public struct SequenceGaps: Sendable {
         gaps.append((lower, nil))
         self.gaps = gaps
     }
+
+    /// The stretches a listing reads, up to the newest change number `newest`: each gap cut at
+    /// `acceptedUpTo`, the part up to it read without the accepted cases (`unacceptedOnly`),
+    /// the part past it with them.
+    public func stretches(
+        upTo newest: Int64, acceptedUpTo: Int64
+    ) -> [(lower: Int64, upper: Int64, unacceptedOnly: Bool)] {
+        var stretches: [(lower: Int64, upper: Int64, unacceptedOnly: Bool)] = []
+        for gap in gaps where gap.lower < newest {
+            let upper = min(gap.upper ?? newest, newest)
+            guard gap.lower < upper else { continue }
+            if gap.lower < acceptedUpTo { stretches.append((gap.lower, min(upper, acceptedUpTo), true)) }
+            if upper > acceptedUpTo { stretches.append((max(gap.lower, acceptedUpTo), upper, false)) }
+        }
+        return stretches
+    }
 }
 
 /// A part made ready for storing away from the database's single writer (so that work runs
@@ -383,6 +399,20 @@ public struct PeerCentre: Sendable, Hashable {
     public init?(_ device: EnrolledDevice) {
         guard device.isPeer else { return nil }
         self.device = device
+    }
+
+    /// Refuses to enrol this peer at the centre whose entry device is `centre`: a peer is
+    /// enrolled under its own entry device (`central.<identity>`), never this centre's.
+    public func checkEnrolable(at centre: DeviceID) throws(CentralError) {
+        guard HandoverAcceptance.isCentreDevice(device.id) else {
+            throw CentralError(
+                .refused,
+                "\(device.id): a peer centre is enrolled under its entry device (\(HandoverAcceptance.centreDevicePrefix)<identity>, as its `edt central identity --json` prints it)"
+            )
+        }
+        guard device.id != centre else {
+            throw CentralError(.refused, "\(device.id) is this centre itself, not a peer")
+        }
     }
 }
 

@@ -543,14 +543,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             // Each gap is read in stretches: up to `leavingOutAcceptedUpTo` without the accepted
             // cases, past it with them.
-            let acceptedUpTo = leavingOutAcceptedUpTo ?? 0
-            var stretches: [(lower: Int64, upper: Int64, unacceptedOnly: Bool)] = []
-            for gap in gaps.gaps where gap.lower < newest {
-                let upper = min(gap.upper ?? newest, newest)
-                guard gap.lower < upper else { continue }
-                if gap.lower < acceptedUpTo { stretches.append((gap.lower, min(upper, acceptedUpTo), true)) }
-                if upper > acceptedUpTo { stretches.append((max(gap.lower, acceptedUpTo), upper, false)) }
-            }
+            let stretches = gaps.stretches(upTo: newest, acceptedUpTo: leavingOutAcceptedUpTo ?? 0)
             var changes: [ListedChange] = []
             var bytes = 0
             for stretch in stretches {

@@ -85,14 +85,7 @@ extension PostgresCentralStorage {
             guard limit > 0 else { return ChangeListing(changes: [], upTo: sequence, more: true) }
             // Each gap is read in stretches: up to `leavingOutAcceptedUpTo` without the accepted
             // cases (through the index of the others), past it with them.
-            let acceptedUpTo = leavingOutAcceptedUpTo ?? 0
-            var stretches: [(lower: Int64, upper: Int64, unacceptedOnly: Bool)] = []
-            for gap in gaps.gaps where gap.lower < newest {
-                let upper = min(gap.upper ?? newest, newest)
-                guard gap.lower < upper else { continue }
-                if gap.lower < acceptedUpTo { stretches.append((gap.lower, min(upper, acceptedUpTo), true)) }
-                if upper > acceptedUpTo { stretches.append((max(gap.lower, acceptedUpTo), upper, false)) }
-            }
+            let stretches = gaps.stretches(upTo: newest, acceptedUpTo: leavingOutAcceptedUpTo ?? 0)
             var changes: [ListedChange] = []
             var bytes = 0
             for stretch in stretches {

@@ -10,15 +10,7 @@ public import Replication
 extension PostgresCentralStorage {
     public func addPeer(_ peer: PeerCentre) async throws(CentralError) {
         let device = peer.device
-        guard HandoverAcceptance.isCentreDevice(device.id) else {
-            throw CentralError(
-                .refused,
-                "\(device.id): a peer centre is enrolled under its entry device (\(HandoverAcceptance.centreDevicePrefix)<identity>, as its `edt central identity --json` prints it)"
-            )
-        }
-        guard device.id != (try centreDevice) else {
-            throw CentralError(.refused, "\(device.id) is this centre itself, not a peer")
-        }
+        try peer.checkEnrolable(at: try centreDevice)
         try await upsertDevice(device, peerURL: peer.url)
     }
 

@@ -13,10 +13,9 @@ import Testing
 struct SeveralServersEndToEndTests {
     let edt = EDTProcess()
 
-    struct Laptop {
-        let store: String
-        let device: String
-    }
+    /// The helpers of the single-centre tests (capture, import, listing).
+    let single = SyncEndToEndTests()
+    typealias Laptop = SyncEndToEndTests.Laptop
 
     /// A fresh database, two servers on it, and a directory for the laptops.
     final class World {
@@ -59,7 +58,7 @@ struct SeveralServersEndToEndTests {
             created.json["publicKey"] as? String ?? "", "--authority", "E06000038",
         ])
         #expect(enrolled.status == 0, "\(enrolled.standardError)")
-        return Laptop(store: store, device: device)
+        return Laptop(store: store, device: device, publicKey: created.json["publicKey"] as? String ?? "")
     }
 
     @discardableResult
@@ -68,18 +67,7 @@ struct SeveralServersEndToEndTests {
     }
 
     func importReferrals(_ laptop: Laptop, count: Int, tag: String, in directory: URL) throws {
-        let compact = try JSONSerialization.data(
-            withJSONObject: try JSONSerialization.jsonObject(with: Data(minimalReferral.utf8)))
-        var lines = ""
-        for number in 0..<count {
-            lines +=
-                String(decoding: compact, as: UTF8.self).replacingOccurrences(
-                    of: "found alone", with: "found alone (\(tag) \(number))") + "\n"
-        }
-        let file = directory.appendingPathComponent("\(tag).jsonl")
-        try lines.write(to: file, atomically: true, encoding: .utf8)
-        let result = try edt.run(["referral", "import", "--store", laptop.store, "--file", file.path, "--json"])
-        #expect(result.status == 0, "\(result.standardError)")
+        try single.importReferrals(laptop, count: count, tag: tag, in: directory)
     }
 
     func ids(_ laptop: Laptop) throws -> Set<String> {
