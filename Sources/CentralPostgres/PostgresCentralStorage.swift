@@ -36,8 +36,9 @@ public final class PostgresCentralStorage: CentralStorage {
 
     private init(
         client: PostgresClient, runner: Task<Void, Never>, logger: Logger, address: PostgresAddress,
-        identity: String, signingKey: Curve25519.Signing.PrivateKey
+        identity: String, signingKey: Curve25519.Signing.PrivateKey, leaseTimeout: Duration
     ) {
+        self.leaseTimeout = leaseTimeout
         self.client = client
         self.runner = runner
         self.logger = logger
@@ -51,9 +52,12 @@ public final class PostgresCentralStorage: CentralStorage {
 
     /// Connects to the database at `address` (up to `maximumConnections` at once), brings its
     /// schema up to date, and reads the centre's identity and key. Fails with a message naming
-    /// the database (never its password) when it cannot be reached or is not a centre's.
+    /// the database (never its password) when it cannot be reached or is not a centre's. A
+    /// request waits at most `leaseTimeout` for a connection, the opening three times as long
+    /// (at least 15 s). (In-process tests, whose threads other tests may hold, give longer.)
     public static func open(
-        _ address: PostgresAddress, maximumConnections: Int = 20, logger: Logger = Logger(label: "edt.central.postgres")
+        _ address: PostgresAddress, maximumConnections: Int = 20, leaseTimeout: Duration = defaultLeaseTimeout,
+        logger: Logger = Logger(label: "edt.central.postgres")
     ) async throws(CentralError) -> PostgresCentralStorage {
         var configuration = PostgresClient.Configuration(
             host: address.host, port: address.port, username: address.user, password: address.password,
@@ -69,7 +73,7 @@ public final class PostgresCentralStorage: CentralStorage {
         let runner = Task { await client.run() }
         do {
             // A database that cannot be reached fails the opening rather than hanging it.
-            try await leased(within: .seconds(15)) { leased in
+            try await leased(within: max(.seconds(15), leaseTimeout * 3)) { leased in
                 try await migrate(client, logger: logger)
                 leased()
             }
@@ -91,7 +95,8 @@ public final class PostgresCentralStorage: CentralStorage {
                     "the centre's identity or signing key in \(address) is unreadable: the database was damaged")
             }
             return PostgresCentralStorage(
-                client: client, runner: runner, logger: logger, address: address, identity: identity, signingKey: key)
+                client: client, runner: runner, logger: logger, address: address, identity: identity, signingKey: key,
+                leaseTimeout: leaseTimeout)
         } catch {
             runner.cancel()
             if let error = error as? CentralError { throw error }
@@ -240,10 +245,13 @@ public final class PostgresCentralStorage: CentralStorage {
 
     // MARK: - Access
 
-    /// How long a request waits for a connection to the database before it is answered that the
-    /// database is unavailable (HTTP 503, try again): while the database is away, the pool keeps
-    /// trying to reconnect, and requests must not hang on it.
-    public static let leaseTimeout: Duration = .seconds(5)
+    /// How long a request waits, by default, for a connection to the database before it is
+    /// answered that the database is unavailable (HTTP 503, try again): while the database is
+    /// away, the pool keeps trying to reconnect, and requests must not hang on it.
+    public static let defaultLeaseTimeout: Duration = .seconds(5)
+    /// How long this storage's requests wait for a connection (``defaultLeaseTimeout`` unless
+    /// opened with another).
+    public let leaseTimeout: Duration
 
     /// Runs `body` on a pooled connection; any failure becomes a ``CentralError``.
     @discardableResult
@@ -252,7 +260,7 @@ public final class PostgresCentralStorage: CentralStorage {
     ) async throws(CentralError) -> T {
         let client = self.client
         do {
-            return try await Self.leased(within: Self.leaseTimeout) { leased in
+            return try await Self.leased(within: leaseTimeout) { leased in
                 try await client.withConnection { connection in
                     leased()
                     return try await body(connection)
@@ -272,7 +280,7 @@ public final class PostgresCentralStorage: CentralStorage {
         let client = self.client
         let logger = self.logger
         do {
-            return try await Self.leased(within: Self.leaseTimeout) { leased in
+            return try await Self.leased(within: leaseTimeout) { leased in
                 try await client.withTransaction(logger: logger) { connection in
                     leased()
                     return try await body(connection)

@@ -25,7 +25,9 @@ enum StorageBackend: String, CustomStringConvertible, Sendable {
         case .postgres:
             let url = try TestPostgres.createDatabase()
             defer { TestPostgres.dropDatabase(url) }
-            let storage = try await PostgresCentralStorage.open(try PostgresAddress(url))
+            // The tests run side by side on few threads, some held by others waiting on
+            // processes: a connection's wait is judged generously here, not as in production.
+            let storage = try await PostgresCentralStorage.open(try PostgresAddress(url), leaseTimeout: .seconds(300))
             do {
                 try await body(storage)
             } catch {
