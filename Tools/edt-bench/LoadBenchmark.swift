@@ -2,6 +2,8 @@ import ArgumentParser
 import Central
 import CentralPostgres
 import Foundation
+import Handover
+import Referrals
 import ReplicaStore
 import Replication
 import Synchronization
@@ -17,7 +19,9 @@ struct LoadBenchmark: AsyncParsableCommand {
         abstract: "D laptops each pushing N referrals to one centre at once (SQLite, or PostgreSQL behind servers).",
         discussion: """
             Makes D laptop stores of N valid referrals of about 2 KB each, and one more as the \
-            baseline, and a fresh central database: a SQLite file by default; with --db \
+            baseline, each laptop serving an authority of its own (so a sync carries its push \
+            alone), or with --shared-authority all serving one (so each laptop's sync also pulls \
+            every other laptop's referrals, D x D x N cases sent in all), and a fresh central database: a SQLite file by default; with --db \
             postgres://USER@HOST:PORT/DATABASE, a new database made on that server for the run \
             (CREATE DATABASE, dropped afterwards: the one named is only used to connect). \
             Enrols them, starts --servers `edt central serve` processes on it (default 1 for \
@@ -42,6 +46,8 @@ struct LoadBenchmark: AsyncParsableCommand {
         help: ArgumentHelp("A PostgreSQL server to run on (a database is made there for the run).", valueName: "URL"))
     var db: String?
     @Option(help: "Central servers sharing the database (default: 1 for SQLite, 2 for PostgreSQL).") var servers: Int?
+    @Flag(help: "All laptops serve one authority: each sync also pulls every other laptop's referrals.")
+    var sharedAuthority = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -81,11 +87,20 @@ struct LoadBenchmark: AsyncParsableCommand {
 
         // The laptops, made in process as `edt referral import` would, enrolled, trusting the centre.
         var stores: [URL] = []
+        let today = LondonTime.day(of: Instant(Date()))
+        let codes = AuthorityDirectory.shipped.all.map(\.gss).filter {
+            AuthorityDirectory.shipped.refusal(of: $0, on: today) == nil
+        }
+        guard sharedAuthority || codes.count > devices else {
+            throw BenchFailure("only \(codes.count) authorities for \(devices + 1) laptops: use --shared-authority")
+        }
+        let served = { (number: Int) in sharedAuthority ? SyncFixture.authority : codes[number] }
         for number in 0...devices {
             let label = number == devices ? "baseline laptop" : "laptop \(number + 1) of \(devices)"
             let url = directory.appendingPathComponent("laptop-\(number)")
             let store = try SyncFixture.laptop(
-                at: url, device: "edt-load-\(number)", records: records, progress: progress, label: label)
+                at: url, device: "edt-load-\(number)", records: records, progress: progress, label: label,
+                serving: served(number))
             try await storage.enroll(
                 EnrolledDevice(id: store.device, publicKey: store.publicKey, authorities: Set(store.authorities)))
             try store.setCentreKey(storage.publicKey)
@@ -150,7 +165,7 @@ struct LoadBenchmark: AsyncParsableCommand {
             ? try await PostgresCentralStorage.open(try PostgresAddress(database))
             : try SQLiteCentralStorage(path: database)
         let listing = try await after.listChanges(
-            after: 0, authorities: [SyncFixture.authority], limit: .max, byteBudget: .max, leavingOut: [],
+            after: 0, authorities: Set((0...devices).map(served)), limit: .max, byteBudget: .max, leavingOut: [],
             leavingOutAcceptedUpTo: nil)
         let stored = Set(listing.changes.map(\.id)).count - records  // less the baseline's
         if let postgres = after as? PostgresCentralStorage { await postgres.close() }
@@ -166,6 +181,7 @@ struct LoadBenchmark: AsyncParsableCommand {
             print(
                 """
                 {"backend": "\(db == nil ? "sqlite" : "postgresql")", "servers": \(serverCount), \
+                "sharedAuthority": \(sharedAuthority), \
                 "devices": \(devices), "records": \(records), "acked": \(acked), "stored": \(stored), \
                 "errors": \(errors), "recordsPerSecond": \(Int(recordsPerSecond.rounded())), \
                 "p50Ms": \(Int((Self.percentile(latencies, 0.50) * 1_000).rounded())), \

@@ -16,14 +16,14 @@ enum SyncFixture {
     static let passphrase = "benchmark passphrase"
 
     /// A valid referral document of about 2 KB; `number` varies its texts.
-    static func referral(_ number: Int) -> FieldValue {
+    static func referral(_ number: Int, host: String = authority) -> FieldValue {
         let text = { (seed: Int, length: Int) in
             FieldValue.string(ReferralCorpus.text(seed: number &* 7 &+ seed, length: length))
         }
         return .object([
             "receivedAt": .string("2027-03-27T02:10:00Z"),
             "receivedBy": .object(["name": .string("Sam Patel"), "role": .string("EDT social worker")]),
-            "hostAuthority": .string(authority), "homeAuthority": .string("E09000033"),
+            "hostAuthority": .string(host), "homeAuthority": .string("E09000033"),
             "channel": .string("phone"), "verbal": .bool(true), "immediateProtection": .bool(false),
             "concern": text(1, 1_500),
             "children": .array([
@@ -43,11 +43,12 @@ enum SyncFixture {
     /// A new store in `directory` holding `records` referrals, each validated and written as
     /// `edt referral import` does, committed in batches.
     static func laptop(
-        at directory: URL, device: String, records: Int, progress: Progress, label: String
+        at directory: URL, device: String, records: Int, progress: Progress, label: String,
+        serving served: String = authority
     ) throws -> ReplicaStore {
         progress.say("\(label): creating the store…")
         let store = try ReplicaStore.create(
-            at: directory, device: try DeviceID(device), authorities: [authority], passphrase: passphrase)
+            at: directory, device: try DeviceID(device), authorities: [served], passphrase: passphrase)
         let batch = 2_000
         var written = 0
         while written < records {
@@ -56,7 +57,7 @@ enum SyncFixture {
             try store.commit { replica in
                 for number in written..<end {
                     var item = 0
-                    let capture = try ReferralCapture.validate(referral(number)) { prefix in
+                    let capture = try ReferralCapture.validate(referral(number, host: served)) { prefix in
                         item += 1
                         return prefix + String(item)
                     }
