@@ -40,7 +40,14 @@ final class PeerSyncStore: SyncStore {
 
     func encodedRecords(_ ids: [RecordID]) throws -> [EncodedRecord] {
         let storage = self.storage
-        let cases = try Self.wait { () async throws(CentralError) in try await storage.encodedCases(ids) }
+        // Each case sent to the peer is recorded in the audit log as read by it, before it is sent.
+        let reader = AuditActor(
+            who: peer.device.id.rawValue, authorities: peer.device.authorities, action: "forward-to-peer")
+        let cases = try Self.wait { () async throws(CentralError) in
+            let cases = try await storage.encodedCases(ids)
+            try await storage.audit(cases.map(\.id), by: reader)
+            return cases
+        }
         return try cases.map { found in
             sent.withLock { $0[found.id] = found.sequence }
             guard let record = try? RecordCoding.decode(found.body, id: found.id) else {

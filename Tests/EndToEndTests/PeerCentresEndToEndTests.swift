@@ -103,6 +103,20 @@ extension SyncEndToEndTests {
         _ = try sync(h, hampshireCentre.url)
         let hampshireHas = try ids(h)
         #expect(!hampshireHas.contains(local))
+        // Slough's audit log records the case as read by Hampshire's centre when it was sent there.
+        let hampshireDevice = try identity(hampshireWorld).device
+        let audit = try edt.run(["central", "audit", "show", "--db", sloughWorld.database.path, "--case", id, "--json"])
+        let entries = audit.json["entries"] as? [[String: Any]] ?? []
+        #expect(
+            entries.contains {
+                $0["who"] as? String == hampshireDevice && $0["action"] as? String == "forward-to-peer"
+            },
+            "\(audit.standardOutput)")
+        #expect(
+            !(try edt.run(["central", "audit", "show", "--db", sloughWorld.database.path, "--case", local, "--json"])
+                .json[
+                    "entries"] as? [[String: Any]] ?? []).contains { $0["who"] as? String == hampshireDevice },
+            "a case never forwarded was never read by the peer")
     }
 
     @Test(arguments: ["drop", "truncate", "503"])
