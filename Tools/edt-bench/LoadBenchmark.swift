@@ -7,6 +7,7 @@ import Referrals
 import ReplicaStore
 import Replication
 import Synchronization
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -73,9 +74,9 @@ struct LoadBenchmark: AsyncParsableCommand {
         if let db {
             let name = "edt_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             progress.say("making database \(name) on \(try PostgresAddress(db))…")
-            try Self.psql(db, "CREATE DATABASE \(name)")
-            database = Self.url(db, database: name)
-            dropDatabase = { try? Self.psql(db, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+            try TestPostgres.psql(db, "CREATE DATABASE \(name)")
+            database = TestPostgres.url(db, database: name)
+            dropDatabase = { _ = try? TestPostgres.psql(db, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
         } else {
             database = directory.appendingPathComponent("central.sqlite").path
         }
@@ -284,20 +285,4 @@ struct LoadBenchmark: AsyncParsableCommand {
         throw BenchFailure("edt central serve at \(url) did not answer /health; its log:\n\(text.suffix(2_000))")
     }
 
-    /// Runs one SQL command with psql against `url`.
-    static func psql(_ url: String, _ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", command]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchFailure("psql \(command) failed against \(url)") }
-    }
-
-    /// `serverURL` naming `database` instead of its own.
-    static func url(_ serverURL: String, database: String) -> String {
-        guard let slash = serverURL.lastIndex(of: "/") else { return serverURL }
-        return serverURL[..<slash] + "/" + database
-    }
 }
