@@ -68,17 +68,23 @@ public enum AuditChain {
     /// SHA-256 of `previous` (hex) and `line`, in hex.
     public static func hash(previous: String, line: String) -> String {
         var hasher = SHA256()
-        hasher.update(data: Array(previous.utf8))
-        hasher.update(data: Array(line.utf8))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in hasher.finalize() {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
+        var previous = previous
+        var line = line
+        previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        line.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        let digest = hasher.finalize()
+        return String(unsafeUninitializedCapacity: 64) { hex in
+            var index = 0
+            for byte in digest {
+                hex[index] = hexDigits[Int(byte >> 4)]
+                hex[index + 1] = hexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            return 64
         }
-        return String(decoding: hex, as: UTF8.self)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The entries recording that `actor` touched each of `cases`, after the entry numbered
     /// `head.number` whose hash is `head.hash`, at `at`, chained.

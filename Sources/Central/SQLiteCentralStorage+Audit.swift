@@ -14,15 +14,22 @@ extension SQLiteCentralStorage {
         let entries = AuditChain.entries(
             after: (head?["number"] ?? 0, head?["hash"] ?? AuditChain.origin), at: Instant(Date()), cases: cases,
             actor: actor)
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT INTO audit_log (number, at, who, authorities, case_id, action, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
+        // Straight through SQLite (``HotStatement``): a push appends one entry per case it stored.
+        let insert = try HotStatement(
+            db,
+            """
+            INSERT INTO audit_log (number, at, who, authorities, case_id, action, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
         for entry in entries {
-            try insert.execute(arguments: [
-                entry.number, entry.at, entry.who, entry.authorities, entry.caseID, entry.action, entry.hash,
-            ])
+            insert.bind(entry.number, at: 1)
+            insert.bind(entry.at, at: 2)
+            insert.bind(entry.who, at: 3)
+            insert.bind(entry.authorities, at: 4)
+            insert.bind(entry.caseID, at: 5)
+            insert.bind(entry.action, at: 6)
+            insert.bind(entry.hash, at: 7)
+            try insert.execute()
         }
     }
 

@@ -76,10 +76,18 @@ extension ReplicaStore {
         }
     }
 
-    /// The version of the record `id` as the catalog keeps it, in the line protocol's notation;
-    /// nil when there is no such record.
-    func catalogVersion(of id: String, in db: Database) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?"), arguments: [id])
+    /// The catalog's versions (in the line protocol's notation) of the records `ids` names that are stored, by id, read in one
+    /// query (a sync's acknowledgements name a whole push).
+    func catalogVersions(of ids: [RecordID], in db: Database) throws -> [String: String] {
+        var versions: [String: String] = [:]
+        versions.reserveCapacity(ids.count)
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, version FROM catalog WHERE id IN (SELECT value FROM json_each(?))",
+            arguments: [Self.jsonArray(of: ids)])
+        while let row = try rows.next() {
+            if let version: String = row[1] { versions[row[0]] = version }
+        }
+        return versions
     }
 
     /// The digest (SHA-256) of the replica's canonical content, as ``Replica/digest()`` computes

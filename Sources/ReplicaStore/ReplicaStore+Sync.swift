@@ -106,18 +106,25 @@ extension ReplicaStore {
             try writeSealed { (write) throws -> Void in
                 var settled: [RecordID] = []  // no longer pending
                 var flagged: [(id: RecordID, rejection: Data)] = []  // refused, still pending
-                // Acknowledgements are matched against the records as they were before the pull.
+                // Acknowledgements are matched against the records as they were before the pull,
+                // their versions read in one query.
+                let acknowledged = acknowledgements.map { acknowledgement in
+                    switch acknowledgement {
+                    case .stored(let id, _): id
+                    case .refused(let rejection, _): rejection.record
+                    }
+                }
+                try checkBuckets(of: acknowledged, in: write.db)
+                let versions = try catalogVersions(of: acknowledged, in: write.db)
                 for acknowledgement in acknowledgements {
                     switch acknowledgement {
                     case .stored(let id, let pushed):
-                        try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: write.db)
-                        if try catalogVersion(of: id.rawValue, in: write.db) == Notation.text(pushed) {
+                        if versions[id.rawValue] == Notation.text(pushed) {
                             settled.append(id)
                         }
                     case .refused(let rejection, let pushed):
                         let id = rejection.record
-                        try checkBucket(StoreIntegrity.bucket(of: id.rawValue), in: write.db)
-                        guard try catalogVersion(of: id.rawValue, in: write.db) == Notation.text(pushed) else {
+                        guard versions[id.rawValue] == Notation.text(pushed) else {
                             continue
                         }
                         let text = Array((rejection.reason + " " + rejection.message).utf8)
