@@ -88,7 +88,7 @@ final class PeerSyncStore: SyncStore {
     func deviceCertificate() throws -> [UInt8]? { nil }
     func setDeviceCertificate(_ certificate: [UInt8]) throws {}
 
-    func startSyncOver(with peer: String) throws {
+    func startSyncOver() throws {
         let storage = self.storage
         let id = self.peer.device.id
         try Self.wait { () async throws(CentralError) in try await storage.startForwardingOver(to: id) }

@@ -37,14 +37,18 @@ extension ReplicaStore {
         }
     }
 
-    /// Makes every record pending and forgets the cursor for `peer`: for a centre that lost what
-    /// it had acknowledged (its database was restored or replaced), so everything is pushed and
-    /// pulled again. Refusal flags stay until the centre answers anew.
-    public func startSyncOver(with peer: String) throws(StoreError) {
+    /// Makes every record pending and forgets every cursor: for a centre that lost what it had
+    /// acknowledged (its database was restored or replaced), so everything is pushed and pulled
+    /// again. Refusal flags stay until the centre answers anew.
+    public func startSyncOver() throws(StoreError) {
         do {
             try writeSealed { write in
                 try write.markEveryRecordPending()
-                try write.delete(.checkpoints, peer)
+                // Every cursor: one kept under another key (an older version's) would resume
+                // the pull the centre just refused.
+                for kept in try String.fetchAll(write.db, sql: "SELECT peer FROM checkpoints") {
+                    try write.delete(.checkpoints, kept)
+                }
             }
         } catch {
             throw StoreError(.io, "cannot mark the records for a new sync: \(error)")
@@ -148,7 +152,14 @@ extension ReplicaStore {
                 for id in covered {
                     if flaggedIDs.remove(id.rawValue) != nil { try write.delete(.rejections, id.rawValue) }
                 }
-                if let cursor { try write.put(.checkpoints, peer, cursor) }
+                if let cursor {
+                    // The store keeps one cursor, for the centre it syncs with: any under another
+                    // key (an older version kept it under the server's URL) is spent.
+                    for kept in try String.fetchAll(write.db, sql: "SELECT peer FROM checkpoints") where kept != peer {
+                        try write.delete(.checkpoints, kept)
+                    }
+                    try write.put(.checkpoints, peer, cursor)
+                }
             }
             return changed
         } catch let error as StoreError {

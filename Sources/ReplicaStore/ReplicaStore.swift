@@ -430,11 +430,14 @@ public final class ReplicaStore {
 
     // MARK: - Checkpoints
 
-    /// The cursor last acknowledged by `peer` (the central endpoint's URL).
+    /// The cursor last acknowledged by `peer` (a centre's identity); failing that, the one kept
+    /// for another (an older version kept it under the server's URL, and a laptop told a new
+    /// centre's key still holds the old one's, which the new centre will refuse: start over).
     public func checkpoint(for peer: String) throws(StoreError) -> String? {
         do {
             return try database.read { db in
-                try String.fetchOne(db, sql: "SELECT cursor FROM checkpoints WHERE peer = ?", arguments: [peer])
+                try String.fetchOne(
+                    db, sql: "SELECT cursor FROM checkpoints ORDER BY peer = ? DESC, peer LIMIT 1", arguments: [peer])
             }
         } catch {
             throw StoreError(.io, "cannot read the sync checkpoint: \(error)")

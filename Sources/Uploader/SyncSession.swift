@@ -124,8 +124,10 @@ public final class SyncSession {
     private var requestsSent = 0
     /// The id of the last request sent, if any: the one a failure is reported with.
     public private(set) var lastRequestID: String?
-    /// The key the cursor is kept under: the server's URL without a trailing slash.
-    private var peer: String { options.server.hasSuffix("/") ? String(options.server.dropLast()) : options.server }
+    /// The key the cursor is kept under: the centre's identity, not the URL it was reached by,
+    /// so a pull goes on from where it was whichever of the centre's servers answers (several
+    /// serve one database) and whatever name reaches it.
+    public static func cursorKey(centre: String) -> String { "centre:" + centre }
     private let progress: (@Sendable (Progress) -> Void)?
 
     /// - Parameter progress: told where the sync is after each request and before each backoff
@@ -243,7 +245,7 @@ public final class SyncSession {
                 action = machine.waited()
             case .startOver:
                 do {
-                    try store.startSyncOver(with: peer)
+                    try store.startSyncOver()
                 } catch {
                     throw SyncError(.store, "\(error)")
                 }
@@ -391,7 +393,7 @@ public final class SyncSession {
         )
         let cursor: String
         do {
-            cursor = try store.checkpoint(for: peer) ?? "-"
+            cursor = try store.checkpoint(for: Self.cursorKey(centre: centre)) ?? "-"
         } catch {
             throw .local("\(error)")
         }
@@ -467,7 +469,8 @@ public final class SyncSession {
         try keep(stream.certificate, centreKey: signed.centreKey)
         do {
             try store.applySync(
-                acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text, peer: peer)
+                acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text,
+                peer: Self.cursorKey(centre: centre))
         } catch {
             throw .local("\(error)")
         }

@@ -20,7 +20,10 @@ public protocol SyncStore: AnyObject {
     func encodedRecords(_ ids: [RecordID]) throws -> [EncodedRecord]
     /// The records with changes the centre has not acknowledged, in id order.
     func pendingRecords() throws -> [RecordID]
-    /// The cursor last acknowledged by `peer` (the centre's URL), if any.
+    /// The cursor last acknowledged by the centre `peer` names (``SyncSession/cursorKey(centre:)``),
+    /// failing that the one kept for any other (an older version kept it under the server's URL;
+    /// a laptop told a new centre's key still holds the old one's), if any. Whose it is, the centre
+    /// judges: one it did not issue means starting over, so nothing acknowledged elsewhere is lost.
     func checkpoint(for peer: String) throws -> String?
     /// The next request counter, durable before it is returned (never used twice).
     func nextRequestCounter() throws -> UInt64
@@ -48,11 +51,11 @@ public protocol SyncStore: AnyObject {
     func deviceCertificate() throws -> [UInt8]?
     /// Records the centre's certificate of this device's key (from a verified reply).
     func setDeviceCertificate(_ certificate: [UInt8]) throws
-    /// Makes every record pending and forgets the cursor for `peer` (the centre lost what it had).
-    func startSyncOver(with peer: String) throws
+    /// Makes every record pending and forgets every cursor (the centre lost what it had).
+    func startSyncOver() throws
     /// Takes in one verified reply, in one durable transaction: acknowledged records stop being
     /// pending (unless changed since), refused ones are flagged and stay pending, pulled records
-    /// are merged as parts, and the cursor for `peer` moves to `cursor`. Returns how many
+    /// are merged as parts, and the cursor for `peer` moves to `cursor` (the only one kept). Returns how many
     /// records the pulled ones changed.
     @discardableResult
     func applySync(

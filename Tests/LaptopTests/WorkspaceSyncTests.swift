@@ -53,6 +53,33 @@ struct WorkspaceSyncTests {
         }
     }
 
+    @Test func aPullGoesOnFromItsCursorWhicheverURLReachesTheCentre() async throws {
+        let bench = Bench()
+        defer { bench.remove() }
+        let a = try bench.workspace("a")
+        let b = try bench.workspace("b")
+        let first = try Bench.capture(a)
+        try await withLocalCentre(enrolling: [a, b], in: bench.directory) { storage, url in
+            var options = SyncSession.Options(server: url)
+            options.machine.baseBackoffSeconds = 0.01
+            _ = try await a.sync(options)
+            #expect(try await b.sync(options).pulled == 1)
+            let second = try Bench.capture(a)
+            _ = try await a.sync(options)
+            // The same centre by another name (as several servers of one database are).
+            var elsewhere = options
+            elsewhere.server = url.replacingOccurrences(of: "127.0.0.1", with: "localhost") + "/"
+            let again = try await b.sync(elsewhere)
+            #expect(again.pulled == 1)
+            #expect(try b.referral(second.rawValue).id == second)
+            // The centre sent b the first case once: the pull went on from b's cursor.
+            let sentToB = try await storage.auditEntries(of: first).filter {
+                $0.who == b.device.rawValue && $0.action == "pull"
+            }
+            #expect(sentToB.count == 1)
+        }
+    }
+
     @Test func anUnreachableCentreIsAnInputOutputFailureAndChangesNothing() async throws {
         let bench = Bench()
         defer { bench.remove() }

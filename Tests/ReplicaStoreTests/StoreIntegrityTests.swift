@@ -330,7 +330,7 @@ struct StoreIntegrityTests {
                 }
                 try live.applySync(acknowledgements: acknowledgements, pulled: [], cursor: nil, peer: "p")
             case 5:
-                try live.startSyncOver(with: "p")
+                try live.startSyncOver()
             case 6:
                 counter += 1
                 #expect(try live.nextRequestCounter() == counter)

@@ -114,9 +114,32 @@ struct SyncFlagsTests {
             try store.applySync(
                 acknowledgements: [.stored(first, pushed: pushed)], pulled: [], cursor: "central.x:4", peer: "p")
             #expect(try store.pendingRecords().isEmpty)
-            try store.startSyncOver(with: "p")
+            try store.startSyncOver()
             #expect(try store.pendingRecords() == [first])
             #expect(try store.checkpoint(for: "p") == nil)
+        }
+    }
+
+    @Test func theStoreKeepsOneCursorAndStartingOverForgetsItUnderEveryKey() throws {
+        try withStore { store, _ in
+            // An older version kept the cursor under the server's URL: it is the one sent (the
+            // centre judges whether it issued it).
+            try store.setCheckpoint("central.x:3", for: "http://127.0.0.1:8080")
+            #expect(try store.checkpoint(for: "centre:k") == "central.x:3")
+            try store.applySync(acknowledgements: [], pulled: [], cursor: "central.x:4", peer: "centre:k")
+            #expect(try store.checkpoint(for: "centre:k") == "central.x:4")
+            #expect(
+                try store.checkpoint(for: "http://127.0.0.1:8080") == "central.x:4",
+                "one cursor is kept: the URL's is spent")
+            // A reply with no cursor (a push only) leaves the one kept as it is.
+            try store.applySync(acknowledgements: [], pulled: [], cursor: nil, peer: "centre:k")
+            #expect(try store.checkpoint(for: "centre:k") == "central.x:4")
+            // A laptop told a new centre's key still sends the old centre's cursor, to be refused.
+            #expect(try store.checkpoint(for: "centre:new") == "central.x:4")
+            try store.setCheckpoint("central.x:3", for: "http://127.0.0.1:8080")
+            try store.startSyncOver()
+            #expect(try store.checkpoint(for: "centre:k") == nil)
+            #expect(try store.checkpoint(for: "http://127.0.0.1:8080") == nil, "no older cursor resumes the pull")
         }
     }
 

@@ -43,7 +43,7 @@ final class MemorySyncStore: SyncStore {
         }
     }
     func pendingRecords() -> [RecordID] { pending.sorted() }
-    func checkpoint(for peer: String) -> String? { cursors[peer] }
+    func checkpoint(for peer: String) -> String? { cursors[peer] ?? cursors.values.first }
 
     func nextRequestCounter() -> UInt64 {
         counter += 1
@@ -54,9 +54,9 @@ final class MemorySyncStore: SyncStore {
     var streamSigner: StreamSigner { StreamSigner(key: key) }
     func centreKey() -> [UInt8]? { centre.map { Array($0.publicKey.rawRepresentation) } }
 
-    func startSyncOver(with peer: String) {
+    func startSyncOver() {
         pending = Set(replica.records.keys)
-        cursors[peer] = nil
+        cursors = [:]
     }
 
     func applySync(acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String) -> Int {
@@ -71,7 +71,7 @@ final class MemorySyncStore: SyncStore {
             }
         }
         let changed = replica.merge(parts: pulled)
-        if let cursor { cursors[peer] = cursor }
+        if let cursor { cursors = [peer: cursor] }
         return changed
     }
 
