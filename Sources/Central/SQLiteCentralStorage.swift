@@ -838,20 +838,16 @@ public final class SQLiteCentralStorage: CentralStorage {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
         do {
             return try await pool.write(body)
-        } catch let error as CentralError {
-            throw error
         } catch {
-            throw CentralError(.storage, "the central database failed: \(error)")
+            throw Self.failure(error)
         }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
         do {
             return try await pool.read(body)
-        } catch let error as CentralError {
-            throw error
         } catch {
-            throw CentralError(.storage, "the central database failed: \(error)")
+            throw Self.failure(error)
         }
     }
 }
