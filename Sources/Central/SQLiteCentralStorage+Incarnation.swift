@@ -17,11 +17,13 @@ extension SQLiteCentralStorage {
     /// The database's incarnation, made when it has none: it was restored from a backup. (Several
     /// processes opening it at once agree on the first one made.)
     static func incarnation(of pool: DatabasePool) throws -> UInt64 {
-        try pool.write { db in
+        let select = "SELECT number FROM incarnation WHERE id = 1"
+        if let number = try pool.read({ db in try Int64.fetchOne(db, sql: select) }) { return UInt64(number) }
+        return try pool.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO incarnation (id, number) VALUES (1, ?)",
                 arguments: [Int64(DatabaseIncarnation.new())])
-            return UInt64(try Int64.fetchOne(db, sql: "SELECT number FROM incarnation WHERE id = 1") ?? 0)
+            return UInt64(try Int64.fetchOne(db, sql: select) ?? 0)
         }
     }
 
