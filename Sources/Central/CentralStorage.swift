@@ -12,6 +12,10 @@ public protocol CentralStorage: Sendable {
     /// A random name given to the database when it was made (letters and digits): cursors
     /// carry it, so a cursor issued by another database is recognised as such.
     var identity: String { get }
+    /// Which life of the database this is (``DatabaseIncarnation``): ``DatabaseIncarnation/first``
+    /// until a backup of it is restored, then a random number made when the restored copy was
+    /// first opened. Cursors issued after a restore carry it.
+    var incarnation: UInt64 { get }
     /// The centre's Ed25519 signing key, made with the database: it signs every reply, and its
     /// public half (`edt central identity`) is what laptops trust.
     var signingKey: Curve25519.Signing.PrivateKey { get }

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 /// An online backup of the central database (SQLite's backup API, through GRDB): a whole,
-/// consistent copy taken while the centre serves, every commit made before it began included.
+/// consistent copy taken while the centre serves, every commit made before it began included,
+/// without the database's incarnation (``DatabaseIncarnation``).
 extension SQLiteCentralStorage {
     /// What a backup copied.
     public struct Backup: Sendable, Hashable {
@@ -35,6 +36,9 @@ extension SQLiteCentralStorage {
                     try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM cases") ?? 0
                 )
             }
+            // Restored, the copy begins a new life of the database: it makes an incarnation of its
+            // own when opened, so the cursors issued after the backup are told from its own.
+            try await destination.write { db in try Self.removeIncarnation(from: db) }
             // One file, with nothing left in a write-ahead log beside it.
             try await destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
             try destination.close()

@@ -14,7 +14,8 @@ import Synchronization
 /// canonical EDTLP JSON, with the sequence number of its last change and whether a day team has
 /// accepted it), `case_authorities` (which authorities may see a case, for pulls),
 /// `handover_packages` and `handover_package_cases` (the handover packages kept, and the cases
-/// each handed over), `meta` (the identity, the signing key, the counter of the centre's entries).
+/// each handed over), `meta` (the identity, the signing key, the counter of the centre's entries),
+/// `incarnation` (which life of the database this is, ``DatabaseIncarnation``).
 ///
 /// Checkpoints (copying the log into the database file) run beside the writer, on a connection
 /// of their own, once ``checkpointBytes`` have been stored since the last: a commit never waits
@@ -23,6 +24,7 @@ public final class SQLiteCentralStorage: CentralStorage {
     private let pool: DatabasePool
     public let path: String
     public let identity: String
+    public let incarnation: UInt64
     public let signingKey: Curve25519.Signing.PrivateKey
     /// `signingKey`'s public half, raw: what a genuine acceptance verifies with.
     private let centreKey: [UInt8]
@@ -227,7 +229,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                         """)
             }
             migrator.registerMigration("device freshness") { db in try Self.migrateDeviceFreshness(db) }
+            migrator.registerMigration("incarnation") { db in try Self.migrateIncarnation(db) }
             try migrator.migrate(pool)
+            incarnation = try Self.incarnation(of: pool)
             identity =
                 try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'identity'") }
                 ?? "unknown"
@@ -838,20 +842,16 @@ public final class SQLiteCentralStorage: CentralStorage {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
         do {
             return try await pool.write(body)
-        } catch let error as CentralError {
-            throw error
         } catch {
-            throw CentralError(.storage, "the central database failed: \(error)")
+            throw Self.failure(error)
         }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CentralError) -> T {
         do {
             return try await pool.read(body)
-        } catch let error as CentralError {
-            throw error
         } catch {
-            throw CentralError(.storage, "the central database failed: \(error)")
+            throw Self.failure(error)
         }
     }
 }

@@ -38,12 +38,17 @@ public struct SyncService: Sendable {
     private let cursorDevice: DeviceID?
     /// The name a cursor carries while a first pull goes on (``Position``).
     private let firstPullName: DeviceID?
+    /// The name a cursor carries the database's incarnation under, once it was restored from a
+    /// backup (``DatabaseIncarnation``).
+    private let incarnationName: DeviceID?
 
     public init(storage: any CentralStorage, configuration: Configuration = Configuration()) {
         self.storage = storage
         self.configuration = configuration
         cursorDevice = try? storage.centreDevice
         firstPullName = try? DeviceID(HandoverAcceptance.centreDevicePrefix + storage.identity + ".first-pull")
+        incarnationName = try? DeviceID(
+            HandoverAcceptance.centreDevicePrefix + storage.identity + DatabaseIncarnation.cursorSuffix)
     }
 
     /// This centre's identity on the wire (its public key in hex): requests name it, replies carry it.
@@ -166,7 +171,7 @@ public struct SyncService: Sendable {
             guard let position = position(of: cursor) else {
                 throw CentralError(
                     .startOver,
-                    "this centre's database did not issue the cursor \(cursor) (it was replaced): sync everything from the start"
+                    "this centre's database did not issue the cursor \(cursor) (it was replaced, or restored from a backup): sync everything from the start"
                 )
             }
             guard max(position.sequence, position.firstPullUpTo ?? 0) <= (try await storage.newestSequence()) else {
@@ -527,18 +532,23 @@ public struct SyncService: Sendable {
     }
 
     /// The cursor of a position, as a version vector: `central.<identity>:<n>`, with
-    /// `central.<identity>.first-pull:<m>` while a first pull goes on (``Position``); empty at
-    /// the start.
+    /// `central.<identity>.first-pull:<m>` while a first pull goes on (``Position``), and
+    /// `central.<identity>.incarnation:<i>` once the database was restored from a backup
+    /// (``DatabaseIncarnation``); empty at the start, whatever the incarnation.
     func vector(_ sequence: Int64, firstPullUpTo: Int64? = nil) -> VersionVector {
         var vector = VersionVector()
         if sequence > 0, let name = cursorDevice { vector.raise(name, to: UInt64(sequence)) }
         if let firstPullUpTo, firstPullUpTo > 0, let name = firstPullName {
             vector.raise(name, to: UInt64(firstPullUpTo))
         }
+        if !vector.isEmpty, storage.incarnation != DatabaseIncarnation.first, let name = incarnationName {
+            vector.raise(name, to: storage.incarnation)
+        }
         return vector
     }
 
-    /// The position a cursor stands for; nil when this database did not issue it.
+    /// The position a cursor stands for; nil when this database did not issue it, or issued it
+    /// in another of its lives (before it was restored from a backup, or after another restore).
     func position(of cursor: Cursor) -> Position? {
         guard let vector = cursor.vector, let name = cursorDevice, let firstPull = firstPullName,
             vector[name] <= UInt64(Int64.max), vector[firstPull] <= UInt64(Int64.max)

@@ -45,6 +45,7 @@ public struct TimedCentralStorage: CentralStorage {
     }
 
     public var identity: String { base.identity }
+    public var incarnation: UInt64 { base.incarnation }
     public var signingKey: Curve25519.Signing.PrivateKey { base.signingKey }
 
     public func newestSequence() async throws(CentralError) -> Int64 {

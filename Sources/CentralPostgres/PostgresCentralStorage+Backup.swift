@@ -3,7 +3,8 @@ import Foundation
 import PostgresNIO
 
 /// A backup of the PostgreSQL centre with `pg_dump`: one consistent snapshot, taken while the
-/// servers go on, in `pg_dump`'s custom format (restored with `pg_restore`).
+/// servers go on, in `pg_dump`'s custom format (restored with `pg_restore`), without the
+/// database's incarnation (``Central/DatabaseIncarnation``).
 extension PostgresCentralStorage {
     /// What a backup copied.
     public struct Backup: Sendable, Hashable {
@@ -36,7 +37,8 @@ extension PostgresCentralStorage {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "pg_dump", "--format=custom", "--no-owner", "--file=\(partial)", "--host=\(address.host)",
+            "pg_dump", "--format=custom", "--no-owner", "--exclude-table-data=\(Self.incarnationTable)",
+            "--file=\(partial)", "--host=\(address.host)",
             "--port=\(address.port)", "--username=\(address.user)", "--dbname=\(address.database)",
         ]
         var environment = ProcessInfo.processInfo.environment

@@ -27,6 +27,7 @@ public final class PostgresCentralStorage: CentralStorage {
     let logger: Logger
     public let address: PostgresAddress
     public let identity: String
+    public let incarnation: UInt64
     public let signingKey: Curve25519.Signing.PrivateKey
     /// `signingKey`'s public half, raw: what a genuine acceptance verifies with.
     let centreKey: [UInt8]
@@ -36,7 +37,7 @@ public final class PostgresCentralStorage: CentralStorage {
 
     private init(
         client: PostgresClient, runner: Task<Void, Never>, logger: Logger, address: PostgresAddress,
-        identity: String, signingKey: Curve25519.Signing.PrivateKey, leaseTimeout: Duration
+        identity: String, incarnation: UInt64, signingKey: Curve25519.Signing.PrivateKey, leaseTimeout: Duration
     ) {
         self.leaseTimeout = leaseTimeout
         self.client = client
@@ -44,6 +45,7 @@ public final class PostgresCentralStorage: CentralStorage {
         self.logger = logger
         self.address = address
         self.identity = identity
+        self.incarnation = incarnation
         self.signingKey = signingKey
         self.centreKey = Array(signingKey.publicKey.rawRepresentation)
     }
@@ -77,7 +79,7 @@ public final class PostgresCentralStorage: CentralStorage {
                 try await migrate(client, logger: logger)
                 leased()
             }
-            let (identity, keyText) = try await client.withConnection { connection in
+            let (identity, keyText, incarnation) = try await client.withConnection { connection in
                 var identity: String?
                 var key: String?
                 let rows = try await connection.query(
@@ -85,7 +87,7 @@ public final class PostgresCentralStorage: CentralStorage {
                 for try await (name, value) in rows.decode((String, String).self) {
                     if name == "identity" { identity = value } else { key = value }
                 }
-                return (identity, key)
+                return (identity, key, try await Self.incarnation(on: connection, logger: logger))
             }
             guard let identity, let keyText, let keyData = Data(base64Encoded: keyText),
                 let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: keyData)
@@ -95,8 +97,8 @@ public final class PostgresCentralStorage: CentralStorage {
                     "the centre's identity or signing key in \(address) is unreadable: the database was damaged")
             }
             return PostgresCentralStorage(
-                client: client, runner: runner, logger: logger, address: address, identity: identity, signingKey: key,
-                leaseTimeout: leaseTimeout)
+                client: client, runner: runner, logger: logger, address: address, identity: identity,
+                incarnation: incarnation, signingKey: key, leaseTimeout: leaseTimeout)
         } catch {
             runner.cancel()
             if let error = error as? CentralError { throw error }

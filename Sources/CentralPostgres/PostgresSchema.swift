@@ -1,3 +1,4 @@
+import Central
 import Crypto
 import Foundation
 
@@ -7,8 +8,9 @@ import Foundation
 /// wait for it and find them applied.
 ///
 /// The tables mirror the SQLite backend's (``Central/SQLiteCentralStorage``): `meta`, `devices`,
-/// `cases`, `case_authorities`, the kept handover packages and their addenda, and what each peer
-/// centre acknowledged. New migrations are appended; an applied one is never edited.
+/// `cases`, `case_authorities`, the kept handover packages and their addenda, what each peer
+/// centre acknowledged, the audit log, and the database's `incarnation`. New migrations are
+/// appended; an applied one is never edited.
 enum PostgresSchema {
     /// The advisory lock key migrations take (any constant unique to them).
     static let migrationLock: Int64 = 0x6564_7401
@@ -136,6 +138,16 @@ enum PostgresSchema {
                     // then held unacknowledged.
                     "ALTER TABLE devices ADD COLUMN last_sync BIGINT",
                     "ALTER TABLE devices ADD COLUMN last_pending BIGINT",
+                ]
+            ),
+            (
+                "incarnation",
+                [
+                    // Which life of the database this is (DatabaseIncarnation): this row is its
+                    // first; backups leave the table's rows out, and a restored database opened
+                    // without one makes its own.
+                    "CREATE TABLE incarnation (id INTEGER PRIMARY KEY CHECK (id = 1), number BIGINT NOT NULL)",
+                    "INSERT INTO incarnation (id, number) VALUES (1, \(DatabaseIncarnation.first))",
                 ]
             ),
         ]

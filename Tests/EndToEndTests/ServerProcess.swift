@@ -32,27 +32,35 @@ final class ServerProcess {
     }
 
     /// `edt central serve` on a database, on a free loopback port unless `port` is given;
-    /// `openFiles` (`SOFT:HARD`) starts it under those open-file limits (prlimit(1)); with
-    /// `metrics`, it serves `GET /metrics` on another free loopback port (``metricsPort``).
+    /// `openFiles` (`SOFT:HARD`) starts it under those open-file limits, `fileSize` (bytes) under
+    /// that soft limit on the size of any file it writes, which can be raised while it runs
+    /// (prlimit(1); the hard limit is left unlimited); with `metrics`, it serves
+    /// `GET /metrics` on another free loopback port (``metricsPort``).
     static func central(
-        database: URL, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil, metrics: Bool = false
+        database: URL, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil,
+        fileSize: Int? = nil, metrics: Bool = false
     ) throws -> ServerProcess {
-        try central(db: database.path, port: port, log: log, extra: extra, openFiles: openFiles, metrics: metrics)
+        try central(
+            db: database.path, port: port, log: log, extra: extra, openFiles: openFiles, fileSize: fileSize,
+            metrics: metrics)
     }
 
     /// `edt central serve --db DB`: a SQLite file path or a `postgres://` URL.
     static func central(
-        db: String, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil, metrics: Bool = false
+        db: String, port: Int = 0, log: URL, extra: [String] = [], openFiles: String? = nil, fileSize: Int? = nil,
+        metrics: Bool = false
     ) throws -> ServerProcess {
         let edt = productsDirectory().appendingPathComponent("edt")
         let arguments =
             ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)"] + extra
             + (metrics ? ["--metrics-listen", "127.0.0.1:0"] : [])
-        guard let openFiles else { return try start(edt, arguments, log: log, lines: metrics ? 2 : 1) }
-        return try start(
-            URL(fileURLWithPath: "/usr/bin/prlimit"), ["--nofile=\(openFiles)", edt.path] + arguments, log: log,
-            lines: metrics ? 2 : 1)
+        let limits = (openFiles.map { ["--nofile=\($0)"] } ?? []) + (fileSize.map { ["--fsize=\($0):unlimited"] } ?? [])
+        guard !limits.isEmpty else { return try start(edt, arguments, log: log, lines: metrics ? 2 : 1) }
+        return try start(prlimit, limits + [edt.path] + arguments, log: log, lines: metrics ? 2 : 1)
     }
+
+    /// prlimit(1): runs a program under resource limits, or changes those of a running process.
+    static let prlimit = URL(fileURLWithPath: "/usr/bin/prlimit")
 
     /// `edt-faultproxy` in front of `upstream`.
     static func faultProxy(upstream: Int, arguments: [String], log: URL) throws -> ServerProcess {

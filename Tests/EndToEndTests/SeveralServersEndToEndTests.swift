@@ -44,9 +44,11 @@ struct SeveralServersEndToEndTests {
         func number(_ sql: String) throws -> Int { Int(try TestPostgres.query(database, sql)) ?? -1 }
     }
 
-    func laptop(_ world: World, _ device: String) throws -> Laptop {
+    /// A laptop enrolled at the centre of `world`, or on `database` (another of the server's).
+    func laptop(_ world: World, _ device: String, database: String? = nil) throws -> Laptop {
+        let database = database ?? world.database
         let store = world.directory.appendingPathComponent(device).path
-        let identity = try edt.run(["central", "identity", "--db", world.database])
+        let identity = try edt.run(["central", "identity", "--db", database])
         #expect(identity.status == 0, "\(identity.standardError)")
         let created = try edt.run([
             "init", "--store", store, "--device", device, "--authority", "E06000038", "--centre-key",
@@ -54,7 +56,7 @@ struct SeveralServersEndToEndTests {
         ])
         #expect(created.status == 0, "\(created.standardError)")
         let enrolled = try edt.run([
-            "central", "enroll", "--db", world.database, "--device", device, "--public-key",
+            "central", "enroll", "--db", database, "--device", device, "--public-key",
             created.json["publicKey"] as? String ?? "", "--authority", "E06000038",
         ])
         #expect(enrolled.status == 0, "\(enrolled.standardError)")

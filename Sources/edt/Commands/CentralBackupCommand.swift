@@ -9,15 +9,18 @@ extension CentralCommand {
     struct BackupCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "backup",
-            abstract: "Copy the central database to a new file, while it serves (SQLite's online backup).",
+            abstract:
+                "Copy the central database to a new file, while it serves (SQLite's online backup, or pg_dump for PostgreSQL).",
             discussion: """
                 The copy is whole and consistent: every change committed before it began, nothing \
                 half-written, taken while laptops go on syncing. It is one file, never written over \
-                an existing one. To restore: stop the centre, put the copy in place of the \
-                database (removing its -wal and -shm files), and start it again. The copy keeps the \
-                centre's key and identity, so laptops trust it; each laptop whose cursor is ahead \
-                of it is told to start over and sends again everything it holds, so nothing they \
-                hold is lost.
+                an existing one. To restore, stop the centre; SQLite: put the copy in place of the \
+                database (removing its -wal and -shm files); PostgreSQL: `pg_restore --clean \
+                --if-exists --no-owner -d URL FILE`, into the database or a new, empty one. Then \
+                start the centre again, where laptops reach it. The copy keeps the centre's key and \
+                identity, so laptops trust it, but not the database's incarnation: restored, it \
+                begins a life of its own, every laptop is told to start over at its next sync and \
+                sends again everything it holds, so nothing they hold is lost.
                 """)
 
         @OptionGroup var database: DatabaseOptions

@@ -220,6 +220,7 @@ struct CentralCommand: AsyncParsableCommand {
             try checkTLS()
             let transfer = try peerTLS.applied(to: TransferOptions())
             let known = try authorities.load()
+            FileSizeLimit.failWritesPastIt()
             let storage = try await database.open()
             AllocatorTuning.forServer()
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
