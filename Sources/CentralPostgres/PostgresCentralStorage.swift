@@ -330,28 +330,4 @@ public final class PostgresCentralStorage: CentralStorage {
             "no connection to it within \(timeout.components.seconds) s (it is down or unreachable; the centre keeps trying)"
         }
     }
-
-    /// A failure as the centre reports it: its own refusals as they are, the database's as a
-    /// storage failure (HTTP 503, try again) naming what the server said.
-    func mapped(_ error: any Error) -> CentralError {
-        if let error = error as? CentralError { return error }
-        if let error = error as? PostgresTransactionError {
-            if let closure = error.closureError { return mapped(closure) }
-            if let rollback = error.rollbackError { return mapped(rollback) }
-            if let commit = error.commitError { return mapped(commit) }
-            if let begin = error.beginError { return mapped(begin) }
-        }
-        return CentralError(.storage, "the central database \(address) failed: \(Self.describe(error))")
-    }
-
-    /// What went wrong, in words: PostgreSQL's own message where it sent one.
-    static func describe(_ error: any Error) -> String {
-        guard let error = error as? PSQLError else { return "\(error)" }
-        if let message = error.serverInfo?[.message] {
-            let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            return message + code
-        }
-        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
-        return "\(error.code)"
-    }
 }

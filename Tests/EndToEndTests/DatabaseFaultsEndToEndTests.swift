@@ -19,11 +19,11 @@ struct DatabaseFaultsEndToEndTests {
     static let postgresTool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Tools/postgres")
 
-    /// Runs `Tools/postgres COMMAND DIR`; its last line of output. Spawned and reaped directly:
-    /// the server it starts outlives it (a daemon), which Foundation's `Process` does not always
-    /// see the end of.
+    /// Runs `Tools/postgres COMMAND DIR`, with `environment` added to the test's; its last line of
+    /// output. Spawned and reaped directly: the server it starts outlives it (a daemon), which
+    /// Foundation's `Process` does not always see the end of.
     @discardableResult
-    static func postgres(_ command: String, _ directory: URL) throws -> String {
+    static func postgres(_ command: String, _ directory: URL, environment: [String: String] = [:]) throws -> String {
         let output = directory.deletingLastPathComponent().appendingPathComponent("postgres-\(command).out")
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -36,7 +36,12 @@ struct DatabaseFaultsEndToEndTests {
         argv.append(nil)
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        guard posix_spawn(&pid, postgresTool.path, &actions, nil, argv, environ) == 0 else {
+        var inherited = ProcessInfo.processInfo.environment
+        inherited.merge(environment) { _, added in added }
+        var envp: [UnsafeMutablePointer<CChar>?] = inherited.map { strdup("\($0.key)=\($0.value)") }
+        envp.append(nil)
+        defer { for pointer in envp { free(pointer) } }
+        guard posix_spawn(&pid, postgresTool.path, &actions, nil, argv, envp) == 0 else {
             throw TestPostgresError("cannot start Tools/postgres")
         }
         var status: Int32 = 0

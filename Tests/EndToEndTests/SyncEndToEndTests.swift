@@ -40,13 +40,17 @@ struct SyncEndToEndTests {
         }
     }
 
+    /// A laptop set up and enrolled with the centre whose database is `db` (the world's SQLite
+    /// file unless another, such as a `postgres://` URL, is given).
     func laptop(
-        _ world: World, _ device: String, serves: String = "E06000038", enrolFor: [String]? = ["E06000038"]
+        _ world: World, _ device: String, serves: String = "E06000038", enrolFor: [String]? = ["E06000038"],
+        db: String? = nil
     ) throws -> Laptop {
+        let db = db ?? world.database.path
         let store = world.directory.appendingPathComponent(device).path
         // The laptop is told the centre's key when it is set up (an administrator's
         // `edt central identity`), so it can tell the centre's replies from forged ones.
-        let identity = try edt.run(["central", "identity", "--db", world.database.path])
+        let identity = try edt.run(["central", "identity", "--db", db])
         #expect(identity.status == 0, "\(identity.standardError)")
         let centreKey = identity.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         let created = try edt.run([
@@ -56,7 +60,7 @@ struct SyncEndToEndTests {
         let key = created.json["publicKey"] as? String ?? ""
         if let enrolFor {
             let enrolled = try edt.run(
-                ["central", "enroll", "--db", world.database.path, "--device", device, "--public-key", key]
+                ["central", "enroll", "--db", db, "--device", device, "--public-key", key]
                     + enrolFor.flatMap { ["--authority", $0] })
             #expect(enrolled.status == 0, "\(enrolled.standardError)")
         }
