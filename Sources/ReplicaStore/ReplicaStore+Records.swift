@@ -229,16 +229,33 @@ extension ReplicaStore {
         try check(buckets: unchecked.sorted(), in: db)
     }
 
-    /// Checks the catalog rows of `buckets` against their sealed tallies.
-    private func check(buckets: [Int], in db: Database) throws {
+    /// Checks, before a push reads `ids` a few dozen at a time, the buckets they fall in: when
+    /// they are many (a push of much of the store), every bucket in one pass over the catalog,
+    /// cheaper than seeking its rows bucket by bucket; else nothing yet (each batch read checks
+    /// its own).
+    public func prepareToRead(_ ids: [RecordID]) throws(StoreError) {
+        var unchecked: Set<Int> = []
+        for id in ids {
+            let bucket = StoreIntegrity.bucket(of: id.rawValue)
+            if !checkedBuckets.contains(bucket) { unchecked.insert(bucket) }
+        }
+        guard unchecked.count >= StoreIntegrity.bucketCount / 8 else { return }
+        try reading("the catalog") { db in try check(buckets: nil, in: db) }
+    }
+
+    /// Checks the catalog rows of `buckets` (nil: every bucket, in one pass) against their
+    /// sealed tallies.
+    private func check(buckets: [Int]?, in db: Database) throws {
         if !bucketTalliesChecked {
             try integrity.check(.buckets, in: db, directory: directory)
             bucketTalliesChecked = true
         }
         let found = try integrity.countedBuckets(buckets, in: db)
         var sealed: [Int: StoreIntegrity.Tally] = [:]
-        let list = buckets.map(String.init).joined(separator: ",")
-        let tallies = try Row.fetchCursor(db, sql: "SELECT bucket, tally FROM buckets WHERE bucket IN (\(list))")
+        let tallies = try Row.fetchCursor(
+            db,
+            sql: "SELECT bucket, tally FROM buckets"
+                + (buckets.map { " WHERE bucket IN (\($0.map(String.init).joined(separator: ",")))" } ?? ""))
         while let row = try tallies.next() {
             let bucket: Int = row[0]
             guard let data: Data = row[1], let tally = StoreIntegrity.decode(data) else {
@@ -246,7 +263,7 @@ extension ReplicaStore {
             }
             sealed[bucket] = tally
         }
-        for bucket in buckets {
+        for bucket in buckets ?? Array(0..<StoreIntegrity.bucketCount) {
             try StoreIntegrity.compare(
                 found: found[bucket] ?? StoreIntegrity.Tally(), sealed: sealed[bucket] ?? StoreIntegrity.Tally(),
                 holds: "records", directory: directory)

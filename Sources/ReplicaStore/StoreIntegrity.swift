@@ -368,10 +368,13 @@ struct StoreIntegrity: Sendable {
         return digest(.catalog, key: values.first ?? .null, value: nil, extra: values.dropFirst())
     }
 
-    /// The catalog rows of `buckets` as they are in `db`, tallied per bucket (a bucket with no
-    /// row has none).
-    func countedBuckets(_ buckets: [Int], in db: Database) throws -> [Int: Tally] {
+    /// The catalog rows of `buckets` (nil: of every bucket, in one pass) as they are in `db`,
+    /// tallied per bucket (a bucket with no row has none).
+    func countedBuckets(_ buckets: [Int]?, in db: Database) throws -> [Int: Tally] {
         let columns = (["id"] + catalogColumns).joined(separator: ", ")
+        guard let buckets else {
+            return try catalogTallies(of: db.makeStatement(sql: "SELECT \(columns) FROM catalog"))
+        }
         if buckets.count == 1 {
             let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM catalog WHERE bucket = ?")
             try statement.setArguments([buckets[0]])

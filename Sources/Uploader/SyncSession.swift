@@ -398,6 +398,11 @@ public final class SyncSession {
             throw .local("\(error)")
         }
         guard let since = Cursor(cursor) else { throw .permanent("the stored sync cursor \"\(cursor)\" is damaged") }
+        do {
+            try store.prepareToRead(request.records)
+        } catch {
+            throw .local("\(error)")
+        }
         let body = PushBody(
             store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords,
             counter: counter, centre: centre, pending: pending)

@@ -18,6 +18,10 @@ public protocol SyncStore: AnyObject {
     /// encoding), in the order of `ids`: a push reads its records a few dozen at a time and sends
     /// them without decoding them.
     func encodedRecords(_ ids: [RecordID]) throws -> [EncodedRecord]
+    /// Told before a push reads `ids` with ``encodedRecords(_:)``, a few dozen at a time: a store
+    /// may check at once what reading them all needs checked (cheaper than piece by piece), and
+    /// refuse the push before a byte of it is sent.
+    func prepareToRead(_ ids: [RecordID]) throws
     /// The records with changes the centre has not acknowledged, in id order.
     func pendingRecords() throws -> [RecordID]
     /// The cursor last acknowledged by the centre `peer` names (``SyncSession/cursorKey(centre:)``),
@@ -61,4 +65,9 @@ public protocol SyncStore: AnyObject {
     func applySync(
         acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String
     ) throws -> Int
+}
+
+extension SyncStore {
+    /// Nothing to check ahead: each batch read is checked as it is read.
+    public func prepareToRead(_ ids: [RecordID]) throws {}
 }

@@ -175,6 +175,41 @@ struct StoreIntegrityTests {
         try expectRefused(directory, naming: ["records: the content of record \(second) was deleted"])
     }
 
+    /// A push of much of the store checks every bucket in one pass before it reads any record:
+    /// an intact store reads on, and a catalog row edited anywhere refuses the push before a
+    /// byte of it is sent. A push of a few records leaves each batch to check its own buckets.
+    @Test func aPushOfMuchOfTheStoreChecksEveryBucketBeforeReading() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let ids = try (0..<800).map { try RecordID("0b0c0d0e-1111-4222-8333-" + String(format: "%012d", $0)) }
+        do {
+            let store = try ReplicaStore.create(
+                at: directory, device: device, authorities: ["E06000038"], passphrase: Self.passphrase)
+            try store.commit { replica in
+                for id in ids { replica.write(.string("Child alone at the station"), to: concern, in: id) }
+            }
+            try store.prepareToRead(ids)
+            #expect(try store.encodedRecords(ids).count == ids.count)
+        }
+        let edited = ids[400]
+        try edit(directory, "UPDATE catalog SET conflicts = conflicts + 1 WHERE id = ?", arguments: [edited.rawValue])
+        let store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
+        let refusal = #expect(throws: StoreError.self) { try store.prepareToRead(ids) }
+        #expect(refusal?.code == .altered, "\(String(describing: refusal))")
+        // Three records in other buckets than the edited one.
+        let database = try DatabaseQueue(path: file(directory).path)
+        let few = try database.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT id FROM catalog WHERE bucket != (SELECT bucket FROM catalog WHERE id = ?) LIMIT 3",
+                arguments: [edited.rawValue])
+        }.map { try RecordID($0) }
+        try database.close()
+        try store.prepareToRead(few)
+        #expect(try store.encodedRecords(few).count == 3, "a few records are checked as they are read")
+        #expect(throws: StoreError.self) { try store.encodedRecords([edited]) }
+    }
+
     @Test func aDeletedCatalogRowIsRefused() throws {
         let directory = try makeStore()
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
