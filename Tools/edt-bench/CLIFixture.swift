@@ -146,19 +146,28 @@ final class CLICentre {
         let child = try runner.start(
             ["central", "serve", "--db", database.path, "--listen", "127.0.0.1:0"], log: log)
         serving = child
+        do {
+            url = try Self.address(of: child, loggingTo: log)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Waits (up to 60 s) for the line of an `edt central serve`'s log that says where it
+    /// listens, and returns its URL.
+    static func address(of child: ChildProcess, loggingTo log: URL) throws -> String {
         let prefix = "listening on "
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                url = String(line.dropFirst(prefix.count))
-                return
+                return String(line.dropFirst(prefix.count))
             }
             guard child.isRunning else { break }
             usleep(20_000)
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        stop()
         throw BenchFailure("edt central serve did not say where it listens; its log:\n\(text.suffix(2_000))")
     }
 

@@ -116,14 +116,11 @@ struct LoadBenchmark: AsyncParsableCommand {
         defer { for centre in centres { centre.terminate() } }
         for number in 0..<serverCount {
             let log = directory.appendingPathComponent("central-\(number).log")
-            let port = try Self.freePort()
-            centres.append(
-                try ChildProcess(
-                    executable: edt,
-                    arguments: ["central", "serve", "--db", database, "--listen", "127.0.0.1:\(port)"],
-                    environment: ProcessInfo.processInfo.environment, output: log, errors: log))
-            urls.append("http://127.0.0.1:\(port)")
-            try Self.waitForHealth(urls[number], log: log)
+            let centre = try ChildProcess(
+                executable: edt, arguments: ["central", "serve", "--db", database, "--listen", "127.0.0.1:0"],
+                environment: ProcessInfo.processInfo.environment, output: log, errors: log)
+            centres.append(centre)
+            urls.append(try CLICentre.address(of: centre, loggingTo: log))
         }
 
         let environment = ["EDT_PASSPHRASE": SyncFixture.passphrase, "PATH": "/usr/bin:/bin", "HOME": directory.path]
@@ -250,39 +247,4 @@ struct LoadBenchmark: AsyncParsableCommand {
         let rank = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
         return sorted[min(max(rank, 0), sorted.count - 1)]
     }
-
-    /// A loopback port nothing listens on now.
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw BenchFailure("socket() failed") }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
-        }
-        guard bound == 0 else { throw BenchFailure("cannot bind a loopback port") }
-        _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Waits up to 60 s for `url`'s `GET /health` to answer, with curl.
-    static func waitForHealth(_ url: String, log: URL) throws {
-        for _ in 0..<600 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-sf", "-o", "/dev/null", url + "/health"]
-            try process.run()
-            process.waitUntilExit()
-            if process.terminationStatus == 0 { return }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw BenchFailure("edt central serve at \(url) did not answer /health; its log:\n\(text.suffix(2_000))")
-    }
-
 }
