@@ -66,6 +66,11 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns the write-ahead log on after `prepareDatabase`, and with it sets
+            // `synchronous = NORMAL`, under which a commit is not synced: a power cut could lose
+            // cases already acknowledged. The writer is set back to FULL (the log synced on every
+            // commit) before anything is written.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in

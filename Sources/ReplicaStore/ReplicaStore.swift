@@ -336,7 +336,12 @@ public final class ReplicaStore {
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON")
         }
         do {
-            return try DatabaseQueue(path: file.path, configuration: configuration)
+            let database = try DatabaseQueue(path: file.path, configuration: configuration)
+            // GRDB turns the write-ahead log on after `prepareDatabase`, and with it sets
+            // `synchronous = NORMAL`, under which a commit is not synced (a power cut could lose
+            // a capture already reported saved): set back to FULL before anything is written.
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            return database
         } catch {
             throw StoreError(.io, "cannot open \(file.path): \(error)")
         }
