@@ -34,7 +34,7 @@ public protocol CentralStorage: Sendable {
 
     /// Merges each part into the stored case and makes the results durable in one transaction,
     /// before returning. A part prepared with a rejection is refused as it is; otherwise `check`
-    /// sees the part, the case as stored before (nil for a new case) and as it would be after
+    /// sees the prepared part, the case as stored before (nil for a new case) and as it would be after
     /// the merge, and returns a rejection to refuse that part (nothing of it is stored).
     /// Every part written is recorded in the audit log as touched by `actor`, in the same
     /// transaction.
@@ -262,16 +262,40 @@ public struct PreparedPart: Sendable {
     public let encoded: ArraySlice<UInt8>
     /// Why the part is refused whatever is stored (bad fields), if it is.
     public let rejection: StoredOutcome.Rejection?
+    /// The part checked as a case new to the centre, while it was prepared; nil when it was
+    /// not. Whoever checks the part at the writer may take it when the centre holds no case of
+    /// that id (the check's outcome depends on nothing else), so the single writer does not
+    /// redo the costliest part of storing a new case.
+    public var asNewCase: NewCaseVerdict?
 
-    public init(part: Record, encoded: ArraySlice<UInt8>, rejection: StoredOutcome.Rejection?) {
+    public init(
+        part: Record, encoded: ArraySlice<UInt8>, rejection: StoredOutcome.Rejection?, asNewCase: NewCaseVerdict? = nil
+    ) {
         self.part = part
         self.encoded = encoded
         self.rejection = rejection
+        self.asNewCase = asNewCase
     }
 }
 
-/// Decides whether a part may be stored: `(part, stored case or nil, case after the merge)`.
-public typealias PartCheck = @Sendable (_ part: Record, _ before: Record?, _ merged: Record) -> StoredOutcome.Rejection?
+/// Whether a part may be stored as a case new to the centre (``PreparedPart/asNewCase``).
+public enum NewCaseVerdict: Sendable, Hashable {
+    case allowed
+    case refused(StoredOutcome.Rejection)
+
+    /// The refusal, or nil when allowed.
+    public var rejection: StoredOutcome.Rejection? {
+        switch self {
+        case .allowed: nil
+        case .refused(let rejection): rejection
+        }
+    }
+}
+
+/// Decides whether a part may be stored: `(the prepared part, stored case or nil, case after
+/// the merge)`.
+public typealias PartCheck =
+    @Sendable (_ prepared: PreparedPart, _ before: Record?, _ merged: Record) -> StoredOutcome.Rejection?
 
 /// What became of one stored part.
 public enum StoredOutcome: Sendable, Hashable {

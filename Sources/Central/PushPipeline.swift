@@ -67,6 +67,9 @@ public struct PushPipeline: Sendable {
     public func run<Fed>(
         _ feed: (_ submit: (_ segment: [UnreadRecord]) async throws -> Void) async throws -> Fed
     ) async throws -> (fed: Fed, stored: Stored) {
+        // Each part is checked as a new case while it is prepared, beside the other segments
+        // (the writer takes that check when the centre holds no case of its id).
+        let push = try await service.pushContext(for: device)
         let (events, toWriter) = AsyncStream.makeStream(of: Event.self)
         let (taken, toFeed) = AsyncThrowingStream.makeStream(of: Int.self)
         async let written = write(events, toWriter: toWriter, toFeed: toFeed)
@@ -90,7 +93,7 @@ public struct PushPipeline: Sendable {
                         preparing.addTask {
                             let prepared: Result<[PreparedPart], CentralError>
                             do throws(CentralError) {
-                                prepared = .success(try service.prepare(segment))
+                                prepared = .success(try service.prepare(segment, for: push))
                             } catch {
                                 prepared = .failure(error)
                             }

@@ -414,7 +414,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                         // written. The stored case is neither decoded nor encoded again.
                         let sequence = select.int64(at: 0)
                         select.reset()
-                        if let rejection = check(part, part, part) {
+                        if let rejection = check(prepared, part, part) {
                             outcomes.append(.rejected(part.id, rejection))
                         } else {
                             outcomes.append(.stored(part.id, sequence: sequence, version: part.version))
@@ -432,7 +432,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     merged.formJoin(part)
                 }
                 select.reset()
-                if let rejection = check(part, before, merged) {
+                if let rejection = check(prepared, before, merged) {
                     outcomes.append(.rejected(part.id, rejection))
                     continue
                 }

@@ -93,20 +93,47 @@ public struct SyncService: Sendable {
 
     /// Reads parts handed on unread (``PushReader``), then prepares them as
     /// ``prepare(_:)-([Record])``. A payload that cannot be read refuses the whole request, as
-    /// the decoder would have.
-    public func prepare(_ parts: [UnreadRecord]) throws(CentralError) -> [PreparedPart] {
+    /// the decoder would have. With `push` (``pushContext(for:)``), each part that may be stored
+    /// is also checked as a case new to the centre (``PreparedPart/asNewCase``), here, beside
+    /// the other segments, rather than at the single writer.
+    public func prepare(_ parts: [UnreadRecord], for push: PushContext? = nil) throws(CentralError) -> [PreparedPart] {
         var prepared: [PreparedPart] = []
         prepared.reserveCapacity(parts.count)
         var reader = UnreadRecord.Reader()
+        let now = Instant(Date())
         for unread in parts {
             do throws(LineProtocolError) {
                 let contents = try reader.read(unread)
-                prepared.append(Self.prepare(contents.record, encoded: contents.encoding))
+                var part = Self.prepare(contents.record, encoded: contents.encoding)
+                if let push, part.rejection == nil {
+                    let rejection = Self.check(
+                        part.part, before: nil, merged: part.part, device: push.device, known: push.known,
+                        centre: push.centre, now: now)
+                    part.asNewCase = rejection.map(NewCaseVerdict.refused) ?? .allowed
+                }
+                prepared.append(part)
             } catch {
                 throw CentralError(.badRequest, error.description)
             }
         }
         return prepared
+    }
+
+    /// What checking the parts `device` pushes needs besides the parts: read once per push.
+    public struct PushContext: Sendable {
+        let device: EnrolledDevice
+        let known: AuthorityDirectory
+        /// This centre and its peer centres (removed ones included), whose acts count.
+        let centre: Centre?
+    }
+
+    /// The context of a push by `device` (the peer centres as enrolled now).
+    public func pushContext(for device: EnrolledDevice) async throws(CentralError) -> PushContext {
+        var centre = (try? DeviceID(cursorName)).map { Centre(device: $0, key: storage.publicKey) }
+        for peer in try await storage.peers(includingRemoved: true) {
+            centre?.peers[peer.device.id] = peer.device.publicKey
+        }
+        return PushContext(device: device, known: configuration.knownAuthorities, centre: centre)
     }
 
     /// Checks `part`; `encoded` gives its canonical encoding, asked for only when the part may be stored.
@@ -125,14 +152,15 @@ public struct SyncService: Sendable {
         _ parts: [PreparedPart], from device: EnrolledDevice
     ) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
-        let known = configuration.knownAuthorities
-        var centre = (try? DeviceID(cursorName)).map { Centre(device: $0, key: storage.publicKey) }
-        for peer in try await storage.peers(includingRemoved: true) {
-            centre?.peers[peer.device.id] = peer.device.publicKey
-        }
+        let push = try await pushContext(for: device)
         let actor = AuditActor(who: device.id.rawValue, authorities: device.authorities, action: "push")
-        return try await storage.store(parts, by: actor) { [centre] part, before, merged in
-            Self.check(part, before: before, merged: merged, device: device, known: known, centre: centre)
+        return try await storage.store(parts, by: actor) { prepared, before, merged in
+            // A case new to the centre (no stored case, so merged is the part itself) was
+            // checked as such while it was prepared, when it was.
+            if before == nil, let verdict = prepared.asNewCase { return verdict.rejection }
+            return Self.check(
+                prepared.part, before: before, merged: merged, device: push.device, known: push.known,
+                centre: push.centre)
         }
     }
 

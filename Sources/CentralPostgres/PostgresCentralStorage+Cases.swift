@@ -187,7 +187,7 @@ struct StoreBatch {
         if var current = stored[id] {
             if current.body.elementsEqual(prepared.encoded) {
                 // The part is the stored case, byte for byte: nothing to write, only the check.
-                if let rejection = check(part, part, part) { return .rejected(part.id, rejection) }
+                if let rejection = check(prepared, part, part) { return .rejected(part.id, rejection) }
                 return .stored(part.id, sequence: current.sequence, version: part.version)
             }
             let existing = try current.record ?? RecordCoding.decode(current.body, id: part.id)
@@ -200,7 +200,7 @@ struct StoreBatch {
             merged = existing
             merged.formJoin(part)
         }
-        if let rejection = check(part, before, merged) { return .rejected(part.id, rejection) }
+        if let rejection = check(prepared, before, merged) { return .rejected(part.id, rejection) }
         let body = before == nil ? Array(prepared.encoded) : RecordCoding.encode(merged)
         guard body.count <= PostgresCentralStorage.maximumCaseBytes else {
             return .rejected(
