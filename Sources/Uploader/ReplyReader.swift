@@ -11,7 +11,9 @@ import Replication
 /// let go: neither its bytes nor its records are held in memory then. Only once the whole
 /// reply has verified does ``verified(url:)`` read it back from the file, a piece at a time,
 /// into the answers and records to apply; a forged, damaged or truncated reply is never read
-/// back at all.
+/// back at all. A reply that brings no records (a push's acknowledgements alone) is not read
+/// back either: what it says besides records (answers, cursor, `+MORE`, `+GONE`) is small, is
+/// kept as it is verified on the way, and is used only once the whole reply has verified.
 final class ReplyReader {
     /// A verified reply.
     struct Stream {
@@ -55,6 +57,10 @@ final class ReplyReader {
         self.stagingDirectory = stagingDirectory
     }
     private var text: [UInt8] = []
+    /// What the reply said besides records, kept while it arrives (used only once verified).
+    private var said = Stream()
+    /// Whether the reply carried any record: then it is read back from the staging file.
+    private var carriesRecords = false
     /// Why decoding stopped, when the reply was damaged.
     private(set) var damage: String?
     /// Why the reply could not be kept on disk, when it could not.
@@ -86,7 +92,11 @@ final class ReplyReader {
         }
         do {
             // Verified on the way; the records are read only once the whole reply has verified.
-            try decoder.decode(bytes, unreadRecords: { _ in }, { _, _ in })
+            try decoder.decode(bytes) { [self] (_: UnreadRecord) in
+                carriesRecords = true
+            } _: { [self] message, _ in
+                Self.note(message, in: &said)
+            }
             return true
         } catch {
             damage = error.description
@@ -102,16 +112,7 @@ final class ReplyReader {
         do {
             try staged.read { piece in
                 try decoder.decode(piece) { (message, _) throws(LineProtocolError) in
-                    switch message {
-                    case .answer(let answer): stream.answers.append(answer)
-                    case .delta(_, let knowledge): stream.cursor = Cursor(knowledge)
-                    case .record(let record): stream.pulled.append(record)
-                    case .more: stream.more = true
-                    case .ignorable(Self.goneVerb, let argument):
-                        // In a verified reply; one naming no case (a later version's) names nothing to drop.
-                        if let id = try? RecordID(argument) { stream.gone.append(id) }
-                    case .pull, .checkpoint, .signature, .ignorable: break
-                    }
+                    Self.note(message, in: &stream)
                 }
             }
             try decoder.finish()
@@ -121,6 +122,20 @@ final class ReplyReader {
             throw .transient("the reply was damaged in transit (\(error))", retryAfter: nil)
         }
         return stream
+    }
+
+    /// Keeps what `message` of a reply says in `stream`.
+    private static func note(_ message: Message, in stream: inout Stream) {
+        switch message {
+        case .answer(let answer): stream.answers.append(answer)
+        case .delta(_, let knowledge): stream.cursor = Cursor(knowledge)
+        case .record(let record): stream.pulled.append(record)
+        case .more: stream.more = true
+        case .ignorable(Self.goneVerb, let argument):
+            // In a verified reply; one naming no case (a later version's) names nothing to drop.
+            if let id = try? RecordID(argument) { stream.gone.append(id) }
+        case .pull, .checkpoint, .signature, .ignorable: break
+        }
     }
 
     /// The peer centres a verified reply's header vouches for (``Header/peersParameter``); a
@@ -162,7 +177,8 @@ final class ReplyReader {
                     retryAfter: nil)
             }
             let peerCentres = try Self.peerCentres(in: header)
-            var stream = try readStaged()
+            // Read back only for its records: what else it said was kept as it was verified.
+            var stream = carriesRecords ? try readStaged() : said
             stream.certificate = header[Header.certificateParameter].flatMap(Hex.decode)
             stream.peerCentres = peerCentres
             return stream

@@ -66,6 +66,38 @@ struct ReplyReaderTests {
         #expect(stream.cursor?.text == "central.x:3")
     }
 
+    /// A reply of answers alone is kept as it is verified on the way (not read back from its
+    /// staging file); one that brings records is read back whole. Both give the same answers, and
+    /// neither gives anything unless the whole reply verified.
+    @Test func answersAloneAreKeptAsTheyVerifyAndAReplyWithRecordsIsReadBack() throws {
+        let cursor = try #require(Cursor("central.x:2"))
+        let answers: [Message] = [
+            .answer(.stored(try RecordID("case-1"), cursor: cursor)),
+            .answer(.refused(try RecordID("case-2"), .forbidden, message: "not served")),
+        ]
+        let delta = Message.delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:2")))
+        var replica = Replica(device: try DeviceID("edt-laptop-b"))
+        replica.write(.string("Child alone"), to: try FieldPath("concern"), in: try RecordID("case-3"))
+        let record = try #require(replica[try RecordID("case-3")])
+
+        let (alone, took) = read(reply(answers + [delta, .ignorable(verb: ReplyReader.goneVerb, arguments: "case-9")]))
+        #expect(took)
+        let aloneStream = try alone.verified(url: "http://centre")
+        let (withRecords, tookRecords) = read(reply(answers + [delta, .record(record)]))
+        #expect(tookRecords)
+        let recordsStream = try withRecords.verified(url: "http://centre")
+        let expected: [RecordAnswer] = answers.compactMap { if case .answer(let answer) = $0 { answer } else { nil } }
+        #expect(aloneStream.answers == expected && recordsStream.answers == expected)
+        #expect(aloneStream.cursor?.text == "central.x:2" && recordsStream.cursor?.text == "central.x:2")
+        #expect(aloneStream.gone == [try RecordID("case-9")])
+        #expect(aloneStream.pulled.isEmpty && recordsStream.pulled == [record])
+
+        // Cut before its end (answers arrived, the final signature did not): nothing of it is given.
+        let whole = reply(answers + [delta])
+        let (cut, _) = read(Array(whole.prefix(whole.count - 30)))
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try cut.verified(url: "http://centre") }
+    }
+
     @Test func aReplyWithoutMoreAsksForNoFurtherSync() throws {
         let bytes = reply([
             .delta(base: VersionVector(), knowledge: VersionVector()),
