@@ -76,16 +76,24 @@ extension ReplicaStore {
         }
     }
 
-    /// The catalog's versions (in the line protocol's notation) of the records `ids` names that are stored, by id, read in one
-    /// query (a sync's acknowledgements name a whole push).
+    /// The catalog's versions (in the line protocol's notation) of the records `ids` names that
+    /// are stored, by id: one prepared statement stepped once per id (a sync's acknowledgements
+    /// name a whole push).
     func catalogVersions(of ids: [RecordID], in db: Database) throws -> [String: String] {
         var versions: [String: String] = [:]
         versions.reserveCapacity(ids.count)
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT id, version FROM catalog WHERE id IN (SELECT value FROM json_each(?))",
-            arguments: [Self.jsonArray(of: ids)])
-        while let row = try rows.next() {
-            if let version: String = row[1] { versions[row[0]] = version }
+        let statement = try db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?")
+        let handle = statement.sqliteStatement
+        for id in ids {
+            try statement.setArguments([id.rawValue])
+            defer { sqlite3_reset(handle) }
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { continue }
+            guard code == SQLITE_ROW else {
+                throw StoreError(.io, "cannot read record \(id.rawValue)'s version: SQLite error \(code)")
+            }
+            guard let text = sqlite3_column_text(handle, 0) else { continue }
+            versions[id.rawValue] = String(cString: text)
         }
         return versions
     }

@@ -73,18 +73,6 @@ extension ReplicaStore {
         }
     }
 
-    /// `ids` as a JSON array of strings (record ids need no escaping, but are escaped anyway).
-    static func jsonArray(of ids: [RecordID]) -> String {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
-        bytes.reserveCapacity(ids.count * 40)
-        for (index, id) in ids.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONPayload.write(string: id.rawValue, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// Takes in one sync reply, in one durable transaction: what the centre acknowledged is no
     /// longer pending (unless it changed since it was pushed), what it refused is flagged and
     /// stays pending, the pulled records are merged, and the pull cursor moves to `cursor`.
@@ -136,9 +124,8 @@ extension ReplicaStore {
                     }
                 }
                 for row in rows { try write.putRecord(row) }
-                // Settled and covered records are no longer pending: one statement, their ids
-                // going to SQLite as one JSON array (a whole push settles at once).
-                try write.settle(jsonArray: Self.jsonArray(of: settled + covered))
+                // Settled and covered records are no longer pending.
+                try write.settle(settled + covered)
                 // Few records are ever flagged: only those are looked for. A refusal flagged just
                 // now is lifted when the centre's copy covers the record.
                 var flaggedIDs = Set(try String.fetchAll(write.db, sql: "SELECT id FROM rejections"))

@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import GRDBSQLite
+import Replication
 
 /// One write transaction on the tables the integrity seal covers (``StoreIntegrity``): every
 /// covered row is written through it, so the tallies follow the rows, and
@@ -145,12 +147,23 @@ struct SealedWrite {
         for row in added { integrity.add(.pending, key: row[0], value: nil) }
     }
 
-    /// Makes the records whose ids `jsonArray` holds (a JSON array of strings) no longer pending:
-    /// one statement, the ids going to SQLite as one array (a whole push settles at once).
-    mutating func settle(jsonArray: String) throws {
-        let removed = try Row.fetchAll(
-            db, sql: "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?)) RETURNING id",
-            arguments: [jsonArray])
-        for row in removed { integrity.subtract(.pending, key: row[0], value: nil) }
+    /// Makes the records `ids` names no longer pending (those that were), through one prepared
+    /// statement stepped once per id: a whole push settles at once, and a lookup by key per id
+    /// costs less than handing SQLite the ids as one array to search.
+    mutating func settle(_ ids: [RecordID]) throws {
+        let statement = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
+        let handle = statement.sqliteStatement
+        for id in ids {
+            try statement.setArguments([id.rawValue])
+            defer { sqlite3_reset(handle) }
+            let code = sqlite3_step(handle)
+            guard code == SQLITE_DONE else {
+                throw StoreError(.io, "cannot mark record \(id.rawValue) as synced: SQLite error \(code)")
+            }
+            // A row deleted (not one already gone, nor an id named twice) leaves the tally.
+            if sqlite3_changes(db.sqliteConnection) > 0 {
+                integrity.subtract(.pending, key: id.rawValue.databaseValue, value: nil)
+            }
+        }
     }
 }

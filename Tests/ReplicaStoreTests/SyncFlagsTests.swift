@@ -143,6 +143,35 @@ struct SyncFlagsTests {
         }
     }
 
+    /// A reply may acknowledge a record twice, or one that is no longer pending, or one it also
+    /// pulls a covering copy of: each pending row leaves once, and the pending list still matches
+    /// its integrity tally (a wrong tally would refuse the next sync, and `store verify`).
+    @Test func acknowledgingARecordTwiceOrOneNotPendingSettlesEachPendingRowOnce() throws {
+        try withStore { store, _ in
+            let third = try RecordID("case-3")
+            try write(store, "one", in: first)
+            try write(store, "two", in: second)
+            try write(store, "three", in: third)
+            let versions = try [first, second, third].map { try #require((try store.record($0))).version }
+            try store.applySync(
+                acknowledgements: [.stored(third, pushed: versions[2])], pulled: [], cursor: nil, peer: "p")
+            var centre = Replica(device: try DeviceID("edt-laptop-b"))
+            _ = centre.merge(parts: [try #require((try store.record(first)))])
+            centre.write(.string("E06000038"), to: try FieldPath("hostAuthority"), in: first)
+            try store.applySync(
+                acknowledgements: [
+                    .stored(first, pushed: versions[0]), .stored(first, pushed: versions[0]),
+                    .stored(third, pushed: versions[2]),  // settled by the reply before
+                ], pulled: [try #require(centre[first])], cursor: nil, peer: "p")
+            #expect(try store.pendingRecords() == [second])
+            #expect(try store.verifyWhole() == 3)
+            try store.applySync(
+                acknowledgements: [.stored(second, pushed: versions[1])], pulled: [], cursor: nil, peer: "p")
+            #expect(try store.pendingRecords() == [])
+            #expect(try store.verifyWhole() == 3)
+        }
+    }
+
     @Test func aRefusalIsLiftedWhenTheSameReplyPullsACopyCoveringTheRecord() throws {
         try withStore { store, _ in
             try write(store, "one", in: first)
