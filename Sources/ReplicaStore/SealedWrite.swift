@@ -148,8 +148,8 @@ struct SealedWrite {
     }
 
     /// Makes the records `ids` names no longer pending (those that were), through one prepared
-    /// statement stepped once per id: a whole push settles at once, and a lookup by key per id
-    /// costs less than handing SQLite the ids as one array to search.
+    /// statement stepped once per id (a whole push settles at once); each row deleted leaves
+    /// the tally, so an id named twice, or not pending, changes nothing.
     mutating func settle(_ ids: [RecordID]) throws {
         let statement = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
         let handle = statement.sqliteStatement
