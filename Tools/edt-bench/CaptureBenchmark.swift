@@ -44,6 +44,9 @@ struct CaptureBenchmark: ParsableCommand {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let raw = try DatabaseQueue(
             path: directory.appendingPathComponent("raw.sqlite").path, configuration: configuration)
+        // GRDB sets synchronous = NORMAL as it turns the write-ahead log on, after
+        // prepareDatabase: FULL again, or the baseline would not sync its commits as the store does.
+        try raw.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try raw.write { db in try db.execute(sql: "CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, blob BLOB NOT NULL)") }
 
         let document = Self.referral()

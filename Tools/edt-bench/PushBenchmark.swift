@@ -292,6 +292,9 @@ struct PushBenchmark: AsyncParsableCommand {
         configuration.journalMode = .wal
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let queue = try DatabaseQueue(path: file.path, configuration: configuration)
+        // GRDB sets synchronous = NORMAL as it turns the write-ahead log on, after
+        // prepareDatabase: FULL again, so the commit is synced as the centre's are.
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try queue.write { db in
             try db.execute(
                 sql:
