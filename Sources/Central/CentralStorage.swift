@@ -262,10 +262,11 @@ public struct PreparedPart: Sendable {
     public let encoded: ArraySlice<UInt8>
     /// Why the part is refused whatever is stored (bad fields), if it is.
     public let rejection: StoredOutcome.Rejection?
-    /// The part checked as a case new to the centre, while it was prepared; nil when it was
-    /// not. Whoever checks the part at the writer may take it when the centre holds no case of
-    /// that id (the check's outcome depends on nothing else), so the single writer does not
-    /// redo the costliest part of storing a new case.
+    /// The part checked as a case new to the centre while it was prepared (with the peer
+    /// centres enrolled as its push began); nil when it was not. Whoever checks
+    /// the part at the writer may take it when the centre holds no case of that id, since
+    /// nothing else goes into that check, so the single writer does not redo the costliest part
+    /// of storing a new case.
     public var asNewCase: NewCaseVerdict?
 
     public init(
