@@ -234,9 +234,12 @@ public struct HandoverDesk: Sendable {
         -> KeptPackage
     {
         let package = try await buildPackage(authority, opensAt: opensAt)
+        // The document and the page are made side by side (each a pass over every case).
+        async let json = package.jsonBytes()
+        let html = Array(package.html().utf8)
         return KeptPackage(
             authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
-            json: package.jsonBytes(), html: Array(package.html().utf8))
+            json: await json, html: html)
     }
 
     /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
