@@ -30,28 +30,25 @@ extension ReplicaStore {
             let statement = try db.cachedStatement(
                 sql: "SELECT catalog.seal, catalog.version, records.sealed FROM catalog "
                     + "LEFT JOIN records ON records.id = catalog.id WHERE catalog.id = ?")
-            let handle = statement.sqliteStatement
             var records: [EncodedRecord] = []
             records.reserveCapacity(ids.count)
             for id in ids {
-                try statement.setArguments([id.rawValue])
-                defer { sqlite3_reset(handle) }
-                let code = sqlite3_step(handle)
-                if code == SQLITE_DONE { continue }
-                guard code == SQLITE_ROW else {
-                    throw StoreError(.io, "cannot read record \(id.rawValue): SQLite error \(code)")
+                let record = try statement.step(key: id.rawValue, "read record \(id.rawValue)") { handle in
+                    func bytes(_ column: Int32) -> UnsafeRawBufferPointer? {
+                        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+                        let count = Int(sqlite3_column_bytes(handle, column))
+                        return UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, column), count: count)
+                    }
+                    let payload = try openContent(id.rawValue, seal: bytes(0), sealed: bytes(2))
+                    guard let text = bytes(1),
+                        let version = Notation.vector(Substring(decoding: text, as: UTF8.self))
+                    else {
+                        throw StoreError(
+                            .corrupt, "record \(id.rawValue) cannot be read: the store was damaged or altered")
+                    }
+                    return EncodedRecord(id: id, version: version, payload: payload)
                 }
-                func bytes(_ column: Int32) -> UnsafeRawBufferPointer? {
-                    guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
-                    let count = Int(sqlite3_column_bytes(handle, column))
-                    return UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, column), count: count)
-                }
-                let payload = try openContent(id.rawValue, seal: bytes(0), sealed: bytes(2))
-                guard let text = bytes(1), let version = Notation.vector(Substring(decoding: text, as: UTF8.self))
-                else {
-                    throw StoreError(.corrupt, "record \(id.rawValue) cannot be read: the store was damaged or altered")
-                }
-                records.append(EncodedRecord(id: id, version: version, payload: payload))
+                if let record { records.append(record) }
             }
             return records
         }
@@ -83,17 +80,11 @@ extension ReplicaStore {
         var versions: [String: String] = [:]
         versions.reserveCapacity(ids.count)
         let statement = try db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?")
-        let handle = statement.sqliteStatement
         for id in ids {
-            try statement.setArguments([id.rawValue])
-            defer { sqlite3_reset(handle) }
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { continue }
-            guard code == SQLITE_ROW else {
-                throw StoreError(.io, "cannot read record \(id.rawValue)'s version: SQLite error \(code)")
+            let version = try statement.step(key: id.rawValue, "read record \(id.rawValue)'s version") { handle in
+                sqlite3_column_text(handle, 0).map { String(cString: $0) }
             }
-            guard let text = sqlite3_column_text(handle, 0) else { continue }
-            versions[id.rawValue] = String(cString: text)
+            if let version = version ?? nil { versions[id.rawValue] = version }
         }
         return versions
     }

@@ -152,14 +152,8 @@ struct SealedWrite {
     /// the tally, so an id named twice, or not pending, changes nothing.
     mutating func settle(_ ids: [RecordID]) throws {
         let statement = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
-        let handle = statement.sqliteStatement
         for id in ids {
-            try statement.setArguments([id.rawValue])
-            defer { sqlite3_reset(handle) }
-            let code = sqlite3_step(handle)
-            guard code == SQLITE_DONE else {
-                throw StoreError(.io, "cannot mark record \(id.rawValue) as synced: SQLite error \(code)")
-            }
+            _ = try statement.step(key: id.rawValue, "mark record \(id.rawValue) as synced") { _ in () }
             // A row deleted (not one already gone, nor an id named twice) leaves the tally.
             if sqlite3_changes(db.sqliteConnection) > 0 {
                 integrity.subtract(.pending, key: id.rawValue.databaseValue, value: nil)
