@@ -267,15 +267,13 @@ public struct PreparedPart: Sendable {
     /// the part at the writer may take it when the centre holds no case of that id, since
     /// nothing else goes into that check, so the single writer does not redo the costliest part
     /// of storing a new case.
-    public var asNewCase: NewCaseVerdict?
+    /// Only ``SyncService`` gives it (it skips a check), never a caller from outside.
+    public internal(set) var asNewCase: NewCaseVerdict?
 
-    public init(
-        part: Record, encoded: ArraySlice<UInt8>, rejection: StoredOutcome.Rejection?, asNewCase: NewCaseVerdict? = nil
-    ) {
+    public init(part: Record, encoded: ArraySlice<UInt8>, rejection: StoredOutcome.Rejection?) {
         self.part = part
         self.encoded = encoded
         self.rejection = rejection
-        self.asNewCase = asNewCase
     }
 }
 

@@ -68,11 +68,12 @@ public struct PushPipeline: Sendable {
         _ feed: (_ submit: (_ segment: [UnreadRecord]) async throws -> Void) async throws -> Fed
     ) async throws -> (fed: Fed, stored: Stored) {
         // Each part is checked as a new case while it is prepared, beside the other segments
-        // (the writer takes that check when the centre holds no case of its id).
+        // (the writer takes that check when the centre holds no case of its id); every part of
+        // the push is checked with the same peer centres, read once.
         let push = try await service.pushContext(for: device)
         let (events, toWriter) = AsyncStream.makeStream(of: Event.self)
         let (taken, toFeed) = AsyncThrowingStream.makeStream(of: Int.self)
-        async let written = write(events, toWriter: toWriter, toFeed: toFeed)
+        async let written = write(events, push: push, toWriter: toWriter, toFeed: toFeed)
         var submitted = 0
         let fed: Result<Fed, any Error>
         do {
@@ -119,7 +120,7 @@ public struct PushPipeline: Sendable {
     /// The writer: stores ready segments in order, several at a time, until every segment
     /// submitted is stored or one fails.
     private func write(
-        _ events: AsyncStream<Event>, toWriter: AsyncStream<Event>.Continuation,
+        _ events: AsyncStream<Event>, push: SyncService.PushContext, toWriter: AsyncStream<Event>.Continuation,
         toFeed: AsyncThrowingStream<Int, any Error>.Continuation
     ) async throws -> Stored {
         defer { toWriter.finish() }  // what is prepared after a failure is dropped
@@ -155,7 +156,7 @@ public struct PushPipeline: Sendable {
                 if !prepared.isEmpty {
                     let clock = ContinuousClock()
                     let started = clock.now
-                    let outcomes = try await service.store(prepared, from: device)
+                    let outcomes = try await service.store(prepared, from: device, push: push)
                     stored.transactions += 1
                     stored.storing += clock.now - started
                     stored.pushedVersions += prepared.map(\.part.version)

@@ -54,6 +54,8 @@ public final class SQLiteCentralStorage: CentralStorage {
             // than one, so a push writes fewer pages (and log frames) per case. (An existing
             // database keeps its page size.)
             try db.execute(sql: "PRAGMA page_size = 16384")
+            // FULL for the checkpointer's connection (GRDB leaves it as set here); the pool's
+            // writer is set again once open, below.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // The writer keeps a page cache of 16 MiB (SQLite's default is 2 MiB): a group commit
             // of a few thousand cases keeps its pages in memory until it commits rather than

@@ -148,19 +148,23 @@ public struct SyncService: Sendable {
     }
 
     /// Stores prepared parts pushed by `device` (see ``store(_:from:)``).
+    ///
+    /// `push`: the context the parts were prepared with (``pushContext(for:)``), so a push's
+    /// parts are all checked with the same peer centres, read once; nil reads it now.
     public func store(
-        _ parts: [PreparedPart], from device: EnrolledDevice
+        _ parts: [PreparedPart], from device: EnrolledDevice, push: PushContext? = nil
     ) async throws(CentralError) -> [StoredOutcome] {
         guard !parts.isEmpty else { return [] }
-        let push = try await pushContext(for: device)
+        let context: PushContext
+        if let push { context = push } else { context = try await pushContext(for: device) }
         let actor = AuditActor(who: device.id.rawValue, authorities: device.authorities, action: "push")
         return try await storage.store(parts, by: actor) { prepared, before, merged in
             // A case new to the centre (no stored case, so merged is the part itself) was
             // checked as such while it was prepared, when it was.
             if before == nil, let verdict = prepared.asNewCase { return verdict.rejection }
             return Self.check(
-                prepared.part, before: before, merged: merged, device: push.device, known: push.known,
-                centre: push.centre)
+                prepared.part, before: before, merged: merged, device: context.device, known: context.known,
+                centre: context.centre)
         }
     }
 

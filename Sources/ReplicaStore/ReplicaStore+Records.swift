@@ -81,10 +81,10 @@ extension ReplicaStore {
         versions.reserveCapacity(ids.count)
         let statement = try db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?")
         for id in ids {
-            let version = try statement.step(key: id.rawValue, "read record \(id.rawValue)'s version") { handle in
+            let found = try statement.step(key: id.rawValue, "read record \(id.rawValue)'s version") { handle in
                 sqlite3_column_text(handle, 0).map { String(cString: $0) }
             }
-            if let version = version ?? nil { versions[id.rawValue] = version }
+            if let found, let version = found { versions[id.rawValue] = version }
         }
         return versions
     }

@@ -330,16 +330,16 @@ public final class ReplicaStore {
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            // FULL in WAL mode syncs the log on every commit: a commit that returned is durable.
             // Deleted content is overwritten with zeros, so a record dropped from the laptop
             // (``purgeAccepted(acceptedBy:confirm:)``) leaves none of its bytes in free space.
-            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON")
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             let database = try DatabaseQueue(path: file.path, configuration: configuration)
-            // GRDB turns the write-ahead log on after `prepareDatabase`, and with it sets
-            // `synchronous = NORMAL`, under which a commit is not synced (a power cut could lose
-            // a capture already reported saved): set back to FULL before anything is written.
+            // FULL in WAL mode syncs the log on every commit: a commit that returned is durable.
+            // Set here, not in `prepareDatabase`: GRDB turns the write-ahead log on after that,
+            // and sets `synchronous = NORMAL` as it does (under which a power cut could lose a
+            // capture already reported saved).
             try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             return database
         } catch {

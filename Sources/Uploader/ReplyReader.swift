@@ -12,8 +12,10 @@ import Replication
 /// reply has verified does ``verified(url:)`` read it back from the file, a piece at a time,
 /// into the answers and records to apply; a forged, damaged or truncated reply is never read
 /// back at all. A reply that brings no records (a push's acknowledgements alone) is not read
-/// back either: what it says besides records (answers, cursor, `+MORE`, `+GONE`) is small, is
-/// kept as it is verified on the way, and is used only once the whole reply has verified.
+/// back either: what it says besides records (answers, cursor, `+MORE`, `+GONE`) is kept as it
+/// arrives, and used only once the whole reply has verified. What is kept of a reply not yet
+/// verified is bounded (``keptAnswersLimit``): past it, nothing more is kept, and the reply is
+/// read back from its file once verified, as a reply with records is.
 final class ReplyReader {
     /// A verified reply.
     struct Stream {
@@ -43,13 +45,19 @@ final class ReplyReader {
     private let stagingDirectory: URL
     private var staged: StagedReply?
 
+    /// The most answers and `+GONE` frames kept in memory while the reply is not yet verified:
+    /// one answer per record the request carried, and as many again (a reply answers each
+    /// record once). A reply saying more is read back from its file once verified.
+    let keptAnswersLimit: Int
+
     /// A reader for the reply to request `counter`, which the centre whose key is `centreKey`
     /// (identity `centre`) must have signed; the reply is staged in `stagingDirectory` (the
-    /// store's directory) while it arrives.
+    /// store's directory) while it arrives. `pushed`: how many records the request carried.
     init(
-        centreKey: StreamVerifier, centre: String, counter: UInt64,
+        centreKey: StreamVerifier, centre: String, counter: UInt64, pushed: Int = 0,
         stagingDirectory: URL = FileManager.default.temporaryDirectory
     ) {
+        keptAnswersLimit = 2 * max(0, pushed) + 1_024
         verifier = centreKey
         decoder = MessageDecoder(verifier: centreKey)
         self.centre = centre
@@ -59,8 +67,9 @@ final class ReplyReader {
     private var text: [UInt8] = []
     /// What the reply said besides records, kept while it arrives (used only once verified).
     private var said = Stream()
-    /// Whether the reply carried any record: then it is read back from the staging file.
-    private var carriesRecords = false
+    /// Whether the reply is read back from its staging file once verified: it carried records,
+    /// or said more than ``keptAnswersLimit`` allows to keep.
+    private(set) var readsBack = false
     /// Why decoding stopped, when the reply was damaged.
     private(set) var damage: String?
     /// Why the reply could not be kept on disk, when it could not.
@@ -93,9 +102,11 @@ final class ReplyReader {
         do {
             // Verified on the way; the records are read only once the whole reply has verified.
             try decoder.decode(bytes) { [self] (_: UnreadRecord) in
-                carriesRecords = true
+                readBack()
             } _: { [self] message, _ in
+                guard !readsBack else { return }
                 Self.note(message, in: &said)
+                if said.answers.count + said.gone.count > keptAnswersLimit { readBack() }
             }
             return true
         } catch {
@@ -122,6 +133,12 @@ final class ReplyReader {
             throw .transient("the reply was damaged in transit (\(error))", retryAfter: nil)
         }
         return stream
+    }
+
+    /// From now on, keeps nothing in memory: the reply is read back once verified.
+    private func readBack() {
+        readsBack = true
+        said = Stream()
     }
 
     /// Keeps what `message` of a reply says in `stream`.
@@ -177,8 +194,9 @@ final class ReplyReader {
                     retryAfter: nil)
             }
             let peerCentres = try Self.peerCentres(in: header)
-            // Read back only for its records: what else it said was kept as it was verified.
-            var stream = carriesRecords ? try readStaged() : said
+            // Read back for its records, or for more than could be kept while it arrived; else
+            // what it said was kept as it was verified.
+            var stream = readsBack ? try readStaged() : said
             stream.certificate = header[Header.certificateParameter].flatMap(Hex.decode)
             stream.peerCentres = peerCentres
             return stream

@@ -407,7 +407,7 @@ public final class SyncSession {
             store: store, records: request.records, since: since, checkpointRecords: options.checkpointRecords,
             counter: counter, centre: centre, pending: pending)
         let reply = ReplyReader(
-            centreKey: verifier, centre: centre, counter: counter,
+            centreKey: verifier, centre: centre, counter: counter, pushed: request.records.count,
             stagingDirectory: options.stagingDirectory ?? FileManager.default.temporaryDirectory)
         var transfer = options.transfer
         transfer.headers += [

@@ -1,9 +1,10 @@
-import Central
 import Foundation
 import LineProtocol
 import Replication
 import TestSupport
 import Testing
+
+@testable import Central
 
 /// A pushed part is checked as a case new to the centre while it is prepared, beside the other
 /// segments, so the single writer need not: the writer takes that verdict only when the centre
@@ -55,7 +56,9 @@ extension CentralTests {
             let part = try referral("case-1")
             let refusal = StoredOutcome.Rejection(.forbidden, message: "the verdict made while it was prepared")
             func prepared(_ part: Record, _ verdict: NewCaseVerdict?) -> PreparedPart {
-                PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil, asNewCase: verdict)
+                var prepared = PreparedPart(part: part, encoded: RecordCoding.encode(part)[...], rejection: nil)
+                prepared.asNewCase = verdict  // as only SyncService gives it
+                return prepared
             }
             // A new case: the verdict decides, though the writer's own check would allow it.
             let refused = try await service.store([prepared(part, .refused(refusal))], from: laptopA)

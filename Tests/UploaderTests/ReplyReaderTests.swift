@@ -29,10 +29,13 @@ struct ReplyReaderTests {
             messages: messages, signer: StreamSigner(key: signer ?? centreKey))
     }
 
-    /// A reader fed `bytes` in chunks of `chunkSize`, as a 200 response; whether every chunk was taken.
-    func read(_ bytes: [UInt8], chunkSize: Int = 7, stagingIn directory: URL? = nil) -> (ReplyReader, Bool) {
+    /// A reader fed `bytes` in chunks of `chunkSize`, as a 200 response, for a request that
+    /// carried `pushed` records; whether every chunk was taken.
+    func read(
+        _ bytes: [UInt8], chunkSize: Int = 7, stagingIn directory: URL? = nil, pushed: Int = 0
+    ) -> (ReplyReader, Bool) {
         let reader = ReplyReader(
-            centreKey: .key(centreKey.publicKey), centre: centre, counter: counter,
+            centreKey: .key(centreKey.publicKey), centre: centre, counter: counter, pushed: pushed,
             stagingDirectory: directory ?? FileManager.default.temporaryDirectory)
         reader.head(ResponseHead(status: 200, headers: [:]))
         var start = 0
@@ -96,6 +99,27 @@ struct ReplyReaderTests {
         let whole = reply(answers + [delta])
         let (cut, _) = read(Array(whole.prefix(whole.count - 30)))
         #expect(throws: SyncSession.StateMachine.Failure.self) { try cut.verified(url: "http://centre") }
+    }
+
+    /// What a reply says is kept in memory before it is verified only up to a bound set by the
+    /// request's size: a stream of answers past it (a forged or runaway reply) is not held, and a
+    /// genuine reply past it is read back from its file once verified, with every answer.
+    @Test func aReplySayingMoreThanTheRequestCouldBeAnsweredIsNotHeldBeforeItVerifies() throws {
+        let cursor = try #require(Cursor("central.x:1"))
+        let count = 2 * 3 + 1_024 + 5  // past the bound for a request of 3 records
+        let answers: [Message] = try (0..<count).map { .answer(.stored(try RecordID("case-\($0)"), cursor: cursor)) }
+        let delta = Message.delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:1")))
+        let bytes = reply(answers + [delta])
+        let (reader, took) = read(bytes, chunkSize: 4_096, pushed: 3)
+        #expect(took)
+        #expect(reader.readsBack, "past the bound, the reply is read back once verified")
+        let stream = try reader.verified(url: "http://centre")
+        #expect(stream.answers.count == count)
+        #expect(stream.answers.last == .stored(try RecordID("case-\(count - 1)"), cursor: cursor))
+        // Within the bound, it is kept as it arrives and not read back.
+        let (small, _) = read(reply(Array(answers.prefix(3)) + [delta]), pushed: 3)
+        #expect(!small.readsBack)
+        #expect(try small.verified(url: "http://centre").answers.count == 3)
     }
 
     @Test func aReplyWithoutMoreAsksForNoFurtherSync() throws {

@@ -41,11 +41,10 @@ struct CaptureBenchmark: ParsableCommand {
             authorities: ["E06000038"], passphrase: "benchmark passphrase")
         var configuration = Configuration()
         configuration.journalMode = .wal
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let raw = try DatabaseQueue(
             path: directory.appendingPathComponent("raw.sqlite").path, configuration: configuration)
-        // GRDB sets synchronous = NORMAL as it turns the write-ahead log on, after
-        // prepareDatabase: FULL again, or the baseline would not sync its commits as the store does.
+        // Synced as the store's commits are. Set once open: GRDB sets synchronous = NORMAL as it
+        // turns the write-ahead log on, after any prepareDatabase.
         try raw.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try raw.write { db in try db.execute(sql: "CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, blob BLOB NOT NULL)") }
 

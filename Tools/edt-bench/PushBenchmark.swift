@@ -290,10 +290,9 @@ struct PushBenchmark: AsyncParsableCommand {
     static func insert(_ rows: [(String, Data)], into file: URL) throws -> Double {
         var configuration = Configuration()
         configuration.journalMode = .wal
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let queue = try DatabaseQueue(path: file.path, configuration: configuration)
-        // GRDB sets synchronous = NORMAL as it turns the write-ahead log on, after
-        // prepareDatabase: FULL again, so the commit is synced as the centre's are.
+        // Synced as the centre's commits are. Set once open: GRDB sets synchronous = NORMAL as
+        // it turns the write-ahead log on, after any prepareDatabase.
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try queue.write { db in
             try db.execute(
