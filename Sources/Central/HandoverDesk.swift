@@ -44,6 +44,20 @@ public struct HandoverDesk: Sendable {
         public var isPreview: Bool { !isKept && kept.opensAt > kept.builtAt }
     }
 
+    /// The documents a package is given with. A package that is kept is always made with both
+    /// (the day team reads the page, scripts the JSON); one only shown (a preview, or an earlier
+    /// opening none was kept for) is made with only what the caller shows.
+    public enum Documents: Sendable, Hashable {
+        /// The JSON document alone; the page is left empty.
+        case json
+        /// The printable page alone; the JSON document is left empty.
+        case html
+        case both
+
+        var json: Bool { self != .html }
+        var html: Bool { self != .json }
+    }
+
     /// Why a package cannot be given.
     public struct Unavailable: Error, Sendable, Hashable, CustomStringConvertible {
         public let message: String
@@ -55,9 +69,10 @@ public struct HandoverDesk: Sendable {
     /// The package due to `authority` at its first opening at or after `instant`: the one kept
     /// for that opening when there is one; otherwise built from the cases as stored, and kept
     /// when that opening is the authority's last at or before `now` (an earlier one is only
-    /// shown: a package is kept as of its own opening, never made up afterwards).
+    /// shown: a package is kept as of its own opening, never made up afterwards). A package only
+    /// shown is made with `documents` alone.
     public func package(
-        for authority: String, at instant: Instant, now: Instant
+        for authority: String, at instant: Instant, now: Instant, documents: Documents = .both
     ) async throws(Unavailable)
         -> Due
     {
@@ -65,17 +80,19 @@ public struct HandoverDesk: Sendable {
             throw Unavailable(
                 message: "\(authority)'s office does not open within ten years of \(instant)", isStorage: false)
         }
-        return try await package(for: authority, opensAt: opensAt, now: now)
+        return try await package(for: authority, opensAt: opensAt, now: now, documents: documents)
     }
 
     /// The package most recently due to `authority`: the one of its last opening at or before
     /// `now` (kept, or built and kept now); what a day team looking during the day wants.
-    public func latestPackage(for authority: String, now: Instant) async throws(Unavailable) -> Due {
+    public func latestPackage(
+        for authority: String, now: Instant, documents: Documents = .both
+    ) async throws(Unavailable) -> Due {
         guard let opensAt = directory.calendar(for: try known(authority)).previousOpening(atOrBefore: now) else {
             throw Unavailable(
                 message: "\(authority)'s office has not opened in the ten years before \(now)", isStorage: false)
         }
-        return try await package(for: authority, opensAt: opensAt, now: now)
+        return try await package(for: authority, opensAt: opensAt, now: now, documents: documents)
     }
 
     /// Keeps the package of every authority with cases whose most recent opening (at or before
@@ -115,8 +132,10 @@ public struct HandoverDesk: Sendable {
     }
 
     /// The package for `authority`'s opening `opensAt`: kept (with its addenda), or built (and
-    /// kept when due by `now`).
-    private func package(for authority: String, opensAt: Instant, now: Instant) async throws(Unavailable) -> Due {
+    /// kept when due by `now`, with both documents; only shown otherwise, with `documents`).
+    private func package(
+        for authority: String, opensAt: Instant, now: Instant, documents: Documents = .both
+    ) async throws(Unavailable) -> Due {
         let isCurrent =
             directory.authority(authority).map { directory.calendar(for: $0).previousOpening(atOrBefore: now) }
             == opensAt
@@ -131,7 +150,7 @@ public struct HandoverDesk: Sendable {
             }
             return Due(kept: Self.merged(kept, addenda), isKept: true)
         }
-        let built = try await build(authority, opensAt: opensAt, builtAt: now)
+        let built = try await build(authority, opensAt: opensAt, builtAt: now, documents: isCurrent ? .both : documents)
         guard isCurrent else { return Due(kept: built, isKept: false) }
         let stored = try await storageCall { () async throws(CentralError) in try await storage.keep(built) }
         if stored { return Due(kept: built, isKept: true) }
@@ -227,16 +246,17 @@ public struct HandoverDesk: Sendable {
             cases: kept.cases + addenda.flatMap(\.cases), json: json, html: Array(html.utf8))
     }
 
-    /// The package of `authority` at `opensAt` as the cases are stored now, kept as built at `builtAt`.
+    /// The package of `authority` at `opensAt` as the cases are stored now, kept as built at
+    /// `builtAt`, with `documents` (the other left empty).
     private func build(
-        _ authority: String, opensAt: Instant, builtAt: Instant
+        _ authority: String, opensAt: Instant, builtAt: Instant, documents: Documents
     ) async throws(Unavailable)
         -> KeptPackage
     {
         let package = try await buildPackage(authority, opensAt: opensAt)
         // The document and the page are made side by side (each a pass over every case).
-        async let json = package.jsonBytes()
-        let html = Array(package.html().utf8)
+        async let json = documents.json ? package.jsonBytes() : []
+        let html = documents.html ? Array(package.html().utf8) : []
         return KeptPackage(
             authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
             json: await json, html: html)

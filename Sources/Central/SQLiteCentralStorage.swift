@@ -686,18 +686,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                     ORDER BY cases.id
                     """,
                 arguments: [authority, authority]
-            ).map { row -> (String, Data) in (row[0], row[1]) }
+            ).map { row -> (id: String, body: Data) in (row[0], row[1]) }
         }
-        var records: [Replication.Record] = []
-        records.reserveCapacity(rows.count)
-        for (id, body) in rows {
-            do {
-                records.append(try RecordCoding.decode(Array(body), id: try RecordID(id)))
-            } catch {
-                throw CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)")
-            }
-        }
-        return records
+        return try StoredCases.decode(rows) { Array($0) }
     }
 
     public func authoritiesWithCases() async throws(CentralError) -> [String] {

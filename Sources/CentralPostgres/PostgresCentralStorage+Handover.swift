@@ -186,7 +186,7 @@ extension PostgresCentralStorage {
 
     public func unacceptedCases(of authority: String) async throws(CentralError) -> [Replication.Record] {
         let rows = try await withConnection { connection in
-            var rows: [(String, ByteBuffer)] = []
+            var rows: [(id: String, body: ByteBuffer)] = []
             for try await row in try await connection.query(
                 """
                 SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
@@ -199,16 +199,7 @@ extension PostgresCentralStorage {
             }
             return rows
         }
-        var records: [Replication.Record] = []
-        records.reserveCapacity(rows.count)
-        for (id, body) in rows {
-            do {
-                records.append(try RecordCoding.decode(Array(body.readableBytesView), id: try RecordID(id)))
-            } catch {
-                throw CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)")
-            }
-        }
-        return records
+        return try StoredCases.decode(rows) { Array($0.readableBytesView) }
     }
 
     public func authoritiesWithCases() async throws(CentralError) -> [String] {

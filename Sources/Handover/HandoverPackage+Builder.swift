@@ -1,3 +1,4 @@
+import LineProtocol
 public import Referrals
 public import Replication
 
@@ -36,44 +37,23 @@ extension HandoverPackage {
         let context = CaseContext(
             authority: authority, calendar: calendar, window: window, routing: routing,
             frontDoor: routing.frontDoor(of: authority))
-        var cases: [Case] = []
-        var unreadable: [RecordID] = []
+        // Each record once, then read across the cores (each case is read on its own).
         var seen: Set<RecordID> = []
-        let centreKeys: (DeviceID) -> [UInt8]? = { HandoverAcceptance.isCentreDevice($0) ? centreKey : nil }
-        for record in candidates {
-            guard seen.insert(record.id).inserted else { continue }
-            guard let timeline = ReferralTimeline(record: record) else {
-                unreadable.append(record.id)
-                continue
+        let unique = candidates.filter { seen.insert($0.id).inserted }
+        let runs = SplitWork.runs(over: unique.count, minimumRun: 128) { range in
+            var cases: [Case] = []
+            var unreadable: [RecordID] = []
+            for record in unique[range] {
+                switch context.reading(record, carriedOver: carriedOver.contains(record.id), centreKey: centreKey) {
+                case .handedOver(let item): cases.append(item)
+                case .unreadable: unreadable.append(record.id)
+                case .notHandedOver: continue
+                }
             }
-            let named = carriedOver.contains(record.id)
-            // As it stood at the opening: acts recorded since do not change this package.
-            let crossAuthority = CrossAuthorityHistory(
-                record: record, now: window.opensAt, centreKey: centreKeys, actsUpTo: window.opensAt)
-            // Forwarded to this authority as the child's home and not yet settled: its day team
-            // must answer (accept in writing, agree, dispute, or decide once escalated).
-            let forwardedHere =
-                crossAuthority.map { history in
-                    history.machine.home == code && history.machine.state != .homeResponsible
-                        && history.machine.state != .hostLeadsByAgreement
-                } ?? false
-            // A case handed over before stays until accepted, even when its host or its receipt
-            // was corrected since; but not for an authority it was forwarded away from.
-            if named, let machine = crossAuthority?.machine, !machine.authorities.contains(code),
-                timeline.hostAuthority != code
-            {
-                continue
-            }
-            guard named || forwardedHere || (timeline.hostAuthority == code && timeline.receivedAt < window.opensAt)
-            else { continue }
-            guard named || forwardedHere || calendar.isEDTCase(receivedAt: timeline.receivedAt) else { continue }
-            if isAccepted(record, by: code, centreKey: centreKey) { continue }
-            var settled = timeline
-            settled.hostHomeSettlement = crossAuthority?.settlement
-            cases.append(
-                context.makeCase(
-                    record, timeline: settled, crossAuthority: crossAuthority, namedCarriedOver: named))
+            return (cases, unreadable)
         }
+        var cases = runs.flatMap(\.0)
+        let unreadable = runs.flatMap(\.1)
         // Sorted by their keys alone: moving whole cases about is what costs.
         let keys = cases.map { ($0.receivedAt, $0.id) }
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
@@ -92,7 +72,7 @@ extension HandoverPackage {
 }
 
 /// What every case of one package is read with: worked out once for the package.
-struct CaseContext {
+struct CaseContext: Sendable {
     let authority: Authority
     let calendar: WorkingCalendar
     let window: OutOfHoursWindow
@@ -101,6 +81,49 @@ struct CaseContext {
 
     /// The outcomes that mean harm is alleged.
     static let harmOutcomes: Set<String> = ["strategy-discussion", "immediate-protection"]
+
+    /// What the package makes of one candidate.
+    enum Reading {
+        case handedOver(HandoverPackage.Case)
+        /// Not readable as a referral: the package names it among its unreadable records.
+        case unreadable
+        /// Not this package's: another authority's, received in office hours, or accepted.
+        case notHandedOver
+    }
+
+    /// Whether `record` is handed over in this package, and as what: `carriedOver` when an
+    /// earlier package handed it over and it is not accepted; `centreKey` checks acceptances.
+    func reading(_ record: Record, carriedOver named: Bool, centreKey: [UInt8]) -> Reading {
+        let code = authority.gss
+        guard let timeline = ReferralTimeline(record: record) else { return .unreadable }
+        let centreKeys: (DeviceID) -> [UInt8]? = { HandoverAcceptance.isCentreDevice($0) ? centreKey : nil }
+        // As it stood at the opening: acts recorded since do not change this package.
+        let crossAuthority = CrossAuthorityHistory(
+            record: record, now: window.opensAt, centreKey: centreKeys, actsUpTo: window.opensAt)
+        // Forwarded to this authority as the child's home and not yet settled: its day team
+        // must answer (accept in writing, agree, dispute, or decide once escalated).
+        let forwardedHere =
+            crossAuthority.map { history in
+                history.machine.home == code && history.machine.state != .homeResponsible
+                    && history.machine.state != .hostLeadsByAgreement
+            } ?? false
+        // A case handed over before stays until accepted, even when its host or its receipt
+        // was corrected since; but not for an authority it was forwarded away from.
+        if named, let machine = crossAuthority?.machine, !machine.authorities.contains(code),
+            timeline.hostAuthority != code
+        {
+            return .notHandedOver
+        }
+        guard named || forwardedHere || (timeline.hostAuthority == code && timeline.receivedAt < window.opensAt)
+        else { return .notHandedOver }
+        guard named || forwardedHere || calendar.isEDTCase(receivedAt: timeline.receivedAt) else {
+            return .notHandedOver
+        }
+        if HandoverPackage.isAccepted(record, by: code, centreKey: centreKey) { return .notHandedOver }
+        var settled = timeline
+        settled.hostHomeSettlement = crossAuthority?.settlement
+        return .handedOver(makeCase(record, timeline: settled, crossAuthority: crossAuthority, namedCarriedOver: named))
+    }
 
     func makeCase(
         _ record: Record, timeline: ReferralTimeline, crossAuthority: CrossAuthorityHistory?, namedCarriedOver: Bool

@@ -31,7 +31,8 @@ extension HandoverPackage {
     }
 
     /// The canonical JSON bytes of the package (no newline after it): the bytes of ``json``,
-    /// written a case at a time so the document is never held whole as a value.
+    /// written a case at a time so the document is never held whole as a value, runs of cases
+    /// side by side on the machine's cores.
     public func jsonBytes() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1_024 + cases.count * 2_048)
@@ -47,9 +48,19 @@ extension HandoverPackage {
                 continue
             }
             bytes.append(UInt8(ascii: "["))
-            for (number, item) in cases.enumerated() {
+            // The cases are written across the cores, a run of them each, and joined in order.
+            let runs = SplitWork.runs(over: cases.count, minimumRun: 64) { range in
+                var run: [UInt8] = []
+                run.reserveCapacity(range.count * 2_048)
+                for number in range {
+                    if number > range.lowerBound { run.append(UInt8(ascii: ",")) }
+                    JSONPayload.write(cases[number].json, to: &run)
+                }
+                return run
+            }
+            for (number, run) in runs.enumerated() where !run.isEmpty {
                 if number > 0 { bytes.append(UInt8(ascii: ",")) }
-                JSONPayload.write(item.json, to: &bytes)
+                bytes.append(contentsOf: run)
             }
             bytes.append(UInt8(ascii: "]"))
         }

@@ -115,6 +115,32 @@ extension CentralTests {
             #expect(caseIDs(preview.kept) == ["night-case"])
             #expect(try await storage.keptOpenings(of: Self.reading).isEmpty)
             #expect(try await storage.wasHandedOver(try RecordID("night-case"), to: Self.reading) == false)
+
+            // A preview is made with the document asked for alone, the same bytes as made with both.
+            let beforeOpening = Instant(iso8601: "2026-11-23T08:59:59Z")!
+            let jsonOnly = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: beforeOpening, documents: .json)
+            #expect(jsonOnly.kept.json == preview.kept.json && jsonOnly.kept.html.isEmpty)
+            let pageOnly = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: beforeOpening, documents: .html)
+            #expect(pageOnly.kept.json.isEmpty && !pageOnly.kept.html.isEmpty)
+            #expect(String(decoding: pageOnly.kept.html, as: UTF8.self).contains("night-case"))
+            #expect(try await storage.keptOpenings(of: Self.reading).isEmpty)
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func aPackageKeptAtItsOpeningIsKeptWithBothDocumentsWhateverIsAsked(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try referral("night-case", receivedAt: Self.saturdayNight)], from: try device())
+            let due = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Self.readingOpens, documents: .json)
+            #expect(due.isKept)
+            #expect(!due.kept.json.isEmpty && String(decoding: due.kept.html, as: UTF8.self).contains("night-case"))
+            let kept = try #require(try await storage.keptPackage(authority: Self.reading, opensAt: Self.readingOpens))
+            #expect(kept.json == due.kept.json && kept.html == due.kept.html)
         }
     }
 

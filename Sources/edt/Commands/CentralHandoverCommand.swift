@@ -68,12 +68,15 @@ extension CentralCommand {
             let storage = try await database.open()
             let now = Instant(Date())
             let desk = HandoverDesk(storage: storage, directory: directory)
+            // A package kept is made with both documents; one only shown, with what is printed
+            // (the text lines read the JSON).
+            let documents: HandoverDesk.Documents = html ? .html : .json
             let due: HandoverDesk.Due
             do throws(HandoverDesk.Unavailable) {
                 if let instant = at.flatMap(Instant.init(iso8601:)) {
-                    due = try await desk.package(for: authority, at: instant, now: now)
+                    due = try await desk.package(for: authority, at: instant, now: now, documents: documents)
                 } else {
-                    due = try await desk.latestPackage(for: authority, now: now)
+                    due = try await desk.latestPackage(for: authority, now: now, documents: documents)
                 }
             } catch {
                 throw error.isStorage ? Failure.inputOutput(error.message) : Failure.refused(error.message)

@@ -1,0 +1,55 @@
+import LineProtocol
+import Replication
+import Synchronization
+import TestSupport
+import Testing
+
+/// Work split across the cores gives what one pass in order gives: every item once, in order;
+/// and records read one after another with one reader are the records read each alone.
+@Suite("Work split across the cores")
+struct SplitWorkTests {
+    @Test(arguments: [0, 1, 5, 255, 256, 511, 512, 1_000, 4_097, 100_000])
+    func theRunsCoverEveryItemOnceInOrder(count: Int) {
+        let runs = SplitWork.runs(over: count, minimumRun: 256) { range in range }
+        #expect(runs.flatMap { Array($0) } == Array(0..<count))
+        #expect(runs.count == max(1, min(16, count / 256)))
+        if runs.count > 1 { #expect(runs.allSatisfy { $0.count >= 256 }) }
+    }
+
+    @Test func eachRunsResultComesBackInItsPlace() {
+        let items = (0..<10_000).map { $0 &* 2_654_435_761 % 1_000_003 }
+        let ran = Mutex<[Range<Int>]>([])
+        let sums = SplitWork.runs(over: items.count, minimumRun: 100) { range in
+            ran.withLock { $0.append(range) }
+            return items[range].reduce(0, +)
+        }
+        let runs = ran.withLock { $0.sorted { $0.lowerBound < $1.lowerBound } }
+        #expect(runs.count == 16)
+        #expect(sums == runs.map { items[$0].reduce(0, +) })
+        #expect(sums.reduce(0, +) == items.reduce(0, +))
+    }
+
+    @Test func recordsReadWithOneReaderAreTheRecordsReadEachAlone() throws {
+        var random = SeededGenerator(seed: 7)
+        var reader = RecordCoding.Reader()
+        for _ in 0..<400 {
+            let record = RoundTripTests.record(&random)
+            let encoded = RecordCoding.encode(record)
+            #expect(try reader.decode(encoded, id: record.id) == record)
+            #expect(try RecordCoding.decode(encoded, id: record.id) == record)
+        }
+    }
+
+    @Test func aBadRecordIsRefusedAsAloneAndTheReaderGoesOnReadingTheNext() throws {
+        var random = SeededGenerator(seed: 8)
+        var reader = RecordCoding.Reader()
+        let first = RoundTripTests.record(&random)
+        #expect(try reader.decode(RecordCoding.encode(first), id: first.id) == first)
+        let bad = Array(#"{"entries":[],"fields":[{"context":"-","path":"Bad Path!","values":[]}]}"#.utf8)
+        let alone = #expect(throws: LineProtocolError.self) { try RecordCoding.decode(bad, id: first.id) }
+        let withReader = #expect(throws: LineProtocolError.self) { try reader.decode(bad, id: first.id) }
+        #expect(alone?.description == withReader?.description)
+        let next = RoundTripTests.record(&random)
+        #expect(try reader.decode(RecordCoding.encode(next), id: next.id) == next)
+    }
+}
