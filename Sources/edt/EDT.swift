@@ -23,7 +23,11 @@ struct EDT: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
-            if !(command is CentralCommand.Serve) { AllocatorTuning.forCommand() }
+            switch command {
+            case is CentralCommand.Serve: break  // tunes its own (AllocatorTuning.forServer)
+            case is CentralCommand.HandoverPackageCommand: AllocatorTuning.forWorkAcrossCores()
+            default: AllocatorTuning.forCommand()
+            }
             // Every command is async (`AsyncParsableCommand`); a plain one would run as is.
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
