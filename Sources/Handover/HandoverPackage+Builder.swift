@@ -242,7 +242,8 @@ struct CaseFields {
             case "recordCheck": recordCheck = Self.texts(register)
             case "allegations": allegations = !Self.texts(register).isEmpty
             default:
-                let segments = field.path.segments
+                // Only a child's paths (`children.ITEM.member`) are split into their segments.
+                let segments = path.hasPrefix("children.") ? field.path.segments : []
                 if segments.count >= 3, segments[0] == "children" {
                     let id = String(segments[1])
                     let member = segments.dropFirst(2).joined(separator: ".")

@@ -54,7 +54,7 @@ extension HandoverPackage {
                 run.reserveCapacity(range.count * 2_048)
                 for number in range {
                     if number > range.lowerBound { run.append(UInt8(ascii: ",")) }
-                    JSONPayload.write(cases[number].json, to: &run)
+                    cases[number].writeJSON(to: &run)
                 }
                 return run
             }
@@ -71,24 +71,40 @@ extension HandoverPackage {
 
 extension HandoverPackage.Case {
     /// One case as a JSON value.
-    public var json: FieldValue {
-        .object([
-            "id": .string(id.rawValue),
-            "receivedAt": .string(LondonTime.text(receivedAt)),
-            "hostAuthority": .string(hostAuthority),
-            "homeAuthority": homeAuthority.map(FieldValue.string) ?? .null,
-            "summary": summary.json,
-            "actionsTaken": .array(actionsTaken.map(\.json)),
-            "openTasks": .array(openTasks.map(\.json)),
-            "deadlines": DeadlineJSON.deadlines(deadlines),
-            "missingInformation": .array(missingInformation.map(FieldValue.string)),
-            "conflicts": .array(conflicts.map(FieldValue.string)),
-            "uncertain": .array(uncertain.map(FieldValue.string)),
-            "crossAuthority": crossAuthority?.json ?? .null,
-            "routedTo": routedTo.json,
-            "carriedOver": .bool(carriedOver),
-            "overdue": .bool(overdue),
-        ])
+    public var json: FieldValue { .object(Dictionary(uniqueKeysWithValues: members)) }
+
+    /// The canonical JSON of ``json``, appended to `bytes` without making the object first: its
+    /// members are listed in the canonical (sorted) order already.
+    func writeJSON(to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, (key, value)) in members.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONPayload.write(string: key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            JSONPayload.write(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// The case's members, in the order of their keys' bytes (the canonical order).
+    private var members: [(String, FieldValue)] {
+        [
+            ("actionsTaken", .array(actionsTaken.map(\.json))),
+            ("carriedOver", .bool(carriedOver)),
+            ("conflicts", .array(conflicts.map(FieldValue.string))),
+            ("crossAuthority", crossAuthority?.json ?? .null),
+            ("deadlines", DeadlineJSON.deadlines(deadlines)),
+            ("homeAuthority", homeAuthority.map(FieldValue.string) ?? .null),
+            ("hostAuthority", .string(hostAuthority)),
+            ("id", .string(id.rawValue)),
+            ("missingInformation", .array(missingInformation.map(FieldValue.string))),
+            ("openTasks", .array(openTasks.map(\.json))),
+            ("overdue", .bool(overdue)),
+            ("receivedAt", .string(LondonTime.text(receivedAt))),
+            ("routedTo", routedTo.json),
+            ("summary", summary.json),
+            ("uncertain", .array(uncertain.map(FieldValue.string))),
+        ]
     }
 }
 

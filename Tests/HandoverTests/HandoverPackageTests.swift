@@ -324,11 +324,12 @@ struct HandoverPackageTests {
 
     @Test func thePackageIsTheSameBytesForTheSameInput() throws {
         var maker = try CaseMaker()
-        for index in 0..<40 {
+        // Enough cases that they are read, built and written in several runs across the cores.
+        for index in 0..<200 {
             let minute = index % 60 < 10 ? "0\(index % 60)" : "\(index % 60)"
             // Pairs received at the same instant are ordered by id.
             try maker.referral(
-                "case-\(39 - index)", received: "2026-12-01T2\(index % 4):\(minute):00Z",
+                "case-\(199 - index)", received: "2026-12-01T2\(index % 4):\(minute):00Z",
                 fields: ["children.c00000001.earlyHelpWorker": index % 3 == 0 ? .string("Erin") : nil])
             try maker.referral("twin-\(index)", received: "2026-12-01T20:00:00Z")
         }
@@ -341,6 +342,15 @@ struct HandoverPackageTests {
         JSONPayload.write(first.json, to: &whole)
         #expect(first.jsonBytes() == whole)
         #expect(first.html() == second.html())
+        // The page holds each case once, in the package's order, numbered in turn.
+        let page = first.html()
+        var searchFrom = page.startIndex
+        for (number, item) in first.cases.enumerated() {
+            let line = "Case <strong>\(item.id.rawValue)</strong> (\(number + 1) of \(first.cases.count))"
+            let found = try #require(page.range(of: line, range: searchFrom..<page.endIndex), "\(line)")
+            searchFrom = found.upperBound
+        }
+        #expect(page.components(separatedBy: "<section class=\"case\">").count == first.cases.count + 1)
         #expect(first == second)
         let order = first.cases.map { ($0.receivedAt.secondsSinceEpoch, $0.id.rawValue) }
         #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 })
