@@ -52,6 +52,7 @@ public struct HandoverDesk: Sendable {
         case json
         /// The printable page alone; the JSON document is left empty.
         case html
+        /// The JSON document and the printable page.
         case both
 
         var json: Bool { self != .html }

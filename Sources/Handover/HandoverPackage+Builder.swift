@@ -43,8 +43,11 @@ extension HandoverPackage {
         let runs = SplitWork.runs(over: unique.count, minimumRun: 128) { range in
             var cases: [Case] = []
             var unreadable: [RecordID] = []
+            var gaps = ReferralSchema.GapsMemo()
             for record in unique[range] {
-                switch context.reading(record, carriedOver: carriedOver.contains(record.id), centreKey: centreKey) {
+                switch context.reading(
+                    record, carriedOver: carriedOver.contains(record.id), centreKey: centreKey, gaps: &gaps)
+                {
                 case .handedOver(let item): cases.append(item)
                 case .unreadable: unreadable.append(record.id)
                 case .notHandedOver: continue
@@ -92,8 +95,11 @@ struct CaseContext: Sendable {
     }
 
     /// Whether `record` is handed over in this package, and as what: `carriedOver` when an
-    /// earlier package handed it over and it is not accepted; `centreKey` checks acceptances.
-    func reading(_ record: Record, carriedOver named: Bool, centreKey: [UInt8]) -> Reading {
+    /// earlier package handed it over and it is not accepted; `centreKey` checks acceptances;
+    /// `gaps` is lent from one case to the next (``ReferralSchema/gaps(of:memo:)``).
+    func reading(
+        _ record: Record, carriedOver named: Bool, centreKey: [UInt8], gaps: inout ReferralSchema.GapsMemo
+    ) -> Reading {
         let code = authority.gss
         guard let timeline = ReferralTimeline(record: record) else { return .unreadable }
         let centreKeys: (DeviceID) -> [UInt8]? = { HandoverAcceptance.isCentreDevice($0) ? centreKey : nil }
@@ -122,11 +128,13 @@ struct CaseContext: Sendable {
         if HandoverPackage.isAccepted(record, by: code, centreKey: centreKey) { return .notHandedOver }
         var settled = timeline
         settled.hostHomeSettlement = crossAuthority?.settlement
-        return .handedOver(makeCase(record, timeline: settled, crossAuthority: crossAuthority, namedCarriedOver: named))
+        return .handedOver(
+            makeCase(record, timeline: settled, crossAuthority: crossAuthority, namedCarriedOver: named, gaps: &gaps))
     }
 
     func makeCase(
-        _ record: Record, timeline: ReferralTimeline, crossAuthority: CrossAuthorityHistory?, namedCarriedOver: Bool
+        _ record: Record, timeline: ReferralTimeline, crossAuthority: CrossAuthorityHistory?, namedCarriedOver: Bool,
+        gaps memo: inout ReferralSchema.GapsMemo
     ) -> HandoverPackage.Case {
         let opensAt = window.opensAt
         let fields = CaseFields(record)
@@ -180,7 +188,7 @@ struct CaseContext: Sendable {
                         kind: .settleResponsibility, entry: nil, field: nil, summary: "waiting for \(waiting)"))
             }
         }
-        let gaps = ReferralSchema.gaps(of: record)
+        let gaps = ReferralSchema.gaps(of: record, memo: &memo)
         let confirmationTask = openTasks.contains { $0.kind == .awaitWrittenConfirmation }
         for gap in gaps {
             // Already a task of its own.

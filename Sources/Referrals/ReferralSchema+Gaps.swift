@@ -42,6 +42,14 @@ extension ReferralSchema {
     /// (recommended fields missing, then the conditional gaps), without building its document:
     /// what the handover package lists for each case.
     public static func gaps(of record: Record) -> [String] {
+        var memo = GapsMemo()
+        return gaps(of: record, memo: &memo)
+    }
+
+    /// ``gaps(of:)`` for records read one after another: the recommended members missing are
+    /// worked out once per set of fields present and taken from `memo` after that (the records
+    /// of one package mostly hold the same fields); the conditional gaps are read from each.
+    public static func gaps(of record: Record, memo: inout GapsMemo) -> [String] {
         var present: Set<String> = []
         present.reserveCapacity(record.fields.count)
         for field in record.fields {
@@ -49,7 +57,24 @@ extension ReferralSchema {
             field.register.forEachSibling { if $0.value != .null { holds = true } }
             if holds || field.register.isConflicted { present.insert(field.path.rawValue) }
         }
-        return ReferralView.gaps(present: present, record: record) + conditionalGaps(of: record)
+        let missing: [String]
+        if let known = memo.missing[present] {
+            missing = known
+        } else {
+            missing = ReferralView.gaps(present: present)
+            if memo.missing.count < GapsMemo.maximumSets { memo.missing[present] = missing }
+        }
+        return missing + conditionalGaps(of: record)
+    }
+
+    /// What ``gaps(of:memo:)`` lends one record from those before: the recommended members
+    /// missing for each set of present fields seen, for at most ``maximumSets`` sets (records
+    /// that each hold fields of their own cost no more than without it).
+    public struct GapsMemo: Sendable {
+        var missing: [Set<String>: [String]] = [:]
+        static let maximumSets = 256
+
+        public init() {}
     }
 
     /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``).

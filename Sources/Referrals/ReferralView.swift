@@ -37,7 +37,7 @@ public struct ReferralView: Sendable {
         }
         document = tree.value
         self.conflicts = conflicts
-        gaps = Self.gaps(present: present, record: record) + ReferralSchema.conditionalGaps(of: record)
+        gaps = Self.gaps(present: present) + ReferralSchema.conditionalGaps(of: record)
     }
 
     /// The value of one field when it holds exactly one.
@@ -50,7 +50,7 @@ public struct ReferralView: Sendable {
 
     /// The recommended members missing from a record whose present field paths are `present`
     /// (a field in conflict counts as present: it holds values).
-    static func gaps(present: Set<String>, record: Record) -> [String] {
+    static func gaps(present: Set<String>) -> [String] {
         // What follows each prefix of a present path ("children" → {"c1"}, "children.c1" →
         // {"name"}): which objects hold anything and which items a collection has, found once
         // rather than by scanning every path for every member.

@@ -198,4 +198,57 @@ struct ReferralFieldsAndGapsTests {
         let filled = ReferralView(try #require(replica[id])).gaps
         #expect(!filled.contains("consent.reason") && !filled.contains("children.c1.expectedDate"))
     }
+
+    /// Records read one after another with one memo get the gaps each gets alone: the same
+    /// fields present with different values (the conditional gaps differ), other fields present,
+    /// a field in conflict, a child of another id, a confirmation recorded.
+    @Test func gapsLentFromOneRecordToTheNextAreEachRecordsOwn() throws {
+        let choices: [(String, [FieldValue])] = [
+            ("concern", [.string("Child alone"), .null]),
+            ("verbal", [.bool(true), .bool(false)]),
+            ("referrer.professional", [.bool(true), .bool(false)]),
+            ("referrer.name", [.string("PC Smith")]),
+            ("consent.parentsInformed", [.bool(false), .bool(true)]),
+            ("consent.reason", [.string("Risk of flight."), .string(" ")]),
+            ("children.c1.name", [.string("Amy")]),
+            ("children.c1.unborn", [.bool(true), .bool(false)]),
+            ("children.c2.unborn", [.bool(true)]),
+            ("children.c1.expectedDate", [.string("2027-06-01")]),
+            ("hostAuthority", [.string("E06000038")]),
+        ]
+        var memo = ReferralSchema.GapsMemo()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        var differing = Set<[String]>()
+        for number in 0..<600 {
+            var replica = Replica(device: try DeviceID("edt-laptop-a"))
+            let id = try RecordID("r\(number)")
+            for (path, values) in choices where next(3) > 0 {
+                replica.write(values[next(values.count)], to: try FieldPath(path), in: id)
+            }
+            replica.write(.string("x"), to: try FieldPath("receivedAt"), in: id)
+            if next(5) == 0 {
+                // A second device's write of the same field, concurrent: a conflict.
+                var other = Replica(device: try DeviceID("edt-laptop-b"))
+                other.write(.string("Other concern"), to: try FieldPath("concern"), in: id)
+                replica.merge(other)
+            }
+            if next(4) == 0 {
+                try replica.append(
+                    kind: ReferralEntry.Kind.confirmation.rawValue, payload: .object(["reference": .string("EM-1")]),
+                    to: id)
+            }
+            let record = try #require(replica[id])
+            let alone = ReferralSchema.gaps(of: record)
+            #expect(ReferralSchema.gaps(of: record, memo: &memo) == alone, "record \(number)")
+            #expect(alone == ReferralView(record).gaps)
+            differing.insert(alone)
+        }
+        #expect(differing.count > 20, "the records should not all lack the same")
+    }
 }
