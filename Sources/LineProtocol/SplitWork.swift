@@ -28,7 +28,12 @@ public enum SplitWork {
             let result = body(range)
             results.withLock { $0[run] = result }
         }
-        // concurrentPerform returns once every run has: each result is there.
-        return results.withLock { $0.compactMap { $0 } }
+        // concurrentPerform returns once every run has, so each result is there.
+        return results.withLock { results in
+            results.map { result in
+                guard let result else { preconditionFailure("SplitWork: a run returned no result") }
+                return result
+            }
+        }
     }
 }

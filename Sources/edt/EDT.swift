@@ -23,11 +23,7 @@ struct EDT: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
-            switch command {
-            case is CentralCommand.Serve: break  // tunes its own (AllocatorTuning.forServer)
-            case is CentralCommand.HandoverPackageCommand: AllocatorTuning.forWorkAcrossCores()
-            default: AllocatorTuning.forCommand()
-            }
+            AllocatorProfile.of(command).apply()
             // Every command is async (`AsyncParsableCommand`); a plain one would run as is.
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()

@@ -397,3 +397,8 @@ struct CentralCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension CentralCommand.Serve: ChoosesAllocatorProfile {
+    /// The endpoint sets its allocator once its storage is open (``AllocatorTuning/forServer()``).
+    static var allocatorProfile: AllocatorProfile { .setByTheCommand }
+}

@@ -150,3 +150,8 @@ extension CentralCommand {
         }
     }
 }
+
+extension CentralCommand.HandoverPackageCommand: ChoosesAllocatorProfile {
+    /// The package's cases are read, built and written across the cores (`SplitWork`).
+    static var allocatorProfile: AllocatorProfile { .heapPerThread }
+}

@@ -1,6 +1,39 @@
+import ArgumentParser
+
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// How a command wants the C allocator set before it runs. A command says so by adopting
+/// ``ChoosesAllocatorProfile``; every other command gets ``oneHeap``.
+enum AllocatorProfile {
+    /// One heap for all the command's threads (``AllocatorTuning/forCommand()``).
+    case oneHeap
+    /// A heap per thread, kept while the command runs (``AllocatorTuning/forWorkAcrossCores()``).
+    case heapPerThread
+    /// Left alone at start: the command sets it itself (`edt central serve`, once its storage
+    /// is open, ``AllocatorTuning/forServer()``).
+    case setByTheCommand
+
+    /// The profile of `command`: its own when its type chooses one, else ``oneHeap``.
+    static func of(_ command: any ParsableCommand) -> AllocatorProfile {
+        (type(of: command) as? any ChoosesAllocatorProfile.Type)?.allocatorProfile ?? .oneHeap
+    }
+
+    /// Sets the process's allocator to this profile.
+    func apply() {
+        switch self {
+        case .oneHeap: AllocatorTuning.forCommand()
+        case .heapPerThread: AllocatorTuning.forWorkAcrossCores()
+        case .setByTheCommand: break
+        }
+    }
+}
+
+/// A command whose allocator profile is not the default one heap.
+protocol ChoosesAllocatorProfile {
+    static var allocatorProfile: AllocatorProfile { get }
+}
 
 /// Process-wide settings of the C allocator: one set for the long-running central endpoint, one
 /// for a command that works across the cores, one for the other short commands.
