@@ -9,15 +9,31 @@ public import Replication
 extension CrossAuthorityHistory {
     /// The history as a JSON value.
     public var json: FieldValue {
-        .object([
-            "host": .string(machine.host),
-            "home": machine.home.map(FieldValue.string) ?? .null,
-            "state": machine.state.map { .string($0.rawValue) } ?? .null,
-            "responsible": .string(machine.responsible),
-            "escalatesAt": machine.awaitsEscalation ? .string(machine.escalatesAt.description) : .null,
-            "agreedHostLeads": .array(machine.agreedHostLeads.map(\.rawValue).sorted().map(FieldValue.string)),
-            "history": .array(steps.map(\.json)),
-        ])
+        var writer = CanonicalJSONWriter()
+        write(to: &writer)
+        return writer.value
+    }
+
+    /// Writes ``json``, its keys in canonical order.
+    func write(to writer: inout CanonicalJSONWriter) {
+        writer.beginObject()
+        writer.key("agreedHostLeads")
+        writer.strings(machine.agreedHostLeads.map(\.rawValue).sorted())
+        writer.key("escalatesAt")
+        writer.londonTime(machine.awaitsEscalation ? machine.escalatesAt : nil)
+        writer.key("history")
+        writer.beginArray()
+        for step in steps { step.write(to: &writer) }
+        writer.endArray()
+        writer.key("home")
+        writer.string(machine.home)
+        writer.key("host")
+        writer.string(machine.host)
+        writer.key("responsible")
+        writer.string(machine.responsible)
+        writer.key("state")
+        writer.string(machine.state?.rawValue)
+        writer.endObject()
     }
 
     /// One line a person reads: the state, who is responsible, and what waits.
@@ -40,23 +56,43 @@ extension CrossAuthorityHistory.Step {
     /// `{"event", "party", "authority", "by", "role", "at", "recordedAt", "home", "reference",
     /// "lead", "entry", "state", "applied", "notApplied"}`.
     public var json: FieldValue {
-        func text(_ value: String?) -> FieldValue { value.map(FieldValue.string) ?? .null }
-        return .object([
-            "event": .string(act?.verb.rawValue ?? CrossAuthorityAct.Verb.escalate.rawValue),
-            "party": text(party?.rawValue),
-            "authority": text(act?.authority),
-            "by": text(act?.by.name),
-            "role": text(act?.by.role),
-            "at": .string(at.description),
-            "recordedAt": text(act?.recordedAt.description),
-            "home": text(act?.home),
-            "reference": text(act?.reference),
-            "lead": text(act?.lead),
-            "entry": text(dot.map { "\($0.device.rawValue):\($0.counter)" }),
-            "state": text(state?.rawValue),
-            "applied": .bool(notApplied == nil),
-            "notApplied": text(notApplied),
-        ])
+        var writer = CanonicalJSONWriter()
+        write(to: &writer)
+        return writer.value
+    }
+
+    /// Writes ``json``, its keys in canonical order.
+    func write(to writer: inout CanonicalJSONWriter) {
+        writer.beginObject()
+        writer.key("applied")
+        writer.bool(notApplied == nil)
+        writer.key("at")
+        writer.londonTime(at)
+        writer.key("authority")
+        writer.string(act?.authority)
+        writer.key("by")
+        writer.string(act?.by.name)
+        writer.key("entry")
+        writer.string(dot.map { "\($0.device.rawValue):\($0.counter)" })
+        writer.key("event")
+        writer.string(act?.verb.rawValue ?? CrossAuthorityAct.Verb.escalate.rawValue)
+        writer.key("home")
+        writer.string(act?.home)
+        writer.key("lead")
+        writer.string(act?.lead)
+        writer.key("notApplied")
+        writer.string(notApplied)
+        writer.key("party")
+        writer.string(party?.rawValue)
+        writer.key("recordedAt")
+        writer.londonTime(act?.recordedAt)
+        writer.key("reference")
+        writer.string(act?.reference)
+        writer.key("role")
+        writer.string(act?.by.role)
+        writer.key("state")
+        writer.string(state?.rawValue)
+        writer.endObject()
     }
 
     /// One line a person reads.

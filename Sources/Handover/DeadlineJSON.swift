@@ -7,20 +7,37 @@ public import Replication
 public enum DeadlineJSON {
     /// `{NAME: {"due", "status", "metBy", "metAt", "startsAt", "late", "overdueSeconds"}}`.
     public static func deadlines(_ deadlines: [Deadlines.Deadline]) -> FieldValue {
-        var members: [String: FieldValue] = [:]
-        members.reserveCapacity(deadlines.count)
-        for deadline in deadlines {
-            members[deadline.name.rawValue] = .object([
-                "due": .string(LondonTime.text(deadline.due)),
-                "startsAt": .string(LondonTime.text(deadline.startsAt)),
-                "status": .string(deadline.status.rawValue),
-                "metBy": deadline.metBy.map(FieldValue.string) ?? .null,
-                "metAt": deadline.metAt.map { .string(LondonTime.text($0)) } ?? .null,
-                "late": .bool(deadline.isLate),
-                "overdueSeconds": deadline.overdueSeconds.map { .integer($0) } ?? .null,
-            ])
+        var writer = CanonicalJSONWriter()
+        write(deadlines, to: &writer)
+        return writer.value
+    }
+
+    /// Writes ``deadlines(_:)`` (the last deadline of a name, when two share it).
+    static func write(_ deadlines: [Deadlines.Deadline], to writer: inout CanonicalJSONWriter) {
+        var byName: [String: Deadlines.Deadline] = [:]
+        for deadline in deadlines { byName[deadline.name.rawValue] = deadline }
+        writer.beginObject()
+        for name in byName.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            guard let deadline = byName[name] else { continue }
+            writer.key(name)
+            writer.beginObject()
+            writer.key("due")
+            writer.londonTime(deadline.due)
+            writer.key("late")
+            writer.bool(deadline.isLate)
+            writer.key("metAt")
+            writer.londonTime(deadline.metAt)
+            writer.key("metBy")
+            writer.string(deadline.metBy)
+            writer.key("overdueSeconds")
+            writer.integer(deadline.overdueSeconds)
+            writer.key("startsAt")
+            writer.londonTime(deadline.startsAt)
+            writer.key("status")
+            writer.string(deadline.status.rawValue)
+            writer.endObject()
         }
-        return .object(members)
+        writer.endObject()
     }
 
     /// `[{"task", "entry", "summary"}]`.

@@ -30,6 +30,11 @@ public enum LondonTime {
         instant.written(offsetSeconds: offset(atSecondsSinceEpoch: instant.secondsSinceEpoch))
     }
 
+    /// Appends the UTF-8 of ``text(_:)`` to `out`, with no string made.
+    public static func write(_ instant: Instant, to out: inout [UInt8]) {
+        instant.write(offsetSeconds: offset(atSecondsSinceEpoch: instant.secondsSinceEpoch), to: &out)
+    }
+
     /// The London civil day of an instant.
     public static func day(of instant: Instant) -> CalendarDay {
         day(ofSecondsSinceEpoch: instant.secondsSinceEpoch)

@@ -96,18 +96,51 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// This instant written with a fixed offset from UTC.
     public func written(offsetSeconds: Int) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        write(offsetSeconds: offsetSeconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the UTF-8 of ``written(offsetSeconds:)`` to `out`, with no string made (what a
+    /// document of thousands of instants is written with).
+    public func write(offsetSeconds: Int, to out: inout [UInt8]) {
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
         let local = secondsSinceEpoch + Int64(offsetSeconds)
         let days = Int64((Double(local) / 86_400).rounded(.down))
         let secondOfDay = Int(local - days * 86_400)
         let (year, month, day) = Self.civil(fromDays: days)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var text =
-            "\(year < 1000 ? String(repeating: "0", count: 4 - String(year).count) : "")\(year)-\(two(month))-\(two(day))"
-        text += "T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
-        if !fractionDigits.isEmpty { text += "." + fractionDigits }
-        if offsetSeconds == 0 { return text + "Z" }
+        if (0...9_999).contains(year) { digits(year, 4) } else { out.append(contentsOf: String(year).utf8) }
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3_600, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        if !fractionDigits.isEmpty {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: fractionDigits.utf8)
+        }
+        if offsetSeconds == 0 {
+            out.append(UInt8(ascii: "Z"))
+            return
+        }
         let magnitude = abs(offsetSeconds)
-        return text + (offsetSeconds < 0 ? "-" : "+") + two(magnitude / 3_600) + ":" + two(magnitude / 60 % 60)
+        out.append(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+        digits(magnitude / 3_600, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(magnitude / 60 % 60, 2)
     }
 
     public static func < (lhs: Instant, rhs: Instant) -> Bool {

@@ -58,6 +58,7 @@ struct CrossAuthorityPackageTests {
             #expect(items(json["history"]).count == 2)
             let html = monday.html()
             #expect(html.contains("escalatedToSeniorManagers"))
+            try expectCanonicalJSON(monday)
         }
 
         // Senior managers decide on Monday at 10:00 that Hampshire leads.
@@ -73,6 +74,7 @@ struct CrossAuthorityPackageTests {
         let tuesday = try #require(try package(Self.slough, at: "2026-12-08T09:00:00Z", maker.records).cases.first)
         #expect(tuesday.crossAuthority?.machine.state == .homeResponsible)
         #expect(tuesday.crossAuthority?.machine.responsible == Self.hampshire)
+        try expectCanonicalJSON(try package(Self.slough, at: "2026-12-08T09:00:00Z", maker.records))
         #expect(!tuesday.openTasks.contains { $0.kind == .settleResponsibility })
     }
 

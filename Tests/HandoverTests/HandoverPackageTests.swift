@@ -219,6 +219,7 @@ struct HandoverPackageTests {
         maker.laptop.merge(other.laptop)
 
         let handover = try package(Self.reading, at: "2026-12-01T22:30:00Z", maker.records)
+        try expectCanonicalJSON(handover)
         let item = try #require(handover.cases.first)
         #expect(item.homeAuthority == Self.slough)
         // The home authority is recorded but the case was never forwarded: no state, and a task.

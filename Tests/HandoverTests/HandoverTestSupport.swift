@@ -1,6 +1,8 @@
 import Foundation
 import Handover
+import LineProtocol
 import Referrals
+import Testing
 
 /// An instant written out by hand in a test (`2026-03-30T17:00:00+01:00`); a typo stops the test.
 func at(_ text: String) -> Instant {
@@ -39,4 +41,13 @@ struct FoundationLondon {
         let weekday = ((parts.weekday ?? 1) + 5) % 7 + 1
         return (day, weekday, (parts.hour ?? 0) * 3_600 + (parts.minute ?? 0) * 60 + (parts.second ?? 0))
     }
+}
+
+/// Expects the package's JSON to be canonical: read back and written again, the same bytes (its
+/// keys in byte order at every level, nothing but the value).
+func expectCanonicalJSON(_ package: HandoverPackage, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let bytes = package.jsonBytes()
+    var again: [UInt8] = []
+    JSONPayload.write(try JSONPayload.read(bytes[...]), to: &again)
+    #expect(again == bytes, sourceLocation: sourceLocation)
 }
