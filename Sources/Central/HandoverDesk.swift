@@ -282,17 +282,33 @@ public struct HandoverDesk: Sendable {
                 candidates.append(record)
             }
         }
-        // Each case the package shows is recorded as read for the authority's day team first.
+        // Each case the package shows is recorded as read for the authority's day team before
+        // the package is given out: written while the package is built, and awaited.
         let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")
-        try await storageCall { () async throws(CentralError) in
-            try await storage.audit(candidates.map(\.id), by: reader)
-        }
+        let ids = candidates.map(\.id)
+        async let auditFailure = Self.audit(ids, by: reader, in: storage)
+        let package: HandoverPackage
         do {
-            return try HandoverPackage.build(
+            package = try HandoverPackage.build(
                 authority: authority, at: opensAt, candidates: candidates, carriedOver: carriedOver,
                 directory: directory, centreKey: storage.publicKey, routing: routing)
         } catch {
+            _ = await auditFailure
             throw Unavailable(message: error.message, isStorage: false)
+        }
+        if let failure = await auditFailure { throw Unavailable(message: failure.message, isStorage: true) }
+        return package
+    }
+
+    /// Records each of `ids` as read by `reader`: nil once recorded, else the failure.
+    private static func audit(
+        _ ids: [RecordID], by reader: AuditActor, in storage: any CentralStorage
+    ) async -> CentralError? {
+        do throws(CentralError) {
+            try await storage.audit(ids, by: reader)
+            return nil
+        } catch {
+            return error
         }
     }
 

@@ -250,11 +250,7 @@ struct CaseFields {
             case "recordCheck": recordCheck = Self.texts(register)
             case "allegations": allegations = !Self.texts(register).isEmpty
             default:
-                // Only a child's paths (`children.ITEM.member`) are split into their segments.
-                let segments = path.hasPrefix("children.") ? field.path.segments : []
-                if segments.count >= 3, segments[0] == "children" {
-                    let id = String(segments[1])
-                    let member = segments.dropFirst(2).joined(separator: ".")
+                if let (id, member) = Self.childPath(path) {
                     read = children[id, default: ChildFields(id: id)].read(member, register)
                 } else {
                     read = false
@@ -263,6 +259,19 @@ struct CaseFields {
             if read, register.isConflicted { uncertain.insert(path) }
         }
         self.children = children.keys.sorted().compactMap { children[$0] }
+    }
+
+    /// The item and the member of a child's path (`children.ITEM.member` → `ITEM`, `member`,
+    /// which may hold dots itself); nil for any other path. Read off the path's bytes, with no
+    /// segments made.
+    static func childPath(_ path: String) -> (id: String, member: Substring)? {
+        let prefix = "children."
+        guard path.hasPrefix(prefix) else { return nil }
+        let rest = path.utf8.dropFirst(prefix.utf8.count)
+        guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex else { return nil }
+        let member = path[path.utf8.index(after: dot)...]
+        guard !member.isEmpty else { return nil }
+        return (String(path[rest.startIndex..<dot]), member)
     }
 
     /// The distinct texts of a register, in order (several while it is in conflict).
@@ -305,7 +314,7 @@ struct ChildFields {
     init(id: String) { self.id = id }
 
     /// Reads the member `member` of the child; false when it is not one the package reads.
-    mutating func read(_ member: String, _ register: MultiValueRegister) -> Bool {
+    mutating func read(_ member: Substring, _ register: MultiValueRegister) -> Bool {
         switch member {
         case "name": name = CaseFields.texts(register)
         case "dateOfBirth": dateOfBirth = CaseFields.texts(register)

@@ -3,6 +3,7 @@ import CentralPostgres
 import Crypto
 import Foundation
 import GRDB
+import Handover
 import LineProtocol
 import Referrals
 import Replication
@@ -121,6 +122,51 @@ struct AuditLogTests {
                 key: Curve25519.Signing.PrivateKey())
             #expect(try await verify(storage, extra: [forged]) == .forgedAnchor(number: head.number))
             #expect(AuditAnchor(line: "edt-audit-anchor 1 x 4 zz 2026 sig") == nil, "a malformed line is no anchor")
+        }
+    }
+}
+
+extension AuditLogTests {
+    /// Every case a handover package shows is recorded as read for the authority's day team; a
+    /// package whose reading cannot be recorded is neither shown nor kept.
+    @Test(arguments: StorageBackend.available) func aPackageIsShownOnlyOnceEachOfItsCasesIsRecordedAsRead(
+        backend: StorageBackend
+    ) async throws {
+        try await central.withStorage(backend) { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try central.referral("night-1"), try central.referral("night-2")], from: try central.device())
+            let desk = HandoverDesk(storage: storage, directory: .shipped)
+            let monday = Instant(iso8601: "2026-11-30T09:00:00Z")!
+            // The audit log refuses every entry: the package fails as a storage failure.
+            if backend == .sqlite {
+                try tamper(
+                    storage,
+                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            } else {
+                try tamper(
+                    storage,
+                    """
+                    CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql;
+                    CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();
+                    """)
+            }
+            await #expect {
+                _ = try await desk.package(for: CentralTests.reading, at: monday, now: monday)
+            } throws: { error in
+                (error as? HandoverDesk.Unavailable)?.isStorage == true
+            }
+            #expect(try await storage.keptPackage(authority: CentralTests.reading, opensAt: monday) == nil)
+            #expect(try await storage.auditEntries(of: try RecordID("night-1")).allSatisfy { $0.action != "handover" })
+
+            try tamper(
+                storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
+            let due = try await desk.package(for: CentralTests.reading, at: monday, now: monday)
+            #expect(due.isKept && due.kept.cases.map(\.rawValue) == ["night-1", "night-2"])
+            for id in ["night-1", "night-2"] {
+                let reads = try await storage.auditEntries(of: try RecordID(id)).filter { $0.action == "handover" }
+                #expect(reads.map(\.who) == ["handover-desk"])
+                #expect(reads.map(\.authorities) == [CentralTests.reading])
+            }
         }
     }
 }

@@ -94,22 +94,26 @@ extension CentralCommand {
                 throw Failure.refused(
                     "the package kept at \(due.kept.opensAt) was kept without its printable page; use --json")
             }
-            let bytes: [UInt8]
-            if html {
-                bytes = due.kept.html
-            } else if json {
-                bytes = due.kept.json + [0x0A]
-            } else {
-                bytes = Array(Self.text(due.kept).utf8)
-            }
+            // The document, then what ends it (JSON ends with a newline), written as they are.
+            let (bytes, ending): ([UInt8], [UInt8]) =
+                if html {
+                    (due.kept.html, [])
+                } else if json {
+                    (due.kept.json, [0x0A])
+                } else {
+                    (Array(Self.text(due.kept).utf8), [])
+                }
             if let out {
                 do {
-                    try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+                    var data = Data(bytes)
+                    data.append(contentsOf: ending)
+                    try data.write(to: URL(fileURLWithPath: out), options: .atomic)
                 } catch {
                     throw Failure.inputOutput("cannot write \(out): \(error.localizedDescription)")
                 }
             } else {
                 FileHandleOutput.standardOutput(bytes)
+                FileHandleOutput.standardOutput(ending)
             }
         }
 
