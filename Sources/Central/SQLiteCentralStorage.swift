@@ -676,8 +676,12 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     public func unacceptedCases(of authority: String) async throws(CentralError) -> [Replication.Record] {
-        let rows = try await read { db in
-            try Row.fetchAll(
+        try await read { db in
+            // Each batch of rows is decoded on another core while the next is read.
+            let decoding = StoredCases.Decoding()
+            var batch: [(id: String, body: [UInt8])] = []
+            batch.reserveCapacity(StoredCases.Decoding.batchSize)
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
@@ -685,10 +689,19 @@ public final class SQLiteCentralStorage: CentralStorage {
                     AND (cases.accepted = 0 OR cases.awaiting_home = ?)
                     ORDER BY cases.id
                     """,
-                arguments: [authority, authority]
-            ).map { row -> (id: String, body: Data) in (row[0], row[1]) }
+                arguments: [authority, authority])
+            while let row = try rows.next() {
+                // The body is copied once, straight out of SQLite's buffer.
+                let body = try row.withUnsafeData(atIndex: 1) { data in data.map { Array($0) } ?? [] }
+                batch.append((id: row[0], body: body))
+                if batch.count == StoredCases.Decoding.batchSize {
+                    decoding.add(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            decoding.add(batch)
+            return try decoding.records()
         }
-        return try StoredCases.decode(rows) { Array($0) }
     }
 
     public func authoritiesWithCases() async throws(CentralError) -> [String] {

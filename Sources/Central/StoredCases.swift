@@ -1,5 +1,7 @@
+import Dispatch
 import LineProtocol
 public import Replication
+import Synchronization
 
 /// Cases as a central database stores them (each record's canonical JSON, ``RecordCoding``),
 /// read back many at a time: what both backends share when a package reads an authority's open
@@ -11,23 +13,78 @@ public enum StoredCases {
     public static func decode<Body: Sendable>(
         _ rows: [(id: String, body: Body)], bytes: @Sendable (Body) -> [UInt8]
     ) throws(CentralError) -> [Record] {
-        let runs = SplitWork.runs(over: rows.count, minimumRun: 128) { range -> Result<[Record], CentralError> in
-            var records: [Record] = []
-            records.reserveCapacity(range.count)
-            var reader = RecordCoding.Reader()
-            for (id, body) in rows[range] {
-                do {
-                    records.append(try reader.decode(bytes(body), id: try RecordID(id)))
-                } catch {
-                    return .failure(
-                        CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)"))
-                }
-            }
-            return .success(records)
+        let runs = SplitWork.runs(over: rows.count, minimumRun: 128) { range in
+            decodeRun(rows[range], bytes: bytes)
         }
+        return try joined(runs)
+    }
+
+    /// The records of a run of rows, or the failure of the first that cannot be read.
+    static func decodeRun<Body>(
+        _ rows: ArraySlice<(id: String, body: Body)>, bytes: (Body) -> [UInt8]
+    ) -> Result<[Record], CentralError> {
         var records: [Record] = []
         records.reserveCapacity(rows.count)
+        var reader = RecordCoding.Reader()
+        for (id, body) in rows {
+            do {
+                records.append(try reader.decode(bytes(body), id: try RecordID(id)))
+            } catch {
+                return .failure(CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)"))
+            }
+        }
+        return .success(records)
+    }
+
+    /// The records of every run, in order; the first run's failure, in order.
+    static func joined(_ runs: [Result<[Record], CentralError>]) throws(CentralError) -> [Record] {
+        var records: [Record] = []
+        records.reserveCapacity(runs.reduce(0) { $0 + ((try? $1.get())?.count ?? 0) })
         for run in runs { records += try run.get() }
         return records
+    }
+
+    /// Stored cases decoded while they are still being read: each batch of rows added is decoded
+    /// at once on another thread, so reading rows from the database and decoding them overlap.
+    ///
+    /// ```swift
+    /// let decoding = StoredCases.Decoding()
+    /// while let batch = nextRows() { decoding.add(batch) }
+    /// let records = try decoding.records()
+    /// ```
+    public final class Decoding: Sendable {
+        /// How many rows a caller gathers before adding them: enough to be worth a thread.
+        public static let batchSize = 256
+
+        private let group = DispatchGroup()
+        private let batches = Mutex<[Result<[Record], CentralError>?]>([])
+
+        public init() {}
+
+        /// Starts decoding `rows` (ids and stored bodies), which come after those added before.
+        public func add(_ rows: [(id: String, body: [UInt8])]) {
+            guard !rows.isEmpty else { return }
+            let number = batches.withLock { batches in
+                batches.append(nil)
+                return batches.count - 1
+            }
+            DispatchQueue.global().async(group: group) { [self] in
+                let result = StoredCases.decodeRun(rows[...]) { $0 }
+                batches.withLock { $0[number] = result }
+            }
+        }
+
+        /// Every record added, in the order added, once all are decoded. Throws a storage error
+        /// naming the first case, in that order, whose body cannot be read.
+        public func records() throws(CentralError) -> [Record] {
+            group.wait()
+            let runs = batches.withLock { batches in
+                batches.map { batch in
+                    guard let batch else { preconditionFailure("StoredCases.Decoding: a batch was not decoded") }
+                    return batch
+                }
+            }
+            return try joined(runs)
+        }
     }
 }
