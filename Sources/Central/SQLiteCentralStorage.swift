@@ -700,7 +700,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 }
             }
             decoding.add(batch)
-            return try decoding.records()
+            return try decoding.waitForRecords()
         }
     }
 

@@ -4,31 +4,17 @@ public import Replication
 import Synchronization
 
 /// Cases as a central database stores them (each record's canonical JSON, ``RecordCoding``),
-/// read back many at a time: what both backends share when a package reads an authority's open
-/// cases.
+/// read back many at a time, decoded across the cores while they are read: what both backends
+/// share when a package reads an authority's open cases.
 public enum StoredCases {
-    /// The records of `rows` (each an id and its stored body, which `bytes` gives), in the
-    /// order of `rows`, decoded across the machine's cores. Throws a storage error naming the
-    /// first case, in that order, whose body cannot be read.
-    public static func decode<Body: Sendable>(
-        _ rows: [(id: String, body: Body)], bytes: @Sendable (Body) -> [UInt8]
-    ) throws(CentralError) -> [Record] {
-        let runs = SplitWork.runs(over: rows.count, minimumRun: 128) { range in
-            decodeRun(rows[range], bytes: bytes)
-        }
-        return try joined(runs)
-    }
-
     /// The records of a run of rows, or the failure of the first that cannot be read.
-    static func decodeRun<Body>(
-        _ rows: ArraySlice<(id: String, body: Body)>, bytes: (Body) -> [UInt8]
-    ) -> Result<[Record], CentralError> {
+    static func decodeRun(_ rows: [(id: String, body: [UInt8])]) -> Result<[Record], CentralError> {
         var records: [Record] = []
         records.reserveCapacity(rows.count)
         var reader = RecordCoding.Reader()
         for (id, body) in rows {
             do {
-                records.append(try reader.decode(bytes(body), id: try RecordID(id)))
+                records.append(try reader.decode(body, id: try RecordID(id)))
             } catch {
                 return .failure(CentralError(.storage, "case \(id) is stored in a form that cannot be read: \(error)"))
             }
@@ -50,7 +36,7 @@ public enum StoredCases {
     /// ```swift
     /// let decoding = StoredCases.Decoding()
     /// while let batch = nextRows() { decoding.add(batch) }
-    /// let records = try decoding.records()
+    /// let records = try await decoding.records()
     /// ```
     public final class Decoding: Sendable {
         /// How many rows a caller gathers before adding them: enough to be worth a thread.
@@ -69,15 +55,30 @@ public enum StoredCases {
                 return batches.count - 1
             }
             DispatchQueue.global().async(group: group) { [self] in
-                let result = StoredCases.decodeRun(rows[...]) { $0 }
+                let result = StoredCases.decodeRun(rows)
                 batches.withLock { $0[number] = result }
             }
         }
 
-        /// Every record added, in the order added, once all are decoded. Throws a storage error
-        /// naming the first case, in that order, whose body cannot be read.
-        public func records() throws(CentralError) -> [Record] {
+        /// Every record added, in the order added, once all are decoded, blocking the calling
+        /// thread until then (for a caller on a thread of its own, as SQLite's are). Throws a
+        /// storage error naming the first case, in that order, whose body cannot be read.
+        public func waitForRecords() throws(CentralError) -> [Record] {
             group.wait()
+            return try collected()
+        }
+
+        /// ``waitForRecords()`` for a caller on Swift's cooperative threads: waits without holding
+        /// one.
+        public func records() async throws(CentralError) -> [Record] {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                group.notify(queue: .global()) { done.resume() }
+            }
+            return try collected()
+        }
+
+        /// The records once every batch is decoded.
+        private func collected() throws(CentralError) -> [Record] {
             let runs = batches.withLock { batches in
                 batches.map { batch in
                     guard let batch else { preconditionFailure("StoredCases.Decoding: a batch was not decoded") }

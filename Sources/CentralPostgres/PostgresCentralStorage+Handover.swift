@@ -185,9 +185,12 @@ extension PostgresCentralStorage {
     }
 
     public func unacceptedCases(of authority: String) async throws(CentralError) -> [Replication.Record] {
-        let rows = try await withConnection { connection in
-            var rows: [(id: String, body: ByteBuffer)] = []
-            for try await row in try await connection.query(
+        try await withConnection { connection in
+            // Each batch of rows is decoded on another core while the next ones arrive.
+            let decoding = StoredCases.Decoding()
+            var batch: [(id: String, body: [UInt8])] = []
+            batch.reserveCapacity(StoredCases.Decoding.batchSize)
+            for try await (id, body) in try await connection.query(
                 """
                 SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
                 WHERE case_authorities.authority = \(authority) AND case_authorities.left_at IS NULL
@@ -195,11 +198,15 @@ extension PostgresCentralStorage {
                 ORDER BY cases.id
                 """, logger: self.logger
             ).decode((String, ByteBuffer).self) {
-                rows.append(row)
+                batch.append((id: id, body: Array(body.readableBytesView)))
+                if batch.count == StoredCases.Decoding.batchSize {
+                    decoding.add(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
-            return rows
+            decoding.add(batch)
+            return try await decoding.records()
         }
-        return try StoredCases.decode(rows) { Array($0.readableBytesView) }
     }
 
     public func authoritiesWithCases() async throws(CentralError) -> [String] {
