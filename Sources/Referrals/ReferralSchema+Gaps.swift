@@ -50,18 +50,20 @@ extension ReferralSchema {
     /// worked out once per set of fields present and taken from `memo` after that (the records
     /// of one package mostly hold the same fields); the conditional gaps are read from each.
     public static func gaps(of record: Record, memo: inout GapsMemo) -> [String] {
-        var present: Set<String> = []
+        // The paths present, in the record's order: records read one after another share their
+        // paths' storage, so comparing this with a set seen before is cheap.
+        var present: [String] = []
         present.reserveCapacity(record.fields.count)
         for field in record.fields {
             var holds = false
             field.register.forEachSibling { if $0.value != .null { holds = true } }
-            if holds || field.register.isConflicted { present.insert(field.path.rawValue) }
+            if holds || field.register.isConflicted { present.append(field.path.rawValue) }
         }
         let missing: [String]
         if let known = memo.missing[present] {
             missing = known
         } else {
-            missing = ReferralView.gaps(present: present)
+            missing = ReferralView.gaps(present: Set(present))
             if memo.missing.count < GapsMemo.maximumSets { memo.missing[present] = missing }
         }
         return missing + conditionalGaps(of: record)
@@ -71,7 +73,8 @@ extension ReferralSchema {
     /// missing for each set of present fields seen, for at most ``maximumSets`` sets (records
     /// that each hold fields of their own cost no more than without it).
     public struct GapsMemo: Sendable {
-        var missing: [Set<String>: [String]] = [:]
+        /// Keyed by the paths present, in the order of the record's fields.
+        var missing: [[String]: [String]] = [:]
         static let maximumSets = 256
 
         public init() {}
