@@ -258,9 +258,11 @@ public struct HandoverDesk: Sendable {
         // The document and the page are made side by side (each a pass over every case).
         async let json = documents.json ? package.jsonBytes() : []
         let html = documents.html ? Array(package.html().utf8) : []
-        return KeptPackage(
+        let kept = KeptPackage(
             authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
             json: await json, html: html)
+        BackgroundRelease.drop(consume package)
+        return kept
     }
 
     /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
@@ -297,6 +299,7 @@ public struct HandoverDesk: Sendable {
             throw Unavailable(message: error.message, isStorage: false)
         }
         if let failure = await auditFailure { throw Unavailable(message: failure.message, isStorage: true) }
+        BackgroundRelease.drop(consume candidates)
         return package
     }
 
