@@ -172,3 +172,19 @@ struct CanonicalJSONWriter {
     }
     #endif
 }
+
+/// A value the handover writes as canonical JSON member by member.
+protocol CanonicalJSONWritable {
+    /// Writes the value, its keys in canonical order.
+    func write(to writer: inout CanonicalJSONWriter)
+}
+
+extension CanonicalJSONWritable {
+    /// The value as JSON: the bytes ``write(to:)`` writes, read back (so its shape is written
+    /// once, by ``write(to:)``).
+    var writtenJSON: FieldValue {
+        var writer = CanonicalJSONWriter()
+        write(to: &writer)
+        return writer.value
+    }
+}

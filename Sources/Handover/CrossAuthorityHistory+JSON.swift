@@ -6,13 +6,9 @@ public import Replication
 /// `{"host", "home", "state", "responsible", "escalatesAt", "agreedHostLeads", "history": [...]}`,
 /// each step `{"event", "party", "authority", "by", "role", "at", "recordedAt", "home",
 /// "reference", "lead", "entry", "state", "applied", "notApplied"}`. Instants in London's offset.
-extension CrossAuthorityHistory {
+extension CrossAuthorityHistory: CanonicalJSONWritable {
     /// The history as a JSON value.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     /// Writes ``json``, its keys in canonical order.
     func write(to writer: inout CanonicalJSONWriter) {
@@ -52,14 +48,10 @@ extension CrossAuthorityHistory {
     }
 }
 
-extension CrossAuthorityHistory.Step {
+extension CrossAuthorityHistory.Step: CanonicalJSONWritable {
     /// `{"event", "party", "authority", "by", "role", "at", "recordedAt", "home", "reference",
     /// "lead", "entry", "state", "applied", "notApplied"}`.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     /// Writes ``json``, its keys in canonical order.
     func write(to writer: inout CanonicalJSONWriter) {

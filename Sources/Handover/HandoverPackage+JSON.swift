@@ -46,13 +46,9 @@ extension HandoverPackage {
     }
 }
 
-extension HandoverPackage.Case {
+extension HandoverPackage.Case: CanonicalJSONWritable {
     /// One case as a JSON value.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     /// Writes the case's members, in the order of their keys' bytes (the canonical order).
     func write(to writer: inout CanonicalJSONWriter) {
@@ -95,13 +91,9 @@ extension HandoverPackage.Case {
     }
 }
 
-extension HandoverPackage.Summary {
+extension HandoverPackage.Summary: CanonicalJSONWritable {
     /// `{"children": [...], "concern", "childSafeNow", "immediateProtection"}`.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     func write(to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
@@ -119,13 +111,9 @@ extension HandoverPackage.Summary {
     }
 }
 
-extension HandoverPackage.Child {
+extension HandoverPackage.Child: CanonicalJSONWritable {
     /// `{"id", "name", "dateOfBirth", "ageEstimate", "unborn", "expectedDate", "location"}`.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     func write(to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
@@ -147,13 +135,9 @@ extension HandoverPackage.Child {
     }
 }
 
-extension HandoverPackage.Action {
+extension HandoverPackage.Action: CanonicalJSONWritable {
     /// `{"entry", "kind", "at", "by", "role", "text", "measures"}`.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     func write(to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
@@ -175,13 +159,9 @@ extension HandoverPackage.Action {
     }
 }
 
-extension HandoverPackage.Task {
+extension HandoverPackage.Task: CanonicalJSONWritable {
     /// `{"task", "entry", "field", "summary"}`: the open tasks' shape, with the field.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     func write(to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
@@ -197,13 +177,9 @@ extension HandoverPackage.Task {
     }
 }
 
-extension Route {
+extension Route: CanonicalJSONWritable {
     /// `{"destination": "team"|"worker"|"front-door", "name", "team", "rule", "child", "reason"}`.
-    public var json: FieldValue {
-        var writer = CanonicalJSONWriter()
-        write(to: &writer)
-        return writer.value
-    }
+    public var json: FieldValue { writtenJSON }
 
     func write(to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
