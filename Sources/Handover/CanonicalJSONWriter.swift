@@ -32,8 +32,17 @@ struct CanonicalJSONWriter {
     }
 
     /// The value of the bytes written (one whole value), for callers that want it as a value.
-    var value: FieldValue {
-        (try? JSONPayload.read(bytes[...], maximumDepth: 64)) ?? .null
+    var value: FieldValue { Self.readBack(bytes) }
+
+    /// `bytes` this writer wrote, read back as a value.
+    static func readBack(_ bytes: [UInt8]) -> FieldValue {
+        do {
+            return try JSONPayload.read(bytes[...], maximumDepth: 64)
+        } catch {
+            // Only a fault in the writer itself could leave bytes that do not read back.
+            assertionFailure("CanonicalJSONWriter wrote JSON it cannot read back: \(error)")
+            return .null
+        }
     }
 
     mutating func beginObject() {

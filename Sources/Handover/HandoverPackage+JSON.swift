@@ -12,7 +12,7 @@ public import Replication
 /// (keys sorted, no spaces), so the same package gives the same bytes.
 extension HandoverPackage {
     /// The package as a JSON value (``jsonBytes()`` read back).
-    public var json: FieldValue { (try? JSONPayload.read(jsonBytes()[...])) ?? .null }
+    public var json: FieldValue { CanonicalJSONWriter.readBack(jsonBytes()) }
 
     /// The canonical JSON bytes of the package (no newline after it), written straight from the
     /// package with runs of cases side by side on the machine's cores.
