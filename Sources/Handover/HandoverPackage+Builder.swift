@@ -250,7 +250,7 @@ struct CaseFields {
             case "recordCheck": recordCheck = Self.texts(register)
             case "allegations": allegations = !Self.texts(register).isEmpty
             default:
-                if let (id, member) = Self.childPath(path) {
+                if let (id, member) = ReferralSchema.childPath(path) {
                     read = children[id, default: ChildFields(id: id)].read(member, register)
                 } else {
                     read = false
@@ -259,19 +259,6 @@ struct CaseFields {
             if read, register.isConflicted { uncertain.insert(path) }
         }
         self.children = children.keys.sorted().compactMap { children[$0] }
-    }
-
-    /// The item and the member of a child's path (`children.ITEM.member` → `ITEM`, `member`,
-    /// which may hold dots itself); nil for any other path. Read off the path's bytes, with no
-    /// segments made.
-    static func childPath(_ path: String) -> (id: String, member: Substring)? {
-        let prefix = "children."
-        guard path.hasPrefix(prefix) else { return nil }
-        let rest = path.utf8.dropFirst(prefix.utf8.count)
-        guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex else { return nil }
-        let member = path[path.utf8.index(after: dot)...]
-        guard !member.isEmpty else { return nil }
-        return (String(path[rest.startIndex..<dot]), member)
     }
 
     /// The distinct texts of a register, in order (several while it is in conflict).

@@ -80,18 +80,24 @@ extension ReferralSchema {
         public init() {}
     }
 
+    /// The item and the member of a child's path (`children.ITEM.member` → `ITEM`, `member`,
+    /// which may hold dots itself); nil for any other path. Read off the path's bytes: most
+    /// paths are not a child's, and splitting every path into segments is what this avoids.
+    public static func childPath(_ path: String) -> (item: String, member: Substring)? {
+        let prefix = "children."
+        guard path.hasPrefix(prefix) else { return nil }
+        let rest = path.utf8.dropFirst(prefix.utf8.count)
+        guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex else { return nil }
+        let member = path[path.utf8.index(after: dot)...]
+        guard !member.isEmpty else { return nil }
+        return (String(path[rest.startIndex..<dot]), member)
+    }
+
     /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``).
     static func conditionalGaps(of record: Record) -> [String] {
         var children: Set<String> = []
-        let prefix = "children."
         for field in record.fields {
-            // `children.ITEM.member`: the item, read off the path's bytes (most paths are not
-            // a child's; splitting every path into segments is what this avoids).
-            let path = field.path.rawValue
-            guard path.hasPrefix(prefix) else { continue }
-            let rest = path.utf8.dropFirst(prefix.utf8.count)
-            guard let dot = rest.firstIndex(of: UInt8(ascii: ".")) else { continue }
-            children.insert(String(path[rest.startIndex..<dot]))
+            if let child = childPath(field.path.rawValue) { children.insert(child.item) }
         }
         let confirmed = record.entries.contains { $0.kind == ReferralEntry.Kind.confirmation.rawValue }
         return conditionalGaps(

@@ -252,3 +252,14 @@ struct ReferralFieldsAndGapsTests {
         #expect(differing.count > 20, "the records should not all lack the same")
     }
 }
+
+extension ReferralFieldsAndGapsTests {
+    @Test func aChildsPathIsReadAsItsItemAndMember() {
+        #expect(ReferralSchema.childPath("children.c00000001.name")?.item == "c00000001")
+        #expect(
+            ReferralSchema.childPath("children.c1.allocatedSocialWorker.team")?.member == "allocatedSocialWorker.team")
+        for other in ["concern", "children", "children.c1", "children..name", "children.c1.", "childrenX.c1.name"] {
+            #expect(ReferralSchema.childPath(other) == nil, "\(other)")
+        }
+    }
+}
