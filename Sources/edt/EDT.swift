@@ -7,6 +7,12 @@ import Glibc
 /// The `edt` command-line program: one executable, subcommands per job. It parses arguments,
 /// calls the `Laptop` layer (or `Central`) and prints; the contract is `Docs/CLI.md`.
 /// Exit status: 0 done; 1 refused (with an `error:` line); 2 usage; 3 I/O.
+///
+/// Every command names itself (`commandName:` in its configuration). Without one, the argument
+/// parser derives the name from the type's, with `String(describing:)`, for every command of the
+/// tree on every run, and each of those asks Swift's runtime whether a type conforms to a
+/// protocol: a search of every conformance the program holds. That was about a third of what
+/// `edt --version` cost.
 @main
 struct EDT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -20,6 +20,7 @@ struct AuthorityCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the authorities in force today, in code order.")
 
         @OptionGroup var authorities: AuthorityOptions
@@ -62,6 +63,7 @@ struct AuthorityCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract:
                 "Show one authority: codes, dates, office hours, early closing, closure days, decision standard, EDT cover."
         )

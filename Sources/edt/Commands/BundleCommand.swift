@@ -14,6 +14,7 @@ struct BundleCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write the replica's content as an EDTLP bundle (to stdout when no --out).",
             discussion:
                 "With --since VECTOR (the recipient's version vector, e.g. edt-laptop-a:12,edt-laptop-b:3), only what the recipient lacks."
@@ -54,6 +55,7 @@ struct BundleCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Merge an EDTLP bundle into the replica (from stdin when no --in): all or nothing, idempotent.",
             discussion: """
                 The whole bundle is verified first (its signature, frame count, checksum, every \

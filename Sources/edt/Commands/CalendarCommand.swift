@@ -58,6 +58,7 @@ struct CalendarCommand: AsyncParsableCommand {
 
     struct Deadlines: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deadlines",
             abstract:
                 "The deadlines of a referral received at an instant, and whether it is an out-of-hours (EDT) case.")
 
@@ -110,6 +111,7 @@ struct CalendarCommand: AsyncParsableCommand {
 
     struct Holidays: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "holidays",
             abstract: "List the bank holidays of a year: published, from the standing rules, or the operator's.")
 
         @OptionGroup var authorities: AuthorityOptions

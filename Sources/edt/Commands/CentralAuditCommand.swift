@@ -9,6 +9,7 @@ extension CentralCommand {
     /// `edt central audit`: the centre's hash-chained log of who read and changed which case.
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Verify, show and anchor the audit log of who read and changed which case.",
             discussion: """
                 Every read and write of a case at the centre (a device's push and pull, a \
@@ -22,6 +23,7 @@ extension CentralCommand {
 
         struct Verify: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "verify",
                 abstract: "Check the audit log's chain and anchors; exit 1 naming the first entry that is wrong.",
                 discussion: """
                     Walks the log from its first entry: an entry whose hash does not follow from \
@@ -114,6 +116,7 @@ extension CentralCommand {
 
         struct Show: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "show",
                 abstract: "List who touched a case: every audit entry about it, oldest first.")
 
             @OptionGroup var database: DatabaseOptions
@@ -165,6 +168,7 @@ extension CentralCommand {
 
         struct Anchor: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "anchor",
                 abstract: "Sign the audit log's head now, keep the anchor, and print it (keep the line elsewhere).")
 
             @OptionGroup var database: DatabaseOptions

@@ -9,6 +9,7 @@ extension CentralCommand {
     /// `edt central case`: read and act on one case as the centre holds it.
     struct Case: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "case",
             abstract:
                 "Work on one case at the centre: its deadlines, the day team's acceptance, and the acts between its host and home authorities.",
             discussion: """

@@ -57,6 +57,7 @@ struct CentralCommand: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve the sync endpoint until SIGTERM or SIGINT.",
             discussion: """
                 POST /v1/sync takes a device's signed EDTLP push and answers with a reply stream; \
@@ -279,6 +280,7 @@ struct CentralCommand: AsyncParsableCommand {
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "enroll",
             abstract:
                 "Enrol a device (or change its key and authorities): it may then sync the cases of those authorities."
         )
@@ -342,6 +344,7 @@ struct CentralCommand: AsyncParsableCommand {
 
     struct Identity: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "identity",
             abstract: "Print the centre's public signing key, which laptops record to trust its replies.",
             discussion: """
                 The key is made with the database. Give it to each laptop: `edt init --centre-key \
@@ -370,6 +373,7 @@ struct CentralCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "revoke",
             abstract: "Revoke a device: its sync requests are refused from now on; what it synced stays."
         )
 

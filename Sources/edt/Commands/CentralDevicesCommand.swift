@@ -8,6 +8,7 @@ extension CentralCommand {
     /// `edt central devices`: every enrolled laptop and peer centre, and how recently each synced.
     struct Devices: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "devices",
             abstract: "List the enrolled laptops and peer centres: when each last synced, and which are stale.",
             discussion: """
                 A device is stale when it has not synced successfully within --stale-after \

@@ -12,6 +12,7 @@ extension CentralCommand {
     /// `edt central peer`: the other authorities' central endpoints this centre forwards cases to.
     struct Peer: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "peer",
             abstract: "Enrol, list, remove and sync the peer centres: other authorities' central endpoints.",
             discussion: """
                 When a child's home authority runs its own central endpoint, the two centres are \
@@ -28,6 +29,7 @@ extension CentralCommand {
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "add",
                 abstract: "Enrol a peer centre (or change its key, authorities and URL).")
 
             @OptionGroup var database: DatabaseOptions
@@ -104,6 +106,7 @@ extension CentralCommand {
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "list",
                 abstract: "List the peer centres and how forwarding to each stands.")
 
             @OptionGroup var database: DatabaseOptions
@@ -150,6 +153,7 @@ extension CentralCommand {
 
         struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "remove",
                 abstract: "Remove a peer centre: nothing more is forwarded to it nor taken from it; its acts stay.")
 
             @OptionGroup var database: DatabaseOptions
@@ -167,6 +171,7 @@ extension CentralCommand {
 
         struct Sync: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "sync",
                 abstract: "Forward to every peer centre now (as `edt central serve` does on its own).")
 
             @OptionGroup var database: DatabaseOptions

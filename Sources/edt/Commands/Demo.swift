@@ -4,6 +4,7 @@ import Laptop
 /// `edt demo`: two laptops diverge on one referral, merge, show the kept conflict, resolve it.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract:
             "Show two replicas diverging, merging, keeping a conflict and resolving it; then the referral's deadlines.",
         discussion: """

@@ -7,6 +7,7 @@ import Replication
 /// `edt init`: creates an encrypted replica for a device.
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create an encrypted replica store for a device.",
         discussion: """
             The passphrase comes from EDT_PASSPHRASE, or is asked for twice on a terminal. The \

@@ -17,6 +17,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "new",
             abstract: "Capture one referral from a JSON document (stdin when no --file), or by prompts on a terminal.",
             discussion: """
                 Required: receivedAt, receivedBy {name, role}, hostAuthority, channel, concern. \
@@ -60,6 +61,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Capture many referrals from JSON Lines, all or nothing.",
             discussion:
                 "One JSON document per line; blank lines are skipped. An invalid line is named by its number and nothing is imported."
@@ -85,6 +87,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Write one field of a referral.",
             discussion: """
                 PATH is dotted (concern, referrer.phone, children.ITEM.name). VALUE is taken as JSON \
@@ -115,6 +118,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resolve",
             abstract: "Resolve a conflicted field by writing the value that replaces all the kept ones.",
             discussion:
                 "Also records an immutable, signed resolution entry naming the values replaced. Who resolved it: --by/--role, or EDT_WORKER_NAME/EDT_WORKER_ROLE."
@@ -141,6 +145,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct Note: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "note",
             abstract: "Append an immutable, signed entry: a conversation, a decision, a note or a correction.",
             discussion:
                 "Timed (--at, default now), dated, and signed with the device key plus who made it (--by/--role, or EDT_WORKER_NAME/EDT_WORKER_ROLE). A correction names the entry it corrects with --corrects DOT."
@@ -190,6 +195,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show a referral: its document, its conflicts (never resolved silently), its entries and gaps.",
             discussion: """
                 Instants are shown in the offset Europe/London had at each instant. Each entry made \
@@ -221,6 +227,7 @@ struct ReferralCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the referrals in the replica, oldest received first.",
             discussion: """
                 Reads the store's catalog, not the referrals: a page costs the same in a store of \
@@ -322,7 +329,8 @@ struct ReferralCommand: AsyncParsableCommand {
     }
 
     struct Schema: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the referral document's JSON Schema.")
+        static let configuration = CommandConfiguration(
+            commandName: "schema", abstract: "Print the referral document's JSON Schema.")
 
         func run() async throws {
             print(JSONOutput.pretty(ReferralSchema.jsonSchema()))

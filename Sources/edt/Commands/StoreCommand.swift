@@ -14,6 +14,7 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Digest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "digest",
             abstract: "Print one line: the digest (SHA-256) of the replica's canonical content.",
             discussion:
                 "Replicas that have seen the same updates print the same digest, whatever the order they saw them in."
@@ -120,6 +121,7 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Vector: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "vector",
             abstract: "Print one line: the replica's version vector (every write it has incorporated).",
             discussion: "Give it to `edt bundle export --since` on another laptop to carry only what this one lacks."
         )
@@ -133,6 +135,7 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check the whole store against its integrity seal, and open every referral.",
             discussion: """
                 Each command checks what it reads; this reads everything: every row of every \
