@@ -114,8 +114,12 @@ public protocol CentralStorage: Sendable {
     /// have not been accepted since (the carry-over of the package at `opensAt`), in id order.
     func handedOverUnaccepted(to authority: String, before opensAt: Instant) async throws(CentralError) -> [RecordID]
     /// The cases of `authority` (as host or home) that no day team has accepted, as stored, in
-    /// id order: what a handover package of that authority is built from.
-    func unacceptedCases(of authority: String) async throws(CentralError) -> [Record]
+    /// id order: what a handover package of that authority is built from. They are decoded a
+    /// batch at a time, each batch handed to `reading` as soon as it is decoded (on another
+    /// thread) and let go once `reading` returns; what `reading` made of each batch, in order.
+    func unacceptedCases<Reading: Sendable>(
+        of authority: String, reading: @escaping @Sendable ([Record]) -> Reading
+    ) async throws(CentralError) -> [Reading]
     /// Every authority some stored case names, in code order: the authorities whose openings
     /// the centre hands over at.
     func authoritiesWithCases() async throws(CentralError) -> [String]
@@ -199,6 +203,12 @@ public struct KeptPackage: Sendable, Hashable {
 }
 
 extension CentralStorage {
+    /// The cases of `authority` that no day team has accepted, as stored, in id order, whole
+    /// (``unacceptedCases(of:reading:)`` with every batch kept).
+    public func unacceptedCases(of authority: String) async throws(CentralError) -> [Record] {
+        try await unacceptedCases(of: authority) { $0 }.flatMap { $0 }
+    }
+
     /// Changes after `sequence` to cases of any of `authorities`, oldest first, at most `limit`,
     /// leaving out the cases whose last change has one of the numbers in `leavingOut` (and the
     /// accepted ones, with `leavingOutAcceptedUpTo`), read whole into one page

@@ -197,10 +197,11 @@ public struct HandoverDesk: Sendable {
             try await storage.addenda(authority: kept.authority, opensAt: kept.opensAt)
         }
         let handed = Set(kept.cases).union(addenda.flatMap(\.cases))
-        let package = try await buildPackage(kept.authority, opensAt: kept.opensAt)
-        let late = Set(package.cases.map(\.id)).subtracting(handed)
+        let built = try await buildPackage(kept.authority, opensAt: kept.opensAt)
+        let late = Set(built.package.cases.map(\.id)).subtracting(handed)
+        try await built.recordedAsRead()
         guard !late.isEmpty else { return false }
-        let addendum = package.restricted(to: late)
+        let addendum = built.package.restricted(to: late)
         let number = try await storageCall { () async throws(CentralError) in
             try await storage.keepAddendum(
                 KeptPackage(
@@ -254,7 +255,8 @@ public struct HandoverDesk: Sendable {
     ) async throws(Unavailable)
         -> KeptPackage
     {
-        let package = try await buildPackage(authority, opensAt: opensAt)
+        let built = try await buildPackage(authority, opensAt: opensAt)
+        let package = built.package
         // The document and the page are made side by side (each a pass over every case).
         async let json = documents.json ? package.jsonBytes() : []
         let html = documents.html ? Array(package.html().utf8) : []
@@ -262,45 +264,59 @@ public struct HandoverDesk: Sendable {
             authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
             json: await json, html: html)
         BackgroundRelease.drop(consume package)
+        try await built.recordedAsRead()
         return kept
     }
 
-    /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
-    /// cases, and the cases earlier packages handed over that are not accepted yet.
-    private func buildPackage(_ authority: String, opensAt: Instant) async throws(Unavailable) -> HandoverPackage {
-        var candidates = try await storageCall { () async throws(CentralError) in
-            try await storage.unacceptedCases(of: authority)
+    /// A package built, and the recording of each case it read as read by the authority's day
+    /// team, under way while the package's documents are made: awaited before it is given out.
+    private struct Built {
+        let package: HandoverPackage
+        let recording: Task<CentralError?, Never>
+
+        /// Waits until every case is recorded as read; throws when they could not be.
+        func recordedAsRead() async throws(Unavailable) {
+            if let failure = await recording.value { throw Unavailable(message: failure.message, isStorage: true) }
         }
+    }
+
+    /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
+    /// cases, and the cases earlier packages handed over that are not accepted yet. Each batch
+    /// of stored cases is read into the package on the thread that decoded it, as soon as it is
+    /// decoded, and its records let go.
+    private func buildPackage(_ authority: String, opensAt: Instant) async throws(Unavailable) -> Built {
         let carriedOver = Set(
             try await storageCall { () async throws(CentralError) in
                 try await storage.handedOverUnaccepted(to: authority, before: opensAt)
             })
+        let builder: HandoverPackage.Builder
+        do {
+            builder = try HandoverPackage.Builder(
+                authority: authority, at: opensAt, carriedOver: carriedOver, directory: directory,
+                centreKey: storage.publicKey, routing: routing)
+        } catch {
+            throw Unavailable(message: error.message, isStorage: false)
+        }
+        var batches = try await storageCall { () async throws(CentralError) in
+            try await storage.unacceptedCases(of: authority) { builder.read($0) }
+        }
         // A case handed over earlier is carried over even when it no longer names the authority
         // (its host was corrected since): it was handed over and nobody has accepted it.
-        let listed = Set(candidates.map(\.id))
+        let listed = Set(batches.lazy.flatMap(\.ids))
+        var elsewhere: [Replication.Record] = []
         for id in carriedOver.sorted(by: { $0.rawValue < $1.rawValue }) where !listed.contains(id) {
             if let record = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
             {
-                candidates.append(record)
+                elsewhere.append(record)
             }
         }
-        // Each case the package shows is recorded as read for the authority's day team before
-        // the package is given out: written while the package is built, and awaited.
+        if !elsewhere.isEmpty { batches.append(builder.read(elsewhere)) }
+        // Each case the package read is recorded as read for the authority's day team before
+        // the package is given out: written while its documents are made, and awaited.
         let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")
-        let ids = candidates.map(\.id)
-        async let auditFailure = Self.audit(ids, by: reader, in: storage)
-        let package: HandoverPackage
-        do {
-            package = try HandoverPackage.build(
-                authority: authority, at: opensAt, candidates: candidates, carriedOver: carriedOver,
-                directory: directory, centreKey: storage.publicKey, routing: routing)
-        } catch {
-            _ = await auditFailure
-            throw Unavailable(message: error.message, isStorage: false)
-        }
-        if let failure = await auditFailure { throw Unavailable(message: failure.message, isStorage: true) }
-        BackgroundRelease.drop(consume candidates)
-        return package
+        let ids = batches.flatMap(\.ids)
+        let recording = Task { [storage] in await Self.audit(ids, by: reader, in: storage) }
+        return Built(package: builder.package(batches), recording: recording)
     }
 
     /// Records each of `ids` as read by `reader`: nil once recorded, else the failure.

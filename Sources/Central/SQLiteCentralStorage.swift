@@ -675,12 +675,14 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
-    public func unacceptedCases(of authority: String) async throws(CentralError) -> [Replication.Record] {
+    public func unacceptedCases<Reading: Sendable>(
+        of authority: String, reading: @escaping @Sendable ([Replication.Record]) -> Reading
+    ) async throws(CentralError) -> [Reading] {
         try await read { db in
-            // Each batch of rows is decoded on another core while the next is read.
-            let decoding = StoredCases.Decoding()
+            // Each batch of rows is decoded and read on another core while the next is read.
+            let decoding = StoredCases.Decoding(reading)
             var batch: [(id: String, body: [UInt8])] = []
-            batch.reserveCapacity(StoredCases.Decoding.batchSize)
+            batch.reserveCapacity(StoredCases.batchSize)
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
@@ -694,13 +696,13 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // The body is copied once, straight out of SQLite's buffer.
                 let body = try row.withUnsafeData(atIndex: 1) { data in data.map { Array($0) } ?? [] }
                 batch.append((id: row[0], body: body))
-                if batch.count == StoredCases.Decoding.batchSize {
+                if batch.count == StoredCases.batchSize {
                     decoding.add(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
             }
             decoding.add(batch)
-            return try decoding.waitForRecords()
+            return try decoding.waitForResults()
         }
     }
 

@@ -171,9 +171,11 @@ public struct TimedCentralStorage: CentralStorage {
         }
     }
 
-    public func unacceptedCases(of authority: String) async throws(CentralError) -> [Record] {
+    public func unacceptedCases<Reading: Sendable>(
+        of authority: String, reading: @escaping @Sendable ([Record]) -> Reading
+    ) async throws(CentralError) -> [Reading] {
         try await timed("unacceptedCases") { () async throws(CentralError) in
-            try await base.unacceptedCases(of: authority)
+            try await base.unacceptedCases(of: authority, reading: reading)
         }
     }
 

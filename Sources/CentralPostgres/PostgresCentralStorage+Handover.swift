@@ -184,12 +184,14 @@ extension PostgresCentralStorage {
                 """))
     }
 
-    public func unacceptedCases(of authority: String) async throws(CentralError) -> [Replication.Record] {
+    public func unacceptedCases<Reading: Sendable>(
+        of authority: String, reading: @escaping @Sendable ([Replication.Record]) -> Reading
+    ) async throws(CentralError) -> [Reading] {
         try await withConnection { connection in
-            // Each batch of rows is decoded on another core while the next ones arrive.
-            let decoding = StoredCases.Decoding()
+            // Each batch of rows is decoded and read on another core while the next ones arrive.
+            let decoding = StoredCases.Decoding(reading)
             var batch: [(id: String, body: [UInt8])] = []
-            batch.reserveCapacity(StoredCases.Decoding.batchSize)
+            batch.reserveCapacity(StoredCases.batchSize)
             for try await (id, body) in try await connection.query(
                 """
                 SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
@@ -199,13 +201,13 @@ extension PostgresCentralStorage {
                 """, logger: self.logger
             ).decode((String, ByteBuffer).self) {
                 batch.append((id: id, body: Array(body.readableBytesView)))
-                if batch.count == StoredCases.Decoding.batchSize {
+                if batch.count == StoredCases.batchSize {
                     decoding.add(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
             }
             decoding.add(batch)
-            return try await decoding.records()
+            return try await decoding.results()
         }
     }
 

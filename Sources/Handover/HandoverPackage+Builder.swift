@@ -24,46 +24,99 @@ extension HandoverPackage {
         carriedOver: Set<RecordID> = [], directory: AuthorityDirectory, centreKey: [UInt8],
         routing: RoutingRules = .shipped
     ) throws(Unavailable) -> HandoverPackage {
-        guard let authority = directory.authority(code) else {
-            throw Unavailable(
-                message:
-                    "\(code) is not a known authority; `edt authority list` names them, or add it to the authorities file"
-            )
-        }
-        let calendar = directory.calendar(for: authority)
-        guard let window = calendar.outOfHoursWindow(endingAtOpeningAtOrAfter: instant) else {
-            throw Unavailable(message: "\(code)'s office does not open within ten years of \(instant)")
-        }
-        let context = CaseContext(
-            authority: authority, calendar: calendar, window: window, routing: routing,
-            frontDoor: routing.frontDoor(of: authority))
+        let builder = try Builder(
+            authority: code, at: instant, carriedOver: carriedOver, directory: directory, centreKey: centreKey,
+            routing: routing)
         // Each record once, then read across the cores (each case is read on its own).
         var seen: Set<RecordID> = []
         let unique = candidates.filter { seen.insert($0.id).inserted }
-        let runs = SplitWork.runs(over: unique.count, minimumRun: 128) { range in
-            var cases: [Case] = []
-            var unreadable: [RecordID] = []
+        return builder.package(SplitWork.runs(over: unique.count, minimumRun: 128) { builder.read(unique[$0]) })
+    }
+
+    /// Builds a package from its candidates a batch at a time, so that each batch can be read
+    /// as soon as it is decoded, on whichever thread decoded it, and its records let go at once:
+    /// ``read(_:)`` each batch (on any thread), then ``package(_:)`` the batches in order.
+    ///
+    /// ```swift
+    /// let builder = try HandoverPackage.Builder(authority: code, at: instant, directory: directory, centreKey: key)
+    /// let batches = batchesOfRecords.map { builder.read($0) }
+    /// let package = builder.package(batches)
+    /// ```
+    public struct Builder: Sendable {
+        let context: CaseContext
+        let carriedOver: Set<RecordID>
+        let centreKey: [UInt8]
+
+        /// A builder for the package due to `authority` at its first opening of office hours at
+        /// or after `instant`; the parameters are those of ``HandoverPackage/build(authority:at:candidates:carriedOver:directory:centreKey:routing:)``.
+        /// - Throws: the authority is not known, or its office never opens.
+        public init(
+            authority code: String, at instant: Instant, carriedOver: Set<RecordID> = [],
+            directory: AuthorityDirectory, centreKey: [UInt8], routing: RoutingRules = .shipped
+        ) throws(Unavailable) {
+            guard let authority = directory.authority(code) else {
+                throw Unavailable(
+                    message:
+                        "\(code) is not a known authority; `edt authority list` names them, or add it to the authorities file"
+                )
+            }
+            let calendar = directory.calendar(for: authority)
+            guard let window = calendar.outOfHoursWindow(endingAtOpeningAtOrAfter: instant) else {
+                throw Unavailable(message: "\(code)'s office does not open within ten years of \(instant)")
+            }
+            context = CaseContext(
+                authority: authority, calendar: calendar, window: window, routing: routing,
+                frontDoor: routing.frontDoor(of: authority))
+            self.carriedOver = carriedOver
+            self.centreKey = centreKey
+        }
+
+        /// What one batch of candidates gave: the cases it hands over and the records it could
+        /// not read, in the batch's order, and the id of every record it read.
+        public struct Batch: Sendable {
+            public internal(set) var cases: [Case] = []
+            public internal(set) var unreadable: [RecordID] = []
+            /// Every candidate read, handed over or not, in order.
+            public internal(set) var ids: [RecordID] = []
+        }
+
+        /// Reads a batch of candidates (each case on its own: any thread may read any batch).
+        public func read(_ records: some Collection<Record>) -> Batch {
+            var batch = Batch()
+            batch.ids.reserveCapacity(records.count)
             var gaps = ReferralSchema.GapsMemo()
-            for record in unique[range] {
+            for record in records {
+                batch.ids.append(record.id)
                 switch context.reading(
                     record, carriedOver: carriedOver.contains(record.id), centreKey: centreKey, gaps: &gaps)
                 {
-                case .handedOver(let item): cases.append(item)
-                case .unreadable: unreadable.append(record.id)
+                case .handedOver(let item): batch.cases.append(item)
+                case .unreadable: batch.unreadable.append(record.id)
                 case .notHandedOver: continue
                 }
             }
-            return (cases, unreadable)
+            return batch
         }
-        var cases = runs.flatMap(\.0)
-        let unreadable = runs.flatMap(\.1)
-        // Sorted by their keys alone: moving whole cases about is what costs.
-        let keys = cases.map { ($0.receivedAt, $0.id) }
-        let order = keys.indices.sorted { keys[$0] < keys[$1] }
-        cases = order.map { cases[$0] }
-        return HandoverPackage(
-            authority: authority, window: window, frontDoor: context.frontDoor, cases: cases,
-            unreadable: unreadable.sorted())
+
+        /// The package of every batch read, given in the order of their candidates. Each candidate
+        /// is read once (the caller's to see to); a case read twice is still handed over once.
+        public func package(_ batches: [Batch]) -> HandoverPackage {
+            var seen: Set<RecordID> = []
+            var cases: [Case] = []
+            cases.reserveCapacity(batches.reduce(0) { $0 + $1.cases.count })
+            var unreadable: [RecordID] = []
+            for batch in batches {
+                for item in batch.cases where seen.insert(item.id).inserted { cases.append(item) }
+                for id in batch.unreadable where seen.insert(id).inserted { unreadable.append(id) }
+            }
+            // Sorted by their keys alone: moving whole cases about is what costs.
+            let keys = cases.map { ($0.receivedAt, $0.id) }
+            let order = keys.indices.sorted { keys[$0] < keys[$1] }
+            cases = order.map { cases[$0] }
+            return HandoverPackage(
+                authority: context.authority, window: context.window, frontDoor: context.frontDoor, cases: cases,
+                unreadable: unreadable.sorted())
+        }
     }
 
     /// Whether the centre recorded `authority`'s acceptance of the case.

@@ -357,6 +357,48 @@ struct HandoverPackageTests {
         #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 })
     }
 
+    @Test func aPackageBuiltABatchAtATimeIsThePackageBuiltWhole() throws {
+        var maker = try CaseMaker()
+        for index in 0..<300 {
+            // Reading's cases of the night, one of Slough's, one received in office hours and one
+            // that does not read as a referral, among them.
+            let hour = index % 3 == 0 ? "2026-12-01T21" : "2026-12-01T23"
+            try maker.referral("case-\(1_000 + index)", received: "\(hour):\(10 + index % 50):00Z")
+        }
+        try maker.referral("slough", received: "2026-12-01T21:00:00Z", host: Self.slough)
+        try maker.referral("in-hours", received: "2026-12-01T11:00:00Z")
+        // Its receipt is not an instant: it does not read as a referral.
+        try maker.referral("not-a-referral", received: "last night")
+        let records = maker.records
+        let carried: Set<RecordID> = [try RecordID("case-1007")]
+        let whole = try package(Self.reading, at: "2026-12-01T22:00:00Z", records, carriedOver: carried)
+        let builder = try HandoverPackage.Builder(
+            authority: Self.reading, at: at("2026-12-01T22:00:00Z"), carriedOver: carried, directory: .shipped,
+            centreKey: centrePublicKey)
+        // Batches of uneven sizes, read in any order on any thread, given back in order.
+        var batches: [HandoverPackage.Builder.Batch] = []
+        var start = 0
+        for size in [1, 0, 97, 256, 256, records.count] where start < records.count {
+            let end = min(records.count, start + size)
+            batches.append(builder.read(records[start..<end]))
+            start = end
+        }
+        #expect(batches.flatMap(\.ids) == records.map(\.id))
+        let built = builder.package(batches)
+        #expect(built == whole)
+        #expect(built.jsonBytes() == whole.jsonBytes())
+        #expect(built.cases.count == 300)
+        #expect(built.unreadable == [try RecordID("not-a-referral")])
+        // A case read twice is still handed over once.
+        let twice = builder.package(batches + [builder.read(records.prefix(10))])
+        #expect(twice == whole)
+        // An unknown authority is refused before anything is read.
+        #expect(throws: HandoverPackage.Unavailable.self) {
+            try HandoverPackage.Builder(
+                authority: "E99999999", at: at("2026-12-01T22:00:00Z"), directory: .shipped, centreKey: centrePublicKey)
+        }
+    }
+
     // MARK: - HTML
 
     @Test func theHTMLIsEscapedSelfContainedAndOneCaseToAPage() throws {
