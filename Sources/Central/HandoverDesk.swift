@@ -197,11 +197,11 @@ public struct HandoverDesk: Sendable {
             try await storage.addenda(authority: kept.authority, opensAt: kept.opensAt)
         }
         let handed = Set(kept.cases).union(addenda.flatMap(\.cases))
-        let built = try await buildPackage(kept.authority, opensAt: kept.opensAt)
-        let late = Set(built.package.cases.map(\.id)).subtracting(handed)
-        try await built.recordedAsRead()
+        let (package, recording) = try await buildPackage(kept.authority, opensAt: kept.opensAt)
+        let late = Set(package.cases.map(\.id)).subtracting(handed)
+        try await recording.finished()
         guard !late.isEmpty else { return false }
-        let addendum = built.package.restricted(to: late)
+        let addendum = package.restricted(to: late)
         let number = try await storageCall { () async throws(CentralError) in
             try await storage.keepAddendum(
                 KeptPackage(
@@ -255,8 +255,8 @@ public struct HandoverDesk: Sendable {
     ) async throws(Unavailable)
         -> KeptPackage
     {
-        let built = try await buildPackage(authority, opensAt: opensAt)
-        let package = built.package
+        // Taken apart, so that the package has no other holder when it is let go below.
+        let (package, recording) = try await buildPackage(authority, opensAt: opensAt)
         // The document and the page are made side by side (each a pass over every case).
         async let json = documents.json ? package.jsonBytes() : []
         let html = documents.html ? Array(package.html().utf8) : []
@@ -264,19 +264,18 @@ public struct HandoverDesk: Sendable {
             authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
             json: await json, html: html)
         BackgroundRelease.drop(consume package)
-        try await built.recordedAsRead()
+        try await recording.finished()
         return kept
     }
 
-    /// A package built, and the recording of each case it read as read by the authority's day
-    /// team, under way while the package's documents are made: awaited before it is given out.
-    private struct Built {
-        let package: HandoverPackage
-        let recording: Task<CentralError?, Never>
+    /// The recording of each case a package read as read by the authority's day team, under way
+    /// while the package's documents are made: awaited before the package is given out.
+    private struct ReadRecording {
+        let task: Task<CentralError?, Never>
 
         /// Waits until every case is recorded as read; throws when they could not be.
-        func recordedAsRead() async throws(Unavailable) {
-            if let failure = await recording.value { throw Unavailable(message: failure.message, isStorage: true) }
+        func finished() async throws(Unavailable) {
+            if let failure = await task.value { throw Unavailable(message: failure.message, isStorage: true) }
         }
     }
 
@@ -284,7 +283,9 @@ public struct HandoverDesk: Sendable {
     /// cases, and the cases earlier packages handed over that are not accepted yet. Each batch
     /// of stored cases is read into the package on the thread that decoded it, as soon as it is
     /// decoded, and its records let go.
-    private func buildPackage(_ authority: String, opensAt: Instant) async throws(Unavailable) -> Built {
+    private func buildPackage(
+        _ authority: String, opensAt: Instant
+    ) async throws(Unavailable) -> (package: HandoverPackage, recording: ReadRecording) {
         let carriedOver = Set(
             try await storageCall { () async throws(CentralError) in
                 try await storage.handedOverUnaccepted(to: authority, before: opensAt)
@@ -315,8 +316,10 @@ public struct HandoverDesk: Sendable {
         // the package is given out: written while its documents are made, and awaited.
         let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")
         let ids = batches.flatMap(\.ids)
-        let recording = Task { [storage] in await Self.audit(ids, by: reader, in: storage) }
-        return Built(package: builder.package(batches), recording: recording)
+        let recording = ReadRecording(task: Task { [storage] in await Self.audit(ids, by: reader, in: storage) })
+        let package = builder.package(batches)
+        BackgroundRelease.drop(consume batches)
+        return (package, recording)
     }
 
     /// Records each of `ids` as read by `reader`: nil once recorded, else the failure.

@@ -197,7 +197,7 @@ extension PostgresCentralStorage {
                 SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
                 WHERE case_authorities.authority = \(authority) AND case_authorities.left_at IS NULL
                 AND (NOT cases.accepted OR cases.awaiting_home = \(authority))
-                ORDER BY cases.id
+                ORDER BY case_authorities.case_id
                 """, logger: self.logger
             ).decode((String, ByteBuffer).self) {
                 batch.append((id: id, body: Array(body.readableBytesView)))

@@ -150,7 +150,19 @@ struct CanonicalJSONWriter {
     /// An array of texts.
     mutating func strings(_ texts: [String]) {
         beginArray()
-        for text in texts { string(text) }
+        texts.withUnsafeBufferPointer { texts in
+            for index in texts.indices { string(texts[index]) }
+        }
+        endArray()
+    }
+
+    /// An array of values, each written where it is in `items` (lent, not copied: a copy of a
+    /// value holding texts and arrays costs a reference count on each).
+    mutating func array(_ items: [some CanonicalJSONWritable]) {
+        beginArray()
+        items.withUnsafeBufferPointer { items in
+            for index in items.indices { items[index].write(to: &self) }
+        }
         endArray()
     }
 

@@ -18,9 +18,7 @@ extension CrossAuthorityHistory: CanonicalJSONWritable {
         writer.key("escalatesAt")
         writer.londonTime(machine.awaitsEscalation ? machine.escalatesAt : nil)
         writer.key("history")
-        writer.beginArray()
-        for step in steps { step.write(to: &writer) }
-        writer.endArray()
+        writer.array(steps)
         writer.key("home")
         writer.string(machine.home)
         writer.key("host")

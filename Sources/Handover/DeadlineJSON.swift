@@ -14,12 +14,17 @@ public enum DeadlineJSON {
 
     /// Writes ``deadlines(_:)`` (the last deadline of a name, when two share it).
     static func write(_ deadlines: [Deadlines.Deadline], to writer: inout CanonicalJSONWriter) {
-        var byName: [String: Deadlines.Deadline] = [:]
-        for deadline in deadlines { byName[deadline.name.rawValue] = deadline }
+        // In the order of their names' bytes (a stable sort: of two of a name, the later one
+        // comes last and is the one written).
+        let order = deadlines.indices.sorted { first, second in
+            let (one, other) = (deadlines[first].name.rawValue, deadlines[second].name.rawValue)
+            return one == other ? first < second : one.utf8.lexicographicallyPrecedes(other.utf8)
+        }
         writer.beginObject()
-        for name in byName.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            guard let deadline = byName[name] else { continue }
-            writer.key(name)
+        for (position, index) in order.enumerated() {
+            let deadline = deadlines[index]
+            if position + 1 < order.count, deadlines[order[position + 1]].name == deadline.name { continue }
+            writer.key(deadline.name.rawValue)
             writer.beginObject()
             writer.key("due")
             writer.londonTime(deadline.due)

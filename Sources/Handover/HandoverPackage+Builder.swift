@@ -101,18 +101,23 @@ extension HandoverPackage {
         /// The package of every batch read, given in the order of their candidates. Each candidate
         /// is read once (the caller's to see to); a case read twice is still handed over once.
         public func package(_ batches: [Batch]) -> HandoverPackage {
+            // Where each case is, and its place in the package (received, then id): each case
+            // is then copied once, from its batch into the package, as moving whole cases about
+            // is what costs.
             var seen: Set<RecordID> = []
-            var cases: [Case] = []
-            cases.reserveCapacity(batches.reduce(0) { $0 + $1.cases.count })
+            var places: [(received: Instant, id: RecordID, batch: Int, index: Int)] = []
+            places.reserveCapacity(batches.reduce(0) { $0 + $1.cases.count })
             var unreadable: [RecordID] = []
-            for batch in batches {
-                for item in batch.cases where seen.insert(item.id).inserted { cases.append(item) }
+            for (number, batch) in batches.enumerated() {
+                batch.cases.withUnsafeBufferPointer { cases in
+                    for index in cases.indices where seen.insert(cases[index].id).inserted {
+                        places.append((cases[index].receivedAt, cases[index].id, number, index))
+                    }
+                }
                 for id in batch.unreadable where seen.insert(id).inserted { unreadable.append(id) }
             }
-            // Sorted by their keys alone: moving whole cases about is what costs.
-            let keys = cases.map { ($0.receivedAt, $0.id) }
-            let order = keys.indices.sorted { keys[$0] < keys[$1] }
-            cases = order.map { cases[$0] }
+            places.sort { ($0.received, $0.id) < ($1.received, $1.id) }
+            let cases = places.map { batches[$0.batch].cases[$0.index] }
             return HandoverPackage(
                 authority: context.authority, window: context.window, frontDoor: context.frontDoor, cases: cases,
                 unreadable: unreadable.sorted())

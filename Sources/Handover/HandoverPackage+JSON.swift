@@ -20,7 +20,9 @@ extension HandoverPackage {
         // Each run is a stretch of the cases array, its cases comma-separated, joined in order.
         let runs = SplitWork.runs(over: cases.count, minimumRun: 64) { range in
             var run = CanonicalJSONWriter(reservingCapacity: range.count * 3_072)
-            for number in range { cases[number].write(to: &run) }
+            cases.withUnsafeBufferPointer { cases in
+                for number in range { cases[number].write(to: &run) }
+            }
             return run.bytes
         }
         var writer = CanonicalJSONWriter(reservingCapacity: 1_024 + runs.reduce(0) { $0 + $1.count })
@@ -54,9 +56,7 @@ extension HandoverPackage.Case: CanonicalJSONWritable {
     func write(to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
         writer.key("actionsTaken")
-        writer.beginArray()
-        for action in actionsTaken { action.write(to: &writer) }
-        writer.endArray()
+        writer.array(actionsTaken)
         writer.key("carriedOver")
         writer.bool(carriedOver)
         writer.key("conflicts")
@@ -74,9 +74,7 @@ extension HandoverPackage.Case: CanonicalJSONWritable {
         writer.key("missingInformation")
         writer.strings(missingInformation)
         writer.key("openTasks")
-        writer.beginArray()
-        for task in openTasks { task.write(to: &writer) }
-        writer.endArray()
+        writer.array(openTasks)
         writer.key("overdue")
         writer.bool(overdue)
         writer.key("receivedAt")
@@ -100,9 +98,7 @@ extension HandoverPackage.Summary: CanonicalJSONWritable {
         writer.key("childSafeNow")
         writer.bool(childSafeNow)
         writer.key("children")
-        writer.beginArray()
-        for child in children { child.write(to: &writer) }
-        writer.endArray()
+        writer.array(children)
         writer.key("concern")
         writer.string(concern)
         writer.key("immediateProtection")

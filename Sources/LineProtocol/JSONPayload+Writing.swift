@@ -44,15 +44,25 @@ extension JSONPayload {
     /// Appends `text` as a JSON string.
     public static func write(string text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { bytes in
-            if JSONByteScanning.needsEscaping(bytes) {
-                appendEscaped(bytes, to: &out)
-            } else {
-                out.append(contentsOf: bytes)  // the common case: copied in one go
-            }
+        // A native string's bytes are read where they are; another (bridged) is copied first.
+        let written: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            appendQuoted(bytes, to: &out)
+        }
+        if written == nil {
+            var text = text
+            text.withUTF8 { appendQuoted($0, to: &out) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends the bytes of a string's content, escaped where they must be.
+    @inline(__always)
+    private static func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        if JSONByteScanning.needsEscaping(bytes) {
+            appendEscaped(bytes, to: &out)
+        } else {
+            out.append(contentsOf: bytes)  // the common case: copied in one go
+        }
     }
 
     /// Appends the bytes of a literal.
