@@ -95,8 +95,11 @@ enum ActionReader {
     /// `text` on one line: every run of white space (line breaks included) one space, at most
     /// ``lineLimit`` characters.
     static func line(_ text: String) -> String {
-        // Most text is ASCII: done on its bytes, where white space and control characters are
-        // the bytes up to the space, and DEL.
+        // Most text is already one line of printable ASCII, single-spaced and within the limit:
+        // it is its own line, its storage shared.
+        if isOwnLine(text) { return text }
+        // Most other text is ASCII: done on its bytes, where white space and control characters
+        // are the bytes up to the space, and DEL.
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             var out: [UInt8] = []
             out.reserveCapacity(min(text.utf8.count, lineLimit + 4))
@@ -139,5 +142,19 @@ enum ActionReader {
             count += 1
         }
         return String(out)
+    }
+
+    /// Whether `text` is printable ASCII (spaces included) of at most ``lineLimit`` characters,
+    /// with no space at either end and none beside another: what ``line(_:)`` would make of it.
+    private static func isOwnLine(_ text: String) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard bytes.count <= lineLimit, bytes.first != 0x20, bytes.last != 0x20 else { return false }
+            var previous: UInt8 = 0
+            for byte in bytes {
+                guard byte >= 0x20, byte < 0x7F, byte != 0x20 || previous != 0x20 else { return false }
+                previous = byte
+            }
+            return true
+        } ?? false
     }
 }

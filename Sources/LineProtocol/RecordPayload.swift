@@ -123,14 +123,14 @@ enum RecordPayload {
         if keyIndex != RecordKeys.names.count { reader.isCanonical = false }
         // Canonical payloads list fields by path and entries by dot, so no repeat is possible;
         // others are checked in full.
-        if !zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }) {
+        if !Record.isInOrder(fields) {
             reader.isCanonical = false
             var paths = Set<FieldPath>()
             for field in fields where !paths.insert(field.path).inserted {
                 throw .shape("field \(field.path) appears twice")
             }
         }
-        if !zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot }) {
+        if !Record.isInOrder(entries) {
             reader.isCanonical = false
             var dots = Set<Dot>()
             for entry in entries where !dots.insert(entry.dot).inserted {

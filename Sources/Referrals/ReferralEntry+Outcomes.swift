@@ -235,7 +235,28 @@ extension ReferralEntry {
     /// Whether `role` is a manager's (see ``Author/isManager``): what an authorisation read from
     /// another replica is checked against before it counts.
     public static func isManagerRole(_ role: String) -> Bool {
-        role.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil) }
+        if let ascii = isASCIIManagerRole(role) { return ascii }
+        return role.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil) }
             .contains { String($0).lowercased() == "manager" }
+    }
+
+    /// ``isManagerRole(_:)`` read off the bytes of an ASCII role (whose letters and digits are
+    /// its only alphabetic and numeric characters), with no Unicode tables; nil for any other.
+    static func isASCIIManagerRole(_ role: String) -> Bool? {
+        let manager: StaticString = "manager"
+        var matched = 0  // how much of the current word matches "manager"; -1 once it cannot
+        for byte in role.utf8 {
+            guard byte < 0x80 else { return nil }
+            let folded = byte | 0x20  // an ASCII letter in lower case
+            let isLetter = folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z")
+            if isLetter || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) {
+                guard matched >= 0 else { continue }
+                matched = matched < manager.utf8CodeUnitCount && folded == manager.utf8Start[matched] ? matched + 1 : -1
+            } else {
+                if matched == manager.utf8CodeUnitCount { return true }
+                matched = 0
+            }
+        }
+        return matched == manager.utf8CodeUnitCount
     }
 }

@@ -35,9 +35,7 @@ public struct Record: Sendable, Equatable {
     /// entries by dot; duplicates are joined, so the result is the same however they were ordered.
     public init(id: RecordID, fields: [Field], entries: [Entry]) {
         self.init(id: id)
-        if zip(fields, fields.dropFirst()).allSatisfy({ $0.path < $1.path }),
-            zip(entries, entries.dropFirst()).allSatisfy({ $0.dot < $1.dot })
-        {
+        if Self.isInOrder(fields), Self.isInOrder(entries) {
             // Already in order without repeats, as every encoder writes them: taken as they are.
             self.fields = fields
             self.entries = entries
@@ -55,6 +53,21 @@ public struct Record: Sendable, Equatable {
             self.entries.append(entry)
         }
         recomputeVersion()
+    }
+
+    /// Whether `fields` are in the order of their paths, none repeated: as every encoder writes
+    /// them. (Compared where they lie: a copy of each field would cost a reference count.)
+    public static func isInOrder(_ fields: [Field]) -> Bool {
+        fields.withUnsafeBufferPointer { fields in
+            fields.indices.dropFirst().allSatisfy { fields[$0 - 1].path < fields[$0].path }
+        }
+    }
+
+    /// Whether `entries` are in the order of their dots, none repeated.
+    public static func isInOrder(_ entries: [Entry]) -> Bool {
+        entries.withUnsafeBufferPointer { entries in
+            entries.indices.dropFirst().allSatisfy { entries[$0 - 1].dot < entries[$0].dot }
+        }
     }
 
     public static func == (lhs: Record, rhs: Record) -> Bool {

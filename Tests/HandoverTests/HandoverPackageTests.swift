@@ -357,6 +357,37 @@ struct HandoverPackageTests {
         #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 })
     }
 
+    @Test func anActionIsShownOnOneLineWithinItsLimit() throws {
+        var maker = try CaseMaker()
+        let id = try maker.referral("lines", received: "2026-12-01T21:00:00Z")
+        // "Conversation: " and the text: 240 characters at most, then an ellipsis.
+        let fits = String(repeating: "x", count: 226)
+        let over = String(repeating: "y", count: 227)
+        let texts = [
+            "Spoke to the ward sister", "  Spoke to\n\nmum   at 02:10\t", "Tab\there", "Ended with a space ",
+            fits, over, String(repeating: "z ", count: 150), "Café  au\u{2003}lait\u{0007}done",
+            "Cafe\u{7F}bar", "",
+        ]
+        for (minute, text) in texts.enumerated() {
+            try maker.entry(
+                "conversation",
+                [
+                    "text": .string(text), "by": .string("Pat EDT"), "role": .string("EDT social worker"),
+                    "at": .string("2026-12-01T21:\(10 + minute):00Z"),
+                ], to: id)
+        }
+        let item = try #require(try package(Self.reading, at: "2026-12-01T22:30:00Z", maker.records).cases.first)
+        let lead = "Conversation: "
+        let shown = item.actionsTaken.map(\.text)
+        #expect(
+            shown == [
+                lead + "Spoke to the ward sister", lead + "Spoke to mum at 02:10", lead + "Tab here",
+                lead + "Ended with a space", lead + fits, lead + over.dropLast() + "…",
+                lead + String(repeating: "z ", count: 113) + "…", "Conversation: Café au lait done",
+                lead + "Cafe bar", "Conversation",
+            ])
+    }
+
     @Test func aPackageBuiltABatchAtATimeIsThePackageBuiltWhole() throws {
         var maker = try CaseMaker()
         for index in 0..<300 {

@@ -124,6 +124,33 @@ struct OutcomeEntryTests {
         #expect(made["role"] == .string(role))
     }
 
+    @Test func aRoleIsReadAsAManagersTheSameWayOnItsBytesAsOnItsCharacters() {
+        // The rule on Unicode characters, as it reads any role.
+        func reference(_ role: String) -> Bool {
+            role.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil) }
+                .contains { String($0).lowercased() == "manager" }
+        }
+        let pieces = [
+            "manager", "Manager", "MANAGER", "mAnAgEr", "managers", "manage", "anager", "2manager", "manager2",
+            "EDT", "team", "-", " ", "  ", "/", "_", "(", ")", "9", "Ma", "nager", "\t", "\n", "@", "z", "Z",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        var roles = pieces + [""]
+        for _ in 0..<5_000 {
+            roles.append(
+                (0..<Int.random(in: 1...5, using: &generator)).map { _ in
+                    pieces[Int.random(in: pieces.indices, using: &generator)]
+                }.joined())
+        }
+        for role in roles {
+            #expect(ReferralEntry.isManagerRole(role) == reference(role), "\(role)")
+        }
+        // Not ASCII: read by the characters.
+        #expect(ReferralEntry.isManagerRole("Équipe manager"))
+        #expect(!ReferralEntry.isManagerRole("manageré"))
+        #expect(ReferralEntry.isManagerRole("MANAGER·de·garde") == reference("MANAGER·de·garde"))
+    }
+
     @Test(arguments: ["EDT social worker", "Managerial assistant", "Case manage r", "Senior practitioner"])
     func someoneWhoIsNotAManagerCannotAuthorise(_ role: String) throws {
         let author = try ReferralEntry.Author(name: "J. Okafor", role: role)
