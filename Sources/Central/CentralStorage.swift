@@ -196,7 +196,11 @@ public struct KeptPackage: Sendable, Hashable {
         self.authority = authority
         self.opensAt = opensAt
         self.builtAt = builtAt
-        self.cases = Set(cases).sorted { $0.rawValue < $1.rawValue }
+        // Given in id order, once each (as the desk gives them), they are taken as they are.
+        let inOrder = cases.withUnsafeBufferPointer { ids in
+            ids.indices.dropFirst().allSatisfy { ids[$0 - 1].rawValue < ids[$0].rawValue }
+        }
+        self.cases = inOrder ? cases : Set(cases).sorted { $0.rawValue < $1.rawValue }
         self.json = json
         self.html = html
     }

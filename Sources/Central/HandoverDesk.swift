@@ -260,9 +260,10 @@ public struct HandoverDesk: Sendable {
         // The document and the page are made side by side (each a pass over every case).
         async let json = documents.json ? package.jsonBytes() : []
         let html = documents.html ? Array(package.html().utf8) : []
+        // Put in id order while the documents are made, not after.
+        let ids = package.cases.map(\.id).sorted { $0.rawValue < $1.rawValue }
         let kept = KeptPackage(
-            authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: package.cases.map(\.id),
-            json: await json, html: html)
+            authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: ids, json: await json, html: html)
         BackgroundRelease.drop(consume package)
         try await recording.finished()
         return kept

@@ -17,7 +17,7 @@ extension HandoverPackage {
     /// The canonical JSON bytes of the package (no newline after it), written straight from the
     /// package with runs of cases side by side on the machine's cores.
     public func jsonBytes() -> [UInt8] {
-        // Each run is a stretch of the cases array, its cases comma-separated, joined in order.
+        // Each run is a stretch of the cases array, its cases comma-separated.
         let runs = SplitWork.runs(over: cases.count, minimumRun: 64) { range in
             var run = CanonicalJSONWriter(reservingCapacity: range.count * 3_072)
             cases.withUnsafeBufferPointer { cases in
@@ -25,7 +25,8 @@ extension HandoverPackage {
             }
             return run.bytes
         }
-        var writer = CanonicalJSONWriter(reservingCapacity: 1_024 + runs.reduce(0) { $0 + $1.count })
+        // The document around its cases, written with none: they go where the array opens.
+        var writer = CanonicalJSONWriter(reservingCapacity: 1_024)
         writer.beginObject()
         writer.key("authority")
         writer.string(authority.gss)
@@ -33,7 +34,7 @@ extension HandoverPackage {
         writer.string(authority.name)
         writer.key("cases")
         writer.beginArray()
-        for run in runs { writer.items(run) }
+        let opening = writer.bytes.count
         writer.endArray()
         writer.key("frontDoor")
         writer.string(frontDoor)
@@ -44,7 +45,47 @@ extension HandoverPackage {
         writer.key("unreadable")
         writer.strings(unreadable.map(\.rawValue))
         writer.endObject()
-        return writer.bytes
+        return Self.joined(runs.filter { !$0.isEmpty }, into: writer.bytes, at: opening)
+    }
+
+    /// `document` with `runs` put at `offset`, separated by commas: the runs copied side by side
+    /// on the cores (into fresh memory, whose first touch is what a copy of megabytes costs).
+    static func joined(_ runs: [[UInt8]], into document: [UInt8], at offset: Int) -> [UInt8] {
+        var starts: [Int] = []
+        var total = offset
+        for run in runs {
+            if !starts.isEmpty { total += 1 }
+            starts.append(total)
+            total += run.count
+        }
+        let length = total + document.count - offset
+        return [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            guard let base = buffer.baseAddress else { return }
+            document.withUnsafeBufferPointer { document in
+                guard let source = document.baseAddress else { return }
+                base.initialize(from: source, count: offset)
+                (base + total).initialize(from: source + offset, count: document.count - offset)
+            }
+            for start in starts.dropFirst() { (base + start - 1).initialize(to: UInt8(ascii: ",")) }
+            // Each run to its own stretch of the buffer: no two runs write the same bytes.
+            let destination = Destination(base: base)
+            let starts = starts
+            _ = SplitWork.runs(over: runs.count, minimumRun: 1) { range in
+                for number in range {
+                    runs[number].withUnsafeBufferPointer { run in
+                        guard let source = run.baseAddress else { return }
+                        (destination.base + starts[number]).initialize(from: source, count: run.count)
+                    }
+                }
+            }
+            count = length
+        }
+    }
+
+    /// Where ``joined(_:into:at:)`` copies to, shared by the threads that each copy a run to
+    /// their own part of it.
+    private struct Destination: @unchecked Sendable {
+        let base: UnsafeMutablePointer<UInt8>
     }
 }
 
