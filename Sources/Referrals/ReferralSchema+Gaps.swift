@@ -54,18 +54,24 @@ extension ReferralSchema {
         // paths' storage, so comparing this with a set seen before is cheap.
         var present: [String] = []
         present.reserveCapacity(record.fields.count)
-        for field in record.fields {
-            var holds = false
-            field.register.forEachSibling { if $0.value != .null { holds = true } }
-            if holds || field.register.isConflicted { present.append(field.path.rawValue) }
+        record.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                let register = fields[index].register
+                var holds = false
+                register.forEachSibling { if $0.value != .null { holds = true } }
+                if holds || register.isConflicted { present.append(fields[index].path.rawValue) }
+            }
         }
         let missing: [String]
-        if let known = memo.missing[present] {
+        if let last = memo.last, last.present == present {
+            missing = last.missing  // as the record before: no hashing
+        } else if let known = memo.missing[present] {
             missing = known
         } else {
             missing = ReferralView.gaps(present: Set(present))
             if memo.missing.count < GapsMemo.maximumSets { memo.missing[present] = missing }
         }
+        memo.last = (present, missing)
         return missing + conditionalGaps(of: record)
     }
 
@@ -75,6 +81,8 @@ extension ReferralSchema {
     public struct GapsMemo: Sendable {
         /// Keyed by the paths present, in the order of the record's fields.
         var missing: [[String]: [String]] = [:]
+        /// The record before's paths present and members missing.
+        var last: (present: [String], missing: [String])?
         static let maximumSets = 256
 
         public init() {}
@@ -93,19 +101,39 @@ extension ReferralSchema {
         return (String(path[rest.startIndex..<dot]), member)
     }
 
-    /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``).
+    /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``),
+    /// read in one pass over its fields: only the few paths the rules read are kept, each with
+    /// its value when it has exactly one (none while in conflict, or null).
     static func conditionalGaps(of record: Record) -> [String] {
         var children: Set<String> = []
-        for field in record.fields {
-            if let child = childPath(field.path.rawValue) { children.insert(child.item) }
+        var read: [(path: String, value: FieldValue?)] = []
+        record.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                let path = fields[index].path.rawValue
+                if let child = childPath(path) {
+                    children.insert(child.item)
+                    guard child.member == "unborn" || child.member == "expectedDate" else { continue }
+                } else if !conditionalPaths.contains(path) {
+                    continue
+                }
+                read.append((path, soleValue(of: fields[index].register)))
+            }
         }
         let confirmed = record.entries.contains { $0.kind == ReferralEntry.Kind.confirmation.rawValue }
         return conditionalGaps(
-            value: { path in
-                guard let fieldPath = try? FieldPath(path), let register = record.register(at: fieldPath),
-                    !register.isConflicted, let value = register.values.first, value != .null
-                else { return nil }
-                return value
-            }, children: children, confirmed: confirmed)
+            value: { path in read.first { $0.path == path }?.value ?? nil }, children: children, confirmed: confirmed)
+    }
+
+    /// The paths other than a child's that ``conditionalGaps(value:children:confirmed:)`` reads.
+    private static let conditionalPaths = [
+        "consent.parentsInformed", "consent.parentsAgree", "consent.reason", "verbal", "referrer.professional",
+    ]
+
+    /// The register's value when it holds exactly one that is not null.
+    private static func soleValue(of register: MultiValueRegister) -> FieldValue? {
+        guard !register.isConflicted else { return nil }
+        var sole: FieldValue?
+        register.forEachSibling { sibling in sole = sibling.value }
+        return sole == .null ? nil : sole
     }
 }
