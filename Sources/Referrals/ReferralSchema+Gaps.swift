@@ -92,13 +92,22 @@ extension ReferralSchema {
     /// which may hold dots itself); nil for any other path. Read off the path's bytes: most
     /// paths are not a child's, and splitting every path into segments is what this avoids.
     public static func childPath(_ path: String) -> (item: String, member: Substring)? {
-        let prefix = "children."
-        guard path.hasPrefix(prefix) else { return nil }
-        let rest = path.utf8.dropFirst(prefix.utf8.count)
+        // Compared as bytes: a string's own prefix test works on characters, at many times the
+        // cost, for every path of every record.
+        let bytes = path.utf8
+        let prefix: StaticString = "children."
+        guard bytes.count > prefix.utf8CodeUnitCount else { return nil }
+        var index = bytes.startIndex
+        for offset in 0..<prefix.utf8CodeUnitCount {
+            guard bytes[index] == prefix.utf8Start[offset] else { return nil }
+            index = bytes.index(after: index)
+        }
+        let rest = bytes[index...]
         guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex else { return nil }
-        let member = path[path.utf8.index(after: dot)...]
-        guard !member.isEmpty else { return nil }
-        return (String(path[rest.startIndex..<dot]), member)
+        let memberStart = bytes.index(after: dot)
+        guard memberStart < bytes.endIndex else { return nil }
+        // The dot is a character of its own: both sides begin and end on characters.
+        return (String(Substring(bytes[rest.startIndex..<dot])), Substring(bytes[memberStart...]))
     }
 
     /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``),

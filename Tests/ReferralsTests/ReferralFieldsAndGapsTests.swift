@@ -258,7 +258,13 @@ extension ReferralFieldsAndGapsTests {
         #expect(ReferralSchema.childPath("children.c00000001.name")?.item == "c00000001")
         #expect(
             ReferralSchema.childPath("children.c1.allocatedSocialWorker.team")?.member == "allocatedSocialWorker.team")
-        for other in ["concern", "children", "children.c1", "children..name", "children.c1.", "childrenX.c1.name"] {
+        let accented = ReferralSchema.childPath("children.élodie.nom.complet")
+        #expect(accented?.item == "élodie")
+        #expect(accented?.member == "nom.complet")
+        for other in [
+            "concern", "children", "children.", "children.c1", "children..name", "children.c1.", "childrenX.c1.name",
+            "Children.c1.name", "child.c1.name", "",
+        ] {
             #expect(ReferralSchema.childPath(other) == nil, "\(other)")
         }
     }
