@@ -304,7 +304,7 @@ public struct HandoverDesk: Sendable {
         }
         // A case handed over earlier is carried over even when it no longer names the authority
         // (its host was corrected since): it was handed over and nobody has accepted it.
-        let listed = Set(batches.lazy.flatMap(\.ids))
+        let listed = carriedOver.isEmpty ? [] : Set(batches.lazy.flatMap(\.ids))
         var elsewhere: [Replication.Record] = []
         for id in carriedOver.sorted(by: { $0.rawValue < $1.rawValue }) where !listed.contains(id) {
             if let record = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })

@@ -255,6 +255,38 @@ extension CentralTests {
         }
     }
 
+    @Test(arguments: StorageBackend.available) func anAuthoritysOpenCasesAreReadInIdOrderABatchAtATime(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device(authorities: [Self.reading, Self.slough])
+            // More cases than fit a batch, stored out of order, Slough's among them.
+            var numbers = Array(0..<700)
+            var generator = SystemRandomNumberGenerator()
+            numbers.shuffle(using: &generator)
+            for start in stride(from: 0, to: numbers.count, by: 100) {
+                let parts = try numbers[start..<(start + 100)].map { number in
+                    try referral(
+                        String(format: "case-%04d", number), host: number % 7 == 0 ? Self.slough : Self.reading,
+                        receivedAt: Self.saturdayNight)
+                }
+                _ = try await service.store(parts, from: laptop)
+            }
+            let reading = (0..<700).filter { $0 % 7 != 0 }.map { String(format: "case-%04d", $0) }
+            #expect(try await storage.unacceptedCases(of: Self.reading).map(\.id.rawValue) == reading)
+            // Each batch handed on as it is decoded, in order, none larger than a batch.
+            let batches = try await storage.unacceptedCases(of: Self.reading) { records in
+                records.map(\.id.rawValue)
+            }
+            #expect(batches.count > 1)
+            #expect(batches.allSatisfy { $0.count <= StoredCases.batchSize })
+            #expect(batches.flatMap { $0 } == reading)
+            let slough = (0..<700).filter { $0 % 7 == 0 }.map { String(format: "case-%04d", $0) }
+            #expect(try await storage.unacceptedCases(of: Self.slough).map(\.id.rawValue) == slough)
+        }
+    }
+
     @Test(arguments: StorageBackend.available) func anEarlierOpeningNoPackageWasKeptForIsShownAndNeverKeptAfterTheFact(
         backend: StorageBackend
     ) async throws {
