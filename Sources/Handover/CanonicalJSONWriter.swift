@@ -166,15 +166,6 @@ struct CanonicalJSONWriter {
         endArray()
     }
 
-    /// Items of an array written by another writer (comma-separated, nothing around them), as
-    /// the next items of the open array; nothing for none.
-    mutating func items(_ written: [UInt8]) {
-        guard !written.isEmpty else { return }
-        separate()
-        bytes.append(contentsOf: written)
-        needsComma = true
-    }
-
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
