@@ -151,9 +151,9 @@ extension JSONPayload {
 
         /// An object as a value, its keys noted when out of byte order (the writer sorts them).
         private mutating func object(depth: Int) throws(ReadError) -> FieldValue {
-            // Room for a few members from the start: grown one member at a time, a dictionary is
-            // rehashed at each doubling.
-            var members = [String: FieldValue](minimumCapacity: 8)
+            // Grown as members come (rehashed at each doubling): room reserved up front would let
+            // a line of tiny objects (`[{},{},...]`) claim far more memory than its bytes.
+            var members: [String: FieldValue] = [:]
             var previousKey: String?
             // The members' dictionary refuses a repeated key: no need to keep the keys twice.
             try forEachMember(depth: depth, known: [], othersCheckedByCaller: true) {
