@@ -174,6 +174,7 @@ public struct TimedCentralStorage: CentralStorage {
     public func unacceptedCases<Reading: Sendable>(
         of authority: String, reading: @escaping @Sendable ([Record]) -> Reading
     ) async throws(CentralError) -> [Reading] {
+        // The time includes `reading`'s work on each batch, which overlaps the read itself.
         try await timed("unacceptedCases") { () async throws(CentralError) in
             try await base.unacceptedCases(of: authority, reading: reading)
         }

@@ -95,14 +95,9 @@ extension ReferralSchema {
         // Compared as bytes: a string's own prefix test works on characters, at many times the
         // cost, for every path of every record.
         let bytes = path.utf8
-        let prefix: StaticString = "children."
-        guard bytes.count > prefix.utf8CodeUnitCount else { return nil }
-        var index = bytes.startIndex
-        for offset in 0..<prefix.utf8CodeUnitCount {
-            guard bytes[index] == prefix.utf8Start[offset] else { return nil }
-            index = bytes.index(after: index)
-        }
-        let rest = bytes[index...]
+        let prefix = "children.".utf8
+        guard bytes.starts(with: prefix) else { return nil }
+        let rest = bytes.dropFirst(prefix.count)
         guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex else { return nil }
         let memberStart = bytes.index(after: dot)
         guard memberStart < bytes.endIndex else { return nil }
@@ -110,39 +105,20 @@ extension ReferralSchema {
         return (String(Substring(bytes[rest.startIndex..<dot])), Substring(bytes[memberStart...]))
     }
 
-    /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``),
-    /// read in one pass over its fields: only the few paths the rules read are kept, each with
-    /// its value when it has exactly one (none while in conflict, or null).
+    /// The conditional gaps of a stored referral (see ``conditionalGaps(value:children:confirmed:)``):
+    /// each value the rules read is found by its path's text (no path parsed, no array of
+    /// values made).
     static func conditionalGaps(of record: Record) -> [String] {
         var children: Set<String> = []
-        var read: [(path: String, value: FieldValue?)] = []
         record.fields.withUnsafeBufferPointer { fields in
             for index in fields.indices {
-                let path = fields[index].path.rawValue
-                if let child = childPath(path) {
-                    children.insert(child.item)
-                    guard child.member == "unborn" || child.member == "expectedDate" else { continue }
-                } else if !conditionalPaths.contains(path) {
-                    continue
-                }
-                read.append((path, soleValue(of: fields[index].register)))
+                if let child = childPath(fields[index].path.rawValue) { children.insert(child.item) }
             }
         }
         let confirmed = record.entries.contains { $0.kind == ReferralEntry.Kind.confirmation.rawValue }
         return conditionalGaps(
-            value: { path in read.first { $0.path == path }?.value ?? nil }, children: children, confirmed: confirmed)
+            value: { path in record.register(atPath: path)?.soleValue.flatMap { $0 == .null ? nil : $0 } },
+            children: children, confirmed: confirmed)
     }
 
-    /// The paths other than a child's that ``conditionalGaps(value:children:confirmed:)`` reads.
-    private static let conditionalPaths = [
-        "consent.parentsInformed", "consent.parentsAgree", "consent.reason", "verbal", "referrer.professional",
-    ]
-
-    /// The register's value when it holds exactly one that is not null.
-    private static func soleValue(of register: MultiValueRegister) -> FieldValue? {
-        guard !register.isConflicted else { return nil }
-        var sole: FieldValue?
-        register.forEachSibling { sibling in sole = sibling.value }
-        return sole == .null ? nil : sole
-    }
 }

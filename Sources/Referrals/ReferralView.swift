@@ -31,7 +31,7 @@ public struct ReferralView: Sendable {
                 present.insert(field.path.rawValue)
                 continue
             }
-            guard let value = field.register.values.first, value != .null else { continue }
+            guard let value = field.register.soleValue, value != .null else { continue }
             present.insert(field.path.rawValue)
             tree.insert(value, at: field.path.segments.map(String.init), schema: ReferralSchema.document)
         }
@@ -42,10 +42,7 @@ public struct ReferralView: Sendable {
 
     /// The value of one field when it holds exactly one.
     public static func value(of record: Record, at path: String) -> FieldValue? {
-        guard let fieldPath = try? FieldPath(path), let register = record.register(at: fieldPath),
-            !register.isConflicted
-        else { return nil }
-        return register.values.first
+        record.register(atPath: path)?.soleValue
     }
 
     /// The recommended members missing from a record whose present field paths are `present`

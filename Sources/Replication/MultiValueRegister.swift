@@ -95,6 +95,13 @@ public struct MultiValueRegister: Hashable, Sendable {
         }
     }
 
+    /// The value, when the field holds exactly one (not in conflict); nil while in conflict.
+    /// Read where it lies, without building an array.
+    public var soleValue: FieldValue? {
+        if case .one(let sibling) = storage { return sibling.value }
+        return nil
+    }
+
     /// True when concurrent writes are both kept and a person must resolve them.
     public var isConflicted: Bool {
         if case .many = storage { return true }

@@ -76,6 +76,12 @@ public struct Record: Sendable, Equatable {
 
     /// The register at `path`, if anything was ever written there.
     public func register(at path: FieldPath) -> MultiValueRegister? {
+        fieldIndex(of: path.rawValue).found.map { fields[$0].register }
+    }
+
+    /// The register at the path written `path`, found by its text (no ``FieldPath`` made
+    /// first); nil when nothing was ever written there, or when `path` is not a path.
+    public func register(atPath path: String) -> MultiValueRegister? {
         fieldIndex(of: path).found.map { fields[$0].register }
     }
 
@@ -91,7 +97,7 @@ public struct Record: Sendable, Equatable {
 
     /// Records a write of `value` at `path` by `dot`, made having seen `seen` of that field.
     mutating func assign(_ value: FieldValue, at path: FieldPath, dot: Dot, seen: VersionVector) {
-        let position = fieldIndex(of: path)
+        let position = fieldIndex(of: path.rawValue)
         if let found = position.found {
             fields[found].register.assign(value, dot: dot, seen: seen)
         } else {
@@ -191,18 +197,20 @@ public struct Record: Sendable, Equatable {
 
     // MARK: - Searching
 
-    private func fieldIndex(of path: FieldPath) -> (found: Int?, insertion: Int) {
+    /// Where the field whose path is written `path` is, or would go (fields are in the order of
+    /// their paths' text, ``FieldPath``'s order).
+    private func fieldIndex(of path: String) -> (found: Int?, insertion: Int) {
         var low = 0
         var high = fields.count
         while low < high {
             let middle = (low + high) / 2
-            if fields[middle].path < path {
+            if fields[middle].path.rawValue < path {
                 low = middle + 1
             } else {
                 high = middle
             }
         }
-        return (low < fields.count && fields[low].path == path ? low : nil, low)
+        return (low < fields.count && fields[low].path.rawValue == path ? low : nil, low)
     }
 
     func entryIndex(of dot: Dot) -> (found: Int?, insertion: Int) {

@@ -25,8 +25,18 @@ struct EDT: AsyncParsableCommand {
         ]
     )
 
+    /// The commands under `command` (itself included) whose configuration gives no `commandName`.
+    static func unnamedCommands(under command: any ParsableCommand.Type) -> [String] {
+        let own = command.configuration.commandName == nil ? ["\(command)"] : []
+        return own + command.configuration.subcommands.flatMap { unnamedCommands(under: $0) }
+    }
+
     /// Maps failures to the exit statuses of the contract: usage errors exit 2 (not 64).
     static func main() async {
+        // Debug builds (the ones the tests run) refuse to start with a command that lacks its name.
+        assert(
+            unnamedCommands(under: Self.self).isEmpty,
+            "commands without commandName: \(unnamedCommands(under: Self.self))")
         do {
             var command = try parseAsRoot()
             AllocatorProfile.of(command).apply()

@@ -102,6 +102,27 @@ struct DeadlinesTests {
         #expect(deadlines.first { $0.name == .acknowledge }?.due.london == "2026-12-07T17:00:00Z")
     }
 
+    @Test func deadlinesSharingANameAreWrittenAsTheLastOfThem() throws {
+        let authority = try #require(Self.directory.authority(Self.reading))
+        let calendar = Self.directory.calendar(for: authority)
+        let timeline = ReferralTimeline(receivedAt: at("2026-11-30T22:00:00Z"), hostAuthority: Self.reading)
+        // The same deadlines, pending on Tuesday morning and overdue on Wednesday.
+        let pending = Deadlines.compute(
+            timeline, authority: authority, calendar: calendar, at: at("2026-12-01T10:00:00Z"))
+        let overdue = Deadlines.compute(
+            timeline, authority: authority, calendar: calendar, at: at("2026-12-02T10:00:00Z"))
+        #expect(DeadlineJSON.deadlines(pending) != DeadlineJSON.deadlines(overdue))
+        #expect(DeadlineJSON.deadlines(pending + overdue) == DeadlineJSON.deadlines(overdue))
+        #expect(DeadlineJSON.deadlines(overdue + pending.reversed()) == DeadlineJSON.deadlines(pending))
+        // Each name once, in the order of its bytes.
+        guard case .object(let members) = DeadlineJSON.deadlines(pending + overdue) else {
+            Issue.record("the deadlines are not an object")
+            return
+        }
+        #expect(members.keys.sorted() == Set(pending.map(\.name.rawValue)).sorted())
+        #expect(DeadlineJSON.deadlines([]) == .object([:]))
+    }
+
     // MARK: - Met, pending, overdue
 
     @Test func anAcknowledgementMeetsBothItsDeadlinesFromTheInstantItRecords() throws {

@@ -40,6 +40,29 @@ struct MultiValueRegisterTests {
         #expect(a.digest() == b.digest())
     }
 
+    @Test func aRegisterHasASoleValueOnlyWhileItIsNotInConflict() throws {
+        var a = Replica(device: Make.device("a"))
+        var b = Replica(device: Make.device("b"))
+        a.write(.string("station"), to: location, in: id)
+        #expect(a[id]?.register(at: location)?.soleValue == .string("station"))
+        b.merge(a)
+        a.write(.null, to: location, in: id)
+        b.write(.string("grandmother"), to: location, in: id)
+        #expect(a[id]?.register(at: location)?.soleValue == .null)  // a value, though null
+        a.merge(b)
+        #expect(a[id]?.register(at: location)?.soleValue == nil)  // two values: none is the sole one
+        a.write(.string("grandmother (agreed)"), to: location, in: id)
+        #expect(a[id]?.register(at: location)?.soleValue == .string("grandmother (agreed)"))
+        // Found by its path's text as by its path; nothing at a path never written, or at text
+        // that is no path.
+        let record = try #require(a[id])
+        #expect(record.register(atPath: "children.c1.location") == record.register(at: location))
+        #expect(record.register(atPath: "children.c1.location")?.soleValue == .string("grandmother (agreed)"))
+        for other in ["children.c1", "children.c1.locations", "children.c0.location", "", "children..location"] {
+            #expect(record.register(atPath: other) == nil, "\(other)")
+        }
+    }
+
     @Test func aWriteWithAStaleContextKeepsTheSibling() {
         var a = Replica(device: Make.device("a"))
         var b = Replica(device: Make.device("b"))
