@@ -681,8 +681,6 @@ public final class SQLiteCentralStorage: CentralStorage {
         try await read { db in
             // Each batch of rows is decoded and read on another core while the next is read.
             let decoding = StoredCases.Decoding(reading)
-            var batch: [(id: String, body: [UInt8])] = []
-            batch.reserveCapacity(StoredCases.batchSize)
             // Ordered by the key of case_authorities (authority, case_id), which the query walks
             // anyway: the cases' id order, with nothing to sort. Ordered by cases.id, SQLite sorted
             // every row, bodies and all, in a temporary file before giving the first.
@@ -698,13 +696,8 @@ public final class SQLiteCentralStorage: CentralStorage {
             while let row = try rows.next() {
                 // The body is copied once, straight out of SQLite's buffer.
                 let body = try row.withUnsafeData(atIndex: 1) { data in data.map { Array($0) } ?? [] }
-                batch.append((id: row[0], body: body))
-                if batch.count == StoredCases.batchSize {
-                    decoding.add(batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
+                decoding.add(id: row[0], body: body)
             }
-            decoding.add(batch)
             return try decoding.waitForResults()
         }
     }

@@ -190,8 +190,6 @@ extension PostgresCentralStorage {
         try await withConnection { connection in
             // Each batch of rows is decoded and read on another core while the next ones arrive.
             let decoding = StoredCases.Decoding(reading)
-            var batch: [(id: String, body: [UInt8])] = []
-            batch.reserveCapacity(StoredCases.batchSize)
             for try await (id, body) in try await connection.query(
                 """
                 SELECT cases.id, cases.body FROM case_authorities JOIN cases ON cases.id = case_authorities.case_id
@@ -200,13 +198,8 @@ extension PostgresCentralStorage {
                 ORDER BY case_authorities.case_id
                 """, logger: self.logger
             ).decode((String, ByteBuffer).self) {
-                batch.append((id: id, body: Array(body.readableBytesView)))
-                if batch.count == StoredCases.batchSize {
-                    decoding.add(batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
+                await decoding.adding(id: id, body: Array(body.readableBytesView))
             }
-            decoding.add(batch)
             return try await decoding.results()
         }
     }

@@ -1,60 +1,107 @@
 import Central
+import Dispatch
+import Foundation
 import LineProtocol
 import Replication
+import Synchronization
 import Testing
 
 /// Stored cases decoded across the cores while they are read, each batch handed on as soon as it
 /// is decoded: in the order added, and a body that cannot be read refuses the whole read, naming
 /// the first such case.
 extension CentralTests {
+    /// `rows` added one at a time to `decoding`, as a reader does.
+    func add<Reading>(_ rows: [(id: String, body: [UInt8])], to decoding: StoredCases.Decoding<Reading>) {
+        for (id, body) in rows { decoding.add(id: id, body: body) }
+    }
+
+    func storedRows(_ records: [Record]) -> [(id: String, body: [UInt8])] {
+        records.map { (id: $0.id.rawValue, body: RecordCoding.encode($0)) }
+    }
+
     @Test func storedCasesDecodedWhileBeingReadComeBackInTheOrderAdded() async throws {
         let records = try (0..<3_000).map { try referral("case-\($0)", concern: "Concern \($0)") }
         let decoding = StoredCases.Decoding { $0 }
-        // Batches of uneven sizes, an empty one among them, added as a reader would.
-        var start = 0
-        let sizes = [1, 255, 0, 256, 700, 1_788]
-        for size in sizes {
-            decoding.add(records[start..<(start + size)].map { (id: $0.id.rawValue, body: RecordCoding.encode($0)) })
-            start += size
-        }
-        #expect(start == records.count)
+        add(storedRows(records), to: decoding)
         let batches = try decoding.waitForResults()
-        // Each batch handed on whole, on its own (the empty one is never started).
-        #expect(batches.map(\.count) == sizes.filter { $0 > 0 })
+        // Batches of `batchSize` cases (these are small), the last what was left.
+        #expect(batches.map(\.count) == Array(repeating: StoredCases.batchSize, count: 11) + [184])
         #expect(batches.flatMap { $0 } == records)
-        // Awaited from Swift's cooperative threads, the same.
-        #expect(try await decoding.results().flatMap { $0 } == records)
+        // Awaited from Swift's cooperative threads, and added from them, the same.
+        let awaited = StoredCases.Decoding { $0 }
+        for (id, body) in storedRows(records) { await awaited.adding(id: id, body: body) }
+        #expect(try await awaited.results().flatMap { $0 } == records)
         #expect(try StoredCases.Decoding { $0 }.waitForResults().isEmpty)
         #expect(try await StoredCases.Decoding { $0 }.results().isEmpty)
+    }
+
+    @Test func largeStoredCasesAreDecodedAFewAtATime() throws {
+        // Cases of about 40 KB: a batch of 100 KB holds two, and one of 150 KB is a batch of its own.
+        let long = String(repeating: "The child spoke at length. ", count: 1_500)
+        var records = try (0..<9).map { try referral("case-\($0)", concern: "\($0): \(long)") }
+        records.insert(try referral("case-large", concern: String(repeating: long, count: 4)), at: 5)
+        let rows = storedRows(records)
+        #expect(rows.allSatisfy { $0.body.count > 40_000 })
+        let decoding = StoredCases.Decoding(batchCases: 256, batchBytes: 100_000) { $0.map(\.id.rawValue) }
+        add(rows, to: decoding)
+        let batches = try decoding.waitForResults()
+        #expect(
+            batches == [
+                ["case-0", "case-1"], ["case-2", "case-3"], ["case-4"], ["case-large"], ["case-5", "case-6"],
+                ["case-7", "case-8"],
+            ])
+        // Never more than the byte budget, save a case larger than it on its own.
+        for batch in batches where batch.count > 1 {
+            let bytes = rows.filter { batch.contains($0.id) }.reduce(0) { $0 + $1.body.count }
+            #expect(bytes <= 100_000, "\(batch)")
+        }
+    }
+
+    @Test func aReaderWaitsWhileTooManyBatchesAreStillToBeDecoded() throws {
+        let records = try (0..<100).map { try referral("case-\($0)") }
+        let rows = storedRows(records)
+        // Each batch's reading waits at a gate, so none finishes until it opens.
+        let gate = DispatchSemaphore(value: 0)
+        let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3) { batch in
+            gate.wait()
+            gate.signal()
+            return batch.count
+        }
+        final class Count: Sendable { let value = Mutex(0) }
+        let added = Count()
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            for (id, body) in rows {
+                decoding.add(id: id, body: body)
+                added.value.withLock { $0 += 1 }
+            }
+            finished.signal()
+        }
+        // Three batches start; the fourth waits for room, so the reader stops at its last row.
+        #expect(finished.wait(timeout: .now() + 0.5) == .timedOut)
+        #expect(added.value.withLock { $0 } == 39)
+        gate.signal()
+        #expect(finished.wait(timeout: .now() + 60) == .success)
+        #expect(try decoding.waitForResults() == Array(repeating: 10, count: 10))
     }
 
     @Test func whatIsMadeOfEachDecodedBatchComesBackInOrder() async throws {
         let records = try (0..<1_000).map { try referral("case-\($0)") }
         // What a handover makes of a batch: something of its own, the records let go.
         let decoding = StoredCases.Decoding { batch in batch.map(\.id.rawValue).joined(separator: ",") }
-        for start in stride(from: 0, to: records.count, by: StoredCases.batchSize) {
-            decoding.add(
-                records[start..<min(records.count, start + StoredCases.batchSize)].map {
-                    (id: $0.id.rawValue, body: RecordCoding.encode($0))
-                })
-        }
+        add(storedRows(records), to: decoding)
         let made = try await decoding.results()
         #expect(made.count == 4)
         #expect(made.joined(separator: ",") == records.map(\.id.rawValue).joined(separator: ","))
     }
 
     @Test func aStoredCaseDecodedWhileBeingReadThatCannotBeReadIsNamed() async throws {
-        var rows = try (0..<1_000).map { number in
-            let record = try referral("case-\(number)")
-            return (id: record.id.rawValue, body: RecordCoding.encode(record))
-        }
+        var rows = try storedRows((0..<1_000).map { try referral("case-\($0)") })
         rows[700].body = Array("{\"fields\":".utf8)
         rows[900].body = []
         func decoding(_ rows: [(id: String, body: [UInt8])]) -> StoredCases.Decoding<[Record]> {
             let decoding = StoredCases.Decoding { $0 }
-            for start in stride(from: 0, to: rows.count, by: 256) {
-                decoding.add(Array(rows[start..<min(rows.count, start + 256)]))
-            }
+            add(rows, to: decoding)
             return decoding
         }
         let error = #expect(throws: CentralError.self) { try decoding(rows).waitForResults() }
