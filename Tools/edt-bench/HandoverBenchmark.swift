@@ -18,16 +18,21 @@ struct HandoverBenchmark: AsyncParsableCommand {
             The cases are Reading's (E06000038), received out of hours over the 60 days before \
             the opening of Monday 4 January 2027, each with a child, a concern and a spread of \
             entries (acknowledgements, outcomes, authorisations, conversations, strategy \
-            discussions), some with an allocated social worker or an early help worker. \
-            build      HandoverPackage.build (summary, actions, tasks, gaps, deadlines, routing) \
-            json       build, then its canonical JSON bytes \
-            html       build, then its printable HTML \
-            read       the baseline: read each record (ReferralTimeline) alone \
-            centre     the centre's own: HandoverDesk reads the open cases from a central \
-            database (SQLite) and builds the package, its JSON and its page \
-            process    the whole `edt central handover --json` process, timed from outside \
-            (start, opening the database, reading, building, printing), on a fresh copy of the \
-            database each run; --edt names the executable (default: the one beside edt-bench) \
+            discussions), some with an allocated social worker or an early help worker.
+
+            What is timed:
+              build     HandoverPackage.build (summary, actions, tasks, gaps,
+                        deadlines, routing)
+              json      build, then its canonical JSON bytes
+              html      build, then its printable HTML
+              read      the baseline: read each record (ReferralTimeline) alone
+              centre    the centre's own: HandoverDesk reads the open cases from a central
+                        database (SQLite) and builds the package, its JSON and its page
+              process   the whole `edt central handover --json` process, timed from outside
+                        (start, opening the database, reading, building, printing), on a
+                        fresh copy of the database each run; --edt names the executable
+                        (default: the one beside edt-bench)
+
             Medians of --runs passes; cases/s of each.
             """
     )
