@@ -50,7 +50,7 @@ public enum StoredCases {
         private let limits: (cases: Int, bytes: Int)
         private let group = DispatchGroup()
         /// One permit per batch that may be waiting or being decoded.
-        private let room: DispatchSemaphore
+        private let room: Permits
         private let batches = Mutex<[Result<Reading, CentralError>?]>([])
         private let gathering = Mutex(Gathering())
 
@@ -68,7 +68,7 @@ public enum StoredCases {
         ) {
             self.reading = reading
             limits = (cases: max(1, batchCases), bytes: max(1, batchBytes))
-            room = DispatchSemaphore(value: max(1, inFlight))
+            room = Permits(max(1, inFlight))
         }
 
         /// Adds one stored case (its id and body), after those added before. When that fills a
@@ -76,7 +76,7 @@ public enum StoredCases {
         /// readers may) while ``StoredCases/batchesInFlight`` batches are still to be decoded.
         public func add(id: String, body: [UInt8]) {
             guard let full = gathered(id: id, body: body) else { return }
-            room.wait()
+            room.take()
             start(full)
         }
 
@@ -84,7 +84,7 @@ public enum StoredCases {
         /// without holding one.
         public func adding(id: String, body: [UInt8]) async {
             guard let full = gathered(id: id, body: body) else { return }
-            await waitForRoom()
+            await room.taking()
             start(full)
         }
 
@@ -94,7 +94,7 @@ public enum StoredCases {
         /// read.
         public func waitForResults() throws(CentralError) -> [Reading] {
             if let last = takeGathered() {
-                room.wait()
+                room.take()
                 start(last)
             }
             group.wait()
@@ -105,7 +105,7 @@ public enum StoredCases {
         /// holding one.
         public func results() async throws(CentralError) -> [Reading] {
             if let last = takeGathered() {
-                await waitForRoom()
+                await room.taking()
                 start(last)
             }
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -141,17 +141,6 @@ public enum StoredCases {
             }
         }
 
-        /// Waits for a permit to start a batch without holding a cooperative thread.
-        private func waitForRoom() async {
-            if room.wait(timeout: .now()) == .success { return }
-            await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
-                DispatchQueue.global().async { [room] in
-                    room.wait()
-                    ready.resume()
-                }
-            }
-        }
-
         /// Decodes `rows` on another thread, holding a permit until done.
         private func start(_ rows: [(id: String, body: [UInt8])]) {
             let number = batches.withLock { batches in
@@ -161,7 +150,7 @@ public enum StoredCases {
             DispatchQueue.global().async(group: group) { [self] in
                 let result = StoredCases.decodeRun(rows).map(reading)
                 batches.withLock { $0[number] = result }
-                room.signal()
+                room.give()
             }
         }
 
@@ -177,6 +166,85 @@ public enum StoredCases {
             results.reserveCapacity(runs.count)
             for run in runs { results.append(try run.get()) }
             return results
+        }
+    }
+
+    /// A count of permits a thread can wait for by blocking (``take()``) and a task by suspending
+    /// (``taking()``), neither holding a thread that the work which gives a permit back may need:
+    /// a task's wait is not parked on one of Dispatch's threads (on Linux their number is the
+    /// cores', and the batches being decoded run on them).
+    final class Permits: Sendable {
+        private enum Waiter {
+            case thread(DispatchSemaphore)
+            case task(CheckedContinuation<Void, Never>)
+        }
+        private struct State {
+            var available: Int
+            var waiting: [Waiter] = []
+            var next = 0  // the first of `waiting` not yet woken
+        }
+        private let state: Mutex<State>
+
+        init(_ count: Int) {
+            state = Mutex(State(available: count))
+        }
+
+        /// Takes a permit, blocking the calling thread until one is free.
+        func take() {
+            let semaphore = state.withLock { state -> DispatchSemaphore? in
+                if state.available > 0 {
+                    state.available -= 1
+                    return nil
+                }
+                let semaphore = DispatchSemaphore(value: 0)
+                state.waiting.append(.thread(semaphore))
+                return semaphore
+            }
+            semaphore?.wait()
+        }
+
+        /// Takes a permit, suspending the calling task until one is free.
+        func taking() async {
+            let taken = state.withLock { state in
+                guard state.available > 0 else { return false }
+                state.available -= 1
+                return true
+            }
+            if taken { return }
+            await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
+                let free = state.withLock { state in
+                    // Given back meanwhile: take it now.
+                    if state.available > 0 {
+                        state.available -= 1
+                        return true
+                    }
+                    state.waiting.append(.task(ready))
+                    return false
+                }
+                if free { ready.resume() }
+            }
+        }
+
+        /// Gives a permit back: to the longest waiting, if any.
+        func give() {
+            let woken = state.withLock { state -> Waiter? in
+                guard state.next < state.waiting.count else {
+                    state.available += 1
+                    return nil
+                }
+                let waiter = state.waiting[state.next]
+                state.next += 1
+                if state.next == state.waiting.count {
+                    state.waiting.removeAll(keepingCapacity: true)
+                    state.next = 0
+                }
+                return waiter
+            }
+            switch woken {
+            case .thread(let semaphore): semaphore.signal()
+            case .task(let continuation): continuation.resume()
+            case nil: break
+            }
         }
     }
 }

@@ -85,6 +85,44 @@ extension CentralTests {
         #expect(try decoding.waitForResults() == Array(repeating: 10, count: 10))
     }
 
+    @Test(.timeLimit(.minutes(1))) func aReaderOnSwiftsThreadsWaitsForRoomTooAndGoesOnOnceThereIsSome() async throws {
+        let rows = try storedRows((0..<100).map { try referral("case-\($0)") })
+        let gate = DispatchSemaphore(value: 0)
+        let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3) { batch in
+            gate.wait()
+            gate.signal()
+            return batch.count
+        }
+        final class Count: Sendable { let value = Mutex(0) }
+        let added = Count()
+        let reader = Task {
+            for (id, body) in rows {
+                await decoding.adding(id: id, body: body)
+                added.value.withLock { $0 += 1 }
+            }
+            return try await decoding.results()
+        }
+        // Three batches start; the task waits for room at the fourth's last row.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(added.value.withLock { $0 } == 39)
+        gate.signal()
+        #expect(try await reader.value == Array(repeating: 10, count: 10))
+        // Many such readers at once, each allowed one batch in flight, all finish.
+        let reads = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let one = StoredCases.Decoding(batchCases: 1, inFlight: 1) { $0.count }
+                    for (id, body) in rows.prefix(40) { await one.adding(id: id, body: body) }
+                    return try await one.results()
+                }
+            }
+            var all: [[Int]] = []
+            for try await counts in group { all.append(counts) }
+            return all
+        }
+        #expect(reads == Array(repeating: Array(repeating: 1, count: 40), count: 8))
+    }
+
     @Test func whatIsMadeOfEachDecodedBatchComesBackInOrder() async throws {
         let records = try (0..<1_000).map { try referral("case-\($0)") }
         // What a handover makes of a batch: something of its own, the records let go.
