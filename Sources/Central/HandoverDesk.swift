@@ -2,7 +2,7 @@ import Foundation
 public import Handover
 import LineProtocol
 public import Referrals
-import Replication
+public import Replication
 
 /// Builds and keeps the morning handover packages: at each opening of an authority's office
 /// hours, every EDT case of the out-of-hours window just ended and every earlier one not yet
@@ -96,12 +96,24 @@ public struct HandoverDesk: Sendable {
         return try await package(for: authority, opensAt: opensAt, now: now, documents: documents)
     }
 
+    /// What was kept of one authority's package at an opening: the opening and the cases it
+    /// handed over (its documents stay in storage: ``CentralStorage/keptPackage(authority:opensAt:)``).
+    public struct KeptOpening: Sendable, Hashable {
+        /// The authority (GSS code).
+        public let authority: String
+        /// The opening the package was kept for.
+        public let opensAt: Instant
+        /// The cases it handed over, in id order.
+        public let cases: [RecordID]
+    }
+
     /// Keeps the package of every authority with cases whose most recent opening (at or before
-    /// `now`) has no package kept yet; returns the packages kept now. What `edt central serve`
+    /// `now`) has no package kept yet; returns what was kept now. What `edt central serve`
     /// runs at each opening, and on starting (an opening passed while it was stopped is handed
-    /// over late rather than never).
-    public func keepDuePackages(now: Instant) async throws(Unavailable) -> [KeptPackage] {
-        var kept: [KeptPackage] = []
+    /// over late rather than never). Each package's documents are let go once kept, so a shared
+    /// opening of many authorities holds one package at a time.
+    public func keepDuePackages(now: Instant) async throws(Unavailable) -> [KeptOpening] {
+        var kept: [KeptOpening] = []
         for code in try await storageCall({ () async throws(CentralError) in try await storage.authoritiesWithCases() })
         {
             guard let authority = directory.authority(code),
@@ -112,7 +124,9 @@ public struct HandoverDesk: Sendable {
             }
             guard existing == nil else { continue }
             let due = try await package(for: code, opensAt: opensAt, now: now)
-            if due.isKept { kept.append(due.kept) }
+            if due.isKept {
+                kept.append(KeptOpening(authority: code, opensAt: opensAt, cases: due.kept.cases))
+            }
         }
         return kept
     }
@@ -303,16 +317,16 @@ public struct HandoverDesk: Sendable {
             try await storage.unacceptedCases(of: authority) { builder.read($0) }
         }
         // A case handed over earlier is carried over even when it no longer names the authority
-        // (its host was corrected since): it was handed over and nobody has accepted it.
+        // (its host was corrected since): it was handed over and nobody has accepted it. Each
+        // such case is read into the package as soon as it is decoded, and let go, as a batch of
+        // its own: however many there are, one is held at a time.
         let listed = carriedOver.isEmpty ? [] : Set(batches.lazy.flatMap(\.ids))
-        var elsewhere: [Replication.Record] = []
         for id in carriedOver.sorted(by: { $0.rawValue < $1.rawValue }) where !listed.contains(id) {
             if let record = try await storageCall({ () async throws(CentralError) in try await storage.storedCase(id) })
             {
-                elsewhere.append(record)
+                batches.append(builder.read(CollectionOfOne(record)))
             }
         }
-        if !elsewhere.isEmpty { batches.append(builder.read(elsewhere)) }
         // Each case the package read is recorded as read for the authority's day team before
         // the package is given out: written while its documents are made, and awaited.
         let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")

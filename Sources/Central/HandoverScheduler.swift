@@ -81,7 +81,7 @@ public struct HandoverScheduler: Sendable {
 
     /// Keeps the packages due now; a failure is logged and tried again at the next look.
     @discardableResult
-    public func keepDue() async -> [KeptPackage] {
+    public func keepDue() async -> [HandoverDesk.KeptOpening] {
         do throws(HandoverDesk.Unavailable) {
             let kept = try await desk.keepDuePackages(now: now())
             for package in kept {

@@ -179,13 +179,13 @@ extension CentralTests {
             clock.now = Instant(iso8601: "2026-11-23T08:30:05Z")!
             let atSlough = await scheduler.keepDue()
             #expect(atSlough.map(\.authority) == [Self.slough])
-            #expect(atSlough.first.map { caseIDs($0) } == ["slough-night"])
+            #expect(atSlough.first?.cases.map(\.rawValue) == ["slough-night"])
             #expect(atSlough.first?.opensAt == Self.sloughOpens)
 
             clock.now = Instant(iso8601: "2026-11-23T09:00:01Z")!
             let atReading = await scheduler.keepDue()
             #expect(atReading.map(\.authority) == [Self.reading])
-            #expect(atReading.first.map { caseIDs($0) } == ["reading-night"])
+            #expect(atReading.first?.cases.map(\.rawValue) == ["reading-night"])
             #expect(await scheduler.keepDue().isEmpty, "each opening's package is kept once")
         }
     }
@@ -252,6 +252,43 @@ extension CentralTests {
             let slough = try await desk(storage).package(
                 for: Self.slough, at: Self.readingOpens, now: Instant(iso8601: "2026-11-24T09:00:00Z")!)
             #expect(caseIDs(slough.kept) == ["moved-case"])
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func aCaseHandedOverAndThenGivenAnotherHostIsStillCarriedOver(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let service = SyncService(storage: storage)
+            let laptop = try device(authorities: [Self.reading, Self.slough])
+            let moved = try RecordID("moved-case")
+            var replica = Replica(device: try DeviceID("edt-laptop-a"))
+            replica.write(
+                [
+                    (try FieldPath("receivedAt"), .string(Self.saturdayNight)),
+                    (try FieldPath("receivedBy.name"), .string("J. Okafor")),
+                    (try FieldPath("receivedBy.role"), .string("EDT social worker")),
+                    (try FieldPath("channel"), .string("phone")),
+                    (try FieldPath("hostAuthority"), .string(Self.reading)),
+                    (try FieldPath("concern"), .string("Child alone")),
+                ], in: moved)
+            _ = try await service.store(
+                [try #require(replica[moved]), try referral("stays", receivedAt: Self.saturdayNight)], from: laptop)
+            let monday = try await desk(storage).package(
+                for: Self.reading, at: Self.readingOpens, now: Self.readingOpens)
+            #expect(monday.isKept && caseIDs(monday.kept) == ["moved-case", "stays"])
+
+            // The host corrected to Slough after Reading's package handed it over, nobody having
+            // accepted it: Reading's next package still carries it over.
+            replica.write([(try FieldPath("hostAuthority"), .string(Self.slough))], in: moved)
+            let stored = try await service.store([try #require(replica[moved])], from: laptop)
+            #expect(stored.count == 1)
+            #expect(try await storage.unacceptedCases(of: Self.reading).map(\.id.rawValue) == ["stays"])
+            let tuesdayOpens = Instant(iso8601: "2026-11-24T09:00:00Z")!
+            let tuesday = try await desk(storage).package(for: Self.reading, at: tuesdayOpens, now: tuesdayOpens)
+            #expect(tuesday.isKept && caseIDs(tuesday.kept) == ["moved-case", "stays"])
+            let document = String(decoding: tuesday.kept.json, as: UTF8.self)
+            #expect(document.contains("\"moved-case\""), "\(document)")
         }
     }
 
