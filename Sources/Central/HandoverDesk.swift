@@ -211,11 +211,13 @@ public struct HandoverDesk: Sendable {
             try await storage.addenda(authority: kept.authority, opensAt: kept.opensAt)
         }
         let handed = Set(kept.cases).union(addenda.flatMap(\.cases))
-        let (package, recording) = try await buildPackage(kept.authority, opensAt: kept.opensAt)
+        // Only the late cases are recorded as read by the day team: the others were recorded
+        // when the package handed them over, and a look that finds nothing late shows nothing.
+        let package = try await buildPackage(kept.authority, opensAt: kept.opensAt, recordingAsRead: false).package
         let late = Set(package.cases.map(\.id)).subtracting(handed)
-        try await recording.finished()
         guard !late.isEmpty else { return false }
         let addendum = package.restricted(to: late)
+        try await ReadRecording(addendum.cases.map(\.id), of: kept.authority, in: storage).finished()
         let number = try await storageCall { () async throws(CentralError) in
             try await storage.keepAddendum(
                 KeptPackage(
@@ -270,7 +272,7 @@ public struct HandoverDesk: Sendable {
         -> KeptPackage
     {
         // Taken apart, so that the package has no other holder when it is let go below.
-        let (package, recording) = try await buildPackage(authority, opensAt: opensAt)
+        let (package, recording) = try await buildPackage(authority, opensAt: opensAt, recordingAsRead: true)
         // The document and the page are made side by side (each a pass over every case).
         async let json = documents.json ? package.jsonBytes() : []
         let html = documents.html ? Array(package.html().utf8) : []
@@ -279,7 +281,7 @@ public struct HandoverDesk: Sendable {
         let kept = KeptPackage(
             authority: authority, opensAt: package.opensAt, builtAt: builtAt, cases: ids, json: await json, html: html)
         BackgroundRelease.drop(consume package)
-        try await recording.finished()
+        try await recording?.finished()
         return kept
     }
 
@@ -287,6 +289,12 @@ public struct HandoverDesk: Sendable {
     /// while the package's documents are made: awaited before the package is given out.
     private struct ReadRecording {
         let task: Task<CentralError?, Never>
+
+        /// Starts recording each of `ids` as read for `authority`'s day team.
+        init(_ ids: [RecordID], of authority: String, in storage: any CentralStorage) {
+            let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")
+            task = Task { await HandoverDesk.audit(ids, by: reader, in: storage) }
+        }
 
         /// Waits until every case is recorded as read; throws when they could not be.
         func finished() async throws(Unavailable) {
@@ -297,10 +305,11 @@ public struct HandoverDesk: Sendable {
     /// Builds the package of `authority` at `opensAt` from the cases as stored: its unaccepted
     /// cases, and the cases earlier packages handed over that are not accepted yet. Each batch
     /// of stored cases is read into the package on the thread that decoded it, as soon as it is
-    /// decoded, and its records let go.
+    /// decoded, and its records let go. When `recordingAsRead`, each case read is being recorded
+    /// as read for the authority's day team (``ReadRecording``) as the package is returned.
     private func buildPackage(
-        _ authority: String, opensAt: Instant
-    ) async throws(Unavailable) -> (package: HandoverPackage, recording: ReadRecording) {
+        _ authority: String, opensAt: Instant, recordingAsRead: Bool
+    ) async throws(Unavailable) -> (package: HandoverPackage, recording: ReadRecording?) {
         let carriedOver = Set(
             try await storageCall { () async throws(CentralError) in
                 try await storage.handedOverUnaccepted(to: authority, before: opensAt)
@@ -329,16 +338,14 @@ public struct HandoverDesk: Sendable {
         }
         // Each case the package read is recorded as read for the authority's day team before
         // the package is given out: written while its documents are made, and awaited.
-        let reader = AuditActor(who: "handover-desk", authorities: [authority], action: "handover")
-        let ids = batches.flatMap(\.ids)
-        let recording = ReadRecording(task: Task { [storage] in await Self.audit(ids, by: reader, in: storage) })
+        let recording = recordingAsRead ? ReadRecording(batches.flatMap(\.ids), of: authority, in: storage) : nil
         let package = builder.package(batches)
         BackgroundRelease.drop(consume batches)
         return (package, recording)
     }
 
     /// Records each of `ids` as read by `reader`: nil once recorded, else the failure.
-    private static func audit(
+    fileprivate static func audit(
         _ ids: [RecordID], by reader: AuditActor, in storage: any CentralStorage
     ) async -> CentralError? {
         do throws(CentralError) {

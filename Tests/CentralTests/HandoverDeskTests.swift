@@ -374,13 +374,20 @@ extension CentralTests {
             let clock = Clock(Instant(iso8601: "2026-11-23T09:00:30Z")!)
             let scheduler = HandoverScheduler(desk: desk(storage), logger: Logger(label: "test"), now: { clock.now })
             #expect(await scheduler.keepDue().count == 1)
+            func handoverReads(_ id: String) async throws -> Int {
+                try await storage.auditEntries(of: try RecordID(id)).filter { $0.action == "handover" }.count
+            }
+            #expect(try await handoverReads("night-case") == 1, "read once, as its package handed it over")
             #expect(await scheduler.handOverLateArrivals() == 0, "nothing late yet")
+            #expect(try await handoverReads("night-case") == 1, "a look that finds nothing late shows nothing")
 
             // At 09:40 a laptop syncs a case of that night: handed over at the next look.
             _ = try await service.store([try referral("late-case", receivedAt: "2026-11-22T22:00:00Z")], from: laptop)
             clock.now = Instant(iso8601: "2026-11-23T09:41:00Z")!
             #expect(await scheduler.handOverLateArrivals() == 1)
             #expect(await scheduler.handOverLateArrivals() == 0, "once")
+            #expect(try await handoverReads("late-case") == 1, "read as its addendum handed it over")
+            #expect(try await handoverReads("night-case") == 1)
             let addenda = try await storage.addenda(authority: Self.reading, opensAt: Self.readingOpens)
             #expect(addenda.map { caseIDs($0) } == [["late-case"]])
             #expect(addenda.first?.builtAt == clock.now)
