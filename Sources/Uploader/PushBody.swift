@@ -24,6 +24,11 @@ final class PushBody {
     /// reports this as the store's failure.
     private(set) var failure: String?
     private var sinceCheckpoint = 0
+    private var bytesSinceCheckpoint = 0
+    /// About how many bytes of records a segment holds at most, whatever `checkpointRecords`
+    /// says: the centre holds a segment whole until its signature arrives, so large cases (up to
+    /// a megabyte each) are signed a few at a time, not a thousand.
+    static let checkpointBytes = 4 << 20
     /// The version of each record as it was pushed, to match acknowledgements against.
     private(set) var pushedVersions: [RecordID: VersionVector] = [:]
     /// Records left out because their line would be over the protocol's limit (with their version).
@@ -35,7 +40,8 @@ final class PushBody {
 
     /// - Parameters:
     ///   - checkpointRecords: records between signed checkpoints (`SIG part`: the centre stores
-    ///     each verified segment while the next one is still on its way).
+    ///     each verified segment while the next one is still on its way), or fewer when they
+    ///     reach ``checkpointBytes``.
     ///   - counter: the request's counter and `centre` the centre's identity, which the stream's
     ///     header names (and its signatures so bind to this request).
     ///   - pending: the records the device holds unacknowledged as it sends the request, those it
@@ -81,9 +87,13 @@ final class PushBody {
                 pushedVersions[id] = record.version
                 produced += payload.count
                 sinceCheckpoint += 1
-                if sinceCheckpoint == checkpointRecords, !records.isEmpty || !batch.isEmpty {
+                bytesSinceCheckpoint += payload.count
+                if sinceCheckpoint == checkpointRecords || bytesSinceCheckpoint >= Self.checkpointBytes,
+                    !records.isEmpty || !batch.isEmpty
+                {
                     encoder.appendSignature()
                     sinceCheckpoint = 0
+                    bytesSinceCheckpoint = 0
                 }
             }
             if failure != nil {

@@ -60,6 +60,37 @@ struct PushBodyTests {
         #expect(body.pushedVersions.count == 5)
     }
 
+    @Test func largeRecordsAreSignedAFewAtATimeWhateverTheCheckpointCount() throws {
+        // Twenty records of about 900 KB, a checkpoint asked for every 1,000 records: a segment
+        // is signed once it holds `checkpointBytes`, so the centre never holds more unsigned.
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        var ids: [RecordID] = []
+        for number in 0..<20 {
+            let id = try RecordID("case-\(number)")
+            replica.write(
+                .string(String(repeating: "\(number % 10)", count: 900_000)), to: try FieldPath("concern"), in: id)
+            ids.append(id)
+        }
+        let store = MemorySyncStore(replica: replica)
+        let body = PushBody(
+            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 1_000, counter: 7,
+            centre: "c0ffee")
+        var bytes: [UInt8] = []
+        while let piece = body.next() { bytes += piece }
+        let stream = try DecodedStream(bytes, verifier: .key(store.key.publicKey))
+        var segments: [Int] = [0]
+        for message in stream.messages {
+            switch message {
+            case .record: segments[segments.count - 1] += 1
+            case .signature(.part): segments.append(0)
+            default: break
+            }
+        }
+        // 4 MiB is four and a bit of these records: five to a segment, the last the rest.
+        #expect(segments == [5, 5, 5, 5], "\(segments)")
+        #expect(body.pushedVersions.count == 20)
+    }
+
     @Test func aRecordTooLargeForOneLineIsLeftOutAndReported() throws {
         let (body, stream) = try body(records: 3, oversized: true, checkpointEvery: 10)
         #expect(body.oversized.map(\.id.rawValue) == ["case-huge"])

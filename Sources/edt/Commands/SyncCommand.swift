@@ -55,7 +55,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Records between checksum checkpoints in a request (the centre stores each verified part while the rest arrives).",
+            "Records between signed checkpoints in a request (the centre stores each verified part while the rest arrives); a part is also signed once it holds 4 MiB of records.",
             valueName: "N"))
     var checkpoint = 1_000
 
