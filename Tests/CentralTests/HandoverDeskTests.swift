@@ -28,6 +28,22 @@ extension CentralTests {
 
     func caseIDs(_ kept: KeptPackage) -> [String] { kept.cases.map(\.rawValue) }
 
+    /// A laptop's replica holding referral `id` for Reading, received on Saturday night: for a
+    /// test that edits it again later.
+    func nightReplica(holding id: RecordID) throws -> Replica {
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        replica.write(
+            [
+                (try FieldPath("receivedAt"), .string(Self.saturdayNight)),
+                (try FieldPath("receivedBy.name"), .string("J. Okafor")),
+                (try FieldPath("receivedBy.role"), .string("EDT social worker")),
+                (try FieldPath("channel"), .string("phone")),
+                (try FieldPath("hostAuthority"), .string(Self.reading)),
+                (try FieldPath("concern"), .string("Child alone")),
+            ], in: id)
+        return replica
+    }
+
     @Test(arguments: StorageBackend.available) func aPackageIsKeptAtItsOpeningAndShownUnchangedWhenLookedAtLater(
         backend: StorageBackend
     ) async throws {
@@ -223,17 +239,8 @@ extension CentralTests {
         try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
             let laptop = try device(authorities: [Self.reading, Self.slough])
-            var replica = Replica(device: try DeviceID("edt-laptop-a"))
             let id = try RecordID("moved-case")
-            replica.write(
-                [
-                    (try FieldPath("receivedAt"), .string(Self.saturdayNight)),
-                    (try FieldPath("receivedBy.name"), .string("J. Okafor")),
-                    (try FieldPath("receivedBy.role"), .string("EDT social worker")),
-                    (try FieldPath("channel"), .string("phone")),
-                    (try FieldPath("hostAuthority"), .string(Self.reading)),
-                    (try FieldPath("concern"), .string("Child alone")),
-                ], in: id)
+            var replica = try nightReplica(holding: id)
             _ = try await service.store([try #require(replica[id])], from: laptop)
             _ = try await desk(storage).package(for: Self.reading, at: Self.readingOpens, now: Self.readingOpens)
             _ = try await HandoverService(storage: storage).accept(
@@ -262,16 +269,7 @@ extension CentralTests {
             let service = SyncService(storage: storage)
             let laptop = try device(authorities: [Self.reading, Self.slough])
             let moved = try RecordID("moved-case")
-            var replica = Replica(device: try DeviceID("edt-laptop-a"))
-            replica.write(
-                [
-                    (try FieldPath("receivedAt"), .string(Self.saturdayNight)),
-                    (try FieldPath("receivedBy.name"), .string("J. Okafor")),
-                    (try FieldPath("receivedBy.role"), .string("EDT social worker")),
-                    (try FieldPath("channel"), .string("phone")),
-                    (try FieldPath("hostAuthority"), .string(Self.reading)),
-                    (try FieldPath("concern"), .string("Child alone")),
-                ], in: moved)
+            var replica = try nightReplica(holding: moved)
             _ = try await service.store(
                 [try #require(replica[moved]), try referral("stays", receivedAt: Self.saturdayNight)], from: laptop)
             let monday = try await desk(storage).package(

@@ -57,18 +57,25 @@ extension CentralTests {
         }
     }
 
-    @Test func aReaderWaitsWhileTooManyBatchesAreStillToBeDecoded() throws {
-        let records = try (0..<100).map { try referral("case-\($0)") }
-        let rows = storedRows(records)
-        // Each batch's reading waits at a gate, so none finishes until it opens.
+    /// A count shared with a reader on another thread.
+    final class Count: Sendable { let value = Mutex(0) }
+
+    /// A decoding of batches of ten, three at most in flight, whose reading waits at `gate`, so
+    /// none finishes until it opens; and a count for the rows a reader has added.
+    func gatedDecoding() -> (decoding: StoredCases.Decoding<Int>, gate: DispatchSemaphore, added: Count) {
         let gate = DispatchSemaphore(value: 0)
         let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3) { batch in
             gate.wait()
             gate.signal()
             return batch.count
         }
-        final class Count: Sendable { let value = Mutex(0) }
-        let added = Count()
+        return (decoding, gate, Count())
+    }
+
+    @Test func aReaderWaitsWhileTooManyBatchesAreStillToBeDecoded() throws {
+        let records = try (0..<100).map { try referral("case-\($0)") }
+        let rows = storedRows(records)
+        let (decoding, gate, added) = gatedDecoding()
         let finished = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             for (id, body) in rows {
@@ -87,14 +94,7 @@ extension CentralTests {
 
     @Test(.timeLimit(.minutes(1))) func aReaderOnSwiftsThreadsWaitsForRoomTooAndGoesOnOnceThereIsSome() async throws {
         let rows = try storedRows((0..<100).map { try referral("case-\($0)") })
-        let gate = DispatchSemaphore(value: 0)
-        let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3) { batch in
-            gate.wait()
-            gate.signal()
-            return batch.count
-        }
-        final class Count: Sendable { let value = Mutex(0) }
-        let added = Count()
+        let (decoding, gate, added) = gatedDecoding()
         let reader = Task {
             for (id, body) in rows {
                 await decoding.adding(id: id, body: body)
