@@ -18,6 +18,9 @@ public struct CentralError: Error, Hashable, Sendable, CustomStringConvertible {
         case refused
         /// The database failed (HTTP 503: try again later).
         case storage
+        /// The centre is holding as much as it may of other requests (HTTP 503: try again
+        /// shortly, ``PushBudget``).
+        case busy
     }
 
     public let code: Code

@@ -55,12 +55,14 @@ public struct CentralMetrics: Sendable {
     /// The reasons a whole request is refused for, as counted: those of ``DeviceAuthenticator``
     /// (``DeviceAuthenticator/Refusal``), then a body that is not a valid push or bundle signed for
     /// this request (`bad-request`), one too large (`too-large`), a cursor this database did not
-    /// issue or is behind (`start-over`), a relayed bundle refused whole (`refused`), and
+    /// issue or is behind (`start-over`), a relayed bundle refused whole (`refused`), a push
+    /// refused while the centre holds all the pushes it may (`push-budget`, ``PushBudget``), and
     /// `other` for any reason a later version adds.
     public static let requestReasons: [String] =
         DeviceAuthenticator.Refusal.allCases.map(\.rawValue) + [
             CentralError.Code.badRequest.rawValue, CentralError.Code.tooLarge.rawValue,
-            CentralError.Code.startOver.rawValue, CentralError.Code.refused.rawValue, "other",
+            CentralError.Code.startOver.rawValue, CentralError.Code.refused.rawValue, PushBudget.refusalReason,
+            "other",
         ]
 
     /// The reasons a record is refused for, as counted: the `NAK` codes of this version; a code

@@ -28,6 +28,8 @@ public struct CentralRoutes: Sendable {
     let metrics: CentralMetrics
     /// Relayed bundles are read whole: at most two at once (``RelayGate``).
     let relayGate = RelayGate(capacity: 2)
+    /// The push bytes all sync requests hold at once (``PushBudget``).
+    public let pushBudget: PushBudget
 
     /// Routes answering with `service`, authenticating with `authenticator`, counting into
     /// `metrics` (``CentralMetrics/disabled``: nothing counted).
@@ -39,6 +41,8 @@ public struct CentralRoutes: Sendable {
         self.authenticator = authenticator
         self.logger = logger
         self.metrics = metrics
+        pushBudget = PushBudget(
+            capacity: service.configuration.pushBytesHeld, largestRequest: service.configuration.maximumRequestBytes)
     }
 
     /// Adds ``RequestIDMiddleware``, then `GET /health`, `POST` ``SyncContract/syncPath`` and
@@ -138,11 +142,16 @@ public struct CentralRoutes: Sendable {
             let device = authenticated.device
             let reader = try service.reader(for: device, counter: authenticated.counter)
             var read = started
+            // What the push holds is counted against the budget all requests share, and given
+            // back once its segments are stored (or refused).
+            let claim = pushBudget.claim()
+            defer { claim.release() }
             // Segments verified by a checkpoint are read and stored while the rest arrives. When
             // the body breaks off or is refused, what was verified is stored, then the rest refused.
             let ((pull, reported), stored) = try await PushPipeline(service: service, device: device).run { submit in
                 for try await buffer in request.body {
                     let consumed = Result {
+                        try claim.take(buffer.readableBytes)
                         try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
                             try reader.consume(Array(raw)[...])
                         }
@@ -235,6 +244,7 @@ public struct CentralRoutes: Sendable {
         case .tooLarge: text(.contentTooLarge, error.message + "\n")
         case .startOver: text(.conflict, SyncContract.startOverPrefix + " " + error.message + "\n")
         case .storage: text(.serviceUnavailable, error.message + "\n", retryAfter: 1)
+        case .busy: text(.serviceUnavailable, error.message + "\n", retryAfter: 2)
         }
     }
 

@@ -1,4 +1,4 @@
-import Dispatch
+public import Dispatch
 import LineProtocol
 public import Replication
 import Synchronization
@@ -48,6 +48,7 @@ public enum StoredCases {
     public final class Decoding<Reading: Sendable>: Sendable {
         private let reading: @Sendable ([Record]) -> Reading
         private let limits: (cases: Int, bytes: Int)
+        private let queue: DispatchQueue
         private let group = DispatchGroup()
         /// One permit per batch that may be waiting or being decoded.
         private let room: Permits
@@ -61,12 +62,15 @@ public enum StoredCases {
         }
 
         /// Decodes batches of at most `batchCases` cases and about `batchBytes` bytes, at most
-        /// `inFlight` at a time, and hands each to `reading`.
+        /// `inFlight` at a time, on `queue` (Dispatch's own, as wide as the cores: a test whose
+        /// `reading` blocks gives one of its own), and hands each to `reading`.
         public init(
             batchCases: Int = StoredCases.batchSize, batchBytes: Int = StoredCases.batchBytes,
-            inFlight: Int = StoredCases.batchesInFlight, _ reading: @escaping @Sendable ([Record]) -> Reading
+            inFlight: Int = StoredCases.batchesInFlight, queue: DispatchQueue = .global(),
+            _ reading: @escaping @Sendable ([Record]) -> Reading
         ) {
             self.reading = reading
+            self.queue = queue
             limits = (cases: max(1, batchCases), bytes: max(1, batchBytes))
             room = Permits(max(1, inFlight))
         }
@@ -147,7 +151,7 @@ public enum StoredCases {
                 batches.append(nil)
                 return batches.count - 1
             }
-            DispatchQueue.global().async(group: group) { [self] in
+            queue.async(group: group) { [self] in
                 let result = StoredCases.decodeRun(rows).map(reading)
                 batches.withLock { $0[number] = result }
                 room.give()

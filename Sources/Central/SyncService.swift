@@ -23,6 +23,10 @@ public struct SyncService: Sendable {
         /// streamed (``SyncReply``), this bounds what a device receives in one request, not
         /// what the centre holds, which is about one case per reply.
         public var pullPageBytes = 8 << 20
+        /// The bytes of push bodies held at once across all requests (``PushBudget``; never less
+        /// than ``maximumRequestBytes``): a push that would go over is refused as busy, to be
+        /// sent again shortly.
+        public var pushBytesHeld = 512 << 20
         /// The authorities a case may name (the shipped ones, with the operator's file).
         public var knownAuthorities: AuthorityDirectory = .shipped
         public init() {}

@@ -13,18 +13,28 @@ import Testing
 extension CentralTests {
     static let quiet = Logger(label: "edt-central-tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    /// Runs `test` with a client of the routes of a centre on `storage` (and the routes themselves).
+    func withRoutes(
+        on storage: any CentralStorage, configuration: SyncService.Configuration = .init(),
+        _ test: @Sendable (any TestClientProtocol, CentralRoutes) async throws -> Void
+    ) async throws {
+        let router = Router()
+        let routes = CentralRoutes(
+            service: SyncService(storage: storage, configuration: configuration),
+            authenticator: DeviceAuthenticator(storage: storage),
+            logger: Self.quiet)
+        routes.register(on: router)
+        try await Application(router: router, logger: Self.quiet).test(.router) { client in
+            try await test(client, routes)
+        }
+    }
+
     /// Runs `test` with a client of the routes of a centre on `storage`.
     func withRoutes(
         on storage: any CentralStorage, configuration: SyncService.Configuration = .init(),
         _ test: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let router = Router()
-        CentralRoutes(
-            service: SyncService(storage: storage, configuration: configuration),
-            authenticator: DeviceAuthenticator(storage: storage),
-            logger: Self.quiet
-        ).register(on: router)
-        try await Application(router: router, logger: Self.quiet).test(.router, test)
+        try await withRoutes(on: storage, configuration: configuration) { client, _ in try await test(client) }
     }
 
     /// Enrols edt-laptop-a (Reading) in `storage`; returns its signing key.
@@ -98,6 +108,63 @@ extension CentralTests {
             }
             #expect(try await storage.newestSequence() == 0)
         }
+    }
+
+    @Test(arguments: StorageBackend.available)
+    func aPushIsRefusedAsBusyWhileOthersHoldWhatTheCentreMayAndStoredOnceAgain(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let key = try await enrolledLaptop(in: storage)
+            let centre = centre(of: storage)
+            let body = push(records: [try referral("case-1")], checkpointEvery: 10, counter: 1, centre: centre)
+            try await withRoutes(on: storage) { client, routes in
+                let budget = routes.pushBudget
+                #expect(budget.capacity == SyncService.Configuration().pushBytesHeld)
+                // Other requests hold all but a few bytes of what the centre may hold.
+                let others = budget.claim()
+                try others.take(budget.capacity - 100)
+                let busy = try await sync(
+                    client, body, authorization: try authorization(1, signer: key, centre: centre))
+                #expect(busy.status == .serviceUnavailable)
+                #expect(busy.headers[.retryAfter] == "2")
+                #expect(String(buffer: busy.body).contains("send this one again shortly"))
+                #expect(budget.bytesHeld == budget.capacity - 100, "the refused push holds nothing")
+                #expect(try await storage.newestSequence() == 0, "and stored nothing")
+                // Once they are done, the same push sent again (its next request) is stored.
+                others.release()
+                #expect(budget.bytesHeld == 0)
+                let again = push(records: [try referral("case-1")], checkpointEvery: 10, counter: 2, centre: centre)
+                let stored = try await sync(
+                    client, again, authorization: try authorization(2, signer: key, centre: centre))
+                #expect(stored.status == .ok)
+                #expect(try await storage.newestSequence() == 1)
+                #expect(budget.bytesHeld == 0, "a push done with gives back what it held")
+            }
+        }
+    }
+
+    @Test func aPushBudgetIsNeverLessThanOneRequestAtItsLargestAndGivesBackOnce() throws {
+        let budget = PushBudget(capacity: 10, largestRequest: 1_000)
+        #expect(budget.capacity == 1_000)
+        let first = budget.claim()
+        try first.take(600)
+        let second = budget.claim()
+        let refused = #expect(throws: CentralError.self) { try second.take(401) }
+        #expect(refused?.code == .busy && refused?.reason == PushBudget.refusalReason)
+        try second.take(400)
+        #expect(budget.bytesHeld == 1_000)
+        first.release()
+        first.release()
+        #expect(budget.bytesHeld == 400, "a claim gives back once")
+        do {
+            let dropped = budget.claim()
+            try dropped.take(300)
+            #expect(budget.bytesHeld == 700)
+        }
+        #expect(budget.bytesHeld == 400, "a claim let go gives back what it held")
+        second.release()
+        #expect(budget.bytesHeld == 0)
     }
 
     @Test(arguments: StorageBackend.available) func aReplayedSyncIsUnauthorized(backend: StorageBackend) async throws {

@@ -61,10 +61,13 @@ extension CentralTests {
     final class Count: Sendable { let value = Mutex(0) }
 
     /// A decoding of batches of ten, three at most in flight, whose reading waits at `gate`, so
-    /// none finishes until it opens; and a count for the rows a reader has added.
+    /// none finishes until it opens; and a count for the rows a reader has added. The batches run
+    /// on a queue of their own, whose waiting threads take none of those Dispatch and Swift's
+    /// tasks share with the other tests.
     func gatedDecoding() -> (decoding: StoredCases.Decoding<Int>, gate: DispatchSemaphore, added: Count) {
         let gate = DispatchSemaphore(value: 0)
-        let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3) { batch in
+        let queue = DispatchQueue(label: "gated-decoding", attributes: .concurrent)
+        let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3, queue: queue) { batch in
             gate.wait()
             gate.signal()
             return batch.count
@@ -102,11 +105,16 @@ extension CentralTests {
             }
             return try await decoding.results()
         }
-        // Three batches start; the task waits for room at the fourth's last row.
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(added.value.withLock { $0 } == 39)
-        gate.signal()
+        // Three batches start; the task waits for room at the fourth's last row. The gate is
+        // opened from a thread of its own, which needs none of the threads the batches hold.
+        let addedBeforeTheGateOpened = Count()
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 0.5)
+            addedBeforeTheGateOpened.value.withLock { $0 = added.value.withLock { $0 } }
+            gate.signal()
+        }
         #expect(try await reader.value == Array(repeating: 10, count: 10))
+        #expect(addedBeforeTheGateOpened.value.withLock { $0 } == 39)
         // Many such readers at once, each allowed one batch in flight, all finish.
         let reads = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<8 {

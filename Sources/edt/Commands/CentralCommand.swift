@@ -89,6 +89,12 @@ struct CentralCommand: AsyncParsableCommand {
                 "The most bytes of cases one reply carries, past its first case (a device syncs again for the rest).",
                 valueName: "N"))
         var pageBytes = SyncService.Configuration().pullPageBytes
+        @Option(
+            name: .customLong("push-bytes-held"),
+            help: ArgumentHelp(
+                "The most bytes of pushes held at once across all requests (at least 64 MiB); a push that would go over is refused as busy and sent again by its laptop shortly.",
+                valueName: "N"))
+        var pushBytesHeld = SyncService.Configuration().pushBytesHeld
 
         @Option(
             help: ArgumentHelp(
@@ -150,6 +156,11 @@ struct CentralCommand: AsyncParsableCommand {
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
             guard pageBytes >= 1 else { throw ValidationError("--page-bytes must be at least 1") }
+            guard pushBytesHeld >= SyncService.Configuration().maximumRequestBytes else {
+                throw ValidationError(
+                    "--push-bytes-held must be at least \(SyncService.Configuration().maximumRequestBytes) (one request at its largest)"
+                )
+            }
             for (name, seconds) in [
                 ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--stall-timeout", stallTimeout),
             ] where !(seconds > 0 && seconds <= 86_400) {
@@ -228,6 +239,7 @@ struct CentralCommand: AsyncParsableCommand {
             var configuration = CentralServer.Configuration(host: host, port: port)
             configuration.sync.pullPageRecords = page
             configuration.sync.pullPageBytes = pageBytes
+            configuration.sync.pushBytesHeld = pushBytesHeld
             configuration.sync.knownAuthorities = known
             configuration.connections.headerDeadline = .seconds(headerTimeout)
             configuration.connections.idleDeadline = .seconds(idleTimeout)
