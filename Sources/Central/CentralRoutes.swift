@@ -142,8 +142,8 @@ public struct CentralRoutes: Sendable {
             let device = authenticated.device
             let reader = try service.reader(for: device, counter: authenticated.counter)
             var read = started
-            // What the push holds is counted against the budget all requests share, and given
-            // back once its segments are stored (or refused).
+            // The push's body is counted against the budget all requests share as it is read,
+            // and given back once the push is done with (stored, or refused).
             let claim = pushBudget.claim()
             defer { claim.release() }
             // Segments verified by a checkpoint are read and stored while the rest arrives. When
@@ -151,10 +151,12 @@ public struct CentralRoutes: Sendable {
             let ((pull, reported), stored) = try await PushPipeline(service: service, device: device).run { submit in
                 for try await buffer in request.body {
                     let consumed = Result {
-                        try claim.take(buffer.readableBytes)
+                        // Read first: a body over the request limit is refused as too large (and
+                        // sent again in smaller requests), whatever the budget.
                         try buffer.withUnsafeReadableBytes { raw throws(CentralError) in
                             try reader.consume(Array(raw)[...])
                         }
+                        try claim.take(buffer.readableBytes)
                     }
                     // What a checkpoint verified before damage in the same piece is stored all the same.
                     for segment in reader.takeVerified() { try await submit(segment) }

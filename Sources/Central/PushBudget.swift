@@ -4,9 +4,10 @@ import Synchronization
 /// while it is read (its parts until a signature verifies them, its segments until they are
 /// stored), up to the request limit each; without a bound shared by all requests, many pushes
 /// at once (a dishonest enrolled device opening request after request, or a crowd of laptops
-/// after an outage) could take more memory than the machine has. A request that would go over
+/// after an outage) could take more memory than the machine has. Each request's body is counted
+/// whole as it is read, until the request is done with its push. A request that would go over
 /// is refused as busy (HTTP 503 with Retry-After): the laptop backs off and sends it again, and
-/// what it had stored stays stored.
+/// what its verified segments stored stays stored.
 public final class PushBudget: Sendable {
     /// The bytes all requests may hold at once.
     public let capacity: Int

@@ -680,6 +680,8 @@ public final class SQLiteCentralStorage: CentralStorage {
     ) async throws(CentralError) -> [Reading] {
         try await read { db in
             // Each batch of rows is decoded and read on another core while the next is read.
+            // (While the reader waits for batches to finish, its read transaction stays open:
+            // checkpoints cannot pass it until the read is done, as before.)
             let decoding = StoredCases.Decoding(reading)
             // Ordered by the key of case_authorities (authority, case_id), which the query walks
             // anyway: the cases' id order, with nothing to sort. Ordered by cases.id, SQLite sorted

@@ -62,11 +62,12 @@ extension CentralTests {
 
     /// A decoding of batches of ten, three at most in flight, whose reading waits at `gate`, so
     /// none finishes until it opens; and a count for the rows a reader has added. The batches run
-    /// on a queue of their own, whose waiting threads take none of those Dispatch and Swift's
-    /// tasks share with the other tests.
+    /// on a serial queue of their own, whose thread waits at the gate instead of one of those
+    /// Dispatch and Swift's tasks share with the other tests (the two batches behind it are
+    /// started, and hold their room, all the same).
     func gatedDecoding() -> (decoding: StoredCases.Decoding<Int>, gate: DispatchSemaphore, added: Count) {
         let gate = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "gated-decoding", attributes: .concurrent)
+        let queue = DispatchQueue(label: "gated-decoding")
         let decoding = StoredCases.Decoding(batchCases: 10, inFlight: 3, queue: queue) { batch in
             gate.wait()
             gate.signal()
@@ -75,29 +76,45 @@ extension CentralTests {
         return (decoding, gate, Count())
     }
 
-    @Test func aReaderWaitsWhileTooManyBatchesAreStillToBeDecoded() throws {
-        let records = try (0..<100).map { try referral("case-\($0)") }
-        let rows = storedRows(records)
-        let (decoding, gate, added) = gatedDecoding()
-        let finished = DispatchSemaphore(value: 0)
+    /// Opens `gate`, from a thread of its own, once `added` has reached `count` and stayed there
+    /// a while (a reader that did not wait would have gone on by then); returns the count it saw
+    /// as it opened the gate.
+    func openGate(_ gate: DispatchSemaphore, onceHeldAt count: Int, by added: Count) -> Count {
+        let seen = Count()
         Thread.detachNewThread {
-            for (id, body) in rows {
-                decoding.add(id: id, body: body)
-                added.value.withLock { $0 += 1 }
-            }
-            finished.signal()
+            let deadline = Date().addingTimeInterval(50)
+            while added.value.withLock({ $0 }) < count, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            Thread.sleep(forTimeInterval: 0.2)
+            seen.value.withLock { $0 = added.value.withLock { $0 } }
+            gate.signal()
         }
+        return seen
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aReaderWaitsWhileTooManyBatchesAreStillToBeDecoded() async throws {
+        let rows = try storedRows((0..<100).map { try referral("case-\($0)") })
+        let (decoding, gate, added) = gatedDecoding()
         // Three batches start; the fourth waits for room, so the reader stops at its last row.
-        #expect(finished.wait(timeout: .now() + 0.5) == .timedOut)
-        #expect(added.value.withLock { $0 } == 39)
-        gate.signal()
-        #expect(finished.wait(timeout: .now() + 60) == .success)
-        #expect(try decoding.waitForResults() == Array(repeating: 10, count: 10))
+        let seen = openGate(gate, onceHeldAt: 39, by: added)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            // A reader on a thread of its own, as SQLite's are: it blocks while there is no room.
+            Thread.detachNewThread {
+                for (id, body) in rows {
+                    decoding.add(id: id, body: body)
+                    added.value.withLock { $0 += 1 }
+                }
+                done.resume()
+            }
+        }
+        #expect(seen.value.withLock { $0 } == 39)
+        #expect(try await decoding.results() == Array(repeating: 10, count: 10))
     }
 
     @Test(.timeLimit(.minutes(1))) func aReaderOnSwiftsThreadsWaitsForRoomTooAndGoesOnOnceThereIsSome() async throws {
         let rows = try storedRows((0..<100).map { try referral("case-\($0)") })
         let (decoding, gate, added) = gatedDecoding()
+        // Three batches start; the task waits for room at the fourth's last row.
+        let seen = openGate(gate, onceHeldAt: 39, by: added)
         let reader = Task {
             for (id, body) in rows {
                 await decoding.adding(id: id, body: body)
@@ -105,16 +122,8 @@ extension CentralTests {
             }
             return try await decoding.results()
         }
-        // Three batches start; the task waits for room at the fourth's last row. The gate is
-        // opened from a thread of its own, which needs none of the threads the batches hold.
-        let addedBeforeTheGateOpened = Count()
-        Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.5)
-            addedBeforeTheGateOpened.value.withLock { $0 = added.value.withLock { $0 } }
-            gate.signal()
-        }
         #expect(try await reader.value == Array(repeating: 10, count: 10))
-        #expect(addedBeforeTheGateOpened.value.withLock { $0 } == 39)
+        #expect(seen.value.withLock { $0 } == 39)
         // Many such readers at once, each allowed one batch in flight, all finish.
         let reads = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<8 {

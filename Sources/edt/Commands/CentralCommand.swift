@@ -158,7 +158,7 @@ struct CentralCommand: AsyncParsableCommand {
             guard pageBytes >= 1 else { throw ValidationError("--page-bytes must be at least 1") }
             guard pushBytesHeld >= SyncService.Configuration().maximumRequestBytes else {
                 throw ValidationError(
-                    "--push-bytes-held must be at least \(SyncService.Configuration().maximumRequestBytes) (one request at its largest)"
+                    "--push-bytes-held must be at least \(SyncService.Configuration().maximumRequestBytes) (64 MiB: one request at its largest)"
                 )
             }
             for (name, seconds) in [
