@@ -287,4 +287,12 @@ struct ConnectionLimitsEndToEndTests {
         #expect(result.status == 2, "\(flags): \(result.standardError)")
         #expect(result.standardError.lowercased().contains("error"))
     }
+
+    @Test(arguments: ["0", "1000", "67108863"]) func aPushBudgetBelowOneRequestAtItsLargestIsAUsageError(
+        _ bytes: String
+    ) throws {
+        let result = try edt.run(["central", "serve", "--db", "x.sqlite", "--push-bytes-held", bytes])
+        #expect(result.status == 2, "\(bytes): \(result.standardError)")
+        #expect(result.standardError.contains("--push-bytes-held must be at least 67108864"), "\(result.standardError)")
+    }
 }
