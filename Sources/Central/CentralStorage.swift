@@ -73,8 +73,9 @@ public protocol CentralStorage: Sendable {
     func audit(_ cases: [RecordID], by actor: AuditActor) async throws(CentralError)
     /// Up to `limit` entries of the audit log after entry `number`, in order.
     func auditEntries(after number: Int64, limit: Int) async throws(CentralError) -> [AuditRecord]
-    /// Every entry of the audit log about case `id`, in order: who touched it.
-    func auditEntries(of id: RecordID) async throws(CentralError) -> [AuditRecord]
+    /// Up to `limit` entries of the audit log about case `id` after entry `number`, in order:
+    /// who touched it, a page at a time (a case's history has no bound).
+    func auditEntries(of id: RecordID, after number: Int64, limit: Int) async throws(CentralError) -> [AuditRecord]
     /// The last entry's number and hash (0 and ``AuditChain/origin`` for an empty log).
     func auditHead() async throws(CentralError) -> (number: Int64, hash: String)
     /// Keeps `anchor` (an anchor at a number already kept is left as it was).
@@ -146,9 +147,16 @@ public protocol CentralStorage: Sendable {
     /// The peer centres, the removed ones too when asked.
     func peers(includingRemoved: Bool) async throws(CentralError) -> [PeerCentre]
     /// The cases the peer `peer` serving `authorities` has not acknowledged as they are now
-    /// (each at its change number), in change order: those an authority it serves sees, and
-    /// those an authority it serves left since it last acknowledged them.
-    func casesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> [RecordID]
+    /// (each at its change number), in change order, the first `limit` of them: those an
+    /// authority it serves sees, and those an authority it serves left since it last
+    /// acknowledged them.
+    func casesToForward(
+        to peer: DeviceID, authorities: Set<String>, limit: Int
+    ) async throws(CentralError)
+        -> [RecordID]
+    /// How many cases ``casesToForward(to:authorities:limit:)`` would list without a limit,
+    /// counted by the database (none read).
+    func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int
     /// The cases `ids` as stored (their canonical encoding) with their change numbers, in that order.
     func encodedCases(_ ids: [RecordID]) async throws(CentralError) -> [(id: RecordID, sequence: Int64, body: [UInt8])]
     /// Records that `peer` acknowledged each case at that change number.

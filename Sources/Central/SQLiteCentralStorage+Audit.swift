@@ -50,14 +50,18 @@ extension SQLiteCentralStorage {
         }
     }
 
-    public func auditEntries(of id: RecordID) async throws(CentralError) -> [AuditRecord] {
+    public func auditEntries(
+        of id: RecordID, after number: Int64, limit: Int
+    ) async throws(CentralError)
+        -> [AuditRecord]
+    {
         try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT number, at, who, authorities, case_id, action, hash FROM audit_log
-                    WHERE case_id = ? ORDER BY number
-                    """, arguments: [id.rawValue]
+                    WHERE case_id = ? AND number > ? ORDER BY number LIMIT ?
+                    """, arguments: [id.rawValue, number, max(0, limit)]
             ).map(Self.auditRecord)
         }
     }

@@ -38,26 +38,44 @@ extension SQLiteCentralStorage {
     }
 
     public func casesToForward(
-        to peer: DeviceID, authorities: Set<String>
+        to peer: DeviceID, authorities: Set<String>, limit: Int
     ) async throws(CentralError) -> [RecordID] {
         let codes = authorities.sorted()
-        guard !codes.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
+        guard !codes.isEmpty, limit > 0 else { return [] }
         let ids = try await read { db in
             var arguments: StatementArguments = [peer.rawValue]
             arguments += StatementArguments(codes)
+            arguments += [limit]
             return try String.fetchAll(
-                db,
-                sql: """
-                    SELECT c.id FROM cases c LEFT JOIN peer_sent s ON s.peer = ? AND s.case_id = c.id
-                    WHERE c.sequence > COALESCE(s.sequence, 0)
-                    AND EXISTS (
-                        SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks))
-                        AND (a.left_at IS NULL OR (s.sequence IS NOT NULL AND a.left_at > s.sequence)))
-                    ORDER BY c.sequence
-                    """, arguments: arguments)
+                db, sql: "SELECT c.id " + Self.toForward(codes.count) + " ORDER BY c.sequence LIMIT ?",
+                arguments: arguments)
         }
         return ids.compactMap { try? RecordID($0) }
+    }
+
+    public func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int {
+        let codes = authorities.sorted()
+        guard !codes.isEmpty else { return 0 }
+        return try await read { db in
+            var arguments: StatementArguments = [peer.rawValue]
+            arguments += StatementArguments(codes)
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) " + Self.toForward(codes.count), arguments: arguments)
+                ?? 0
+        }
+    }
+
+    /// The cases to forward to a peer (`?`, then `authorities` codes), from `FROM` on: those the
+    /// peer has not acknowledged as they are now, that an authority it serves sees or left
+    /// since it last acknowledged them.
+    private static func toForward(_ authorities: Int) -> String {
+        let marks = Array(repeating: "?", count: authorities).joined(separator: ",")
+        return """
+            FROM cases c LEFT JOIN peer_sent s ON s.peer = ? AND s.case_id = c.id
+            WHERE c.sequence > COALESCE(s.sequence, 0)
+            AND EXISTS (
+                SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority IN (\(marks))
+                AND (a.left_at IS NULL OR (s.sequence IS NOT NULL AND a.left_at > s.sequence)))
+            """
     }
 
     public func encodedCases(

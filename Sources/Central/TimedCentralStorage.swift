@@ -27,7 +27,8 @@ public struct TimedCentralStorage: CentralStorage {
         "newestSequence", "enroll", "revoke", "device", "consumeCounter", "store", "storedCase", "listChanges",
         "read", "nextEntryCounter", "keep", "keptPackage", "keptOpenings", "keepAddendum", "addenda", "wasHandedOver",
         "firstHandedOver", "handedOverUnaccepted", "unacceptedCases", "authoritiesWithCases", "departedCases",
-        "casesDueForEscalation", "nextEscalation", "addPeer", "peers", "casesToForward", "encodedCases",
+        "casesDueForEscalation", "nextEscalation", "addPeer", "peers", "casesToForward", "countCasesToForward",
+        "encodedCases",
         "markForwarded", "startForwardingOver", "forwardingState", "setForwardingState", "nextRequestCounter",
         "recordSync", "enrolledDevices",
     ]
@@ -88,8 +89,14 @@ public struct TimedCentralStorage: CentralStorage {
         }
     }
 
-    public func auditEntries(of id: RecordID) async throws(CentralError) -> [AuditRecord] {
-        try await timed("auditEntriesOfCase") { () async throws(CentralError) in try await base.auditEntries(of: id) }
+    public func auditEntries(
+        of id: RecordID, after number: Int64, limit: Int
+    ) async throws(CentralError)
+        -> [AuditRecord]
+    {
+        try await timed("auditEntriesOfCase") { () async throws(CentralError) in
+            try await base.auditEntries(of: id, after: number, limit: limit)
+        }
     }
 
     public func auditHead() async throws(CentralError) -> (number: Int64, hash: String) {
@@ -216,9 +223,17 @@ public struct TimedCentralStorage: CentralStorage {
         }
     }
 
-    public func casesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> [RecordID] {
+    public func casesToForward(
+        to peer: DeviceID, authorities: Set<String>, limit: Int
+    ) async throws(CentralError) -> [RecordID] {
         try await timed("casesToForward") { () async throws(CentralError) in
-            try await base.casesToForward(to: peer, authorities: authorities)
+            try await base.casesToForward(to: peer, authorities: authorities, limit: limit)
+        }
+    }
+
+    public func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int {
+        try await timed("countCasesToForward") { () async throws(CentralError) in
+            try await base.countCasesToForward(to: peer, authorities: authorities)
         }
     }
 

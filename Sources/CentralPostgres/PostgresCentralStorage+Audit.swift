@@ -52,12 +52,17 @@ extension PostgresCentralStorage {
             """)
     }
 
-    public func auditEntries(of id: RecordID) async throws(CentralError) -> [AuditRecord] {
+    public func auditEntries(
+        of id: RecordID, after number: Int64, limit: Int
+    ) async throws(CentralError)
+        -> [AuditRecord]
+    {
         let text = id.rawValue
+        let count = Int64(max(0, limit))
         return try await records(
             """
             SELECT number, at, who, authorities, case_id, action, hash FROM audit_log
-            WHERE case_id = \(text) ORDER BY number
+            WHERE case_id = \(text) AND number > \(number) ORDER BY number LIMIT \(count)
             """)
     }
 

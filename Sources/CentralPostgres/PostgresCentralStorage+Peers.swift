@@ -40,10 +40,10 @@ extension PostgresCentralStorage {
     }
 
     public func casesToForward(
-        to peer: DeviceID, authorities: Set<String>
+        to peer: DeviceID, authorities: Set<String>, limit: Int
     ) async throws(CentralError) -> [RecordID] {
         let codes = authorities.sorted()
-        guard !codes.isEmpty else { return [] }
+        guard !codes.isEmpty, limit > 0 else { return [] }
         let name = peer.rawValue
         return try await strings(
             """
@@ -52,9 +52,28 @@ extension PostgresCentralStorage {
             AND EXISTS (
                 SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority = ANY(\(codes))
                 AND (a.left_at IS NULL OR (s.sequence IS NOT NULL AND a.left_at > s.sequence)))
-            ORDER BY c.sequence
+            ORDER BY c.sequence LIMIT \(Int64(limit))
             """
         ).compactMap { try? RecordID($0) }
+    }
+
+    public func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int {
+        let codes = authorities.sorted()
+        guard !codes.isEmpty else { return 0 }
+        let name = peer.rawValue
+        let count: Int64 = try await withConnection { connection in
+            let row = try await connection.query(
+                """
+                SELECT COUNT(*)::BIGINT FROM cases c LEFT JOIN peer_sent s ON s.peer = \(name) AND s.case_id = c.id
+                WHERE c.sequence > COALESCE(s.sequence, 0)
+                AND EXISTS (
+                    SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority = ANY(\(codes))
+                    AND (a.left_at IS NULL OR (s.sequence IS NOT NULL AND a.left_at > s.sequence)))
+                """, logger: self.logger
+            ).collect().first
+            return try row?.decode(Int64.self) ?? 0
+        }
+        return Int(count)
     }
 
     public func encodedCases(

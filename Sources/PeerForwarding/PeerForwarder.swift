@@ -29,6 +29,10 @@ public struct PeerForwarder: Sendable {
     public var retries = SyncSession.StateMachine.Configuration()
     /// The longest wait before a peer that keeps failing is tried again.
     public var longestBackoffSeconds: Int64 = 15 * 60
+    /// The most cases one sync with a peer pushes (the oldest changes first): a backlog of
+    /// any size is forwarded a round at a time, never listed whole, one sync after another
+    /// while each takes a whole round.
+    public var casesPerRound = 5_000
 
     public init(storage: any CentralStorage, logger: Logger, now: (@Sendable () -> Instant)? = nil) {
         self.storage = storage
@@ -75,16 +79,23 @@ public struct PeerForwarder: Sendable {
         var pulled = 0
         var refused: [String] = []
         do {
-            let store = try PeerSyncStore(storage: storage, peer: peer, service: SyncService(storage: storage))
-            var options = SyncSession.Options(server: peer.url)
-            options.transfer = transfer
-            options.machine = retries
-            let summary = try await SyncSession(store: store, options: options).run()
-            pushed = summary.pushed
-            pulled = summary.pulled
-            refused = store.refusedPulls.withLock { $0 }
+            var rejections: [Rejection] = []
+            // A round at a time, while the peer takes each whole and more wait.
+            while true {
+                let store = try PeerSyncStore(
+                    storage: storage, peer: peer, service: SyncService(storage: storage), round: casesPerRound)
+                var options = SyncSession.Options(server: peer.url)
+                options.transfer = transfer
+                options.machine = retries
+                let summary = try await SyncSession(store: store, options: options).run()
+                pushed += summary.pushed
+                pulled += summary.pulled
+                refused += store.refusedPulls.withLock { $0 }
+                rejections += summary.rejections
+                guard rejections.isEmpty, summary.pushed > 0, store.listedWholeRound.withLock({ $0 }) else { break }
+            }
             state = (try? await storage.forwardingState(of: id)) ?? state
-            let rejected = summary.rejections.map { "\($0.record): \($0.message)" }
+            let rejected = rejections.map { "\($0.record): \($0.message)" }
             if rejected.isEmpty {
                 state.problem = nil
                 state.retryAt = nil

@@ -22,11 +22,17 @@ final class PeerSyncStore: SyncStore {
     private let sent = Mutex<[RecordID: Int64]>([:])
     /// The cases the peer sent back that this centre refused, with the reason (reported, not fatal).
     let refusedPulls = Mutex<[String]>([])
+    /// The most cases one sync with the peer pushes: the oldest changes first, the rest in the
+    /// syncs after it (``PeerForwarder/forward(to:)`` goes on while there are more).
+    let round: Int
+    /// Whether the last list of cases to forward was cut at ``round`` (more may be waiting).
+    let listedWholeRound = Mutex(false)
 
-    init(storage: any CentralStorage, peer: PeerCentre, service: SyncService) throws {
+    init(storage: any CentralStorage, peer: PeerCentre, service: SyncService, round: Int) throws {
         self.storage = storage
         self.peer = peer
         self.service = service
+        self.round = max(1, round)
         // Read here, on the caller's task (never waiting on the pool from it).
         self.device = try storage.centreDevice
     }
@@ -60,9 +66,12 @@ final class PeerSyncStore: SyncStore {
     func pendingRecords() throws -> [RecordID] {
         let storage = self.storage
         let peer = self.peer
-        return try Self.wait { () async throws(CentralError) in
-            try await storage.casesToForward(to: peer.device.id, authorities: peer.device.authorities)
-        }.sorted { $0.rawValue < $1.rawValue }
+        let round = self.round
+        let listed = try Self.wait { () async throws(CentralError) in
+            try await storage.casesToForward(to: peer.device.id, authorities: peer.device.authorities, limit: round)
+        }
+        listedWholeRound.withLock { $0 = listed.count >= round }
+        return listed.sorted { $0.rawValue < $1.rawValue }
     }
 
     func checkpoint(for peer: String) throws -> String? {

@@ -16,8 +16,15 @@ final class PushBody {
     private var stage = Stage.start
     /// Records read from the store and not yet encoded.
     private var batch: ArraySlice<EncodedRecord> = []
-    /// Records read from the store at a time.
+    /// The most records read from the store at a time.
     static let batchRecords = 64
+    /// About how many bytes of records one read from the store holds: a push of large cases
+    /// (up to a megabyte each; a peer centre forwarding cases is a push too) reads a few at a
+    /// time, not ``batchRecords``.
+    static let batchBytes = 4 << 20
+    /// The records the next read asks for: a few at first, then as many as held about
+    /// ``batchBytes`` in the read before, never more than ``batchRecords``.
+    private var batchSize = 8
     /// Why the body stopped early: the store could not be read. The body then ends without its
     /// pull and final signature (the centre keeps at most the segments signed before, which a
     /// later push sends again harmlessly, and answers nothing the laptop applies), and the session
@@ -118,7 +125,7 @@ final class PushBody {
     private func nextRecord() -> EncodedRecord? {
         while batch.isEmpty {
             guard !records.isEmpty, failure == nil else { return nil }
-            let ids = Array(records.prefix(Self.batchRecords))
+            let ids = Array(records.prefix(batchSize))
             records = records.dropFirst(ids.count)
             do {
                 batch = try store.encodedRecords(ids)[...]
@@ -126,6 +133,8 @@ final class PushBody {
                 failure = "\(error)"
                 return nil
             }
+            let bytes = batch.reduce(0) { $0 + $1.payload.count }
+            batchSize = min(Self.batchRecords, max(1, ids.count * Self.batchBytes / max(1, bytes)))
         }
         return batch.popFirst()
     }

@@ -15,7 +15,10 @@ import Replication
 /// back either: what it says besides records (answers, cursor, `+MORE`, `+GONE`) is kept as it
 /// arrives, and used only once the whole reply has verified. What is kept of a reply not yet
 /// verified is bounded (``keptAnswersLimit``): past it, nothing more is kept, and the reply is
-/// read back from its file once verified, as a reply with records is.
+/// read back from its file once verified, as a reply with records is. So is what is staged
+/// (``maximumBytes``): a reply running past what any answer to this request may hold is damaged,
+/// and its transfer stops, so that nobody between the laptop and its centre can fill the
+/// laptop's disk with a reply that never ends.
 final class ReplyReader {
     /// A verified reply.
     struct Stream {
@@ -49,15 +52,26 @@ final class ReplyReader {
     /// one answer per record the request carried, and as many again (a reply answers each
     /// record once). A reply saying more is read back from its file once verified.
     let keptAnswersLimit: Int
+    /// The most bytes of a reply staged (``maximumReplyBytes(pushed:)`` unless told).
+    let maximumBytes: Int
+
+    /// The most bytes a reply to a request carrying `pushed` records may hold: a page of cases
+    /// (`Protocol/PROTOCOL.md` §4.4: at most 8 MiB of payloads past a first case of at most a
+    /// 1 MiB line, 5,000 cases in edt) with its header, `DELTA`, signatures and `+GONE` frames
+    /// fits in 64 MiB many times over; each record pushed adds one answer, an `ACK` of about a
+    /// hundred bytes or a `NAK` with its reason, allowed 4 KiB.
+    static func maximumReplyBytes(pushed: Int) -> Int { (64 << 20) + max(0, pushed) * (4 << 10) }
 
     /// A reader for the reply to request `counter`, which the centre whose key is `centreKey`
     /// (identity `centre`) must have signed; the reply is staged in `stagingDirectory` (the
     /// store's directory) while it arrives. `pushed`: how many records the request carried.
+    /// `maximumBytes`: the most a reply may hold (``maximumReplyBytes(pushed:)`` when nil).
     init(
         centreKey: StreamVerifier, centre: String, counter: UInt64, pushed: Int = 0,
-        stagingDirectory: URL = FileManager.default.temporaryDirectory
+        stagingDirectory: URL = FileManager.default.temporaryDirectory, maximumBytes: Int? = nil
     ) {
         keptAnswersLimit = 2 * max(0, pushed) + 1_024
+        self.maximumBytes = maximumBytes ?? Self.maximumReplyBytes(pushed: pushed)
         verifier = centreKey
         decoder = MessageDecoder(verifier: centreKey)
         self.centre = centre
@@ -91,6 +105,10 @@ final class ReplyReader {
         guard head?.status == 200 else {
             if text.count < 4_096 { text.append(contentsOf: bytes.prefix(4_096 - text.count)) }
             return true
+        }
+        guard (staged?.count ?? 0) + bytes.count <= maximumBytes else {
+            damage = "it ran past \(maximumBytes) bytes, more than any reply to this request may hold"
+            return false
         }
         do throws(StagedReply.Failure) {
             if staged == nil { staged = try StagedReply(in: stagingDirectory) }

@@ -74,6 +74,9 @@ extension SyncSession {
                 }, bodyLength: Int64(bundle.count), onHead: reply.head, sink: reply.consume)
         } catch {
             if error.code == .aborted, let failure = reply.stagingFailure { throw .local(failure) }
+            if error.code == .aborted, let damage = reply.damage {
+                throw .transient("the reply was damaged in transit (\(damage))", retryAfter: nil)
+            }
             throw .transient("the network failed: \(error.message)", retryAfter: nil)
         }
         if reply.status == 400 {

@@ -47,7 +47,7 @@ struct AuditLogTests {
     ) async throws {
         try await backend.withStorage { storage in
             try await pushAndPull(storage)
-            let entries = try await storage.auditEntries(of: try RecordID("case-1"))
+            let entries = try await storage.auditEntries(of: try RecordID("case-1"), after: 0, limit: 10_000)
             #expect(entries.map(\.who) == ["edt-laptop-a", "edt-laptop-b"])
             #expect(entries.map(\.action) == ["push", "pull"])
             #expect(entries.allSatisfy { $0.authorities == CentralTests.reading })
@@ -62,6 +62,25 @@ struct AuditLogTests {
             let stranger = try central.device("edt-laptop-c", authorities: [CentralTests.westminster])
             _ = try await SyncService(storage: storage).store([try central.referral("case-1")], from: stranger)
             #expect(try await storage.auditHead().number == 4)
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func aCasesHistoryIsReadAPageAtATime(
+        backend: StorageBackend
+    ) async throws {
+        try await backend.withStorage { storage in
+            let id = try RecordID("case-1")
+            let other = try RecordID("case-2")
+            let actor = AuditActor(who: "edt-laptop-a", authorities: [CentralTests.reading], action: "pull")
+            try await storage.audit([id, other, id, id, other, id], by: actor)
+            let first = try await storage.auditEntries(of: id, after: 0, limit: 3)
+            #expect(first.map(\.number) == [1, 3, 4])
+            let second = try await storage.auditEntries(of: id, after: 4, limit: 3)
+            #expect(second.map(\.number) == [6])
+            #expect((first + second).allSatisfy { $0.caseID == id.rawValue && $0.who == "edt-laptop-a" })
+            #expect(try await storage.auditEntries(of: id, after: 6, limit: 3).isEmpty)
+            #expect(try await storage.auditEntries(of: other, after: 0, limit: 0).isEmpty)
+            #expect(try await storage.auditEntries(of: other, after: 2, limit: 10).map(\.number) == [5])
         }
     }
 
@@ -156,14 +175,19 @@ extension AuditLogTests {
                 (error as? HandoverDesk.Unavailable)?.isStorage == true
             }
             #expect(try await storage.keptPackage(authority: CentralTests.reading, opensAt: monday) == nil)
-            #expect(try await storage.auditEntries(of: try RecordID("night-1")).allSatisfy { $0.action != "handover" })
+            #expect(
+                try await storage.auditEntries(of: try RecordID("night-1"), after: 0, limit: 10_000).allSatisfy {
+                    $0.action != "handover"
+                })
 
             try tamper(
                 storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
             let due = try await desk.package(for: CentralTests.reading, at: monday, now: monday)
             #expect(due.isKept && due.kept.cases.map(\.rawValue) == ["night-1", "night-2"])
             for id in ["night-1", "night-2"] {
-                let reads = try await storage.auditEntries(of: try RecordID(id)).filter { $0.action == "handover" }
+                let reads = try await storage.auditEntries(of: try RecordID(id), after: 0, limit: 10_000).filter {
+                    $0.action == "handover"
+                }
                 #expect(reads.map(\.who) == ["handover-desk"])
                 #expect(reads.map(\.authorities) == [CentralTests.reading])
             }

@@ -373,7 +373,9 @@ extension CentralTests {
             let scheduler = HandoverScheduler(desk: desk(storage), logger: Logger(label: "test"), now: { clock.now })
             #expect(await scheduler.keepDue().count == 1)
             func handoverReads(_ id: String) async throws -> Int {
-                try await storage.auditEntries(of: try RecordID(id)).filter { $0.action == "handover" }.count
+                try await storage.auditEntries(of: try RecordID(id), after: 0, limit: 10_000).filter {
+                    $0.action == "handover"
+                }.count
             }
             #expect(try await handoverReads("night-case") == 1, "read once, as its package handed it over")
             #expect(await scheduler.handOverLateArrivals() == 0, "nothing late yet")

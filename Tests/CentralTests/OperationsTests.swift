@@ -318,6 +318,38 @@ extension CentralTests {
         }
     }
 
+    @Test(arguments: StorageBackend.available) func casesToForwardAreListedARoundAtATimeAndCountedByTheDatabase(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let ids = (1...5).map { "case-\($0)" }
+            _ = try await SyncService(storage: storage).store(
+                try ids.map { try referral($0) } + [try referral("case-westminster", host: Self.westminster)],
+                from: try device("edt-laptop-a", authorities: [Self.reading, Self.westminster]))
+            let peer = try DeviceID("central.reading1")
+            try await storage.addPeer(
+                try #require(
+                    PeerCentre(
+                        EnrolledDevice(
+                            id: peer, publicKey: Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation),
+                            authorities: [Self.reading], peerURL: "http://127.0.0.1:9"))))
+            let serves: Set<String> = [Self.reading]
+            #expect(try await storage.countCasesToForward(to: peer, authorities: serves) == 5)
+            // The oldest changes first, a round at a time.
+            let round = try await storage.casesToForward(to: peer, authorities: serves, limit: 2)
+            #expect(round.map(\.rawValue) == ["case-1", "case-2"])
+            #expect(try await storage.casesToForward(to: peer, authorities: serves, limit: 0).isEmpty)
+            #expect(try await storage.casesToForward(to: peer, authorities: [], limit: 10).isEmpty)
+            #expect(try await storage.countCasesToForward(to: peer, authorities: []) == 0)
+            let sent = try await storage.encodedCases(round)
+            try await storage.markForwarded(to: peer, sent.map { ($0.id, $0.sequence) })
+            #expect(try await storage.countCasesToForward(to: peer, authorities: serves) == 3)
+            #expect(
+                try await storage.casesToForward(to: peer, authorities: serves, limit: 10).map(\.rawValue)
+                    == ["case-3", "case-4", "case-5"])
+        }
+    }
+
     @Test func aDeviceIsStaleWhenItHasNotSyncedWithinTheTimeOrNeverHas() throws {
         let now = Instant(secondsSinceEpoch: 1_800_000_000)
         let day: Int64 = 86_400

@@ -1,5 +1,7 @@
+import Central
 import Foundation
 import GRDB
+import Replication
 import TestSupport
 import Testing
 
@@ -59,5 +61,40 @@ struct AuditEndToEndTests {
         let malformed = try edt.run(["central", "audit", "verify", "--db", db, "--anchor", "not an anchor"])
         #expect(malformed.status == 1)
         #expect(malformed.standardError.contains("is not an anchor line"))
+    }
+
+    @Test func aLongHistoryIsShownWholeAPageAtATime() async throws {
+        // 2,500 entries about one case (more than two pages of the command's 1,000), others'
+        // entries among them.
+        let world = SyncEndToEndTests.World()
+        let storage = try SQLiteCentralStorage(path: world.database.path)
+        let id = try RecordID("case-long")
+        let other = try RecordID("case-other")
+        let laptop = AuditActor(who: "edt-laptop-a", authorities: ["E06000038"], action: "pull")
+        for _ in 0..<5 {
+            try await storage.audit(Array(repeating: id, count: 500) + [other], by: laptop)
+        }
+        let db = world.database.path
+
+        let shown = try edt.run(["central", "audit", "show", "--db", db, "--case", id.rawValue, "--json"])
+        #expect(shown.status == 0, "\(shown.standardError)")
+        #expect(shown.json["case"] as? String == id.rawValue)
+        let entries = shown.json["entries"] as? [[String: Any]] ?? []
+        let numbers = entries.compactMap { $0["number"] as? Int }
+        #expect(numbers.count == 2_500)
+        #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 }, "oldest first, none twice")
+        #expect(Set(numbers).isDisjoint(with: [501, 1_002, 1_503, 2_004, 2_505]), "the other case's entries")
+        #expect(entries.allSatisfy { $0["who"] as? String == "edt-laptop-a" && $0["action"] as? String == "pull" })
+
+        let text = try edt.run(["central", "audit", "show", "--db", db, "--case", id.rawValue])
+        #expect(text.status == 0, "\(text.standardError)")
+        let lines = text.standardOutput.split(separator: "\n")
+        #expect(lines.count == 2_500)
+        #expect(lines.first?.hasPrefix("1\t") == true && lines.last?.hasPrefix("2504\t") == true, "\(lines.suffix(1))")
+
+        let none = try edt.run(["central", "audit", "show", "--db", db, "--case", "case-none", "--json"])
+        #expect(none.status == 0, "\(none.standardError)")
+        #expect((none.json["entries"] as? [Any])?.isEmpty == true, "\(none.standardOutput)")
+        #expect(none.json["case"] as? String == "case-none")
     }
 }

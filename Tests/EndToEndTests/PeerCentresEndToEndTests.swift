@@ -161,6 +161,57 @@ extension SyncEndToEndTests {
 }
 
 extension SyncEndToEndTests {
+    @Test func aBacklogIsForwardedARoundAtATimeInOneSyncAndCountedWithoutBeingRead() throws {
+        let sloughWorld = World()
+        let hampshireWorld = World()
+        // Slough's centre forwards only when told here, a case per request.
+        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "3600"])
+        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "3600"])
+        try addPeer(sloughWorld, hampshireWorld, url: hampshireCentre.url, authority: Self.hampshire)
+        try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
+        let s = try laptop(sloughWorld, "edt-laptop-s", serves: Self.slough, enrolFor: [Self.slough])
+        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        var forwarded: [String] = []
+        for _ in 0..<3 {
+            let id = try sloughReferral(s, receivedAt: hoursAgo(2).text)
+            #expect(try forward(s, id, to: Self.hampshire).status == 0)
+            forwarded.append(id)
+        }
+        // One Slough keeps to itself is not counted.
+        _ = try sloughReferral(s, receivedAt: hoursAgo(1).text)
+        #expect(try sync(s, sloughCentre.url).status == 0)
+        #expect(try peerRows(sloughWorld).first?["pending"] as? Int == 3)
+
+        let refused = try edt.run([
+            "central", "peer", "sync", "--db", sloughWorld.database.path, "--cases-per-round", "0",
+        ])
+        #expect(refused.status != 0 && refused.standardError.contains("--cases-per-round"), "\(refused.standardError)")
+        let synced = try edt.run([
+            "central", "peer", "sync", "--db", sloughWorld.database.path, "--cases-per-round", "1", "--json",
+        ])
+        #expect(synced.status == 0, "\(synced.standardError)")
+        let outcome = (synced.json["peers"] as? [[String: Any]])?.first ?? [:]
+        #expect(outcome["pushed"] as? Int == 3, "every round in the one sync: \(synced.standardOutput)")
+        #expect(outcome["problem"] is NSNull)
+        #expect(try peerRows(sloughWorld).first?["pending"] as? Int == 0)
+        // Three requests, one case each, in Slough's audit log as three reads by Hampshire's centre.
+        let hampshireDevice = try identity(hampshireWorld).device
+        for id in forwarded {
+            let audit = try edt.run([
+                "central", "audit", "show", "--db", sloughWorld.database.path, "--case", id, "--json",
+            ])
+            let reads = (audit.json["entries"] as? [[String: Any]] ?? []).filter {
+                $0["who"] as? String == hampshireDevice && $0["action"] as? String == "forward-to-peer"
+            }
+            #expect(reads.count == 1, "\(audit.standardOutput)")
+        }
+        #expect(try sync(h, hampshireCentre.url).status == 0)
+        #expect(Set(try ids(h)) == Set(forwarded))
+        // Nothing more to forward: a sync with nothing to push ends after one request.
+        let again = try edt.run(["central", "peer", "sync", "--db", sloughWorld.database.path, "--json"])
+        #expect((again.json["peers"] as? [[String: Any]])?.first?["pushed"] as? Int == 0, "\(again.standardOutput)")
+    }
+
     @Test func peerEnrolmentRefusesWhatIsNotAPeerCentreAndAPeerThatIsDownIsShownPending() throws {
         let world = World()
         let other = World()

@@ -73,7 +73,7 @@ struct WorkspaceSyncTests {
             #expect(again.pulled == 1)
             #expect(try b.referral(second.rawValue).id == second)
             // The centre sent b the first case once: the pull went on from b's cursor.
-            let sentToB = try await storage.auditEntries(of: first).filter {
+            let sentToB = try await storage.auditEntries(of: first, after: 0, limit: 10_000).filter {
                 $0.who == b.device.rawValue && $0.action == "pull"
             }
             #expect(sentToB.count == 1)

@@ -29,6 +29,8 @@ final class MemorySyncStore: SyncStore {
     /// Reading fails once this many records were read (a store found damaged mid-push).
     var failReadingAfter: Int?
     private var read = 0
+    /// How many records each read asked for, in order.
+    private(set) var reads: [Int] = []
 
     /// Why reading failed, in tests.
     struct ReadFailure: Error, CustomStringConvertible {
@@ -38,6 +40,7 @@ final class MemorySyncStore: SyncStore {
     func encodedRecords(_ ids: [RecordID]) throws -> [EncodedRecord] {
         if let limit = failReadingAfter, read + ids.count > limit { throw ReadFailure() }
         read += ids.count
+        reads.append(ids.count)
         return ids.compactMap { id in
             replica[id].map { EncodedRecord(id: id, version: $0.version, payload: RecordCoding.encode($0)) }
         }

@@ -89,6 +89,26 @@ struct PushBodyTests {
         // 4 MiB is four and a bit of these records: five to a segment, the last the rest.
         #expect(segments == [5, 5, 5, 5], "\(segments)")
         #expect(body.pushedVersions.count == 20)
+        // Read from the store a few at a time too: eight first (7.2 MB), then as many as hold
+        // about 4 MiB (four), never the 64 a read of small records asks for.
+        #expect(store.reads == [8, 4, 4, 4], "\(store.reads)")
+    }
+
+    @Test func smallRecordsAreReadSixtyFourAtATimeAfterAFirstFew() throws {
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        var ids: [RecordID] = []
+        for number in 0..<200 {
+            let id = try RecordID("case-\(number)")
+            replica.write(.string("concern \(number)"), to: try FieldPath("concern"), in: id)
+            ids.append(id)
+        }
+        let store = MemorySyncStore(replica: replica)
+        let body = PushBody(
+            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 1_000, counter: 7,
+            centre: "c0ffee")
+        while body.next() != nil {}
+        #expect(store.reads == [8, 64, 64, 64], "\(store.reads)")
+        #expect(body.pushedVersions.count == 200)
     }
 
     @Test func aRecordTooLargeForOneLineIsLeftOutAndReported() throws {
@@ -109,14 +129,16 @@ struct PushBodyTests {
             ids.append(id)
         }
         let store = MemorySyncStore(replica: replica)
-        store.failReadingAfter = PushBody.batchRecords  // the first batch reads, the second fails
+        // The first two reads (a first few, then a whole batch) succeed, the third fails.
+        store.failReadingAfter = 8 + PushBody.batchRecords
         let body = PushBody(
             store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 10, counter: 7,
             centre: "c0ffee")
         var bytes: [UInt8] = []
         while let piece = body.next() { bytes += piece }
         #expect(body.failure == "record damaged")
-        #expect(body.pushedVersions.count == PushBody.batchRecords)
+        #expect(store.reads == [8, PushBody.batchRecords])
+        #expect(body.pushedVersions.count == 8 + PushBody.batchRecords)
         #expect(body.next() == nil, "the body stays ended")
         #expect(throws: LineProtocolError.self, "a stream with no final signature is not a whole push") {
             try DecodedStream(bytes, verifier: .key(store.key.publicKey), chunkSize: 4_096)

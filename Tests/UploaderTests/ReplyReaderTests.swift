@@ -32,11 +32,12 @@ struct ReplyReaderTests {
     /// A reader fed `bytes` in chunks of `chunkSize`, as a 200 response, for a request that
     /// carried `pushed` records; whether every chunk was taken.
     func read(
-        _ bytes: [UInt8], chunkSize: Int = 7, stagingIn directory: URL? = nil, pushed: Int = 0
+        _ bytes: [UInt8], chunkSize: Int = 7, stagingIn directory: URL? = nil, pushed: Int = 0,
+        maximumBytes: Int? = nil
     ) -> (ReplyReader, Bool) {
         let reader = ReplyReader(
             centreKey: .key(centreKey.publicKey), centre: centre, counter: counter, pushed: pushed,
-            stagingDirectory: directory ?? FileManager.default.temporaryDirectory)
+            stagingDirectory: directory ?? FileManager.default.temporaryDirectory, maximumBytes: maximumBytes)
         reader.head(ResponseHead(status: 200, headers: [:]))
         var start = 0
         while start < bytes.count {
@@ -218,6 +219,32 @@ struct ReplyReaderTests {
             stagingIn: URL(fileURLWithPath: "/nonexistent/staging"))
         #expect(!took)
         #expect(reader.stagingFailure?.contains("cannot stage the reply") == true, "\(reader.stagingFailure ?? "none")")
+    }
+
+    @Test func aReplyRunningPastWhatItMayHoldIsDamagedAndNoMoreOfItIsStaged() throws {
+        var replica = Replica(device: try DeviceID("edt-laptop-b"))
+        let id = try RecordID("case-1")
+        replica.write(.string(String(repeating: "text ", count: 2_000)), to: try FieldPath("concern"), in: id)
+        let bytes = reply(
+            [
+                .delta(base: VersionVector(), knowledge: try #require(Notation.vector("central.x:3"))),
+                .record(try #require(replica[id])),
+            ])
+        // Exactly as large as it may be: taken.
+        let (whole, wholeTook) = read(bytes, chunkSize: 1_000, maximumBytes: bytes.count)
+        #expect(wholeTook)
+        #expect(try whole.verified(url: "http://centre").pulled.map(\.id) == [id])
+        // One byte more than it may hold: the transfer stops at the piece that would pass the
+        // limit, and the reply is damaged, never read.
+        let (over, overTook) = read(bytes, chunkSize: 1_000, maximumBytes: bytes.count - 1)
+        #expect(!overTook)
+        #expect(over.damage?.contains("ran past \(bytes.count - 1) bytes") == true, "\(over.damage ?? "no damage")")
+        #expect(throws: SyncSession.StateMachine.Failure.self) { try over.verified(url: "http://centre") }
+        // Unless told, a page of cases and an answer for each record pushed.
+        #expect(ReplyReader.maximumReplyBytes(pushed: 0) == 64 << 20)
+        #expect(ReplyReader.maximumReplyBytes(pushed: 10_000) == (64 << 20) + 10_000 * 4_096)
+        let reader = ReplyReader(centreKey: .key(centreKey.publicKey), centre: centre, counter: counter, pushed: 3)
+        #expect(reader.maximumBytes == ReplyReader.maximumReplyBytes(pushed: 3))
     }
 
     // MARK: - Peer centres

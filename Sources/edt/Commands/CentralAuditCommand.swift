@@ -2,6 +2,7 @@ import ArgumentParser
 import Central
 import Foundation
 import Handover
+import LineProtocol
 import Referrals
 import Replication
 
@@ -135,34 +136,59 @@ extension CentralCommand {
                     throw Failure.refused("--case: \(error)")
                 }
                 let storage = try await database.open()
-                let entries: [AuditRecord]
-                do throws(CentralError) {
-                    entries = try await storage.auditEntries(of: id)
-                } catch {
-                    throw Failure.inputOutput(error.message)
+                // A page at a time, each written as it is read: a case's history has no bound.
+                var written = 0
+                var after: Int64 = 0
+                while true {
+                    let page: [AuditRecord]
+                    do throws(CentralError) {
+                        page = try await storage.auditEntries(of: id, after: after, limit: Self.pageEntries)
+                    } catch {
+                        throw Failure.inputOutput(error.message)
+                    }
+                    // The JSON object opens once its first page is read (a failure prints nothing).
+                    var bytes: [UInt8] = json && after == 0 ? Self.jsonOpening(id) : []
+                    for entry in page {
+                        if json {
+                            if written > 0 { bytes.append(UInt8(ascii: ",")) }
+                            JSONPayload.write(Self.json(entry), to: &bytes)
+                        } else {
+                            let at = Instant(iso8601: entry.at).map(LondonTime.text) ?? entry.at
+                            bytes += Array(
+                                "\(entry.number)\t\(at)\t\(entry.who)\t\(entry.action)\t\(entry.authorities)\n".utf8)
+                        }
+                        written += 1
+                    }
+                    FileHandleOutput.standardOutput(bytes)
+                    guard page.count == Self.pageEntries, let last = page.last else { break }
+                    after = last.number
                 }
                 if json {
-                    JSONOutput.print(
-                        .object([
-                            "case": .string(id.rawValue),
-                            "entries": .array(
-                                entries.map { entry in
-                                    .object([
-                                        "number": .integer(entry.number), "at": .string(entry.at),
-                                        "who": .string(entry.who),
-                                        "authorities": .array(
-                                            entry.authorities.split(separator: " ").map { .string(String($0)) }),
-                                        "action": .string(entry.action),
-                                    ])
-                                }),
-                        ]))
-                    return
+                    FileHandleOutput.standardOutput(Array("]}\n".utf8))
+                } else if written == 0 {
+                    print("No audit entry names case \(id.rawValue).")
                 }
-                if entries.isEmpty { print("No audit entry names case \(id.rawValue).") }
-                for entry in entries {
-                    let at = Instant(iso8601: entry.at).map(LondonTime.text) ?? entry.at
-                    print("\(entry.number)\t\(at)\t\(entry.who)\t\(entry.action)\t\(entry.authorities)")
-                }
+            }
+
+            /// Entries read from the database at a time.
+            static let pageEntries = 1_000
+
+            /// What the JSON object starts with, up to its first entry: its members in the
+            /// order `JSONOutput` writes them (by name).
+            static func jsonOpening(_ id: RecordID) -> [UInt8] {
+                var bytes = Array("{\"case\":".utf8)
+                JSONPayload.write(.string(id.rawValue), to: &bytes)
+                bytes += Array(",\"entries\":[".utf8)
+                return bytes
+            }
+
+            /// One entry as the JSON object prints it.
+            static func json(_ entry: AuditRecord) -> FieldValue {
+                .object([
+                    "number": .integer(entry.number), "at": .string(entry.at), "who": .string(entry.who),
+                    "authorities": .array(entry.authorities.split(separator: " ").map { .string(String($0)) }),
+                    "action": .string(entry.action),
+                ])
             }
         }
 

@@ -122,9 +122,8 @@ extension CentralCommand {
                 do {
                     for peer in try await storage.peers(includingRemoved: true) {
                         let state = try await storage.forwardingState(of: peer.device.id)
-                        let pending = try await storage.casesToForward(
-                            to: peer.device.id, authorities: peer.device.authorities
-                        ).count
+                        let pending = try await storage.countCasesToForward(
+                            to: peer.device.id, authorities: peer.device.authorities)
                         let row: [String: FieldValue] = [
                             "device": .string(peer.device.id.rawValue), "url": .string(peer.url),
                             "authorities": .array(peer.device.authorities.sorted().map { .string($0) }),
@@ -181,12 +180,22 @@ extension CentralCommand {
                     "Print one JSON object: {\"peers\": [{\"device\", \"pushed\", \"pulled\", \"problem\", \"retryAt\", \"refusedPulls\"}]}."
             )
             var json = false
+            @Option(
+                help: ArgumentHelp(
+                    "The most cases one request to a peer carries (oldest changes first); a larger backlog is forwarded in as many requests as it takes.",
+                    valueName: "N"))
+            var casesPerRound = 5_000
+
+            func validate() throws {
+                guard casesPerRound >= 1 else { throw ValidationError("--cases-per-round must be at least 1") }
+            }
 
             func run() async throws {
                 let transfer = try peerTLS.applied(to: TransferOptions())
                 let storage = try await database.open()
                 var forwarder = PeerForwarder(storage: storage, logger: Logger(label: "edt-central"))
                 forwarder.transfer = transfer
+                forwarder.casesPerRound = casesPerRound
                 let outcomes = await forwarder.forwardDue(force: true)
                 if json {
                     JSONOutput.print(
