@@ -147,15 +147,14 @@ public protocol CentralStorage: Sendable {
     /// The peer centres, the removed ones too when asked.
     func peers(includingRemoved: Bool) async throws(CentralError) -> [PeerCentre]
     /// The cases the peer `peer` serving `authorities` has not acknowledged as they are now
-    /// (each at its change number), in change order, the first `limit` of them: those an
-    /// authority it serves sees, and those an authority it serves left since it last
-    /// acknowledged them.
+    /// (each at its change number), with their change numbers, in change order: the first
+    /// `limit` of those changed after change `sequence` (0: from the first). Those an authority
+    /// it serves sees, and those an authority it serves left since it last acknowledged them.
     func casesToForward(
-        to peer: DeviceID, authorities: Set<String>, limit: Int
-    ) async throws(CentralError)
-        -> [RecordID]
-    /// How many cases ``casesToForward(to:authorities:limit:)`` would list without a limit,
-    /// counted by the database (none read).
+        to peer: DeviceID, authorities: Set<String>, after sequence: Int64, limit: Int
+    ) async throws(CentralError) -> [(id: RecordID, sequence: Int64)]
+    /// How many cases ``casesToForward(to:authorities:after:limit:)`` would list from the
+    /// first, without a limit, counted by the database (none read).
     func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int
     /// The cases `ids` as stored (their canonical encoding) with their change numbers, in that order.
     func encodedCases(_ ids: [RecordID]) async throws(CentralError) -> [(id: RecordID, sequence: Int64, body: [UInt8])]

@@ -38,19 +38,22 @@ extension SQLiteCentralStorage {
     }
 
     public func casesToForward(
-        to peer: DeviceID, authorities: Set<String>, limit: Int
-    ) async throws(CentralError) -> [RecordID] {
+        to peer: DeviceID, authorities: Set<String>, after sequence: Int64, limit: Int
+    ) async throws(CentralError) -> [(id: RecordID, sequence: Int64)] {
         let codes = authorities.sorted()
         guard !codes.isEmpty, limit > 0 else { return [] }
-        let ids = try await read { db in
+        let rows = try await read { db in
             var arguments: StatementArguments = [peer.rawValue]
             arguments += StatementArguments(codes)
-            arguments += [limit]
-            return try String.fetchAll(
-                db, sql: "SELECT c.id " + Self.toForward(codes.count) + " ORDER BY c.sequence LIMIT ?",
-                arguments: arguments)
+            arguments += [sequence, limit]
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT c.id, c.sequence " + Self.toForward(codes.count)
+                    + " AND c.sequence > ? ORDER BY c.sequence LIMIT ?",
+                arguments: arguments
+            ).map { row -> (String, Int64) in (row[0], row[1]) }
         }
-        return ids.compactMap { try? RecordID($0) }
+        return rows.compactMap { row in (try? RecordID(row.0)).map { ($0, row.1) } }
     }
 
     public func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int {

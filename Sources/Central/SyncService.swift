@@ -23,6 +23,10 @@ public struct SyncService: Sendable {
         /// streamed (``SyncReply``), this bounds what a device receives in one request, not
         /// what the centre holds, which is about one case per reply.
         public var pullPageBytes = 8 << 20
+        /// The most ``pullPageBytes`` may be: a page with its answers and frames stays well
+        /// within what a device takes of one reply (64 MiB and a little more per record pushed;
+        /// more is refused as damaged, so that nobody on the path can fill its disk).
+        public static let largestPullPageBytes = 32 << 20
         /// The bytes of push bodies held at once across all requests (``PushBudget``; never less
         /// than ``maximumRequestBytes``): a push that would go over is refused as busy, to be
         /// sent again shortly.

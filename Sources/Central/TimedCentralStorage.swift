@@ -224,10 +224,10 @@ public struct TimedCentralStorage: CentralStorage {
     }
 
     public func casesToForward(
-        to peer: DeviceID, authorities: Set<String>, limit: Int
-    ) async throws(CentralError) -> [RecordID] {
+        to peer: DeviceID, authorities: Set<String>, after sequence: Int64, limit: Int
+    ) async throws(CentralError) -> [(id: RecordID, sequence: Int64)] {
         try await timed("casesToForward") { () async throws(CentralError) in
-            try await base.casesToForward(to: peer, authorities: authorities, limit: limit)
+            try await base.casesToForward(to: peer, authorities: authorities, after: sequence, limit: limit)
         }
     }
 

@@ -30,8 +30,9 @@ public struct PeerForwarder: Sendable {
     /// The longest wait before a peer that keeps failing is tried again.
     public var longestBackoffSeconds: Int64 = 15 * 60
     /// The most cases one sync with a peer pushes (the oldest changes first): a backlog of
-    /// any size is forwarded a round at a time, never listed whole, one sync after another
-    /// while each takes a whole round.
+    /// any size is forwarded a round at a time, never listed whole, one sync after another,
+    /// each from where the one before it ended, until one lists fewer (the cases a peer
+    /// refuses stay to forward, and do not hold up those after them).
     public var casesPerRound = 5_000
 
     public init(storage: any CentralStorage, logger: Logger, now: (@Sendable () -> Instant)? = nil) {
@@ -80,10 +81,12 @@ public struct PeerForwarder: Sendable {
         var refused: [String] = []
         do {
             var rejections: [Rejection] = []
-            // A round at a time, while the peer takes each whole and more wait.
+            var after: Int64 = 0
+            // A round at a time, each from the change the one before it ended at.
             while true {
                 let store = try PeerSyncStore(
-                    storage: storage, peer: peer, service: SyncService(storage: storage), round: casesPerRound)
+                    storage: storage, peer: peer, service: SyncService(storage: storage), round: casesPerRound,
+                    after: after)
                 var options = SyncSession.Options(server: peer.url)
                 options.transfer = transfer
                 options.machine = retries
@@ -92,7 +95,8 @@ public struct PeerForwarder: Sendable {
                 pulled += summary.pulled
                 refused += store.refusedPulls.withLock { $0 }
                 rejections += summary.rejections
-                guard rejections.isEmpty, summary.pushed > 0, store.listedWholeRound.withLock({ $0 }) else { break }
+                guard let ended = store.roundEndedAt.withLock({ $0 }), ended > after else { break }
+                after = ended
             }
             state = (try? await storage.forwardingState(of: id)) ?? state
             let rejected = rejections.map { "\($0.record): \($0.message)" }

@@ -22,17 +22,21 @@ final class PeerSyncStore: SyncStore {
     private let sent = Mutex<[RecordID: Int64]>([:])
     /// The cases the peer sent back that this centre refused, with the reason (reported, not fatal).
     let refusedPulls = Mutex<[String]>([])
-    /// The most cases one sync with the peer pushes: the oldest changes first, the rest in the
-    /// syncs after it (``PeerForwarder/forward(to:)`` goes on while there are more).
+    /// The most cases one sync with the peer pushes: the oldest changes after ``after`` first,
+    /// the rest in the syncs after it (``PeerForwarder/forward(to:)`` goes on while there are more).
     let round: Int
-    /// Whether the last list of cases to forward was cut at ``round`` (more may be waiting).
-    let listedWholeRound = Mutex(false)
+    /// The change after which this sync lists cases to forward (0: from the first).
+    let after: Int64
+    /// The last change the list of cases to forward reached, when it was cut at ``round``
+    /// (more may be waiting after it); nil when it listed all there were.
+    let roundEndedAt = Mutex<Int64?>(nil)
 
-    init(storage: any CentralStorage, peer: PeerCentre, service: SyncService, round: Int) throws {
+    init(storage: any CentralStorage, peer: PeerCentre, service: SyncService, round: Int, after: Int64 = 0) throws {
         self.storage = storage
         self.peer = peer
         self.service = service
         self.round = max(1, round)
+        self.after = after
         // Read here, on the caller's task (never waiting on the pool from it).
         self.device = try storage.centreDevice
     }
@@ -67,11 +71,13 @@ final class PeerSyncStore: SyncStore {
         let storage = self.storage
         let peer = self.peer
         let round = self.round
+        let after = self.after
         let listed = try Self.wait { () async throws(CentralError) in
-            try await storage.casesToForward(to: peer.device.id, authorities: peer.device.authorities, limit: round)
+            try await storage.casesToForward(
+                to: peer.device.id, authorities: peer.device.authorities, after: after, limit: round)
         }
-        listedWholeRound.withLock { $0 = listed.count >= round }
-        return listed.sorted { $0.rawValue < $1.rawValue }
+        roundEndedAt.withLock { $0 = listed.count >= round ? listed.last?.sequence : nil }
+        return listed.map(\.id).sorted { $0.rawValue < $1.rawValue }
     }
 
     func checkpoint(for peer: String) throws -> String? {

@@ -133,8 +133,11 @@ final class PushBody {
                 failure = "\(error)"
                 return nil
             }
+            // Sized on what the store returned (it leaves out records it does not hold).
             let bytes = batch.reduce(0) { $0 + $1.payload.count }
-            batchSize = min(Self.batchRecords, max(1, ids.count * Self.batchBytes / max(1, bytes)))
+            if !batch.isEmpty {
+                batchSize = min(Self.batchRecords, max(1, batch.count * Self.batchBytes / max(1, bytes)))
+            }
         }
         return batch.popFirst()
     }

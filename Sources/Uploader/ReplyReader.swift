@@ -55,12 +55,15 @@ final class ReplyReader {
     /// The most bytes of a reply staged (``maximumReplyBytes(pushed:)`` unless told).
     let maximumBytes: Int
 
-    /// The most bytes a reply to a request carrying `pushed` records may hold: a page of cases
+    /// The most bytes a reply to a request carrying `pushed` records may hold. A page of cases
     /// (`Protocol/PROTOCOL.md` §4.4: at most 8 MiB of payloads past a first case of at most a
-    /// 1 MiB line, 5,000 cases in edt) with its header, `DELTA`, signatures and `+GONE` frames
-    /// fits in 64 MiB many times over; each record pushed adds one answer, an `ACK` of about a
-    /// hundred bytes or a `NAK` with its reason, allowed 4 KiB.
-    static func maximumReplyBytes(pushed: Int) -> Int { (64 << 20) + max(0, pushed) * (4 << 10) }
+    /// 1 MiB line by default, 32 MiB at most in edt) with its header, `DELTA`, signatures and
+    /// `+GONE` frames fits in 64 MiB. Each record pushed adds one answer (an `ACK` of about a
+    /// hundred bytes or a `NAK` with its reason, allowed 4 KiB) and, on a first pull, perhaps
+    /// the centre's version of that case (a line of at most 1 MiB), outside the page.
+    static func maximumReplyBytes(pushed: Int) -> Int {
+        (64 << 20) + max(0, pushed) * (Limits.standard.maximumLineBytes + (4 << 10))
+    }
 
     /// A reader for the reply to request `counter`, which the centre whose key is `centreKey`
     /// (identity `centre`) must have signed; the reply is staged in `stagingDirectory` (the

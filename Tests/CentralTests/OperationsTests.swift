@@ -335,17 +335,22 @@ extension CentralTests {
                             authorities: [Self.reading], peerURL: "http://127.0.0.1:9"))))
             let serves: Set<String> = [Self.reading]
             #expect(try await storage.countCasesToForward(to: peer, authorities: serves) == 5)
-            // The oldest changes first, a round at a time.
-            let round = try await storage.casesToForward(to: peer, authorities: serves, limit: 2)
-            #expect(round.map(\.rawValue) == ["case-1", "case-2"])
-            #expect(try await storage.casesToForward(to: peer, authorities: serves, limit: 0).isEmpty)
-            #expect(try await storage.casesToForward(to: peer, authorities: [], limit: 10).isEmpty)
+            // The oldest changes first, a round at a time, each from where the one before ended.
+            let round = try await storage.casesToForward(to: peer, authorities: serves, after: 0, limit: 2)
+            #expect(round.map(\.id.rawValue) == ["case-1", "case-2"])
+            #expect(round[0].sequence < round[1].sequence)
+            let next = try await storage.casesToForward(
+                to: peer, authorities: serves, after: round[1].sequence, limit: 2)
+            #expect(next.map(\.id.rawValue) == ["case-3", "case-4"])
+            #expect(try await storage.casesToForward(to: peer, authorities: serves, after: 0, limit: 0).isEmpty)
+            #expect(try await storage.casesToForward(to: peer, authorities: [], after: 0, limit: 10).isEmpty)
             #expect(try await storage.countCasesToForward(to: peer, authorities: []) == 0)
-            let sent = try await storage.encodedCases(round)
+            let sent = try await storage.encodedCases(round.map(\.id))
+            #expect(sent.map(\.sequence) == round.map(\.sequence))
             try await storage.markForwarded(to: peer, sent.map { ($0.id, $0.sequence) })
             #expect(try await storage.countCasesToForward(to: peer, authorities: serves) == 3)
             #expect(
-                try await storage.casesToForward(to: peer, authorities: serves, limit: 10).map(\.rawValue)
+                try await storage.casesToForward(to: peer, authorities: serves, after: 0, limit: 10).map(\.id.rawValue)
                     == ["case-3", "case-4", "case-5"])
         }
     }

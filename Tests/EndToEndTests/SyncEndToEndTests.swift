@@ -253,6 +253,9 @@ struct SyncEndToEndTests {
         ["central", "enroll", "--db", "x.sqlite", "--device", "d", "--public-key", "AAAA", "--authority", "NOTACODE"],
         ["central", "serve", "--db", "x.sqlite", "--page", "0"],
         ["central", "serve", "--db", "x.sqlite", "--page-bytes", "0"],
+        // Over 32 MiB: a page a laptop would refuse as more than any reply may hold.
+        ["central", "serve", "--db", "x.sqlite", "--page-bytes", "33554433"],
+        ["central", "peer", "sync", "--db", "x.sqlite", "--cases-per-round", "0"],
     ])
     func badCommandLinesAreUsageErrors(_ arguments: [String]) throws {
         let result = try edt.run(arguments)

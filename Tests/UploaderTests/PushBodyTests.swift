@@ -94,6 +94,25 @@ struct PushBodyTests {
         #expect(store.reads == [8, 4, 4, 4], "\(store.reads)")
     }
 
+    @Test func theNextReadIsSizedOnWhatTheStoreReturnedNotOnWhatWasAskedFor() throws {
+        // Seven ids the store does not hold, then twenty records of about 900 KB: the first read
+        // brings one record, so the next asks for four (about 4 MiB), not thirty-seven.
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        var ids = try (0..<7).map { try RecordID("case-gone-\($0)") }
+        for number in 0..<20 {
+            let id = try RecordID("case-\(number)")
+            replica.write(.string(String(repeating: "x", count: 900_000)), to: try FieldPath("concern"), in: id)
+            ids.append(id)
+        }
+        let store = MemorySyncStore(replica: replica)
+        let body = PushBody(
+            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 1_000, counter: 7,
+            centre: "c0ffee")
+        while body.next() != nil {}
+        #expect(store.reads == [8, 4, 4, 4, 4, 3], "\(store.reads)")
+        #expect(body.pushedVersions.count == 20)
+    }
+
     @Test func smallRecordsAreReadSixtyFourAtATimeAfterAFirstFew() throws {
         var replica = Replica(device: try DeviceID("edt-laptop-a"))
         var ids: [RecordID] = []

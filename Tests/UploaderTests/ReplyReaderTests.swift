@@ -240,9 +240,10 @@ struct ReplyReaderTests {
         #expect(!overTook)
         #expect(over.damage?.contains("ran past \(bytes.count - 1) bytes") == true, "\(over.damage ?? "no damage")")
         #expect(throws: SyncSession.StateMachine.Failure.self) { try over.verified(url: "http://centre") }
-        // Unless told, a page of cases and an answer for each record pushed.
+        // Unless told, a page of cases, and for each record pushed its answer and perhaps the
+        // centre's version of it.
         #expect(ReplyReader.maximumReplyBytes(pushed: 0) == 64 << 20)
-        #expect(ReplyReader.maximumReplyBytes(pushed: 10_000) == (64 << 20) + 10_000 * 4_096)
+        #expect(ReplyReader.maximumReplyBytes(pushed: 10_000) == (64 << 20) + 10_000 * ((1 << 20) + 4_096))
         let reader = ReplyReader(centreKey: .key(centreKey.publicKey), centre: centre, counter: counter, pushed: 3)
         #expect(reader.maximumBytes == ReplyReader.maximumReplyBytes(pushed: 3))
     }

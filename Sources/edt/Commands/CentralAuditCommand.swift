@@ -146,7 +146,8 @@ extension CentralCommand {
                     } catch {
                         throw Failure.inputOutput(error.message)
                     }
-                    // The JSON object opens once its first page is read (a failure prints nothing).
+                    // The JSON object opens once its first page is read: a failure there prints
+                    // nothing; one at a later page leaves what was written, and exits 3.
                     var bytes: [UInt8] = json && after == 0 ? Self.jsonOpening(id) : []
                     for entry in page {
                         if json {

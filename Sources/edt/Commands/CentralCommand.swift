@@ -155,7 +155,11 @@ struct CentralCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard page >= 1 else { throw ValidationError("--page must be at least 1") }
-            guard pageBytes >= 1 else { throw ValidationError("--page-bytes must be at least 1") }
+            guard pageBytes >= 1, pageBytes <= SyncService.Configuration.largestPullPageBytes else {
+                throw ValidationError(
+                    "--page-bytes must be from 1 to \(SyncService.Configuration.largestPullPageBytes) (32 MiB: a laptop takes no reply over 64 MiB)"
+                )
+            }
             guard pushBytesHeld >= SyncService.Configuration().maximumRequestBytes else {
                 throw ValidationError(
                     "--push-bytes-held must be at least \(SyncService.Configuration().maximumRequestBytes) (64 MiB: one request at its largest)"
