@@ -64,6 +64,41 @@ extension SyncEndToEndTests {
         #expect(try digest(a) == digest(b))
     }
 
+    // MARK: - A reply that never ends
+
+    @Test(.timeLimit(.minutes(5))) func aReplyThatNeverEndsIsCutAtWhatItMayHoldAndChangesNothing() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let proxy = try ServerProcess.faultProxy(
+            upstream: central.port, arguments: ["--faults", "endless", "--rate", "1"],
+            log: world.directory.appendingPathComponent("proxy.log"))
+        defer { proxy.terminate() }
+        let b = try laptop(world, "edt-laptop-b")
+        let own = try capture(b)
+        let digestBefore = try digest(b)
+        let listingBefore = try listing(b)
+        let filesBefore = try FileManager.default.contentsOfDirectory(atPath: b.store).sorted()
+
+        let cut = try sync(b, proxy.url, ["--attempts", "1"])
+        #expect(cut.status == 3, "\(cut.standardError)")
+        #expect(cut.standardError.contains("ran past"), "\(cut.standardError)")
+        #expect(try digest(b) == digestBefore)
+        #expect(try listing(b) == listingBefore)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: b.store).sorted() == filesBefore)
+        // The laptop stopped reading at what a reply to one record may hold (64 MiB, and 1 MiB
+        // and 4 KiB for the record), give or take what the sockets held between them.
+        let line = proxy.logText.split(separator: "\n").first { $0.contains("endless: the client stopped reading") }
+        let sent = line.flatMap { $0.split(separator: " ").compactMap { Int($0) }.last }
+        let limit = (64 << 20) + (1 << 20) + 4_096
+        #expect(sent.map { $0 >= limit - (1 << 20) && $0 < limit + (16 << 20) } == true, "\(proxy.logText.suffix(500))")
+
+        // Nothing was acknowledged: a direct sync pushes the referral.
+        let direct = try sync(b, central.url)
+        #expect(direct.status == 0, "\(direct.standardError)")
+        #expect(count(direct.json, "pushed") == 1, "\(direct.standardOutput)")
+        #expect(try ids(b) == [own])
+    }
+
     // MARK: - A bundle altered or signed again
 
     @Test func aTamperedBundleIsRefusedAndTheUntamperedOneImports() throws {

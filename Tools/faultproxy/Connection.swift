@@ -28,6 +28,7 @@ struct Connection: Sendable {
         case .unavailable: reply(status: "503 Service Unavailable", extraFields: ["Retry-After: 1"])
         case .rewrite: exchange(.rewrite, random: &random)
         case .rewriteRequest: rewriteRequest()
+        case .endless: endless()
         }
     }
 

@@ -60,6 +60,38 @@ extension Connection {
         Socket.closeGracefully(client)  // drains what the client still sends (its body), briefly
     }
 
+    // MARK: - endless
+
+    /// Reads the request, then answers 200 with a reply's first line and `+PAD` frames (of about
+    /// a kilobyte) for ever, without contacting the upstream, until the client stops reading.
+    func endless() {
+        var reader = SocketReader(fd: client)
+        guard let request = reader.readHead() else {
+            log("no HTTP request head; closing")
+            close(client)
+            return
+        }
+        Socket.setReceiveTimeout(client, seconds: 2)  // a client waiting for 100 Continue sends no body
+        _ = relayBody(from: &reader, to: nil, framing: request.requestFraming)
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/x-edtlp; charset=utf-8\r\nConnection: close\r\n\r\n"
+        var sent = 0
+        if Socket.write(client, Array((head + "EDTLP 2.0 reply device=central centre=c0ffee counter=0\n").utf8)) {
+            let pad = String(repeating: "x", count: 1_000)
+            var frame = 1
+            while true {
+                var block = ""
+                for _ in 0..<64 {
+                    block += "+PAD \(frame) \(pad)\n"
+                    frame += 1
+                }
+                guard Socket.write(client, Array(block.utf8)) else { break }
+                sent += block.utf8.count
+            }
+        }
+        log("endless: the client stopped reading after \(sent) bytes of the reply's frames")
+        close(client)
+    }
+
     // MARK: - truncate, flip, stall
 
     /// Forwards the request (on a helper thread) and handles the response with `fault`, then closes

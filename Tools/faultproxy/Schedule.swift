@@ -14,10 +14,11 @@ enum FaultKind: String, CaseIterable, Sendable {
     case unavailable = "503"
     case rewrite
     case rewriteRequest = "rewrite-request"
+    case endless
 
     /// An on-path attacker's alteration rather than a network fault: never in the default list,
     /// so that a seed gives the same schedule as before these kinds existed.
-    var isAttack: Bool { self == .rewrite || self == .rewriteRequest }
+    var isAttack: Bool { self == .rewrite || self == .rewriteRequest || self == .endless }
 
     /// Its description for `--help`, wrapped to fit beside the kind's name.
     var help: [String] {
@@ -62,6 +63,12 @@ enum FaultKind: String, CaseIterable, Sendable {
             [
                 "the same on the request body (de-chunked), in its first REC line's",
                 "JSON; forwarded with a Content-Length (not in the default)",
+            ]
+        case .endless:
+            [
+                "an attacker: read the request, then answer 200 with an EDTLP reply's",
+                "first line and ignorable frames for ever, never signed, without",
+                "contacting the upstream, until the client stops (not in the default)",
             ]
         }
     }
