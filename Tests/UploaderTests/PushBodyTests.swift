@@ -37,6 +37,33 @@ struct PushBodyTests {
         return ((body, try DecodedStream(bytes, verifier: .key(store.key.publicKey), chunkSize: 4_096)), bytes, store)
     }
 
+    /// A store holding `count` records `case-0`, `case-1`, ... (after `missing` ids it does
+    /// not hold), each with the concern `concern(number)`; and the ids, in that order.
+    func storeHolding(
+        _ count: Int, missing: Int = 0, concern: (Int) -> String = { "concern \($0)" }
+    ) throws -> (MemorySyncStore, [RecordID]) {
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        var ids = try (0..<missing).map { try RecordID("case-gone-\($0)") }
+        for number in 0..<count {
+            let id = try RecordID("case-\(number)")
+            replica.write(.string(concern(number)), to: try FieldPath("concern"), in: id)
+            ids.append(id)
+        }
+        return (MemorySyncStore(replica: replica), ids)
+    }
+
+    /// The push of `ids` from `store`, read to its end; its bytes.
+    func push(
+        _ ids: [RecordID], from store: MemorySyncStore, checkpointEvery: Int = 1_000
+    ) throws -> (PushBody, [UInt8]) {
+        let body = PushBody(
+            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: checkpointEvery,
+            counter: 7, centre: "c0ffee")
+        var bytes: [UInt8] = []
+        while let piece = body.next() { bytes += piece }
+        return (body, bytes)
+    }
+
     @Test func recordsCheckpointsAndThePullFollowTheHeader() throws {
         let (body, stream) = try body(records: 5, oversized: false, checkpointEvery: 2)
         #expect(stream.header.kind == .push && stream.header["device"] == "edt-laptop-a")
@@ -63,20 +90,8 @@ struct PushBodyTests {
     @Test func largeRecordsAreSignedAFewAtATimeWhateverTheCheckpointCount() throws {
         // Twenty records of about 900 KB, a checkpoint asked for every 1,000 records: a segment
         // is signed once it holds `checkpointBytes`, so the centre never holds more unsigned.
-        var replica = Replica(device: try DeviceID("edt-laptop-a"))
-        var ids: [RecordID] = []
-        for number in 0..<20 {
-            let id = try RecordID("case-\(number)")
-            replica.write(
-                .string(String(repeating: "\(number % 10)", count: 900_000)), to: try FieldPath("concern"), in: id)
-            ids.append(id)
-        }
-        let store = MemorySyncStore(replica: replica)
-        let body = PushBody(
-            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 1_000, counter: 7,
-            centre: "c0ffee")
-        var bytes: [UInt8] = []
-        while let piece = body.next() { bytes += piece }
+        let (store, ids) = try storeHolding(20) { String(repeating: "\($0 % 10)", count: 900_000) }
+        let (body, bytes) = try push(ids, from: store)
         let stream = try DecodedStream(bytes, verifier: .key(store.key.publicKey))
         var segments: [Int] = [0]
         for message in stream.messages {
@@ -97,35 +112,15 @@ struct PushBodyTests {
     @Test func theNextReadIsSizedOnWhatTheStoreReturnedNotOnWhatWasAskedFor() throws {
         // Seven ids the store does not hold, then twenty records of about 900 KB: the first read
         // brings one record, so the next asks for four (about 4 MiB), not thirty-seven.
-        var replica = Replica(device: try DeviceID("edt-laptop-a"))
-        var ids = try (0..<7).map { try RecordID("case-gone-\($0)") }
-        for number in 0..<20 {
-            let id = try RecordID("case-\(number)")
-            replica.write(.string(String(repeating: "x", count: 900_000)), to: try FieldPath("concern"), in: id)
-            ids.append(id)
-        }
-        let store = MemorySyncStore(replica: replica)
-        let body = PushBody(
-            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 1_000, counter: 7,
-            centre: "c0ffee")
-        while body.next() != nil {}
+        let (store, ids) = try storeHolding(20, missing: 7) { _ in String(repeating: "x", count: 900_000) }
+        let (body, _) = try push(ids, from: store)
         #expect(store.reads == [8, 4, 4, 4, 4, 3], "\(store.reads)")
         #expect(body.pushedVersions.count == 20)
     }
 
     @Test func smallRecordsAreReadSixtyFourAtATimeAfterAFirstFew() throws {
-        var replica = Replica(device: try DeviceID("edt-laptop-a"))
-        var ids: [RecordID] = []
-        for number in 0..<200 {
-            let id = try RecordID("case-\(number)")
-            replica.write(.string("concern \(number)"), to: try FieldPath("concern"), in: id)
-            ids.append(id)
-        }
-        let store = MemorySyncStore(replica: replica)
-        let body = PushBody(
-            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 1_000, counter: 7,
-            centre: "c0ffee")
-        while body.next() != nil {}
+        let (store, ids) = try storeHolding(200)
+        let (body, _) = try push(ids, from: store)
         #expect(store.reads == [8, 64, 64, 64], "\(store.reads)")
         #expect(body.pushedVersions.count == 200)
     }
@@ -140,21 +135,10 @@ struct PushBodyTests {
     /// The store failing mid-push (a record found damaged) ends the body early, without its
     /// final signature and pull, and says why: the centre answers nothing the laptop would apply.
     @Test func aStoreFailingMidPushEndsTheBodyWithoutItsFinalSignature() throws {
-        var replica = Replica(device: try DeviceID("edt-laptop-a"))
-        var ids: [RecordID] = []
-        for number in 0..<200 {
-            let id = try RecordID("case-\(number)")
-            replica.write(.string("concern \(number)"), to: try FieldPath("concern"), in: id)
-            ids.append(id)
-        }
-        let store = MemorySyncStore(replica: replica)
+        let (store, ids) = try storeHolding(200)
         // The first two reads (a first few, then a whole batch) succeed, the third fails.
         store.failReadingAfter = 8 + PushBody.batchRecords
-        let body = PushBody(
-            store: store, records: ids, since: try #require(Cursor("-")), checkpointRecords: 10, counter: 7,
-            centre: "c0ffee")
-        var bytes: [UInt8] = []
-        while let piece = body.next() { bytes += piece }
+        let (body, bytes) = try push(ids, from: store, checkpointEvery: 10)
         #expect(body.failure == "record damaged")
         #expect(store.reads == [8, PushBody.batchRecords])
         #expect(body.pushedVersions.count == 8 + PushBody.batchRecords)
