@@ -212,6 +212,45 @@ extension SyncEndToEndTests {
         #expect((again.json["peers"] as? [[String: Any]])?.first?["pushed"] as? Int == 0, "\(again.standardOutput)")
     }
 
+    @Test func aCaseThePeerRefusesDoesNotHoldUpTheCasesAfterIt() throws {
+        let sloughWorld = World()
+        let hampshireWorld = World()
+        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "3600"])
+        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "3600"])
+        try addPeer(sloughWorld, hampshireWorld, url: hampshireCentre.url, authority: Self.hampshire)
+        try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
+        // Slough's EDT also covers Reading; Hampshire's centre knows Slough's centre for Slough only.
+        let reading = "E06000038"
+        let s = try laptop(
+            sloughWorld, "edt-laptop-s", serves: [Self.slough, reading], enrolFor: [Self.slough, reading])
+        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        let created = try edt.run(
+            ["referral", "new", "--store", s.store, "--json"],
+            input: minimalReferral.replacingOccurrences(of: "2027-03-27T02:10:00Z", with: hoursAgo(3).text)
+                .replacingOccurrences(
+                    of: "\"hostAuthority\": \"E06000038\"",
+                    with: "\"hostAuthority\": \"E06000038\", \"homeAuthority\": \"\(Self.hampshire)\""))
+        let readings = try #require(created.json["id"] as? String)
+        #expect(try forward(s, readings, to: Self.hampshire).status == 0)
+        #expect(try sync(s, sloughCentre.url).status == 0)
+        let sloughs = try sloughReferral(s, receivedAt: hoursAgo(2).text)
+        #expect(try forward(s, sloughs, to: Self.hampshire).status == 0)
+        #expect(try sync(s, sloughCentre.url).status == 0)
+        #expect(try peerRows(sloughWorld).first?["pending"] as? Int == 2)
+
+        // A case a round: the first (Reading's, the oldest) is refused, the second still goes.
+        let synced = try edt.run([
+            "central", "peer", "sync", "--db", sloughWorld.database.path, "--cases-per-round", "1", "--json",
+        ])
+        let outcome = (synced.json["peers"] as? [[String: Any]])?.first ?? [:]
+        #expect(synced.status == 3, "a refused case leaves the peer pending: \(synced.standardOutput)")
+        #expect(outcome["pushed"] as? Int == 1, "\(synced.standardOutput)")
+        #expect((outcome["problem"] as? String)?.contains(readings) == true, "\(synced.standardOutput)")
+        #expect(try peerRows(sloughWorld).first?["pending"] as? Int == 1, "the refused case stays to forward")
+        #expect(try sync(h, hampshireCentre.url).status == 0)
+        #expect(try ids(h) == [sloughs])
+    }
+
     @Test func peerEnrolmentRefusesWhatIsNotAPeerCentreAndAPeerThatIsDownIsShownPending() throws {
         let world = World()
         let other = World()
