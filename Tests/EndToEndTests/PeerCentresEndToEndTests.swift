@@ -42,15 +42,37 @@ extension SyncEndToEndTests {
         return false
     }
 
-    @Test func aSloughReferralReachesHampshiresOwnCentreAndHampshiresAcceptanceComesBack() throws {
+    /// Slough's and Hampshire's centres, each enrolled as the other's peer, with a laptop at each.
+    struct PeeredCentres {
+        let slough: World
+        let hampshire: World
+        let sloughCentre: ServerProcess
+        let hampshireCentre: ServerProcess
+        /// Slough's laptop, and Hampshire's.
+        let s: Laptop
+        let h: Laptop
+    }
+
+    /// Two centres that forward to each other every `forwardInterval` seconds on their own, and a
+    /// laptop at each; Slough's serves `sloughServes` (Slough unless told).
+    func peeredCentres(forwardInterval: String, sloughServes: [String] = [slough]) throws -> PeeredCentres {
         let sloughWorld = World()
         let hampshireWorld = World()
-        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "0.2"])
-        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "0.2"])
+        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", forwardInterval])
+        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", forwardInterval])
         try addPeer(sloughWorld, hampshireWorld, url: hampshireCentre.url, authority: Self.hampshire)
         try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
-        let s = try laptop(sloughWorld, "edt-laptop-s", serves: Self.slough, enrolFor: [Self.slough])
-        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        return PeeredCentres(
+            slough: sloughWorld, hampshire: hampshireWorld, sloughCentre: sloughCentre,
+            hampshireCentre: hampshireCentre,
+            s: try laptop(sloughWorld, "edt-laptop-s", serves: sloughServes, enrolFor: sloughServes),
+            h: try laptop(hampshireWorld, "edt-laptop-h", serves: [Self.hampshire], enrolFor: [Self.hampshire]))
+    }
+
+    @Test func aSloughReferralReachesHampshiresOwnCentreAndHampshiresAcceptanceComesBack() throws {
+        let pair = try peeredCentres(forwardInterval: "0.2")
+        let (sloughWorld, hampshireWorld) = (pair.slough, pair.hampshire)
+        let (sloughCentre, hampshireCentre, s, h) = (pair.sloughCentre, pair.hampshireCentre, pair.s, pair.h)
 
         let id = try sloughReferral(s, receivedAt: hoursAgo(2).text)
         // Not forwarded yet: Hampshire's centre is sent nothing.
@@ -162,15 +184,10 @@ extension SyncEndToEndTests {
 
 extension SyncEndToEndTests {
     @Test func aBacklogIsForwardedARoundAtATimeInOneSyncAndCountedWithoutBeingRead() throws {
-        let sloughWorld = World()
-        let hampshireWorld = World()
         // Slough's centre forwards only when told here, a case per request.
-        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "3600"])
-        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "3600"])
-        try addPeer(sloughWorld, hampshireWorld, url: hampshireCentre.url, authority: Self.hampshire)
-        try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
-        let s = try laptop(sloughWorld, "edt-laptop-s", serves: Self.slough, enrolFor: [Self.slough])
-        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        let pair = try peeredCentres(forwardInterval: "3600")
+        let (sloughWorld, hampshireWorld) = (pair.slough, pair.hampshire)
+        let (sloughCentre, hampshireCentre, s, h) = (pair.sloughCentre, pair.hampshireCentre, pair.s, pair.h)
         var forwarded: [String] = []
         for _ in 0..<3 {
             let id = try sloughReferral(s, receivedAt: hoursAgo(2).text)
@@ -213,17 +230,11 @@ extension SyncEndToEndTests {
     }
 
     @Test func aCaseThePeerRefusesDoesNotHoldUpTheCasesAfterIt() throws {
-        let sloughWorld = World()
-        let hampshireWorld = World()
-        let sloughCentre = try sloughWorld.startCentral(extra: ["--forward-interval", "3600"])
-        let hampshireCentre = try hampshireWorld.startCentral(extra: ["--forward-interval", "3600"])
-        try addPeer(sloughWorld, hampshireWorld, url: hampshireCentre.url, authority: Self.hampshire)
-        try addPeer(hampshireWorld, sloughWorld, url: sloughCentre.url, authority: Self.slough)
         // Slough's EDT also covers Reading; Hampshire's centre knows Slough's centre for Slough only.
         let reading = "E06000038"
-        let s = try laptop(
-            sloughWorld, "edt-laptop-s", serves: [Self.slough, reading], enrolFor: [Self.slough, reading])
-        let h = try laptop(hampshireWorld, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        let pair = try peeredCentres(forwardInterval: "3600", sloughServes: [Self.slough, reading])
+        let sloughWorld = pair.slough
+        let (sloughCentre, hampshireCentre, s, h) = (pair.sloughCentre, pair.hampshireCentre, pair.s, pair.h)
         let created = try edt.run(
             ["referral", "new", "--store", s.store, "--json"],
             input: minimalReferral.replacingOccurrences(of: "2027-03-27T02:10:00Z", with: hoursAgo(3).text)

@@ -47,6 +47,17 @@ struct Connection: Sendable {
         }
     }
 
+    /// The client's request head, read with `reader`; nil (logged, the client closed) when
+    /// the client sent none.
+    func requestHead(_ reader: inout SocketReader) -> HTTPHead? {
+        guard let head = reader.readHead() else {
+            log("no HTTP request head; closing")
+            close(client)
+            return nil
+        }
+        return head
+    }
+
     // MARK: - Pass
 
     /// A transparent byte pipe both ways until both directions have ended.

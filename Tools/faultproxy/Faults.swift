@@ -16,11 +16,7 @@ extension Connection {
     /// the generator says), then resets the client connection without any response.
     func drop(random: inout SplitMix64) {
         var reader = SocketReader(fd: client)
-        guard let request = reader.readHead() else {
-            log("no HTTP request head; closing")
-            close(client)
-            return
-        }
+        guard let request = requestHead(&reader) else { return }
         Socket.setReceiveTimeout(client, seconds: 2)  // a client waiting for 100 Continue sends no body
         let framing = request.requestFraming
         let sample = BodySample.take(framing, from: &reader)
@@ -46,11 +42,7 @@ extension Connection {
     /// Answers with `status` (and `extraFields`) without contacting the upstream, then closes.
     func reply(status: String, extraFields: [String]) {
         var reader = SocketReader(fd: client)
-        guard reader.readHead() != nil else {
-            log("no HTTP request head; closing")
-            close(client)
-            return
-        }
+        guard requestHead(&reader) != nil else { return }
         let body = "faultproxy: injected \(status.prefix(3))\n"
         let head =
             ["HTTP/1.1 \(status)"] + extraFields + [
@@ -66,11 +58,7 @@ extension Connection {
     /// a kilobyte) for ever, without contacting the upstream, until the client stops reading.
     func endless() {
         var reader = SocketReader(fd: client)
-        guard let request = reader.readHead() else {
-            log("no HTTP request head; closing")
-            close(client)
-            return
-        }
+        guard let request = requestHead(&reader) else { return }
         Socket.setReceiveTimeout(client, seconds: 2)  // a client waiting for 100 Continue sends no body
         _ = relayBody(from: &reader, to: nil, framing: request.requestFraming)
         let head = "HTTP/1.1 200 OK\r\nContent-Type: text/x-edtlp; charset=utf-8\r\nConnection: close\r\n\r\n"
@@ -98,11 +86,7 @@ extension Connection {
     /// both sides.
     func exchange(_ fault: ExchangeFault, random: inout SplitMix64) {
         var clientReader = SocketReader(fd: client)
-        guard let request = clientReader.readHead() else {
-            log("no HTTP request head; closing")
-            close(client)
-            return
-        }
+        guard let request = requestHead(&clientReader) else { return }
         guard let server = connectUpstream() else {
             close(client)
             return

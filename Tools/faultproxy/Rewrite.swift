@@ -56,11 +56,7 @@ extension Connection {
     /// JSON and fixes its checksums, forwards it with a Content-Length, and relays the response.
     func rewriteRequest() {
         var clientReader = SocketReader(fd: client)
-        guard let request = clientReader.readHead() else {
-            log("no HTTP request head; closing")
-            close(client)
-            return
-        }
+        guard let request = requestHead(&clientReader) else { return }
         let framing = request.requestFraming
         guard let body = WholeBody.read(framing, from: &clientReader) else {
             log("rewrite-request: the request body ended early; closing")
