@@ -3,6 +3,7 @@ public import Handover
 import LineProtocol
 public import Referrals
 public import Replication
+import Synchronization
 
 /// Builds and keeps the morning handover packages: at each opening of an authority's office
 /// hours, every EDT case of the out-of-hours window just ended and every earlier one not yet
@@ -39,6 +40,15 @@ public struct HandoverDesk: Sendable {
         /// preview of an opening still to come, or for an earlier opening no package was kept
         /// for then (built now from the cases as they are, for reading only).
         public let isKept: Bool
+        /// True when the package's JSON was written to the output the caller gave as it was made
+        /// (``JSONOutput``), rather than given in ``kept``, whose JSON is then empty.
+        public let jsonWritten: Bool
+
+        init(kept: KeptPackage, isKept: Bool, jsonWritten: Bool = false) {
+            self.kept = kept
+            self.isKept = isKept
+            self.jsonWritten = jsonWritten
+        }
 
         /// Whether this package's opening is still to come (a preview).
         public var isPreview: Bool { !isKept && kept.opensAt > kept.builtAt }
@@ -59,6 +69,11 @@ public struct HandoverDesk: Sendable {
         var html: Bool { self != .json }
     }
 
+    /// Where a package only shown may have its JSON written as it is made, a stretch at a time
+    /// in order, rather than given whole: printing overlaps building, and the document is never
+    /// held whole. Called one stretch at a time; what it throws stops the writing.
+    public typealias JSONOutput = @Sendable (UnsafeRawBufferPointer) throws -> Void
+
     /// Why a package cannot be given.
     public struct Unavailable: Error, Sendable, Hashable, CustomStringConvertible {
         public let message: String
@@ -71,9 +86,12 @@ public struct HandoverDesk: Sendable {
     /// for that opening when there is one; otherwise built from the cases as stored, and kept
     /// when that opening is the authority's last at or before `now` (an earlier one is only
     /// shown: a package is kept as of its own opening, never made up afterwards). A package only
-    /// shown is made with `documents` alone.
+    /// shown is made with `documents` alone; when they are `.json` and `output` is given, its JSON
+    /// is written there as it is made (``Due/jsonWritten``), once every case it holds is recorded
+    /// as read.
     public func package(
-        for authority: String, at instant: Instant, now: Instant, documents: Documents = .both
+        for authority: String, at instant: Instant, now: Instant, documents: Documents = .both,
+        output: JSONOutput? = nil
     ) async throws(Unavailable)
         -> Due
     {
@@ -81,19 +99,20 @@ public struct HandoverDesk: Sendable {
             throw Unavailable(
                 message: "\(authority)'s office does not open within ten years of \(instant)", isStorage: false)
         }
-        return try await package(for: authority, opensAt: opensAt, now: now, documents: documents)
+        return try await package(for: authority, opensAt: opensAt, now: now, documents: documents, output: output)
     }
 
     /// The package most recently due to `authority`: the one of its last opening at or before
     /// `now` (kept, or built and kept now); what a day team looking during the day wants.
+    /// `documents` and `output` as for ``package(for:at:now:documents:output:)``.
     public func latestPackage(
-        for authority: String, now: Instant, documents: Documents = .both
+        for authority: String, now: Instant, documents: Documents = .both, output: JSONOutput? = nil
     ) async throws(Unavailable) -> Due {
         guard let opensAt = directory.calendar(for: try known(authority)).previousOpening(atOrBefore: now) else {
             throw Unavailable(
                 message: "\(authority)'s office has not opened in the ten years before \(now)", isStorage: false)
         }
-        return try await package(for: authority, opensAt: opensAt, now: now, documents: documents)
+        return try await package(for: authority, opensAt: opensAt, now: now, documents: documents, output: output)
     }
 
     /// What was kept of one authority's package at an opening: the opening and the cases it
@@ -147,9 +166,11 @@ public struct HandoverDesk: Sendable {
     }
 
     /// The package for `authority`'s opening `opensAt`: kept (with its addenda), or built (and
-    /// kept when due by `now`, with both documents; only shown otherwise, with `documents`).
+    /// kept when due by `now`, with both documents; only shown otherwise, with `documents`, its
+    /// JSON written to `output` when given).
     private func package(
-        for authority: String, opensAt: Instant, now: Instant, documents: Documents = .both
+        for authority: String, opensAt: Instant, now: Instant, documents: Documents = .both,
+        output: JSONOutput? = nil
     ) async throws(Unavailable) -> Due {
         let isCurrent =
             directory.authority(authority).map { directory.calendar(for: $0).previousOpening(atOrBefore: now) }
@@ -164,6 +185,10 @@ public struct HandoverDesk: Sendable {
                 try await storage.addenda(authority: authority, opensAt: opensAt)
             }
             return Due(kept: Self.merged(kept, addenda), isKept: true)
+        }
+        if !isCurrent, documents == .json, let output {
+            let shown = try await buildWriting(authority, opensAt: opensAt, builtAt: now, to: output)
+            return Due(kept: shown, isKept: false, jsonWritten: true)
         }
         let built = try await build(authority, opensAt: opensAt, builtAt: now, documents: isCurrent ? .both : documents)
         guard isCurrent else { return Due(kept: built, isKept: false) }
@@ -283,6 +308,69 @@ public struct HandoverDesk: Sendable {
         BackgroundRelease.drop(consume package)
         try await recording?.finished()
         return kept
+    }
+
+    /// The package of `authority` at `opensAt` as the cases are stored now, its JSON written to
+    /// `output` as it is made; what is returned holds no document. The JSON is made while the
+    /// cases read are being recorded as read, but nothing is written before they are: a failed
+    /// recording writes nothing and is thrown.
+    private func buildWriting(
+        _ authority: String, opensAt: Instant, builtAt: Instant, to output: @escaping JSONOutput
+    ) async throws(Unavailable) -> KeptPackage {
+        let (package, recording) = try await buildPackage(authority, opensAt: opensAt, recordingAsRead: true)
+        let ids = package.cases.map(\.id).sorted { $0.rawValue < $1.rawValue }
+        let packageOpensAt = package.opensAt
+        let recorded = OutputGate()
+        // Made on a thread of its own, which may wait at the gate without holding one of the
+        // threads the recording needs.
+        async let written: (any Error)? = withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    try package.writeJSON { bytes in
+                        try recorded.waitUntilOpen()
+                        try output(bytes)
+                    }
+                    continuation.resume(returning: nil)
+                } catch {
+                    continuation.resume(returning: error)
+                }
+            }
+        }
+        do throws(Unavailable) {
+            try await recording?.finished()
+            recorded.open(failure: nil)
+        } catch {
+            recorded.open(failure: error)
+        }
+        if let failure = await written {
+            if let unavailable = failure as? Unavailable { throw unavailable }
+            throw Unavailable(message: "cannot write the package: \(failure)", isStorage: true)
+        }
+        BackgroundRelease.drop(consume package)
+        return KeptPackage(
+            authority: authority, opensAt: packageOpensAt, builtAt: builtAt, cases: ids, json: [], html: [])
+    }
+
+    /// Holds back a package's output until its cases are recorded as read: whoever writes waits
+    /// until it is opened, and is refused with the recording's failure if there was one.
+    private final class OutputGate: Sendable {
+        private let opened = DispatchSemaphore(value: 0)
+        private let state = Mutex<(isOpen: Bool, failure: Unavailable?)>((false, nil))
+
+        /// Opens the gate, once: to writing, or with `failure` to refuse it.
+        func open(failure: Unavailable?) {
+            state.withLock { $0.failure = failure }
+            opened.signal()
+        }
+
+        /// Returns once the gate is open; throws the recording's failure. One caller at a time.
+        func waitUntilOpen() throws(Unavailable) {
+            if !state.withLock({ $0.isOpen }) {
+                opened.wait()
+                state.withLock { $0.isOpen = true }
+            }
+            if let failure = state.withLock({ $0.failure }) { throw failure }
+        }
     }
 
     /// The recording of each case a package read as read by the authority's day team, under way

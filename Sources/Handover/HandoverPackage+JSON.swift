@@ -1,6 +1,7 @@
 import LineProtocol
 import Referrals
 public import Replication
+import Synchronization
 
 /// The package as the JSON `edt central handover --json` prints (`Docs/CLI.md`):
 /// `{"authority", "opensAt", "cases": [{"id", "receivedAt", "deadlines", "openTasks",
@@ -18,14 +19,46 @@ extension HandoverPackage {
     /// package with runs of cases side by side on the machine's cores.
     public func jsonBytes() -> [UInt8] {
         // Each run is a stretch of the cases array, its cases comma-separated.
-        let runs = SplitWork.runs(over: cases.count, minimumRun: 64) { range in
-            var run = CanonicalJSONWriter(reservingCapacity: range.count * 3_072)
-            cases.withUnsafeBufferPointer { cases in
-                for number in range { cases[number].write(to: &run) }
-            }
-            return run.bytes
+        let runs = SplitWork.runs(over: cases.count, minimumRun: Self.casesPerRun) { range in caseRun(range) }
+        let (document, opening) = documentAroundCases()
+        return Self.joined(runs.filter { !$0.isEmpty }, into: document, at: opening)
+    }
+
+    /// The same bytes as ``jsonBytes()``, given to `write` a stretch at a time, in order, as the
+    /// runs of cases are made side by side on the cores: a stretch is written while the ones after
+    /// it are still being made, and the document is never held whole. `write` is called one
+    /// stretch at a time; once it throws, it is not called again and its error is thrown.
+    public func writeJSON(to write: @Sendable (UnsafeRawBufferPointer) throws -> Void) throws {
+        let (document, opening) = documentAroundCases()
+        // The head goes with the first run delivered, so a `write` that waits (for the cases to
+        // be recorded as read, say) holds up no run being made.
+        let writing = JSONWriting(head: Array(document[..<opening]))
+        SplitWork.deliveredInOrder(over: cases.count, minimumRun: Self.casesPerRun) { range in
+            // Once a write has failed, what is left is not worth making.
+            writing.failure == nil ? caseRun(range) : []
+        } deliver: { run in
+            writing.deliver(run, write: write)
         }
-        // The document around its cases, written with none: they go where the array opens.
+        writing.deliver([], write: write)
+        if let failure = writing.failure { throw failure }
+        try document[opening...].withUnsafeBytes(write)
+    }
+
+    /// Cases a run of the JSON is made of, at the least.
+    private static let casesPerRun = 64
+
+    /// The JSON of the cases in `range`, comma-separated.
+    private func caseRun(_ range: Range<Int>) -> [UInt8] {
+        var run = CanonicalJSONWriter(reservingCapacity: range.count * 3_072)
+        cases.withUnsafeBufferPointer { cases in
+            for number in range { cases[number].write(to: &run) }
+        }
+        return run.bytes
+    }
+
+    /// The document around its cases, written with none, and where its cases go (just after the
+    /// array opens).
+    private func documentAroundCases() -> (document: [UInt8], opening: Int) {
         var writer = CanonicalJSONWriter(reservingCapacity: 1_024)
         writer.beginObject()
         writer.key("authority")
@@ -45,7 +78,42 @@ extension HandoverPackage {
         writer.key("unreadable")
         writer.strings(unreadable.map(\.rawValue))
         writer.endObject()
-        return Self.joined(runs.filter { !$0.isEmpty }, into: writer.bytes, at: opening)
+        return (writer.bytes, opening)
+    }
+
+    /// The runs of a document being written, given in order after its head: the commas between
+    /// runs that are not empty, and the first write's failure.
+    private final class JSONWriting: Sendable {
+        private struct State {
+            var head: [UInt8]?
+            var wroteCase = false
+            var failure: (any Error)?
+        }
+        private let state: Mutex<State>
+
+        init(head: [UInt8]) { state = Mutex(State(head: head)) }
+
+        /// The first failure of a write, if any.
+        var failure: (any Error)? { state.withLock { $0.failure } }
+
+        /// Writes the head if not yet written, then `run` (after a comma when a case was written
+        /// before it), unless a write failed.
+        func deliver(_ run: [UInt8], write: (UnsafeRawBufferPointer) throws -> Void) {
+            let (failed, head, comma) = state.withLock { state in
+                defer { state.head = nil }
+                return (state.failure != nil, state.head, state.wroteCase)
+            }
+            guard !failed else { return }
+            do {
+                if let head { try head.withUnsafeBytes(write) }
+                guard !run.isEmpty else { return }
+                if comma { try [UInt8(ascii: ",")].withUnsafeBytes(write) }
+                try run.withUnsafeBytes(write)
+                state.withLock { $0.wroteCase = true }
+            } catch {
+                state.withLock { $0.failure = error }
+            }
+        }
     }
 
     /// `document` with `runs` put at `offset`, separated by commas: the runs copied side by side

@@ -37,3 +37,67 @@ public enum SplitWork {
         }
     }
 }
+
+extension SplitWork {
+    /// `body` applied to runs as ``runs(over:minimumRun:_:)`` splits them, each result handed to
+    /// `deliver` in the runs' order as soon as it and every run before it are done, while later
+    /// runs are still being made: what is delivered (written out, say) overlaps what is still
+    /// being worked out. `deliver` is called once per run, one call at a time, on whichever of
+    /// the working threads finished the run it waited for.
+    ///
+    /// ```swift
+    /// SplitWork.deliveredInOrder(over: cases.count) { range in render(cases[range]) } deliver: { bytes in
+    ///     write(bytes)
+    /// }
+    /// ```
+    public static func deliveredInOrder<Result: Sendable>(
+        over count: Int, minimumRun: Int = 256, _ body: @Sendable (Range<Int>) -> Result,
+        deliver: @Sendable (Result) -> Void
+    ) {
+        let runCount = min(maximumRuns, count / max(1, minimumRun))
+        guard runCount > 1 else { return deliver(body(0..<max(0, count))) }
+        let delivery = Delivery<Result>()
+        DispatchQueue.concurrentPerform(iterations: runCount) { run in
+            let range = (count * run / runCount)..<(count * (run + 1) / runCount)
+            delivery.finished(run, body(range), deliver: deliver)
+        }
+    }
+
+    /// The runs finished but not yet delivered, and whether a thread is delivering: a thread
+    /// that finishes a run while another delivers leaves its result and goes on to the next run.
+    private final class Delivery<Result: Sendable>: Sendable {
+        private struct State {
+            var waiting: [Int: Result] = [:]
+            var next = 0
+            var delivering = false
+        }
+        private let state = Mutex(State())
+
+        /// Leaves `run`'s result; then, unless another thread is delivering, delivers every
+        /// result that is next in order until none is ready.
+        func finished(_ run: Int, _ result: Result, deliver: (Result) -> Void) {
+            let deliverer = state.withLock { state in
+                state.waiting[run] = result
+                guard !state.delivering else { return false }
+                state.delivering = true
+                return true
+            }
+            guard deliverer else { return }
+            while true {
+                // Taken, and the role given up when nothing is ready, under one lock: a result
+                // left after this look finds the role free and delivers itself.
+                let ready = state.withLock { state in
+                    var ready: [Result] = []
+                    while let result = state.waiting.removeValue(forKey: state.next) {
+                        ready.append(result)
+                        state.next += 1
+                    }
+                    if ready.isEmpty { state.delivering = false }
+                    return ready
+                }
+                if ready.isEmpty { return }
+                for result in ready { deliver(result) }
+            }
+        }
+    }
+}

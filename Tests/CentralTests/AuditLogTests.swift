@@ -7,6 +7,7 @@ import Handover
 import LineProtocol
 import Referrals
 import Replication
+import Synchronization
 import TestSupport
 import Testing
 
@@ -191,6 +192,64 @@ extension AuditLogTests {
                 #expect(reads.map(\.who) == ["handover-desk"])
                 #expect(reads.map(\.authorities) == [CentralTests.reading])
             }
+        }
+    }
+
+    /// A package only shown, its JSON written out as it is made, writes nothing until each of its
+    /// cases is recorded as read, and nothing at all when they cannot be; what it writes is the
+    /// document the desk would otherwise give whole.
+    @Test(arguments: StorageBackend.available)
+    func aPackageWrittenAsItIsMadeWritesNothingBeforeItsCasesAreRecordedAsRead(
+        backend: StorageBackend
+    ) async throws {
+        try await central.withStorage(backend) { storage in
+            _ = try await SyncService(storage: storage).store(
+                [try central.referral("night-1"), try central.referral("night-2")], from: try central.device())
+            let desk = HandoverDesk(storage: storage, directory: .shipped)
+            let monday = Instant(iso8601: "2026-11-30T09:00:00Z")!
+            let beforeIt = Instant(iso8601: "2026-11-30T08:00:00Z")!
+            let written = Mutex<[UInt8]>([])
+            let output: HandoverDesk.JSONOutput = { bytes in written.withLock { $0.append(contentsOf: bytes) } }
+            if backend == .sqlite {
+                try tamper(
+                    storage,
+                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            } else {
+                try tamper(
+                    storage,
+                    """
+                    CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql;
+                    CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();
+                    """)
+            }
+            await #expect {
+                _ = try await desk.package(
+                    for: CentralTests.reading, at: monday, now: beforeIt, documents: .json, output: output)
+            } throws: { error in
+                (error as? HandoverDesk.Unavailable)?.isStorage == true
+            }
+            #expect(written.withLock { $0 }.isEmpty)
+
+            try tamper(
+                storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
+            let streamed = try await desk.package(
+                for: CentralTests.reading, at: monday, now: beforeIt, documents: .json, output: output)
+            #expect(streamed.jsonWritten && !streamed.isKept && streamed.kept.json.isEmpty)
+            #expect(streamed.kept.cases.map(\.rawValue) == ["night-1", "night-2"])
+            let whole = try await desk.package(for: CentralTests.reading, at: monday, now: beforeIt, documents: .json)
+            #expect(!whole.jsonWritten && !whole.kept.json.isEmpty)
+            #expect(written.withLock { $0 } == whole.kept.json)
+            #expect(try await storage.keptPackage(authority: CentralTests.reading, opensAt: monday) == nil)
+            for id in ["night-1", "night-2"] {
+                let reads = try await storage.auditEntries(of: try RecordID(id), after: 0, limit: 10_000).filter {
+                    $0.action == "handover"
+                }
+                #expect(reads.count == 2)
+            }
+            // A package kept is given whole, whatever output is offered.
+            let kept = try await desk.package(
+                for: CentralTests.reading, at: monday, now: monday, documents: .json, output: output)
+            #expect(kept.isKept && !kept.jsonWritten && !kept.kept.json.isEmpty)
         }
     }
 }

@@ -18,10 +18,12 @@ struct EDTProcess {
 
     var passphrase = "correct horse battery staple"
 
-    /// Runs `edt` (or `executable`, e.g. script(1) wrapping it) with `arguments`, feeding `input`.
+    /// Runs `edt` (or `executable`, e.g. script(1) wrapping it) with `arguments`, feeding `input`;
+    /// its standard output goes to `outputFile` when given (the result's is then empty).
     @discardableResult
     func run(
-        _ arguments: [String], input: String? = nil, environment: [String: String] = [:], executable: URL? = nil
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:], executable: URL? = nil,
+        outputFile: FileHandle? = nil
     ) throws -> Result {
         let process = Process()
         process.executableURL = executable ?? Self.binary
@@ -32,10 +34,11 @@ struct EDTProcess {
         let output = Pipe()
         let error = Pipe()
         let standardInput = Pipe()
-        process.standardOutput = output
+        process.standardOutput = outputFile ?? output
         process.standardError = error
         process.standardInput = standardInput
         try process.run()
+        if outputFile != nil { try output.fileHandleForWriting.close() }
         if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
         try standardInput.fileHandleForWriting.close()
         let out = output.fileHandleForReading.readDataToEndOfFile()

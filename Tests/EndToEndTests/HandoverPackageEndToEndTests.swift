@@ -86,6 +86,22 @@ extension SyncEndToEndTests {
         let preview = try handover(world, ["--authority", "E06000038", "--at", "2099-01-01T00:00:00Z", "--json"])
         #expect(preview.status == 0, "\(preview.standardError)")
         #expect(preview.standardError.contains("preview"))
+        // Printed as it is made, it is the document the same preview writes to a file whole.
+        let file = world.directory.appendingPathComponent("preview.json")
+        let toFile = try handover(
+            world, ["--authority", "E06000038", "--at", "2099-01-01T00:00:00Z", "--json", "--out", file.path])
+        #expect(toFile.status == 0, "\(toFile.standardError)")
+        #expect(try Data(contentsOf: file) == Data(preview.standardOutput.utf8))
+        #expect((preview.json["cases"] as? [Any])?.isEmpty == false)
+        // A standard output that cannot be written (a full disk) fails the command, said so.
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let failed = try edt.run(
+            [
+                "central", "handover", "--db", world.database.path, "--authority", "E06000038", "--at",
+                "2099-01-01T00:00:00Z", "--json",
+            ], outputFile: full)
+        #expect(failed.status == 3, "\(failed.standardError)")
+        #expect(failed.standardError.contains("cannot write the package"), "\(failed.standardError)")
 
         // The day team accepts one case; the next package no longer has it, and carries the other.
         let accepted = try acceptHandover(world, captured["night"] ?? "-", at: written(opening.secondsSinceEpoch + 600))

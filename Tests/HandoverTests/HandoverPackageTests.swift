@@ -4,6 +4,7 @@ import Handover
 import LineProtocol
 import Referrals
 import Replication
+import Synchronization
 import Testing
 
 /// The morning handover package (`Docs/domain.md`, "EDT handover to day teams"), built from
@@ -323,6 +324,27 @@ struct HandoverPackageTests {
         }
     }
 
+    @Test func aPackageWhoseWriteFailsIsWrittenNoFurther() throws {
+        var maker = try CaseMaker()
+        for index in 0..<300 {
+            try maker.referral("case-\(index)", received: "2026-12-01T2\(index % 2):\(10 + index % 50):00Z")
+        }
+        let package = try package(Self.reading, at: "2026-12-01T22:00:00Z", maker.records)
+        struct Full: Error {}
+        let writes = Mutex(0)
+        #expect(throws: Full.self) {
+            try package.writeJSON { _ in
+                // The head and the first run are written; the third write (a comma) fails.
+                let count = writes.withLock { count in
+                    count += 1
+                    return count
+                }
+                if count == 3 { throw Full() }
+            }
+        }
+        #expect(writes.withLock { $0 } == 3)
+    }
+
     @Test func thePackageIsTheSameBytesForTheSameInput() throws {
         var maker = try CaseMaker()
         // Enough cases that they are read, built and written in several runs across the cores.
@@ -342,6 +364,10 @@ struct HandoverPackageTests {
         var whole: [UInt8] = []
         JSONPayload.write(first.json, to: &whole)
         #expect(first.jsonBytes() == whole)
+        // Written out a stretch at a time as it is made, it is the same bytes.
+        let streamed = Mutex<[UInt8]>([])
+        try first.writeJSON { bytes in streamed.withLock { $0.append(contentsOf: bytes) } }
+        #expect(streamed.withLock { $0 } == whole)
         #expect(first.html() == second.html())
         // The page holds each case once, in the package's order, numbered in turn.
         let page = first.html()

@@ -4,6 +4,10 @@ import Synchronization
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Work split across the cores gives what one pass in order gives: every item once, in order;
 /// and records read one after another with one reader are the records read each alone.
 @Suite("Work split across the cores")
@@ -27,6 +31,51 @@ struct SplitWorkTests {
         #expect(runs.count == 16)
         #expect(sums == runs.map { items[$0].reduce(0, +) })
         #expect(sums.reduce(0, +) == items.reduce(0, +))
+    }
+
+    @Test(arguments: [0, 1, 99, 100, 250, 1_000, 100_000])
+    func resultsAreDeliveredOnceEachInOrderOneAtATime(count: Int) {
+        struct Delivered {
+            var runs: [Range<Int>] = []
+            var delivering = false
+            var overlapped = false
+        }
+        let delivered = Mutex(Delivered())
+        SplitWork.deliveredInOrder(over: count, minimumRun: 100) { range in
+            // Later runs finish first now and then, so delivery has to wait for the ones before.
+            if range.lowerBound == 0 { usleep(2_000) }
+            return range
+        } deliver: { range in
+            delivered.withLock { state in
+                if state.delivering { state.overlapped = true }
+                state.delivering = true
+            }
+            usleep(200)
+            delivered.withLock { state in
+                state.runs.append(range)
+                state.delivering = false
+            }
+        }
+        let state = delivered.withLock { $0 }
+        #expect(state.runs.flatMap { Array($0) } == Array(0..<count))
+        #expect(state.runs.count == max(1, min(16, count / 100)))
+        #expect(!state.overlapped)
+    }
+
+    @Test(.enabled(if: sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1, "needs two cores to make runs beside a delivery"))
+    func aDeliveryHeldUpDoesNotHoldUpTheRunsStillToBeMade() {
+        let made = Mutex(0)
+        let madeWhenTheFirstWasDelivered = Mutex<Int?>(nil)
+        SplitWork.deliveredInOrder(over: 1_600, minimumRun: 100) { range in
+            made.withLock { $0 += 1 }
+            return range
+        } deliver: { range in
+            guard range.lowerBound == 0 else { return }
+            // The first delivery waits until every other run is made (or a second has passed).
+            for _ in 0..<1_000 where made.withLock({ $0 }) < 16 { usleep(1_000) }
+            madeWhenTheFirstWasDelivered.withLock { $0 = made.withLock { $0 } }
+        }
+        #expect(madeWhenTheFirstWasDelivered.withLock { $0 } == 16)
     }
 
     @Test func recordsReadWithOneReaderAreTheRecordsReadEachAlone() throws {

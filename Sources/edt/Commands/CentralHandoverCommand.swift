@@ -71,12 +71,16 @@ extension CentralCommand {
             // A package kept is made with both documents; one only shown, with what is printed
             // (the text lines read the JSON).
             let documents: HandoverDesk.Documents = html ? .html : .json
+            // JSON printed to the standard output is written as it is made, when it is only shown.
+            let output: HandoverDesk.JSONOutput? =
+                json && out == nil ? { @Sendable bytes in try FileHandleOutput.writeStandardOutput(bytes) } : nil
             let due: HandoverDesk.Due
             do throws(HandoverDesk.Unavailable) {
                 if let instant = at.flatMap(Instant.init(iso8601:)) {
-                    due = try await desk.package(for: authority, at: instant, now: now, documents: documents)
+                    due = try await desk.package(
+                        for: authority, at: instant, now: now, documents: documents, output: output)
                 } else {
-                    due = try await desk.latestPackage(for: authority, now: now, documents: documents)
+                    due = try await desk.latestPackage(for: authority, now: now, documents: documents, output: output)
                 }
             } catch {
                 throw error.isStorage ? Failure.inputOutput(error.message) : Failure.refused(error.message)
@@ -103,7 +107,13 @@ extension CentralCommand {
                 } else {
                     (Array(Self.text(due.kept).utf8), [])
                 }
-            if let out {
+            if due.jsonWritten {
+                do {
+                    try [UInt8(0x0A)].withUnsafeBytes { try FileHandleOutput.writeStandardOutput($0) }
+                } catch {
+                    throw Failure.inputOutput("\(error)")
+                }
+            } else if let out {
                 do {
                     var data = Data(bytes)
                     data.append(contentsOf: ending)

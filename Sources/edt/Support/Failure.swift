@@ -39,5 +39,23 @@ enum FileHandleOutput {
         }
     }
 
+    /// Writes `bytes` whole to the standard output; throws when it cannot (the disk full, the
+    /// reader gone), with the system's reason.
+    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) throws(OutputFailure) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { throw OutputFailure(reason: String(cString: strerror(errno))) }
+            offset += written
+        }
+    }
+
+    /// Why the standard output could not be written.
+    struct OutputFailure: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "the standard output cannot be written (\(reason))" }
+    }
+
     static var standardInputIsTerminal: Bool { isatty(0) == 1 }
 }
