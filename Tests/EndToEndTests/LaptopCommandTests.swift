@@ -126,6 +126,27 @@ struct LaptopCommandTests {
         #expect((entries.last?["payload"] as? [String: Any])?["corrects"] as? String == noteDot)
     }
 
+    /// What a command prints that cannot be written (stdout on a full disk) fails the command,
+    /// exit 3, said so: never exit 0 with a cut or missing document. A change made before the
+    /// printing stands, and the message says so.
+    @Test func aStandardOutputThatCannotBeWrittenFailsTheCommand() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(directory)
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let created = try edt.run(
+            ["referral", "new", "--store", store, "--json"], input: minimalReferral, outputFile: full)
+        #expect(created.status == 3, "\(created.standardError)")
+        #expect(
+            created.standardError.contains("the standard output cannot be written (No space left on device)"),
+            "\(created.standardError)")
+        #expect(created.standardError.contains("changed before printing stands"))
+        let list = try edt.run(["referral", "list", "--store", store, "--json"])
+        #expect((list.json["referrals"] as? [[String: Any]])?.count == 1, "the referral was stored before printing")
+        let listed = try edt.run(["referral", "list", "--store", store, "--json"], outputFile: full)
+        #expect(listed.status == 3 && listed.standardError.hasPrefix("error: the standard output cannot be written"))
+    }
+
     @Test func refusedInputChangesNothing() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -30,12 +30,14 @@ enum FileHandleOutput {
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
+    /// Writes `bytes` whole to the standard output. When it cannot (a full disk, the reader
+    /// gone), the command ends there with exit 3 and says so: a script never takes a cut or
+    /// missing document for a whole one. What the command changed before it printed stands.
     static func standardOutput(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-            if written <= 0 { return }
-            offset += written
+        do {
+            try bytes.withUnsafeBytes { try writeStandardOutput($0) }
+        } catch {
+            Failure.inputOutput("\(error); anything the command changed before printing stands").exit()
         }
     }
 

@@ -47,7 +47,11 @@ final class ReadyLines: Sendable {
                 state.printedMetrics = true
                 lines.append(line)
             }
-            for line in lines { FileHandleOutput.standardOutput(Array((line + "\n").utf8)) }
+            // A serving centre goes on serving when nobody reads these lines any more (a reader
+            // that took the first and left): they are written if they can be.
+            for line in lines {
+                try? Array((line + "\n").utf8).withUnsafeBytes { try FileHandleOutput.writeStandardOutput($0) }
+            }
         }
     }
 }
