@@ -27,6 +27,28 @@ struct AuditLogTests {
         }
     }
 
+    /// Makes the audit log under `storage` refuse every new entry (a trigger), as a failing
+    /// database would; ``allowAuditEntries(_:_:)`` takes the trigger away.
+    func refuseAuditEntries(_ storage: any CentralStorage, _ backend: StorageBackend) throws {
+        if backend == .sqlite {
+            try tamper(
+                storage,
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        } else {
+            try tamper(
+                storage,
+                """
+                CREATE OR REPLACE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();
+                """)
+        }
+    }
+
+    /// Takes away what ``refuseAuditEntries(_:_:)`` put on the audit log.
+    func allowAuditEntries(_ storage: any CentralStorage, _ backend: StorageBackend) throws {
+        try tamper(storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
+    }
+
     func verify(_ storage: any CentralStorage, extra: [AuditAnchor] = []) async throws -> AuditChain.Finding {
         try await AuditChain.verify(
             anchors: try await storage.auditAnchors() + extra, key: storage.publicKey, identity: storage.identity
@@ -158,18 +180,7 @@ extension AuditLogTests {
             let desk = HandoverDesk(storage: storage, directory: .shipped)
             let monday = Instant(iso8601: "2026-11-30T09:00:00Z")!
             // The audit log refuses every entry: the package fails as a storage failure.
-            if backend == .sqlite {
-                try tamper(
-                    storage,
-                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
-            } else {
-                try tamper(
-                    storage,
-                    """
-                    CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql;
-                    CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();
-                    """)
-            }
+            try refuseAuditEntries(storage, backend)
             await #expect {
                 _ = try await desk.package(for: CentralTests.reading, at: monday, now: monday)
             } throws: { error in
@@ -181,8 +192,7 @@ extension AuditLogTests {
                     $0.action != "handover"
                 })
 
-            try tamper(
-                storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
+            try allowAuditEntries(storage, backend)
             let due = try await desk.package(for: CentralTests.reading, at: monday, now: monday)
             #expect(due.isKept && due.kept.cases.map(\.rawValue) == ["night-1", "night-2"])
             for id in ["night-1", "night-2"] {
@@ -210,18 +220,7 @@ extension AuditLogTests {
             let beforeIt = Instant(iso8601: "2026-11-30T08:00:00Z")!
             let written = Mutex<[UInt8]>([])
             let output: HandoverDesk.JSONOutput = { bytes in written.withLock { $0.append(contentsOf: bytes) } }
-            if backend == .sqlite {
-                try tamper(
-                    storage,
-                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
-            } else {
-                try tamper(
-                    storage,
-                    """
-                    CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql;
-                    CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();
-                    """)
-            }
+            try refuseAuditEntries(storage, backend)
             await #expect {
                 _ = try await desk.package(
                     for: CentralTests.reading, at: monday, now: beforeIt, documents: .json, output: output)
@@ -230,8 +229,7 @@ extension AuditLogTests {
             }
             #expect(written.withLock { $0 }.isEmpty)
 
-            try tamper(
-                storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
+            try allowAuditEntries(storage, backend)
             let streamed = try await desk.package(
                 for: CentralTests.reading, at: monday, now: beforeIt, documents: .json, output: output)
             #expect(streamed.jsonWritten && !streamed.isKept && streamed.kept.json.isEmpty)
