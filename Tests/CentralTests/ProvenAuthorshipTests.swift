@@ -153,4 +153,42 @@ extension CentralTests {
             #expect(try await storage.storedCase(id)?.entries.count == 1)
         }
     }
+
+    /// A relay's reply answers each record of the bundle, and a laptop takes at most 16 bytes of
+    /// reply for each byte of the bundle it relays (past a reply's 64 MiB; `SyncSession.relay`).
+    /// The records that cost most to answer for their size, tiny ones each refused with its
+    /// reason, stay well within it; so does a bundle whose records are all taken.
+    @Test(arguments: StorageBackend.available) func aRelaysReplyHoldsAtMostSixteenBytesForEachByteOfItsBundle(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let service = SyncService(storage: storage)
+            let keyOfA = Curve25519.Signing.PrivateKey()
+            try await storage.enroll(try device("edt-laptop-a", key: keyOfA))
+            let forwarder = try device("edt-laptop-x")
+            let author = try DeviceID("edt-laptop-a")
+            func tiny(_ number: Int, path: String) throws -> Record {
+                Record(
+                    id: try RecordID("r\(number)"),
+                    fields: [
+                        Record.Field(
+                            path: try FieldPath(path),
+                            register: MultiValueRegister(
+                                sibling: .init(dot: try Dot(author, UInt64(number)), value: .bool(true)),
+                                context: VersionVector()))
+                    ], entries: [])
+            }
+            let refused = try (1...2_000).map { try tiny($0, path: "x") }
+            let taken = try (1...200).map { try referral("taken-\($0)", device: "edt-laptop-a") }
+            for (number, records) in [refused, taken].enumerated() {
+                let carried = bundle(records, device: "edt-laptop-a", key: keyOfA)
+                let reply = try await service.relay(carried, from: forwarder, counter: UInt64(number + 1))
+                let answers = try answers(reply, storage: storage)
+                #expect(answers.count == records.count)
+                #expect(
+                    reply.count <= 16 * carried.count, "\(reply.count) bytes of reply for \(carried.count) of bundle")
+                if number == 0 { #expect(answers.allSatisfy { if case .refused = $0 { true } else { false } }) }
+            }
+        }
+    }
 }
