@@ -48,7 +48,9 @@ enum FileHandleOutput {
         while offset < bytes.count {
             let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0, errno == EINTR { continue }
-            guard written > 0 else { throw OutputFailure(reason: String(cString: strerror(errno))) }
+            guard written > 0 else {
+                throw OutputFailure(reason: written == 0 ? "nothing was written" : String(cString: strerror(errno)))
+            }
             offset += written
         }
     }
