@@ -169,15 +169,21 @@ struct AuditLogTests {
 }
 
 extension AuditLogTests {
+    /// Stores two cases of Reading's night ("night-1", "night-2") and gives the handover desk
+    /// over `storage`.
+    func nightOfTwoCases(_ storage: any CentralStorage) async throws -> HandoverDesk {
+        _ = try await SyncService(storage: storage).store(
+            [try central.referral("night-1"), try central.referral("night-2")], from: try central.device())
+        return HandoverDesk(storage: storage, directory: .shipped)
+    }
+
     /// Every case a handover package shows is recorded as read for the authority's day team; a
     /// package whose reading cannot be recorded is neither shown nor kept.
     @Test(arguments: StorageBackend.available) func aPackageIsShownOnlyOnceEachOfItsCasesIsRecordedAsRead(
         backend: StorageBackend
     ) async throws {
         try await central.withStorage(backend) { storage in
-            _ = try await SyncService(storage: storage).store(
-                [try central.referral("night-1"), try central.referral("night-2")], from: try central.device())
-            let desk = HandoverDesk(storage: storage, directory: .shipped)
+            let desk = try await nightOfTwoCases(storage)
             let monday = Instant(iso8601: "2026-11-30T09:00:00Z")!
             // The audit log refuses every entry: the package fails as a storage failure.
             try refuseAuditEntries(storage, backend)
@@ -213,9 +219,7 @@ extension AuditLogTests {
         backend: StorageBackend
     ) async throws {
         try await central.withStorage(backend) { storage in
-            _ = try await SyncService(storage: storage).store(
-                [try central.referral("night-1"), try central.referral("night-2")], from: try central.device())
-            let desk = HandoverDesk(storage: storage, directory: .shipped)
+            let desk = try await nightOfTwoCases(storage)
             let monday = Instant(iso8601: "2026-11-30T09:00:00Z")!
             let beforeIt = Instant(iso8601: "2026-11-30T08:00:00Z")!
             let written = Mutex<[UInt8]>([])
