@@ -126,11 +126,13 @@ public protocol CentralStorage: Sendable {
     func authoritiesWithCases() async throws(CentralError) -> [String]
     /// The cases some of `authorities` left (forwarded anew to another home) by a change after
     /// `sequence` and up to `upTo`, that none of them sees any longer: a device serving them that
-    /// held such a case is told it is gone, and drops its copy.
+    /// held such a case is told it is gone, and drops its copy. At most `limit`, in the order they
+    /// left (each by its first such change): a case's changes are numbered apart from every
+    /// other case's, so every case that left by a change up to the last one listed is listed.
     func departedCases(
-        authorities: Set<String>, after sequence: Int64, upTo: Int64
+        authorities: Set<String>, after sequence: Int64, upTo: Int64, limit: Int
     ) async throws(CentralError)
-        -> [RecordID]
+        -> [DepartedCase]
     /// The cases forwarded to a home authority that neither accepted nor agreed on them, whose
     /// 24 hours from the referral passed at or before `instant`: each with that instant, the
     /// earliest first. The clock escalates them to senior managers (``CrossAuthorityService``).
@@ -368,6 +370,19 @@ public struct ListedChange: Sendable, Hashable {
     }
 }
 
+/// A case a device's authorities no longer see (``CentralStorage/departedCases(authorities:after:upTo:limit:)``),
+/// and the change by which it left them.
+public struct DepartedCase: Sendable, Hashable {
+    public let id: RecordID
+    /// The first change, in the span asked about, by which it left one of the authorities.
+    public let sequence: Int64
+
+    public init(id: RecordID, sequence: Int64) {
+        self.id = id
+        self.sequence = sequence
+    }
+}
+
 /// One page of the change sequence, listed but not read: what a pull sends, a few cases at a
 /// time, so the centre never holds the page whole.
 public struct ChangeListing: Sendable {
@@ -383,6 +398,13 @@ public struct ChangeListing: Sendable {
         self.changes = changes
         self.upTo = upTo
         self.more = more
+    }
+
+    /// This page brought to an end at `sequence`, when that is before its own end: the changes
+    /// after it are left for the next page.
+    public func ending(at sequence: Int64) -> ChangeListing {
+        guard sequence < upTo else { return self }
+        return ChangeListing(changes: changes.filter { $0.sequence <= sequence }, upTo: sequence, more: true)
     }
 }
 

@@ -712,27 +712,35 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     public func departedCases(
-        authorities: Set<String>, after sequence: Int64, upTo: Int64
-    ) async throws(CentralError) -> [RecordID] {
+        authorities: Set<String>, after sequence: Int64, upTo: Int64, limit: Int
+    ) async throws(CentralError) -> [DepartedCase] {
         let codes = authorities.sorted()
-        guard !codes.isEmpty, upTo > sequence else { return [] }
+        guard !codes.isEmpty, upTo > sequence, limit > 0 else { return [] }
         let marks = Array(repeating: "?", count: codes.count).joined(separator: ",")
-        let ids = try await read { db in
+        let rows = try await read { db in
             var arguments = StatementArguments(codes)
             arguments += [sequence, upTo]
             arguments += StatementArguments(codes)
-            return try String.fetchAll(
+            arguments += [limit]
+            return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT DISTINCT a.case_id FROM case_authorities a
+                    SELECT a.case_id, MIN(a.left_at) AS departed FROM case_authorities a
                     WHERE a.authority IN (\(marks)) AND a.left_at > ? AND a.left_at <= ?
                     AND NOT EXISTS (
                         SELECT 1 FROM case_authorities b
                         WHERE b.case_id = a.case_id AND b.authority IN (\(marks)) AND b.left_at IS NULL)
-                    ORDER BY a.case_id
-                    """, arguments: arguments)
+                    GROUP BY a.case_id
+                    ORDER BY departed, a.case_id
+                    LIMIT ?
+                    """, arguments: arguments
+            ).map { row -> (String, Int64) in (row[0], row[1]) }
         }
-        return ids.compactMap { try? RecordID($0) }
+        do {
+            return try rows.map { DepartedCase(id: try RecordID($0.0), sequence: $0.1) }
+        } catch {
+            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
+        }
     }
 
     public func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)] {

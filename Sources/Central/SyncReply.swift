@@ -99,7 +99,10 @@ public struct SyncReply: Sendable {
                     if encoder.pendingBytes >= Self.pieceBytes { try await sink(encoder.takeBytes()) }
                 }
             }
-            for id in pull.gone { encoder.append(.ignorable(verb: Self.goneVerb, arguments: id.rawValue)) }
+            for id in pull.gone {
+                encoder.append(.ignorable(verb: Self.goneVerb, arguments: id.rawValue))
+                if encoder.pendingBytes >= Self.pieceBytes { try await sink(encoder.takeBytes()) }
+            }
             if pull.listing.more { encoder.append(.more) }
         }
         try await sink(encoder.finish())

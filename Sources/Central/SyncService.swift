@@ -15,8 +15,9 @@ public struct SyncService: Sendable {
     public struct Configuration: Sendable {
         /// The largest request body accepted (bigger ones get 413: send fewer records at once).
         public var maximumRequestBytes = 64 << 20
-        /// The most cases one reply carries; a reply that stops short says `+MORE`. At least
-        /// one is sent whatever this says, so a pull always moves on.
+        /// The most cases one reply carries, and the most departures it tells (`+GONE`); a
+        /// reply that stops short says `+MORE`. At least one is sent whatever this says, so a
+        /// pull always moves on.
         public var pullPageRecords = 5_000
         /// The most bytes of case payloads one reply carries (past its first case, which is
         /// sent whatever its size); a reply that stops short says `+MORE`. With the reply
@@ -259,11 +260,17 @@ public struct SyncService: Sendable {
             }
             // A device that may hold a case its authorities have since left is told it is gone
             // (never sent it again); one syncing for the first time holds none (its first pull
-            // counts from where it began, on any of its pages).
+            // counts from where it began, on any of its pages). A page tells at most as many
+            // departures as it may carry cases: when there are more, it ends at the last one
+            // told, and the next page goes on from there.
             var gone: [RecordID] = []
             if since.sequence > 0 {
-                gone = try await storage.departedCases(
-                    authorities: device.authorities, after: max(since.sequence, acceptedUpTo ?? 0), upTo: listing.upTo)
+                let limit = max(1, configuration.pullPageRecords)
+                let departed = try await storage.departedCases(
+                    authorities: device.authorities, after: max(since.sequence, acceptedUpTo ?? 0), upTo: listing.upTo,
+                    limit: limit)
+                if departed.count == limit, let last = departed.last { listing = listing.ending(at: last.sequence) }
+                gone = departed.map(\.id)
             }
             // A first pull that goes on in another page says so in its cursor.
             page = SyncReply.Pull(

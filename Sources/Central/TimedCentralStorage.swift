@@ -194,10 +194,10 @@ public struct TimedCentralStorage: CentralStorage {
     }
 
     public func departedCases(
-        authorities: Set<String>, after sequence: Int64, upTo: Int64
-    ) async throws(CentralError) -> [RecordID] {
+        authorities: Set<String>, after sequence: Int64, upTo: Int64, limit: Int
+    ) async throws(CentralError) -> [DepartedCase] {
         try await timed("departedCases") { () async throws(CentralError) in
-            try await base.departedCases(authorities: authorities, after: sequence, upTo: upTo)
+            try await base.departedCases(authorities: authorities, after: sequence, upTo: upTo, limit: limit)
         }
     }
 

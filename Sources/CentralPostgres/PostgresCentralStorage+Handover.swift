@@ -210,20 +210,33 @@ extension PostgresCentralStorage {
     }
 
     public func departedCases(
-        authorities: Set<String>, after sequence: Int64, upTo: Int64
-    ) async throws(CentralError) -> [RecordID] {
+        authorities: Set<String>, after sequence: Int64, upTo: Int64, limit: Int
+    ) async throws(CentralError) -> [DepartedCase] {
         let codes = authorities.sorted()
-        guard !codes.isEmpty, upTo > sequence else { return [] }
-        return try await strings(
-            """
-            SELECT DISTINCT a.case_id FROM case_authorities a
-            WHERE a.authority = ANY(\(codes)) AND a.left_at > \(sequence) AND a.left_at <= \(upTo)
-            AND NOT EXISTS (
-                SELECT 1 FROM case_authorities b
-                WHERE b.case_id = a.case_id AND b.authority = ANY(\(codes)) AND b.left_at IS NULL)
-            ORDER BY a.case_id
-            """
-        ).compactMap { try? RecordID($0) }
+        guard !codes.isEmpty, upTo > sequence, limit > 0 else { return [] }
+        let rows = try await withConnection { connection in
+            var rows: [(String, Int64)] = []
+            for try await row in try await connection.query(
+                """
+                SELECT a.case_id, MIN(a.left_at) AS departed FROM case_authorities a
+                WHERE a.authority = ANY(\(codes)) AND a.left_at > \(sequence) AND a.left_at <= \(upTo)
+                AND NOT EXISTS (
+                    SELECT 1 FROM case_authorities b
+                    WHERE b.case_id = a.case_id AND b.authority = ANY(\(codes)) AND b.left_at IS NULL)
+                GROUP BY a.case_id
+                ORDER BY departed, a.case_id
+                LIMIT \(Int64(limit))
+                """, logger: self.logger
+            ).decode((String, Int64).self) {
+                rows.append(row)
+            }
+            return rows
+        }
+        do {
+            return try rows.map { DepartedCase(id: try RecordID($0.0), sequence: $0.1) }
+        } catch {
+            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
+        }
     }
 
     public func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)] {

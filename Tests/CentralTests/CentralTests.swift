@@ -37,20 +37,22 @@ struct CentralTests {
     func pulled(
         _ bytes: [UInt8], by storage: any CentralStorage
     ) throws -> (
-        ids: [String], knowledge: Cursor?, more: Bool
+        ids: [String], knowledge: Cursor?, more: Bool, gone: [String]
     ) {
         var ids: [String] = []
         var knowledge: Cursor?
         var more = false
+        var gone: [String] = []
         for message in try DecodedStream(bytes, verifier: .key(storage.signingKey.publicKey)).content {
             switch message {
             case .record(let record): ids.append(record.id.rawValue)
             case .delta(_, let vector): knowledge = Cursor(vector)
             case .more: more = true
+            case .ignorable(SyncReply.goneVerb, let id): gone.append(id)
             default: break
             }
         }
-        return (ids, knowledge, more)
+        return (ids, knowledge, more, gone)
     }
 
     /// Runs `body` on a new, empty storage of `backend` (every storage test runs on each).

@@ -279,13 +279,15 @@ extension CentralTests {
             let resent = try await storage.changes(after: left - 1, authorities: [Self.hampshire], limit: 10)
             #expect(resent.records.isEmpty)
             #expect(
-                try await storage.departedCases(authorities: [Self.hampshire], after: left - 1, upTo: left).map(
-                    \.rawValue) == ["case-1"])
-            #expect(try await storage.departedCases(authorities: [Self.hampshire], after: left, upTo: left).isEmpty)
+                try await storage.departedCases(authorities: [Self.hampshire], after: left - 1, upTo: left, limit: 10)
+                    == [DepartedCase(id: try RecordID("case-1"), sequence: left)])
+            #expect(
+                try await storage.departedCases(authorities: [Self.hampshire], after: left, upTo: left, limit: 10)
+                    .isEmpty)
             // A device serving both Hampshire and Reading still sees it: not gone for it.
             #expect(
                 try await storage.departedCases(
-                    authorities: [Self.hampshire, Self.reading], after: left - 1, upTo: left
+                    authorities: [Self.hampshire, Self.reading], after: left - 1, upTo: left, limit: 10
                 ).isEmpty)
             #expect(try await visible(to: [Self.reading], in: storage) == ["case-1"])
             // Hampshire can no longer act on it.
@@ -293,6 +295,127 @@ extension CentralTests {
             #expect(
                 try await actRefusal(.accept(writtenReference: "R"), authority: Self.hampshire, at: later, in: storage)
                     == .anotherAuthority)
+        }
+    }
+
+    /// Slough cases `ids`, each forwarded to Hampshire by edt-laptop-s (signed with `key`).
+    func sloughCasesForwardedToHampshire(
+        _ ids: [String], from laptopS: EnrolledDevice, key: Curve25519.Signing.PrivateKey,
+        in storage: any CentralStorage
+    ) async throws {
+        let parts = try ids.map { id in
+            try forwarded(
+                try referral(id, host: Self.slough, home: Self.hampshire, device: "edt-laptop-s"), key: key)
+        }
+        let outcomes = try await SyncService(storage: storage).store(parts, from: laptopS)
+        #expect(outcomes.allSatisfy { if case .stored = $0 { true } else { false } }, "\(outcomes)")
+    }
+
+    /// Forwards the stored case `id` anew, to Reading: Hampshire no longer sees it. Returns the
+    /// change that did it.
+    func forwardedAnewToReading(
+        _ id: String, from laptopS: EnrolledDevice, key: Curve25519.Signing.PrivateKey, in storage: any CentralStorage
+    ) async throws -> Int64 {
+        let stored = try #require(try await storage.storedCase(try RecordID(id)))
+        let again = try forwarded(stored, to: Self.reading, key: key, at: "2026-11-28T03:00:00Z")
+        let outcomes = try await SyncService(storage: storage).store([again], from: laptopS)
+        guard case .stored(_, let sequence, _)? = outcomes.first else {
+            Issue.record("forwarding \(id) anew was refused: \(outcomes)")
+            return 0
+        }
+        return sequence
+    }
+
+    @Test(arguments: StorageBackend.available) func departuresAreListedInTheOrderTheCasesLeftALimitAtATime(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let key = Curve25519.Signing.PrivateKey()
+            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+            try await storage.enroll(laptopS)
+            try await sloughCasesForwardedToHampshire(
+                ["case-1", "case-2", "case-3", "case-4", "case-5"], from: laptopS, key: key, in: storage)
+            let before = try await storage.newestSequence()
+            // They leave Hampshire in another order than their ids'.
+            var left: [String: Int64] = [:]
+            for id in ["case-4", "case-1", "case-5", "case-2", "case-3"] {
+                left[id] = try await forwardedAnewToReading(id, from: laptopS, key: key, in: storage)
+            }
+            let newest = try await storage.newestSequence()
+            var pages: [[String]] = []
+            var after = before
+            while true {
+                let page = try await storage.departedCases(
+                    authorities: [Self.hampshire], after: after, upTo: newest, limit: 2)
+                #expect(page.map(\.sequence) == page.map { left[$0.id.rawValue] }, "each with the change it left by")
+                guard let last = page.last else { break }
+                pages.append(page.map(\.id.rawValue))
+                after = last.sequence
+                #expect(pages.count < 10, "the listing must move on")
+            }
+            #expect(pages == [["case-4", "case-1"], ["case-5", "case-2"], ["case-3"]])
+            #expect(
+                try await storage.departedCases(authorities: [Self.hampshire], after: before, upTo: newest, limit: 0)
+                    .isEmpty)
+        }
+    }
+
+    @Test(arguments: StorageBackend.available) func aPullTellsAtMostAPageOfDeparturesAndEndsItsPageAtTheLastOneTold(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let key = Curve25519.Signing.PrivateKey()
+            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+            let laptopH = try device("edt-laptop-h", authorities: [Self.hampshire])
+            try await storage.enroll(laptopS)
+            try await storage.enroll(laptopH)
+            var configuration = SyncService.Configuration()
+            configuration.pullPageRecords = 2
+            let service = SyncService(storage: storage, configuration: configuration)
+            try await sloughCasesForwardedToHampshire(
+                ["case-1", "case-2", "case-3", "case-4", "case-5"], from: laptopS, key: key, in: storage)
+            // The Hampshire laptop pulls them all.
+            var cursor = Cursor("-")
+            var held: [String] = []
+            while true {
+                let page = try pulled(
+                    try await service.reply(pushed: [], outcomes: [], pull: cursor, to: laptopH, counter: 1),
+                    by: storage)
+                held += page.ids
+                cursor = page.knowledge
+                if !page.more { break }
+                #expect(held.count <= 5, "the pull must move on")
+            }
+            #expect(held.sorted() == ["case-1", "case-2", "case-3", "case-4", "case-5"])
+            // Two leave, a new case comes, three more leave.
+            for id in ["case-5", "case-4"] {
+                _ = try await forwardedAnewToReading(id, from: laptopS, key: key, in: storage)
+            }
+            try await sloughCasesForwardedToHampshire(["case-6"], from: laptopS, key: key, in: storage)
+            for id in ["case-3", "case-2", "case-1"] {
+                _ = try await forwardedAnewToReading(id, from: laptopS, key: key, in: storage)
+            }
+            var pages: [(ids: [String], gone: [String])] = []
+            var counter: UInt64 = 2
+            while true {
+                let page = try pulled(
+                    try await service.reply(pushed: [], outcomes: [], pull: cursor, to: laptopH, counter: counter),
+                    by: storage)
+                counter += 1
+                pages.append((page.ids, page.gone))
+                cursor = page.knowledge
+                if !page.more { break }
+                #expect(pages.count < 10, "the pull must move on")
+            }
+            // The first page ends at case-4's leaving: case-6, changed after it, waits for the next.
+            #expect(pages.map(\.gone) == [["case-5", "case-4"], ["case-3", "case-2"], ["case-1"]])
+            #expect(pages.map(\.ids) == [[], ["case-6"], []])
+            #expect(cursor?.text == "central.\(storage.identity):\(try await storage.newestSequence())")
+            // Nothing more to tell from there.
+            let after = try pulled(
+                try await service.reply(pushed: [], outcomes: [], pull: cursor, to: laptopH, counter: counter),
+                by: storage)
+            #expect(after.ids.isEmpty && after.gone.isEmpty && !after.more)
         }
     }
 

@@ -63,10 +63,9 @@ struct AuditEndToEndTests {
         #expect(malformed.standardError.contains("is not an anchor line"))
     }
 
-    @Test func aLongHistoryIsShownWholeAPageAtATime() async throws {
-        // 2,500 entries about one case (more than two pages of the command's 1,000), others'
-        // entries among them.
-        let world = SyncEndToEndTests.World()
+    /// A centre whose audit log holds 2,500 entries about `case-long` (more than two pages of
+    /// `audit show`'s 1,000), with an entry about `case-other` after each 500.
+    func centreWithALongHistory(_ world: SyncEndToEndTests.World) async throws -> RecordID {
         let storage = try SQLiteCentralStorage(path: world.database.path)
         let id = try RecordID("case-long")
         let other = try RecordID("case-other")
@@ -74,6 +73,12 @@ struct AuditEndToEndTests {
         for _ in 0..<5 {
             try await storage.audit(Array(repeating: id, count: 500) + [other], by: laptop)
         }
+        return id
+    }
+
+    @Test func aLongHistoryIsShownWholeAPageAtATime() async throws {
+        let world = SyncEndToEndTests.World()
+        let id = try await centreWithALongHistory(world)
         let db = world.database.path
 
         let shown = try edt.run(["central", "audit", "show", "--db", db, "--case", id.rawValue, "--json"])
@@ -96,5 +101,45 @@ struct AuditEndToEndTests {
         #expect(none.status == 0, "\(none.standardError)")
         #expect((none.json["entries"] as? [Any])?.isEmpty == true, "\(none.standardOutput)")
         #expect(none.json["case"] as? String == "case-none")
+    }
+
+    @Test func aHistoryWhoseReadingFailsPartWayKeepsWhatWasPrintedAndExitsThree() async throws {
+        let world = SyncEndToEndTests.World()
+        let id = try await centreWithALongHistory(world)
+        let db = world.database.path
+        // The log's rows from about the 1,200th to the 2,100th are made unreadable in the file,
+        // as a failing disk would leave them: the first page of the history reads, the second
+        // does not.
+        let queue = try DatabaseQueue(path: db)
+        let (pageSize, leaves) = try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+            let leaves = try Int.fetchAll(
+                db, sql: "SELECT pageno FROM dbstat WHERE name = 'audit_log' AND pagetype = 'leaf' ORDER BY path")
+            return (pageSize, leaves)
+        }
+        try queue.close()
+        #expect(leaves.count >= 10, "the log spans pages: \(leaves.count)")
+        let file = try FileHandle(forUpdating: world.database)
+        for page in leaves[(leaves.count * 48 / 100)...(leaves.count * 84 / 100)] {
+            try file.seek(toOffset: UInt64((page - 1) * pageSize))
+            file.write(Data(repeating: 0xA5, count: pageSize))
+        }
+        try file.close()
+
+        let text = try edt.run(["central", "audit", "show", "--db", db, "--case", id.rawValue])
+        #expect(text.status == 3, "\(text.standardError)")
+        #expect(text.standardError.hasPrefix("error: "), "\(text.standardError)")
+        let lines = text.standardOutput.split(separator: "\n")
+        #expect(lines.count == 1_000, "the first page, written before the failure")
+        #expect(lines.first?.hasPrefix("1\t") == true && lines.last?.hasPrefix("1001\t") == true, "\(lines.suffix(1))")
+
+        let json = try edt.run(["central", "audit", "show", "--db", db, "--case", id.rawValue, "--json"])
+        #expect(json.status == 3, "\(json.standardError)")
+        #expect(
+            json.standardOutput.hasPrefix(#"{"case":"case-long","entries":[{"#), "\(json.standardOutput.prefix(80))")
+        #expect(
+            (try? JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8))) == nil,
+            "a history cut short is never a whole JSON document")
     }
 }

@@ -151,6 +151,32 @@ extension SyncEndToEndTests {
         #expect(stale.status == 1 && stale.standardError.contains("neither"), "\(stale.standardError)")
     }
 
+    @Test func casesForwardedAnewAreToldGoneAPageAtATimeAndAllDroppedInOneSync() throws {
+        let world = World()
+        let server = try world.startCentral(extra: ["--page", "1"])  // one case, and one departure, a reply
+        let s = try laptop(world, "edt-laptop-s", serves: Self.slough, enrolFor: [Self.slough])
+        let h = try laptop(world, "edt-laptop-h", serves: Self.hampshire, enrolFor: [Self.hampshire])
+        var cases: [String] = []
+        for hours in 1...3 {
+            let id = try sloughReferral(s, receivedAt: hoursAgo(hours + 2).text)
+            #expect(try forward(s, id, to: Self.hampshire).status == 0)
+            cases.append(id)
+        }
+        #expect(try sync(s, server.url).status == 0)
+        #expect(count(try sync(h, server.url).json, "pulled") == 3)
+        #expect(try ids(h).sorted() == cases.sorted())
+
+        for id in cases { #expect(try forward(s, id, to: "E06000038").status == 0) }
+        #expect(try sync(s, server.url).status == 0)
+        let left = try sync(h, server.url)
+        #expect(left.status == 0, "\(left.standardError)")
+        #expect(count(left.json, "purged") == 3, "every departure told: \(left.standardOutput)")
+        #expect(count(left.json, "requests") == 3, "a departure a page: \(left.standardOutput)")
+        #expect(try ids(h).isEmpty, "Hampshire's laptop dropped every copy")
+        let again = try sync(h, server.url)
+        #expect(again.status == 0 && count(again.json, "purged") == 0, "\(again.standardOutput)")
+    }
+
     @Test func aDisputeIsEscalatedByTheCentresClockAtExactlyTwentyFourHours() throws {
         let world = World()
         var server = try world.startCentral()

@@ -81,7 +81,9 @@ struct CentralCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
         var listen = "127.0.0.1:8080"
         @Option(
-            help: ArgumentHelp("The most cases one reply carries (a device syncs again for the rest).", valueName: "N"))
+            help: ArgumentHelp(
+                "The most cases one reply carries, and the most cases it tells a device are gone (it syncs again for the rest).",
+                valueName: "N"))
         var page = SyncService.Configuration().pullPageRecords
         @Option(
             name: .customLong("page-bytes"),
