@@ -139,7 +139,7 @@ final class CentralProcess {
             throw BenchFailure(
                 """
                 no edt executable at \(edt.path): build it into the same folder as edt-bench \
-                (swift build -c release --product edt with the same --scratch-path)
+                (swift build -c release --static-swift-stdlib --product edt with the same --scratch-path)
                 """)
         }
         return edt
