@@ -53,7 +53,7 @@ extension SQLiteCentralStorage {
                 arguments: arguments
             ).map { row -> (String, Int64) in (row[0], row[1]) }
         }
-        return rows.compactMap { row in (try? RecordID(row.0)).map { ($0, row.1) } }
+        return try rows.map { row throws(CentralError) in (try RecordID(storedCaseID: row.0), row.1) }
     }
 
     public func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int {

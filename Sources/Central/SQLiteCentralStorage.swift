@@ -736,10 +736,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                     """, arguments: arguments
             ).map { row -> (String, Int64) in (row[0], row[1]) }
         }
-        do {
-            return try rows.map { DepartedCase(id: try RecordID($0.0), sequence: $0.1) }
-        } catch {
-            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
+        return try rows.map { row throws(CentralError) in
+            DepartedCase(id: try RecordID(storedCaseID: row.0), sequence: row.1)
         }
     }
 
@@ -754,10 +752,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                 arguments: [instant.secondsSinceEpoch]
             ).map { row -> (String, Int64) in (row["id"], row["escalates_at"]) }
         }
-        do {
-            return try rows.map { (try RecordID($0.0), Instant(secondsSinceEpoch: $0.1)) }
-        } catch {
-            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
+        return try rows.map { row throws(CentralError) in
+            (try RecordID(storedCaseID: row.0), Instant(secondsSinceEpoch: row.1))
         }
     }
 

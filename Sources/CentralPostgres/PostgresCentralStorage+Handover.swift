@@ -214,50 +214,28 @@ extension PostgresCentralStorage {
     ) async throws(CentralError) -> [DepartedCase] {
         let codes = authorities.sorted()
         guard !codes.isEmpty, upTo > sequence, limit > 0 else { return [] }
-        let rows = try await withConnection { connection in
-            var rows: [(String, Int64)] = []
-            for try await row in try await connection.query(
-                """
-                SELECT a.case_id, MIN(a.left_at) AS departed FROM case_authorities a
-                WHERE a.authority = ANY(\(codes)) AND a.left_at > \(sequence) AND a.left_at <= \(upTo)
-                AND NOT EXISTS (
-                    SELECT 1 FROM case_authorities b
-                    WHERE b.case_id = a.case_id AND b.authority = ANY(\(codes)) AND b.left_at IS NULL)
-                GROUP BY a.case_id
-                ORDER BY departed, a.case_id
-                LIMIT \(Int64(limit))
-                """, logger: self.logger
-            ).decode((String, Int64).self) {
-                rows.append(row)
-            }
-            return rows
-        }
-        do {
-            return try rows.map { DepartedCase(id: try RecordID($0.0), sequence: $0.1) }
-        } catch {
-            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
-        }
+        return try await caseIDsAndNumbers(
+            """
+            SELECT a.case_id, MIN(a.left_at) AS departed FROM case_authorities a
+            WHERE a.authority = ANY(\(codes)) AND a.left_at > \(sequence) AND a.left_at <= \(upTo)
+            AND NOT EXISTS (
+                SELECT 1 FROM case_authorities b
+                WHERE b.case_id = a.case_id AND b.authority = ANY(\(codes)) AND b.left_at IS NULL)
+            GROUP BY a.case_id
+            ORDER BY departed, a.case_id
+            LIMIT \(Int64(limit))
+            """
+        ).map { DepartedCase(id: $0.id, sequence: $0.number) }
     }
 
     public func casesDueForEscalation(by instant: Instant) async throws(CentralError) -> [(id: RecordID, at: Instant)] {
         let seconds = instant.secondsSinceEpoch
-        let rows = try await withConnection { connection in
-            var rows: [(String, Int64)] = []
-            for try await row in try await connection.query(
-                """
-                SELECT id, escalates_at FROM cases WHERE escalates_at IS NOT NULL AND escalates_at <= \(seconds)
-                ORDER BY escalates_at, id
-                """, logger: self.logger
-            ).decode((String, Int64).self) {
-                rows.append(row)
-            }
-            return rows
-        }
-        do {
-            return try rows.map { (try RecordID($0.0), Instant(secondsSinceEpoch: $0.1)) }
-        } catch {
-            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
-        }
+        return try await caseIDsAndNumbers(
+            """
+            SELECT id, escalates_at FROM cases WHERE escalates_at IS NOT NULL AND escalates_at <= \(seconds)
+            ORDER BY escalates_at, id
+            """
+        ).map { (id: $0.id, at: Instant(secondsSinceEpoch: $0.number)) }
     }
 
     public func nextEscalation() async throws(CentralError) -> Instant? {
@@ -282,12 +260,20 @@ extension PostgresCentralStorage {
         }
     }
 
-    /// `ids` as case ids; a stored one that is not valid means a damaged database.
+    /// `ids` as case ids (``Replication/RecordID/init(storedCaseID:)``).
     func caseIDs(_ ids: [String]) throws(CentralError) -> [RecordID] {
-        do {
-            return try ids.map { try RecordID($0) }
-        } catch {
-            throw CentralError(.storage, "a case id stored in the central database is not valid: \(error)")
+        try ids.map { id throws(CentralError) in try RecordID(storedCaseID: id) }
+    }
+
+    /// The rows of `query`, whose first column is a case id and second a number, in order.
+    func caseIDsAndNumbers(_ query: PostgresQuery) async throws(CentralError) -> [(id: RecordID, number: Int64)] {
+        let rows = try await withConnection { connection in
+            var rows: [(String, Int64)] = []
+            for try await row in try await connection.query(query, logger: self.logger).decode((String, Int64).self) {
+                rows.append(row)
+            }
+            return rows
         }
+        return try rows.map { row throws(CentralError) in (try RecordID(storedCaseID: row.0), row.1) }
     }
 }

@@ -45,23 +45,16 @@ extension PostgresCentralStorage {
         let codes = authorities.sorted()
         guard !codes.isEmpty, limit > 0 else { return [] }
         let name = peer.rawValue
-        let rows: [(String, Int64)] = try await withConnection { connection in
-            var rows: [(String, Int64)] = []
-            for try await row in try await connection.query(
-                """
-                SELECT c.id, c.sequence FROM cases c LEFT JOIN peer_sent s ON s.peer = \(name) AND s.case_id = c.id
-                WHERE c.sequence > COALESCE(s.sequence, 0) AND c.sequence > \(sequence)
-                AND EXISTS (
-                    SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority = ANY(\(codes))
-                    AND (a.left_at IS NULL OR (s.sequence IS NOT NULL AND a.left_at > s.sequence)))
-                ORDER BY c.sequence LIMIT \(Int64(limit))
-                """, logger: self.logger
-            ).decode((String, Int64).self) {
-                rows.append(row)
-            }
-            return rows
-        }
-        return rows.compactMap { row in (try? RecordID(row.0)).map { ($0, row.1) } }
+        return try await caseIDsAndNumbers(
+            """
+            SELECT c.id, c.sequence FROM cases c LEFT JOIN peer_sent s ON s.peer = \(name) AND s.case_id = c.id
+            WHERE c.sequence > COALESCE(s.sequence, 0) AND c.sequence > \(sequence)
+            AND EXISTS (
+                SELECT 1 FROM case_authorities a WHERE a.case_id = c.id AND a.authority = ANY(\(codes))
+                AND (a.left_at IS NULL OR (s.sequence IS NOT NULL AND a.left_at > s.sequence)))
+            ORDER BY c.sequence LIMIT \(Int64(limit))
+            """
+        ).map { (id: $0.id, sequence: $0.number) }
     }
 
     public func countCasesToForward(to peer: DeviceID, authorities: Set<String>) async throws(CentralError) -> Int {

@@ -18,6 +18,12 @@ public enum SyncContract {
     /// stream answering each of its records (`Protocol/PROTOCOL.md` §4.6).
     public static let relayPath = "/v1/relay"
 
+    /// The most bytes of reply a device takes for each byte of a bundle it relays, past the
+    /// 64 MiB any reply may hold: the reply answers each record of the bundle (a line of at least
+    /// a few dozen bytes), and a centre's answers, refusals with their reasons included, stay well
+    /// within it.
+    public static let relayReplyBytesPerBundleByte = 16
+
     /// The path of the health check, after the centre's base URL: `/health`.
     public static let healthPath = "/health"
 

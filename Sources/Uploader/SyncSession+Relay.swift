@@ -56,12 +56,11 @@ extension SyncSession {
     /// Sends one bundle to the relay resource; the centre's refusals of its records.
     private func relay(_ bundle: [UInt8]) throws(StateMachine.Failure) -> [Rejection] {
         let signed = try signedRequest(path: SyncContract.relayPath)
-        // The reply answers each record of the bundle (a line of at least a few dozen bytes):
-        // it may hold 16 bytes for each byte of the bundle, past the 64 MiB any reply may.
         let reply = ReplyReader(
             centreKey: signed.verifier, centre: signed.centre, counter: signed.counter,
             stagingDirectory: options.stagingDirectory ?? FileManager.default.temporaryDirectory,
-            maximumBytes: ReplyReader.maximumReplyBytes(pushed: 0) + 16 * bundle.count)
+            maximumBytes: ReplyReader.maximumReplyBytes(pushed: 0)
+                + SyncContract.relayReplyBytesPerBundleByte * bundle.count)
         var transfer = options.transfer
         transfer.headers += [
             "Authorization: \(signed.authorization.headerValue)", "Content-Type: \(SyncContract.mediaType)", "Expect:",

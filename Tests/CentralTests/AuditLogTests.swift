@@ -17,25 +17,15 @@ import Testing
 struct AuditLogTests {
     let central = CentralTests()
 
-    /// Runs `sql` on the database under `storage`, behind the centre's back (an intruder's edit).
-    func tamper(_ storage: any CentralStorage, _ sql: String) throws {
-        if let sqlite = storage as? SQLiteCentralStorage {
-            let queue = try DatabaseQueue(path: sqlite.path)
-            try queue.write { db in try db.execute(sql: sql) }
-        } else if let postgres = storage as? PostgresCentralStorage {
-            try TestPostgres.psql(postgres.address.description, sql)
-        }
-    }
-
     /// Makes the audit log under `storage` refuse every new entry (a trigger), as a failing
     /// database would; ``allowAuditEntries(_:_:)`` takes the trigger away.
     func refuseAuditEntries(_ storage: any CentralStorage, _ backend: StorageBackend) throws {
         if backend == .sqlite {
-            try tamper(
+            try central.tamper(
                 storage,
                 "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
         } else {
-            try tamper(
+            try central.tamper(
                 storage,
                 """
                 CREATE OR REPLACE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql;
@@ -46,7 +36,8 @@ struct AuditLogTests {
 
     /// Takes away what ``refuseAuditEntries(_:_:)`` put on the audit log.
     func allowAuditEntries(_ storage: any CentralStorage, _ backend: StorageBackend) throws {
-        try tamper(storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
+        try central.tamper(
+            storage, backend == .sqlite ? "DROP TRIGGER refuse_audit" : "DROP TRIGGER refuse_audit ON audit_log")
     }
 
     func verify(_ storage: any CentralStorage, extra: [AuditAnchor] = []) async throws -> AuditChain.Finding {
@@ -110,7 +101,7 @@ struct AuditLogTests {
     @Test(arguments: StorageBackend.available) func anAlteredEntryIsNamed(backend: StorageBackend) async throws {
         try await backend.withStorage { storage in
             try await pushAndPull(storage)
-            try tamper(storage, "UPDATE audit_log SET who = 'someone-else' WHERE number = 3")
+            try central.tamper(storage, "UPDATE audit_log SET who = 'someone-else' WHERE number = 3")
             #expect(try await verify(storage) == .altered(number: 3))
         }
     }
@@ -118,7 +109,7 @@ struct AuditLogTests {
     @Test(arguments: StorageBackend.available) func aDeletedEntryIsNamed(backend: StorageBackend) async throws {
         try await backend.withStorage { storage in
             try await pushAndPull(storage)
-            try tamper(storage, "DELETE FROM audit_log WHERE number = 2")
+            try central.tamper(storage, "DELETE FROM audit_log WHERE number = 2")
             #expect(try await verify(storage) == .missing(after: 1, next: 3))
         }
     }
@@ -127,9 +118,9 @@ struct AuditLogTests {
         try await backend.withStorage { storage in
             try await pushAndPull(storage)
             // An entry slipped in at 3, the rest moved up one, their hashes kept.
-            try tamper(storage, "UPDATE audit_log SET number = number + 10 WHERE number >= 3")
-            try tamper(storage, "UPDATE audit_log SET number = number - 9 WHERE number >= 13")
-            try tamper(
+            try central.tamper(storage, "UPDATE audit_log SET number = number + 10 WHERE number >= 3")
+            try central.tamper(storage, "UPDATE audit_log SET number = number - 9 WHERE number >= 13")
+            try central.tamper(
                 storage,
                 "INSERT INTO audit_log (number, at, who, authorities, case_id, action, hash) VALUES (3, '2026-11-29T00:00:00Z', 'x', '', 'case-9', 'push', '\(String(repeating: "a", count: 64))')"
             )
@@ -145,8 +136,8 @@ struct AuditLogTests {
             #expect(AuditAnchor(line: anchor.line) == anchor, "the printed line reads back as the anchor")
             #expect(try await verify(storage) == .intact(entries: 4, head: anchor.hash))
             // The tail cut, and the anchor in the database with it: the one kept elsewhere tells.
-            try tamper(storage, "DELETE FROM audit_log WHERE number >= 3")
-            try tamper(storage, "DELETE FROM audit_anchors")
+            try central.tamper(storage, "DELETE FROM audit_log WHERE number >= 3")
+            try central.tamper(storage, "DELETE FROM audit_anchors")
             let head = try await storage.auditHead().hash
             #expect(try await verify(storage) == .intact(entries: 2, head: head))
             #expect(try await verify(storage, extra: [anchor]) == .truncated(last: 2, anchored: 4))

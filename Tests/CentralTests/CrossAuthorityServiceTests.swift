@@ -55,15 +55,23 @@ extension CentralTests {
         }
     }
 
+    /// edt-laptop-s, serving Slough, enrolled in `storage`, and the key it signs with.
+    func enrolledSloughLaptop(
+        in storage: any CentralStorage
+    ) async throws -> (laptop: EnrolledDevice, key: Curve25519.Signing.PrivateKey) {
+        let key = Curve25519.Signing.PrivateKey()
+        let laptop = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+        try await storage.enroll(laptop)
+        return (laptop, key)
+    }
+
     /// A Slough case, received at ``received``, stored by edt-laptop-s; forwarded to Hampshire
     /// when `forward`. Returns the storage's laptop devices, Slough's and Hampshire's.
     func sloughCase(
         forward: Bool, in storage: any CentralStorage
     ) async throws -> (slough: EnrolledDevice, hampshire: EnrolledDevice, sloughKey: Curve25519.Signing.PrivateKey) {
-        let key = Curve25519.Signing.PrivateKey()
-        let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+        let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
         let laptopH = try device("edt-laptop-h", authorities: [Self.hampshire])
-        try await storage.enroll(laptopS)
         try await storage.enroll(laptopH)
         var part = try referral("case-1", host: Self.slough, home: Self.hampshire, device: "edt-laptop-s")
         if forward { part = try forwarded(part, key: key) }
@@ -110,9 +118,7 @@ extension CentralTests {
     ) async throws {
         try await withStorage(backend) { storage in
             let service = SyncService(storage: storage)
-            let key = Curve25519.Signing.PrivateKey()
-            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
-            try await storage.enroll(laptopS)
+            let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
             func rejection(_ part: Record) async throws -> StoredOutcome.Rejection? {
                 let outcomes = try await service.store([part], from: laptopS)
                 if case .rejected(_, let rejection)? = outcomes.first { return rejection }
@@ -330,9 +336,7 @@ extension CentralTests {
         backend: StorageBackend
     ) async throws {
         try await withStorage(backend) { storage in
-            let key = Curve25519.Signing.PrivateKey()
-            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
-            try await storage.enroll(laptopS)
+            let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
             try await sloughCasesForwardedToHampshire(
                 ["case-1", "case-2", "case-3", "case-4", "case-5"], from: laptopS, key: key, in: storage)
             let before = try await storage.newestSequence()
@@ -360,14 +364,50 @@ extension CentralTests {
         }
     }
 
+    @Test(arguments: StorageBackend.available) func aDamagedCaseIDAmongTheDeparturesIsAStorageFailureNotASkippedRow(
+        backend: StorageBackend
+    ) async throws {
+        try await withStorage(backend) { storage in
+            let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
+            try await sloughCasesForwardedToHampshire(["case-1", "case-2"], from: laptopS, key: key, in: storage)
+            let before = try await storage.newestSequence()
+            for id in ["case-1", "case-2"] {
+                _ = try await forwardedAnewToReading(id, from: laptopS, key: key, in: storage)
+            }
+            let newest = try await storage.newestSequence()
+            // A row the centre never wrote: a case id no case can have, as a damaged database holds.
+            try tamper(
+                storage,
+                """
+                INSERT INTO case_authorities (authority, case_id, left_at)
+                VALUES ('\(Self.hampshire)', 'not a case id', \(before + 1))
+                """)
+            await #expect {
+                _ = try await storage.departedCases(
+                    authorities: [Self.hampshire], after: before, upTo: newest, limit: 10)
+            } throws: { error in
+                (error as? CentralError)?.code == .storage && "\(error)".contains("not a case id")
+            }
+            // A laptop's pull fails as the database does, rather than telling part of them.
+            var configuration = SyncService.Configuration()
+            configuration.pullPageRecords = 2
+            let laptopH = try device("edt-laptop-h", authorities: [Self.hampshire])
+            let cursor = try #require(Cursor("central.\(storage.identity):\(before)"))
+            await #expect {
+                _ = try await SyncService(storage: storage, configuration: configuration).prepareReply(
+                    pushedVersions: [], outcomes: [], pull: cursor, to: laptopH, counter: 1)
+            } throws: { error in
+                (error as? CentralError)?.code == .storage
+            }
+        }
+    }
+
     @Test(arguments: StorageBackend.available) func aPullTellsAtMostAPageOfDeparturesAndEndsItsPageAtTheLastOneTold(
         backend: StorageBackend
     ) async throws {
         try await withStorage(backend) { storage in
-            let key = Curve25519.Signing.PrivateKey()
-            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
+            let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
             let laptopH = try device("edt-laptop-h", authorities: [Self.hampshire])
-            try await storage.enroll(laptopS)
             try await storage.enroll(laptopH)
             var configuration = SyncService.Configuration()
             configuration.pullPageRecords = 2
@@ -469,9 +509,7 @@ extension CentralTests {
         backend: StorageBackend
     ) async throws {
         try await withStorage(backend) { storage in
-            let key = Curve25519.Signing.PrivateKey()
-            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
-            try await storage.enroll(laptopS)
+            let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
             let base = try referral("case-1", host: Self.slough, device: "edt-laptop-s")
             var replica = Replica(device: try DeviceID("edt-laptop-s"), knowledge: base.version, records: [base])
             let act = try CrossAuthorityAct(
@@ -495,9 +533,7 @@ extension CentralTests {
         backend: StorageBackend
     ) async throws {
         try await withStorage(backend) { storage in
-            let key = Curve25519.Signing.PrivateKey()
-            let laptopS = try device("edt-laptop-s", authorities: [Self.slough], key: key)
-            try await storage.enroll(laptopS)
+            let (laptopS, key) = try await enrolledSloughLaptop(in: storage)
             // Received at 02:10 on the 20th, forwarded three days later (the laptop was offline).
             let late = try forwarded(
                 try referral("case-1", host: Self.slough, device: "edt-laptop-s", receivedAt: "2026-11-20T02:10:00Z"),

@@ -154,8 +154,9 @@ extension CentralTests {
         }
     }
 
-    /// A relay's reply answers each record of the bundle, and a laptop takes at most 16 bytes of
-    /// reply for each byte of the bundle it relays (past a reply's 64 MiB; `SyncSession.relay`).
+    /// A relay's reply answers each record of the bundle, and a laptop takes at most
+    /// ``LineProtocol/SyncContract/relayReplyBytesPerBundleByte`` (16) bytes of reply for each
+    /// byte of the bundle it relays (past a reply's 64 MiB; `SyncSession.relay`).
     /// The records that cost most to answer for their size, tiny ones each refused with its
     /// reason, stay well within it; so does a bundle whose records are all taken.
     @Test(arguments: StorageBackend.available) func aRelaysReplyHoldsAtMostSixteenBytesForEachByteOfItsBundle(
@@ -186,7 +187,8 @@ extension CentralTests {
                 let answers = try answers(reply, storage: storage)
                 #expect(answers.count == records.count)
                 #expect(
-                    reply.count <= 16 * carried.count, "\(reply.count) bytes of reply for \(carried.count) of bundle")
+                    reply.count <= SyncContract.relayReplyBytesPerBundleByte * carried.count,
+                    "\(reply.count) bytes of reply for \(carried.count) of bundle")
                 if number == 0 { #expect(answers.allSatisfy { if case .refused = $0 { true } else { false } }) }
             }
         }
