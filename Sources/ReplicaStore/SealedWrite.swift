@@ -150,14 +150,23 @@ struct SealedWrite {
     /// Makes the records `ids` names no longer pending (those that were), through one prepared
     /// statement stepped once per id (a whole push settles at once); each row deleted leaves
     /// the tally, so an id named twice, or not pending, changes nothing.
+    ///
+    /// When no record is left pending (a sync that pushed everything, all acknowledged), the
+    /// list's tally is the empty one, exactly: the digests of the rows deleted are not worked
+    /// out one by one (10,000 HMACs, 10 ms at the end of such a sync).
     mutating func settle(_ ids: [RecordID]) throws {
         let statement = try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?")
+        var deleted: [RecordID] = []
         for id in ids {
             _ = try statement.step(key: id.rawValue, "mark record \(id.rawValue) as synced") { _ in () }
             // A row deleted (not one already gone, nor an id named twice) leaves the tally.
-            if sqlite3_changes(db.sqliteConnection) > 0 {
-                integrity.subtract(.pending, key: id.rawValue.databaseValue, value: nil)
-            }
+            if sqlite3_changes(db.sqliteConnection) > 0 { deleted.append(id) }
+        }
+        guard !deleted.isEmpty else { return }
+        if try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM pending)") == true {
+            integrity.empty(.pending)
+        } else {
+            for id in deleted { integrity.subtract(.pending, key: id.rawValue.databaseValue, value: nil) }
         }
     }
 }

@@ -278,6 +278,9 @@ struct StoreIntegrity: Sendable {
         tallies[Int(table.rawValue)].subtract(digest)
     }
 
+    /// Makes `table`'s tally the one of no rows: for a table just emptied, whatever it held.
+    mutating func empty(_ table: Table) { tallies[Int(table.rawValue)] = Tally() }
+
     /// Uncounts a row that was replaced or deleted.
     mutating func subtract(_ table: Table, key: DatabaseValue, value: DatabaseValue?, extra: [DatabaseValue] = []) {
         tallies[Int(table.rawValue)].subtract(digest(table, key: key, value: value, extra: extra))

@@ -168,6 +168,36 @@ struct StoreIntegrityTests {
         try expectRefused(directory, naming: ["the list of records waiting to be synced: 1 row(s) deleted"])
     }
 
+    /// A sync that settles every pending record leaves the list's tally empty without working
+    /// out each deleted row's digest; one that settles some subtracts theirs. Either way the
+    /// store opens and verifies whole, and a pending row added or deleted afterwards is found.
+    @Test func settlingEveryPendingRecordOrSomeKeepsTheListSealed() throws {
+        for settlesAll in [true, false] {
+            let directory = try makeStore()
+            defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+            do {
+                let store = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
+                let settled = settlesAll ? [first, second] : [first]
+                let acknowledgements: [PushAcknowledgement] = try settled.map { id in
+                    .stored(id, pushed: try #require(try store.record(id)).version)
+                }
+                try store.applySync(acknowledgements: acknowledgements, pulled: [], cursor: nil, peer: "p")
+                #expect(try store.pendingRecords() == (settlesAll ? [] : [second]))
+            }
+            let reopened = try ReplicaStore.open(at: directory, passphrase: Self.passphrase)
+            #expect(try reopened.verifyWhole() == 2)
+            #expect(try reopened.pendingRecords() == (settlesAll ? [] : [second]))
+            _ = consume reopened
+            if settlesAll {
+                try edit(directory, "INSERT INTO pending (id) VALUES (?)", arguments: [first.rawValue])
+                try expectRefused(directory, naming: ["the list of records waiting to be synced: 1 row(s) added"])
+            } else {
+                try edit(directory, "DELETE FROM pending WHERE id = ?", arguments: [second.rawValue])
+                try expectRefused(directory, naming: ["the list of records waiting to be synced: 1 row(s) deleted"])
+            }
+        }
+    }
+
     @Test func aDeletedRecordIsRefused() throws {
         let directory = try makeStore()
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }

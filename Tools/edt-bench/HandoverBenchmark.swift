@@ -173,7 +173,8 @@ struct HandoverBenchmark: AsyncParsableCommand {
         let copy = directory.appendingPathComponent("\(name).sqlite")
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: database.path + suffix) {
             try? FileManager.default.removeItem(atPath: copy.path + suffix)
-            try FileManager.default.copyItem(atPath: database.path + suffix, toPath: copy.path + suffix)
+            try DurableCopy.copy(
+                URL(fileURLWithPath: database.path + suffix), to: URL(fileURLWithPath: copy.path + suffix))
         }
         return copy
     }

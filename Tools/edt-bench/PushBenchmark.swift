@@ -201,7 +201,7 @@ struct PushBenchmark: AsyncParsableCommand {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + suffix) }
         }
         progress.say("opening a copy of the laptop store\(label)…")
-        try FileManager.default.copyItem(at: pristine, to: copy)
+        try DurableCopy.copy(pristine, to: copy)
         let store = try ReplicaStore.open(at: copy, passphrase: SyncFixture.passphrase)
         progress.say("starting the central endpoint\(label)…")
         let central = try await CentralProcess(database: database, enrolling: [store])

@@ -39,10 +39,12 @@ enum SyncProcessPush {
                 }
             }
             progress.say("edt sync process: copying the store and the centre\(label)…")
-            try FileManager.default.copyItem(at: store.directory, to: copy.directory)
+            try DurableCopy.copy(store.directory, to: copy.directory)
             for suffix in ["", "-wal", "-shm"]
             where FileManager.default.fileExists(atPath: pristineDatabase.path + suffix) {
-                try FileManager.default.copyItem(atPath: pristineDatabase.path + suffix, toPath: database.path + suffix)
+                try DurableCopy.copy(
+                    URL(fileURLWithPath: pristineDatabase.path + suffix),
+                    to: URL(fileURLWithPath: database.path + suffix))
             }
             let centre = try CLICentre(database: database, runner: runner)
             guard centre.key == pristine.key else { throw BenchFailure("the copied central database has another key") }
