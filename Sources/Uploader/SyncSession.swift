@@ -277,9 +277,10 @@ public final class SyncSession {
         }
     }
 
+    /// The records to push, those to read all checked (``SyncStore/pendingRecordsReadyToRead()``).
     private func pending() throws(SyncError) -> [RecordID] {
         do {
-            return try store.pendingRecords()
+            return try store.pendingRecordsReadyToRead()
         } catch {
             throw SyncError(.store, "\(error)")
         }

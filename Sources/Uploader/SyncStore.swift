@@ -24,6 +24,9 @@ public protocol SyncStore: AnyObject {
     func prepareToRead(_ ids: [RecordID]) throws
     /// The records with changes the centre has not acknowledged, in id order.
     func pendingRecords() throws -> [RecordID]
+    /// ``pendingRecords()``, then ``prepareToRead(_:)`` of them: a store may do the two side by
+    /// side, and refuse the push before a byte of it is sent.
+    func pendingRecordsReadyToRead() throws -> [RecordID]
     /// The cursor last acknowledged by the centre `peer` names (``SyncSession/cursorKey(centre:)``),
     /// failing that the one kept for any other (an older version kept it under the server's URL;
     /// a laptop told a new centre's key still holds the old one's), if any. Whose it is, the centre
@@ -70,4 +73,11 @@ public protocol SyncStore: AnyObject {
 extension SyncStore {
     /// Nothing to check ahead: each batch read is checked as it is read.
     public func prepareToRead(_ ids: [RecordID]) throws {}
+
+    /// The one, then the other.
+    public func pendingRecordsReadyToRead() throws -> [RecordID] {
+        let ids = try pendingRecords()
+        try prepareToRead(ids)
+        return ids
+    }
 }

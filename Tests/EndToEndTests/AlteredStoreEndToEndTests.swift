@@ -64,3 +64,44 @@ extension LaptopCommandTests {
         #expect(try rows() == altered, "nothing in the refused store was changed")
     }
 }
+
+/// The checks before a push of much of the store run side by side (the pending list on the
+/// store's connection, the catalog on one of its own): an edited catalog row still refuses the
+/// sync before the centre is sent a record.
+extension SyncEndToEndTests {
+    @Test func aSyncOfMuchOfAnAlteredStoreIsRefusedBeforeTheCentreStoresAnything() throws {
+        let world = World()
+        let central = try world.startCentral()
+        let laptop = try laptop(world, "edt-laptop-a")
+        try importReferrals(laptop, count: 600, tag: "night", in: world.directory)
+        let file = URL(fileURLWithPath: laptop.store).appendingPathComponent("replica.sqlite")
+        // The store is closed: its write-ahead log is folded into the file, which is copied alone.
+        let intact = try Data(contentsOf: file)
+        let edited = try DatabaseQueue(path: file.path)
+        try edited.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE catalog SET conflicts = conflicts + 1 WHERE id = (SELECT id FROM catalog ORDER BY id LIMIT 1 OFFSET 300)"
+            )
+        }
+        try edited.close()
+        /// The cases the centre holds.
+        func casesAtTheCentre() throws -> Int {
+            let database = try DatabaseQueue(path: world.database.path)
+            defer { try? database.close() }
+            return try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM cases") ?? -1 }
+        }
+
+        let refused = try sync(laptop, central.url)
+        #expect(refused.status == 3, "\(refused.standardError)")
+        #expect(refused.standardError.contains("was altered outside edt"), "\(refused.standardError)")
+        #expect(refused.standardError.contains("records: changed"), "\(refused.standardError)")
+        #expect(try casesAtTheCentre() == 0, "nothing was sent, so nothing stored")
+
+        try intact.write(to: file)
+        let synced = try sync(laptop, central.url)
+        #expect(synced.status == 0, "\(synced.standardError)")
+        #expect(count(synced.json, "pushed") == 600, "\(synced.standardOutput)")
+        #expect(try casesAtTheCentre() == 600)
+    }
+}

@@ -240,6 +240,54 @@ struct StoreIntegrityTests {
         #expect(throws: StoreError.self) { try store.encodedRecords([edited]) }
     }
 
+    /// Before a push of much of the store, the pending list (on the store's connection) and
+    /// every bucket of the catalog (on a read-only connection of its own) are checked side by
+    /// side: an intact store reads on, every bucket checked; a catalog row edited anywhere, or a
+    /// pending row deleted, refuses the push before a record is read, and again when asked again.
+    @Test func theListAndTheCatalogAreCheckedSideBySideBeforeAPushOfMuchOfTheStore() throws {
+        let ids = try (0..<800).map { try RecordID("0b0c0d0e-1111-4222-8333-" + String(format: "%012d", $0)) }
+        func makeLargeStore() throws -> URL {
+            let directory = temporaryDirectory().appendingPathComponent("store")
+            let store = try ReplicaStore.create(
+                at: directory, device: device, authorities: ["E06000038"], passphrase: Self.passphrase)
+            try store.commit { replica in
+                for id in ids { replica.write(.string("Child alone at the station"), to: concern, in: id) }
+            }
+            return directory
+        }
+        let intact = try makeLargeStore()
+        defer { try? FileManager.default.removeItem(at: intact.deletingLastPathComponent()) }
+        do {
+            let store = try ReplicaStore.open(at: intact, passphrase: Self.passphrase)
+            #expect(try store.pendingRecordsReadyToRead() == ids)
+            #expect(try store.encodedRecords(ids).count == ids.count)
+        }
+
+        let editedCatalog = try makeLargeStore()
+        defer { try? FileManager.default.removeItem(at: editedCatalog.deletingLastPathComponent()) }
+        try edit(
+            editedCatalog, "UPDATE catalog SET conflicts = conflicts + 1 WHERE id = ?", arguments: [ids[400].rawValue])
+        do {
+            let store = try ReplicaStore.open(at: editedCatalog, passphrase: Self.passphrase)
+            #expect(try store.pendingRecords() == ids, "the list alone is intact: the catalog's pass finds the edit")
+            for _ in 0..<2 {
+                let refusal = #expect(throws: StoreError.self) { try store.pendingRecordsReadyToRead() }
+                #expect(refusal?.code == .altered, "\(String(describing: refusal))")
+                #expect(refusal?.message.contains("records: changed") == true, "\(String(describing: refusal))")
+            }
+        }
+
+        let deletedPending = try makeLargeStore()
+        defer { try? FileManager.default.removeItem(at: deletedPending.deletingLastPathComponent()) }
+        try edit(deletedPending, "DELETE FROM pending WHERE id = ?", arguments: [ids[7].rawValue])
+        let store = try ReplicaStore.open(at: deletedPending, passphrase: Self.passphrase)
+        let refusal = #expect(throws: StoreError.self) { try store.pendingRecordsReadyToRead() }
+        #expect(refusal?.code == .altered, "\(String(describing: refusal))")
+        #expect(
+            refusal?.message.contains("the list of records waiting to be synced: 1 row(s) deleted") == true,
+            "\(String(describing: refusal))")
+    }
+
     @Test func aDeletedCatalogRowIsRefused() throws {
         let directory = try makeStore()
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
