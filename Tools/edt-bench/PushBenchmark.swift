@@ -35,7 +35,9 @@ struct PushBenchmark: AsyncParsableCommand {
             CLI (`edt init`, `edt referral import`) and a centre (`edt central identity`, \
             `enroll`), then R times, on fresh copies of both, `edt central serve` and one whole \
             `edt sync` process spawned and timed from outside, start-up and opening the store \
-            included:
+            included (--edt names another build of edt to run; the in-process sync is always \
+            edt-bench's own); the copies are written to disk before each run, as a worker's \
+            store is:
               processSeconds     its wall time (median); processRecordsPerSecond = N / processSeconds
               processPeakMiB     the most it held resident in any run (wait4's ru_maxrss)
               processCPUSeconds  its CPU time, user + system (median)
@@ -59,6 +61,12 @@ struct PushBenchmark: AsyncParsableCommand {
 
     @Flag(help: "Also time the push as one whole `edt sync` process, spawned from outside.")
     var process = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The edt program --process runs (default: the one beside edt-bench), to compare two builds.",
+            valueName: "PATH"))
+    var edt: String?
 
     @Flag(help: "Copy the central endpoint's log (one line per request, with its timings) to stderr.")
     var verbose = false
@@ -87,7 +95,7 @@ struct PushBenchmark: AsyncParsableCommand {
         let whole =
             process
             ? try SyncProcessPush.measure(
-                records: records, runs: runs, edt: try CLIFixture.edt(nil), in: directory, progress: progress) : nil
+                records: records, runs: runs, edt: try CLIFixture.edt(edt), in: directory, progress: progress) : nil
         let setupStarted = Date()
         let pristine = directory.appendingPathComponent("laptop")
         // The laptop store is built once and closed; each run syncs a fresh copy of it.
