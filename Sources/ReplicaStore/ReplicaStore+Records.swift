@@ -229,17 +229,20 @@ extension ReplicaStore {
         try check(buckets: unchecked.sorted(), in: db)
     }
 
+    /// From how many buckets to check on one checks every bucket in one pass over the catalog,
+    /// cheaper than seeking the rows of so many bucket by bucket.
+    static let wholeCatalogPassFrom = StoreIntegrity.bucketCount / 8
+
     /// Checks, before a push reads `ids` a few dozen at a time, the buckets they fall in: when
-    /// they are many (a push of much of the store), every bucket in one pass over the catalog,
-    /// cheaper than seeking its rows bucket by bucket; else nothing yet (each batch read checks
-    /// its own).
+    /// they are many (``wholeCatalogPassFrom``; a push of much of the store), every bucket in
+    /// one pass over the catalog; else nothing yet (each batch read checks its own).
     public func prepareToRead(_ ids: [RecordID]) throws(StoreError) {
         var unchecked: Set<Int> = []
         for id in ids {
             let bucket = StoreIntegrity.bucket(of: id.rawValue)
             if !checkedBuckets.contains(bucket) { unchecked.insert(bucket) }
         }
-        guard unchecked.count >= StoreIntegrity.bucketCount / 8 else { return }
+        guard unchecked.count >= Self.wholeCatalogPassFrom else { return }
         try reading("the catalog") { db in try check(buckets: nil, in: db) }
     }
 
@@ -288,11 +291,12 @@ extension ReplicaStore {
     /// (10,000 pending records: about 20 ms for the list and 30 ms for the catalog), on one core
     /// while the centre waits for the push. The catalog's pass runs on a read-only connection of
     /// its own, on another core, while the list is read and checked on the store's connection;
-    /// nothing is read for the push before both have passed. Few pending records: the list
-    /// alone, each batch read then checking its own buckets.
+    /// nothing is read for the push before both have passed. Which it is is decided before the
+    /// list is read, by its sealed count: as many records as ``wholeCatalogPassFrom`` (they fall
+    /// in nearly as many buckets). Fewer: the list alone, then ``prepareToRead(_:)``.
     public func pendingRecordsReadyToRead() throws(StoreError) -> [RecordID] {
         let pendingCount = integrity.tallies[Int(StoreIntegrity.Table.pending.rawValue)].count
-        guard pendingCount >= UInt64(StoreIntegrity.bucketCount / 8),
+        guard pendingCount >= UInt64(Self.wholeCatalogPassFrom),
             checkedBuckets.count < StoreIntegrity.bucketCount
         else {
             let ids = try pendingRecords()
@@ -300,7 +304,7 @@ extension ReplicaStore {
             return ids
         }
         let pass = CatalogPass(
-            file: directory.appendingPathComponent(Self.fileName), integrity: integrity,
+            file: Self.databaseFile(in: directory), integrity: integrity,
             andTheirTallies: !bucketTalliesChecked, directory: directory)
         let ids: [RecordID]
         do {
@@ -337,7 +341,7 @@ extension ReplicaStore {
                     } catch let error as StoreError {
                         throw error
                     } catch {
-                        throw StoreError(.io, "cannot read the catalog: \(error)")
+                        throw StoreError(.io, "cannot read the store's catalog to check it: \(error)")
                     }
                 }
                 result.withLock { $0 = outcome }

@@ -30,6 +30,9 @@ import Glibc
 public final class ReplicaStore {
     /// The database file inside the store directory.
     public static let fileName = "replica.sqlite"
+
+    /// The database file of the store in `directory`.
+    static func databaseFile(in directory: URL) -> URL { directory.appendingPathComponent(fileName) }
     /// The store's format, in the `meta` row `format` and sealed in the row `check`. Format 4
     /// keeps when each record was accepted in its catalog row (format 3 kept the catalog and
     /// tallied records by bucket); an older edt refuses it rather than write rows the seal misses.
@@ -105,7 +108,7 @@ public final class ReplicaStore {
         acceptance: @escaping AcceptanceReader = neverAccepted
     ) throws(StoreError) -> ReplicaStore {
         guard !passphrase.isEmpty else { throw StoreError(.refused, "the passphrase must not be empty") }
-        let file = directory.appendingPathComponent(fileName)
+        let file = databaseFile(in: directory)
         guard !FileManager.default.fileExists(atPath: file.path) else {
             throw StoreError(.alreadyExists, "\(directory.path) already holds an edt store; use another directory")
         }
@@ -188,7 +191,7 @@ public final class ReplicaStore {
         at directory: URL, passphrase: String, lockWaitSeconds: Double = defaultLockWaitSeconds,
         describe: @escaping RecordDescriber = plainDescriber, acceptance: @escaping AcceptanceReader = neverAccepted
     ) throws(StoreError) -> ReplicaStore {
-        let file = directory.appendingPathComponent(fileName)
+        let file = databaseFile(in: directory)
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw StoreError(
                 .notFound, "no edt store in \(directory.path); create one with `edt init --store \(directory.path) ...`"

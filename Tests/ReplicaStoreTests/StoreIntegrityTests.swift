@@ -288,6 +288,29 @@ struct StoreIntegrityTests {
             "\(String(describing: refusal))")
     }
 
+    /// When the catalog's own connection cannot be opened (here, the database file renamed
+    /// while the store is open), the push is refused with an I/O error saying so, though the
+    /// list passed; nothing was counted as checked, so once the file is back it reads on.
+    @Test func aCatalogThatCannotBeReadBesideTheListRefusesThePushWithAnIOError() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let ids = try (0..<600).map { try RecordID("0b0c0d0e-1111-4222-8333-" + String(format: "%012d", $0)) }
+        let store = try ReplicaStore.create(
+            at: directory, device: device, authorities: ["E06000038"], passphrase: Self.passphrase)
+        try store.commit { replica in
+            for id in ids { replica.write(.string("Child alone at the station"), to: concern, in: id) }
+        }
+        let aside = directory.appendingPathComponent("aside.sqlite")
+        try FileManager.default.moveItem(at: file(directory), to: aside)
+        let refusal = #expect(throws: StoreError.self) { try store.pendingRecordsReadyToRead() }
+        #expect(refusal?.code == .io, "\(String(describing: refusal))")
+        #expect(
+            refusal?.message.contains("cannot read the store's catalog to check it") == true,
+            "\(String(describing: refusal))")
+        try FileManager.default.moveItem(at: aside, to: file(directory))
+        #expect(try store.pendingRecordsReadyToRead() == ids)
+    }
+
     @Test func aDeletedCatalogRowIsRefused() throws {
         let directory = try makeStore()
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }

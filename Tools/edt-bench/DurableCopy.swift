@@ -21,17 +21,22 @@ enum DurableCopy {
 
     /// Syncs `url` (a file, or a directory and everything in it) and the directory holding it.
     static func writeToDisk(_ url: URL) throws {
+        try writeTree(url)
+        try sync(url.deletingLastPathComponent().path)
+    }
+
+    /// Syncs `url` and, when it is a directory, everything in it, each once.
+    private static func writeTree(_ url: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw BenchFailure("\(url.path) vanished before it could be written to disk")
         }
         if isDirectory.boolValue {
             for name in try FileManager.default.contentsOfDirectory(atPath: url.path) {
-                try writeToDisk(url.appendingPathComponent(name))
+                try writeTree(url.appendingPathComponent(name))
             }
         }
         try sync(url.path)
-        try sync(url.deletingLastPathComponent().path)
     }
 
     private static func sync(_ path: String) throws {
