@@ -53,14 +53,14 @@ extension StoreIntegrity {
                 for column in 1..<columns { Self.appendColumn(handle, column, to: &head, mac: &mac) }
             }
             if !head.isEmpty { head.withUnsafeBytes { mac.update(data: $0) } }
-            body(handle, Self.rowDigest(mac.finalize()))
+            body(handle, mac.finalize())
         }
     }
 
     /// Appends column `column` of the current row as ``append(_:to:mac:)`` appends its value:
     /// storage class, length, bytes.
     private static func appendColumn(
-        _ handle: OpaquePointer, _ column: Int32, to head: inout [UInt8], mac: inout HMAC<SHA256>
+        _ handle: OpaquePointer, _ column: Int32, to head: inout [UInt8], mac: inout RowMAC
     ) {
         func header(_ storage: UInt8, _ count: Int) {
             let length = UInt32(truncatingIfNeeded: count)

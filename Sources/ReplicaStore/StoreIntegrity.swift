@@ -166,7 +166,7 @@ struct StoreIntegrity: Sendable {
     private static let nonceAndTag = 28
     /// HMAC-SHA256 keyed with the row key, nothing hashed yet: copied for each row (cheaper than
     /// keying a new one).
-    let keyedMAC: HMAC<SHA256>
+    let keyedMAC: RowMAC
     private(set) var tallies: [Tally] = Array(repeating: Tally(), count: Table.allCases.count)
     /// The columns of `catalog` a row's digest takes after its id: ``RecordCatalog/columns``, but
     /// those of its format when a store of an earlier format is checked before its upgrade.
@@ -177,7 +177,7 @@ struct StoreIntegrity: Sendable {
         let rowKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: storeKey, salt: Array("edt-store-integrity".utf8), info: Array("row digests 1".utf8),
             outputByteCount: 32)
-        keyedMAC = HMAC<SHA256>(key: rowKey)
+        keyedMAC = RowMAC(key: rowKey)
     }
 
     // MARK: - Rows
@@ -212,25 +212,12 @@ struct StoreIntegrity: Sendable {
         }
         for column in extra { Self.append(column, to: &head, mac: &mac) }
         if !head.isEmpty { head.withUnsafeBytes { mac.update(data: $0) } }
-        return Self.rowDigest(mac.finalize())
-    }
-
-    /// A finished HMAC as a row digest.
-    static func rowDigest(_ code: HashedAuthenticationCode<SHA256>) -> RowDigest {
-        code.withUnsafeBytes { raw in
-            RowDigest(
-                words: (
-                    UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                    UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                    UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                    UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
-                ))
-        }
+        return mac.finalize()
     }
 
     /// Appends `value`'s storage class, length and bytes to `head`; a long value's bytes go to
     /// `mac` directly, after `head` (which is then emptied).
-    static func append(_ value: DatabaseValue, to head: inout [UInt8], mac: inout HMAC<SHA256>) {
+    static func append(_ value: DatabaseValue, to head: inout [UInt8], mac: inout RowMAC) {
         func header(_ storage: UInt8, _ count: Int) {
             let length = UInt32(truncatingIfNeeded: count)
             head.append(contentsOf: [
