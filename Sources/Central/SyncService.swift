@@ -97,7 +97,8 @@ public struct SyncService: Sendable {
     /// Checks and encodes parts before they go to the database's single writer: the costly
     /// part of storing, which can run beside the writing of the parts before them.
     public func prepare(_ parts: [Record]) -> [PreparedPart] {
-        parts.map { Self.prepare($0, encoded: RecordCoding.encode($0)[...]) }
+        var memo = ReferralCapture.PartCheckMemo()
+        return parts.map { Self.prepare($0, encoded: RecordCoding.encode($0)[...], memo: &memo) }
     }
 
     /// Reads parts handed on unread (``PushReader``), then prepares them as
@@ -109,11 +110,12 @@ public struct SyncService: Sendable {
         var prepared: [PreparedPart] = []
         prepared.reserveCapacity(parts.count)
         var reader = UnreadRecord.Reader()
+        var memo = ReferralCapture.PartCheckMemo()
         let now = Instant(Date())
         for unread in parts {
             do throws(LineProtocolError) {
                 let contents = try reader.read(unread)
-                var part = Self.prepare(contents.record, encoded: contents.encoding)
+                var part = Self.prepare(contents.record, encoded: contents.encoding, memo: &memo)
                 if let push, part.rejection == nil {
                     let rejection = Self.check(
                         part.part, before: nil, merged: part.part, device: push.device, known: push.known,
@@ -146,10 +148,12 @@ public struct SyncService: Sendable {
     }
 
     /// Checks `part`; `encoded` gives its canonical encoding, asked for only when the part may be stored.
-    private static func prepare(_ part: Record, encoded: @autoclosure () -> ArraySlice<UInt8>) -> PreparedPart {
+    private static func prepare(
+        _ part: Record, encoded: @autoclosure () -> ArraySlice<UInt8>, memo: inout ReferralCapture.PartCheckMemo
+    ) -> PreparedPart {
         var rejection: StoredOutcome.Rejection?
         do throws(ReferralError) {
-            try ReferralCapture.validatePart(part)
+            try ReferralCapture.validatePart(part, memo: &memo)
         } catch {
             rejection = .init(.invalid, message: error.description)
         }

@@ -10,10 +10,44 @@ extension ReferralCapture {
     /// it carries must be a valid value of a referral field (`null` clears an optional field,
     /// never a required one). Throws the first problem found, naming its path.
     public static func validatePart(_ part: Record) throws(ReferralError) {
-        for field in part.fields {
+        var memo = PartCheckMemo()
+        try validatePart(part, memo: &memo)
+    }
+
+    /// ``validatePart(_:)`` for one of many parts checked in a row (a push's segment), each
+    /// lending the next the schema members of its fields (`memo`).
+    public static func validatePart(_ part: Record, memo: inout PartCheckMemo) throws(ReferralError) {
+        for (index, field) in part.fields.enumerated() {
+            let member = try memo.member(at: field.path, index: index)
             try field.register.forEachSibling { (sibling) throws(ReferralError) in
-                try validateWrite(sibling.value, at: field.path, in: nil)
+                try validateWrite(sibling.value, at: field.path, as: member, in: nil)
             }
+        }
+    }
+
+    /// What checking one part lends the next: the schema member each field path named, by the
+    /// field's position. The parts of one stream mostly carry the same fields in the same
+    /// places, with paths the stream's reader shares between them, so the next part's paths are
+    /// matched here without hashing them or taking the schema's lock.
+    public struct PartCheckMemo: Sendable {
+        private var members: [(path: FieldPath, member: ReferralSchema.Member)] = []
+        /// Positions remembered at most (a part with more fields looks the rest up as usual).
+        private static let maximumFields = 256
+
+        public init() {}
+
+        /// The member `path`, the part's `index`th field, names; throws when it names none.
+        mutating func member(at path: FieldPath, index: Int) throws(ReferralError) -> ReferralSchema.Member {
+            if index < members.count, members[index].path == path { return members[index].member }
+            guard let (member, _) = ReferralSchema.leaf(for: path) else {
+                throw ReferralError(path: path.rawValue, "not a field of a referral; see `edt referral schema`")
+            }
+            if index < members.count {
+                members[index] = (path, member)
+            } else if index == members.count, index < Self.maximumFields {
+                members.append((path, member))
+            }
+            return member
         }
     }
 

@@ -52,6 +52,13 @@ public enum ReferralCapture {
         guard let (member, _) = ReferralSchema.leaf(for: path) else {
             throw ReferralError(path: path.rawValue, "not a field of a referral; see `edt referral schema`")
         }
+        try validateWrite(value, at: path, as: member, in: record)
+    }
+
+    /// ``validateWrite(_:at:in:)`` with the schema member `path` names already looked up.
+    static func validateWrite(
+        _ value: FieldValue, at path: FieldPath, as member: ReferralSchema.Member, in record: Record?
+    ) throws(ReferralError) {
         guard case .scalar(let scalar) = member.shape else {
             throw ReferralError(
                 path: path.rawValue,

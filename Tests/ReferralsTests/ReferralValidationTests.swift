@@ -330,3 +330,54 @@ struct SchemaDocumentTests {
                 == Set(["receivedAt", "receivedBy", "hostAuthority", "channel", "concern"].map(FieldValue.string)))
     }
 }
+
+/// Parts checked one after another with one memo (a push's segment at the centre) are each
+/// checked in full: what the memo remembers of the part before never lets a field pass.
+@Suite("Referral parts checked in a row")
+struct PartsCheckedInARowTests {
+    func part(_ fields: [(String, FieldValue)], id: String) throws -> Record {
+        var replica = Replica(device: try DeviceID("edt-laptop-a"))
+        let record = try RecordID(id)
+        for (path, value) in fields { replica.write(value, to: try FieldPath(path), in: record) }
+        return try #require(replica[record])
+    }
+
+    func refusal(_ part: Record, memo: inout ReferralCapture.PartCheckMemo) -> ReferralError? {
+        do {
+            try ReferralCapture.validatePart(part, memo: &memo)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func eachPartIsCheckedInFullWhateverThePartBeforeIt() throws {
+        var memo = ReferralCapture.PartCheckMemo()
+        let valid = try part([("channel", .string("phone")), ("concern", .string("Found alone."))], id: "r-1")
+        #expect(refusal(valid, memo: &memo) == nil)
+        // The same paths in the same places: the values are still checked.
+        let badValue = try part([("channel", .integer(7)), ("concern", .string("Found alone."))], id: "r-2")
+        #expect(refusal(badValue, memo: &memo)?.path == "channel")
+        // Another path where "channel" was: looked up, and refused when it names no field.
+        let unknown = try part([("bogus", .string("x")), ("concern", .string("Found alone."))], id: "r-3")
+        let unknownRefusal = refusal(unknown, memo: &memo)
+        #expect(unknownRefusal?.path == "bogus")
+        #expect(unknownRefusal?.description.contains("not a field of a referral") == true)
+        // A field of another type where "channel" was: checked as that field.
+        let moved = try part([("concern", .bool(true))], id: "r-4")
+        #expect(refusal(moved, memo: &memo)?.path == "concern")
+        #expect(refusal(valid, memo: &memo) == nil)
+        // The memo changes nothing: each part alone gives the same verdict.
+        for part in [valid, badValue, unknown, moved] {
+            var alone: ReferralError?
+            do {
+                try ReferralCapture.validatePart(part)
+            } catch {
+                alone = error
+            }
+            var afterAnother = ReferralCapture.PartCheckMemo()
+            _ = refusal(valid, memo: &afterAnother)
+            #expect(refusal(part, memo: &afterAnother) == alone)
+        }
+    }
+}
