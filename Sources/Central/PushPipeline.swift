@@ -33,13 +33,16 @@ public struct PushPipeline: Sendable {
         public var storing = Duration.zero
     }
 
-    /// The most segments submitted and not yet taken by the writer.
+    /// The most segments submitted and not yet taken by the writer. Reading further ahead
+    /// gains nothing when the writer is what is slowest, and all it has read ahead is still to
+    /// store once the last byte is in: the device waits for that. Four segments of 250 records
+    /// (the laptop's checkpoints) leave at most about 1,000 records to store after the body ends.
     public let maximumInFlight: Int
     private let service: SyncService
     private let device: EnrolledDevice
 
     /// A pipeline for pushes by `device`.
-    public init(service: SyncService, device: EnrolledDevice, maximumInFlight: Int = 8) {
+    public init(service: SyncService, device: EnrolledDevice, maximumInFlight: Int = 4) {
         self.service = service
         self.device = device
         self.maximumInFlight = max(1, maximumInFlight)
