@@ -220,6 +220,7 @@ extension ReplicaStore {
     /// Checks the buckets of `ids` not checked yet, in one query (a push reads its records a few
     /// dozen at a time, most in buckets of their own).
     func checkBuckets(of ids: [RecordID], in db: Database) throws {
+        guard checkedBuckets.count < StoreIntegrity.bucketCount else { return }  // all checked already
         var unchecked: Set<Int> = []
         for id in ids {
             let bucket = StoreIntegrity.bucket(of: id.rawValue)
@@ -237,6 +238,9 @@ extension ReplicaStore {
     /// they are many (``wholeCatalogPassFrom``; a push of much of the store), every bucket in
     /// one pass over the catalog; else nothing yet (each batch read checks its own).
     public func prepareToRead(_ ids: [RecordID]) throws(StoreError) {
+        // Every bucket checked already (``pendingRecordsReadyToRead()`` before a push of much
+        // of the store): nothing to find out, so no id's bucket is worked out.
+        guard checkedBuckets.count < StoreIntegrity.bucketCount else { return }
         var unchecked: Set<Int> = []
         for id in ids {
             let bucket = StoreIntegrity.bucket(of: id.rawValue)
