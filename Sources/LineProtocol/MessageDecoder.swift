@@ -211,12 +211,30 @@ public final class MessageDecoder {
     /// ``tokens(_:count:shape:)`` as bytes (no strings made: an `ACK` per record pushed adds up).
     private func byteTokens(_ frame: Frame, count: Int, shape: String) throws(LineProtocolError) -> [ArraySlice<UInt8>]
     {
-        guard frame.arguments.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
-            throw LineProtocolError(
-                .malformedFrame, line: frame.line, "\(frame.verb.text) arguments must be printable ASCII")
+        let arguments = frame.arguments
+        // One pass: every byte printable ASCII, cut at each space (the generic `split` cost more
+        // than the rest of an `ACK`'s reading).
+        var tokens: [ArraySlice<UInt8>] = []
+        tokens.reserveCapacity(count)
+        var start = arguments.startIndex
+        var wellFormed = true
+        for index in arguments.indices {
+            let byte = arguments[index]
+            guard byte >= 0x20, byte < 0x7F else {
+                throw LineProtocolError(
+                    .malformedFrame, line: frame.line, "\(frame.verb.text) arguments must be printable ASCII")
+            }
+            if byte == 0x20, wellFormed {
+                // An empty token, or more than `count`: malformed, though every byte is still
+                // checked (a byte that is not printable is the error reported first).
+                if index == start || tokens.count == count - 1 { wellFormed = false }
+                tokens.append(arguments[start..<index])
+                start = index + 1
+            }
         }
-        let tokens = frame.arguments.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard tokens.count == count, tokens.allSatisfy({ !$0.isEmpty }) else {
+        if start == arguments.endIndex { wellFormed = false }  // nothing, or an empty last token
+        if wellFormed { tokens.append(arguments[start...]) }
+        guard wellFormed, tokens.count == count else {
             throw LineProtocolError(.malformedFrame, line: frame.line, "expected \(shape)")
         }
         return tokens

@@ -120,6 +120,41 @@ struct TypedFrameTests {
         }
     }
 
+    @Test func aFrameWithTooFewTooManyOrEmptyArgumentsIsRefusedAsMalformed() {
+        let reply = "EDTLP 2.0 reply device=central\n"
+        let push = "EDTLP 2.0 push device=edt-laptop-a\n"
+        let id = "3f2a9c1e-5b7d-4e10-8a6c-2d9e4f7b1a05"
+        for (text, why) in [
+            (reply + "ACK 1 \(id)\n", "expected ACK"),
+            (reply + "ACK 1 \(id) central:42 more\n", "expected ACK"),
+            (reply + "ACK 1 \(id)  central:42\n", "expected ACK"),
+            (reply + "ACK 1 \(id) central:42 \n", "expected ACK"),
+            (reply + "ACK 1  \(id) central:42\n", "expected ACK"),
+            (reply + "ACK 1 \(id) central:42 x y z\n", "expected ACK"),
+            // Every byte is checked, past the token that is one too many.
+            (reply + "ACK 1 \(id) central:42 x\u{7}\n", "printable ASCII"),
+            (reply + "ACK 1 \(id) \u{7F}central:42\n", "printable ASCII"),
+            (push + "DELTA 1 base=-\n", "expected DELTA"),
+            (push + "DELTA 1 base=- knowledge=- extra\n", "expected DELTA"),
+            (push + "PULL 1 since=- extra\n", "expected PULL"),
+            (push + "PULL 1 \n", "expected PULL"),
+        ] {
+            guard case .failure(let error) = Self.decode(text) else {
+                Issue.record("\(text.debugDescription) must be refused")
+                continue
+            }
+            #expect(error.code == .malformedFrame, "\(text.debugDescription)")
+            #expect(error.line == 2, "\(text.debugDescription)")
+            #expect(error.detail.contains(why), "\(text.debugDescription): \(error.detail)")
+        }
+        // Exactly the tokens asked for read on (the stream then fails only for its missing end).
+        for text in [reply + "ACK 1 \(id) central:42\n", push + "DELTA 1 base=- knowledge=-\nPULL 2 since=-\n"] {
+            if case .failure(let error) = Self.decode(text) {
+                #expect(error.code != .malformedFrame, "\(text.debugDescription): \(error.detail)")
+            }
+        }
+    }
+
     @Test func aMalformedCheckpointIsRefusedAsADigestMismatch() {
         let push = "EDTLP 2.0 push device=edt-laptop-a\n"
         for text in [
