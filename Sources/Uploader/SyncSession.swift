@@ -26,7 +26,9 @@ public final class SyncSession {
         /// do once the last byte is in (read, check and store the last segments) grows with
         /// this, and the laptop waits for it: at 250 a push of 10,000 referrals is answered
         /// about 40 ms after its last byte, at 1,000 about 100 ms (`Docs/performance.md`).
-        public var checkpointRecords = 250
+        public var checkpointRecords = Options.defaultCheckpointRecords
+        /// ``checkpointRecords`` unless told otherwise.
+        public static let defaultCheckpointRecords = 250
         /// Where replies are staged on disk while they arrive and are verified (the store's
         /// directory); nil: the system's temporary directory.
         public var stagingDirectory: URL?

@@ -51,7 +51,7 @@ struct PushBenchmark: AsyncParsableCommand {
     var batch = SyncSession.StateMachine.Configuration().batchSize
 
     @Option(help: "Records between +SUM checkpoints in each request.")
-    var checkpoint = SyncSession.Options(server: "http://127.0.0.1/").checkpointRecords
+    var checkpoint = SyncSession.Options.defaultCheckpointRecords
 
     @Option(
         help:

@@ -57,7 +57,7 @@ struct SyncCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Records between signed checkpoints in a request (the centre stores each verified part while the rest arrives); a part is also signed once it holds 4 MiB of records.",
             valueName: "N"))
-    var checkpoint = SyncSession.Options(server: "https://central.example/").checkpointRecords
+    var checkpoint = SyncSession.Options.defaultCheckpointRecords
 
     @Flag(
         help:
