@@ -72,22 +72,18 @@ public enum AuditChain {
         var line = line
         previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         line.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        let digest = hasher.finalize()
-        return String(unsafeUninitializedCapacity: 64) { hex in
-            var index = 0
-            for byte in digest {
-                hex[index] = hexDigits[Int(byte >> 4)]
-                hex[index + 1] = hexDigits[Int(byte & 0x0F)]
-                index += 2
-            }
-            return 64
-        }
+        return hex(hasher.finalize())
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The entries recording that `actor` touched each of `cases`, after the entry numbered
     /// `head.number` whose hash is `head.hash`, at `at`, chained.
+    ///
+    /// Each hash covers exactly the bytes ``hash(previous:line:)`` hashes for the entry's
+    /// ``AuditRecord/line``; they are put together here as bytes, the parts every entry of the
+    /// call shares written once (a push appends an entry per case it stored, in its writer's
+    /// transaction).
     public static func entries(
         after head: (number: Int64, hash: String), at: Instant, cases: [RecordID], actor: AuditActor
     ) -> [AuditRecord] {
@@ -95,15 +91,35 @@ public enum AuditChain {
         var previous = head.hash
         let instant = at.written(offsetSeconds: 0)
         let authorities = actor.authorities.sorted().joined(separator: " ")
+        // The line after its number up to the case, and after the case.
+        let middle = Array("\t\(instant)\t\(actor.who)\t\(authorities)\t".utf8)
+        let end = Array("\t\(actor.action)".utf8)
+        var hashed: [UInt8] = []
         return cases.map { id in
             number += 1
-            let unhashed = AuditRecord(
-                number: number, at: instant, who: actor.who, authorities: authorities, caseID: id.rawValue,
-                action: actor.action, hash: "")
-            previous = hash(previous: previous, line: unhashed.line)
+            hashed.removeAll(keepingCapacity: true)
+            hashed.append(contentsOf: previous.utf8)
+            hashed.append(contentsOf: String(number).utf8)
+            hashed.append(contentsOf: middle)
+            hashed.append(contentsOf: id.rawValue.utf8)
+            hashed.append(contentsOf: end)
+            previous = hex(SHA256.hash(data: hashed))
             return AuditRecord(
                 number: number, at: instant, who: actor.who, authorities: authorities, caseID: id.rawValue,
                 action: actor.action, hash: previous)
+        }
+    }
+
+    /// `digest` in lowercase hex.
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        String(unsafeUninitializedCapacity: 64) { hex in
+            var index = 0
+            for byte in digest {
+                hex[index] = hexDigits[Int(byte >> 4)]
+                hex[index + 1] = hexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            return 64
         }
     }
 

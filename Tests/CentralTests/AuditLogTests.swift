@@ -56,6 +56,27 @@ struct AuditLogTests {
         #expect(try central.pulled(reply, by: storage).ids == ["case-1", "case-2"])
     }
 
+    /// The entries a push appends are hashed as the verifier hashes each entry's line: the
+    /// previous hash and the line's fields, tab-separated, whatever the fields hold.
+    @Test func eachEntryIsHashedAsItsLineFromTheOneBefore() throws {
+        let actor = AuditActor(who: "edt-laptop-ä", authorities: ["E06000038", "E09000033"], action: "push")
+        let cases = try ["case-1", "2c0a4b1e-9d3f-4e7a-8b2c-5f6e7d8c9b0a", "x"].map { try RecordID($0) }
+        for head in [
+            (number: Int64(0), hash: AuditChain.origin), (number: Int64(99), hash: String(repeating: "ab", count: 32)),
+        ] {
+            let entries = AuditChain.entries(
+                after: head, at: Instant(Date(timeIntervalSince1970: 1_796_000_000)), cases: cases, actor: actor)
+            #expect(entries.map(\.number) == [head.number + 1, head.number + 2, head.number + 3])
+            #expect(entries.map(\.caseID) == cases.map(\.rawValue))
+            var previous = head.hash
+            for entry in entries {
+                #expect(entry.line.hasPrefix("\(entry.number)\t"))
+                #expect(entry.hash == AuditChain.hash(previous: previous, line: entry.line))
+                previous = entry.hash
+            }
+        }
+    }
+
     @Test(arguments: StorageBackend.available) func pushesAndPullsAreRecordedAndTheChainVerifies(
         backend: StorageBackend
     ) async throws {
