@@ -55,7 +55,34 @@ public struct AuditRecord: Sendable, Hashable {
     }
 
     /// The bytes the hash covers besides the previous hash: the fields, tab-separated.
-    public var line: String { "\(number)\t\(at)\t\(who)\t\(authorities)\t\(caseID)\t\(action)" }
+    public var line: String {
+        var bytes: [UInt8] = []
+        Self.LineParts(at: at, who: who, authorities: authorities, action: action).append(
+            number: number, caseID: caseID, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// ``line``'s layout, the one place it is written: the fields an act's entries share are
+    /// put together once (``AuditChain/entries(after:at:cases:actor:)``), each entry adding its
+    /// number and case.
+    struct LineParts {
+        /// The line between the number and the case, and after the case.
+        private let middle: [UInt8]
+        private let end: [UInt8]
+
+        init(at: String, who: String, authorities: String, action: String) {
+            middle = Array("\t\(at)\t\(who)\t\(authorities)\t".utf8)
+            end = Array("\t\(action)".utf8)
+        }
+
+        /// Appends the line of entry `number` for `caseID` to `bytes`.
+        func append(number: Int64, caseID: String, to bytes: inout [UInt8]) {
+            bytes.append(contentsOf: String(number).utf8)
+            bytes.append(contentsOf: middle)
+            bytes.append(contentsOf: caseID.utf8)
+            bytes.append(contentsOf: end)
+        }
+    }
 }
 
 /// The audit log's chain: how an entry's hash is made, how entries are made ready to append, and
@@ -81,9 +108,9 @@ public enum AuditChain {
     /// `head.number` whose hash is `head.hash`, at `at`, chained.
     ///
     /// Each hash covers exactly the bytes ``hash(previous:line:)`` hashes for the entry's
-    /// ``AuditRecord/line``; they are put together here as bytes, the parts every entry of the
-    /// call shares written once (a push appends an entry per case it stored, in its writer's
-    /// transaction).
+    /// ``AuditRecord/line``, put together as bytes from parts made once per call
+    /// (``AuditRecord/LineParts``): a push appends an entry per case it stored, in its writer's
+    /// transaction.
     public static func entries(
         after head: (number: Int64, hash: String), at: Instant, cases: [RecordID], actor: AuditActor
     ) -> [AuditRecord] {
@@ -91,18 +118,13 @@ public enum AuditChain {
         var previous = head.hash
         let instant = at.written(offsetSeconds: 0)
         let authorities = actor.authorities.sorted().joined(separator: " ")
-        // The line after its number up to the case, and after the case.
-        let middle = Array("\t\(instant)\t\(actor.who)\t\(authorities)\t".utf8)
-        let end = Array("\t\(actor.action)".utf8)
+        let line = AuditRecord.LineParts(at: instant, who: actor.who, authorities: authorities, action: actor.action)
         var hashed: [UInt8] = []
         return cases.map { id in
             number += 1
             hashed.removeAll(keepingCapacity: true)
             hashed.append(contentsOf: previous.utf8)
-            hashed.append(contentsOf: String(number).utf8)
-            hashed.append(contentsOf: middle)
-            hashed.append(contentsOf: id.rawValue.utf8)
-            hashed.append(contentsOf: end)
+            line.append(number: number, caseID: id.rawValue, to: &hashed)
             previous = hex(SHA256.hash(data: hashed))
             return AuditRecord(
                 number: number, at: instant, who: actor.who, authorities: authorities, caseID: id.rawValue,

@@ -39,9 +39,7 @@ extension ReferralCapture {
         /// The member `path`, the part's `index`th field, names; throws when it names none.
         mutating func member(at path: FieldPath, index: Int) throws(ReferralError) -> ReferralSchema.Member {
             if index < members.count, members[index].path == path { return members[index].member }
-            guard let (member, _) = ReferralSchema.leaf(for: path) else {
-                throw ReferralError(path: path.rawValue, "not a field of a referral; see `edt referral schema`")
-            }
+            let member = try ReferralCapture.schemaMember(at: path)
             if index < members.count {
                 members[index] = (path, member)
             } else if index == members.count, index < Self.maximumFields {

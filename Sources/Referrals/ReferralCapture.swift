@@ -49,10 +49,15 @@ public enum ReferralCapture {
     /// schema (collection items by id), the value of its type; `null` clears an optional field.
     public static func validateWrite(_ value: FieldValue, at path: FieldPath, in record: Record?) throws(ReferralError)
     {
+        try validateWrite(value, at: path, as: try schemaMember(at: path), in: record)
+    }
+
+    /// The member of the referral schema that `path` names; refused when it names none.
+    static func schemaMember(at path: FieldPath) throws(ReferralError) -> ReferralSchema.Member {
         guard let (member, _) = ReferralSchema.leaf(for: path) else {
             throw ReferralError(path: path.rawValue, "not a field of a referral; see `edt referral schema`")
         }
-        try validateWrite(value, at: path, as: member, in: record)
+        return member
     }
 
     /// ``validateWrite(_:at:in:)`` with the schema member `path` names already looked up.

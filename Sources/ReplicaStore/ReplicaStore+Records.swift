@@ -220,14 +220,24 @@ extension ReplicaStore {
     /// Checks the buckets of `ids` not checked yet, in one query (a push reads its records a few
     /// dozen at a time, most in buckets of their own).
     func checkBuckets(of ids: [RecordID], in db: Database) throws {
-        guard checkedBuckets.count < StoreIntegrity.bucketCount else { return }  // all checked already
+        let unchecked = uncheckedBuckets(of: ids)
+        guard !unchecked.isEmpty else { return }
+        try check(buckets: unchecked.sorted(), in: db)
+    }
+
+    /// Whether every bucket has been checked in this process.
+    private var everyBucketChecked: Bool { checkedBuckets.count >= StoreIntegrity.bucketCount }
+
+    /// The buckets of `ids` not checked yet. None once every bucket is, and then no id's bucket
+    /// is worked out (a SHA-256 each: a push asks for 10,000 ids twice).
+    private func uncheckedBuckets(of ids: [RecordID]) -> Set<Int> {
+        guard !everyBucketChecked else { return [] }
         var unchecked: Set<Int> = []
         for id in ids {
             let bucket = StoreIntegrity.bucket(of: id.rawValue)
             if !checkedBuckets.contains(bucket) { unchecked.insert(bucket) }
         }
-        guard !unchecked.isEmpty else { return }
-        try check(buckets: unchecked.sorted(), in: db)
+        return unchecked
     }
 
     /// From how many buckets to check on one checks every bucket in one pass over the catalog,
@@ -238,15 +248,7 @@ extension ReplicaStore {
     /// they are many (``wholeCatalogPassFrom``; a push of much of the store), every bucket in
     /// one pass over the catalog; else nothing yet (each batch read checks its own).
     public func prepareToRead(_ ids: [RecordID]) throws(StoreError) {
-        // Every bucket checked already (``pendingRecordsReadyToRead()`` before a push of much
-        // of the store): nothing to find out, so no id's bucket is worked out.
-        guard checkedBuckets.count < StoreIntegrity.bucketCount else { return }
-        var unchecked: Set<Int> = []
-        for id in ids {
-            let bucket = StoreIntegrity.bucket(of: id.rawValue)
-            if !checkedBuckets.contains(bucket) { unchecked.insert(bucket) }
-        }
-        guard unchecked.count >= Self.wholeCatalogPassFrom else { return }
+        guard uncheckedBuckets(of: ids).count >= Self.wholeCatalogPassFrom else { return }
         try reading("the catalog") { db in try check(buckets: nil, in: db) }
     }
 
@@ -300,9 +302,7 @@ extension ReplicaStore {
     /// in nearly as many buckets). Fewer: the list alone, then ``prepareToRead(_:)``.
     public func pendingRecordsReadyToRead() throws(StoreError) -> [RecordID] {
         let pendingCount = integrity.tallies[Int(StoreIntegrity.Table.pending.rawValue)].count
-        guard pendingCount >= UInt64(Self.wholeCatalogPassFrom),
-            checkedBuckets.count < StoreIntegrity.bucketCount
-        else {
+        guard pendingCount >= UInt64(Self.wholeCatalogPassFrom), !everyBucketChecked else {
             let ids = try pendingRecords()
             try prepareToRead(ids)
             return ids

@@ -71,9 +71,12 @@ enum AllocatorTuning {
         reserveHugePageHeap(bytes: keyDerivationReserve)
     }
 
-    /// What the heap is grown by for a store's key derivation: scrypt's 32 MiB (N = 2^15, r = 8)
-    /// and room for the rest.
-    static let keyDerivationReserve = 40 << 20
+    /// What the heap is grown by for a store's key derivation: scrypt's block
+    /// (``keyDerivationBytes``) and 8 MiB of room for the rest.
+    static let keyDerivationReserve = keyDerivationBytes + (8 << 20)
+
+    /// scrypt's block at the kept strength (128 · r · N bytes, r = 8, N = 2^15).
+    static let keyDerivationBytes = 32 << 20
 
     /// Grows the heap by `bytes` (taken from the heap, not mapped apart, this once), asks the
     /// kernel to back it with huge pages, and frees it to the heap's top for what comes next.
@@ -92,9 +95,6 @@ enum AllocatorTuning {
         if end > start { populateInBackground(from: start, to: min(end, start + UInt(keyDerivationBytes))) }
         #endif
     }
-
-    /// scrypt's block at the kept strength (128 · r · N bytes, r = 8, N = 2^15).
-    static let keyDerivationBytes = 32 << 20
 
     /// Has the kernel back `[start, end)` with memory on a thread of its own while the command
     /// starts up, last pages first, so that scrypt finds its block ready or meets this thread
