@@ -101,7 +101,6 @@ final class PeerSyncStore: SyncStore {
     func peerCentres() throws -> [DeviceID: [UInt8]] { [:] }
     func trustPeerCentres(_ keys: [DeviceID: [UInt8]]) throws {}
     func deviceCertificate() throws -> [UInt8]? { nil }
-    func setDeviceCertificate(_ certificate: [UInt8]) throws {}
 
     func startSyncOver() throws {
         let storage = self.storage
@@ -109,8 +108,10 @@ final class PeerSyncStore: SyncStore {
         try Self.wait { () async throws(CentralError) in try await storage.startForwardingOver(to: id) }
     }
 
+    /// A centre keeps no certificate of its own key from a peer: `certificate` is left.
     func applySync(
-        acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String
+        acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String,
+        certificate: [UInt8]?
     ) throws -> Int {
         let storage = self.storage
         let id = self.peer.device.id

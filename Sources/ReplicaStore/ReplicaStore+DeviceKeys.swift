@@ -9,8 +9,9 @@ extension ReplicaStore {
     private static let deviceKeysName = "deviceKeys"
     private static let deviceKeysContext = "device-keys"
     private static let deviceKeysWhat = "the devices' keys"
-    private static let certificateName = "deviceCertificate"
-    private static let certificateContext = "device-certificate"
+    /// Where the centre's certificate of this device's key is kept, sealed (`applySync` writes it).
+    static let certificateName = "deviceCertificate"
+    static let certificateContext = "device-certificate"
     private static let certificateWhat = "this device's certificate"
 
     /// Every pinned key (raw 32 bytes) by device id.
@@ -43,11 +44,5 @@ extension ReplicaStore {
     /// The centre's certificate of this device's key (64 bytes), once a reply brought one.
     public func deviceCertificate() throws(StoreError) -> [UInt8]? {
         try sealedMeta(Self.certificateName, context: Self.certificateContext, what: Self.certificateWhat)
-    }
-
-    /// Records the centre's certificate of this device's key, durably, replacing any before.
-    public func setDeviceCertificate(_ certificate: [UInt8]) throws(StoreError) {
-        try setSealedMeta(
-            certificate, name: Self.certificateName, context: Self.certificateContext, what: Self.certificateWhat)
     }
 }

@@ -74,20 +74,21 @@ extension ReplicaStore {
         }
     }
 
-    /// The catalog's versions (in the line protocol's notation) of the records `ids` names that
-    /// are stored, by id: one prepared statement stepped once per id (a sync's acknowledgements
-    /// name a whole push).
-    func catalogVersions(of ids: [RecordID], in db: Database) throws -> [String: String] {
-        var versions: [String: String] = [:]
-        versions.reserveCapacity(ids.count)
+    /// Whether the catalog holds each record of `versions` at the version given: one prepared
+    /// statement stepped once per record (a sync's acknowledgements name a whole push), the
+    /// version kept (the line protocol's notation) compared with the one given byte for byte
+    /// where it lies, so nothing read is kept. A record not stored is not held at any version.
+    func catalogHolds(_ versions: [(id: RecordID, version: VersionVector)], in db: Database) throws -> [Bool] {
         let statement = try db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?")
-        for id in ids {
-            let found = try statement.step(key: id.rawValue, "read record \(id.rawValue)'s version") { handle in
-                sqlite3_column_text(handle, 0).map { String(cString: $0) }
+        return try versions.map { id, version in
+            var expected = Notation.text(version)
+            let held = try statement.step(key: id.rawValue, "read record \(id.rawValue)'s version") { handle in
+                guard let text = sqlite3_column_text(handle, 0) else { return false }
+                let kept = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, 0)))
+                return expected.withUTF8 { $0.elementsEqual(kept) }
             }
-            if let found, let version = found { versions[id.rawValue] = version }
+            return held ?? false
         }
-        return versions
     }
 
     /// The digest (SHA-256) of the replica's canonical content, as ``Replica/digest()`` computes

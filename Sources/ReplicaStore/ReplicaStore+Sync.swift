@@ -75,13 +75,17 @@ extension ReplicaStore {
 
     /// Takes in one sync reply, in one durable transaction: what the centre acknowledged is no
     /// longer pending (unless it changed since it was pushed), what it refused is flagged and
-    /// stays pending, the pulled records are merged, and the pull cursor moves to `cursor`.
+    /// stays pending, the pulled records are merged, the pull cursor moves to `cursor`, and
+    /// `certificate`, when given, replaces the centre's certificate of this device's key
+    /// (``deviceCertificate()``), in the same commit.
     /// - Returns: how many records the pulled ones changed here.
     @discardableResult
     public func applySync(
-        acknowledgements: [PushAcknowledgement], pulled: [Replication.Record], cursor: String?, peer: String
+        acknowledgements: [PushAcknowledgement], pulled: [Replication.Record], cursor: String?, peer: String,
+        certificate: [UInt8]? = nil
     ) throws(StoreError) -> Int {
         do {
+            let sealedCertificate = try certificate.map { try cipher.seal($0, context: Self.certificateContext) }
             // The pulled parts are merged into the records they name, read from disk; nothing else is.
             var replica = Replica(device: device, knowledge: knowledge, records: try records(pulled.map(\.id)))
             let changed = replica.merge(parts: pulled)
@@ -98,27 +102,23 @@ extension ReplicaStore {
             try writeSealed { (write) throws -> Void in
                 var settled: [RecordID] = []  // no longer pending
                 var flagged: [(id: RecordID, rejection: Data)] = []  // refused, still pending
-                // Acknowledgements are matched against the records as they were before the pull,
-                // their versions read in one query.
-                let acknowledged = acknowledgements.map { acknowledgement in
+                // Acknowledgements are matched against the records as they were before the pull:
+                // each settles or flags its record only while the catalog still holds it at the
+                // version pushed.
+                let pushed = acknowledgements.map { acknowledgement in
                     switch acknowledgement {
-                    case .stored(let id, _): id
-                    case .refused(let rejection, _): rejection.record
+                    case .stored(let id, let version): (id: id, version: version)
+                    case .refused(let rejection, let version): (id: rejection.record, version: version)
                     }
                 }
-                try checkBuckets(of: acknowledged, in: write.db)
-                let versions = try catalogVersions(of: acknowledged, in: write.db)
-                for acknowledgement in acknowledgements {
+                try checkBuckets(of: pushed.map(\.id), in: write.db)
+                let unchanged = try catalogHolds(pushed, in: write.db)
+                for (acknowledgement, unchanged) in zip(acknowledgements, unchanged) where unchanged {
                     switch acknowledgement {
-                    case .stored(let id, let pushed):
-                        if versions[id.rawValue] == Notation.text(pushed) {
-                            settled.append(id)
-                        }
-                    case .refused(let rejection, let pushed):
+                    case .stored(let id, _):
+                        settled.append(id)
+                    case .refused(let rejection, _):
                         let id = rejection.record
-                        guard versions[id.rawValue] == Notation.text(pushed) else {
-                            continue
-                        }
                         let text = Array((rejection.reason + " " + rejection.message).utf8)
                         flagged.append((id, try cipher.seal(text, context: "rejection:" + id.rawValue)))
                     }
@@ -147,6 +147,7 @@ extension ReplicaStore {
                     }
                     try write.put(.checkpoints, peer, cursor)
                 }
+                if let sealedCertificate { try write.put(.meta, Self.certificateName, sealedCertificate) }
             }
             return changed
         } catch let error as StoreError {

@@ -314,15 +314,19 @@ public final class SyncSession {
         let verifier: StreamVerifier
     }
 
-    /// Records the centre's certificate of this device's key from a verified reply, when it
-    /// vouches for this very device and key and differs from the one kept.
-    private func keep(_ certificate: [UInt8]?, centreKey: [UInt8]) throws(StateMachine.Failure) {
+    /// The centre's certificate of this device's key from a verified reply, to be kept with what
+    /// the reply brought: when it vouches for this very device and key and differs from the one kept.
+    private func certificateToKeep(
+        _ certificate: [UInt8]?, centreKey: [UInt8]
+    ) throws(StateMachine.Failure)
+        -> [UInt8]?
+    {
         guard let certificate,
             SyncContract.isValidCertificate(
                 certificate, centreKey: centreKey, device: store.device.rawValue, key: store.publicKey)
-        else { return }
+        else { return nil }
         do {
-            if try store.deviceCertificate() != certificate { try store.setDeviceCertificate(certificate) }
+            return try store.deviceCertificate() != certificate ? certificate : nil
         } catch {
             throw .local("\(error)")
         }
@@ -477,11 +481,11 @@ public final class SyncSession {
         }
         outcome.pulled = stream.pulled.count
         outcome.gone = stream.gone
-        try keep(stream.certificate, centreKey: signed.centreKey)
+        let certificate = try certificateToKeep(stream.certificate, centreKey: signed.centreKey)
         do {
             try store.applySync(
                 acknowledgements: acknowledgements, pulled: stream.pulled, cursor: stream.cursor?.text,
-                peer: Self.cursorKey(centre: centre))
+                peer: Self.cursorKey(centre: centre), certificate: certificate)
         } catch {
             throw .local("\(error)")
         }

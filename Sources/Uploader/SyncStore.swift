@@ -56,17 +56,17 @@ public protocol SyncStore: AnyObject {
     func forgetRelay(_ name: String) throws
     /// The centre's certificate of this device's key, once a reply brought one.
     func deviceCertificate() throws -> [UInt8]?
-    /// Records the centre's certificate of this device's key (from a verified reply).
-    func setDeviceCertificate(_ certificate: [UInt8]) throws
     /// Makes every record pending and forgets every cursor (the centre lost what it had).
     func startSyncOver() throws
     /// Takes in one verified reply, in one durable transaction: acknowledged records stop being
     /// pending (unless changed since), refused ones are flagged and stay pending, pulled records
-    /// are merged as parts, and the cursor for `peer` moves to `cursor` (the only one kept). Returns how many
-    /// records the pulled ones changed.
+    /// are merged as parts, the cursor for `peer` moves to `cursor` (the only one kept), and
+    /// `certificate` (the centre's certificate of this device's key, already checked) is kept
+    /// when there is one. Returns how many records the pulled ones changed.
     @discardableResult
     func applySync(
-        acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String
+        acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String,
+        certificate: [UInt8]?
     ) throws -> Int
 }
 

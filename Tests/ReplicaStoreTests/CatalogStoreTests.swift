@@ -185,6 +185,27 @@ struct CatalogStoreTests {
         #expect(reading?.code == .altered, "\(sql)")
     }
 
+    /// A reply acknowledging a record whose catalog row was edited is refused whole: nothing of
+    /// it is applied, the certificate it brought included.
+    @Test func aReplyRefusedOverAnEditedCatalogKeepsNoCertificate() throws {
+        let directory = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let id = try RecordID("r2")
+        let pushed = try #require(
+            try ReplicaStore.open(at: directory, passphrase: "p", describe: Self.describe).record(id)
+        ).version
+        try edit(directory, "UPDATE catalog SET status = 'closed' WHERE id = 'r2'")
+        let store = try ReplicaStore.open(at: directory, passphrase: "p", describe: Self.describe)
+        let refusal = #expect(throws: StoreError.self) {
+            try store.applySync(
+                acknowledgements: [.stored(id, pushed: pushed)], pulled: [], cursor: "central:9", peer: "p",
+                certificate: (0..<64).map { UInt8($0) })
+        }
+        #expect(refusal?.code == .altered)
+        #expect(try store.deviceCertificate() == nil)
+        #expect(try store.checkpoint(for: "p") == nil)
+    }
+
     /// Content with no catalog row is never read, and the whole check finds it.
     @Test func contentWithoutACatalogRowIsFoundByTheWholeCheck() throws {
         let directory = try makeStore()

@@ -231,4 +231,29 @@ struct SyncFlagsTests {
         #expect(try reopened.nextRequestCounter() == 3)
         #expect(try reopened.pendingRecords().isEmpty)
     }
+
+    @Test func aReplysCertificateIsKeptInTheCommitThatAppliesTheReply() throws {
+        let directory = temporaryDirectory().appendingPathComponent("store")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let certificate = (0..<64).map { UInt8($0) }
+        do {
+            let store = try ReplicaStore.create(
+                at: directory, device: try DeviceID("edt-laptop-a"), authorities: ["E06000038"], passphrase: "p")
+            try write(store, "one", in: first)
+            let pushed = try #require((try store.record(first))).version
+            #expect(try store.deviceCertificate() == nil)
+            try store.applySync(
+                acknowledgements: [.stored(first, pushed: pushed)], pulled: [], cursor: "central:1", peer: "p",
+                certificate: certificate)
+            #expect(try store.deviceCertificate() == certificate)
+            #expect(try store.pendingRecords().isEmpty)
+            // A reply without one leaves the kept certificate as it was.
+            try store.applySync(acknowledgements: [], pulled: [], cursor: "central:2", peer: "p")
+            #expect(try store.deviceCertificate() == certificate)
+        }
+        // Kept durably and sealed: the store reopens, its integrity seal agreeing.
+        let reopened = try ReplicaStore.open(at: directory, passphrase: "p")
+        #expect(try reopened.deviceCertificate() == certificate)
+        #expect(try reopened.checkpoint(for: "p") == "central:2")
+    }
 }

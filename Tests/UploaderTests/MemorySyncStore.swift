@@ -62,7 +62,11 @@ final class MemorySyncStore: SyncStore {
         cursors = [:]
     }
 
-    func applySync(acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String) -> Int {
+    func applySync(
+        acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String,
+        certificate: [UInt8]?
+    ) -> Int {
+        if let certificate { self.certificate = certificate }
         for acknowledgement in acknowledgements {
             switch acknowledgement {
             case .stored(let id, let pushed) where replica[id]?.version == pushed:
@@ -85,8 +89,6 @@ final class MemorySyncStore: SyncStore {
     var certificate: [UInt8]?
 
     func deviceCertificate() -> [UInt8]? { certificate }
-
-    func setDeviceCertificate(_ certificate: [UInt8]) { self.certificate = certificate }
 
     /// The peer centres kept: a union, the first key vouched for a device kept.
     var peers: [DeviceID: [UInt8]] = [:]
