@@ -55,32 +55,37 @@ public struct AuditRecord: Sendable, Hashable {
     }
 
     /// The bytes the hash covers besides the previous hash: the fields, tab-separated.
-    public var line: String {
+    public var line: String { String(decoding: lineBytes, as: UTF8.self) }
+
+    /// ``line`` as bytes.
+    var lineBytes: [UInt8] {
         var bytes: [UInt8] = []
         Self.LineParts(at: at, who: who, authorities: authorities, action: action).append(
             number: number, caseID: caseID, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// ``line``'s layout, the one place it is written: the fields an act's entries share are
-    /// put together once (``AuditChain/entries(after:at:cases:actor:)``), each entry adding its
-    /// number and case.
+    /// given once (``AuditChain/entries(after:at:cases:actor:)``), each entry adding its number
+    /// and case, and appended straight into a buffer the caller reuses.
     struct LineParts {
-        /// The line between the number and the case, and after the case.
-        private let middle: [UInt8]
-        private let end: [UInt8]
-
-        init(at: String, who: String, authorities: String, action: String) {
-            middle = Array("\t\(at)\t\(who)\t\(authorities)\t".utf8)
-            end = Array("\t\(action)".utf8)
-        }
+        let at: String
+        let who: String
+        let authorities: String
+        let action: String
 
         /// Appends the line of entry `number` for `caseID` to `bytes`.
         func append(number: Int64, caseID: String, to bytes: inout [UInt8]) {
+            func field(_ text: String) {
+                bytes.append(UInt8(ascii: "\t"))
+                bytes.append(contentsOf: text.utf8)
+            }
             bytes.append(contentsOf: String(number).utf8)
-            bytes.append(contentsOf: middle)
-            bytes.append(contentsOf: caseID.utf8)
-            bytes.append(contentsOf: end)
+            field(at)
+            field(who)
+            field(authorities)
+            field(caseID)
+            field(action)
         }
     }
 }
@@ -94,11 +99,15 @@ public enum AuditChain {
 
     /// SHA-256 of `previous` (hex) and `line`, in hex.
     public static func hash(previous: String, line: String) -> String {
+        hash(previous: previous, line: Array(line.utf8))
+    }
+
+    /// SHA-256 of `previous` (hex) and the bytes of a line, in hex: how every entry is hashed.
+    static func hash(previous: String, line: [UInt8]) -> String {
         var hasher = SHA256()
         var previous = previous
-        var line = line
         previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        line.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        hasher.update(data: line)
         return hex(hasher.finalize())
     }
 
@@ -107,10 +116,9 @@ public enum AuditChain {
     /// The entries recording that `actor` touched each of `cases`, after the entry numbered
     /// `head.number` whose hash is `head.hash`, at `at`, chained.
     ///
-    /// Each hash covers exactly the bytes ``hash(previous:line:)`` hashes for the entry's
-    /// ``AuditRecord/line``, put together as bytes from parts made once per call
-    /// (``AuditRecord/LineParts``): a push appends an entry per case it stored, in its writer's
-    /// transaction.
+    /// Each entry's line is put together as bytes in one buffer reused across the call
+    /// (``AuditRecord/LineParts``) and hashed as ``hash(previous:line:)`` hashes it: a push
+    /// appends an entry per case it stored, in its writer's transaction.
     public static func entries(
         after head: (number: Int64, hash: String), at: Instant, cases: [RecordID], actor: AuditActor
     ) -> [AuditRecord] {
@@ -118,14 +126,13 @@ public enum AuditChain {
         var previous = head.hash
         let instant = at.written(offsetSeconds: 0)
         let authorities = actor.authorities.sorted().joined(separator: " ")
-        let line = AuditRecord.LineParts(at: instant, who: actor.who, authorities: authorities, action: actor.action)
-        var hashed: [UInt8] = []
+        let parts = AuditRecord.LineParts(at: instant, who: actor.who, authorities: authorities, action: actor.action)
+        var line: [UInt8] = []
         return cases.map { id in
             number += 1
-            hashed.removeAll(keepingCapacity: true)
-            hashed.append(contentsOf: previous.utf8)
-            line.append(number: number, caseID: id.rawValue, to: &hashed)
-            previous = hex(SHA256.hash(data: hashed))
+            line.removeAll(keepingCapacity: true)
+            parts.append(number: number, caseID: id.rawValue, to: &line)
+            previous = hash(previous: previous, line: line)
             return AuditRecord(
                 number: number, at: instant, who: actor.who, authorities: authorities, caseID: id.rawValue,
                 action: actor.action, hash: previous)
@@ -183,7 +190,7 @@ public enum AuditChain {
                     return entry.number > last + 1
                         ? .missing(after: last, next: entry.number) : .altered(number: entry.number)
                 }
-                let expected = hash(previous: previous, line: entry.line)
+                let expected = hash(previous: previous, line: entry.lineBytes)
                 guard expected == entry.hash else { return .altered(number: entry.number) }
                 if let vouched = anchored[entry.number], vouched != entry.hash {
                     return .anchorMismatch(number: entry.number)

@@ -108,7 +108,7 @@ final class PeerSyncStore: SyncStore {
         try Self.wait { () async throws(CentralError) in try await storage.startForwardingOver(to: id) }
     }
 
-    /// A centre keeps no certificate of its own key from a peer: `certificate` is left.
+    /// A centre keeps no certificate of its own key from a peer: `certificate` is ignored.
     func applySync(
         acknowledgements: [PushAcknowledgement], pulled: [Record], cursor: String?, peer: String,
         certificate: [UInt8]?

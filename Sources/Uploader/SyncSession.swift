@@ -316,12 +316,8 @@ public final class SyncSession {
 
     /// The centre's certificate of this device's key from a verified reply, to be kept with what
     /// the reply brought: when it vouches for this very device and key and differs from the one kept.
-    private func certificateToKeep(
-        _ certificate: [UInt8]?, centreKey: [UInt8]
-    ) throws(StateMachine.Failure)
-        -> [UInt8]?
-    {
-        guard let certificate,
+    private func certificateToKeep(_ offered: [UInt8]?, centreKey: [UInt8]) throws(StateMachine.Failure) -> [UInt8]? {
+        guard let certificate = offered,
             SyncContract.isValidCertificate(
                 certificate, centreKey: centreKey, device: store.device.rawValue, key: store.publicKey)
         else { return nil }

@@ -18,6 +18,9 @@ struct FakeCentre: Sendable {
     struct Reply: Sendable {
         var peers: String?
         var messages: [Message]
+        /// A certificate of the device's key to put in the header (`certificate=`), as the real
+        /// centre does in every reply; nil: none.
+        var certificate: [UInt8]? = nil
     }
 
     let key: Curve25519.Signing.PrivateKey
@@ -42,6 +45,9 @@ struct FakeCentre: Sendable {
                 (Header.counterParameter, String(authorization.counter)),
             ]
             if let peers = answer.peers { parameters.append((Header.peersParameter, peers)) }
+            if let certificate = answer.certificate {
+                parameters.append((Header.certificateParameter, Hex.encode(certificate)))
+            }
             let bytes = StreamEncoder.encode(
                 header: Header(kind: .reply, parameters: parameters), messages: answer.messages,
                 signer: StreamSigner(key: key))
