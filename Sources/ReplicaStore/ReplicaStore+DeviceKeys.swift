@@ -1,3 +1,4 @@
+import Foundation
 import LineProtocol
 
 /// Whose key is whose. Other devices' keys: the first bundle from a device pins its key, a
@@ -9,9 +10,8 @@ extension ReplicaStore {
     private static let deviceKeysName = "deviceKeys"
     private static let deviceKeysContext = "device-keys"
     private static let deviceKeysWhat = "the devices' keys"
-    /// Where the centre's certificate of this device's key is kept, sealed (`applySync` writes it).
-    static let certificateName = "deviceCertificate"
-    static let certificateContext = "device-certificate"
+    private static let certificateName = "deviceCertificate"
+    private static let certificateContext = "device-certificate"
     private static let certificateWhat = "this device's certificate"
 
     /// Every pinned key (raw 32 bytes) by device id.
@@ -44,5 +44,16 @@ extension ReplicaStore {
     /// The centre's certificate of this device's key (64 bytes), once a reply brought one.
     public func deviceCertificate() throws(StoreError) -> [UInt8]? {
         try sealedMeta(Self.certificateName, context: Self.certificateContext, what: Self.certificateWhat)
+    }
+
+    /// `certificate` sealed as ``deviceCertificate()`` reads it, to be kept by
+    /// ``keepCertificate(_:in:)`` in a transaction that writes more (a sync's reply, `applySync`).
+    func sealCertificate(_ certificate: [UInt8]) throws -> Data {
+        try cipher.seal(certificate, context: Self.certificateContext)
+    }
+
+    /// Keeps a certificate sealed by ``sealCertificate(_:)`` within `write`, replacing any before.
+    static func keepCertificate(_ sealed: Data, in write: inout SealedWrite) throws {
+        try write.put(.meta, certificateName, sealed)
     }
 }

@@ -76,16 +76,19 @@ extension ReplicaStore {
 
     /// Whether the catalog holds each record of `versions` at the version given: one prepared
     /// statement stepped once per record (a sync's acknowledgements name a whole push), the
-    /// version kept (the line protocol's notation) compared with the one given byte for byte
-    /// where it lies, so nothing read is kept. A record not stored is not held at any version.
+    /// version kept (the line protocol's notation) compared with the one given, written into
+    /// one reused buffer, byte for byte where it lies, so nothing read is kept. A record not
+    /// stored is not held at any version.
     func catalogHolds(_ versions: [(id: RecordID, version: VersionVector)], in db: Database) throws -> [Bool] {
         let statement = try db.cachedStatement(sql: "SELECT version FROM catalog WHERE id = ?")
+        var expected: [UInt8] = []
         return try versions.map { id, version in
-            var expected = Notation.text(version)
+            expected.removeAll(keepingCapacity: true)
+            Notation.append(version, to: &expected)
             let held = try statement.step(key: id.rawValue, "read record \(id.rawValue)'s version") { handle in
                 guard let text = sqlite3_column_text(handle, 0) else { return false }
                 let kept = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, 0)))
-                return expected.withUTF8 { $0.elementsEqual(kept) }
+                return expected.elementsEqual(kept)
             }
             return held ?? false
         }

@@ -85,7 +85,7 @@ extension ReplicaStore {
         certificate: [UInt8]? = nil
     ) throws(StoreError) -> Int {
         do {
-            let sealedCertificate = try certificate.map { try cipher.seal($0, context: Self.certificateContext) }
+            let sealedCertificate = try certificate.map(sealCertificate)
             // The pulled parts are merged into the records they name, read from disk; nothing else is.
             var replica = Replica(device: device, knowledge: knowledge, records: try records(pulled.map(\.id)))
             let changed = replica.merge(parts: pulled)
@@ -147,7 +147,7 @@ extension ReplicaStore {
                     }
                     try write.put(.checkpoints, peer, cursor)
                 }
-                if let sealedCertificate { try write.put(.meta, Self.certificateName, sealedCertificate) }
+                if let sealedCertificate { try Self.keepCertificate(sealedCertificate, in: &write) }
             }
             return changed
         } catch let error as StoreError {
