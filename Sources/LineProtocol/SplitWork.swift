@@ -1,6 +1,12 @@
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Work over many items (decoding the cases of a package, building and writing them) split into
 /// contiguous runs done side by side on the machine's cores. The runs' results come back in the
 /// order of their items, so what the caller joins is what one pass in order would have made.
@@ -45,6 +51,11 @@ extension SplitWork {
     /// being worked out. `deliver` is called once per run, one call at a time, on whichever of
     /// the working threads finished the run it waited for.
     ///
+    /// The working threads are the caller's and threads of this call's own (one per core in
+    /// all), not Dispatch's shared pool: a thread held up in `deliver` (a slow reader of what is
+    /// written) must leave the others making runs, and in a process whose pool is busy with
+    /// other work (a server's database queues, say) the pool may give none for a long while.
+    ///
     /// ```swift
     /// SplitWork.deliveredInOrder(over: cases.count) { range in render(cases[range]) } deliver: { bytes in
     ///     write(bytes)
@@ -57,9 +68,66 @@ extension SplitWork {
         let runCount = min(maximumRuns, count / max(1, minimumRun))
         guard runCount > 1 else { return deliver(body(0..<max(0, count))) }
         let delivery = Delivery<Result>()
-        DispatchQueue.concurrentPerform(iterations: runCount) { run in
-            let range = (count * run / runCount)..<(count * (run + 1) / runCount)
-            delivery.finished(run, body(range), deliver: deliver)
+        withoutActuallyEscaping(body) { body in
+            withoutActuallyEscaping(deliver) { deliver in
+                // Each thread takes the next run not yet taken until none is left.
+                let work: @Sendable () -> Void = {
+                    while let run = delivery.claimRun(of: runCount) {
+                        let range = (count * run / runCount)..<(count * (run + 1) / runCount)
+                        delivery.finished(run, body(range), deliver: deliver)
+                    }
+                }
+                let helpers = (1..<min(runCount, processorCount())).compactMap { _ in WorkerThread.start(work) }
+                work()
+                for helper in helpers { helper.join() }
+            }
+        }
+    }
+
+    /// The cores the process may run on now (at least one).
+    private static func processorCount() -> Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// A thread of its own running one closure, joined before the closure's captures end.
+    private final class WorkerThread {
+        private let thread: pthread_t
+
+        private init(thread: pthread_t) { self.thread = thread }
+
+        /// A thread running `work`; nil when the system gives none (the caller's thread then
+        /// does the runs this one would have).
+        static func start(_ work: @escaping @Sendable () -> Void) -> WorkerThread? {
+            let box = Unmanaged.passRetained(Box(work))
+            #if canImport(Glibc)
+            var thread = pthread_t()
+            #else
+            var thread: pthread_t?
+            #endif
+            let started = pthread_create(
+                &thread, nil,
+                { raw in
+                    guard let raw else { return nil }
+                    Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().work()
+                    return nil
+                }, box.toOpaque())
+            guard started == 0 else {
+                box.release()
+                return nil
+            }
+            #if canImport(Glibc)
+            return WorkerThread(thread: thread)
+            #else
+            return thread.map { WorkerThread(thread: $0) }
+            #endif
+        }
+
+        /// Waits for the thread to end.
+        func join() { pthread_join(thread, nil) }
+
+        private final class Box {
+            let work: @Sendable () -> Void
+            init(_ work: @escaping @Sendable () -> Void) { self.work = work }
         }
     }
 
@@ -72,6 +140,15 @@ extension SplitWork {
             var delivering = false
         }
         private let state = Mutex(State())
+        /// How many runs threads have taken so far.
+        private let taken = Atomic<Int>(0)
+
+        /// The next run no thread has taken yet, for the caller to make; nil once all
+        /// `runCount` are taken.
+        func claimRun(of runCount: Int) -> Int? {
+            let run = taken.add(1, ordering: .relaxed).oldValue
+            return run < runCount ? run : nil
+        }
 
         /// Leaves `run`'s result; then, unless another thread is delivering, delivers every
         /// result that is next in order until none is ready.

@@ -1,3 +1,4 @@
+import Dispatch
 import LineProtocol
 import Replication
 import Synchronization
@@ -72,6 +73,41 @@ struct SplitWorkTests {
         } deliver: { range in
             guard range.lowerBound == 0 else { return }
             // The first delivery waits until every other run is made (or a second has passed).
+            for _ in 0..<1_000 where made.withLock({ $0 }) < 16 { usleep(1_000) }
+            madeWhenTheFirstWasDelivered.withLock { $0 = made.withLock { $0 } }
+        }
+        #expect(madeWhenTheFirstWasDelivered.withLock { $0 } == 16)
+    }
+
+    /// As above while every thread of Dispatch's shared pool is taken by other work, as in a
+    /// busy server (or a test run): the runs are made on threads of the call's own.
+    @Test(.enabled(if: sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1, "needs two cores to make runs beside a delivery"))
+    func aDeliveryHeldUpDoesNotHoldUpTheRunsWhileDispatchsThreadsAreTaken() {
+        // The pool's threads kept running (not waiting, which the pool would make up for with
+        // more threads) until the call returns.
+        final class Flag: Sendable { let raised = Atomic(false) }
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let started = DispatchSemaphore(value: 0)
+        let done = Flag()
+        let busy = DispatchGroup()
+        for _ in 0..<cores {
+            DispatchQueue.global().async(group: busy) {
+                started.signal()
+                while !done.raised.load(ordering: .relaxed) {}
+            }
+        }
+        for _ in 0..<cores { _ = started.wait(timeout: .now() + 5) }
+        defer {
+            done.raised.store(true, ordering: .relaxed)
+            busy.wait()
+        }
+        let made = Mutex(0)
+        let madeWhenTheFirstWasDelivered = Mutex<Int?>(nil)
+        SplitWork.deliveredInOrder(over: 1_600, minimumRun: 100) { range in
+            made.withLock { $0 += 1 }
+            return range
+        } deliver: { range in
+            guard range.lowerBound == 0 else { return }
             for _ in 0..<1_000 where made.withLock({ $0 }) < 16 { usleep(1_000) }
             madeWhenTheFirstWasDelivered.withLock { $0 = made.withLock { $0 } }
         }
