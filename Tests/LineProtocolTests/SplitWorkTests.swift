@@ -65,6 +65,12 @@ struct SplitWorkTests {
 
     @Test(.enabled(if: sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1, "needs two cores to make runs beside a delivery"))
     func aDeliveryHeldUpDoesNotHoldUpTheRunsStillToBeMade() {
+        #expect(Self.runsMadeWhileTheFirstDeliveryWaits() == 16)
+    }
+
+    /// How many of 16 runs were made when the first run's delivery ended, that delivery waiting
+    /// until every other run is made (or a second has passed).
+    static func runsMadeWhileTheFirstDeliveryWaits() -> Int? {
         let made = Mutex(0)
         let madeWhenTheFirstWasDelivered = Mutex<Int?>(nil)
         SplitWork.deliveredInOrder(over: 1_600, minimumRun: 100) { range in
@@ -72,11 +78,10 @@ struct SplitWorkTests {
             return range
         } deliver: { range in
             guard range.lowerBound == 0 else { return }
-            // The first delivery waits until every other run is made (or a second has passed).
             for _ in 0..<1_000 where made.withLock({ $0 }) < 16 { usleep(1_000) }
             madeWhenTheFirstWasDelivered.withLock { $0 = made.withLock { $0 } }
         }
-        #expect(madeWhenTheFirstWasDelivered.withLock { $0 } == 16)
+        return madeWhenTheFirstWasDelivered.withLock { $0 }
     }
 
     /// As above while every thread of Dispatch's shared pool is taken by other work, as in a
@@ -101,17 +106,7 @@ struct SplitWorkTests {
             done.raised.store(true, ordering: .relaxed)
             busy.wait()
         }
-        let made = Mutex(0)
-        let madeWhenTheFirstWasDelivered = Mutex<Int?>(nil)
-        SplitWork.deliveredInOrder(over: 1_600, minimumRun: 100) { range in
-            made.withLock { $0 += 1 }
-            return range
-        } deliver: { range in
-            guard range.lowerBound == 0 else { return }
-            for _ in 0..<1_000 where made.withLock({ $0 }) < 16 { usleep(1_000) }
-            madeWhenTheFirstWasDelivered.withLock { $0 = made.withLock { $0 } }
-        }
-        #expect(madeWhenTheFirstWasDelivered.withLock { $0 } == 16)
+        #expect(Self.runsMadeWhileTheFirstDeliveryWaits() == 16)
     }
 
     @Test func recordsReadWithOneReaderAreTheRecordsReadEachAlone() throws {
